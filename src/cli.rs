@@ -1,0 +1,101 @@
+//! The command line: `run`, `migrate`, `emulator`, `sandbox`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::emulator::Emulator;
+use crate::store::Db;
+use crate::{discord, sandbox};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "coachbot",
+    version,
+    about = "A Discord bot that keeps a school's coaching work moving between visits"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the bot (needs DISCORD_TOKEN; DISCORD_API_URL points it at an emulator)
+    Run,
+    /// Create the database if needed, apply migrations, and exit
+    Migrate,
+    /// Run the local Discord emulator alone, with the demo server, and print its URL
+    Emulator {
+        /// Port on 127.0.0.1 (0 picks a free one)
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Start with no servers or people instead of the demo server
+        #[arg(long)]
+        empty: bool,
+    },
+    /// Try coachbot on this machine: emulator, bot and a demo server, driven from a prompt
+    Sandbox {
+        /// The sandbox's own SQLite file
+        #[arg(long, default_value = "coachbot-sandbox.db")]
+        database: PathBuf,
+        /// Start over: delete the sandbox's database first
+        #[arg(long)]
+        fresh: bool,
+    },
+}
+
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run => {
+            let token = config.token()?;
+            let db = Db::open(&config.database_url).await?;
+            if let Some(url) = &config.discord_api_url {
+                tracing::info!(%url, "talking to a Discord emulator instead of Discord");
+            }
+            discord::run(token, config.discord_api_url.as_deref(), db).await
+        }
+        Command::Migrate => {
+            let db = Db::open(&config.database_url).await?;
+            db.close().await;
+            tracing::info!("database is up to date");
+            Ok(())
+        }
+        Command::Emulator { port, empty } => {
+            let emulator = Emulator::start_with(
+                crate::emulator::spec::SpecValidator::locate()
+                    .map(|p| crate::emulator::spec::SpecValidator::load(&p))
+                    .transpose()?,
+                port,
+                true,
+            )
+            .await?;
+            if !empty {
+                sandbox::seed_world(&emulator)?;
+            }
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "Discord emulator listening at {}", emulator.api_url())?;
+            writeln!(
+                out,
+                "Run the bot against it with: DISCORD_API_URL={} DISCORD_TOKEN=any coachbot run",
+                emulator.api_url()
+            )?;
+            if !emulator.spec_loaded() {
+                writeln!(
+                    out,
+                    "(Discord's OpenAPI document was not found: set DISCORD_OPENAPI_SPEC to check requests against it)"
+                )?;
+            }
+            out.flush()?;
+            drop(out);
+            tokio::signal::ctrl_c()
+                .await
+                .context("waiting for Ctrl-C")?;
+            Ok(())
+        }
+        Command::Sandbox { database, fresh } => sandbox::run(&database, fresh).await,
+    }
+}

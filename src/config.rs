@@ -1,0 +1,185 @@
+//! Typed settings from the environment and an optional `.env` file. The token is never
+//! printed: `Token`'s `Debug` hides it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A setting that is missing or malformed; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var} is not set: {hint}")]
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
+    #[error("{var} is malformed: {reason}")]
+    Invalid { var: &'static str, reason: String },
+    #[error(".env could not be read: {0}")]
+    DotEnv(String),
+}
+
+/// The bot token. Its `Debug` and `Display` never show it.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<hidden>)")
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://coachbot.db";
+pub const DEFAULT_LOG_FILTER: &str = "info,serenity=warn,sqlx=warn,tracing::span=warn";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    token: Option<Token>,
+    pub database_url: String,
+    /// When set, REST and gateway go to this Discord emulator instead of Discord.
+    pub discord_api_url: Option<String>,
+    pub log_filter: String,
+}
+
+impl Config {
+    /// Reads `.env` (if present; variables already set win) and then the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            Err(error) => return Err(ConfigError::DotEnv(error.to_string())),
+        }
+        Self::from_lookup(|key| std::env::var(key).ok())
+    }
+
+    /// Builds from any key lookup (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let non_empty = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+        let token = match (non_empty("DISCORD_TOKEN"), non_empty("DISCORD_TOKEN_FILE")) {
+            (Some(token), _) => Some(Token(token.trim().to_owned())),
+            (None, Some(path)) => {
+                let path = PathBuf::from(path);
+                let text = std::fs::read_to_string(&path).map_err(|e| ConfigError::Invalid {
+                    var: "DISCORD_TOKEN_FILE",
+                    reason: format!("cannot read {}: {e}", path.display()),
+                })?;
+                Some(Token(text.trim().to_owned()))
+            }
+            (None, None) => None,
+        };
+        if let Some(token) = &token
+            && (token.0.is_empty() || token.0.chars().any(char::is_whitespace))
+        {
+            return Err(ConfigError::Invalid {
+                var: "DISCORD_TOKEN",
+                reason: "a bot token is one word with no spaces".into(),
+            });
+        }
+
+        let database_url =
+            non_empty("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !["sqlite:", "postgres:", "postgresql:"]
+            .iter()
+            .any(|scheme| database_url.starts_with(scheme))
+        {
+            return Err(ConfigError::Invalid {
+                var: "DATABASE_URL",
+                reason: "expected sqlite://FILE or postgres://USER@HOST/DB".into(),
+            });
+        }
+
+        let discord_api_url = non_empty("DISCORD_API_URL")
+            .map(|raw| {
+                let trimmed = raw.trim().trim_end_matches('/').to_owned();
+                match url::Url::parse(&trimmed) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                        Ok(trimmed)
+                    }
+                    _ => Err(ConfigError::Invalid {
+                        var: "DISCORD_API_URL",
+                        reason: format!("`{raw}` is not an http URL like http://127.0.0.1:5100"),
+                    }),
+                }
+            })
+            .transpose()?;
+
+        let log_filter = non_empty("COACHBOT_LOG")
+            .or_else(|| non_empty("RUST_LOG"))
+            .unwrap_or_else(|| DEFAULT_LOG_FILTER.to_owned());
+        if let Err(error) = tracing_subscriber::EnvFilter::try_new(&log_filter) {
+            return Err(ConfigError::Invalid {
+                var: "COACHBOT_LOG",
+                reason: error.to_string(),
+            });
+        }
+
+        Ok(Self {
+            token,
+            database_url,
+            discord_api_url,
+            log_filter,
+        })
+    }
+
+    /// The token, which `run` needs.
+    pub fn token(&self) -> Result<&Token, ConfigError> {
+        self.token.as_ref().ok_or(ConfigError::Missing {
+            var: "DISCORD_TOKEN",
+            hint: "set it to your bot's token (or DISCORD_TOKEN_FILE to a file holding it); see .env.example",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|key| map.get(key).cloned())
+    }
+
+    #[test]
+    fn defaults_to_a_local_sqlite_file() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(config.database_url, DEFAULT_DATABASE_URL);
+        assert!(config.discord_api_url.is_none());
+    }
+
+    #[test]
+    fn a_missing_token_names_the_variable() {
+        let error = config(&[]).expect("valid").token().expect_err("no token");
+        assert!(error.to_string().starts_with("DISCORD_TOKEN is not set"));
+    }
+
+    #[test]
+    fn a_malformed_database_url_names_the_variable() {
+        let error = config(&[("DATABASE_URL", "mysql://x")]).expect_err("rejected");
+        assert!(error.to_string().starts_with("DATABASE_URL is malformed"));
+    }
+
+    #[test]
+    fn a_malformed_api_url_names_the_variable() {
+        let error = config(&[("DISCORD_API_URL", "not a url")]).expect_err("rejected");
+        assert!(
+            error
+                .to_string()
+                .starts_with("DISCORD_API_URL is malformed")
+        );
+    }
+
+    #[test]
+    fn the_token_is_never_shown_in_debug_output() {
+        let config = config(&[("DISCORD_TOKEN", "secret-token-value")]).expect("valid");
+        assert!(!format!("{config:?}").contains("secret-token-value"));
+    }
+}

@@ -1,0 +1,101 @@
+//! The thin Discord layer: poise commands grouped by feature, one error handler, and the
+//! serenity client wired to Discord or to the local emulator.
+
+mod access;
+mod errors;
+mod help;
+mod setup;
+
+use anyhow::Context as _;
+use poise::serenity_prelude as serenity;
+
+use crate::config::Token;
+use crate::store::Db;
+
+pub use access::resolve_access;
+
+/// Errors inside commands: `UserError`s are shown to the person, the rest are logged.
+pub type Error = anyhow::Error;
+pub type Context<'a> = poise::Context<'a, Data, Error>;
+
+/// What every command can reach.
+pub struct Data {
+    pub db: Db,
+}
+
+/// The gateway intents coachbot asks for. None is privileged: check-in answers arrive as DMs,
+/// whose content Discord always delivers.
+pub fn intents() -> serenity::GatewayIntents {
+    serenity::GatewayIntents::GUILDS | serenity::GatewayIntents::DIRECT_MESSAGES
+}
+
+/// Every command coachbot registers.
+pub fn commands() -> Vec<poise::Command<Data, Error>> {
+    vec![setup::setup(), help::help()]
+}
+
+fn framework_options() -> poise::FrameworkOptions<Data, Error> {
+    poise::FrameworkOptions {
+        commands: commands(),
+        on_error: |error| Box::pin(errors::on_error(error)),
+        // Replies carry user text: no reply may ping anyone.
+        allowed_mentions: Some(serenity::CreateAllowedMentions::new()),
+        // Owners get no bypass: coachbot's checks are about school data, not bot ownership.
+        skip_checks_for_owners: false,
+        initialize_owners: false,
+        ..Default::default()
+    }
+}
+
+/// An HTTP client for Discord, or for the emulator at `api_url`. With a proxy the rate limiter
+/// must be off: serenity's limiter builds its requests without the proxy and would reach
+/// Discord itself.
+pub fn http_client(token: &Token, api_url: Option<&str>) -> serenity::Http {
+    let mut builder = serenity::HttpBuilder::new(token.expose());
+    if let Some(url) = api_url {
+        builder = builder.proxy(url).ratelimiter_disabled(true);
+    }
+    builder.build()
+}
+
+/// Builds the client: poise framework, commands registered globally on READY.
+pub async fn client(
+    token: &Token,
+    api_url: Option<&str>,
+    db: Db,
+) -> anyhow::Result<serenity::Client> {
+    let http = http_client(token, api_url);
+    let framework = poise::Framework::builder()
+        .options(framework_options())
+        .setup(move |ctx, ready, framework| {
+            Box::pin(async move {
+                poise::builtins::register_globally(ctx, &framework.options().commands)
+                    .await
+                    .context("registering slash commands")?;
+                tracing::info!(
+                    bot = %ready.user.name,
+                    servers = ready.guilds.len(),
+                    "coachbot is ready: slash commands registered"
+                );
+                Ok(Data { db })
+            })
+        })
+        .build();
+    serenity::ClientBuilder::new_with_http(http, intents())
+        .framework(framework)
+        .await
+        .context("building the Discord client")
+}
+
+/// Runs the bot until Ctrl-C, then closes the gateway connection cleanly.
+pub async fn run(token: &Token, api_url: Option<&str>, db: Db) -> anyhow::Result<()> {
+    let mut client = client(token, api_url, db).await?;
+    let shards = client.shard_manager.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("shutting down");
+            shards.shutdown_all().await;
+        }
+    });
+    client.start().await.context("running the Discord client")
+}

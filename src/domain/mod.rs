@@ -1,0 +1,5 @@
+//! The coaching domain, pure: no Discord, no SQL, no clock. `now` is always a parameter.
+
+pub mod roles;
+pub mod school;
+pub mod text;

@@ -1,0 +1,163 @@
+//! Who may do what. A person's coachbot roles come from their Discord roles (mapped by an
+//! admin with `/setup role`); Discord administrators and the server owner are always admins.
+
+use std::fmt;
+
+use crate::error::UserError;
+
+/// A coachbot role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Principal,
+    Team,
+    Coach,
+    District,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Principal,
+        Role::Team,
+        Role::Coach,
+        Role::District,
+        Role::Admin,
+    ];
+
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Principal => "principal",
+            Role::Team => "team",
+            Role::Coach => "coach",
+            Role::District => "district",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// How the role reads in a sentence.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Principal => "principal",
+            Role::Team => "leadership-team member",
+            Role::Coach => "coach",
+            Role::District => "district leader",
+            Role::Admin => "coachbot admin",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, UserError> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(raw.trim()))
+            .ok_or_else(|| UserError::UnknownRole {
+                given: raw.trim().to_owned(),
+            })
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One role a person holds, for one school or the whole server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Grant {
+    pub role: Role,
+    /// `None`: across the server (a district leader, an admin, a coach of every school).
+    pub school_id: Option<i64>,
+}
+
+/// Everything a person may do in one server.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Access {
+    pub grants: Vec<Grant>,
+    /// Discord's Administrator permission (or server ownership).
+    pub discord_admin: bool,
+}
+
+impl Access {
+    pub fn is_admin(&self) -> bool {
+        self.discord_admin || self.grants.iter().any(|g| g.role == Role::Admin)
+    }
+
+    /// Whether the person holds `role` anywhere in the server.
+    pub fn has(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role)
+    }
+
+    /// Whether the person holds `role` for `school` (or server-wide).
+    pub fn has_for_school(&self, role: Role, school_id: i64) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role == role && g.school_id.is_none_or(|s| s == school_id))
+    }
+
+    /// Refuses unless the person is an admin.
+    pub fn require_admin(&self, action: &'static str) -> Result<(), UserError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(UserError::NotPermitted {
+                needed: "coachbot admins",
+                action,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()), Ok(role));
+        }
+        assert!(Role::parse("janitor").is_err());
+    }
+
+    #[test]
+    fn admin_comes_from_a_grant_or_discord() {
+        assert!(!Access::default().is_admin());
+        assert!(
+            Access {
+                grants: vec![],
+                discord_admin: true
+            }
+            .is_admin()
+        );
+        let admin = Access {
+            grants: vec![Grant {
+                role: Role::Admin,
+                school_id: None,
+            }],
+            discord_admin: false,
+        };
+        assert!(admin.is_admin());
+    }
+
+    #[test]
+    fn school_grants_apply_to_their_school_only() {
+        let access = Access {
+            grants: vec![Grant {
+                role: Role::Team,
+                school_id: Some(1),
+            }],
+            discord_admin: false,
+        };
+        assert!(access.has_for_school(Role::Team, 1));
+        assert!(!access.has_for_school(Role::Team, 2));
+        let district = Access {
+            grants: vec![Grant {
+                role: Role::District,
+                school_id: None,
+            }],
+            discord_admin: false,
+        };
+        assert!(district.has_for_school(Role::District, 7));
+    }
+}

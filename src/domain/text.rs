@@ -1,0 +1,90 @@
+//! Discord's limits on text, and the checks every user-given text passes before it is stored
+//! or echoed.
+
+use crate::error::UserError;
+
+/// Characters in a message's `content` that a bot may send.
+pub const MESSAGE_CONTENT: usize = 2000;
+/// Characters in an embed's description.
+pub const EMBED_DESCRIPTION: usize = 4096;
+/// Characters in an embed's title.
+pub const EMBED_TITLE: usize = 256;
+/// Characters in an embed field's value.
+pub const EMBED_FIELD_VALUE: usize = 1024;
+/// Characters across all of an embed's text.
+pub const EMBED_TOTAL: usize = 6000;
+/// Characters in an autocomplete choice's name.
+pub const CHOICE_NAME: usize = 100;
+/// Choices an autocomplete answer may carry.
+pub const CHOICES: usize = 25;
+
+/// Trims `text` and checks it is non-empty, on one line, and at most `max` characters.
+pub fn one_line(field: &'static str, text: &str, max: usize) -> Result<String, UserError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(UserError::Empty { field });
+    }
+    if trimmed.contains(['\n', '\r']) {
+        return Err(UserError::MultiLine { field });
+    }
+    let len = trimmed.chars().count();
+    if len > max {
+        return Err(UserError::TooLong { field, len, max });
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// Shortens `text` to at most `max` characters, marking the cut with an ellipsis. For labels
+/// that point at something stored in full (autocomplete names), never for what a user saved.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_and_accepts_text_within_the_limit() {
+        assert_eq!(
+            one_line("name", "  Lincoln  ", 10),
+            Ok("Lincoln".to_owned())
+        );
+    }
+
+    #[test]
+    fn counts_characters_not_bytes() {
+        assert!(one_line("name", &"é".repeat(10), 10).is_ok());
+        assert_eq!(
+            one_line("name", &"é".repeat(11), 10),
+            Err(UserError::TooLong {
+                field: "name",
+                len: 11,
+                max: 10
+            })
+        );
+    }
+
+    #[test]
+    fn refuses_empty_and_multi_line_text() {
+        assert_eq!(
+            one_line("name", "   ", 10),
+            Err(UserError::Empty { field: "name" })
+        );
+        assert_eq!(
+            one_line("name", "a\nb", 10),
+            Err(UserError::MultiLine { field: "name" })
+        );
+    }
+
+    #[test]
+    fn clip_marks_the_cut() {
+        assert_eq!(clip("abcdef", 4), "abc…");
+        assert_eq!(clip("abc", 4), "abc");
+    }
+}

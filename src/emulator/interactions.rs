@@ -1,0 +1,497 @@
+//! Interactions a person makes (slash commands, autocomplete, button clicks, modal submits)
+//! built from the commands the bot registered, and the bot's replies to them.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use serde_json::{Map, Value, json};
+
+use super::world::{DM, World};
+use super::{Emulator, InteractionState, RecordedCall};
+
+/// An interaction the emulator sent to the bot.
+#[derive(Clone, Debug)]
+pub struct Interaction {
+    pub id: u64,
+    pub token: String,
+    pub channel_id: u64,
+    pub guild_id: Option<u64>,
+    pub user_id: u64,
+    /// The record's length when it was sent: replies are looked for after it.
+    pub mark: usize,
+}
+
+/// The bot's answer to an interaction, as a person would see it.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// The callback type: 4 message, 5 deferred then a message, 7 update, 8 choices, 9 modal.
+    pub kind: u64,
+    pub content: String,
+    pub embeds: Vec<Value>,
+    pub components: Vec<Value>,
+    pub ephemeral: bool,
+    /// Whether mentions were disabled (`allowed_mentions.parse` empty).
+    pub mentions_disabled: bool,
+    /// Autocomplete choices as `(name, value)`.
+    pub choices: Vec<(String, Value)>,
+    /// The call that carried the answer.
+    pub call: RecordedCall,
+}
+
+impl Reply {
+    fn from_message(kind: u64, message: &Value, call: RecordedCall) -> Self {
+        let list = |key: &str| {
+            message
+                .get(key)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let flags = message.get("flags").and_then(Value::as_u64).unwrap_or(0);
+        let choices = message
+            .get("choices")
+            .and_then(Value::as_array)
+            .map(|all| {
+                all.iter()
+                    .map(|c| {
+                        (
+                            c.get("name")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_owned(),
+                            c.get("value").cloned().unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mentions_disabled = message
+            .pointer("/allowed_mentions/parse")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty);
+        Self {
+            kind,
+            content: message
+                .get("content")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            embeds: list("embeds"),
+            components: list("components"),
+            ephemeral: flags & 64 != 0,
+            mentions_disabled,
+            choices,
+            call,
+        }
+    }
+
+    /// The reply's text and its embeds' text, for assertions that do not care where it is.
+    pub fn text(&self) -> String {
+        let mut out = self.content.clone();
+        for embed in &self.embeds {
+            for key in ["title", "description"] {
+                if let Some(text) = embed.get(key).and_then(Value::as_str) {
+                    out.push('\n');
+                    out.push_str(text);
+                }
+            }
+            for field in embed
+                .get("fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                for key in ["name", "value"] {
+                    if let Some(text) = field.get(key).and_then(Value::as_str) {
+                        out.push('\n');
+                        out.push_str(text);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+const APPLICATION_COMMAND: u64 = 2;
+const MESSAGE_COMPONENT: u64 = 3;
+const AUTOCOMPLETE: u64 = 4;
+const MODAL_SUBMIT: u64 = 5;
+
+impl Emulator {
+    /// A person runs a slash command, e.g. `("setup school", &[("name", json!("Lincoln"))])`.
+    /// Values for user, channel and role options are ids (number or string).
+    pub fn slash_command(
+        &self,
+        user_id: u64,
+        channel_id: u64,
+        invocation: &str,
+        options: &[(&str, Value)],
+    ) -> anyhow::Result<Interaction> {
+        let data = self.command_data(channel_id, invocation, options, None)?;
+        self.send_interaction(APPLICATION_COMMAND, user_id, channel_id, data, None)
+    }
+
+    /// A person types into an option that has autocomplete; `focused` names that option.
+    pub fn autocomplete(
+        &self,
+        user_id: u64,
+        channel_id: u64,
+        invocation: &str,
+        options: &[(&str, Value)],
+        focused: &str,
+    ) -> anyhow::Result<Interaction> {
+        let data = self.command_data(channel_id, invocation, options, Some(focused))?;
+        self.send_interaction(AUTOCOMPLETE, user_id, channel_id, data, None)
+    }
+
+    /// A person clicks the button with `custom_id` on a message the bot sent.
+    pub fn click_button(
+        &self,
+        user_id: u64,
+        channel_id: u64,
+        message_id: u64,
+        custom_id: &str,
+    ) -> anyhow::Result<Interaction> {
+        let message = self
+            .shared
+            .find_message(channel_id, message_id)
+            .ok_or_else(|| anyhow!("no message {message_id} in channel {channel_id}"))?;
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        self.send_interaction(MESSAGE_COMPONENT, user_id, channel_id, data, Some(message))
+    }
+
+    /// A person submits a modal the bot opened, with `(input custom_id, value)` pairs.
+    pub fn submit_modal(
+        &self,
+        user_id: u64,
+        channel_id: u64,
+        custom_id: &str,
+        fields: &[(&str, &str)],
+    ) -> anyhow::Result<Interaction> {
+        let rows: Vec<Value> = fields
+            .iter()
+            .map(|(id, value)| {
+                json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]})
+            })
+            .collect();
+        let data = json!({"custom_id": custom_id, "components": rows});
+        self.send_interaction(MODAL_SUBMIT, user_id, channel_id, data, None)
+    }
+
+    /// Waits for the bot's answer to an interaction: its callback, and for a deferred one the
+    /// message that follows.
+    pub async fn reply(
+        &self,
+        interaction: &Interaction,
+        timeout: Duration,
+    ) -> anyhow::Result<Reply> {
+        let callback_path = format!(
+            "/interactions/{}/{}/callback",
+            interaction.id, interaction.token
+        );
+        let call = self
+            .wait_for_call(interaction.mark, timeout, |c| c.path == callback_path)
+            .await
+            .with_context(|| format!("no answer to interaction {} in time", interaction.id))?;
+        let body = call.body.clone().unwrap_or(Value::Null);
+        let kind = body.get("type").and_then(Value::as_u64).unwrap_or(0);
+        if kind != 5 && kind != 6 {
+            let data = body.get("data").cloned().unwrap_or(json!({}));
+            return Ok(Reply::from_message(kind, &data, call));
+        }
+        let token = interaction.token.clone();
+        let follow = self
+            .wait_for_call(call.index + 1, timeout, |c| {
+                c.path.contains(&format!("/webhooks/"))
+                    && c.path.contains(&token)
+                    && (c.method == "POST" || c.method == "PATCH")
+            })
+            .await
+            .with_context(|| {
+                format!(
+                    "interaction {} was deferred but no message followed",
+                    interaction.id
+                )
+            })?;
+        let mut message = follow.body.clone().unwrap_or(Value::Null);
+        if kind == 5
+            && body
+                .pointer("/data/flags")
+                .and_then(Value::as_u64)
+                .unwrap_or(0)
+                & 64
+                != 0
+        {
+            message["flags"] = json!(64);
+        }
+        Ok(Reply::from_message(kind, &message, follow))
+    }
+
+    fn send_interaction(
+        &self,
+        kind: u64,
+        user_id: u64,
+        channel_id: u64,
+        data: Value,
+        message: Option<Value>,
+    ) -> anyhow::Result<Interaction> {
+        let id = self.shared.ids.next();
+        let token = format!("emulator-token-{id}");
+        let world = self.shared.world();
+        let channel = world
+            .channels
+            .get(&channel_id)
+            .ok_or_else(|| anyhow!("no channel {channel_id} in the emulator"))?;
+        let guild_id = channel.guild_id;
+        let mut payload = json!({
+            "id": id.to_string(),
+            "application_id": world.application_id.to_string(),
+            "type": kind,
+            "data": data,
+            "channel_id": channel_id.to_string(),
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {},
+            "attachment_size_limit": 10_485_760,
+        });
+        match guild_id {
+            Some(guild_id) => {
+                let guild = world
+                    .guilds
+                    .get(&guild_id)
+                    .ok_or_else(|| anyhow!("no server {guild_id}"))?;
+                let member = guild.members.get(&user_id).ok_or_else(|| {
+                    anyhow!("user {user_id} is not a member of server {guild_id}")
+                })?;
+                payload["guild_id"] = json!(guild_id.to_string());
+                payload["guild_locale"] = json!("en-US");
+                payload["member"] = world.member_json(guild, member);
+                payload["app_permissions"] =
+                    json!(world.permissions(guild_id, world.bot_id).to_string());
+                payload["context"] = json!(0);
+                payload["authorizing_integration_owners"] = json!({"0": guild_id.to_string()});
+            }
+            None => {
+                if channel.kind != DM || channel.recipient != Some(user_id) {
+                    bail!("channel {channel_id} is not {user_id}'s DM with the bot");
+                }
+                payload["user"] = world.user_json(user_id);
+                payload["context"] = json!(1);
+            }
+        }
+        if let Some(message) = message {
+            payload["message"] = message;
+        }
+        drop(world);
+        self.shared.interactions().insert(
+            token.clone(),
+            InteractionState {
+                id,
+                channel_id,
+                responded: false,
+                original: None,
+            },
+        );
+        let mark = self.call_count();
+        self.shared.gateway.dispatch("INTERACTION_CREATE", payload);
+        Ok(Interaction {
+            id,
+            token,
+            channel_id,
+            guild_id,
+            user_id,
+            mark,
+        })
+    }
+
+    /// Builds `data` for a command or autocomplete interaction from the registered definition.
+    fn command_data(
+        &self,
+        channel_id: u64,
+        invocation: &str,
+        options: &[(&str, Value)],
+        focused: Option<&str>,
+    ) -> anyhow::Result<Value> {
+        let world = self.shared.world();
+        let guild_id = world.channels.get(&channel_id).and_then(|c| c.guild_id);
+        let mut words = invocation.split_whitespace();
+        let top = words.next().context("empty command invocation")?;
+        let command = guild_id
+            .and_then(|g| world.guild_commands.get(&g))
+            .into_iter()
+            .flatten()
+            .chain(&world.global_commands)
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(top))
+            .cloned()
+            .ok_or_else(|| anyhow!("the bot registered no command `/{top}`"))?;
+        // Walk down subcommand groups and subcommands.
+        let mut path: Vec<(String, u64)> = Vec::new();
+        let mut definition = command.clone();
+        for word in words {
+            let child = definition
+                .get("options")
+                .and_then(Value::as_array)
+                .and_then(|all| {
+                    all.iter()
+                        .find(|o| o.get("name").and_then(Value::as_str) == Some(word))
+                })
+                .cloned()
+                .ok_or_else(|| anyhow!("`/{invocation}`: no subcommand `{word}`"))?;
+            let kind = child.get("type").and_then(Value::as_u64).unwrap_or(0);
+            path.push((word.to_owned(), kind));
+            definition = child;
+        }
+        let declared: Vec<Value> = definition
+            .get("options")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut resolved = Map::new();
+        let mut leaf = Vec::new();
+        for (name, value) in options {
+            let spec = declared
+                .iter()
+                .find(|o| o.get("name").and_then(Value::as_str) == Some(name))
+                .ok_or_else(|| anyhow!("`/{invocation}` has no option `{name}`"))?;
+            let kind = spec.get("type").and_then(Value::as_u64).unwrap_or(3);
+            let is_focused = focused == Some(*name);
+            let value = if is_focused {
+                // Autocomplete sends what has been typed so far, as text.
+                json!(
+                    value
+                        .as_str()
+                        .map_or_else(|| value.to_string(), str::to_owned)
+                )
+            } else {
+                let value = pick_choice(spec, value);
+                normalise(&world, guild_id, kind, &value, &mut resolved)?
+            };
+            let mut option = json!({"name": name, "type": kind, "value": value});
+            if is_focused {
+                option["focused"] = json!(true);
+            }
+            leaf.push(option);
+        }
+        let mut nested = Value::Array(leaf);
+        for (name, kind) in path.iter().rev() {
+            nested = json!([{"name": name, "type": kind, "options": nested}]);
+        }
+        let mut data = json!({
+            "id": command.get("id").cloned().unwrap_or(Value::Null),
+            "name": top,
+            "type": 1,
+            "options": nested,
+        });
+        if let Some(guild_id) = guild_id {
+            data["guild_id"] = json!(guild_id.to_string());
+        }
+        if !resolved.is_empty() {
+            data["resolved"] = Value::Object(resolved);
+        }
+        Ok(data)
+    }
+}
+
+/// For options with fixed choices a person picks by name: a value that matches a choice's
+/// name (in any case) becomes that choice's value.
+fn pick_choice(spec: &Value, value: &Value) -> Value {
+    let Some(typed) = value.as_str() else {
+        return value.clone();
+    };
+    spec.get("choices")
+        .and_then(Value::as_array)
+        .and_then(|choices| {
+            choices.iter().find(|c| {
+                c.get("name")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(typed))
+            })
+        })
+        .and_then(|c| c.get("value").cloned())
+        .unwrap_or_else(|| value.clone())
+}
+
+/// Turns a test's value into the option value Discord sends, filling `resolved` for ids.
+fn normalise(
+    world: &World,
+    guild_id: Option<u64>,
+    kind: u64,
+    value: &Value,
+    resolved: &mut Map<String, Value>,
+) -> anyhow::Result<Value> {
+    let as_id = || -> anyhow::Result<u64> {
+        value
+            .as_u64()
+            .or_else(|| value.as_str().and_then(|s| s.parse().ok()))
+            .ok_or_else(|| anyhow!("option value {value} is not an id"))
+    };
+    let mut put = |section: &str, id: u64, item: Value| {
+        let entry = resolved
+            .entry(section.to_owned())
+            .or_insert_with(|| json!({}));
+        entry[id.to_string()] = item;
+    };
+    Ok(match kind {
+        6 => {
+            let id = as_id()?;
+            put("users", id, world.user_json(id));
+            if let Some(guild) = guild_id.and_then(|g| world.guilds.get(&g))
+                && let Some(member) = guild.members.get(&id)
+            {
+                let mut partial = world.member_json(guild, member);
+                if let Some(fields) = partial.as_object_mut() {
+                    fields.remove("user");
+                }
+                put("members", id, partial);
+            }
+            json!(id.to_string())
+        }
+        7 => {
+            let id = as_id()?;
+            let mut channel = world.channel_json(id);
+            if channel.is_null() {
+                bail!("no channel {id} in the emulator");
+            }
+            channel["permissions"] = json!(super::world::permissions::ALL.to_string());
+            put("channels", id, channel);
+            json!(id.to_string())
+        }
+        8 => {
+            let id = as_id()?;
+            let role = guild_id
+                .and_then(|g| world.guilds.get(&g))
+                .and_then(|g| g.roles.iter().find(|r| r.id == id))
+                .ok_or_else(|| anyhow!("no role {id} in this server"))?;
+            put("roles", id, World::role_json(role));
+            json!(id.to_string())
+        }
+        // Integers, numbers and booleans typed as text (as in the sandbox).
+        4 => match value.as_str() {
+            Some(text) => json!(
+                text.trim()
+                    .parse::<i64>()
+                    .map_err(|_| anyhow!("`{text}` is not a whole number"))?
+            ),
+            None => value.clone(),
+        },
+        10 => match value.as_str() {
+            Some(text) => json!(
+                text.trim()
+                    .parse::<f64>()
+                    .map_err(|_| anyhow!("`{text}` is not a number"))?
+            ),
+            None => value.clone(),
+        },
+        5 => match value.as_str() {
+            Some(text) => json!(matches!(
+                text.trim().to_lowercase().as_str(),
+                "true" | "yes" | "1"
+            )),
+            None => value.clone(),
+        },
+        _ => value.clone(),
+    })
+}

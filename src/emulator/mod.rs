@@ -1,0 +1,629 @@
+//! A local stand-in for Discord: REST and gateway on a loopback port, a world that tests build,
+//! injection of what people do (slash commands, autocomplete, clicks, modals, messages), a
+//! record of every call the bot makes, fault injection, and a check of every request body
+//! against Discord's published OpenAPI document.
+//!
+//! The real serenity client talks to it unmodified: point `HttpBuilder::proxy` at
+//! [`Emulator::api_url`] with the rate limiter disabled, and the gateway URL follows from
+//! `GET /gateway`.
+
+mod gateway;
+mod interactions;
+pub mod record;
+mod rest;
+pub mod spec;
+pub mod world;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow, bail};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use interactions::{Interaction, Reply};
+pub use record::{Attachment, RecordedCall};
+use spec::SpecValidator;
+use world::{Channel, DM, GUILD_TEXT, Guild, Member, Role, Snowflakes, User, World, permissions};
+
+/// A failure the emulator answers with instead of handling the request.
+#[derive(Clone, Debug)]
+pub struct Fault {
+    /// `None` matches every method.
+    pub method: Option<String>,
+    /// Matched against the path after `/api/v10`, e.g. `/channels/`.
+    pub path_prefix: String,
+    /// How many requests it answers before it is used up.
+    pub times: u32,
+    pub kind: FaultKind,
+}
+
+#[derive(Clone, Debug)]
+pub enum FaultKind {
+    /// 429 with `retry_after` in seconds.
+    RateLimited { retry_after: f64, global: bool },
+    /// A 5xx answer.
+    ServerError { status: u16 },
+}
+
+/// What the emulator remembers about an interaction it sent.
+pub(crate) struct InteractionState {
+    pub id: u64,
+    pub channel_id: u64,
+    pub responded: bool,
+    pub original: Option<Value>,
+}
+
+/// State shared by the HTTP handlers, the gateway and the test-facing [`Emulator`].
+pub(crate) struct Shared {
+    world: Mutex<World>,
+    pub ids: Snowflakes,
+    pub recorder: record::Recorder,
+    pub gateway: gateway::Gateway,
+    pub faults: Mutex<Vec<Fault>>,
+    pub spec: Option<SpecValidator>,
+    interactions: Mutex<HashMap<String, InteractionState>>,
+    nonces: Mutex<HashMap<(u64, String), Value>>,
+    pub gateway_url: String,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        lock(&self.world)
+    }
+
+    pub fn interactions(&self) -> MutexGuard<'_, HashMap<String, InteractionState>> {
+        lock(&self.interactions)
+    }
+
+    pub fn nonces(&self) -> MutexGuard<'_, HashMap<(u64, String), Value>> {
+        lock(&self.nonces)
+    }
+
+    pub fn application_json(&self) -> Value {
+        let world = self.world();
+        json!({
+            "id": world.application_id.to_string(),
+            "name": "coachbot",
+            "icon": null,
+            "description": "",
+            "rpc_origins": [],
+            "bot_public": true,
+            "bot_require_code_grant": false,
+            "owner": world.user_json(world.bot_id),
+            "verify_key": "0000",
+            "team": null,
+            "flags": 0,
+        })
+    }
+
+    /// Stores a message the bot sent (from a request body) and returns it as Discord would.
+    pub fn store_message(&self, channel_id: u64, body: &Value) -> Value {
+        let id = self.ids.next();
+        let mut world = self.world();
+        let message = world.message_json(id, channel_id, world.bot_id, body);
+        world
+            .messages
+            .entry(channel_id)
+            .or_default()
+            .push(message.clone());
+        message
+    }
+
+    pub fn find_message(&self, channel_id: u64, message_id: u64) -> Option<Value> {
+        let id = message_id.to_string();
+        self.world()
+            .messages
+            .get(&channel_id)?
+            .iter()
+            .find(|m| m.get("id").and_then(Value::as_str) == Some(id.as_str()))
+            .cloned()
+    }
+
+    /// Applies an edit's fields to a stored message and returns the result.
+    pub fn edit_message(&self, channel_id: u64, message_id: u64, body: &Value) -> Value {
+        let id = message_id.to_string();
+        let mut world = self.world();
+        let Some(message) = world.messages.get_mut(&channel_id).and_then(|all| {
+            all.iter_mut()
+                .find(|m| m.get("id").and_then(Value::as_str) == Some(id.as_str()))
+        }) else {
+            return Value::Null;
+        };
+        if let Some(fields) = body.as_object() {
+            for (key, value) in fields {
+                if !value.is_null()
+                    && matches!(
+                        key.as_str(),
+                        "content" | "embeds" | "components" | "attachments" | "flags"
+                    )
+                {
+                    message[key.as_str()] = value.clone();
+                }
+            }
+        }
+        message["edited_timestamp"] =
+            json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false));
+        message.clone()
+    }
+
+    /// The DM channel with a user, opened on first use.
+    pub fn dm_channel(&self, user_id: u64) -> u64 {
+        let mut world = self.world();
+        if let Some(channel) = world.dm_channels.get(&user_id) {
+            return *channel;
+        }
+        let channel_id = self.ids.next();
+        world.channels.insert(
+            channel_id,
+            Channel {
+                id: channel_id,
+                name: String::new(),
+                kind: DM,
+                guild_id: None,
+                recipient: Some(user_id),
+            },
+        );
+        world.dm_channels.insert(user_id, channel_id);
+        channel_id
+    }
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator {
+    shared: Arc<Shared>,
+    api_url: String,
+    server: JoinHandle<()>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+const WS_PATH: &str = "/gateway-ws";
+
+impl Emulator {
+    /// Starts on an ephemeral loopback port, with Discord's OpenAPI document if it can be found
+    /// (see [`SpecValidator::locate`]).
+    pub async fn start() -> anyhow::Result<Self> {
+        let spec = match SpecValidator::locate() {
+            Some(path) => Some(SpecValidator::load(&path)?),
+            None => {
+                tracing::warn!(
+                    "Discord's OpenAPI document was not found (set {}): requests are not checked against it",
+                    spec::SPEC_ENV
+                );
+                None
+            }
+        };
+        Self::start_with(spec, 0, false).await
+    }
+
+    /// Starts with a given validator (or none) on a given port (0 = any free one). With
+    /// `deterministic_ids`, every start hands out the same ids in the same order.
+    pub async fn start_with(
+        spec: Option<SpecValidator>,
+        port: u16,
+        deterministic_ids: bool,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .await
+            .context("binding the emulator's loopback port")?;
+        let address = listener.local_addr()?;
+        let api_url = format!("http://{address}");
+        let ids = Snowflakes::new(deterministic_ids);
+        let world = World::new(&ids);
+        let shared = Arc::new(Shared {
+            world: Mutex::new(world),
+            ids,
+            recorder: record::Recorder::default(),
+            gateway: gateway::Gateway::default(),
+            faults: Mutex::new(Vec::new()),
+            spec,
+            interactions: Mutex::new(HashMap::new()),
+            nonces: Mutex::new(HashMap::new()),
+            gateway_url: format!("ws://{address}{WS_PATH}"),
+        });
+        let app = axum::Router::new()
+            .route(
+                WS_PATH,
+                axum::routing::get(
+                    |ws: axum::extract::WebSocketUpgrade,
+                     axum::extract::State(shared): axum::extract::State<Arc<Shared>>| async move {
+                        ws.on_upgrade(move |socket| gateway::serve(socket, shared))
+                    },
+                ),
+            )
+            .fallback(rest::handle)
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "emulator server stopped");
+            }
+        });
+        Ok(Self {
+            shared,
+            api_url,
+            server,
+        })
+    }
+
+    /// The base URL to hand to `HttpBuilder::proxy` (and `DISCORD_API_URL`).
+    pub fn api_url(&self) -> &str {
+        &self.api_url
+    }
+
+    pub fn gateway_url(&self) -> &str {
+        &self.shared.gateway_url
+    }
+
+    /// Whether requests are checked against Discord's OpenAPI document.
+    pub fn spec_loaded(&self) -> bool {
+        self.shared.spec.is_some()
+    }
+
+    pub fn application_id(&self) -> u64 {
+        self.shared.world().application_id
+    }
+
+    pub fn bot_id(&self) -> u64 {
+        self.shared.world().bot_id
+    }
+
+    // ----- the world -----
+
+    pub fn add_user(&self, name: &str) -> u64 {
+        let id = self.shared.ids.next();
+        self.shared.world().users.insert(
+            id,
+            User {
+                id,
+                name: name.to_owned(),
+                bot: false,
+                dms_closed: false,
+            },
+        );
+        id
+    }
+
+    /// A server owned by `owner`, with the @everyone role and the bot as a member.
+    pub fn add_guild(&self, name: &str, owner: u64) -> u64 {
+        let id = self.shared.ids.next();
+        let mut world = self.shared.world();
+        let mut members = std::collections::BTreeMap::new();
+        for user_id in [owner, world.bot_id] {
+            members.insert(
+                user_id,
+                Member {
+                    user_id,
+                    nick: None,
+                    roles: Vec::new(),
+                },
+            );
+        }
+        let guild = Guild {
+            id,
+            name: name.to_owned(),
+            owner_id: owner,
+            roles: vec![Role {
+                id,
+                name: "@everyone".into(),
+                permissions: permissions::EVERYONE_DEFAULT,
+                position: 0,
+            }],
+            channels: Vec::new(),
+            members,
+        };
+        let payload = world.guild_create_json(&guild);
+        world.guilds.insert(id, guild);
+        drop(world);
+        if self.shared.gateway.is_connected() {
+            self.shared.gateway.dispatch("GUILD_CREATE", payload);
+        }
+        id
+    }
+
+    pub fn add_text_channel(&self, guild_id: u64, name: &str) -> anyhow::Result<u64> {
+        let id = self.shared.ids.next();
+        let mut world = self.shared.world();
+        let guild = world
+            .guilds
+            .get_mut(&guild_id)
+            .ok_or_else(|| anyhow!("no server {guild_id} in the emulator"))?;
+        guild.channels.push(id);
+        world.channels.insert(
+            id,
+            Channel {
+                id,
+                name: name.to_owned(),
+                kind: GUILD_TEXT,
+                guild_id: Some(guild_id),
+                recipient: None,
+            },
+        );
+        let payload = world.channel_json(id);
+        drop(world);
+        if self.shared.gateway.is_connected() {
+            self.shared.gateway.dispatch("CHANNEL_CREATE", payload);
+        }
+        Ok(id)
+    }
+
+    pub fn add_role(&self, guild_id: u64, name: &str, permissions: u64) -> anyhow::Result<u64> {
+        let id = self.shared.ids.next();
+        let mut world = self.shared.world();
+        let guild = world
+            .guilds
+            .get_mut(&guild_id)
+            .ok_or_else(|| anyhow!("no server {guild_id} in the emulator"))?;
+        let role = Role {
+            id,
+            name: name.to_owned(),
+            permissions,
+            position: u16::try_from(guild.roles.len()).unwrap_or(u16::MAX),
+        };
+        let payload = json!({"guild_id": guild_id.to_string(), "role": World::role_json(&role)});
+        guild.roles.push(role);
+        drop(world);
+        if self.shared.gateway.is_connected() {
+            self.shared.gateway.dispatch("GUILD_ROLE_CREATE", payload);
+        }
+        Ok(id)
+    }
+
+    /// Adds (or replaces) a member with the given roles.
+    pub fn add_member(&self, guild_id: u64, user_id: u64, roles: &[u64]) -> anyhow::Result<()> {
+        let mut world = self.shared.world();
+        if !world.users.contains_key(&user_id) {
+            bail!("no user {user_id} in the emulator");
+        }
+        let guild = world
+            .guilds
+            .get_mut(&guild_id)
+            .ok_or_else(|| anyhow!("no server {guild_id} in the emulator"))?;
+        guild.members.insert(
+            user_id,
+            Member {
+                user_id,
+                nick: None,
+                roles: roles.to_vec(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Makes DMs to this user fail with Discord's error 50007.
+    pub fn close_dms(&self, user_id: u64) {
+        if let Some(user) = self.shared.world().users.get_mut(&user_id) {
+            user.dms_closed = true;
+        }
+    }
+
+    /// Names for ids, for rendering: users, channels, roles.
+    pub fn name_of(&self, id: u64) -> Option<String> {
+        let world = self.shared.world();
+        if let Some(user) = world.users.get(&id) {
+            return Some(user.name.clone());
+        }
+        if let Some(channel) = world.channels.get(&id) {
+            return Some(format!("#{}", channel.name));
+        }
+        world
+            .guilds
+            .values()
+            .flat_map(|g| &g.roles)
+            .find(|r| r.id == id)
+            .map(|r| format!("@{}", r.name))
+    }
+
+    /// A channel as a person would name it: `#name`, or `DM with Name`.
+    pub fn channel_label(&self, channel_id: u64) -> String {
+        let world = self.shared.world();
+        match world.channels.get(&channel_id) {
+            Some(channel) if channel.kind == DM => {
+                let who = channel
+                    .recipient
+                    .and_then(|u| world.users.get(&u))
+                    .map_or("someone", |u| u.name.as_str());
+                format!("DM with {who}")
+            }
+            Some(channel) => format!("#{}", channel.name),
+            None => format!("channel {channel_id}"),
+        }
+    }
+
+    /// The newest message carrying a component with this `custom_id`: `(channel, message)`.
+    pub fn find_component(&self, custom_id: &str) -> Option<(u64, u64)> {
+        let world = self.shared.world();
+        let mut best: Option<(u64, u64)> = None;
+        for (channel, messages) in &world.messages {
+            for message in messages {
+                let has = message
+                    .get("components")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|row| {
+                        row.get("components")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .any(|c| c.get("custom_id").and_then(Value::as_str) == Some(custom_id));
+                let id = message
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse::<u64>().ok());
+                if let (true, Some(id)) = (has, id)
+                    && best.is_none_or(|(_, b)| id > b)
+                {
+                    best = Some((*channel, id));
+                }
+            }
+        }
+        best
+    }
+
+    /// The messages in a channel, oldest first (what the bot sent and what people sent).
+    pub fn messages_in(&self, channel_id: u64) -> Vec<Value> {
+        self.shared
+            .world()
+            .messages
+            .get(&channel_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The DM channel the bot has with a user, if one is open.
+    pub fn dm_channel_of(&self, user_id: u64) -> Option<u64> {
+        self.shared.world().dm_channels.get(&user_id).copied()
+    }
+
+    // ----- messages people send -----
+
+    /// A DM from a person to the bot; returns the message id.
+    pub fn send_dm(&self, user_id: u64, content: &str) -> u64 {
+        let channel_id = self.shared.dm_channel(user_id);
+        self.user_message(channel_id, user_id, content, true)
+    }
+
+    /// A message in a server channel. Its content reaches the bot only with the
+    /// MESSAGE_CONTENT intent or when it mentions the bot, as on Discord.
+    pub fn send_guild_message(
+        &self,
+        channel_id: u64,
+        user_id: u64,
+        content: &str,
+    ) -> anyhow::Result<u64> {
+        let world = self.shared.world();
+        let channel = world
+            .channels
+            .get(&channel_id)
+            .filter(|c| c.kind == GUILD_TEXT)
+            .ok_or_else(|| anyhow!("no server channel {channel_id} in the emulator"))?;
+        let mentioned = content.contains(&format!("<@{}>", world.bot_id));
+        let guild_id = channel.guild_id;
+        drop(world);
+        let visible =
+            mentioned || self.shared.gateway.intents() & world::intents::MESSAGE_CONTENT != 0;
+        let id = self.user_message(channel_id, user_id, content, visible);
+        let _ = guild_id;
+        Ok(id)
+    }
+
+    fn user_message(&self, channel_id: u64, user_id: u64, content: &str, visible: bool) -> u64 {
+        let id = self.shared.ids.next();
+        let mut world = self.shared.world();
+        let message = world.message_json(id, channel_id, user_id, &json!({"content": content}));
+        world
+            .messages
+            .entry(channel_id)
+            .or_default()
+            .push(message.clone());
+        let mut dispatched = message;
+        if !visible {
+            dispatched["content"] = json!("");
+        }
+        if let Some(guild_id) = world.channels.get(&channel_id).and_then(|c| c.guild_id)
+            && let Some(guild) = world.guilds.get(&guild_id)
+            && let Some(member) = guild.members.get(&user_id)
+        {
+            let mut partial = world.member_json(guild, member);
+            if let Some(fields) = partial.as_object_mut() {
+                fields.remove("user");
+            }
+            dispatched["member"] = partial;
+        }
+        drop(world);
+        self.shared.gateway.dispatch("MESSAGE_CREATE", dispatched);
+        id
+    }
+
+    // ----- the record -----
+
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        self.shared.recorder.all()
+    }
+
+    /// How many calls have been recorded: a mark to pass to `calls_since` or `wait_for_call`.
+    pub fn call_count(&self) -> usize {
+        self.shared.recorder.len()
+    }
+
+    pub fn calls_since(&self, from: usize) -> Vec<RecordedCall> {
+        self.shared.recorder.since(from)
+    }
+
+    pub async fn wait_for_call(
+        &self,
+        from: usize,
+        timeout: Duration,
+        pred: impl FnMut(&RecordedCall) -> bool,
+    ) -> Option<RecordedCall> {
+        self.shared.recorder.wait_for(from, timeout, pred).await
+    }
+
+    /// Every spec violation recorded so far, with the call it came from.
+    pub fn violations(&self) -> Vec<String> {
+        self.calls()
+            .iter()
+            .flat_map(|c| c.violations.iter().cloned())
+            .collect()
+    }
+
+    /// Calls the emulator had no handler for.
+    pub fn unhandled(&self) -> Vec<RecordedCall> {
+        self.calls().into_iter().filter(|c| c.unhandled).collect()
+    }
+
+    // ----- gateway -----
+
+    /// Waits until the bot has identified `count` times in all.
+    pub async fn wait_ready(&self, count: u64, timeout: Duration) -> anyhow::Result<()> {
+        let mut rx = self.shared.gateway.ready_count();
+        tokio::time::timeout(timeout, rx.wait_for(|n| *n >= count))
+            .await
+            .context("the bot did not connect to the emulator's gateway in time")?
+            .map_err(|_| anyhow!("the emulator's gateway stopped"))?;
+        Ok(())
+    }
+
+    /// Waits until the bot has registered its slash commands.
+    pub async fn wait_for_commands(&self, timeout: Duration) -> anyhow::Result<Vec<Value>> {
+        self.wait_for_call(0, timeout, |c| {
+            c.method == "PUT" && c.path.ends_with("/commands") && c.status == 200
+        })
+        .await
+        .context("the bot did not register its commands in time")?;
+        Ok(self.shared.world().global_commands.clone())
+    }
+
+    /// The commands the bot registered globally.
+    pub fn registered_commands(&self) -> Vec<Value> {
+        self.shared.world().global_commands.clone()
+    }
+
+    /// Every gateway dispatch sent to the bot so far, as `(event, payload)`.
+    pub fn dispatched(&self) -> Vec<(String, Value)> {
+        self.shared.gateway.sent()
+    }
+
+    /// Closes the bot's gateway connection with a close code; the bot should reconnect.
+    pub fn close_gateway(&self, code: u16) -> bool {
+        self.shared.gateway.close(code)
+    }
+
+    // ----- faults -----
+
+    pub fn inject_fault(&self, fault: Fault) {
+        lock(&self.shared.faults).push(fault);
+    }
+}

@@ -1,0 +1,271 @@
+//! Checks request bodies against Discord's published OpenAPI document, plus the few limits
+//! that Discord enforces for bots but the document leaves wider (message content is 4,000
+//! characters in the document, the shared limit for users with Nitro; bots get 2,000).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+
+/// Environment variable naming the OpenAPI document; tests and `.ci/run` set it.
+pub const SPEC_ENV: &str = "DISCORD_OPENAPI_SPEC";
+
+/// Discord's limit on `content` for messages sent by bots.
+pub const BOT_CONTENT_LIMIT: usize = 2000;
+
+/// The OpenAPI document with a cache of compiled request-body validators.
+pub struct SpecValidator {
+    components: Value,
+    /// `(method, template)` for every operation, with its request-body schema (if any).
+    operations: Vec<Operation>,
+    compiled: Mutex<HashMap<usize, std::sync::Arc<jsonschema::Validator>>>,
+}
+
+struct Operation {
+    method: String,
+    segments: Vec<String>,
+    template: String,
+    body_schema: Option<Value>,
+}
+
+impl SpecValidator {
+    /// Finds the spec: `$DISCORD_OPENAPI_SPEC`, else `../shared/discord-openapi.json` next to
+    /// the crate or the working directory. `None` when there is none.
+    pub fn locate() -> Option<PathBuf> {
+        if let Some(path) = std::env::var_os(SPEC_ENV) {
+            let path = PathBuf::from(path);
+            return path.is_file().then_some(path);
+        }
+        let candidates = [
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/discord-openapi.json"),
+            PathBuf::from("../shared/discord-openapi.json"),
+        ];
+        candidates.into_iter().find(|p| p.is_file())
+    }
+
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the OpenAPI document {}", path.display()))?;
+        let doc: Value = serde_json::from_str(&text)
+            .with_context(|| format!("parsing the OpenAPI document {}", path.display()))?;
+        Self::from_document(doc)
+    }
+
+    pub fn from_document(doc: Value) -> anyhow::Result<Self> {
+        let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+            bail!("the OpenAPI document has no `paths`");
+        };
+        let mut operations = Vec::new();
+        for (template, item) in paths {
+            let Some(item) = item.as_object() else {
+                continue;
+            };
+            for (method, op) in item {
+                if !matches!(method.as_str(), "get" | "post" | "put" | "patch" | "delete") {
+                    continue;
+                }
+                let body_schema = op
+                    .pointer("/requestBody/content/application~1json/schema")
+                    .cloned();
+                operations.push(Operation {
+                    method: method.to_uppercase(),
+                    segments: template.split('/').map(str::to_owned).collect(),
+                    template: template.clone(),
+                    body_schema,
+                });
+            }
+        }
+        Ok(Self {
+            components: doc.get("components").cloned().unwrap_or(Value::Null),
+            operations,
+            compiled: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The operation for a request path (without the `/api/v10` prefix). Literal segments win
+    /// over parameters, as `@me` must not be taken for an id.
+    fn find(&self, method: &str, path: &str) -> Option<usize> {
+        let segments: Vec<&str> = path.split('/').collect();
+        let mut best: Option<(usize, usize)> = None;
+        for (index, op) in self.operations.iter().enumerate() {
+            if op.method != method || op.segments.len() != segments.len() {
+                continue;
+            }
+            let mut literal = 0;
+            let fits = op.segments.iter().zip(&segments).all(|(want, got)| {
+                if want.starts_with('{') {
+                    !got.is_empty()
+                } else if want == got {
+                    literal += 1;
+                    true
+                } else {
+                    false
+                }
+            });
+            if fits && best.is_none_or(|(_, l)| literal > l) {
+                best = Some((index, literal));
+            }
+        }
+        best.map(|(index, _)| index)
+    }
+
+    /// The spec's path template for a request, if the spec knows it.
+    pub fn route(&self, method: &str, path: &str) -> Option<&str> {
+        self.find(method, path)
+            .map(|i| self.operations[i].template.as_str())
+    }
+
+    /// Every way the body breaks the spec (or a bot limit); empty when it is fine.
+    pub fn check(&self, method: &str, path: &str, body: Option<&Value>) -> Vec<String> {
+        let Some(index) = self.find(method, path) else {
+            return vec![format!(
+                "{method} {path} is not an operation in Discord's API"
+            )];
+        };
+        let mut violations = Vec::new();
+        let op = &self.operations[index];
+        match (body, &op.body_schema) {
+            (Some(body), Some(_)) => match self.validator(index) {
+                Ok(validator) => {
+                    for error in validator.iter_errors(body) {
+                        violations.push(format!(
+                            "{method} {}: {} at `{}`",
+                            op.template,
+                            error,
+                            error.instance_path()
+                        ));
+                    }
+                }
+                Err(error) => violations.push(format!(
+                    "{method} {}: the spec's schema did not compile: {error:#}",
+                    op.template
+                )),
+            },
+            (Some(body), None) if !body.is_null() => violations.push(format!(
+                "{method} {} takes no JSON body, but one was sent",
+                op.template
+            )),
+            _ => {}
+        }
+        if let Some(body) = body {
+            violations.extend(bot_limits(method, &op.template, body));
+        }
+        violations
+    }
+
+    fn validator(&self, index: usize) -> anyhow::Result<std::sync::Arc<jsonschema::Validator>> {
+        let mut compiled = self
+            .compiled
+            .lock()
+            .map_err(|_| anyhow::anyhow!("validator cache poisoned"))?;
+        if let Some(validator) = compiled.get(&index) {
+            return Ok(validator.clone());
+        }
+        let schema = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "allOf": [self.operations[index].body_schema.clone().unwrap_or(Value::Bool(true))],
+            "components": self.components,
+        });
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .build(&schema)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let validator = std::sync::Arc::new(validator);
+        compiled.insert(index, validator.clone());
+        Ok(validator)
+    }
+}
+
+/// Limits Discord applies to bots beyond the document.
+fn bot_limits(method: &str, template: &str, body: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut check_content = |content: Option<&Value>, at: &str| {
+        if let Some(text) = content.and_then(Value::as_str) {
+            let len = text.chars().count();
+            if len > BOT_CONTENT_LIMIT {
+                out.push(format!(
+                    "{method} {template}: `{at}content` is {len} characters; bots may send at most {BOT_CONTENT_LIMIT}"
+                ));
+            }
+        }
+    };
+    check_content(body.get("content"), "");
+    // Interaction callbacks carry the message under `data`.
+    check_content(body.pointer("/data/content"), "data.");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> Option<SpecValidator> {
+        let Some(path) = SpecValidator::locate() else {
+            eprintln!(
+                "skipping: Discord's OpenAPI document not found (set {SPEC_ENV} to its path)"
+            );
+            return None;
+        };
+        Some(SpecValidator::load(&path).expect("the spec loads"))
+    }
+
+    #[test]
+    fn literal_segments_win_over_parameters() {
+        let Some(spec) = spec() else { return };
+        assert_eq!(
+            spec.route("POST", "/users/@me/channels"),
+            Some("/users/@me/channels")
+        );
+        assert_eq!(
+            spec.route("POST", "/channels/123/messages"),
+            Some("/channels/{channel_id}/messages")
+        );
+    }
+
+    #[test]
+    fn a_plain_message_passes() {
+        let Some(spec) = spec() else { return };
+        let body = json!({"content": "hello", "allowed_mentions": {"parse": []}});
+        assert_eq!(
+            spec.check("POST", "/channels/1/messages", Some(&body)),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn content_over_the_bot_limit_is_a_violation() {
+        let Some(spec) = spec() else { return };
+        let body = json!({"content": "x".repeat(2001)});
+        let violations = spec.check("POST", "/channels/1/messages", Some(&body));
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert!(violations[0].contains("at most 2000"), "{violations:?}");
+    }
+
+    #[test]
+    fn content_over_the_spec_limit_is_a_violation() {
+        let Some(spec) = spec() else { return };
+        let body = json!({"content": "x".repeat(4001)});
+        let violations = spec.check("POST", "/channels/1/messages", Some(&body));
+        assert!(
+            violations.iter().any(|v| v.contains("longer than 4000")),
+            "{violations:?}"
+        );
+    }
+
+    #[test]
+    fn a_wrong_type_is_a_violation() {
+        let Some(spec) = spec() else { return };
+        let body = json!({"type": 4, "data": {"content": 5}});
+        let violations = spec.check("POST", "/interactions/1/tok/callback", Some(&body));
+        assert!(!violations.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_route_is_reported() {
+        let Some(spec) = spec() else { return };
+        let violations = spec.check("POST", "/nowhere/at/all", None);
+        assert_eq!(violations.len(), 1);
+    }
+}

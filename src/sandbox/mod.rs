@@ -1,0 +1,314 @@
+//! `coachbot sandbox`: the emulator, the bot and a seeded demo server on a SQLite file, and a
+//! prompt where a person types slash commands and DMs as one of the seeded people and reads
+//! the bot's replies as text.
+
+mod parse;
+mod render;
+mod seed;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt as _;
+use tokio::task::JoinHandle;
+
+pub use parse::{Line, parse};
+pub use seed::{Demo, Person, seed_database, seed_world};
+
+use crate::config::Config;
+use crate::emulator::Emulator;
+use crate::emulator::spec::SpecValidator;
+use crate::store::Db;
+
+/// How long to wait for the bot's first answer to something typed.
+const FIRST_ANSWER: Duration = Duration::from_secs(5);
+/// Quiet time after which the bot is taken to have finished answering.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// A running sandbox: emulator, bot, demo server, and who is typing where.
+pub struct Sandbox {
+    pub emu: Emulator,
+    pub demo: Demo,
+    pub db: Db,
+    me: usize,
+    channel: u64,
+    bot: JoinHandle<()>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.bot.abort();
+    }
+}
+
+impl Sandbox {
+    /// Starts everything on the SQLite file at `database` (deleted first when `fresh`).
+    pub async fn start(database: &Path, fresh: bool) -> anyhow::Result<Self> {
+        if fresh {
+            for suffix in ["", "-wal", "-shm"] {
+                let path = format!("{}{suffix}", database.display());
+                match std::fs::remove_file(&path) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e).with_context(|| format!("removing {path}")),
+                }
+            }
+        }
+        let spec = SpecValidator::locate()
+            .map(|path| SpecValidator::load(&path))
+            .transpose()?;
+        let emu = Emulator::start_with(spec, 0, true).await?;
+        let demo = seed_world(&emu)?;
+        let db = Db::open(&format!("sqlite://{}", database.display())).await?;
+        seed_database(&db, &demo).await?;
+        let token =
+            Config::from_lookup(|key| (key == "DISCORD_TOKEN").then(|| "sandbox".to_owned()))?
+                .token()?
+                .clone();
+        let mut client = crate::discord::client(&token, Some(emu.api_url()), db.clone()).await?;
+        let bot = tokio::spawn(async move {
+            if let Err(error) = client.start().await {
+                tracing::error!(error = format!("{error:#}"), "the sandbox's bot stopped");
+            }
+        });
+        emu.wait_for_commands(Duration::from_secs(30)).await?;
+        let channel = demo.channel("general").context("demo channel #general")?;
+        // The admin types first: setting things up is where everyone starts.
+        Ok(Self {
+            emu,
+            demo,
+            db,
+            me: 0,
+            channel,
+            bot,
+        })
+    }
+
+    fn me(&self) -> &Person {
+        &self.demo.people[self.me]
+    }
+
+    /// The prompt: who is typing, and where.
+    pub fn prompt(&self) -> String {
+        format!(
+            "{} in {}> ",
+            self.me().handle,
+            self.emu.channel_label(self.channel)
+        )
+    }
+
+    /// Handles one typed line; returns what to print, and whether to stop.
+    pub async fn handle(&mut self, typed: &str) -> (String, bool) {
+        let line = match parse(typed) {
+            Ok(line) => line,
+            Err(message) => return (format!("? {message}"), false),
+        };
+        let result = match line {
+            Line::Nothing => Ok(String::new()),
+            Line::Quit => return (String::new(), true),
+            Line::Help => Ok(HELP.to_owned()),
+            Line::People => Ok(self.people()),
+            Line::As(handle) => self.become_person(&handle),
+            Line::In(channel) => match self.demo.channel(&channel) {
+                Some(id) => {
+                    self.channel = id;
+                    Ok(format!(
+                        "now typing in #{}",
+                        channel.trim_start_matches('#')
+                    ))
+                }
+                None => Err(anyhow::anyhow!(
+                    "no channel {channel}; try one of: {}",
+                    self.demo
+                        .channels
+                        .iter()
+                        .map(|(n, _)| format!("#{n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            },
+            Line::Slash {
+                invocation,
+                options,
+            } => self.slash(&invocation, &options).await,
+            Line::Dm(text) => {
+                let mark = self.emu.call_count();
+                self.emu.send_dm(self.me().user_id, &text);
+                Ok(self.answers_since(mark).await)
+            }
+            Line::Click(custom_id) => self.click(&custom_id).await,
+        };
+        match result {
+            Ok(text) => (text, false),
+            Err(error) => (format!("? {error:#}"), false),
+        }
+    }
+
+    fn people(&self) -> String {
+        let mut out = String::from("People in the demo server (type `as <name>`):");
+        for (i, person) in self.demo.people.iter().enumerate() {
+            let marker = if i == self.me { "*" } else { " " };
+            out.push_str(&format!(
+                "\n {marker} {:<7} {} — {}",
+                person.handle, person.name, person.about
+            ));
+        }
+        out
+    }
+
+    fn become_person(&mut self, handle: &str) -> anyhow::Result<String> {
+        let index = self
+            .demo
+            .people
+            .iter()
+            .position(|p| {
+                p.handle
+                    .eq_ignore_ascii_case(handle.trim_start_matches('@'))
+            })
+            .with_context(|| format!("no one called {handle}; type `people` to see who is here"))?;
+        self.me = index;
+        Ok(format!(
+            "you are now {} ({})",
+            self.me().name,
+            self.me().about
+        ))
+    }
+
+    async fn slash(
+        &self,
+        invocation: &str,
+        options: &[(String, String)],
+    ) -> anyhow::Result<String> {
+        let values: Vec<(&str, Value)> = options
+            .iter()
+            .map(|(key, value)| (key.as_str(), self.value(value)))
+            .collect();
+        let mark = self.emu.call_count();
+        self.emu
+            .slash_command(self.me().user_id, self.channel, invocation, &values)?;
+        Ok(self.answers_since(mark).await)
+    }
+
+    /// `#channel`, `@person` and `@Role` become ids; anything else stays text.
+    fn value(&self, typed: &str) -> Value {
+        if typed.starts_with('#')
+            && let Some(id) = self.demo.channel(typed)
+        {
+            return json!(id.to_string());
+        }
+        if typed.starts_with('@') {
+            if let Some(person) = self.demo.person(typed) {
+                return json!(person.user_id.to_string());
+            }
+            if let Some(role) = self.demo.role(typed) {
+                return json!(role.to_string());
+            }
+        }
+        json!(typed)
+    }
+
+    async fn click(&self, custom_id: &str) -> anyhow::Result<String> {
+        let (channel, message) = self
+            .emu
+            .find_component(custom_id)
+            .with_context(|| format!("no button `{custom_id}` on any message"))?;
+        let mark = self.emu.call_count();
+        self.emu
+            .click_button(self.me().user_id, channel, message, custom_id)?;
+        Ok(self.answers_since(mark).await)
+    }
+
+    /// Waits for the bot to answer and go quiet, then renders what it sent.
+    async fn answers_since(&self, mark: usize) -> String {
+        if self
+            .emu
+            .wait_for_call(mark, FIRST_ANSWER, |_| true)
+            .await
+            .is_none()
+        {
+            return "(no reply)".to_owned();
+        }
+        let mut seen = self.emu.call_count();
+        while self
+            .emu
+            .wait_for_call(seen, SETTLE, |_| true)
+            .await
+            .is_some()
+        {
+            seen = self.emu.call_count();
+        }
+        let shown: Vec<String> = self
+            .emu
+            .calls_since(mark)
+            .iter()
+            .filter_map(|call| render::call(&self.emu, call))
+            .collect();
+        if shown.is_empty() {
+            "(no reply)".to_owned()
+        } else {
+            shown.join("\n")
+        }
+    }
+}
+
+const HELP: &str = "\
+Type what a person would do in Discord:
+  /setup school name:\"Lincoln Elementary\" time_zone:America/Chicago channel:#lincoln-leadership
+  /setup role discord_role:@Coaches coachbot_role:coach
+  /help
+  dm <text>          send the bot a direct message
+  click <id>         click a button the bot showed
+  as <person>        type as someone else (see `people`)
+  in #channel        type in another channel
+  people             who is in the demo server
+  quit               leave (the sandbox's database stays for next time)";
+
+/// The interactive loop on stdin/stdout.
+pub async fn run(database: &Path, fresh: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout();
+    writeln!(
+        out,
+        "Starting the coachbot sandbox (database: {}) …",
+        database.display()
+    )?;
+    let mut sandbox = Sandbox::start(database, fresh).await?;
+    writeln!(
+        out,
+        "Ready: a demo server \"{}\" with two schools. Type `help` for what you can do, `people` for who is here.",
+        seed::SERVER_NAME
+    )?;
+    if !sandbox.emu.spec_loaded() {
+        writeln!(
+            out,
+            "(Discord's OpenAPI document was not found: requests are not checked against it)"
+        )?;
+    }
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    loop {
+        write!(out, "{}", sandbox.prompt())?;
+        out.flush()?;
+        let Some(typed) = lines.next_line().await.context("reading the prompt")? else {
+            writeln!(out)?;
+            break;
+        };
+        let (text, quit) = sandbox.handle(&typed).await;
+        if !text.is_empty() {
+            writeln!(out, "{text}")?;
+        }
+        if quit {
+            break;
+        }
+    }
+    let violations = sandbox.emu.violations();
+    if !violations.is_empty() {
+        writeln!(out, "Requests that Discord would have refused:")?;
+        for violation in violations {
+            writeln!(out, "  {violation}")?;
+        }
+    }
+    sandbox.db.close().await;
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! The demo server the sandbox (and `coachbot emulator`) starts with: a district, two
+//! schools, a coach, principals, team members, a district leader and an admin.
+
+use anyhow::Context as _;
+use chrono::Utc;
+
+use crate::domain::roles::Role;
+use crate::domain::school::{SchoolName, TimeZoneName};
+use crate::emulator::Emulator;
+use crate::emulator::world::permissions;
+use crate::store::Db;
+use crate::store::members::{self, NewMapping};
+use crate::store::schools::{self, SchoolSetup};
+
+pub const SERVER_NAME: &str = "Riverbend District";
+
+/// A seeded person: the handle typed after `as`.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub handle: &'static str,
+    pub name: &'static str,
+    pub about: &'static str,
+    pub user_id: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Demo {
+    pub guild: u64,
+    pub people: Vec<Person>,
+    /// `(name without #, id)`
+    pub channels: Vec<(String, u64)>,
+    /// `(Discord role name, id)`
+    pub roles: Vec<(String, u64)>,
+}
+
+impl Demo {
+    pub fn person(&self, handle: &str) -> Option<&Person> {
+        self.people.iter().find(|p| {
+            p.handle
+                .eq_ignore_ascii_case(handle.trim_start_matches('@'))
+        })
+    }
+
+    pub fn channel(&self, name: &str) -> Option<u64> {
+        let name = name.trim_start_matches('#');
+        self.channels
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, id)| *id)
+    }
+
+    pub fn role(&self, name: &str) -> Option<u64> {
+        let name = name.trim_start_matches('@');
+        self.roles
+            .iter()
+            .find(|(n, _)| {
+                n.eq_ignore_ascii_case(name) || n.replace(' ', "-").eq_ignore_ascii_case(name)
+            })
+            .map(|(_, id)| *id)
+    }
+
+    fn role_id(&self, name: &str) -> anyhow::Result<u64> {
+        self.role(name)
+            .with_context(|| format!("demo role {name} missing"))
+    }
+
+    fn channel_id(&self, name: &str) -> anyhow::Result<u64> {
+        self.channel(name)
+            .with_context(|| format!("demo channel {name} missing"))
+    }
+}
+
+/// Discord roles of the demo server and the coachbot role each carries (school by name).
+const ROLE_MAP: [(&str, Role, Option<&str>); 7] = [
+    ("Coachbot Admins", Role::Admin, None),
+    ("Coaches", Role::Coach, None),
+    ("District Leaders", Role::District, None),
+    (
+        "Lincoln Principal",
+        Role::Principal,
+        Some("Lincoln Elementary"),
+    ),
+    ("Lincoln Team", Role::Team, Some("Lincoln Elementary")),
+    (
+        "Washington Principal",
+        Role::Principal,
+        Some("Washington Middle"),
+    ),
+    ("Washington Team", Role::Team, Some("Washington Middle")),
+];
+
+/// `(school, time zone, channel)`
+const SCHOOLS: [(&str, &str, &str); 2] = [
+    (
+        "Lincoln Elementary",
+        "America/Chicago",
+        "lincoln-leadership",
+    ),
+    (
+        "Washington Middle",
+        "America/Denver",
+        "washington-leadership",
+    ),
+];
+
+/// `(handle, name, about, Discord roles)`
+const PEOPLE: [(&str, &str, &str, &[&str]); 8] = [
+    (
+        "alex",
+        "Alex Rivera",
+        "server owner and coachbot admin",
+        &["Coachbot Admins"],
+    ),
+    (
+        "casey",
+        "Casey Morgan",
+        "leadership coach for both schools",
+        &["Coaches"],
+    ),
+    (
+        "pat",
+        "Pat Lee",
+        "principal, Lincoln Elementary",
+        &["Lincoln Principal"],
+    ),
+    (
+        "terry",
+        "Terry Okafor",
+        "leadership team, Lincoln Elementary",
+        &["Lincoln Team"],
+    ),
+    (
+        "jordan",
+        "Jordan Silva",
+        "leadership team, Lincoln Elementary",
+        &["Lincoln Team"],
+    ),
+    (
+        "wendy",
+        "Wendy Chen",
+        "principal, Washington Middle",
+        &["Washington Principal"],
+    ),
+    (
+        "dana",
+        "Dana Brooks",
+        "district leader",
+        &["District Leaders"],
+    ),
+    ("sam", "Sam Patel", "teacher with no coachbot role", &[]),
+];
+
+/// Builds the demo server in the emulator. The same ids every time when the emulator's ids
+/// are deterministic.
+pub fn seed_world(emu: &Emulator) -> anyhow::Result<Demo> {
+    let mut people = Vec::new();
+    for (handle, name, about, _) in PEOPLE {
+        people.push(Person {
+            handle,
+            name,
+            about,
+            user_id: emu.add_user(name),
+        });
+    }
+    let owner = people[0].user_id;
+    let guild = emu.add_guild(SERVER_NAME, owner);
+    let mut channels = Vec::new();
+    for name in [
+        "general",
+        "lincoln-leadership",
+        "washington-leadership",
+        "district-leadership",
+    ] {
+        channels.push((name.to_owned(), emu.add_text_channel(guild, name)?));
+    }
+    let mut roles = Vec::new();
+    for (name, _, _) in ROLE_MAP {
+        roles.push((
+            name.to_owned(),
+            emu.add_role(guild, name, permissions::EVERYONE_DEFAULT)?,
+        ));
+    }
+    let demo = Demo {
+        guild,
+        people,
+        channels,
+        roles,
+    };
+    for ((_, _, _, discord_roles), person) in PEOPLE.iter().zip(&demo.people) {
+        let ids = discord_roles
+            .iter()
+            .map(|r| demo.role_id(r))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        emu.add_member(guild, person.user_id, &ids)?;
+    }
+    Ok(demo)
+}
+
+/// Gives the database the demo's schools and role mappings (idempotent).
+pub async fn seed_database(db: &Db, demo: &Demo) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let mut school_ids = Vec::new();
+    for (name, zone, channel) in SCHOOLS {
+        let name = SchoolName::parse(name)?;
+        let (school, _) = schools::save(
+            db,
+            &SchoolSetup {
+                server_id: demo.guild,
+                server_name: SERVER_NAME,
+                name: &name,
+                time_zone: TimeZoneName::parse(zone)?,
+                channel_id: Some(demo.channel_id(channel)?),
+            },
+            now,
+        )
+        .await?;
+        school_ids.push((school.name, school.id));
+    }
+    for (discord_role, role, school) in ROLE_MAP {
+        let school_id =
+            school.and_then(|s| school_ids.iter().find(|(n, _)| n == s).map(|(_, id)| *id));
+        members::map_role(
+            db,
+            &NewMapping {
+                server_id: demo.guild,
+                server_name: SERVER_NAME,
+                discord_role_id: demo.role_id(discord_role)?,
+                role,
+                school_id,
+                created_by: demo.people[0].user_id,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! People and their coachbot roles: the mappings from Discord roles that admins set, and the
+//! roles each member was last seen holding.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::servers::ensure_server;
+use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+use crate::domain::roles::{Grant, Role};
+
+/// A Discord role that grants a coachbot role, for one school or the whole server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleMapping {
+    pub discord_role_id: u64,
+    pub role: Role,
+    pub school_id: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct MappingRow {
+    discord_role_id: i64,
+    role: String,
+    school_id: Option<i64>,
+}
+
+impl TryFrom<MappingRow> for RoleMapping {
+    type Error = anyhow::Error;
+    fn try_from(row: MappingRow) -> anyhow::Result<Self> {
+        Ok(Self {
+            discord_role_id: discord_id(row.discord_role_id),
+            role: Role::parse(&row.role)
+                .map_err(|_| anyhow::anyhow!("unknown role `{}` in role_mappings", row.role))?,
+            school_id: row.school_id,
+        })
+    }
+}
+
+/// What `/setup role` asks for.
+#[derive(Clone, Debug)]
+pub struct NewMapping<'a> {
+    pub server_id: u64,
+    pub server_name: &'a str,
+    pub discord_role_id: u64,
+    pub role: Role,
+    pub school_id: Option<i64>,
+    pub created_by: u64,
+}
+
+/// Records a mapping; returns false when the same mapping already existed.
+pub async fn map_role(
+    db: &Db,
+    mapping: &NewMapping<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        ensure_server!(&mut *tx, mapping.server_id, mapping.server_name.to_owned(), now).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO role_mappings (server_id, discord_role_id, role, school_id, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(db_id(mapping.server_id))
+        .bind(db_id(mapping.discord_role_id))
+        .bind(mapping.role.as_str())
+        .bind(mapping.school_id)
+        .bind(db_id(mapping.created_by))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(inserted == 1)
+    })
+    .context("saving the role mapping")
+}
+
+/// Every mapping in the server.
+pub async fn mappings(db: &Db, server_id: u64) -> anyhow::Result<Vec<RoleMapping>> {
+    let rows: Vec<MappingRow> = on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT discord_role_id, role, school_id FROM role_mappings
+             WHERE server_id = $1 ORDER BY id",
+        )
+        .bind(db_id(server_id))
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading role mappings")?;
+    rows.into_iter().map(RoleMapping::try_from).collect()
+}
+
+/// The coachbot roles that a member's Discord roles grant.
+pub async fn grants_for(
+    db: &Db,
+    server_id: u64,
+    discord_roles: &[u64],
+) -> anyhow::Result<Vec<Grant>> {
+    let mut grants: Vec<Grant> = mappings(db, server_id)
+        .await?
+        .into_iter()
+        .filter(|m| discord_roles.contains(&m.discord_role_id))
+        .map(|m| Grant {
+            role: m.role,
+            school_id: m.school_id,
+        })
+        .collect();
+    grants.sort();
+    grants.dedup();
+    Ok(grants)
+}
+
+/// A member as coachbot last saw them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberSighting<'a> {
+    pub server_id: u64,
+    pub server_name: &'a str,
+    pub user_id: u64,
+    pub display_name: &'a str,
+    pub grants: &'a [Grant],
+}
+
+/// Records the member and replaces the roles they hold with `grants`, in one transaction.
+pub async fn record(db: &Db, seen: &MemberSighting<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let server = db_id(seen.server_id);
+    let user = db_id(seen.user_id);
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        ensure_server!(&mut *tx, seen.server_id, seen.server_name.to_owned(), now).await?;
+        sqlx::query(
+            "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (server_id, user_id)
+             DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at",
+        )
+        .bind(server)
+        .bind(user)
+        .bind(seen.display_name.to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM member_roles WHERE server_id = $1 AND user_id = $2")
+            .bind(server)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        for grant in seen.grants {
+            sqlx::query(
+                "INSERT INTO member_roles (server_id, user_id, role, school_id) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(server)
+            .bind(user)
+            .bind(grant.role.as_str())
+            .bind(grant.school_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("recording a member")
+}
+
+/// The roles a member was last seen holding.
+pub async fn roles_of(db: &Db, server_id: u64, user_id: u64) -> anyhow::Result<Vec<Grant>> {
+    let rows: Vec<(String, Option<i64>)> = on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT role, school_id FROM member_roles WHERE server_id = $1 AND user_id = $2
+             ORDER BY role, school_id",
+        )
+        .bind(db_id(server_id))
+        .bind(db_id(user_id))
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading a member's roles")?;
+    rows.into_iter()
+        .map(|(role, school_id)| {
+            Ok(Grant {
+                role: Role::parse(&role)
+                    .map_err(|_| anyhow::anyhow!("unknown role `{role}` in member_roles"))?,
+                school_id,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,134 @@
+//! Storage on sqlx: SQLite (the embedded default) or PostgreSQL (for several bot processes),
+//! chosen by the URL's scheme. The only place SQL lives. Queries are written once with `$n`
+//! placeholders, which both engines accept, and compiled for each backend by [`on_backend!`].
+
+pub mod members;
+pub mod schools;
+pub mod servers;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Postgres, Sqlite, Transaction};
+
+/// A connection pool to one of the two engines.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Which engine a [`Db`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool, so one query text serves both engines.
+macro_rules! on_backend {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// Starts a transaction that will write. SQLite takes the write lock up front
+/// (`BEGIN IMMEDIATE`): a deferred `BEGIN` that reads and then writes fails with SQLITE_BUSY
+/// under concurrency, whatever the busy timeout.
+pub(crate) trait BeginWrite {
+    type Database: sqlx::Database;
+    fn begin_write(
+        &self,
+    ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Database>>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = Sqlite;
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = Postgres;
+    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
+        self.begin().await
+    }
+}
+
+/// Discord ids are below 2^63, so they fit a signed 64-bit column unchanged.
+pub fn db_id(id: u64) -> i64 {
+    id.cast_signed()
+}
+
+/// The Discord id stored in a signed column.
+pub fn discord_id(stored: i64) -> u64 {
+    stored.cast_unsigned()
+}
+
+impl Db {
+    /// Connects (creating a SQLite file if needed) without migrating.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("DATABASE_URL `{url}` is not a SQLite URL"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10));
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await
+                .with_context(|| format!("opening the SQLite database {url}"))?;
+            Ok(Self::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(10)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .context("connecting to PostgreSQL (check DATABASE_URL)")?;
+            Ok(Self::Postgres(pool))
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:")
+        }
+    }
+
+    /// Connects and applies every pending migration.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let db = Self::connect(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Applies the migrations in `migrations/<backend>/`.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+        }
+        .context("applying database migrations")
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn close(&self) {
+        on_backend!(self, pool => pool.close().await)
+    }
+}

@@ -1,0 +1,145 @@
+//! Schools: name, IANA time zone, announcement channel.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::servers::ensure_server;
+use super::{BeginWrite as _, Db, db_id, on_backend};
+use crate::domain::school::{SchoolName, TimeZoneName};
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct School {
+    pub id: i64,
+    pub server_id: i64,
+    pub name: String,
+    pub time_zone: String,
+    pub channel_id: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What `/setup school` asks for.
+#[derive(Clone, Debug)]
+pub struct SchoolSetup<'a> {
+    pub server_id: u64,
+    pub server_name: &'a str,
+    pub name: &'a SchoolName,
+    pub time_zone: TimeZoneName,
+    pub channel_id: Option<u64>,
+}
+
+/// Whether `save` added a school or changed one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Saved {
+    Added,
+    Updated,
+}
+
+/// Adds the school, or updates the time zone and channel of the one with that name.
+pub async fn save(
+    db: &Db,
+    setup: &SchoolSetup<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(School, Saved)> {
+    let server = db_id(setup.server_id);
+    let channel = setup.channel_id.map(db_id);
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        ensure_server!(&mut *tx, setup.server_id, setup.server_name.to_owned(), now).await?;
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM schools WHERE server_id = $1 AND name = $2")
+                .bind(server)
+                .bind(setup.name.as_str().to_owned())
+                .fetch_optional(&mut *tx)
+                .await?;
+        let saved = match existing {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE schools SET time_zone = $1, channel_id = $2, updated_at = $3 WHERE id = $4",
+                )
+                .bind(setup.time_zone.name())
+                .bind(channel)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                (id, Saved::Updated)
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO schools (server_id, name, time_zone, channel_id, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                )
+                .bind(server)
+                .bind(setup.name.as_str().to_owned())
+                .bind(setup.time_zone.name())
+                .bind(channel)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                (id, Saved::Added)
+            }
+        };
+        let school: School = sqlx::query_as(
+            "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
+             FROM schools WHERE id = $1",
+        )
+        .bind(saved.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((school, saved.1))
+    })
+    .context("saving the school")
+}
+
+/// The server's schools, by name.
+pub async fn list(db: &Db, server_id: u64) -> anyhow::Result<Vec<School>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
+             FROM schools WHERE server_id = $1 ORDER BY name",
+        )
+        .bind(db_id(server_id))
+        .fetch_all(pool)
+        .await
+    })
+    .context("listing schools")
+}
+
+/// The school with this exact name in the server.
+pub async fn find_by_name(db: &Db, server_id: u64, name: &str) -> anyhow::Result<Option<School>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
+             FROM schools WHERE server_id = $1 AND name = $2",
+        )
+        .bind(db_id(server_id))
+        .bind(name.to_owned())
+        .fetch_optional(pool)
+        .await
+    })
+    .context("looking up a school")
+}
+
+/// Names of the server's schools containing `typed` (case-insensitive), for autocomplete.
+pub async fn names_matching(
+    db: &Db,
+    server_id: u64,
+    typed: &str,
+    limit: usize,
+) -> anyhow::Result<Vec<String>> {
+    let typed = typed.trim().to_lowercase();
+    let names: Vec<String> = on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT name FROM schools WHERE server_id = $1 ORDER BY name")
+            .bind(db_id(server_id))
+            .fetch_all(pool)
+            .await
+    })
+    .context("listing school names")?;
+    Ok(names
+        .into_iter()
+        .filter(|n| n.to_lowercase().contains(&typed))
+        .take(limit)
+        .collect())
+}

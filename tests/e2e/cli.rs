@@ -1,0 +1,194 @@
+//! The `coachbot` program itself: settings errors, `migrate`, `run` against `coachbot
+//! emulator`, and the sandbox's prompt.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_coachbot");
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The program with a clean environment in an empty directory (so no `.env` is read).
+fn coachbot(dir: &tempfile::TempDir) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir.path())
+        .env_remove("DISCORD_TOKEN")
+        .env_remove("DISCORD_TOKEN_FILE")
+        .env_remove("DATABASE_URL")
+        .env_remove("DISCORD_API_URL")
+        .env_remove("RUST_LOG")
+        .env("COACHBOT_LOG", "info");
+    command
+}
+
+/// Lines from a child's stream, read on a thread.
+fn lines_of(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn wait_for_line(
+    rx: &mpsc::Receiver<String>,
+    needle: &str,
+    timeout: Duration,
+) -> Result<String, Vec<String>> {
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return Ok(line),
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    Err(seen)
+}
+
+#[test]
+fn run_without_a_token_names_the_variable_in_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = coachbot(&dir)
+        .arg("run")
+        .output()
+        .expect("the program runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].contains("DISCORD_TOKEN"), "{stderr}");
+}
+
+#[test]
+fn a_malformed_setting_is_one_line_naming_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = coachbot(&dir)
+        .arg("migrate")
+        .env("DATABASE_URL", "mysql://nope")
+        .output()
+        .expect("the program runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+}
+
+#[test]
+fn migrate_creates_the_sqlite_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = coachbot(&dir)
+        .arg("migrate")
+        .env("DATABASE_URL", "sqlite://fresh.db")
+        .output()
+        .expect("the program runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.path().join("fresh.db").is_file());
+}
+
+#[test]
+fn run_connects_to_the_emulator_registers_commands_and_logs_ready() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut emulator = Running(
+        coachbot(&dir)
+            .args(["emulator", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the emulator starts"),
+    );
+    let out = lines_of(emulator.0.stdout.take().expect("stdout"));
+    let line = wait_for_line(&out, "listening at", Duration::from_secs(30))
+        .expect("the emulator prints its URL");
+    let url = line.rsplit(' ').next().expect("a URL").to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+
+    let mut bot = Running(
+        coachbot(&dir)
+            .arg("run")
+            .env("DISCORD_TOKEN", "local-test-token")
+            .env("DISCORD_API_URL", &url)
+            .env("DATABASE_URL", "sqlite://bot.db")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the bot starts"),
+    );
+    let log = lines_of(bot.0.stderr.take().expect("stderr"));
+    let ready = wait_for_line(&log, "coachbot is ready", Duration::from_secs(60));
+    assert!(
+        ready.is_ok(),
+        "the bot never said it was ready; it logged: {ready:?}"
+    );
+    assert!(
+        ready
+            .unwrap_or_default()
+            .contains("slash commands registered")
+    );
+    assert!(
+        !format!(
+            "{:?}",
+            wait_for_line(&log, "local-test-token", Duration::from_millis(200))
+        )
+        .contains("Ok("),
+        "the token is never logged"
+    );
+}
+
+#[test]
+fn the_sandbox_prompt_answers_setup_school() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sandbox = Running(
+        coachbot(&dir)
+            .arg("sandbox")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the sandbox starts"),
+    );
+    let out = lines_of(sandbox.0.stdout.take().expect("stdout"));
+    wait_for_line(&out, "Ready:", Duration::from_secs(60)).expect("the sandbox gets ready");
+    let mut stdin = sandbox.0.stdin.take().expect("stdin");
+    writeln!(
+        stdin,
+        r#"/setup school name:"Jefferson High" time_zone:America/Chicago channel:#general"#
+    )
+    .expect("typed");
+    stdin.flush().expect("flushed");
+    let reply = wait_for_line(&out, "Jefferson High", Duration::from_secs(30));
+    assert!(
+        reply
+            .as_ref()
+            .is_ok_and(|l| l.contains("Added **Jefferson High**")),
+        "the bot's reply is shown at the prompt: {reply:?}"
+    );
+    writeln!(stdin, "quit").expect("typed");
+    drop(stdin);
+    let status = sandbox.0.wait().expect("the sandbox exits");
+    assert!(status.success());
+    assert!(
+        dir.path().join("coachbot-sandbox.db").is_file(),
+        "the sandbox keeps a SQLite file"
+    );
+}

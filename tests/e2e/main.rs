@@ -1,0 +1,8 @@
+//! End-to-end tests: the real bot against the local Discord emulator, on SQLite and on
+//! PostgreSQL (set TEST_DATABASE_URL; without it the PostgreSQL runs say so and skip).
+
+mod support;
+
+mod cli;
+mod emulator;
+mod setup;

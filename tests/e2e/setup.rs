@@ -1,0 +1,189 @@
+//! `/setup school`, `/setup role`, `/help`, and the role checks behind them.
+
+use coachbot::store::schools;
+use serde_json::json;
+
+use crate::e2e;
+
+e2e! {
+    /// An admin adds a school: the reply is ephemeral and the row holds what was asked.
+    async fn an_admin_adds_a_school(bot) {
+        let ids = &bot.ids;
+        let reply = bot
+            .command(ids.owner, ids.general, "setup school", &[
+                ("name", json!("Lincoln Elementary")),
+                ("time_zone", json!("America/Chicago")),
+                ("channel", json!(ids.lincoln_channel)),
+            ])
+            .await;
+        assert!(reply.ephemeral, "the confirmation is only for the admin: {reply:?}");
+        assert!(reply.content.contains("Added **Lincoln Elementary**"), "{}", reply.content);
+        assert!(reply.content.contains("America/Chicago"), "{}", reply.content);
+        assert!(reply.mentions_disabled, "replies never ping");
+
+        let stored = schools::list(&bot.db, ids.guild).await.expect("schools");
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].name, "Lincoln Elementary");
+        assert_eq!(stored[0].time_zone, "America/Chicago");
+        assert_eq!(stored[0].channel_id, Some(ids.lincoln_channel as i64));
+
+        // Running it again changes the school instead of adding a second one.
+        let reply = bot
+            .command(ids.owner, ids.general, "setup school", &[
+                ("name", json!("Lincoln Elementary")),
+                ("time_zone", json!("america/new_york")),
+            ])
+            .await;
+        assert!(reply.content.contains("Updated **Lincoln Elementary**"), "{}", reply.content);
+        let stored = schools::list(&bot.db, ids.guild).await.expect("schools");
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].time_zone, "America/New_York");
+        assert_eq!(stored[0].channel_id, None);
+    }
+}
+
+e2e! {
+    /// An unknown time zone is refused with a valid example, and nothing is written.
+    async fn an_unknown_time_zone_is_refused(bot) {
+        let ids = &bot.ids;
+        let reply = bot
+            .command(ids.owner, ids.general, "setup school", &[
+                ("name", json!("Lincoln Elementary")),
+                ("time_zone", json!("Mars/Olympus_Mons")),
+            ])
+            .await;
+        assert!(reply.ephemeral);
+        assert!(reply.content.contains("`Mars/Olympus_Mons` is not a time zone"), "{}", reply.content);
+        assert!(reply.content.contains("America/Chicago"), "gives a valid example: {}", reply.content);
+        assert!(schools::list(&bot.db, ids.guild).await.expect("schools").is_empty());
+    }
+}
+
+e2e! {
+    /// A member without the admin role is refused by the bot's own check; nothing is written.
+    async fn a_member_without_the_admin_role_is_refused(bot) {
+        let ids = &bot.ids;
+        let reply = bot
+            .command(ids.nobody, ids.general, "setup school", &[
+                ("name", json!("Lincoln Elementary")),
+                ("time_zone", json!("America/Chicago")),
+            ])
+            .await;
+        assert!(reply.ephemeral);
+        assert!(reply.content.contains("Only coachbot admins can change coachbot's settings"), "{}", reply.content);
+        assert!(reply.content.contains("/setup role"), "says what to do: {}", reply.content);
+        assert!(schools::list(&bot.db, ids.guild).await.expect("schools").is_empty());
+    }
+}
+
+e2e! {
+    /// `/setup role` makes a Discord role an admin role; its holder can then set up schools.
+    async fn a_mapped_role_grants_its_coachbot_role(bot) {
+        let ids = &bot.ids;
+        let refused = bot
+            .command(ids.staffer, ids.general, "setup school", &[
+                ("name", json!("Lincoln Elementary")),
+                ("time_zone", json!("America/Chicago")),
+            ])
+            .await;
+        assert!(refused.content.contains("Only coachbot admins"), "{}", refused.content);
+
+        let reply = bot
+            .command(ids.owner, ids.general, "setup role", &[
+                ("discord_role", json!(ids.staff_role)),
+                ("coachbot_role", json!("admin")),
+            ])
+            .await;
+        assert!(reply.ephemeral);
+        assert!(reply.content.contains("now counts as a coachbot admin across the server"), "{}", reply.content);
+        let mappings = coachbot::store::members::mappings(&bot.db, ids.guild).await.expect("mappings");
+        assert_eq!(mappings.len(), 1);
+        assert_eq!(mappings[0].discord_role_id, ids.staff_role);
+
+        let reply = bot
+            .command(ids.staffer, ids.general, "setup school", &[
+                ("name", json!("Lincoln Elementary")),
+                ("time_zone", json!("America/Chicago")),
+            ])
+            .await;
+        assert!(reply.content.contains("Added **Lincoln Elementary**"), "{}", reply.content);
+        let roles = coachbot::store::members::roles_of(&bot.db, ids.guild, ids.staffer).await.expect("roles");
+        assert_eq!(roles.len(), 1, "the member's roles are recorded: {roles:?}");
+    }
+}
+
+e2e! {
+    /// A role mapped for one school names that school; an unknown school is refused.
+    async fn a_role_can_be_mapped_for_one_school(bot) {
+        let ids = &bot.ids;
+        bot.command(ids.owner, ids.general, "setup school", &[
+            ("name", json!("Lincoln Elementary")),
+            ("time_zone", json!("America/Chicago")),
+        ])
+        .await;
+        let reply = bot
+            .command(ids.owner, ids.general, "setup role", &[
+                ("discord_role", json!(ids.staff_role)),
+                ("coachbot_role", json!("leadership team")),
+                ("school", json!("Lincoln Elementary")),
+            ])
+            .await;
+        assert!(reply.content.contains("leadership-team member for **Lincoln Elementary**"), "{}", reply.content);
+
+        let reply = bot
+            .command(ids.owner, ids.general, "setup role", &[
+                ("discord_role", json!(ids.staff_role)),
+                ("coachbot_role", json!("coach")),
+                ("school", json!("Nowhere High")),
+            ])
+            .await;
+        assert!(reply.content.contains("no school called `Nowhere High`"), "{}", reply.content);
+        let mappings = coachbot::store::members::mappings(&bot.db, ids.guild).await.expect("mappings");
+        assert_eq!(mappings.len(), 1, "the refused mapping wrote nothing");
+    }
+}
+
+e2e! {
+    /// Time zone autocomplete offers IANA names matching what was typed.
+    async fn time_zone_autocomplete_offers_iana_names(bot) {
+        let ids = &bot.ids;
+        let interaction = bot
+            .emu
+            .autocomplete(ids.owner, ids.general, "setup school", &[
+                ("name", json!("Lincoln")),
+                ("time_zone", json!("chica")),
+            ], "time_zone")
+            .expect("autocomplete");
+        let reply = bot.reply(&interaction).await;
+        assert_eq!(reply.kind, 8, "an autocomplete result");
+        assert_eq!(reply.choices.first().map(|c| c.0.as_str()), Some("America/Chicago"));
+        assert!(reply.choices.len() <= 25);
+    }
+}
+
+e2e! {
+    /// "@everyone" in a school name pings no one.
+    async fn everyone_in_a_name_pings_no_one(bot) {
+        let ids = &bot.ids;
+        let reply = bot
+            .command(ids.owner, ids.general, "setup school", &[
+                ("name", json!("@everyone Academy")),
+                ("time_zone", json!("Europe/London")),
+            ])
+            .await;
+        assert!(reply.content.contains("@everyone Academy"));
+        assert!(reply.mentions_disabled, "allowed_mentions must be empty: {:?}", reply.call.body);
+    }
+}
+
+e2e! {
+    /// `/help` lists the commands, from the registered list.
+    async fn help_lists_the_commands(bot) {
+        let ids = &bot.ids;
+        let reply = bot.command(ids.nobody, ids.general, "help", &[]).await;
+        assert!(reply.ephemeral);
+        for name in ["/setup school", "/setup role", "/help"] {
+            assert!(reply.content.contains(name), "{name} missing from {}", reply.content);
+        }
+    }
+}

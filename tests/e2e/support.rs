@@ -1,0 +1,298 @@
+//! `TestBot::spawn(backend)`: the emulator with a small server, the real bot, a fresh database
+//! (a temp SQLite file, or a uniquely named PostgreSQL database dropped afterwards).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use coachbot::config::Config;
+use coachbot::emulator::world::permissions;
+use coachbot::emulator::{Emulator, Interaction, Reply};
+use coachbot::store::{Backend, Db};
+use serde_json::Value;
+use sqlx::Connection as _;
+use tokio::task::JoinHandle;
+
+/// How long a test waits for the bot before it fails.
+pub const WAIT: Duration = Duration::from_secs(15);
+
+/// The environment variable naming the PostgreSQL server for tests.
+pub const PG_ENV: &str = "TEST_DATABASE_URL";
+
+/// Ids of the server every test starts with.
+pub struct Ids {
+    pub guild: u64,
+    pub general: u64,
+    pub lincoln_channel: u64,
+    /// Owns the server: a Discord administrator, so a coachbot admin.
+    pub owner: u64,
+    /// A member with no role at all.
+    pub nobody: u64,
+    /// A Discord role nothing is mapped to yet.
+    pub staff_role: u64,
+    /// A member holding `staff_role`.
+    pub staffer: u64,
+}
+
+pub struct TestBot {
+    pub emu: Emulator,
+    pub db: Db,
+    pub ids: Ids,
+    pub backend: Backend,
+    client: JoinHandle<()>,
+    shards: Arc<serenity::all::ShardManager>,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    _pg: Option<PgTestDb>,
+}
+
+impl TestBot {
+    /// Starts everything; `None` (with a note on stderr) when the backend is not available.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let (url, sqlite_dir, pg) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("a temp dir");
+                let url = format!("sqlite://{}", dir.path().join("coachbot.db").display());
+                (url, Some(dir), None)
+            }
+            Backend::Postgres => {
+                let pg = PgTestDb::create().await?;
+                (pg.url.clone(), None, Some(pg))
+            }
+        };
+        let emu = Emulator::start().await.expect("the emulator starts");
+        if !emu.spec_loaded() {
+            eprintln!(
+                "note: Discord's OpenAPI document was not found (set DISCORD_OPENAPI_SPEC): \
+                 requests are not checked against it in this run"
+            );
+        }
+        let ids = build_world(&emu);
+        let db = Db::open(&url)
+            .await
+            .expect("the database opens and migrates");
+        let token =
+            Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
+                .expect("config")
+                .token()
+                .expect("token")
+                .clone();
+        let mut client = coachbot::discord::client(&token, Some(emu.api_url()), db.clone())
+            .await
+            .expect("the client builds");
+        let shards = client.shard_manager.clone();
+        let handle = tokio::spawn(async move {
+            if let Err(error) = client.start().await {
+                eprintln!("client stopped: {error:#}");
+            }
+        });
+        emu.wait_for_commands(WAIT)
+            .await
+            .expect("the bot registers its commands");
+        Some(Self {
+            emu,
+            db,
+            ids,
+            backend,
+            client: handle,
+            shards,
+            _sqlite_dir: sqlite_dir,
+            _pg: pg,
+        })
+    }
+
+    /// Runs a slash command as `user` in `channel` and waits for the reply.
+    pub async fn command(
+        &self,
+        user: u64,
+        channel: u64,
+        invocation: &str,
+        options: &[(&str, Value)],
+    ) -> Reply {
+        let interaction = self
+            .emu
+            .slash_command(user, channel, invocation, options)
+            .expect("the emulator builds the interaction");
+        self.reply(&interaction).await
+    }
+
+    pub async fn reply(&self, interaction: &Interaction) -> Reply {
+        self.emu
+            .reply(interaction, WAIT)
+            .await
+            .expect("the bot answers")
+    }
+
+    /// Checks what every e2e test must leave true: no request Discord would reject, no route
+    /// the emulator does not know. Then stops the bot.
+    pub async fn finish(self) {
+        let violations = self.emu.violations();
+        assert!(
+            violations.is_empty(),
+            "requests broke Discord's API: {violations:#?}"
+        );
+        let unhandled: Vec<String> = self
+            .emu
+            .unhandled()
+            .iter()
+            .map(|c| format!("{} {}", c.method, c.path))
+            .collect();
+        assert!(
+            unhandled.is_empty(),
+            "the bot called routes the emulator does not know: {unhandled:?}"
+        );
+        self.client.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.shards.shutdown_all()).await;
+        self.db.close().await;
+    }
+}
+
+fn build_world(emu: &Emulator) -> Ids {
+    let owner = emu.add_user("Olive Owner");
+    let guild = emu.add_guild("Riverbend District", owner);
+    let general = emu.add_text_channel(guild, "general").expect("channel");
+    let lincoln_channel = emu
+        .add_text_channel(guild, "lincoln-leadership")
+        .expect("channel");
+    let nobody = emu.add_user("Nadia Nobody");
+    emu.add_member(guild, nobody, &[]).expect("member");
+    let staff_role = emu
+        .add_role(guild, "Staff", permissions::EVERYONE_DEFAULT)
+        .expect("role");
+    let staffer = emu.add_user("Sam Staffer");
+    emu.add_member(guild, staffer, &[staff_role])
+        .expect("member");
+    Ids {
+        guild,
+        general,
+        lincoln_channel,
+        owner,
+        nobody,
+        staff_role,
+        staffer,
+    }
+}
+
+/// A PostgreSQL database made for one test, dropped when this is dropped (even on panic).
+pub struct PgTestDb {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl PgTestDb {
+    pub async fn create() -> Option<Self> {
+        let Ok(admin_url) = std::env::var(PG_ENV) else {
+            eprintln!(
+                "skipping the PostgreSQL run: {PG_ENV} is not set (e.g. postgres://postgres@127.0.0.1:5432/test)"
+            );
+            return None;
+        };
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "coachbot_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            chrono::Utc::now().timestamp_micros() % 1_000_000_000
+        );
+        let mut admin = sqlx::PgConnection::connect(&admin_url)
+            .await
+            .with_context(|| format!("connecting to {PG_ENV}"))
+            .expect("PostgreSQL is reachable at TEST_DATABASE_URL");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("the test database is created");
+        let _ = admin.close().await;
+        let url = with_database(&admin_url, &name);
+        Some(Self {
+            url,
+            admin_url,
+            name,
+        })
+    }
+}
+
+impl Drop for PgTestDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs outside any runtime we may block: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    if let Err(error) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                        .execute(&mut admin)
+                        .await
+                    {
+                        eprintln!("could not drop test database {name}: {error}");
+                    }
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The same server URL with another database name.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let without_db = match base.rfind('/') {
+        Some(i) if base[..i].contains("://") && i > base.find("://").map_or(0, |p| p + 2) => {
+            &base[..i]
+        }
+        _ => base,
+    };
+    match query {
+        Some(q) => format!("{without_db}/{name}?{q}"),
+        None => format!("{without_db}/{name}"),
+    }
+}
+
+/// Declares an end-to-end test that runs once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! e2e {
+    ($(#[$meta:meta])* async fn $name:ident($bot:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($bot: &$crate::support::TestBot) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::support::run(coachbot::store::Backend::Sqlite, |bot| Box::pin(body(bot))).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::support::run(coachbot::store::Backend::Postgres, |bot| Box::pin(body(bot))).await;
+            }
+        }
+    };
+}
+
+pub async fn run(
+    backend: Backend,
+    test: impl for<'a> FnOnce(
+        &'a TestBot,
+    )
+        -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>,
+) {
+    let Some(bot) = TestBot::spawn(backend).await else {
+        return;
+    };
+    test(&bot).await;
+    bot.finish().await;
+}
