@@ -130,10 +130,10 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                     continue;
                 };
                 match frame.get("op").and_then(Value::as_u64) {
+                    // Heartbeat → ACK.
                     Some(1) => {
-                        if send(&mut socket, &json!({"op": 11})).await.is_err() {
-                            break;
-                        }
+                        let ack = json!({"op": 11});
+                        if send(&mut socket, &ack).await.is_err() { break; }
                     }
                     Some(2) => {
                         let wanted = frame.pointer("/d/intents").and_then(Value::as_u64).unwrap_or(0);
@@ -151,11 +151,10 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                         }
                         gateway.ready.send_modify(|n| *n += 1);
                     }
+                    // RESUME: sessions are not kept, so make the client identify again.
                     Some(6) => {
-                        // Sessions are not kept: make the client identify again.
-                        if send(&mut socket, &json!({"op": 9, "d": false})).await.is_err() {
-                            break;
-                        }
+                        let invalid = json!({"op": 9, "d": false});
+                        if send(&mut socket, &invalid).await.is_err() { break; }
                     }
                     _ => {}
                 }

@@ -203,7 +203,7 @@ impl Emulator {
         let token = interaction.token.clone();
         let follow = self
             .wait_for_call(call.index + 1, timeout, |c| {
-                c.path.contains(&format!("/webhooks/"))
+                c.path.starts_with("/webhooks/")
                     && c.path.contains(&token)
                     && (c.method == "POST" || c.method == "PATCH")
             })

@@ -236,7 +236,13 @@ fn id(segment: &str) -> Option<u64> {
 fn route_request(shared: &Shared, incoming: &Incoming) -> Option<Answer> {
     let segments: Vec<&str> = incoming.path.trim_start_matches('/').split('/').collect();
     let method = Method::from_bytes(incoming.method.as_bytes()).ok()?;
-    let body = incoming.body.clone().unwrap_or(Value::Null);
+    let mut body = incoming.body.clone().unwrap_or(Value::Null);
+    if !incoming.attachments.is_empty() {
+        body["attachments"] = uploaded(shared, &incoming.attachments);
+        if body.get("data").is_some_and(Value::is_object) {
+            body["data"]["attachments"] = body["attachments"].clone();
+        }
+    }
     let answer = match (method, segments.as_slice()) {
         (Method::GET, ["gateway"]) => ok(json!({"url": shared.gateway_url})),
         (Method::GET, ["gateway", "bot"]) => ok(json!({
@@ -298,6 +304,29 @@ fn route_request(shared: &Shared, incoming: &Incoming) -> Option<Answer> {
         _ => return None,
     };
     Some(answer)
+}
+
+/// Attachment objects for uploaded files, as Discord returns them on the message.
+fn uploaded(shared: &Shared, files: &[Attachment]) -> Value {
+    files
+        .iter()
+        .map(|file| {
+            let id = shared.ids.next();
+            let filename = file.filename.clone().unwrap_or_else(|| file.field.clone());
+            let url = format!(
+                "{}/attachments/{id}/{filename}",
+                shared.gateway_url.replace("ws://", "http://")
+            );
+            json!({
+                "id": id.to_string(),
+                "filename": filename,
+                "size": file.bytes.len(),
+                "url": url,
+                "proxy_url": url,
+                "content_type": file.content_type,
+            })
+        })
+        .collect()
 }
 
 /// Bulk overwrite: echo the commands back as Command objects, keeping ids by name.

@@ -77,8 +77,15 @@ impl SpecValidator {
                 });
             }
         }
+        let mut components = doc.get("components").cloned().unwrap_or(Value::Null);
+        // The document types snowflakes as strings, but Discord also accepts them as JSON
+        // integers in requests (serenity sends new attachments as `{"id": 0}`).
+        if let Some(snowflake) = components.pointer_mut("/schemas/SnowflakeType") {
+            let as_string = snowflake.clone();
+            *snowflake = json!({"anyOf": [as_string, {"type": "integer", "minimum": 0}]});
+        }
         Ok(Self {
-            components: doc.get("components").cloned().unwrap_or(Value::Null),
+            components,
             operations,
             compiled: Mutex::new(HashMap::new()),
         })
