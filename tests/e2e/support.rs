@@ -45,60 +45,60 @@ pub struct TestBot {
     _pg: Option<PgTestDb>,
 }
 
-impl TestBot {
-    /// Starts everything; `None` (with a note on stderr) when the backend is not available.
-    pub async fn spawn(backend: Backend) -> Option<Self> {
-        let (url, sqlite_dir, pg) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("a temp dir");
-                let url = format!("sqlite://{}", dir.path().join("coachbot.db").display());
-                (url, Some(dir), None)
-            }
-            Backend::Postgres => {
-                let pg = PgTestDb::create().await?;
-                (pg.url.clone(), None, Some(pg))
-            }
-        };
-        let emu = Emulator::start().await.expect("the emulator starts");
-        if !emu.spec_loaded() {
-            eprintln!(
-                "note: Discord's OpenAPI document was not found (set DISCORD_OPENAPI_SPEC): \
-                 requests are not checked against it in this run"
-            );
+/// Starts the emulator, the bot and a fresh database; `None` (with a note on stderr) when the
+/// backend is not available.
+pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
+    let (url, sqlite_dir, pg) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("a temp dir");
+            let url = format!("sqlite://{}", dir.path().join("coachbot.db").display());
+            (url, Some(dir), None)
         }
-        let ids = build_world(&emu);
-        let db = Db::open(&url)
-            .await
-            .expect("the database opens and migrates");
-        let token =
-            Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
-                .expect("config")
-                .token()
-                .expect("token")
-                .clone();
-        let mut client = coachbot::discord::client(&token, Some(emu.api_url()), db.clone())
-            .await
-            .expect("the client builds");
-        let shards = client.shard_manager.clone();
-        let handle = tokio::spawn(async move {
-            if let Err(error) = client.start().await {
-                eprintln!("client stopped: {error:#}");
-            }
-        });
-        emu.wait_for_commands(WAIT)
-            .await
-            .expect("the bot registers its commands");
-        Some(Self {
-            emu,
-            db,
-            ids,
-            client: handle,
-            shards,
-            _sqlite_dir: sqlite_dir,
-            _pg: pg,
-        })
+        Backend::Postgres => {
+            let pg = PgTestDb::create().await?;
+            (pg.url.clone(), None, Some(pg))
+        }
+    };
+    let emu = Emulator::start().await.expect("the emulator starts");
+    if !emu.spec_loaded() {
+        eprintln!(
+            "note: Discord's OpenAPI document was not found (set DISCORD_OPENAPI_SPEC): \
+                 requests are not checked against it in this run"
+        );
     }
+    let ids = build_world(&emu);
+    let db = Db::open(&url)
+        .await
+        .expect("the database opens and migrates");
+    let token = Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
+        .expect("config")
+        .token()
+        .expect("token")
+        .clone();
+    let mut client = coachbot::discord::client(&token, Some(emu.api_url()), db.clone())
+        .await
+        .expect("the client builds");
+    let shards = client.shard_manager.clone();
+    let handle = tokio::spawn(async move {
+        if let Err(error) = client.start().await {
+            eprintln!("client stopped: {error:#}");
+        }
+    });
+    emu.wait_for_commands(WAIT)
+        .await
+        .expect("the bot registers its commands");
+    Some(Self {
+        emu,
+        db,
+        ids,
+        client: handle,
+        shards,
+        _sqlite_dir: sqlite_dir,
+        _pg: pg,
+    })
+}
 
+impl TestBot {
     /// Runs a slash command as `user` in `channel` and waits for the reply.
     pub async fn command(
         &self,
@@ -288,7 +288,7 @@ pub async fn run(
     )
         -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>,
 ) {
-    let Some(bot) = TestBot::spawn(backend).await else {
+    let Some(bot) = spawn_bot(backend).await else {
         return;
     };
     test(&bot).await;
