@@ -87,7 +87,7 @@ pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
     emu.wait_for_commands(WAIT)
         .await
         .expect("the bot registers its commands");
-    Some(Self {
+    Some(TestBot {
         emu,
         db,
         ids,
