@@ -504,19 +504,18 @@ impl Emulator {
         content: &str,
     ) -> anyhow::Result<u64> {
         let world = self.shared.world();
-        let channel = world
+        if !world
             .channels
             .get(&channel_id)
-            .filter(|c| c.kind == GUILD_TEXT)
-            .ok_or_else(|| anyhow!("no server channel {channel_id} in the emulator"))?;
+            .is_some_and(|c| c.kind == GUILD_TEXT)
+        {
+            bail!("no server channel {channel_id} in the emulator");
+        }
         let mentioned = content.contains(&format!("<@{}>", world.bot_id));
-        let guild_id = channel.guild_id;
         drop(world);
         let visible =
             mentioned || self.shared.gateway.intents() & world::intents::MESSAGE_CONTENT != 0;
-        let id = self.user_message(channel_id, user_id, content, visible);
-        let _ = guild_id;
-        Ok(id)
+        Ok(self.user_message(channel_id, user_id, content, visible))
     }
 
     fn user_message(&self, channel_id: u64, user_id: u64, content: &str, visible: bool) -> u64 {
