@@ -504,10 +504,10 @@ impl Emulator {
         content: &str,
     ) -> anyhow::Result<u64> {
         let world = self.shared.world();
-        if !world
+        if world
             .channels
             .get(&channel_id)
-            .is_some_and(|c| c.kind == GUILD_TEXT)
+            .is_none_or(|c| c.kind != GUILD_TEXT)
         {
             bail!("no server channel {channel_id} in the emulator");
         }
