@@ -51,4 +51,85 @@ pub enum UserError {
 
     #[error("`@everyone` is not a role that can be mapped. Pick a role that you give to people.")]
     EveryoneRole,
+
+    #[error(
+        "There is no step `{given}` here. Start typing in the `step` box to pick one, or see \
+         `/step list`."
+    )]
+    UnknownStep { given: String },
+
+    #[error(
+        "`{given}` is not an indicator in this server's framework. Start typing in the \
+         `indicator` box to pick one, or see `/indicator list`."
+    )]
+    UnknownIndicator { given: String },
+
+    #[error(
+        "**{indicator}** is not one of {school}'s focus indicators yet. Add it with \
+         `/indicator focus`."
+    )]
+    NotAFocus { indicator: String, school: String },
+
+    #[error("There is no barrier `{given}` here. Start typing in the `barrier` box to pick one, or see `/barrier list`.")]
+    UnknownBarrier { given: String },
+
+    #[error("That barrier was already resolved on {on}.")]
+    AlreadyResolved { on: String },
+
+    #[error(
+        "I could not read `{given}` as a date. Try `2026-12-05`, `friday`, `tomorrow` or \
+         `in 2 weeks`."
+    )]
+    UnreadableDate { given: String },
+
+    #[error(
+        "{date} is in the past (today is {today} in {zone}). Pick today or a later date."
+    )]
+    PastDate {
+        date: String,
+        today: String,
+        zone: String,
+    },
+
+    #[error(
+        "You work with more than one school here: add the `school` option to say which \
+         ({choices})."
+    )]
+    PickSchool { choices: String },
+
+    #[error("This server has no schools yet. An admin can add one with `/setup school`.")]
+    NoSchools,
+
+    #[error(
+        "Only {school}'s principal, leadership team, coach or a coachbot admin can {action}. \
+         If you should be able to, ask an admin to map your Discord role with `/setup role`."
+    )]
+    NotOnTeam {
+        school: String,
+        action: &'static str,
+    },
+
+    #[error(
+        "You have no coachbot role in this server yet, so I cannot tell which school's plan is \
+         yours. Ask an admin to map your Discord role with `/setup role`."
+    )]
+    NoRole,
+
+    #[error("Pick at most {max} owners; you picked {given}.")]
+    TooManyOwners { given: usize, max: usize },
+
+    #[error("{0}")]
+    BadFramework(String),
+
+    #[error(
+        "The framework file is {size} bytes; the most I accept is {max}. Check that you attached \
+         the right file."
+    )]
+    FileTooLarge { size: u64, max: u64 },
+
+    #[error("Nothing to change: give a `status`, a `note`, or both.")]
+    NothingToUpdate,
+
+    #[error("The step is {status}; reopen it with a status other than done or dropped first.")]
+    StepClosed { status: &'static str },
 }

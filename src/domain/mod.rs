@@ -1,5 +1,8 @@
 //! The coaching domain, pure: no Discord, no SQL, no clock. `now` is always a parameter.
 
+pub mod dates;
+pub mod framework;
+pub mod plan;
 pub mod roles;
 pub mod school;
 pub mod text;

@@ -34,6 +34,19 @@ pub fn one_line(field: &'static str, text: &str, max: usize) -> Result<String, U
     Ok(trimmed.to_owned())
 }
 
+/// Trims `text` and checks it is non-empty and at most `max` characters; line breaks are kept.
+pub fn bounded(field: &'static str, text: &str, max: usize) -> Result<String, UserError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(UserError::Empty { field });
+    }
+    let len = trimmed.chars().count();
+    if len > max {
+        return Err(UserError::TooLong { field, len, max });
+    }
+    Ok(trimmed.to_owned())
+}
+
 /// Shortens `text` to at most `max` characters, marking the cut with an ellipsis. For labels
 /// that point at something stored in full (autocomplete names), never for what a user saved.
 pub fn clip(text: &str, max: usize) -> String {
