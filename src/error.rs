@@ -70,7 +70,9 @@ pub enum UserError {
     )]
     NotAFocus { indicator: String, school: String },
 
-    #[error("There is no barrier `{given}` here. Start typing in the `barrier` box to pick one, or see `/barrier list`.")]
+    #[error(
+        "There is no barrier `{given}` here. Start typing in the `barrier` box to pick one, or see `/barrier list`."
+    )]
     UnknownBarrier { given: String },
 
     #[error("That barrier was already resolved on {on}.")]
@@ -82,9 +84,7 @@ pub enum UserError {
     )]
     UnreadableDate { given: String },
 
-    #[error(
-        "{date} is in the past (today is {today} in {zone}). Pick today or a later date."
-    )]
+    #[error("{date} is in the past (today is {today} in {zone}). Pick today or a later date.")]
     PastDate {
         date: String,
         today: String,

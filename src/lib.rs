@@ -7,5 +7,6 @@ pub mod discord;
 pub mod domain;
 pub mod emulator;
 pub mod error;
+pub mod prompts;
 pub mod sandbox;
 pub mod store;

@@ -8,30 +8,38 @@ use crate::domain::roles::Access;
 use crate::error::UserError;
 use crate::store::members::{self, MemberSighting};
 
-/// The caller's coachbot roles in this server (recording the sighting for member lists).
+/// The caller's coachbot roles in this server, recording the sighting (name and roles) so
+/// that member lists and names stay current.
 pub async fn resolve_access(ctx: Context<'_>) -> Result<Access, Error> {
+    access(ctx, true).await
+}
+
+/// The caller's roles without writing anything: for autocomplete, which runs on every key.
+pub async fn peek_access(ctx: Context<'_>) -> Result<Access, Error> {
+    access(ctx, false).await
+}
+
+async fn access(ctx: Context<'_>, record: bool) -> Result<Access, Error> {
     let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
-    let server_name = ctx
-        .guild()
-        .map(|g| g.name.clone())
-        .unwrap_or_else(|| format!("server {guild_id}"));
     let member = ctx.author_member().await.ok_or(UserError::ServerOnly)?;
     let discord_admin = member.permissions.is_some_and(|p| p.administrator());
     let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
     let db = &ctx.data().db;
     let grants = members::grants_for(db, guild_id.get(), &roles).await?;
-    members::record(
-        db,
-        &MemberSighting {
-            server_id: guild_id.get(),
-            server_name: &server_name,
-            user_id: ctx.author().id.get(),
-            display_name: member.display_name(),
-            grants: &grants,
-        },
-        Utc::now(),
-    )
-    .await?;
+    if record {
+        members::record(
+            db,
+            &MemberSighting {
+                server_id: guild_id.get(),
+                server_name: &super::scope::server_name(ctx, guild_id),
+                user_id: ctx.author().id.get(),
+                display_name: member.display_name(),
+                grants: &grants,
+            },
+            Utc::now(),
+        )
+        .await?;
+    }
     Ok(Access {
         grants,
         discord_admin,

@@ -2,14 +2,22 @@
 //! serenity client wired to Discord or to the local emulator.
 
 mod access;
+mod barrier;
+mod complete;
 mod errors;
 mod help;
+mod indicator;
+mod scope;
 mod setup;
+mod step;
 
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
 
+use std::sync::Arc;
+
 use crate::config::Token;
+use crate::domain::framework::Framework;
 use crate::store::Db;
 
 pub use access::resolve_access;
@@ -21,6 +29,8 @@ pub type Context<'a> = poise::Context<'a, Data, Error>;
 /// What every command can reach.
 pub struct Data {
     pub db: Db,
+    /// The framework servers use until they load their own.
+    pub default_framework: Arc<Framework>,
 }
 
 /// The gateway intents coachbot asks for. None is privileged: check-in answers arrive as DMs,
@@ -31,7 +41,13 @@ pub fn intents() -> serenity::GatewayIntents {
 
 /// Every command coachbot registers.
 pub fn commands() -> Vec<poise::Command<Data, Error>> {
-    vec![setup::setup(), help::help()]
+    vec![
+        setup::setup(),
+        indicator::indicator(),
+        step::step(),
+        barrier::barrier(),
+        help::help(),
+    ]
 }
 
 fn framework_options() -> poise::FrameworkOptions<Data, Error> {
@@ -64,6 +80,8 @@ pub async fn client(
     api_url: Option<&str>,
     db: Db,
 ) -> anyhow::Result<serenity::Client> {
+    // Prompt files are checked before connecting: a broken file stops start-up, not a command.
+    let default_framework = Arc::new(crate::prompts::default_framework()?);
     let http = http_client(token, api_url);
     let framework = poise::Framework::builder()
         .options(framework_options())
@@ -77,7 +95,10 @@ pub async fn client(
                     servers = ready.guilds.len(),
                     "coachbot is ready: slash commands registered"
                 );
-                Ok(Data { db })
+                Ok(Data {
+                    db,
+                    default_framework,
+                })
             })
         })
         .build();

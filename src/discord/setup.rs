@@ -1,14 +1,18 @@
-//! `/setup`: schools and role mappings (admins only).
+//! `/setup`: schools, role mappings and the framework (admins only).
 
 use chrono::Utc;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
-use super::{Context, Error, access};
+use anyhow::Context as _;
+
+use super::{Context, Error, access, complete, scope};
+use crate::domain::framework::Framework;
 use crate::domain::roles::Role;
-use crate::domain::school::{SchoolName, TimeZoneName, suggest_time_zones};
+use crate::domain::school::{SchoolName, TimeZoneName};
 use crate::domain::text;
 use crate::error::UserError;
+use crate::store::frameworks;
 use crate::store::members::{self, NewMapping};
 use crate::store::schools::{self, Saved, SchoolSetup};
 
@@ -16,7 +20,7 @@ use crate::store::schools::{self, Saved, SchoolSetup};
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("school", "role"),
+    subcommands("school", "role", "framework"),
     subcommand_required
 )]
 pub async fn setup(_ctx: Context<'_>) -> Result<(), Error> {
@@ -29,7 +33,7 @@ async fn school(
     ctx: Context<'_>,
     #[description = "The school's name, as people say it"] name: String,
     #[description = "The school's time zone, e.g. America/Chicago"]
-    #[autocomplete = "autocomplete_time_zone"]
+    #[autocomplete = "complete::time_zone"]
     time_zone: String,
     #[description = "Channel for the school's announcements (optional)"]
     #[channel_types("Text")]
@@ -104,7 +108,7 @@ async fn role(
     #[description = "The Discord role people already have"] discord_role: serenity::Role,
     #[description = "What that role may do in coachbot"] coachbot_role: RoleChoice,
     #[description = "Only for this school (leave empty for every school)"]
-    #[autocomplete = "autocomplete_school"]
+    #[autocomplete = "complete::school"]
     school: Option<String>,
 ) -> Result<(), Error> {
     let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
@@ -159,39 +163,66 @@ async fn role(
     Ok(())
 }
 
-fn server_name(ctx: Context<'_>, guild_id: serenity::GuildId) -> String {
-    ctx.guild()
-        .map(|g| g.name.clone())
-        .unwrap_or_else(|| format!("server {guild_id}"))
-}
+/// Largest framework file accepted.
+const FRAMEWORK_MAX_BYTES: u32 = 256 * 1024;
 
-async fn autocomplete_time_zone(
-    _ctx: Context<'_>,
-    partial: &str,
-) -> serenity::CreateAutocompleteResponse {
-    let choices: Vec<serenity::AutocompleteChoice> = suggest_time_zones(partial, text::CHOICES)
-        .into_iter()
-        .map(|name| serenity::AutocompleteChoice::new(name, name))
-        .collect();
-    serenity::CreateAutocompleteResponse::new().set_choices(choices)
-}
-
-async fn autocomplete_school(
+/// Load your district's own framework file (TOML); it is checked before it replaces anything
+#[poise::command(slash_command, guild_only, check = "access::admin")]
+async fn framework(
     ctx: Context<'_>,
-    partial: &str,
-) -> serenity::CreateAutocompleteResponse {
-    let Some(guild_id) = ctx.guild_id() else {
-        return serenity::CreateAutocompleteResponse::new();
-    };
-    let names = schools::names_matching(&ctx.data().db, guild_id.get(), partial, text::CHOICES)
+    #[description = "The framework file (.toml, shaped like prompts/framework.toml)"]
+    file: serenity::Attachment,
+) -> Result<(), Error> {
+    let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
+    if file.size > FRAMEWORK_MAX_BYTES {
+        return Err(UserError::FileTooLarge {
+            size: u64::from(file.size),
+            max: u64::from(FRAMEWORK_MAX_BYTES),
+        }
+        .into());
+    }
+    let bytes = file
+        .download()
         .await
-        .unwrap_or_else(|error| {
-            tracing::warn!(error = format!("{error:#}"), "school autocomplete failed");
-            Vec::new()
-        });
-    let choices: Vec<serenity::AutocompleteChoice> = names
-        .into_iter()
-        .map(|name| serenity::AutocompleteChoice::new(text::clip(&name, text::CHOICE_NAME), name))
-        .collect();
-    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+        .context("downloading the attached framework file")?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        UserError::BadFramework(
+            "That file is not text. Attach the framework as a .toml file.".to_owned(),
+        )
+    })?;
+    let parsed = Framework::parse(&text).map_err(|errors| {
+        UserError::BadFramework(text::clip(
+            &format!(
+                "The framework was not loaded; the current one stays. Fix these and attach it again: {}.",
+                errors.0.join("; ")
+            ),
+            text::MESSAGE_CONTENT,
+        ))
+    })?;
+    frameworks::save(
+        &ctx.data().db,
+        guild_id.get(),
+        &server_name(ctx, guild_id),
+        &text,
+        ctx.author().id.get(),
+        Utc::now(),
+    )
+    .await?;
+    let ids: Vec<&str> = parsed.indicators().map(|i| i.id.as_str()).collect();
+    ctx.send(
+        CreateReply::default()
+            .content(format!(
+                "Loaded **{}**: {} practice(s), indicators {}.",
+                parsed.name,
+                parsed.practices.len(),
+                ids.join(", ")
+            ))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+fn server_name(ctx: Context<'_>, guild_id: serenity::GuildId) -> String {
+    scope::server_name(ctx, guild_id)
 }

@@ -36,7 +36,8 @@ fn parse_date(raw: &str, today: NaiveDate) -> Option<NaiveDate> {
     let bare = text.strip_prefix("next ").unwrap_or(text);
     if let Some(weekday) = weekday(bare) {
         // The coming one: a week from today when today is that day.
-        let ahead = (7 + weekday.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
+        let ahead =
+            (7 + weekday.num_days_from_monday() - today.weekday().num_days_from_monday()) % 7;
         let ahead = if ahead == 0 { 7 } else { ahead };
         return today.checked_add_days(Days::new(u64::from(ahead)));
     }
@@ -96,8 +97,18 @@ fn day(word: &str) -> Option<u32> {
 
 fn month(word: &str) -> Option<u32> {
     const MONTHS: [&str; 12] = [
-        "january", "february", "march", "april", "may", "june", "july", "august", "september",
-        "october", "november", "december",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
     ];
     if word.len() < 3 {
         return None;
@@ -121,7 +132,9 @@ fn weekday(word: &str) -> Option<Weekday> {
     if word.len() < 3 {
         return None;
     }
-    DAYS.iter().find(|(name, _)| name.starts_with(word)).map(|(_, d)| *d)
+    DAYS.iter()
+        .find(|(name, _)| name.starts_with(word))
+        .map(|(_, d)| *d)
 }
 
 fn number(word: &str) -> Option<u64> {
@@ -134,7 +147,12 @@ fn number(word: &str) -> Option<u64> {
     }
     word.parse()
         .ok()
-        .or_else(|| WORDS.iter().position(|w| *w == word).and_then(|n| u64::try_from(n).ok()))
+        .or_else(|| {
+            WORDS
+                .iter()
+                .position(|w| *w == word)
+                .and_then(|n| u64::try_from(n).ok())
+        })
         .filter(|n| *n > 0 && *n <= 520)
 }
 
@@ -162,7 +180,11 @@ mod tests {
         assert_eq!(due("Tomorrow"), Ok(date(2026, 11, 24)));
         assert_eq!(due("friday"), Ok(date(2026, 11, 27)));
         assert_eq!(due("fri"), Ok(date(2026, 11, 27)));
-        assert_eq!(due("monday"), Ok(date(2026, 11, 30)), "a week on when today is that day");
+        assert_eq!(
+            due("monday"),
+            Ok(date(2026, 11, 30)),
+            "a week on when today is that day"
+        );
         assert_eq!(due("in 2 weeks"), Ok(date(2026, 12, 7)));
         assert_eq!(due("in two weeks"), Ok(date(2026, 12, 7)));
         assert_eq!(due("in a month"), Ok(date(2026, 12, 23)));
@@ -184,13 +206,26 @@ mod tests {
                 zone: "America/Chicago".into()
             }
         );
-        assert!(matches!(due("march 1 2020"), Err(UserError::PastDate { .. })));
+        assert!(matches!(
+            due("march 1 2020"),
+            Err(UserError::PastDate { .. })
+        ));
     }
 
     #[test]
     fn refuses_what_it_cannot_read() {
-        for text in ["soon", "2026-13-01", "in 2 fortnights", "", "feb 30 2027", "mo"] {
-            assert!(matches!(due(text), Err(UserError::UnreadableDate { .. })), "{text}");
+        for text in [
+            "soon",
+            "2026-13-01",
+            "in 2 fortnights",
+            "",
+            "feb 30 2027",
+            "mo",
+        ] {
+            assert!(
+                matches!(due(text), Err(UserError::UnreadableDate { .. })),
+                "{text}"
+            );
         }
     }
 }

@@ -65,6 +65,14 @@ impl Level {
         }
     }
 
+    /// The label for a stored key, or the key itself if it is not one.
+    pub fn label_for(key: &str) -> &str {
+        match Self::parse(key) {
+            Some(known) => known.label(),
+            None => key,
+        }
+    }
+
     /// Accepts the key or the label, in any case.
     pub fn parse(raw: &str) -> Option<Level> {
         let wanted = raw.trim().to_lowercase().replace([' ', '-'], "_");
@@ -158,8 +166,9 @@ impl Framework {
     /// Parses and validates a framework file: duplicate ids, unknown or missing levels, empty
     /// or over-long text are all errors, reported together.
     pub fn parse(text: &str) -> Result<Self, FrameworkErrors> {
-        let file: FileFramework = toml::from_str(text)
-            .map_err(|e| FrameworkErrors(vec![format!("not valid framework TOML: {}", e.message())]))?;
+        let file: FileFramework = toml::from_str(text).map_err(|e| {
+            FrameworkErrors(vec![format!("not valid framework TOML: {}", e.message())])
+        })?;
         let mut errors = Vec::new();
         let mut ids = HashSet::new();
         let mut practices = Vec::new();
@@ -170,7 +179,10 @@ impl Framework {
             check_text(&mut errors, "practice id", &practice.id, ID_MAX);
             check_text(&mut errors, "practice name", &practice.name, NAME_MAX);
             if practice.indicators.is_empty() {
-                errors.push(format!("practice {} has no [[practice.indicator]]", practice.id));
+                errors.push(format!(
+                    "practice {} has no [[practice.indicator]]",
+                    practice.id
+                ));
             }
             let mut indicators = Vec::new();
             for indicator in practice.indicators {
@@ -194,7 +206,11 @@ impl Framework {
                 }
                 for level in Level::ALL {
                     if !levels.contains_key(&level) {
-                        errors.push(format!("indicator {} has no `{}` descriptor", indicator.id, level.key()));
+                        errors.push(format!(
+                            "indicator {} has no `{}` descriptor",
+                            indicator.id,
+                            level.key()
+                        ));
                     }
                 }
                 indicators.push(Indicator {
@@ -246,7 +262,9 @@ impl Framework {
     pub fn matching(&self, typed: &str) -> Vec<&Indicator> {
         let typed = typed.trim().to_lowercase();
         self.indicators()
-            .filter(|i| i.id.to_lowercase().contains(&typed) || i.name.to_lowercase().contains(&typed))
+            .filter(|i| {
+                i.id.to_lowercase().contains(&typed) || i.name.to_lowercase().contains(&typed)
+            })
             .collect()
     }
 }
@@ -274,22 +292,37 @@ mod tests {
         for indicator in framework.indicators() {
             assert_eq!(indicator.levels.len(), 5);
         }
-        assert_eq!(framework.indicator("12A").map(|i| i.name.as_str()), Some("Leader partnerships"));
+        assert_eq!(
+            framework.indicator("12A").map(|i| i.name.as_str()),
+            Some("Leader partnerships")
+        );
     }
 
     #[test]
     fn a_duplicate_indicator_id_is_an_error() {
         let text = SHIPPED.replace("id = \"12b\"", "id = \"12a\"");
         let errors = Framework::parse(&text).expect_err("duplicate");
-        assert!(errors.0.iter().any(|e| e.contains("12a is used twice")), "{errors}");
+        assert!(
+            errors.0.iter().any(|e| e.contains("12a is used twice")),
+            "{errors}"
+        );
     }
 
     #[test]
     fn an_unknown_level_is_an_error() {
         let text = SHIPPED.replacen("getting_better =", "getting_great =", 1);
         let errors = Framework::parse(&text).expect_err("unknown level");
-        assert!(errors.0.iter().any(|e| e.contains("`getting_great` is not a level")), "{errors}");
-        assert!(errors.0.iter().any(|e| e.contains("no `getting_better`")), "{errors}");
+        assert!(
+            errors
+                .0
+                .iter()
+                .any(|e| e.contains("`getting_great` is not a level")),
+            "{errors}"
+        );
+        assert!(
+            errors.0.iter().any(|e| e.contains("no `getting_better`")),
+            "{errors}"
+        );
     }
 
     #[test]

@@ -57,6 +57,14 @@ impl StepStatus {
         Self::ALL.into_iter().find(|s| s.key() == wanted)
     }
 
+    /// The label for a stored key, or the key itself if it is not one.
+    pub fn label_for(key: &str) -> &str {
+        match Self::parse(key) {
+            Some(known) => known.label(),
+            None => key,
+        }
+    }
+
     /// Done and dropped steps are closed: no longer due, not overdue.
     pub fn is_open(self) -> bool {
         !matches!(self, StepStatus::Done | StepStatus::Dropped)
@@ -160,7 +168,11 @@ mod tests {
         assert!(step_title(&"x".repeat(200)).is_ok());
         assert_eq!(
             step_title(&"x".repeat(201)),
-            Err(UserError::TooLong { field: "step title", len: 201, max: 200 })
+            Err(UserError::TooLong {
+                field: "step title",
+                len: 201,
+                max: 200
+            })
         );
     }
 

@@ -95,6 +95,37 @@ impl Access {
             .any(|g| g.role == role && g.school_id.is_none_or(|s| s == school_id))
     }
 
+    /// Whether the person holds any coachbot role at all.
+    pub fn has_any_role(&self) -> bool {
+        self.is_admin() || !self.grants.is_empty()
+    }
+
+    /// Principal, team, coach (of that school or all) or admin: may change the school's plan.
+    pub fn can_edit_plan(&self, school_id: i64) -> bool {
+        self.is_admin()
+            || [Role::Principal, Role::Team, Role::Coach]
+                .into_iter()
+                .any(|role| self.has_for_school(role, school_id))
+    }
+
+    /// Those who may change the plan, and district leaders: may read it.
+    pub fn can_read_plan(&self, school_id: i64) -> bool {
+        self.can_edit_plan(school_id) || self.has_for_school(Role::District, school_id)
+    }
+
+    /// Whether some grant covers every school (admin, or a server-wide coach or district leader).
+    pub fn server_wide(&self) -> bool {
+        self.is_admin() || self.grants.iter().any(|g| g.school_id.is_none())
+    }
+
+    /// The schools named in the person's grants, without repeats.
+    pub fn school_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.grants.iter().filter_map(|g| g.school_id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// Refuses unless the person is an admin.
     pub fn require_admin(&self, action: &'static str) -> Result<(), UserError> {
         if self.is_admin() {
@@ -138,6 +169,30 @@ mod tests {
             discord_admin: false,
         };
         assert!(admin.is_admin());
+    }
+
+    #[test]
+    fn plans_are_edited_by_the_school_and_read_by_the_district() {
+        let team = Access {
+            grants: vec![Grant {
+                role: Role::Team,
+                school_id: Some(1),
+            }],
+            discord_admin: false,
+        };
+        assert!(team.can_edit_plan(1));
+        assert!(!team.can_edit_plan(2));
+        assert!(!team.server_wide());
+        let district = Access {
+            grants: vec![Grant {
+                role: Role::District,
+                school_id: None,
+            }],
+            discord_admin: false,
+        };
+        assert!(!district.can_edit_plan(1));
+        assert!(district.can_read_plan(1));
+        assert!(!Access::default().has_any_role());
     }
 
     #[test]

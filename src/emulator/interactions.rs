@@ -228,6 +228,38 @@ impl Emulator {
         Ok(Reply::from_message(kind, &message, follow))
     }
 
+    /// Waits for the next message the bot sends on an interaction's token after `mark` (a
+    /// follow-up, e.g. after a modal was submitted).
+    pub async fn next_message(
+        &self,
+        interaction: &Interaction,
+        mark: usize,
+        timeout: Duration,
+    ) -> anyhow::Result<Reply> {
+        let token = interaction.token.clone();
+        let call = self
+            .wait_for_call(mark, timeout, |c| {
+                c.path.starts_with("/webhooks/")
+                    && c.path.contains(&token)
+                    && (c.method == "POST" || c.method == "PATCH")
+            })
+            .await
+            .with_context(|| format!("no message on interaction {} in time", interaction.id))?;
+        let message = call.body.clone().unwrap_or(Value::Null);
+        Ok(Reply::from_message(4, &message, call))
+    }
+
+    /// Stores a file a person will attach to a command; pass the returned id as the value of
+    /// an attachment option.
+    pub fn upload(&self, filename: &str, bytes: &[u8]) -> u64 {
+        let id = self.shared.ids.next();
+        self.shared
+            .world()
+            .uploads
+            .insert(id, (filename.to_owned(), bytes.to_vec()));
+        id
+    }
+
     fn send_interaction(
         &self,
         kind: u64,
@@ -395,6 +427,19 @@ impl Emulator {
     }
 }
 
+/// An attachment as Discord describes an uploaded file; its URL is served by the emulator.
+fn attachment_json(world: &World, id: u64, filename: &str, size: usize) -> Value {
+    let url = format!("{}/attachments/{id}/{filename}", world.cdn_base);
+    json!({
+        "id": id.to_string(),
+        "filename": filename,
+        "size": size,
+        "url": url,
+        "proxy_url": url,
+        "content_type": "application/octet-stream",
+    })
+}
+
 /// For options with fixed choices a person picks by name: a value that matches a choice's
 /// name (in any case) becomes that choice's value.
 fn pick_choice(spec: &Value, value: &Value) -> Value {
@@ -466,6 +511,19 @@ fn normalise(
                 .and_then(|g| g.roles.iter().find(|r| r.id == id))
                 .ok_or_else(|| anyhow!("no role {id} in this server"))?;
             put("roles", id, World::role_json(role));
+            json!(id.to_string())
+        }
+        11 => {
+            let id = as_id()?;
+            let (filename, bytes) = world
+                .uploads
+                .get(&id)
+                .ok_or_else(|| anyhow!("no upload {id}: call Emulator::upload first"))?;
+            put(
+                "attachments",
+                id,
+                attachment_json(world, id, filename, bytes.len()),
+            );
             json!(id.to_string())
         }
         // Integers, numbers and booleans typed as text (as in the sandbox).

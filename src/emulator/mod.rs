@@ -220,7 +220,8 @@ impl Emulator {
         let address = listener.local_addr()?;
         let api_url = format!("http://{address}");
         let ids = Snowflakes::new(deterministic_ids);
-        let world = World::new(&ids);
+        let mut world = World::new(&ids);
+        world.cdn_base = api_url.clone();
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
             ids,
@@ -239,6 +240,18 @@ impl Emulator {
                     |ws: axum::extract::WebSocketUpgrade,
                      axum::extract::State(shared): axum::extract::State<Arc<Shared>>| async move {
                         ws.on_upgrade(move |socket| gateway::serve(socket, shared))
+                    },
+                ),
+            )
+            .route(
+                "/attachments/{id}/{filename}",
+                axum::routing::get(
+                    |axum::extract::Path((id, _name)): axum::extract::Path<(u64, String)>,
+                     axum::extract::State(shared): axum::extract::State<Arc<Shared>>| async move {
+                        match shared.world().uploads.get(&id) {
+                            Some((_, bytes)) => Ok(bytes.clone()),
+                            None => Err(axum::http::StatusCode::NOT_FOUND),
+                        }
                     },
                 ),
             )

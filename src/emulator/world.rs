@@ -129,6 +129,10 @@ pub struct World {
     pub global_commands: Vec<Value>,
     /// Commands registered per guild.
     pub guild_commands: HashMap<u64, Vec<Value>>,
+    /// Base URL of the emulator's file server (`http://127.0.0.1:P`).
+    pub cdn_base: String,
+    /// Files people attached to commands: id → (file name, bytes), served under /attachments.
+    pub uploads: HashMap<u64, (String, Vec<u8>)>,
 }
 
 impl World {
@@ -154,6 +158,8 @@ impl World {
             messages: HashMap::new(),
             global_commands: Vec::new(),
             guild_commands: HashMap::new(),
+            uploads: HashMap::new(),
+            cdn_base: String::new(),
         }
     }
 

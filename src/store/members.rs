@@ -184,3 +184,51 @@ pub async fn roles_of(db: &Db, server_id: u64, user_id: u64) -> anyhow::Result<V
         })
         .collect()
 }
+
+/// Records a person's display name (an owner picked in a command) without touching roles.
+pub async fn note(
+    db: &Db,
+    server_id: u64,
+    server_name: &str,
+    user_id: u64,
+    display_name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        ensure_server!(&mut *tx, server_id, server_name.to_owned(), now).await?;
+        sqlx::query(
+            "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (server_id, user_id)
+             DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at",
+        )
+        .bind(db_id(server_id))
+        .bind(db_id(user_id))
+        .bind(display_name.to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("recording a member's name")
+}
+
+/// Display names of the server's members, by user id.
+pub async fn names(
+    db: &Db,
+    server_id: u64,
+) -> anyhow::Result<std::collections::HashMap<u64, String>> {
+    let rows: Vec<(i64, String)> = on_backend!(db, pool => {
+        sqlx::query_as("SELECT user_id, display_name FROM members WHERE server_id = $1")
+            .bind(db_id(server_id))
+            .fetch_all(pool)
+            .await
+    })
+    .context("reading member names")?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (discord_id(id), name))
+        .collect())
+}

@@ -2,9 +2,13 @@
 //! chosen by the URL's scheme. The only place SQL lives. Queries are written once with `$n`
 //! placeholders, which both engines accept, and compiled for each backend by [`on_backend!`].
 
+pub mod barriers;
+pub mod frameworks;
+pub mod indicators;
 pub mod members;
 pub mod schools;
 pub mod servers;
+pub mod steps;
 
 use std::str::FromStr;
 use std::time::Duration;

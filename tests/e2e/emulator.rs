@@ -324,6 +324,6 @@ e2e! {
         assert!(bot.emu.close_gateway(4000), "the bot was connected");
         bot.emu.wait_ready(2, Duration::from_secs(30)).await.expect("the bot identifies again");
         let reply = bot.command(ids.nobody, ids.general, "help", &[]).await;
-        assert!(reply.content.contains("/setup school"));
+        assert!(reply.text().contains("/setup school"));
     }
 }

@@ -183,7 +183,7 @@ e2e! {
         let reply = bot.command(ids.nobody, ids.general, "help", &[]).await;
         assert!(reply.ephemeral);
         for name in ["/setup school", "/setup role", "/help"] {
-            assert!(reply.content.contains(name), "{name} missing from {}", reply.content);
+            assert!(reply.text().contains(name), "{name} missing from {}", reply.text());
         }
     }
 }

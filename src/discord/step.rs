@@ -1,0 +1,628 @@
+//! `/step`: action steps, owned by the team, with an update log.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use poise::CreateReply;
+use poise::serenity_prelude as serenity;
+
+use super::scope::{self, Caller, Names, Need};
+use super::{Context, Error, complete};
+use crate::domain::dates;
+use crate::domain::plan::{self, BarrierCategory, StepStatus};
+use crate::domain::text::{self, EMBED_DESCRIPTION};
+use crate::error::UserError;
+use crate::store::barriers::{self, NewBarrier};
+use crate::store::schools::{self, School};
+use crate::store::steps::{self, ActionStep, Change, NewStep, StepFilter};
+use crate::store::{discord_id, indicators, members};
+
+/// How long the barrier form waits for an answer before the change is abandoned.
+const FORM_WAIT: Duration = Duration::from_secs(15 * 60);
+
+/// Action steps: add them, report progress, see who does what
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("add", "update", "done", "assign", "list", "show"),
+    subcommand_required
+)]
+pub async fn step(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug, poise::ChoiceParameter)]
+pub enum StatusChoice {
+    #[name = "planned"]
+    Planned,
+    #[name = "in progress"]
+    InProgress,
+    #[name = "blocked"]
+    Blocked,
+    #[name = "done"]
+    Done,
+    #[name = "dropped"]
+    Dropped,
+}
+
+impl From<StatusChoice> for StepStatus {
+    fn from(choice: StatusChoice) -> Self {
+        match choice {
+            StatusChoice::Planned => StepStatus::Planned,
+            StatusChoice::InProgress => StepStatus::InProgress,
+            StatusChoice::Blocked => StepStatus::Blocked,
+            StatusChoice::Done => StepStatus::Done,
+            StatusChoice::Dropped => StepStatus::Dropped,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, poise::ChoiceParameter)]
+pub enum CategoryChoice {
+    #[name = "time"]
+    Time,
+    #[name = "people"]
+    People,
+    #[name = "resources"]
+    Resources,
+    #[name = "policy"]
+    Policy,
+    #[name = "knowledge"]
+    Knowledge,
+    #[name = "other"]
+    Other,
+}
+
+impl From<CategoryChoice> for BarrierCategory {
+    fn from(choice: CategoryChoice) -> Self {
+        match choice {
+            CategoryChoice::Time => BarrierCategory::Time,
+            CategoryChoice::People => BarrierCategory::People,
+            CategoryChoice::Resources => BarrierCategory::Resources,
+            CategoryChoice::Policy => BarrierCategory::Policy,
+            CategoryChoice::Knowledge => BarrierCategory::Knowledge,
+            CategoryChoice::Other => BarrierCategory::Other,
+        }
+    }
+}
+
+/// The form a step set to blocked asks for.
+#[derive(Debug, poise::Modal)]
+#[name = "What is in the way?"]
+struct BarrierForm {
+    #[name = "What is blocking this step?"]
+    #[placeholder = "Say what is in the way, in your own words"]
+    #[paragraph]
+    #[max_length = 1000]
+    barrier: String,
+}
+
+/// Most owners a step can be given at once.
+const MAX_OWNERS: usize = 3;
+
+/// Add an action step under one of your school's focus indicators
+#[poise::command(slash_command, guild_only)]
+#[allow(clippy::too_many_arguments)]
+async fn add(
+    ctx: Context<'_>,
+    #[description = "What will be done (up to 200 characters)"] title: String,
+    #[description = "The focus indicator it serves"]
+    #[autocomplete = "complete::indicator"]
+    indicator: String,
+    #[description = "Who owns it"] owner: serenity::User,
+    #[description = "When it is due: 2026-12-05, friday, in 2 weeks"] due: String,
+    #[description = "A second owner"] owner2: Option<serenity::User>,
+    #[description = "A third owner"] owner3: Option<serenity::User>,
+    #[description = "Resources needed (optional)"] resources: Option<String>,
+    #[description = "Which school (defaults to yours)"]
+    #[autocomplete = "complete::school"]
+    school: Option<String>,
+) -> Result<(), Error> {
+    let title = plan::step_title(&title)?;
+    let resources = resources
+        .as_deref()
+        .map(|r| text::bounded("resources needed", r, plan::RESOURCES_MAX))
+        .transpose()?;
+    let caller = scope::caller(ctx).await?;
+    let school = scope::school(
+        ctx,
+        &caller,
+        school.as_deref(),
+        Need::Edit,
+        "add steps to its plan",
+    )
+    .await?;
+    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let indicator = framework
+        .indicator(&indicator)
+        .ok_or_else(|| UserError::UnknownIndicator {
+            given: text::clip(indicator.trim(), 40),
+        })?;
+    let db = &ctx.data().db;
+    let focus = indicators::find(db, caller.guild_id, school.id, &indicator.id)
+        .await?
+        .ok_or_else(|| UserError::NotAFocus {
+            indicator: indicator.title(),
+            school: school.name.clone(),
+        })?;
+    let now = Utc::now();
+    let due_on = dates::parse_due(&due, scope::today(&school, now), &school.time_zone)?;
+    let mut owners: Vec<&serenity::User> = Vec::new();
+    for user in [Some(&owner), owner2.as_ref(), owner3.as_ref()]
+        .into_iter()
+        .flatten()
+    {
+        if !owners.iter().any(|o| o.id == user.id) {
+            owners.push(user);
+        }
+    }
+    if owners.len() > MAX_OWNERS {
+        return Err(UserError::TooManyOwners {
+            given: owners.len(),
+            max: MAX_OWNERS,
+        }
+        .into());
+    }
+    let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
+    for user in &owners {
+        let name = user
+            .global_name
+            .clone()
+            .unwrap_or_else(|| user.name.clone());
+        members::note(db, caller.guild_id, &server_name, user.id.get(), &name, now).await?;
+    }
+    let owner_ids: Vec<u64> = owners.iter().map(|u| u.id.get()).collect();
+    let step = steps::add(
+        db,
+        &NewStep {
+            server_id: caller.guild_id,
+            school_id: school.id,
+            focus_id: focus.id,
+            title: &title,
+            due_on,
+            resources: resources.as_deref(),
+            owners: &owner_ids,
+            author: caller.user_id,
+        },
+        now,
+    )
+    .await?;
+    let names = Names::load(ctx, caller.guild_id).await?;
+    ctx.send(
+        CreateReply::default()
+            .content(format!(
+                "Added step **#{} · {}** under {} for {}. Owners: {}. Due {}.",
+                step.id,
+                step.title,
+                indicator.title(),
+                school.name,
+                names.list(&owner_ids),
+                scope::day(step.due_on)
+            ))
+            .ephemeral(true),
+    )
+    .await?;
+    scope::announce(
+        ctx,
+        &school,
+        format!(
+            "New step #{} for {}: “{}”, owned by {}, due {}.",
+            step.id,
+            indicator.id,
+            step.title,
+            names.list(&owner_ids),
+            scope::day(step.due_on)
+        ),
+    )
+    .await;
+    Ok(())
+}
+
+/// The step and its school, if the caller may act on it.
+async fn step_for(
+    ctx: Context<'_>,
+    caller: &Caller,
+    raw: &str,
+    need: Need,
+    action: &'static str,
+) -> Result<(ActionStep, School), Error> {
+    let id = plan::step_ref(raw)?;
+    let db = &ctx.data().db;
+    let unknown = || UserError::UnknownStep {
+        given: text::clip(raw.trim(), 40),
+    };
+    let step = steps::get(db, caller.guild_id, id)
+        .await?
+        .ok_or_else(unknown)?;
+    let school = schools::list(db, caller.guild_id)
+        .await?
+        .into_iter()
+        .find(|s| s.id == step.school_id)
+        .ok_or_else(unknown)?;
+    scope::check(caller, &school, need, action)?;
+    Ok((step, school))
+}
+
+/// Report progress on a step, or change its status
+#[poise::command(slash_command, guild_only)]
+async fn update(
+    ctx: Context<'_>,
+    #[description = "The step"]
+    #[autocomplete = "complete::step"]
+    step: String,
+    #[description = "Its new status"] status: Option<StatusChoice>,
+    #[description = "What has moved (up to 1,000 characters)"] note: Option<String>,
+    #[description = "If blocked: what kind of barrier"] barrier_category: Option<CategoryChoice>,
+) -> Result<(), Error> {
+    change(
+        ctx,
+        &step,
+        status.map(StepStatus::from),
+        note,
+        barrier_category,
+    )
+    .await
+}
+
+/// Mark a step done
+#[poise::command(slash_command, guild_only)]
+async fn done(
+    ctx: Context<'_>,
+    #[description = "The step"]
+    #[autocomplete = "complete::step"]
+    step: String,
+    #[description = "What came of it (optional)"] note: Option<String>,
+) -> Result<(), Error> {
+    change(ctx, &step, Some(StepStatus::Done), note, None).await
+}
+
+async fn change(
+    ctx: Context<'_>,
+    raw_step: &str,
+    status: Option<StepStatus>,
+    note: Option<String>,
+    category: Option<CategoryChoice>,
+) -> Result<(), Error> {
+    let note = note.as_deref().map(|n| plan::note("note", n)).transpose()?;
+    if status.is_none() && note.is_none() {
+        return Err(UserError::NothingToUpdate.into());
+    }
+    let caller = scope::caller(ctx).await?;
+    let (step, school) = step_for(ctx, &caller, raw_step, Need::Edit, "change its steps").await?;
+    let db = &ctx.data().db;
+    let mut barrier_text = None;
+    if status == Some(StepStatus::Blocked)
+        && barriers::open_for_step(db, caller.guild_id, step.id)
+            .await?
+            .is_empty()
+    {
+        // A blocked step always says what blocks it: ask before anything is written.
+        let poise::Context::Application(app) = ctx else {
+            return Err(UserError::ServerOnly.into());
+        };
+        let Some(form) =
+            poise::execute_modal::<_, _, BarrierForm>(app, None, Some(FORM_WAIT)).await?
+        else {
+            ctx.send(
+                CreateReply::default()
+                    .content("The step was not changed: a blocked step needs its barrier. Run the command again when you are ready to describe it.")
+                    .ephemeral(true),
+            )
+            .await?;
+            return Ok(());
+        };
+        barrier_text = Some(plan::note("barrier", &form.barrier)?);
+    }
+    let category = category.map_or(BarrierCategory::Other, BarrierCategory::from);
+    let updated = steps::update(
+        db,
+        &step,
+        &Change {
+            note: note.as_deref(),
+            status: status.map(StepStatus::key),
+            barrier: barrier_text.as_deref().map(|text| NewBarrier {
+                server_id: caller.guild_id,
+                school_id: school.id,
+                step_id: Some(step.id),
+                category: category.key(),
+                text,
+                raised_by: caller.user_id,
+            }),
+            author: caller.user_id,
+        },
+        Utc::now(),
+    )
+    .await?;
+    let now_status = StepStatus::label_for(&updated.status);
+    let moved = updated.status != step.status;
+    let mut reply = if moved {
+        format!(
+            "Step **#{} · {}** is now **{now_status}**.",
+            updated.id, updated.title
+        )
+    } else {
+        format!(
+            "Noted on step **#{} · {}** (still {now_status}).",
+            updated.id, updated.title
+        )
+    };
+    if barrier_text.is_some() {
+        reply.push_str(&format!(" The barrier is recorded ({category}); resolve it with `/barrier resolve` when it clears."));
+    }
+    ctx.send(CreateReply::default().content(reply).ephemeral(true))
+        .await?;
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let line = if moved {
+        format!(
+            "Step #{} “{}” is now {now_status} ({}).",
+            updated.id,
+            updated.title,
+            names.of(caller.user_id)
+        )
+    } else {
+        format!(
+            "Progress on step #{} “{}” ({}).",
+            updated.id,
+            updated.title,
+            names.of(caller.user_id)
+        )
+    };
+    scope::announce(ctx, &school, line).await;
+    Ok(())
+}
+
+/// Add an owner to a step, or take one off
+#[poise::command(slash_command, guild_only)]
+async fn assign(
+    ctx: Context<'_>,
+    #[description = "The step"]
+    #[autocomplete = "complete::step"]
+    step: String,
+    #[description = "Who"] member: serenity::User,
+    #[description = "Take them off the step instead"] remove: Option<bool>,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let (step, school) = step_for(ctx, &caller, &step, Need::Edit, "change its steps").await?;
+    let db = &ctx.data().db;
+    let remove = remove.unwrap_or(false);
+    let now = Utc::now();
+    let name = member
+        .global_name
+        .clone()
+        .unwrap_or_else(|| member.name.clone());
+    let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
+    members::note(
+        db,
+        caller.guild_id,
+        &server_name,
+        member.id.get(),
+        &name,
+        now,
+    )
+    .await?;
+    let changed = steps::assign(db, &step, member.id.get(), !remove, caller.user_id, now).await?;
+    let owners = steps::owners(db, step.id).await?;
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let reply = match (changed, remove) {
+        (true, false) => format!(
+            "{name} now owns step **#{} · {}**. Owners: {}.",
+            step.id,
+            step.title,
+            names.list(&owners)
+        ),
+        (true, true) => format!(
+            "{name} no longer owns step **#{} · {}**. Owners: {}.",
+            step.id,
+            step.title,
+            names.list(&owners)
+        ),
+        (false, false) => format!("{name} already owns step **#{}**.", step.id),
+        (false, true) => format!("{name} did not own step **#{}**.", step.id),
+    };
+    ctx.send(CreateReply::default().content(reply).ephemeral(true))
+        .await?;
+    if changed {
+        scope::announce(
+            ctx,
+            &school,
+            format!(
+                "Step #{} “{}” is now owned by {}.",
+                step.id,
+                step.title,
+                names.list(&owners)
+            ),
+        )
+        .await;
+    }
+    Ok(())
+}
+
+/// List steps: yours, a school's, by indicator or status, or overdue
+#[poise::command(slash_command, guild_only)]
+async fn list(
+    ctx: Context<'_>,
+    #[description = "Only steps you own"] mine: Option<bool>,
+    #[description = "Only steps under this indicator"]
+    #[autocomplete = "complete::indicator"]
+    indicator: Option<String>,
+    #[description = "Only steps with this status"] status: Option<StatusChoice>,
+    #[description = "Only open steps past their due date"] overdue: Option<bool>,
+    #[description = "Which school (defaults to yours; coaches see all)"]
+    #[autocomplete = "complete::school"]
+    school: Option<String>,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let db = &ctx.data().db;
+    let all_schools = schools::list(db, caller.guild_id).await?;
+    let school = match school.as_deref() {
+        Some(name) => {
+            Some(scope::school(ctx, &caller, Some(name), Need::Read, "see its plan").await?)
+        }
+        None if caller.access.server_wide() => None,
+        None => Some(scope::school(ctx, &caller, None, Need::Read, "see its plan").await?),
+    };
+    let indicator_id = match indicator.as_deref() {
+        Some(raw) => {
+            let framework = scope::framework(ctx, caller.guild_id).await?;
+            Some(
+                framework
+                    .indicator(raw)
+                    .ok_or_else(|| UserError::UnknownIndicator {
+                        given: text::clip(raw.trim(), 40),
+                    })?
+                    .id
+                    .clone(),
+            )
+        }
+        None => None,
+    };
+    let status = status.map(StepStatus::from);
+    let filter = StepFilter {
+        school_id: school.as_ref().map(|s| s.id),
+        owner: mine.unwrap_or(false).then_some(caller.user_id),
+        indicator_id: indicator_id.as_deref(),
+        status: status.map(StepStatus::key),
+        overdue_on: None,
+    };
+    let now = Utc::now();
+    let found: Vec<ActionStep> = steps::list(db, caller.guild_id, &filter)
+        .await?
+        .into_iter()
+        .filter(|s| caller.access.can_read_plan(s.school_id))
+        .filter(|s| {
+            !overdue.unwrap_or(false)
+                || (StepStatus::parse(&s.status).is_some_and(StepStatus::is_open)
+                    && all_schools
+                        .iter()
+                        .find(|x| x.id == s.school_id)
+                        .is_some_and(|x| s.due_on < scope::today(x, now)))
+        })
+        .collect();
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let mut lines = Vec::new();
+    for step in &found {
+        let owners = steps::owners(db, step.id).await?;
+        let status = StepStatus::label_for(&step.status);
+        let where_ = if school.is_none() {
+            all_schools
+                .iter()
+                .find(|x| x.id == step.school_id)
+                .map(|x| format!(" · {}", x.name))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "**#{}** {} — {status} · due {} · {}{where_} · {}",
+            step.id,
+            step.title,
+            scope::day(step.due_on),
+            step.indicator_id,
+            names.list(&owners)
+        ));
+    }
+    let heading = match &school {
+        Some(s) => format!("Steps of {}", s.name),
+        None => "Steps in every school".to_owned(),
+    };
+    let body = if lines.is_empty() {
+        "No steps match. Add one with `/step add`.".to_owned()
+    } else {
+        scope::fit_lines(&lines, EMBED_DESCRIPTION - 80)
+    };
+    let embed = serenity::CreateEmbed::new()
+        .title(heading)
+        .description(body)
+        .footer(serenity::CreateEmbedFooter::new(format!(
+            "{} step(s)",
+            found.len()
+        )));
+    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
+        .await?;
+    Ok(())
+}
+
+/// A step in full: owners, due date, resources and every update
+#[poise::command(slash_command, guild_only)]
+async fn show(
+    ctx: Context<'_>,
+    #[description = "The step"]
+    #[autocomplete = "complete::step"]
+    step: String,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let (step, school) = step_for(ctx, &caller, &step, Need::Read, "see its plan").await?;
+    let db = &ctx.data().db;
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let zone = scope::zone(&school);
+    let owners = steps::owners(db, step.id).await?;
+    let status =
+        |key: &str| StepStatus::parse(key).map_or(key.to_owned(), |s| s.label().to_owned());
+    let log: Vec<String> = steps::updates(db, &step)
+        .await?
+        .iter()
+        .map(|u| {
+            let who = names.of(discord_id(u.author_id));
+            let when = scope::local_time(u.at, zone);
+            let what = match u.kind.as_str() {
+                "created" => "added the step".to_owned(),
+                "assigned" | "unassigned" => {
+                    let whom = u
+                        .note
+                        .as_deref()
+                        .and_then(|n| n.parse::<u64>().ok())
+                        .map_or_else(|| "someone".to_owned(), |id| names.of(id));
+                    if u.kind == "assigned" {
+                        format!("made {whom} an owner")
+                    } else {
+                        format!("took {whom} off")
+                    }
+                }
+                _ => {
+                    let moved = match (&u.old_status, &u.new_status) {
+                        (Some(old), Some(new)) => format!("{} → {}", status(old), status(new)),
+                        _ => "progress".to_owned(),
+                    };
+                    match &u.note {
+                        Some(note) => format!("{moved}: {note}"),
+                        None => moved,
+                    }
+                }
+            };
+            format!("{when} · **{who}** · {what}")
+        })
+        .collect();
+    let open = barriers::open_for_step(db, caller.guild_id, step.id).await?;
+    let mut embed = serenity::CreateEmbed::new()
+        .title(text::clip(
+            &format!("#{} · {}", step.id, step.title),
+            text::EMBED_TITLE,
+        ))
+        .description(scope::fit_lines(&log, 3000))
+        .field("School", &school.name, true)
+        .field("Indicator", &step.indicator_id, true)
+        .field("Status", status(&step.status), true)
+        .field("Due", scope::day(step.due_on), true)
+        .field("Owners", names.list(&owners), true);
+    if let Some(resources) = &step.resources {
+        embed = embed.field(
+            "Resources needed",
+            text::clip(resources, text::EMBED_FIELD_VALUE),
+            false,
+        );
+    }
+    if !open.is_empty() {
+        let lines: Vec<String> = open
+            .iter()
+            .map(|b| format!("#{} [{}] {}", b.id, b.category, b.text))
+            .collect();
+        embed = embed.field(
+            "Open barriers",
+            scope::fit_lines(&lines, text::EMBED_FIELD_VALUE),
+            false,
+        );
+    }
+    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
+        .await?;
+    Ok(())
+}

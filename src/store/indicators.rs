@@ -1,0 +1,154 @@
+//! Focus indicators: the indicators a school targets, their current level and its history.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::{BeginWrite as _, Db, db_id, on_backend};
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct FocusIndicator {
+    pub id: i64,
+    pub server_id: i64,
+    pub school_id: i64,
+    pub indicator_id: String,
+    /// The current level's key, once one was set.
+    pub level: Option<String>,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct LevelChange {
+    pub level: String,
+    pub note: Option<String>,
+    pub set_by: i64,
+    pub set_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT id, server_id, school_id, indicator_id, level, created_by, created_at
+     FROM focus_indicators";
+
+/// Makes the indicator one of the school's focus indicators; returns it and whether it is new.
+pub async fn focus(
+    db: &Db,
+    server_id: u64,
+    school_id: i64,
+    indicator_id: &str,
+    by: u64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(FocusIndicator, bool)> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let added = sqlx::query(
+            "INSERT INTO focus_indicators (server_id, school_id, indicator_id, created_by, created_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (school_id, indicator_id) DO NOTHING",
+        )
+        .bind(db_id(server_id))
+        .bind(school_id)
+        .bind(indicator_id.to_owned())
+        .bind(db_id(by))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let focus: FocusIndicator = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE server_id = $1 AND school_id = $2 AND indicator_id = $3"
+        )))
+        .bind(db_id(server_id))
+        .bind(school_id)
+        .bind(indicator_id.to_owned())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((focus, added))
+    })
+    .context("adding a focus indicator")
+}
+
+pub async fn find(
+    db: &Db,
+    server_id: u64,
+    school_id: i64,
+    indicator_id: &str,
+) -> anyhow::Result<Option<FocusIndicator>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE server_id = $1 AND school_id = $2 AND indicator_id = $3"
+        )))
+        .bind(db_id(server_id))
+        .bind(school_id)
+        .bind(indicator_id.to_owned())
+        .fetch_optional(pool)
+        .await
+    })
+    .context("looking up a focus indicator")
+}
+
+/// The school's focus indicators, in the order they were chosen.
+pub async fn for_school(
+    db: &Db,
+    server_id: u64,
+    school_id: i64,
+) -> anyhow::Result<Vec<FocusIndicator>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE server_id = $1 AND school_id = $2 ORDER BY id"
+        )))
+        .bind(db_id(server_id))
+        .bind(school_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("listing focus indicators")
+}
+
+/// Sets the current level and appends it to the history, in one transaction.
+pub async fn set_level(
+    db: &Db,
+    focus: &FocusIndicator,
+    level: &str,
+    note: Option<&str>,
+    by: u64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE focus_indicators SET level = $1 WHERE id = $2 AND server_id = $3")
+            .bind(level.to_owned())
+            .bind(focus.id)
+            .bind(focus.server_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO indicator_levels (server_id, focus_id, level, note, set_by, set_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(focus.server_id)
+        .bind(focus.id)
+        .bind(level.to_owned())
+        .bind(note.map(str::to_owned))
+        .bind(db_id(by))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("setting an indicator's level")
+}
+
+/// Every level change, newest first.
+pub async fn history(db: &Db, focus: &FocusIndicator) -> anyhow::Result<Vec<LevelChange>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT level, note, set_by, set_at FROM indicator_levels
+             WHERE focus_id = $1 AND server_id = $2 ORDER BY set_at DESC, id DESC",
+        )
+        .bind(focus.id)
+        .bind(focus.server_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading level history")
+}

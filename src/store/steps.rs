@@ -1,0 +1,284 @@
+//! Action steps, their owners, and their append-only update log.
+
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::barriers::{NewBarrier, insert_barrier};
+use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ActionStep {
+    pub id: i64,
+    pub server_id: i64,
+    pub school_id: i64,
+    pub focus_id: i64,
+    /// The framework indicator the step serves (from its focus indicator).
+    pub indicator_id: String,
+    pub title: String,
+    pub due_on: NaiveDate,
+    pub status: String,
+    pub resources: Option<String>,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct StepUpdate {
+    pub id: i64,
+    pub step_id: i64,
+    pub author_id: i64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub note: Option<String>,
+    pub old_status: Option<String>,
+    pub new_status: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewStep<'a> {
+    pub server_id: u64,
+    pub school_id: i64,
+    pub focus_id: i64,
+    pub title: &'a str,
+    pub due_on: NaiveDate,
+    pub resources: Option<&'a str>,
+    pub owners: &'a [u64],
+    pub author: u64,
+}
+
+const SELECT: &str = "SELECT s.id, s.server_id, s.school_id, s.focus_id, f.indicator_id, s.title,
+            s.due_on, s.status, s.resources, s.created_by, s.created_at, s.updated_at
+     FROM action_steps s JOIN focus_indicators f ON f.id = s.focus_id";
+
+/// Adds a step with its owners and a `created` entry in its log, in one transaction.
+pub async fn add(db: &Db, new: &NewStep<'_>, now: DateTime<Utc>) -> anyhow::Result<ActionStep> {
+    let id = on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO action_steps
+                 (server_id, school_id, focus_id, title, due_on, status, resources, created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8, $8) RETURNING id",
+        )
+        .bind(db_id(new.server_id))
+        .bind(new.school_id)
+        .bind(new.focus_id)
+        .bind(new.title.to_owned())
+        .bind(new.due_on)
+        .bind(new.resources.map(str::to_owned))
+        .bind(db_id(new.author))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        for owner in new.owners {
+            sqlx::query("INSERT INTO step_owners (step_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(id)
+                .bind(db_id(*owner))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO step_updates (step_id, author_id, at, kind, new_status) VALUES ($1, $2, $3, 'created', 'planned')",
+        )
+        .bind(id)
+        .bind(db_id(new.author))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(id)
+    })
+    .context("adding a step")?;
+    get(db, new.server_id, id)
+        .await?
+        .context("the step just added is missing")
+}
+
+/// The step with this id in this server (never another server's).
+pub async fn get(db: &Db, server_id: u64, id: i64) -> anyhow::Result<Option<ActionStep>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = $1 AND s.server_id = $2")))
+            .bind(id)
+            .bind(db_id(server_id))
+            .fetch_optional(pool)
+            .await
+    })
+    .context("looking up a step")
+}
+
+pub async fn owners(db: &Db, step_id: i64) -> anyhow::Result<Vec<u64>> {
+    let ids: Vec<i64> = on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT user_id FROM step_owners WHERE step_id = $1 ORDER BY user_id")
+            .bind(step_id)
+            .fetch_all(pool)
+            .await
+    })
+    .context("reading a step's owners")?;
+    Ok(ids.into_iter().map(discord_id).collect())
+}
+
+/// A progress note and/or a status change, with an optional barrier raised in the same
+/// transaction (a step set to blocked always has one).
+#[derive(Clone, Debug)]
+pub struct Change<'a> {
+    pub note: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub barrier: Option<NewBarrier<'a>>,
+    pub author: u64,
+}
+
+/// Applies a change and logs it; returns the step as it now is.
+pub async fn update(
+    db: &Db,
+    step: &ActionStep,
+    change: &Change<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ActionStep> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let old: String = sqlx::query_scalar("SELECT status FROM action_steps WHERE id = $1 AND server_id = $2")
+            .bind(step.id)
+            .bind(step.server_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let new = change.status.unwrap_or(old.as_str()).to_owned();
+        sqlx::query("UPDATE action_steps SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(new.clone())
+            .bind(now)
+            .bind(step.id)
+            .execute(&mut *tx)
+            .await?;
+        let changed = new != old;
+        sqlx::query(
+            "INSERT INTO step_updates (step_id, author_id, at, kind, note, old_status, new_status)
+             VALUES ($1, $2, $3, 'progress', $4, $5, $6)",
+        )
+        .bind(step.id)
+        .bind(db_id(change.author))
+        .bind(now)
+        .bind(change.note.map(str::to_owned))
+        .bind(changed.then(|| old.clone()))
+        .bind(changed.then(|| new.clone()))
+        .execute(&mut *tx)
+        .await?;
+        if let Some(barrier) = &change.barrier {
+            insert_barrier!(&mut *tx, barrier, now).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("updating a step")?;
+    get(db, discord_id(step.server_id), step.id)
+        .await?
+        .context("the step just updated is missing")
+}
+
+/// Adds or removes an owner, and logs it; false when nothing changed.
+pub async fn assign(
+    db: &Db,
+    step: &ActionStep,
+    user: u64,
+    add: bool,
+    author: u64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let sql = if add {
+            "INSERT INTO step_owners (step_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM step_owners WHERE step_id = $1 AND user_id = $2"
+        };
+        let changed = sqlx::query(sql)
+            .bind(step.id)
+            .bind(db_id(user))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if changed {
+            sqlx::query(
+                "INSERT INTO step_updates (step_id, author_id, at, kind, note) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(step.id)
+            .bind(db_id(author))
+            .bind(now)
+            .bind(if add { "assigned" } else { "unassigned" })
+            .bind(user.to_string())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE action_steps SET updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(step.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(changed)
+    })
+    .context("changing a step's owners")
+}
+
+/// The step's log, oldest first.
+pub async fn updates(db: &Db, step: &ActionStep) -> anyhow::Result<Vec<StepUpdate>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, step_id, author_id, at, kind, note, old_status, new_status
+             FROM step_updates WHERE step_id = $1 ORDER BY at, id",
+        )
+        .bind(step.id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading a step's updates")
+}
+
+/// Which steps `/step list` shows. Every field narrows; all are optional.
+#[derive(Clone, Debug, Default)]
+pub struct StepFilter<'a> {
+    pub school_id: Option<i64>,
+    pub owner: Option<u64>,
+    pub indicator_id: Option<&'a str>,
+    pub status: Option<&'a str>,
+    /// Open steps due before this date.
+    pub overdue_on: Option<NaiveDate>,
+}
+
+/// Steps in the server matching the filter, by due date.
+pub async fn list(
+    db: &Db,
+    server_id: u64,
+    filter: &StepFilter<'_>,
+) -> anyhow::Result<Vec<ActionStep>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE s.server_id = $1
+               AND ($2 IS NULL OR s.school_id = $2)
+               AND ($3 IS NULL OR EXISTS (SELECT 1 FROM step_owners o WHERE o.step_id = s.id AND o.user_id = $3))
+               AND ($4 IS NULL OR f.indicator_id = $4)
+               AND ($5 IS NULL OR s.status = $5)
+               AND ($6 IS NULL OR (s.due_on < $6 AND s.status NOT IN ('done', 'dropped')))
+             ORDER BY s.due_on, s.id"
+        )))
+        .bind(db_id(server_id))
+        .bind(filter.school_id)
+        .bind(filter.owner.map(db_id))
+        .bind(filter.indicator_id.map(str::to_owned))
+        .bind(filter.status.map(str::to_owned))
+        .bind(filter.overdue_on)
+        .fetch_all(pool)
+        .await
+    })
+    .context("listing steps")
+}
+
+/// How many steps the server has (all schools).
+pub async fn count(db: &Db, server_id: u64) -> anyhow::Result<i64> {
+    on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT COUNT(*) FROM action_steps WHERE server_id = $1")
+            .bind(db_id(server_id))
+            .fetch_one(pool)
+            .await
+    })
+    .context("counting steps")
+}
