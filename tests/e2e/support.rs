@@ -294,3 +294,107 @@ pub async fn run(
     test(&bot).await;
     bot.finish().await;
 }
+
+/// Two schools with their teams, a coach, and Lincoln focusing on 12a — set up through the
+/// bot's own commands, as an admin would.
+pub struct Plan {
+    pub lincoln: i64,
+    pub terry: u64,
+    pub jordan: u64,
+    pub wendy: u64,
+}
+
+impl TestBot {
+    pub async fn plan(&self) -> Plan {
+        let ids = &self.ids;
+        let emu = &self.emu;
+        let role = |name: &str| {
+            emu.add_role(ids.guild, name, permissions::EVERYONE_DEFAULT)
+                .expect("role")
+        };
+        let (lincoln_team, washington_team, coaches) = (
+            role("Lincoln Team"),
+            role("Washington Team"),
+            role("Coaches"),
+        );
+        let person = |name: &str, roles: &[u64]| {
+            let id = emu.add_user(name);
+            emu.add_member(ids.guild, id, roles).expect("member");
+            id
+        };
+        let terry = person("Terry Okafor", &[lincoln_team]);
+        let jordan = person("Jordan Silva", &[lincoln_team]);
+        let wendy = person("Wendy Chen", &[washington_team]);
+        person("Casey Morgan", &[coaches]);
+        for (name, zone, channel) in [
+            (
+                "Lincoln Elementary",
+                "America/Chicago",
+                Some(ids.lincoln_channel),
+            ),
+            ("Washington Middle", "America/Denver", None),
+        ] {
+            let mut options = vec![
+                ("name", serde_json::json!(name)),
+                ("time_zone", serde_json::json!(zone)),
+            ];
+            if let Some(channel) = channel {
+                options.push(("channel", serde_json::json!(channel)));
+            }
+            let reply = self
+                .command(ids.owner, ids.general, "setup school", &options)
+                .await;
+            assert!(reply.content.contains("Added"), "{}", reply.content);
+        }
+        for (discord_role, role, school) in [
+            (lincoln_team, "leadership team", Some("Lincoln Elementary")),
+            (
+                washington_team,
+                "leadership team",
+                Some("Washington Middle"),
+            ),
+            (coaches, "coach", None),
+        ] {
+            let mut options = vec![
+                ("discord_role", serde_json::json!(discord_role)),
+                ("coachbot_role", serde_json::json!(role)),
+            ];
+            if let Some(school) = school {
+                options.push(("school", serde_json::json!(school)));
+            }
+            let reply = self
+                .command(ids.owner, ids.general, "setup role", &options)
+                .await;
+            assert!(reply.content.starts_with("Done"), "{}", reply.content);
+        }
+        let reply = self
+            .command(
+                terry,
+                ids.general,
+                "indicator focus",
+                &[("indicator", serde_json::json!("12a"))],
+            )
+            .await;
+        assert!(
+            reply.content.contains("now focuses on"),
+            "{}",
+            reply.content
+        );
+        let schools = coachbot::store::schools::list(&self.db, ids.guild)
+            .await
+            .expect("schools");
+        let id_of = |name: &str| {
+            schools
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.id)
+                .expect("school")
+        };
+        Plan {
+            lincoln: id_of("Lincoln Elementary"),
+            terry,
+            jordan,
+            wendy,
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! Action plans: focus indicators, steps, barriers; roles, isolation and bad input.
+
+use coachbot::store::steps::{self, StepFilter};
+use coachbot::store::{Db, barriers, frameworks, indicators};
+use serde_json::{Value, json};
+
+use crate::e2e;
+use crate::support::{Plan, TestBot, WAIT};
+
+/// A command's options, as a test writes them.
+type Options = Vec<(&'static str, Value)>;
+
+/// Adds a step as `user` and returns its id.
+async fn add_step(bot: &TestBot, user: u64, title: &str, owners: &[u64]) -> i64 {
+    let mut options = vec![
+        ("title", json!(title)),
+        ("indicator", json!("12a")),
+        ("owner", json!(owners[0])),
+        ("due", json!("in 2 weeks")),
+    ];
+    if let Some(second) = owners.get(1) {
+        options.push(("owner2", json!(second)));
+    }
+    let reply = bot
+        .command(user, bot.ids.general, "step add", &options)
+        .await;
+    assert!(reply.ephemeral);
+    assert!(reply.content.starts_with("Added step"), "{}", reply.content);
+    steps::list(&bot.db, bot.ids.guild, &StepFilter::default())
+        .await
+        .expect("steps")
+        .iter()
+        .map(|s| s.id)
+        .max()
+        .expect("a step")
+}
+
+async fn update_count(bot: &TestBot, step: i64) -> usize {
+    let step = steps::get(&bot.db, bot.ids.guild, step)
+        .await
+        .expect("get")
+        .expect("step");
+    steps::updates(&bot.db, &step).await.expect("updates").len()
+}
+
+/// The messages the bot posted in a channel (request bodies), in order.
+fn posted_in(bot: &TestBot, channel: u64) -> Vec<Value> {
+    let path = format!("/channels/{channel}/messages");
+    bot.emu
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path == path)
+        .filter_map(|c| c.body)
+        .collect()
+}
+
+e2e! {
+    /// A team member adds a step with two owners; another owner moves it to in progress, then
+    /// done; `/step show` lists the three updates with their authors and times.
+    async fn a_step_with_two_owners_moves_to_done(bot) {
+        let Plan { terry, jordan, .. } = bot.plan().await;
+        let general = bot.ids.general;
+        let step = add_step(bot, terry, "Schedule monthly partnership meetings", &[terry, jordan]).await;
+        let reply = bot.command(jordan, general, "step update", &[
+            ("step", json!(step.to_string())),
+            ("status", json!("in progress")),
+            ("note", json!("Dates proposed to the district office")),
+        ]).await;
+        assert!(reply.content.contains("is now **in progress**"), "{}", reply.content);
+        let reply = bot.command(jordan, general, "step done", &[("step", json!(format!("#{step}")))]).await;
+        assert!(reply.content.contains("is now **done**"), "{}", reply.content);
+
+        let shown = bot.command(terry, general, "step show", &[("step", json!(step.to_string()))]).await;
+        assert!(shown.ephemeral);
+        let log = shown.embeds[0]["description"].as_str().expect("a log").to_owned();
+        let lines: Vec<&str> = log.lines().collect();
+        assert_eq!(lines.len(), 3, "{log}");
+        assert!(lines[0].contains("Terry Okafor") && lines[0].contains("added the step"), "{log}");
+        assert!(lines[1].contains("Jordan Silva") && lines[1].contains("planned → in progress: Dates proposed"), "{log}");
+        assert!(lines[2].contains("Jordan Silva") && lines[2].contains("in progress → done"), "{log}");
+        assert!(shown.text().contains("Terry Okafor and Jordan Silva"), "owners: {}", shown.text());
+
+        let stored = steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step");
+        assert_eq!(stored.status, "done");
+        let updates = steps::updates(&bot.db, &stored).await.expect("updates");
+        let authors: Vec<u64> = updates.iter().map(|u| u.author_id as u64).collect();
+        assert_eq!(authors, [terry, jordan, jordan]);
+        let statuses: Vec<Option<&str>> = updates.iter().map(|u| u.new_status.as_deref()).collect();
+        assert_eq!(statuses, [Some("planned"), Some("in_progress"), Some("done")]);
+        assert_eq!(steps::owners(&bot.db, step).await.expect("owners"), {
+            let mut both = vec![terry, jordan];
+            both.sort_unstable();
+            both
+        });
+        // The school's channel heard about each change, pinging no one.
+        let posted = posted_in(bot, bot.ids.lincoln_channel);
+        assert!(posted.len() >= 3, "{posted:?}");
+        assert!(posted.iter().all(|m| m["allowed_mentions"]["parse"] == json!([])));
+    }
+}
+
+e2e! {
+    /// Two level changes show in history, newest first, and the rows agree.
+    async fn indicator_levels_keep_their_history(bot) {
+        let Plan { terry, lincoln, .. } = bot.plan().await;
+        let general = bot.ids.general;
+        for (level, note) in [("Getting Ready", "Meeting time is on the calendar"), ("Getting Started", "First two meetings held")] {
+            let reply = bot.command(terry, general, "indicator level", &[
+                ("indicator", json!("12a")),
+                ("level", json!(level)),
+                ("note", json!(note)),
+            ]).await;
+            assert!(reply.content.contains(&format!("is at **{level}**")), "{}", reply.content);
+        }
+        let shown = bot.command(terry, general, "indicator show", &[("indicator", json!("12a"))]).await;
+        let history = shown.embeds[0]["fields"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["name"].as_str().is_some_and(|n| n.starts_with("History"))))
+            .and_then(|f| f["value"].as_str())
+            .expect("a history field")
+            .to_owned();
+        let lines: Vec<&str> = history.lines().collect();
+        assert_eq!(lines.len(), 2, "{history}");
+        assert!(lines[0].contains("Getting Started") && lines[0].contains("First two meetings"), "{history}");
+        assert!(lines[1].contains("Getting Ready"), "{history}");
+        assert!(shown.text().contains("Now at **Getting Started** (progress)"), "{}", shown.text());
+
+        let focus = indicators::find(&bot.db, bot.ids.guild, lincoln, "12a").await.expect("find").expect("focus");
+        assert_eq!(focus.level.as_deref(), Some("getting_started"));
+        let rows = indicators::history(&bot.db, &focus).await.expect("history");
+        let levels: Vec<&str> = rows.iter().map(|r| r.level.as_str()).collect();
+        assert_eq!(levels, ["getting_started", "getting_ready"]);
+    }
+}
+
+e2e! {
+    /// Setting a step to blocked opens a form for its barrier; nothing is saved until it is
+    /// submitted. The barrier is listed open with its age, and resolving it keeps the note.
+    async fn a_blocked_step_needs_its_barrier(bot) {
+        let Plan { terry, .. } = bot.plan().await;
+        let general = bot.ids.general;
+        let step = add_step(bot, terry, "Train district leaders on the coaching protocol", &[terry]).await;
+        let updates_before = update_count(bot, step).await;
+        let interaction = bot.emu.slash_command(terry, general, "step update", &[
+            ("step", json!(step.to_string())),
+            ("status", json!("blocked")),
+            ("barrier_category", json!("time")),
+        ]).expect("interaction");
+        let form = bot.reply(&interaction).await;
+        assert_eq!(form.kind, 9, "a modal opens: {:?}", form.call.body);
+        let stored = steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step");
+        assert_eq!(stored.status, "planned", "nothing is saved before the form is sent");
+        assert_eq!(update_count(bot, step).await, updates_before);
+        assert!(barriers::list(&bot.db, bot.ids.guild, None, true).await.expect("barriers").is_empty());
+
+        let modal_id = form.call.body.as_ref().and_then(|b| b["data"]["custom_id"].as_str()).expect("modal id").to_owned();
+        let mark = bot.emu.call_count();
+        bot.emu.submit_modal(terry, general, &modal_id, &[("barrier", "No substitute cover for the training day")]).expect("submit");
+        let done = bot.emu.next_message(&interaction, mark, WAIT).await.expect("a follow-up");
+        assert!(done.ephemeral);
+        assert!(done.content.contains("is now **blocked**") && done.content.contains("barrier is recorded (time)"), "{}", done.content);
+
+        let open = barriers::open_for_step(&bot.db, bot.ids.guild, step).await.expect("open");
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].category, "time");
+        assert_eq!(open[0].text, "No substitute cover for the training day");
+        assert_eq!(steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step").status, "blocked");
+
+        let listed = bot.command(terry, general, "barrier list", &[]).await;
+        assert!(listed.text().contains("No substitute cover") && listed.text().contains("open less than a day"), "{}", listed.text());
+
+        let resolved = bot.command(terry, general, "barrier resolve", &[
+            ("barrier", json!(open[0].id.to_string())),
+            ("note", json!("The district funded two substitute days")),
+        ]).await;
+        assert!(resolved.content.contains("is resolved"), "{}", resolved.content);
+        let row = barriers::get(&bot.db, bot.ids.guild, open[0].id).await.expect("get").expect("barrier");
+        assert_eq!(row.resolution.as_deref(), Some("The district funded two substitute days"));
+        assert!(row.resolved_at.is_some());
+        assert_eq!(row.resolved_by, Some(terry as i64));
+    }
+}
+
+e2e! {
+    /// A user in two servers with the same school and step names never sees the other
+    /// server's steps, indicators or members, in replies or in autocomplete.
+    async fn servers_never_see_each_other(bot) {
+        let Plan { terry, .. } = bot.plan().await;
+        let here = bot.ids.general;
+        let step_here = add_step(bot, terry, "Plan the walkthrough schedule", &[terry]).await;
+
+        // Another district: same school name, same step title, and an owner only it has.
+        let emu = &bot.emu;
+        let other_owner = emu.add_user("Olga Elsewhere");
+        let other = emu.add_guild("Hillside District", other_owner);
+        let there = emu.add_text_channel(other, "general").expect("channel");
+        let bea = emu.add_user("Bea Hidden");
+        emu.add_member(other, terry, &[]).expect("terry joins the other server too");
+        emu.add_member(other, bea, &[]).expect("member");
+        bot.emu.wait_for_call(0, std::time::Duration::from_millis(200), |_| false).await;
+        let reply = bot.command(other_owner, there, "setup school", &[
+            ("name", json!("Lincoln Elementary")), ("time_zone", json!("America/Chicago")),
+        ]).await;
+        assert!(reply.content.contains("Added"), "{}", reply.content);
+        bot.command(other_owner, there, "indicator focus", &[("indicator", json!("12a"))]).await;
+        let reply = bot.command(other_owner, there, "step add", &[
+            ("title", json!("Plan the walkthrough schedule")), ("indicator", json!("12a")),
+            ("owner", json!(bea)), ("due", json!("friday")),
+        ]).await;
+        assert!(reply.content.starts_with("Added step"), "{}", reply.content);
+        let step_there = steps::list(&bot.db, other, &StepFilter::default()).await.expect("steps")[0].id;
+        assert_ne!(step_here, step_there);
+
+        // Autocomplete in this server offers only this server's step.
+        let typed = bot.emu.autocomplete(terry, here, "step show", &[("step", json!("walk"))], "step").expect("autocomplete");
+        let choices = bot.reply(&typed).await.choices;
+        let values: Vec<String> = choices.iter().map(|(_, v)| v.as_str().unwrap_or_default().to_owned()).collect();
+        assert_eq!(values, [step_here.to_string()], "{choices:?}");
+
+        // The other server's step is unknown here, even by id.
+        let reply = bot.command(terry, here, "step show", &[("step", json!(step_there.to_string()))]).await;
+        assert!(reply.content.contains("There is no step"), "{}", reply.content);
+
+        // Lists name only this server's people.
+        let listed = bot.command(terry, here, "step list", &[]).await;
+        assert!(listed.text().contains(&format!("#{step_here}")), "{}", listed.text());
+        assert!(!listed.text().contains(&format!("#{step_there}")), "{}", listed.text());
+        assert!(!listed.text().contains("Bea Hidden"), "{}", listed.text());
+        for call in bot.emu.calls() {
+            let in_this_server = call.body.as_ref().is_some_and(|b| !b.to_string().contains("Hillside"));
+            if call.path.contains(&format!("/channels/{here}")) && in_this_server {
+                assert!(!call.body.as_ref().is_some_and(|b| b.to_string().contains("Bea Hidden")));
+            }
+        }
+
+        // The other server's owner sees only theirs.
+        let listed = bot.command(other_owner, there, "step list", &[]).await;
+        assert!(listed.text().contains(&format!("#{step_there}")) && listed.text().contains("Bea Hidden"), "{}", listed.text());
+        assert!(!listed.text().contains(&format!("#{step_here}")), "{}", listed.text());
+        assert!(!listed.text().contains("Terry Okafor"), "{}", listed.text());
+        let typed = bot.emu.autocomplete(other_owner, there, "step show", &[("step", json!(""))], "step").expect("autocomplete");
+        let values: Vec<Value> = bot.reply(&typed).await.choices.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(values, [json!(step_there.to_string())]);
+    }
+}
+
+e2e! {
+    /// Someone with no role cannot add or change steps; a team member cannot change another
+    /// school's steps. Nothing is written.
+    async fn roles_are_checked_by_the_bot(bot) {
+        let Plan { terry, wendy, .. } = bot.plan().await;
+        let general = bot.ids.general;
+        let step = add_step(bot, terry, "Draft the partnership agenda", &[terry]).await;
+        let before = steps::count(&bot.db, bot.ids.guild).await.expect("count");
+        let updates_before = update_count(bot, step).await;
+
+        let reply = bot.command(bot.ids.nobody, general, "step add", &[
+            ("title", json!("Sneaky step")), ("indicator", json!("12a")),
+            ("owner", json!(bot.ids.nobody)), ("due", json!("friday")),
+        ]).await;
+        assert!(reply.ephemeral);
+        assert!(reply.content.contains("no coachbot role"), "{}", reply.content);
+
+        let reply = bot.command(bot.ids.nobody, general, "step update", &[
+            ("step", json!(step.to_string())), ("note", json!("not mine")),
+        ]).await;
+        assert!(reply.content.contains("no coachbot role") || reply.content.contains("Only Lincoln"), "{}", reply.content);
+
+        let reply = bot.command(wendy, general, "step update", &[
+            ("step", json!(step.to_string())), ("status", json!("done")),
+        ]).await;
+        assert!(reply.ephemeral);
+        assert!(reply.content.contains("Only Lincoln Elementary's principal, leadership team, coach or a coachbot admin can change its steps"), "{}", reply.content);
+
+        assert_eq!(steps::count(&bot.db, bot.ids.guild).await.expect("count"), before);
+        assert_eq!(update_count(bot, step).await, updates_before);
+        assert_eq!(steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step").status, "planned");
+    }
+}
+
+e2e! {
+    /// Bad input is refused with a message that says what to do, and nothing is written.
+    async fn bad_input_is_refused_and_nothing_is_written(bot) {
+        let Plan { terry, .. } = bot.plan().await;
+        let general = bot.ids.general;
+        let step = add_step(bot, terry, "A real step", &[terry]).await;
+        let steps_before = steps::count(&bot.db, bot.ids.guild).await.expect("count");
+        let updates_before = update_count(bot, step).await;
+        let add = |title: String, indicator: &str, due: &str| vec![
+            ("title", json!(title)), ("indicator", json!(indicator)),
+            ("owner", json!(terry)), ("due", json!(due)),
+        ];
+
+        let cases: Vec<(&str, Options, &str)> = vec![
+            ("step update", vec![("step", json!("#99999")), ("note", json!("hello"))], "There is no step `#99999`"),
+            ("step add", add("x".repeat(201), "12a", "friday"), "step title is 201 characters long; the limit is 200"),
+            ("step add", add("Fine title".into(), "12a", "2020-01-01"), "2020-01-01 is in the past"),
+            ("step add", add("Fine title".into(), "99z", "friday"), "`99z` is not an indicator"),
+            ("step add", add("Fine title".into(), "12a", "someday"), "could not read `someday` as a date"),
+            ("step add", add("Fine title".into(), "11", "friday"), "is not one of Lincoln Elementary's focus indicators"),
+            ("step update", vec![("step", json!(step.to_string())), ("note", json!("y".repeat(1001)))], "note is 1001 characters long; the limit is 1000"),
+            ("step update", vec![("step", json!(step.to_string()))], "Nothing to change"),
+            ("barrier resolve", vec![("barrier", json!("#4242")), ("note", json!("done"))], "There is no barrier"),
+        ];
+        for (command, options, expected) in cases {
+            let reply = bot.command(terry, general, command, &options).await;
+            assert!(reply.ephemeral, "{command}: errors are private");
+            assert!(reply.content.contains(expected), "{command}: expected “{expected}” in “{}”", reply.content);
+        }
+
+        // A framework file with a duplicate indicator id.
+        let shipped = std::fs::read_to_string("prompts/framework.toml").expect("shipped framework");
+        let broken = shipped.replace("id = \"12b\"", "id = \"12a\"");
+        let file = bot.emu.upload("district.toml", broken.as_bytes());
+        let reply = bot.command(bot.ids.owner, general, "setup framework", &[("file", json!(file))]).await;
+        assert!(reply.ephemeral);
+        assert!(reply.content.contains("was not loaded") && reply.content.contains("12a is used twice"), "{}", reply.content);
+        assert_eq!(frameworks::source(&bot.db, bot.ids.guild).await.expect("source"), None);
+
+        assert_eq!(steps::count(&bot.db, bot.ids.guild).await.expect("count"), steps_before);
+        assert_eq!(update_count(bot, step).await, updates_before);
+        assert!(barriers::list(&bot.db, bot.ids.guild, None, true).await.expect("barriers").is_empty());
+    }
+}
+
+e2e! {
+    /// "@everyone" in a step title pings no one: the reply and the announcement both carry
+    /// mentions disabled.
+    async fn everyone_in_a_step_title_pings_no_one(bot) {
+        let Plan { terry, .. } = bot.plan().await;
+        let mark = bot.emu.call_count();
+        add_step(bot, terry, "@everyone come to the data meeting", &[terry]).await;
+        let announced = bot
+            .emu
+            .wait_for_call(mark, WAIT, |c| {
+                c.path == format!("/channels/{}/messages", bot.ids.lincoln_channel)
+                    && c.content().is_some_and(|t| t.contains("@everyone"))
+            })
+            .await
+            .expect("an announcement");
+        let body = announced.body.expect("a body");
+        assert!(body["content"].as_str().is_some_and(|c| c.contains("@everyone come")), "{body}");
+        assert_eq!(body["allowed_mentions"]["parse"], json!([]), "{body}");
+        let reply = bot.emu.calls_since(mark).into_iter().find(|c| c.path.contains("/callback")).expect("a reply");
+        assert_eq!(reply.body.expect("body")["data"]["allowed_mentions"]["parse"], json!([]));
+    }
+}
+
+e2e! {
+    /// A district loads its own framework; its new indicator can be focused and completed.
+    async fn a_server_loads_its_own_framework(bot) {
+        let Plan { terry, .. } = bot.plan().await;
+        let general = bot.ids.general;
+        let shipped = std::fs::read_to_string("prompts/framework.toml").expect("shipped framework");
+        let own = shipped.replace("id = \"12b\"", "id = \"12c\"").replace("name = \"Leadership for Learning: practices 11 and 12\"", "name = \"Riverbend rubric\"");
+        let file = bot.emu.upload("riverbend.toml", own.as_bytes());
+        let reply = bot.command(bot.ids.owner, general, "setup framework", &[("file", json!(file))]).await;
+        assert!(reply.content.contains("Loaded **Riverbend rubric**") && reply.content.contains("12c"), "{}", reply.content);
+        assert!(frameworks::source(&bot.db, bot.ids.guild).await.expect("source").is_some());
+
+        let typed = bot.emu.autocomplete(terry, general, "indicator focus", &[("indicator", json!("12"))], "indicator").expect("autocomplete");
+        let values: Vec<Value> = bot.reply(&typed).await.choices.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(values, [json!("12a"), json!("12c")]);
+        let reply = bot.command(terry, general, "indicator focus", &[("indicator", json!("12c"))]).await;
+        assert!(reply.content.contains("now focuses on **12c"), "{}", reply.content);
+        let reply = bot.command(bot.ids.staffer, general, "setup framework", &[("file", json!(file))]).await;
+        assert!(reply.content.contains("Only coachbot admins"), "{}", reply.content);
+    }
+}
+
+e2e! {
+    /// `/step list` filters: mine, status, overdue.
+    async fn step_list_filters(bot) {
+        let Plan { terry, jordan, lincoln, .. } = bot.plan().await;
+        let general = bot.ids.general;
+        let mine = add_step(bot, terry, "Terry's step", &[terry]).await;
+        let theirs = add_step(bot, terry, "Jordan's step", &[jordan]).await;
+        bot.command(jordan, general, "step update", &[("step", json!(theirs.to_string())), ("status", json!("in progress"))]).await;
+
+        let listed = bot.command(terry, general, "step list", &[("mine", json!(true))]).await;
+        assert!(listed.text().contains(&format!("#{mine}**")) && !listed.text().contains(&format!("#{theirs}**")), "{}", listed.text());
+        let listed = bot.command(terry, general, "step list", &[("status", json!("in progress"))]).await;
+        assert!(listed.text().contains(&format!("#{theirs}**")) && !listed.text().contains(&format!("#{mine}**")), "{}", listed.text());
+
+        // Time passes: Terry's step is now a week late.
+        let late = chrono::Utc::now().date_naive() - chrono::Days::new(7);
+        match &bot.db {
+            Db::Sqlite(pool) => { sqlx::query("UPDATE action_steps SET due_on = $1 WHERE id = $2").bind(late).bind(mine).execute(pool).await.expect("moved"); }
+            Db::Postgres(pool) => { sqlx::query("UPDATE action_steps SET due_on = $1 WHERE id = $2").bind(late).bind(mine).execute(pool).await.expect("moved"); }
+        }
+        let listed = bot.command(terry, general, "step list", &[("overdue", json!(true))]).await;
+        assert!(listed.text().contains(&format!("#{mine}**")) && !listed.text().contains(&format!("#{theirs}**")), "{}", listed.text());
+        assert!(steps::list(&bot.db, bot.ids.guild, &StepFilter { school_id: Some(lincoln), overdue_on: Some(chrono::Utc::now().date_naive()), ..StepFilter::default() })
+            .await.expect("overdue").iter().all(|s| s.id == mine));
+    }
+}
