@@ -35,6 +35,8 @@ pub struct Sandbox {
     pub db: Db,
     me: usize,
     channel: u64,
+    /// The form the bot opened last: its id, and the channel it was opened in.
+    form: Option<(String, u64)>,
     bot: JoinHandle<()>,
 }
 
@@ -83,6 +85,7 @@ impl Sandbox {
             db,
             me: 0,
             channel,
+            form: None,
             bot,
         })
     }
@@ -140,6 +143,7 @@ impl Sandbox {
                 Ok(self.answers_since(mark).await)
             }
             Line::Click(custom_id) => self.click(&custom_id).await,
+            Line::Form(fields) => self.fill_form(&fields).await,
         };
         match result {
             Ok(text) => (text, false),
@@ -178,7 +182,7 @@ impl Sandbox {
     }
 
     async fn slash(
-        &self,
+        &mut self,
         invocation: &str,
         options: &[(String, String)],
     ) -> anyhow::Result<String> {
@@ -192,8 +196,38 @@ impl Sandbox {
         Ok(self.answers_since(mark).await)
     }
 
-    /// `#channel`, `@person` and `@Role` become ids; anything else stays text.
+    async fn fill_form(&mut self, fields: &[(String, String)]) -> anyhow::Result<String> {
+        let (custom_id, channel) = self
+            .form
+            .take()
+            .context("no form is open; the bot opens one when it needs more from you")?;
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mark = self.emu.call_count();
+        self.emu
+            .submit_modal(self.me().user_id, channel, &custom_id, &pairs)?;
+        Ok(self.answers_since(mark).await)
+    }
+
+    /// `#channel`, `@person` and `@Role` become ids, `<path` uploads a file; anything else
+    /// stays text.
     fn value(&self, typed: &str) -> Value {
+        if let Some(path) = typed.strip_prefix('<') {
+            return match std::fs::read(path) {
+                Ok(bytes) => {
+                    let name = std::path::Path::new(path)
+                        .file_name()
+                        .map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned());
+                    json!(self.emu.upload(&name, &bytes).to_string())
+                }
+                Err(error) => {
+                    tracing::warn!(%error, path, "could not read the file to attach");
+                    json!(typed)
+                }
+            };
+        }
         if typed.starts_with('#')
             && let Some(id) = self.demo.channel(typed)
         {
@@ -210,7 +244,7 @@ impl Sandbox {
         json!(typed)
     }
 
-    async fn click(&self, custom_id: &str) -> anyhow::Result<String> {
+    async fn click(&mut self, custom_id: &str) -> anyhow::Result<String> {
         let (channel, message) = self
             .emu
             .find_component(custom_id)
@@ -221,8 +255,9 @@ impl Sandbox {
         Ok(self.answers_since(mark).await)
     }
 
-    /// Waits for the bot to answer and go quiet, then renders what it sent.
-    async fn answers_since(&self, mark: usize) -> String {
+    /// Waits for the bot to answer and go quiet, then renders what it sent (remembering a form
+    /// it opened, for `form`).
+    async fn answers_since(&mut self, mark: usize) -> String {
         if self
             .emu
             .wait_for_call(mark, FIRST_ANSWER, |_| true)
@@ -240,9 +275,17 @@ impl Sandbox {
         {
             seen = self.emu.call_count();
         }
-        let shown: Vec<String> = self
-            .emu
-            .calls_since(mark)
+        let calls = self.emu.calls_since(mark);
+        for call in &calls {
+            let body = call.body.as_ref();
+            if call.path.ends_with("/callback")
+                && body.and_then(|b| b["type"].as_u64()) == Some(9)
+                && let Some(id) = body.and_then(|b| b["data"]["custom_id"].as_str())
+            {
+                self.form = Some((id.to_owned(), self.channel));
+            }
+        }
+        let shown: Vec<String> = calls
             .iter()
             .filter_map(|call| render::call(&self.emu, call))
             .collect();
@@ -254,17 +297,23 @@ impl Sandbox {
     }
 }
 
-const HELP: &str = "\
-Type what a person would do in Discord:
-  /setup school name:\"Lincoln Elementary\" time_zone:America/Chicago channel:#lincoln-leadership
-  /setup role discord_role:@Coaches coachbot_role:coach
+const HELP: &str = r#"Type what a person would do in Discord (try `as terry` first, a Lincoln team member):
+  /step list
+  /step add title:"Share walkthrough notes" indicator:12a owner:@terry due:"in 2 weeks"
+  /step update step:1 status:"in progress" note:"Dates agreed"
+  /step update step:2 status:blocked barrier_category:time     (then: form barrier:"...")
+  /step show step:1          /barrier list          /indicator show indicator:12a
+  /indicator level indicator:12a level:"Getting Started" note:"First meeting held"
+  /setup school name:"Jefferson High" time_zone:America/Chicago channel:#general   (as alex)
+  /setup framework file:<prompts/framework.toml      (as alex; <path attaches a file)
   /help
   dm <text>          send the bot a direct message
   click <id>         click a button the bot showed
+  form field:"text"  fill in and send the form the bot opened
   as <person>        type as someone else (see `people`)
   in #channel        type in another channel
   people             who is in the demo server
-  quit               leave (the sandbox's database stays for next time)";
+  quit               leave (the sandbox's database stays for next time)"#;
 
 /// The interactive loop on stdin/stdout.
 pub async fn run(database: &Path, fresh: bool) -> anyhow::Result<()> {

@@ -19,6 +19,8 @@ pub enum Line {
     Dm(String),
     /// `click custom_id`
     Click(String),
+    /// `form field:"value" …`: fills in and sends the form the bot opened last
+    Form(Vec<(String, String)>),
     Quit,
 }
 
@@ -46,9 +48,26 @@ pub fn parse(line: &str) -> Result<Line, String> {
         "in" => need("a channel, e.g. `in #general`").map(Line::In),
         "dm" => need("the message text, e.g. `dm hello`").map(Line::Dm),
         "click" => need("a button id, e.g. `click confirm`").map(Line::Click),
+        "form" => {
+            let fields = options(&need("the answers, e.g. `form barrier:\"no cover\"`")?)?;
+            Ok(Line::Form(fields))
+        }
         "quit" | "exit" => Ok(Line::Quit),
         other => Err(format!("`{other}` is not something I know; type `help`")),
     }
+}
+
+/// `key:value` pairs only.
+fn options(text: &str) -> Result<Vec<(String, String)>, String> {
+    tokenize(text)?
+        .into_iter()
+        .map(|token| match token.split_once(':') {
+            Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+            _ => Err(format!(
+                "`{token}` should be field:value (put quotes around text with spaces)"
+            )),
+        })
+        .collect()
 }
 
 fn slash(rest: &str) -> Result<Line, String> {
@@ -139,6 +158,10 @@ mod tests {
         assert_eq!(parse("  "), Ok(Line::Nothing));
         assert!(parse("as").is_err());
         assert!(parse("dance").is_err());
+        assert_eq!(
+            parse(r#"form barrier:"no cover""#),
+            Ok(Line::Form(vec![("barrier".into(), "no cover".into())]))
+        );
         assert!(parse(r#"/setup school name:"open"#).is_err());
     }
 }

@@ -4,13 +4,17 @@
 use anyhow::Context as _;
 use chrono::Utc;
 
+use crate::domain::framework::Level;
+use crate::domain::plan::{BarrierCategory, StepStatus};
 use crate::domain::roles::Role;
 use crate::domain::school::{SchoolName, TimeZoneName};
 use crate::emulator::Emulator;
 use crate::emulator::world::permissions;
-use crate::store::Db;
+use crate::store::barriers::NewBarrier;
 use crate::store::members::{self, NewMapping};
 use crate::store::schools::{self, SchoolSetup};
+use crate::store::steps::{self, Change, NewStep};
+use crate::store::{Db, indicators};
 
 pub const SERVER_NAME: &str = "Riverbend District";
 
@@ -196,6 +200,110 @@ pub fn seed_world(emu: &Emulator) -> anyhow::Result<Demo> {
     Ok(demo)
 }
 
+/// Lincoln's small plan: two focus indicators, three steps (one blocked by a barrier).
+/// Only on a database that has none yet.
+async fn seed_plan(db: &Db, demo: &Demo, lincoln: i64) -> anyhow::Result<()> {
+    if !indicators::for_school(db, demo.guild, lincoln)
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let person = |handle: &str| {
+        demo.person(handle)
+            .map(|p| p.user_id)
+            .with_context(|| format!("demo person {handle}"))
+    };
+    let (pat, terry, jordan) = (person("pat")?, person("terry")?, person("jordan")?);
+    for handle in ["pat", "terry", "jordan"] {
+        if let Some(p) = demo.person(handle) {
+            members::note(db, demo.guild, SERVER_NAME, p.user_id, p.name, now).await?;
+        }
+    }
+    let (partnerships, _) = indicators::focus(db, demo.guild, lincoln, "12a", pat, now).await?;
+    indicators::set_level(
+        db,
+        &partnerships,
+        Level::GettingReady.key(),
+        Some("Partnership time is on the calendar for the spring term"),
+        pat,
+        now,
+    )
+    .await?;
+    let (coaching_notes, _) = indicators::focus(db, demo.guild, lincoln, "11", pat, now).await?;
+    let today = now.with_timezone(&chrono_tz::America::Chicago).date_naive();
+    let in_days = |days: u64| {
+        today
+            .checked_add_days(chrono::Days::new(days))
+            .unwrap_or(today)
+    };
+    let plan = [
+        (
+            "Put monthly partnership meetings on the calendar",
+            partnerships.id,
+            vec![terry, jordan],
+            in_days(14),
+        ),
+        (
+            "Pick one template for coaching notes",
+            coaching_notes.id,
+            vec![pat],
+            in_days(21),
+        ),
+        (
+            "Arrange substitute cover for the coaching-protocol training",
+            partnerships.id,
+            vec![jordan],
+            in_days(10),
+        ),
+    ];
+    let mut added = Vec::new();
+    for (title, focus_id, owners, due_on) in plan {
+        added.push(
+            steps::add(
+                db,
+                &NewStep {
+                    server_id: demo.guild,
+                    school_id: lincoln,
+                    focus_id,
+                    title,
+                    due_on,
+                    resources: None,
+                    owners: &owners,
+                    author: pat,
+                },
+                now,
+            )
+            .await?,
+        );
+    }
+    if let [first, _, third] = added.as_slice() {
+        let change = Change {
+            note: Some("Proposed dates sent to the district office"),
+            status: Some(StepStatus::InProgress.key()),
+            barrier: None,
+            author: terry,
+        };
+        steps::update(db, first, &change, now).await?;
+        let change = Change {
+            note: None,
+            status: Some(StepStatus::Blocked.key()),
+            barrier: Some(NewBarrier {
+                server_id: demo.guild,
+                school_id: lincoln,
+                step_id: Some(third.id),
+                category: BarrierCategory::Time.key(),
+                text: "No substitutes are free until January",
+                raised_by: jordan,
+            }),
+            author: jordan,
+        };
+        steps::update(db, third, &change, now).await?;
+    }
+    Ok(())
+}
+
 /// Gives the database the demo's schools and role mappings (idempotent).
 pub async fn seed_database(db: &Db, demo: &Demo) -> anyhow::Result<()> {
     let now = Utc::now();
@@ -216,6 +324,12 @@ pub async fn seed_database(db: &Db, demo: &Demo) -> anyhow::Result<()> {
         .await?;
         school_ids.push((school.name, school.id));
     }
+    let lincoln = school_ids
+        .iter()
+        .find(|(n, _)| n == "Lincoln Elementary")
+        .map(|(_, id)| *id)
+        .context("the demo's Lincoln Elementary")?;
+    seed_plan(db, demo, lincoln).await?;
     for (discord_role, role, school) in ROLE_MAP {
         let school_id =
             school.and_then(|s| school_ids.iter().find(|(n, _)| n == s).map(|(_, id)| *id));

@@ -6,4 +6,5 @@ mod support;
 mod cli;
 mod emulator;
 mod plans;
+mod sandbox;
 mod setup;

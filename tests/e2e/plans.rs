@@ -76,6 +76,8 @@ e2e! {
         let lines: Vec<&str> = log.lines().collect();
         assert_eq!(lines.len(), 3, "{log}");
         assert!(lines[0].contains("Terry Okafor") && lines[0].contains("added the step"), "{log}");
+        let today = chrono::Utc::now().with_timezone(&chrono_tz::America::Chicago);
+        assert!(lines.iter().all(|l| l.starts_with(&today.format("%a %-d %b").to_string())), "each update has its local time: {log}");
         assert!(lines[1].contains("Jordan Silva") && lines[1].contains("planned → in progress: Dates proposed"), "{log}");
         assert!(lines[2].contains("Jordan Silva") && lines[2].contains("in progress → done"), "{log}");
         assert!(shown.text().contains("Terry Okafor and Jordan Silva"), "owners: {}", shown.text());
@@ -238,6 +240,17 @@ e2e! {
         assert!(listed.text().contains(&format!("#{step_there}")) && listed.text().contains("Bea Hidden"), "{}", listed.text());
         assert!(!listed.text().contains(&format!("#{step_here}")), "{}", listed.text());
         assert!(!listed.text().contains("Terry Okafor"), "{}", listed.text());
+        // Indicators: the other server's own framework stays there.
+        let shipped = std::fs::read_to_string("prompts/framework.toml").expect("shipped framework");
+        let file = bot.emu.upload("hillside.toml", shipped.replace("id = \"12b\"", "id = \"12z\"").as_bytes());
+        let reply = bot.command(other_owner, there, "setup framework", &[("file", json!(file))]).await;
+        assert!(reply.content.contains("12z"), "{}", reply.content);
+        let typed = bot.emu.autocomplete(terry, here, "indicator show", &[("indicator", json!("12"))], "indicator").expect("autocomplete");
+        let values: Vec<Value> = bot.reply(&typed).await.choices.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(values, [json!("12a"), json!("12b")]);
+        let reply = bot.command(terry, here, "indicator show", &[("indicator", json!("12z"))]).await;
+        assert!(reply.content.contains("`12z` is not an indicator"), "{}", reply.content);
+
         let typed = bot.emu.autocomplete(other_owner, there, "step show", &[("step", json!(""))], "step").expect("autocomplete");
         let values: Vec<Value> = bot.reply(&typed).await.choices.into_iter().map(|(_, v)| v).collect();
         assert_eq!(values, [json!(step_there.to_string())]);

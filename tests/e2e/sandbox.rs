@@ -1,0 +1,76 @@
+//! The sandbox's prompt drives every plan command against its seeded school.
+
+use coachbot::sandbox::Sandbox;
+
+async fn say(sandbox: &mut Sandbox, line: &str) -> String {
+    let (text, quit) = sandbox.handle(line).await;
+    assert!(!quit);
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeded_plan_is_worked_from_the_prompt() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sandbox = Sandbox::start(&dir.path().join("sandbox.db"), true)
+        .await
+        .expect("the sandbox starts");
+    say(&mut sandbox, "as terry").await;
+    let listed = say(&mut sandbox, "/step list").await;
+    assert!(
+        listed.contains("Put monthly partnership meetings on the calendar"),
+        "{listed}"
+    );
+    assert!(listed.contains("3 step(s)"), "{listed}");
+
+    let added = say(
+        &mut sandbox,
+        r#"/step add title:"Share walkthrough notes with the team" indicator:12a owner:@terry owner2:@jordan due:"in 2 weeks""#,
+    )
+    .await;
+    assert!(
+        added.contains("Added step **#4 · Share walkthrough notes with the team**"),
+        "{added}"
+    );
+    assert!(
+        added.contains("coachbot → #lincoln-leadership"),
+        "announced: {added}"
+    );
+
+    let form = say(
+        &mut sandbox,
+        "/step update step:4 status:blocked barrier_category:resources",
+    )
+    .await;
+    assert!(form.contains("opened a form"), "{form}");
+    let sent = say(
+        &mut sandbox,
+        r#"form barrier:"No shared drive for the notes yet""#,
+    )
+    .await;
+    assert!(sent.contains("is now **blocked**"), "{sent}");
+
+    let barriers = say(&mut sandbox, "/barrier list").await;
+    assert!(
+        barriers.contains("No shared drive for the notes yet"),
+        "{barriers}"
+    );
+    let resolved = say(
+        &mut sandbox,
+        r#"/barrier resolve barrier:2 note:"IT set one up""#,
+    )
+    .await;
+    assert!(resolved.contains("is resolved"), "{resolved}");
+    let level = say(
+        &mut sandbox,
+        r#"/indicator level indicator:12a level:"Getting Started" note:"First meeting held""#,
+    )
+    .await;
+    assert!(level.contains("is at **Getting Started**"), "{level}");
+    let shown = say(&mut sandbox, "/step show step:4").await;
+    assert!(shown.contains("planned → blocked"), "{shown}");
+    assert!(
+        sandbox.emu.violations().is_empty(),
+        "{:?}",
+        sandbox.emu.violations()
+    );
+}
