@@ -74,35 +74,33 @@ async fn list(
         Some(school) => indicators::for_school(&ctx.data().db, caller.guild_id, school.id).await?,
         None => Vec::new(),
     };
-    let mut embed = serenity::CreateEmbed::new().title(&framework.name);
+    let mut lines = Vec::new();
     if let Some(school) = &school {
-        embed = embed.description(format!(
+        lines.push(format!(
             "Focus indicators of **{}** are marked ★.",
             school.name
         ));
     }
     for practice in &framework.practices {
-        let lines: Vec<String> = practice
-            .indicators
-            .iter()
-            .map(|indicator| {
-                let mark = focus
-                    .iter()
-                    .find(|f| f.indicator_id == indicator.id)
-                    .map(|f| {
-                        let level = f.level.as_deref().and_then(Level::parse);
-                        format!(" ★ {}", level.map_or("level not set yet", Level::label))
-                    })
-                    .unwrap_or_default();
-                format!("**{}** {}{mark}", indicator.id, indicator.name)
-            })
-            .collect();
-        embed = embed.field(
-            format!("Practice {} · {}", practice.id, practice.name),
-            scope::fit_lines(&lines, EMBED_FIELD_VALUE),
-            false,
-        );
+        lines.push(format!("**Practice {} · {}**", practice.id, practice.name));
+        for indicator in &practice.indicators {
+            let mark = focus
+                .iter()
+                .find(|f| f.indicator_id == indicator.id)
+                .map(|f| {
+                    let level = f.level.as_deref().and_then(Level::parse);
+                    format!(" ★ {}", level.map_or("level not set yet", Level::label))
+                })
+                .unwrap_or_default();
+            lines.push(format!("`{}` {}{mark}", indicator.id, indicator.name));
+        }
     }
+    let embed = serenity::CreateEmbed::new()
+        .title(crate::domain::text::clip(
+            &framework.name,
+            crate::domain::text::EMBED_TITLE,
+        ))
+        .description(scope::fit_lines(&lines, EMBED_DESCRIPTION));
     ctx.send(CreateReply::default().embed(embed).ephemeral(true))
         .await?;
     Ok(())

@@ -127,6 +127,10 @@ e2e! {
         assert!(lines[1].contains("Getting Ready"), "{history}");
         assert!(shown.text().contains("Now at **Getting Started** (progress)"), "{}", shown.text());
 
+        let listed = bot.command(terry, general, "indicator list", &[]).await;
+        assert!(listed.text().contains("`12a` Leader partnerships ★ Getting Started"), "{}", listed.text());
+        assert!(listed.text().contains("`12b` Instructional coaching\n") || listed.text().ends_with("`12b` Instructional coaching"), "{}", listed.text());
+
         let focus = indicators::find(&bot.db, bot.ids.guild, lincoln, "12a").await.expect("find").expect("focus");
         assert_eq!(focus.level.as_deref(), Some("getting_started"));
         let rows = indicators::history(&bot.db, &focus).await.expect("history");
