@@ -49,10 +49,8 @@ async fn add(
             let step = steps::get(db, caller.guild_id, id)
                 .await?
                 .ok_or_else(unknown)?;
-            let school = schools::list(db, caller.guild_id)
+            let school = schools::get(db, caller.guild_id, step.school_id)
                 .await?
-                .into_iter()
-                .find(|s| s.id == step.school_id)
                 .ok_or_else(unknown)?;
             scope::check(&caller, &school, Need::Edit, "name barriers in its plan")?;
             (school, Some(step))
@@ -126,10 +124,8 @@ async fn resolve(
     let found = barriers::get(db, caller.guild_id, id)
         .await?
         .ok_or_else(unknown)?;
-    let school = schools::list(db, caller.guild_id)
+    let school = schools::get(db, caller.guild_id, found.school_id)
         .await?
-        .into_iter()
-        .find(|s| s.id == found.school_id)
         .ok_or_else(unknown)?;
     scope::check(&caller, &school, Need::Edit, "resolve barriers in its plan")?;
     if let Some(at) = found.resolved_at {

@@ -234,10 +234,8 @@ async fn step_for(
     let step = steps::get(db, caller.guild_id, id)
         .await?
         .ok_or_else(unknown)?;
-    let school = schools::list(db, caller.guild_id)
+    let school = schools::get(db, caller.guild_id, step.school_id)
         .await?
-        .into_iter()
-        .find(|s| s.id == step.school_id)
         .ok_or_else(unknown)?;
     scope::check(caller, &school, need, action)?;
     Ok((step, school))

@@ -143,3 +143,18 @@ pub async fn names_matching(
         .take(limit)
         .collect())
 }
+
+/// The school with this id in this server (never another server's).
+pub async fn get(db: &Db, server_id: u64, id: i64) -> anyhow::Result<Option<School>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
+             FROM schools WHERE server_id = $1 AND id = $2",
+        )
+        .bind(db_id(server_id))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+    })
+    .context("looking up a school")
+}
