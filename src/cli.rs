@@ -37,6 +37,11 @@ pub enum Command {
         #[arg(long)]
         empty: bool,
     },
+    /// Check the prompt files: the framework and the check-in flows
+    Prompts {
+        #[command(subcommand)]
+        action: PromptsAction,
+    },
     /// Try coachbot on this machine: emulator, bot and a demo server, driven from a prompt
     Sandbox {
         /// The sandbox's own SQLite file
@@ -48,8 +53,46 @@ pub enum Command {
     },
 }
 
-pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+#[derive(Debug, Subcommand)]
+pub enum PromptsAction {
+    /// Report errors and warnings; exit 0 when clean, 1 with warnings only, 2 with errors
+    Check {
+        /// A prompts folder, or one flow file (default: the prompts folder in use)
+        path: Option<PathBuf>,
+    },
+}
+
+/// Runs a command; the number is the process's exit code.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<u8> {
+    if let Command::Prompts {
+        action: PromptsAction::Check { path },
+    } = &cli.command
+    {
+        let path = path.clone().unwrap_or_else(crate::prompts::dir);
+        let report = crate::prompts::check_path(&path)?;
+        let mut out = std::io::stdout().lock();
+        for error in &report.errors {
+            writeln!(out, "error: {error}")?;
+        }
+        for warning in &report.warnings {
+            writeln!(out, "warning: {warning}")?;
+        }
+        writeln!(
+            out,
+            "{}: {} flow(s), {} error(s), {} warning(s)",
+            path.display(),
+            report.flows.len(),
+            report.errors.len(),
+            report.warnings.len()
+        )?;
+        return Ok(report.exit_code());
+    }
+    run_service(cli, config).await.map(|()| 0)
+}
+
+async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command {
+        Command::Prompts { .. } => Ok(()),
         Command::Run => {
             let token = config.token()?;
             let db = Db::open(&config.database_url).await?;

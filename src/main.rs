@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(coachbot::cli::run(cli, config)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

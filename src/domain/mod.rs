@@ -1,6 +1,7 @@
 //! The coaching domain, pure: no Discord, no SQL, no clock. `now` is always a parameter.
 
 pub mod dates;
+pub mod flow;
 pub mod framework;
 pub mod plan;
 pub mod roles;

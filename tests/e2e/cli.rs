@@ -192,3 +192,52 @@ fn the_sandbox_prompt_answers_setup_school() {
         "the sandbox keeps a SQLite file"
     );
 }
+
+#[test]
+fn prompts_check_exit_code_says_clean_warnings_or_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let shipped = env!("CARGO_MANIFEST_DIR").to_owned() + "/prompts";
+    let clean = coachbot(&dir)
+        .args(["prompts", "check", &shipped])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+
+    let flow = |question: &str| {
+        format!(
+            "id = \"x\"\ntitle = \"X\"\nreflection = \"Heard:\"\n[[question]]\npurpose = \"progress\"\ntext = \"{question}\"\n"
+        )
+    };
+    let closed = dir.path().join("closed.toml");
+    std::fs::write(&closed, flow("Did you meet the team?")).expect("written");
+    let warned = coachbot(&dir)
+        .args(["prompts", "check"])
+        .arg(&closed)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&warned.stdout);
+    assert_eq!(warned.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("warning:") && stdout.contains("What or How"),
+        "{stdout}"
+    );
+
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, flow("What about {teacher}?")).expect("written");
+    let failed = coachbot(&dir)
+        .args(["prompts", "check"])
+        .arg(&broken)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert_eq!(failed.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("error:") && stdout.contains("{teacher}"),
+        "{stdout}"
+    );
+}

@@ -1,0 +1,512 @@
+//! Check-in flows: ordered, open-ended questions as data, checked before use, and the
+//! rendering of a flow into the questions one person is asked.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::Deserialize;
+
+/// What a question is for, which decides what its answer becomes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    /// What has moved on a step: becomes a step update.
+    Progress,
+    /// What is in the way: becomes a barrier (its category asked with buttons).
+    Barrier,
+    /// What would help: becomes a step update noting the resource.
+    Resource,
+    /// What they will try next: becomes a step update, and is quoted next time.
+    NextStep,
+    Reflection,
+    Wellbeing,
+    Equity,
+}
+
+impl Purpose {
+    pub fn key(self) -> &'static str {
+        match self {
+            Purpose::Progress => "progress",
+            Purpose::Barrier => "barrier",
+            Purpose::Resource => "resource",
+            Purpose::NextStep => "next_step",
+            Purpose::Reflection => "reflection",
+            Purpose::Wellbeing => "wellbeing",
+            Purpose::Equity => "equity",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Purpose::Progress,
+            Purpose::Barrier,
+            Purpose::Resource,
+            Purpose::NextStep,
+            Purpose::Reflection,
+            Purpose::Wellbeing,
+            Purpose::Equity,
+        ]
+        .into_iter()
+        .find(|p| p.key() == raw)
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    pub purpose: Purpose,
+    pub text: String,
+    /// Used instead of `text` when `text` quotes `{last_next_step}` and there is none yet.
+    #[serde(default)]
+    pub text_without_history: Option<String>,
+    /// Ask once for each of the person's open steps.
+    #[serde(default)]
+    pub per_step: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flow {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub opener: Option<String>,
+    #[serde(rename = "question", default)]
+    pub questions: Vec<Question>,
+    /// Opens the reflection of what was heard, e.g. "Here is what I heard, {name}:".
+    pub reflection: String,
+}
+
+/// The placeholders a flow may use, and those that only make sense per step.
+pub const PLACEHOLDERS: [&str; 6] = [
+    "name",
+    "school",
+    "step",
+    "indicator",
+    "due",
+    "last_next_step",
+];
+const PER_STEP_ONLY: [&str; 3] = ["step", "indicator", "due"];
+
+/// Openings of yes/no questions, which close a conversation instead of opening it.
+const CLOSED_OPENINGS: [&str; 16] = [
+    "did you",
+    "have you",
+    "has ",
+    "is it",
+    "is there",
+    "are you",
+    "are there",
+    "do you",
+    "does ",
+    "can you",
+    "could you",
+    "will you",
+    "would you",
+    "was ",
+    "were ",
+    "should ",
+];
+
+/// Longest question or opener: it goes into one message with room to spare.
+const TEXT_MAX: usize = 1000;
+/// Modal input labels are capped at 45 characters; longer questions show in the placeholder.
+pub const MAX_QUESTIONS: usize = 25;
+
+/// What checking flow files found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Report {
+    pub flows: Vec<Flow>,
+    pub errors: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// 0 when clean, 1 when there are only warnings, 2 when there are errors.
+    pub fn exit_code(&self) -> u8 {
+        if !self.errors.is_empty() {
+            2
+        } else if !self.warnings.is_empty() {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// Checks a set of flow files, given as `(name, text)`; duplicate ids across files are errors.
+pub fn check(files: &[(String, String)]) -> Report {
+    let mut report = Report::default();
+    let mut ids = HashSet::new();
+    for (name, text) in files {
+        let flow: Flow = match toml::from_str(text) {
+            Ok(flow) => flow,
+            Err(error) => {
+                report
+                    .errors
+                    .push(format!("{name}: not a valid flow: {}", error.message()));
+                continue;
+            }
+        };
+        let before = report.errors.len();
+        lint(name, &flow, &mut report);
+        if !ids.insert(flow.id.clone()) {
+            report.errors.push(format!(
+                "{name}: flow id `{}` is used by another file too",
+                flow.id
+            ));
+        }
+        if report.errors.len() == before {
+            report.flows.push(flow);
+        }
+    }
+    report
+}
+
+fn lint(name: &str, flow: &Flow, report: &mut Report) {
+    let at = |what: &str| format!("{name}: {what}");
+    if flow.id.trim().is_empty()
+        || !flow
+            .id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        report.errors.push(at(
+            "the id must be letters, digits, - or _ (it is typed in commands)",
+        ));
+    }
+    if flow.title.trim().is_empty() {
+        report.errors.push(at("the title is empty"));
+    }
+    if flow.questions.is_empty() {
+        report.errors.push(at("it has no [[question]]"));
+    }
+    if flow.questions.len() > MAX_QUESTIONS {
+        report.errors.push(at(&format!(
+            "it has {} questions; the most is {MAX_QUESTIONS}",
+            flow.questions.len()
+        )));
+    }
+    let mut texts: Vec<(String, &str, bool)> = Vec::new();
+    if let Some(opener) = &flow.opener {
+        texts.push(("the opener".into(), opener, false));
+    }
+    texts.push(("the reflection".into(), &flow.reflection, false));
+    for (i, question) in flow.questions.iter().enumerate() {
+        let label = format!("question {}", i + 1);
+        if question.text.trim().is_empty() {
+            report.errors.push(at(&format!("{label} is empty")));
+        }
+        texts.push((label.clone(), &question.text, question.per_step));
+        if let Some(alt) = &question.text_without_history {
+            if alt.trim().is_empty() {
+                report
+                    .errors
+                    .push(at(&format!("{label}'s text_without_history is empty")));
+            }
+            texts.push((format!("{label} (without history)"), alt, question.per_step));
+        }
+        if question.text.contains("{last_next_step}") && question.text_without_history.is_none() {
+            report.errors.push(at(&format!(
+                "{label} quotes {{last_next_step}}: add text_without_history for a first check-in"
+            )));
+        }
+        for sentence in question.text.split_inclusive(['?', '.', '!']) {
+            let lower = sentence.trim().to_lowercase();
+            if sentence.trim_end().ends_with('?')
+                && CLOSED_OPENINGS.iter().any(|o| lower.starts_with(o))
+            {
+                report.warnings.push(at(&format!(
+                    "{label} is a yes/no question (“{}”): ask it openly, starting with What or How, e.g. “What …?”",
+                    sentence.trim()
+                )));
+            }
+        }
+    }
+    for (label, text, per_step) in texts {
+        if text.chars().count() > TEXT_MAX {
+            report
+                .errors
+                .push(at(&format!("{label} is over {TEXT_MAX} characters")));
+        }
+        for placeholder in placeholders(text) {
+            if !PLACEHOLDERS.contains(&placeholder.as_str()) {
+                report.errors.push(at(&format!(
+                    "{label} uses {{{placeholder}}}, which is not a placeholder (use {})",
+                    PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                )));
+            } else if PER_STEP_ONLY.contains(&placeholder.as_str()) && !per_step {
+                report.errors.push(at(&format!(
+                    "{label} uses {{{placeholder}}} but is not asked per step (add per_step = true)"
+                )));
+            }
+        }
+    }
+}
+
+/// The `{names}` in a text.
+fn placeholders(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let tail = &rest[start + 1..];
+        let Some(end) = tail.find('}') else { break };
+        out.push(tail[..end].to_owned());
+        rest = &tail[end + 1..];
+    }
+    out
+}
+
+/// What placeholders stand for in one person's check-in.
+#[derive(Clone, Debug, Default)]
+pub struct Vars<'a> {
+    pub name: &'a str,
+    pub school: &'a str,
+    pub last_next_step: Option<&'a str>,
+}
+
+/// One of the person's open steps, for per-step questions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StepContext {
+    pub id: i64,
+    pub title: String,
+    pub indicator: String,
+    pub due: String,
+}
+
+/// A question as this person is asked it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct Asked {
+    pub purpose: Purpose,
+    pub text: String,
+    /// The step a per-step question is about.
+    pub step_id: Option<i64>,
+}
+
+fn fill(template: &str, vars: &Vars<'_>, step: Option<&StepContext>) -> String {
+    let mut out = template
+        .replace("{name}", vars.name)
+        .replace("{school}", vars.school)
+        .replace("{last_next_step}", vars.last_next_step.unwrap_or(""));
+    if let Some(step) = step {
+        out = out
+            .replace("{step}", &step.title)
+            .replace("{indicator}", &step.indicator)
+            .replace("{due}", &step.due);
+    }
+    out
+}
+
+/// The questions this person will be asked, in order: per-step questions once for each open
+/// step (skipped when there is none).
+pub fn plan(flow: &Flow, vars: &Vars<'_>, steps: &[StepContext]) -> Vec<Asked> {
+    let mut out = Vec::new();
+    for question in &flow.questions {
+        let template = match (&question.text_without_history, vars.last_next_step) {
+            (Some(alt), None) if question.text.contains("{last_next_step}") => alt,
+            _ => &question.text,
+        };
+        if question.per_step {
+            for step in steps {
+                out.push(Asked {
+                    purpose: question.purpose,
+                    text: fill(template, vars, Some(step)),
+                    step_id: Some(step.id),
+                });
+            }
+        } else {
+            out.push(Asked {
+                purpose: question.purpose,
+                text: fill(template, vars, None),
+                step_id: None,
+            });
+        }
+    }
+    out
+}
+
+/// The opener, filled in.
+pub fn opener(flow: &Flow, vars: &Vars<'_>) -> Option<String> {
+    flow.opener.as_deref().map(|o| fill(o, vars, None))
+}
+
+/// "Here is what I heard": the flow's stem, then each answer quoted in the person's own words,
+/// labelled by what it was about. Nothing is paraphrased or invented.
+pub fn reflect(
+    flow: &Flow,
+    vars: &Vars<'_>,
+    heard: &[(Asked, String, Option<String>)],
+    step_titles: &[(i64, String)],
+) -> Vec<String> {
+    let mut lines = vec![fill(&flow.reflection, vars, None)];
+    for (number, (asked, answer, category)) in heard.iter().enumerate() {
+        let about = asked
+            .step_id
+            .and_then(|id| step_titles.iter().find(|(s, _)| *s == id))
+            .map(|(_, title)| format!(" on “{title}”"))
+            .unwrap_or_default();
+        let label = match asked.purpose {
+            Purpose::Progress => format!("What has moved{about}"),
+            Purpose::Barrier => format!(
+                "What is in the way{about}{}",
+                category
+                    .as_deref()
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default()
+            ),
+            Purpose::Resource => format!("What would help{about}"),
+            Purpose::NextStep => format!("Your next step{about}"),
+            Purpose::Reflection => "What you noticed".to_owned(),
+            Purpose::Wellbeing => "How you are".to_owned(),
+            Purpose::Equity => "Who is served".to_owned(),
+        };
+        lines.push(format!("{}. {label}: “{answer}”", number + 1));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flow(question: &str) -> String {
+        format!(
+            r#"id = "t"
+title = "Test"
+reflection = "Here is what I heard, {{name}}:"
+[[question]]
+purpose = "progress"
+text = "{question}"
+"#
+        )
+    }
+
+    fn one(text: &str) -> Report {
+        check(&[("t.toml".to_owned(), text.to_owned())])
+    }
+
+    #[test]
+    fn a_good_flow_is_clean() {
+        let report = one(&flow("What has moved since we last spoke, {name}?"));
+        assert_eq!(report.errors, Vec::<String>::new());
+        assert_eq!(report.warnings, Vec::<String>::new());
+        assert_eq!(report.exit_code(), 0);
+    }
+
+    #[test]
+    fn unknown_placeholders_and_empty_questions_are_errors() {
+        let report = one(&flow("What about {teacher}?"));
+        assert!(
+            report.errors.iter().any(|e| e.contains("{teacher}")),
+            "{report:?}"
+        );
+        assert_eq!(report.exit_code(), 2);
+        let report = one(&flow("  "));
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("question 1 is empty")),
+            "{report:?}"
+        );
+        let report = one(&flow("What about {step}?"));
+        assert!(
+            report.errors.iter().any(|e| e.contains("per_step")),
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn closed_questions_are_warnings_with_an_open_suggestion() {
+        let report = one(&flow("Did you meet with the team?"));
+        assert!(report.errors.is_empty(), "{report:?}");
+        assert!(
+            report.warnings[0].contains("yes/no") && report.warnings[0].contains("What or How"),
+            "{report:?}"
+        );
+        assert_eq!(report.exit_code(), 1);
+    }
+
+    #[test]
+    fn duplicate_ids_across_files_are_errors() {
+        let text = flow("What has moved?");
+        let report = check(&[("a.toml".into(), text.clone()), ("b.toml".into(), text)]);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("b.toml: flow id `t`")),
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn per_step_questions_repeat_and_history_is_quoted() {
+        let text = r#"id = "w"
+title = "Weekly"
+reflection = "Here is what I heard:"
+[[question]]
+purpose = "progress"
+per_step = true
+text = "What has moved on {step} (due {due})?"
+[[question]]
+purpose = "next_step"
+text = "Last time you planned to {last_next_step}. What will you try next?"
+text_without_history = "What will you try next?"
+"#;
+        let report = one(text);
+        assert!(report.errors.is_empty(), "{report:?}");
+        let flow = &report.flows[0];
+        let steps = [
+            StepContext {
+                id: 1,
+                title: "A".into(),
+                indicator: "12a".into(),
+                due: "Fri".into(),
+            },
+            StepContext {
+                id: 2,
+                title: "B".into(),
+                indicator: "11".into(),
+                due: "Mon".into(),
+            },
+        ];
+        let first = plan(
+            flow,
+            &Vars {
+                name: "Pat",
+                school: "Lincoln",
+                last_next_step: None,
+            },
+            &steps,
+        );
+        let texts: Vec<&str> = first.iter().map(|a| a.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "What has moved on A (due Fri)?",
+                "What has moved on B (due Mon)?",
+                "What will you try next?"
+            ]
+        );
+        let again = plan(
+            flow,
+            &Vars {
+                name: "Pat",
+                school: "Lincoln",
+                last_next_step: Some("call the office"),
+            },
+            &steps,
+        );
+        assert_eq!(
+            again[2].text,
+            "Last time you planned to call the office. What will you try next?"
+        );
+    }
+}
