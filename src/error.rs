@@ -132,4 +132,38 @@ pub enum UserError {
 
     #[error("The step is {status}; reopen it with a status other than done or dropped first.")]
     StepClosed { status: &'static str },
+
+    #[error("There is no check-in flow `{given}`. Start typing in the `flow` box to pick one.")]
+    UnknownFlow { given: String },
+
+    #[error(
+        "{name} is already in the middle of a check-in (started {started}). They can finish it in \
+         DM, or it can be closed with `/checkin skip`."
+    )]
+    CheckinOpen { name: String, started: String },
+
+    #[error(
+        "Only {name} and their coach can {action}. Check-in answers stay between a person and \
+         their coach."
+    )]
+    NotTheirCoach { name: String, action: &'static str },
+
+    #[error("{name} has no check-in open right now.")]
+    NoOpenCheckin { name: String },
+
+    #[error(
+        "I could not send {name} a direct message: they may have DMs from server members turned \
+         off. Ask them to allow DMs from this server, then try again."
+    )]
+    DmFailed { name: String },
+
+    #[error(
+        "{name} has no school role here, so I do not know which school's check-in this is. Add the `school` option."
+    )]
+    PersonWithoutSchool { name: String },
+
+    #[error(
+        "That flow has no questions for {name} right now (it asks about open steps, and they own none)."
+    )]
+    NothingToAsk { name: String },
 }

@@ -3,8 +3,10 @@
 
 mod access;
 mod barrier;
+pub mod checkin;
 mod complete;
 mod errors;
+mod events;
 mod help;
 mod indicator;
 mod scope;
@@ -17,6 +19,7 @@ use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 
 use crate::config::Token;
+use crate::domain::flow::Flow;
 use crate::domain::framework::Framework;
 use crate::store::Db;
 
@@ -31,6 +34,10 @@ pub struct Data {
     pub db: Db,
     /// The framework servers use until they load their own.
     pub default_framework: Arc<Framework>,
+    /// The check-in flows from `prompts/checkins`, checked at start-up.
+    pub flows: Arc<Vec<Flow>>,
+    /// One lock per person for their check-in conversation.
+    pub conversations: checkin::conversation::Conversations,
 }
 
 /// The gateway intents coachbot asks for. None is privileged: check-in answers arrive as DMs,
@@ -46,6 +53,7 @@ pub fn commands() -> Vec<poise::Command<Data, Error>> {
         indicator::indicator(),
         step::step(),
         barrier::barrier(),
+        checkin::checkin(),
         help::help(),
     ]
 }
@@ -54,6 +62,7 @@ fn framework_options() -> poise::FrameworkOptions<Data, Error> {
     poise::FrameworkOptions {
         commands: commands(),
         on_error: |error| Box::pin(errors::on_error(error)),
+        event_handler: |framework, event| Box::pin(events::handle(framework, event)),
         // Replies carry user text: no reply may ping anyone.
         allowed_mentions: Some(serenity::CreateAllowedMentions::new()),
         // Owners get no bypass: coachbot's checks are about school data, not bot ownership.
@@ -82,6 +91,7 @@ pub async fn client(
 ) -> anyhow::Result<serenity::Client> {
     // Prompt files are checked before connecting: a broken file stops start-up, not a command.
     let default_framework = Arc::new(crate::prompts::default_framework()?);
+    let flows = Arc::new(crate::prompts::flows()?);
     let http = http_client(token, api_url);
     let framework = poise::Framework::builder()
         .options(framework_options())
@@ -95,10 +105,20 @@ pub async fn client(
                     servers = ready.guilds.len(),
                     "coachbot is ready: slash commands registered"
                 );
-                Ok(Data {
+                let data = Data {
                     db,
                     default_framework,
-                })
+                    flows,
+                    conversations: checkin::conversation::Conversations::default(),
+                };
+                // Check-ins that went on while the bot was down: read what was missed.
+                if let Err(error) = checkin::conversation::catch_up(&ctx.http, &data).await {
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        "catching up on check-ins failed"
+                    );
+                }
+                Ok(data)
             })
         })
         .build();

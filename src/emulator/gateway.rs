@@ -26,8 +26,8 @@ struct Connection {
 /// The one bot connection (single shard), and what waits for it.
 pub(crate) struct Gateway {
     connection: Mutex<Option<Connection>>,
-    /// Dispatches made while no session was ready; sent after the next READY.
-    pending: Mutex<Vec<(String, Value)>>,
+    /// Dispatches made while no bot was connected: lost, as on Discord.
+    missed: Mutex<Vec<(String, Value)>>,
     /// How many READYs have been sent.
     ready: watch::Sender<u64>,
     intents: AtomicU64,
@@ -40,7 +40,7 @@ impl Default for Gateway {
     fn default() -> Self {
         Self {
             connection: Mutex::new(None),
-            pending: Mutex::new(Vec::new()),
+            missed: Mutex::new(Vec::new()),
             ready: watch::channel(0).0,
             intents: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
@@ -50,7 +50,9 @@ impl Default for Gateway {
 }
 
 impl Gateway {
-    /// Sends an event to the bot, or keeps it until the bot is connected.
+    /// Sends an event to the bot. While no bot is connected the event is lost, as on Discord
+    /// (a bot that was down reads what it missed through the REST API); it is counted in
+    /// [`Gateway::missed`].
     pub(crate) fn dispatch(&self, event: &str, data: Value) {
         let connection = self.connection.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(conn) = connection.as_ref()
@@ -62,10 +64,18 @@ impl Gateway {
             return;
         }
         drop(connection);
-        self.pending
+        self.missed
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((event.to_owned(), data));
+    }
+
+    /// Events that went out while no bot was connected.
+    pub(crate) fn missed(&self) -> Vec<(String, Value)> {
+        self.missed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Closes the bot's connection with a close code, as Discord does on errors.
@@ -143,12 +153,6 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                         }
                         *gateway.connection.lock().unwrap_or_else(|e| e.into_inner()) =
                             Some(Connection { id, tx: tx.clone() });
-                        let pending = std::mem::take(
-                            &mut *gateway.pending.lock().unwrap_or_else(|e| e.into_inner()),
-                        );
-                        for (event, data) in pending {
-                            let _ = tx.send(Outgoing::Dispatch(event, data));
-                        }
                         gateway.ready.send_modify(|n| *n += 1);
                     }
                     // RESUME: sessions are not kept, so make the client identify again.

@@ -598,6 +598,11 @@ impl Emulator {
 
     // ----- gateway -----
 
+    /// How many times a bot has identified so far.
+    pub fn ready_count(&self) -> u64 {
+        *self.shared.gateway.ready_count().borrow()
+    }
+
     /// Waits until the bot has identified `count` times in all.
     pub async fn wait_ready(&self, count: u64, timeout: Duration) -> anyhow::Result<()> {
         let mut rx = self.shared.gateway.ready_count();
@@ -621,6 +626,16 @@ impl Emulator {
     /// The commands the bot registered globally.
     pub fn registered_commands(&self) -> Vec<Value> {
         self.shared.world().global_commands.clone()
+    }
+
+    /// Events that happened while no bot was connected (and so never reached it).
+    pub fn missed(&self) -> Vec<(String, Value)> {
+        self.shared.gateway.missed()
+    }
+
+    /// Whether a bot is connected to the gateway now.
+    pub fn bot_connected(&self) -> bool {
+        self.shared.gateway.is_connected()
     }
 
     /// Every gateway dispatch sent to the bot so far, as `(event, payload)`.

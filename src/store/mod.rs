@@ -3,6 +3,7 @@
 //! placeholders, which both engines accept, and compiled for each backend by [`on_backend!`].
 
 pub mod barriers;
+pub mod checkins;
 pub mod frameworks;
 pub mod indicators;
 pub mod members;

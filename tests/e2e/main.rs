@@ -3,6 +3,7 @@
 
 mod support;
 
+mod checkins;
 mod cli;
 mod emulator;
 mod plans;

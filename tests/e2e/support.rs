@@ -35,12 +35,35 @@ pub struct Ids {
     pub staffer: u64,
 }
 
+/// A bot process (client task and its shards).
+struct Running {
+    client: JoinHandle<()>,
+    shards: Arc<serenity::all::ShardManager>,
+}
+
+async fn start_client(emu: &Emulator, db: &Db) -> Running {
+    let token = Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
+        .expect("config")
+        .token()
+        .expect("token")
+        .clone();
+    let mut client = coachbot::discord::client(&token, Some(emu.api_url()), db.clone())
+        .await
+        .expect("the client builds");
+    let shards = client.shard_manager.clone();
+    let client = tokio::spawn(async move {
+        if let Err(error) = client.start().await {
+            eprintln!("client stopped: {error:#}");
+        }
+    });
+    Running { client, shards }
+}
+
 pub struct TestBot {
     pub emu: Emulator,
     pub db: Db,
     pub ids: Ids,
-    client: JoinHandle<()>,
-    shards: Arc<serenity::all::ShardManager>,
+    running: std::sync::Mutex<Option<Running>>,
     _sqlite_dir: Option<tempfile::TempDir>,
     _pg: Option<PgTestDb>,
 }
@@ -70,20 +93,7 @@ pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
     let db = Db::open(&url)
         .await
         .expect("the database opens and migrates");
-    let token = Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
-        .expect("config")
-        .token()
-        .expect("token")
-        .clone();
-    let mut client = coachbot::discord::client(&token, Some(emu.api_url()), db.clone())
-        .await
-        .expect("the client builds");
-    let shards = client.shard_manager.clone();
-    let handle = tokio::spawn(async move {
-        if let Err(error) = client.start().await {
-            eprintln!("client stopped: {error:#}");
-        }
-    });
+    let running = start_client(&emu, &db).await;
     emu.wait_for_commands(WAIT)
         .await
         .expect("the bot registers its commands");
@@ -91,14 +101,43 @@ pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
         emu,
         db,
         ids,
-        client: handle,
-        shards,
+        running: std::sync::Mutex::new(Some(running)),
         _sqlite_dir: sqlite_dir,
         _pg: pg,
     })
 }
 
 impl TestBot {
+    /// Stops the bot process, as a crash or a deploy would; the database and emulator stay.
+    pub async fn stop(&self) {
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(running) = running {
+            running.client.abort();
+            let _ =
+                tokio::time::timeout(Duration::from_secs(2), running.shards.shutdown_all()).await;
+        }
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while self.emu.bot_connected() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!self.emu.bot_connected(), "the bot did not disconnect");
+    }
+
+    /// Starts a new bot process on the same database and waits until it is ready.
+    pub async fn start(&self) {
+        let before = self.emu.ready_count();
+        let running = start_client(&self.emu, &self.db).await;
+        *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
+        self.emu
+            .wait_ready(before + 1, WAIT)
+            .await
+            .expect("the bot connects again");
+    }
+
     /// Runs a slash command as `user` in `channel` and waits for the reply.
     pub async fn command(
         &self,
@@ -139,8 +178,16 @@ impl TestBot {
             unhandled.is_empty(),
             "the bot called routes the emulator does not know: {unhandled:?}"
         );
-        self.client.abort();
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.shards.shutdown_all()).await;
+        let running = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(running) = running {
+            running.client.abort();
+            let _ =
+                tokio::time::timeout(Duration::from_secs(2), running.shards.shutdown_all()).await;
+        }
         self.db.close().await;
     }
 }
@@ -302,6 +349,10 @@ pub struct Plan {
     pub terry: u64,
     pub jordan: u64,
     pub wendy: u64,
+    /// Lincoln's principal.
+    pub pat: u64,
+    /// The coach of every school.
+    pub casey: u64,
 }
 
 impl TestBot {
@@ -312,10 +363,11 @@ impl TestBot {
             emu.add_role(ids.guild, name, permissions::EVERYONE_DEFAULT)
                 .expect("role")
         };
-        let (lincoln_team, washington_team, coaches) = (
+        let (lincoln_team, washington_team, coaches, lincoln_principal) = (
             role("Lincoln Team"),
             role("Washington Team"),
             role("Coaches"),
+            role("Lincoln Principal"),
         );
         let person = |name: &str, roles: &[u64]| {
             let id = emu.add_user(name);
@@ -325,7 +377,8 @@ impl TestBot {
         let terry = person("Terry Okafor", &[lincoln_team]);
         let jordan = person("Jordan Silva", &[lincoln_team]);
         let wendy = person("Wendy Chen", &[washington_team]);
-        person("Casey Morgan", &[coaches]);
+        let casey = person("Casey Morgan", &[coaches]);
+        let pat = person("Pat Lee", &[lincoln_principal]);
         for (name, zone, channel) in [
             (
                 "Lincoln Elementary",
@@ -354,6 +407,7 @@ impl TestBot {
                 Some("Washington Middle"),
             ),
             (coaches, "coach", None),
+            (lincoln_principal, "principal", Some("Lincoln Elementary")),
         ] {
             let mut options = vec![
                 ("discord_role", serde_json::json!(discord_role)),
@@ -395,6 +449,8 @@ impl TestBot {
             terry,
             jordan,
             wendy,
+            pat,
+            casey,
         }
     }
 }

@@ -1,0 +1,391 @@
+//! `/checkin`: start a check-in in someone's DM, see open ones, read past ones, skip one.
+//! Answers are between the person and their coach: nothing here posts to a channel.
+
+pub mod conversation;
+
+use chrono::{Duration, Utc};
+use poise::CreateReply;
+use poise::serenity_prelude as serenity;
+
+use super::scope::{self, Caller, Names, Need};
+use super::{Context, Error, complete};
+use crate::domain::flow::{self, StepContext, Vars};
+use crate::domain::roles::Role;
+use crate::domain::text::{self, EMBED_DESCRIPTION};
+use crate::error::UserError;
+use crate::store::checkins::{self, NewSession};
+use crate::store::members;
+use crate::store::schools::{self, School};
+use crate::store::steps::{self, StepFilter};
+
+/// How long a check-in stays open for answers.
+const OPEN_FOR_DAYS: i64 = 7;
+
+/// Check-ins: a short conversation in DM about what has moved and what is in the way
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("start", "status", "history", "skip"),
+    subcommand_required
+)]
+pub async fn checkin(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Whether the caller is this person's coach for this school.
+fn coaches(caller: &Caller, school_id: i64) -> bool {
+    caller.access.has_for_school(Role::Coach, school_id)
+}
+
+/// The school a person belongs to, from their Discord roles.
+async fn school_of(
+    ctx: Context<'_>,
+    caller: &Caller,
+    person: &serenity::Member,
+    named: Option<&str>,
+) -> Result<School, Error> {
+    let db = &ctx.data().db;
+    if let Some(name) = named.map(str::trim).filter(|n| !n.is_empty()) {
+        return schools::find_by_name(db, caller.guild_id, name)
+            .await?
+            .ok_or_else(|| {
+                UserError::UnknownSchool {
+                    name: text::clip(name, 100),
+                }
+                .into()
+            });
+    }
+    let roles: Vec<u64> = person.roles.iter().map(|r| r.get()).collect();
+    let mut ids: Vec<i64> = members::grants_for(db, caller.guild_id, &roles)
+        .await?
+        .iter()
+        .filter(|g| matches!(g.role, Role::Principal | Role::Team))
+        .filter_map(|g| g.school_id)
+        .collect();
+    ids.dedup();
+    match ids.as_slice() {
+        [one] => schools::get(db, caller.guild_id, *one)
+            .await?
+            .ok_or_else(|| {
+                UserError::PersonWithoutSchool {
+                    name: person.display_name().to_owned(),
+                }
+                .into()
+            }),
+        _ => Err(UserError::PersonWithoutSchool {
+            name: person.display_name().to_owned(),
+        }
+        .into()),
+    }
+}
+
+/// Start a check-in with someone in DM (their coach, or the person themselves)
+#[poise::command(slash_command, guild_only)]
+async fn start(
+    ctx: Context<'_>,
+    #[description = "Who the check-in is with"] person: serenity::Member,
+    #[description = "Which check-in"]
+    #[autocomplete = "autocomplete_flow"]
+    flow: String,
+    #[description = "Their school (when they have more than one)"]
+    #[autocomplete = "complete::school"]
+    school: Option<String>,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let data = ctx.data();
+    let chosen = data
+        .flows
+        .iter()
+        .find(|f| f.id == flow.trim() || f.title.eq_ignore_ascii_case(flow.trim()))
+        .ok_or_else(|| UserError::UnknownFlow {
+            given: text::clip(flow.trim(), 40),
+        })?;
+    let name = person.display_name().to_owned();
+    let school = school_of(ctx, &caller, &person, school.as_deref()).await?;
+    let is_self = person.user.id.get() == caller.user_id;
+    if !(coaches(&caller, school.id) || (is_self && caller.access.can_edit_plan(school.id))) {
+        return Err(UserError::NotTheirCoach {
+            name,
+            action: "start their check-ins",
+        }
+        .into());
+    }
+    let now = Utc::now();
+    let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
+    members::note(
+        &data.db,
+        caller.guild_id,
+        &server_name,
+        person.user.id.get(),
+        &name,
+        now,
+    )
+    .await?;
+    let open_steps = steps::list(
+        &data.db,
+        caller.guild_id,
+        &StepFilter {
+            school_id: Some(school.id),
+            owner: Some(person.user.id.get()),
+            ..StepFilter::default()
+        },
+    )
+    .await?
+    .into_iter()
+    .filter(|s| crate::domain::plan::StepStatus::parse(&s.status).is_some_and(|st| st.is_open()))
+    .map(|s| StepContext {
+        id: s.id,
+        title: s.title,
+        indicator: s.indicator_id,
+        due: scope::day(s.due_on),
+    })
+    .collect::<Vec<_>>();
+    let last = checkins::last_next_step(&data.db, caller.guild_id, person.user.id.get()).await?;
+    let vars = Vars {
+        name: &name,
+        school: &school.name,
+        last_next_step: last.as_deref(),
+    };
+    let plan = flow::plan(chosen, &vars, &open_steps);
+    if plan.is_empty() {
+        return Err(UserError::NothingToAsk { name }.into());
+    }
+    let opener = flow::opener(chosen, &vars);
+    let started = checkins::start(
+        &data.db,
+        &NewSession {
+            server_id: caller.guild_id,
+            school_id: school.id,
+            person_id: person.user.id.get(),
+            flow_id: &chosen.id,
+            flow_title: &chosen.title,
+            opener: opener.as_deref(),
+            plan: &plan,
+            started_by: caller.user_id,
+            expires_at: now + Duration::days(OPEN_FOR_DAYS),
+        },
+        now,
+    )
+    .await?;
+    let session = match started {
+        Ok(session) => session,
+        Err(open) => {
+            return Err(UserError::CheckinOpen {
+                name,
+                started: scope::local_time(open.started_at, scope::zone(&school)),
+            }
+            .into());
+        }
+    };
+    if let Err(error) = conversation::advance(ctx.http(), data, session.id).await {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            session = session.id,
+            "could not send the first question"
+        );
+        checkins::finish(&data.db, session.id, "expired", Utc::now()).await?;
+        return Err(UserError::DmFailed { name }.into());
+    }
+    ctx.send(
+        CreateReply::default()
+            .content(format!(
+                "Started **{}** with {name} in DM: {} question(s). Their answers stay between them and their coach; nothing is saved to the plan until they confirm.",
+                chosen.title,
+                plan.len()
+            ))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Open check-ins at your school, and how far along they are (coaches)
+#[poise::command(slash_command, guild_only)]
+async fn status(
+    ctx: Context<'_>,
+    #[description = "Which school (defaults to yours; coaches of every school see all)"]
+    #[autocomplete = "complete::school"]
+    school: Option<String>,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let db = &ctx.data().db;
+    let school = match school.as_deref() {
+        Some(name) => {
+            Some(scope::school(ctx, &caller, Some(name), Need::Read, "see its check-ins").await?)
+        }
+        None if caller.access.server_wide() => None,
+        None => Some(scope::school(ctx, &caller, None, Need::Read, "see its check-ins").await?),
+    };
+    let open = checkins::open_in(db, caller.guild_id, school.as_ref().map(|s| s.id)).await?;
+    let visible: Vec<_> = open
+        .into_iter()
+        .filter(|s| coaches(&caller, s.school_id) || caller.access.is_admin())
+        .collect();
+    if visible.is_empty() && !caller.access.has(Role::Coach) && !caller.access.is_admin() {
+        return Err(UserError::NotPermitted {
+            needed: "coaches",
+            action: "see open check-ins",
+        }
+        .into());
+    }
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let all_schools = schools::list(db, caller.guild_id).await?;
+    let zone_of = |school_id: i64| {
+        all_schools
+            .iter()
+            .find(|s| s.id == school_id)
+            .map_or(chrono_tz::UTC, scope::zone)
+    };
+    let mut lines = Vec::new();
+    for session in &visible {
+        let asked = session.questions()?.len();
+        let answered = checkins::answers(db, session.id).await?.len();
+        let stage = if answered >= asked {
+            "waiting for them to confirm".to_owned()
+        } else {
+            format!("{answered} of {asked} answered")
+        };
+        lines.push(format!(
+            "{} · {} · {stage} · started {}",
+            names.of(session.person()),
+            session.flow_title,
+            scope::local_time(session.started_at, zone_of(session.school_id))
+        ));
+    }
+    let body = if lines.is_empty() {
+        "No check-ins are open.".to_owned()
+    } else {
+        scope::fit_lines(&lines, EMBED_DESCRIPTION)
+    };
+    let embed = serenity::CreateEmbed::new()
+        .title("Open check-ins")
+        .description(body);
+    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
+        .await?;
+    Ok(())
+}
+
+/// A person's past check-ins and their answers (the person and their coach only)
+#[poise::command(slash_command, guild_only)]
+async fn history(
+    ctx: Context<'_>,
+    #[description = "Whose check-ins (defaults to yours)"] person: Option<serenity::User>,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let db = &ctx.data().db;
+    let person_id = person.as_ref().map_or(caller.user_id, |p| p.id.get());
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let name = person.as_ref().map_or_else(
+        || names.of(person_id),
+        |p| p.global_name.clone().unwrap_or_else(|| p.name.clone()),
+    );
+    let sessions: Vec<_> = checkins::of_person(db, caller.guild_id, person_id)
+        .await?
+        .into_iter()
+        .filter(|s| person_id == caller.user_id || coaches(&caller, s.school_id))
+        .collect();
+    if person_id != caller.user_id && sessions.is_empty() && !caller.access.has(Role::Coach) {
+        return Err(UserError::NotTheirCoach {
+            name,
+            action: "read their check-ins",
+        }
+        .into());
+    }
+    let all_schools = schools::list(db, caller.guild_id).await?;
+    let zone_of = |school_id: i64| {
+        all_schools
+            .iter()
+            .find(|s| s.id == school_id)
+            .map_or(chrono_tz::UTC, scope::zone)
+    };
+    let mut lines = Vec::new();
+    for session in &sessions {
+        let plan = session.questions()?;
+        lines.push(format!(
+            "**{}** · {} · {}",
+            session.flow_title,
+            scope::local_time(session.started_at, zone_of(session.school_id)),
+            session.status
+        ));
+        for answer in checkins::answers(db, session.id).await? {
+            let question = usize::try_from(answer.position)
+                .ok()
+                .and_then(|p| plan.get(p))
+                .map_or("", |q| q.text.as_str());
+            lines.push(format!(
+                "> {}\n“{}”",
+                text::clip(question, 120),
+                answer.answer
+            ));
+        }
+    }
+    let body = if lines.is_empty() {
+        format!("{name} has no check-ins here yet.")
+    } else {
+        scope::fit_lines(&lines, EMBED_DESCRIPTION)
+    };
+    let embed = serenity::CreateEmbed::new()
+        .title(text::clip(
+            &format!("Check-ins with {name}"),
+            text::EMBED_TITLE,
+        ))
+        .description(body);
+    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
+        .await?;
+    Ok(())
+}
+
+/// Close someone's open check-in without saving it (the person or their coach)
+#[poise::command(slash_command, guild_only)]
+async fn skip(
+    ctx: Context<'_>,
+    #[description = "Whose check-in (defaults to yours)"] person: Option<serenity::User>,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let db = &ctx.data().db;
+    let person_id = person.as_ref().map_or(caller.user_id, |p| p.id.get());
+    let name = person.as_ref().map_or_else(
+        || "You".to_owned(),
+        |p| p.global_name.clone().unwrap_or_else(|| p.name.clone()),
+    );
+    let session = checkins::open_for(db, person_id)
+        .await?
+        .filter(|s| s.server() == caller.guild_id)
+        .ok_or_else(|| UserError::NoOpenCheckin { name: name.clone() })?;
+    if person_id != caller.user_id && !coaches(&caller, session.school_id) {
+        return Err(UserError::NotTheirCoach {
+            name,
+            action: "skip their check-ins",
+        }
+        .into());
+    }
+    checkins::finish(db, session.id, "skipped", Utc::now()).await?;
+    ctx.send(
+        CreateReply::default()
+            .content(format!(
+                "Closed **{}** for {name}; nothing from it was saved to the plan.",
+                session.flow_title
+            ))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn autocomplete_flow(
+    ctx: Context<'_>,
+    partial: &str,
+) -> serenity::CreateAutocompleteResponse {
+    let typed = partial.trim().to_lowercase();
+    let choices: Vec<serenity::AutocompleteChoice> = ctx
+        .data()
+        .flows
+        .iter()
+        .filter(|f| f.id.contains(&typed) || f.title.to_lowercase().contains(&typed))
+        .take(text::CHOICES)
+        .map(|f| {
+            serenity::AutocompleteChoice::new(text::clip(&f.title, text::CHOICE_NAME), f.id.clone())
+        })
+        .collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
+}

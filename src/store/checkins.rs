@@ -1,0 +1,477 @@
+//! Check-in sessions and their answers. Every step of a conversation is a row, so a restart
+//! resumes where it stopped; nothing becomes a step update or barrier until confirmed.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+use crate::domain::checkin::{Answered, Outcome};
+use crate::domain::flow::Asked;
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct CheckinSession {
+    pub id: i64,
+    pub server_id: i64,
+    pub school_id: i64,
+    pub person_id: i64,
+    pub flow_id: String,
+    pub flow_title: String,
+    pub opener: Option<String>,
+    pub plan: String,
+    pub status: String,
+    pub correcting: Option<i64>,
+    /// The last prompt sent (`q3`, `k3`, `review`, `fix`), so none is sent twice.
+    pub prompted: Option<String>,
+    pub dm_channel_id: Option<i64>,
+    pub last_message_id: Option<i64>,
+    pub started_by: i64,
+    pub started_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl CheckinSession {
+    /// The questions as this person is asked them.
+    pub fn questions(&self) -> anyhow::Result<Vec<Asked>> {
+        serde_json::from_str(&self.plan).context("reading a check-in's questions")
+    }
+
+    pub fn person(&self) -> u64 {
+        discord_id(self.person_id)
+    }
+
+    pub fn server(&self) -> u64 {
+        discord_id(self.server_id)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AnswerRow {
+    pub session_id: i64,
+    pub position: i64,
+    pub purpose: String,
+    pub step_id: Option<i64>,
+    pub answer: String,
+    pub category: Option<String>,
+    pub message_id: Option<i64>,
+    pub answered_at: DateTime<Utc>,
+}
+
+impl AnswerRow {
+    pub fn answered(&self) -> Answered {
+        Answered {
+            position: usize::try_from(self.position).unwrap_or(usize::MAX),
+            answer: self.answer.clone(),
+            category: self.category.clone(),
+        }
+    }
+}
+
+const SELECT: &str =
+    "SELECT id, server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
+            correcting, prompted, dm_channel_id, last_message_id, started_by, started_at,
+            expires_at, updated_at, finished_at
+     FROM checkin_sessions";
+
+#[derive(Clone, Debug)]
+pub struct NewSession<'a> {
+    pub server_id: u64,
+    pub school_id: i64,
+    pub person_id: u64,
+    pub flow_id: &'a str,
+    pub flow_title: &'a str,
+    pub opener: Option<&'a str>,
+    pub plan: &'a [Asked],
+    pub started_by: u64,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Starts a session, or returns the person's open one (anywhere) without starting another.
+pub async fn start(
+    db: &Db,
+    new: &NewSession<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Result<CheckinSession, CheckinSession>> {
+    let plan = serde_json::to_string(new.plan).context("writing a check-in's questions")?;
+    let (id, existing) = on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let open: Option<i64> = sqlx::query_scalar("SELECT id FROM checkin_sessions WHERE person_id = $1 AND status = 'open'")
+            .bind(db_id(new.person_id))
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(open) = open {
+            tx.rollback().await?;
+            Ok::<_, sqlx::Error>((open, true))
+        } else {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO checkin_sessions
+                     (server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
+                      started_by, started_at, expires_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8) RETURNING id",
+            )
+            .bind(db_id(new.server_id))
+            .bind(new.school_id)
+            .bind(db_id(new.person_id))
+            .bind(new.flow_id.to_owned())
+            .bind(new.flow_title.to_owned())
+            .bind(plan.clone())
+            .bind(db_id(new.started_by))
+            .bind(now)
+            .bind(new.expires_at)
+            .bind(new.opener.map(str::to_owned))
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((id, false))
+        }
+    })
+    .context("starting a check-in")?;
+    let session = get(db, id)
+        .await?
+        .context("the check-in just started is missing")?;
+    Ok(if existing { Err(session) } else { Ok(session) })
+}
+
+pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<CheckinSession>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(pool)
+            .await
+    })
+    .context("looking up a check-in")
+}
+
+/// The person's open check-in, in whichever server it was started.
+pub async fn open_for(db: &Db, person_id: u64) -> anyhow::Result<Option<CheckinSession>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE person_id = $1 AND status = 'open'")))
+            .bind(db_id(person_id))
+            .fetch_optional(pool)
+            .await
+    })
+    .context("looking up an open check-in")
+}
+
+/// Every open check-in (to catch up on DMs after a restart).
+pub async fn all_open(db: &Db) -> anyhow::Result<Vec<CheckinSession>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE status = 'open' ORDER BY id")))
+            .fetch_all(pool)
+            .await
+    })
+    .context("listing open check-ins")
+}
+
+/// Open check-ins in a server, for one school or all.
+pub async fn open_in(
+    db: &Db,
+    server_id: u64,
+    school_id: Option<i64>,
+) -> anyhow::Result<Vec<CheckinSession>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2) AND status = 'open' ORDER BY started_at"
+        )))
+        .bind(db_id(server_id))
+        .bind(school_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("listing open check-ins")
+}
+
+/// A person's check-ins in a server, newest first.
+pub async fn of_person(
+    db: &Db,
+    server_id: u64,
+    person_id: u64,
+) -> anyhow::Result<Vec<CheckinSession>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE server_id = $1 AND person_id = $2 ORDER BY started_at DESC, id DESC"
+        )))
+        .bind(db_id(server_id))
+        .bind(db_id(person_id))
+        .fetch_all(pool)
+        .await
+    })
+    .context("listing a person's check-ins")
+}
+
+pub async fn answers(db: &Db, session_id: i64) -> anyhow::Result<Vec<AnswerRow>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT session_id, position, purpose, step_id, answer, category, message_id, answered_at
+             FROM checkin_answers WHERE session_id = $1 ORDER BY position",
+        )
+        .bind(session_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading a check-in's answers")
+}
+
+/// The next step the person named in their last confirmed check-in in this server.
+pub async fn last_next_step(
+    db: &Db,
+    server_id: u64,
+    person_id: u64,
+) -> anyhow::Result<Option<String>> {
+    on_backend!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT a.answer FROM checkin_answers a JOIN checkin_sessions s ON s.id = a.session_id
+             WHERE s.server_id = $1 AND s.person_id = $2 AND s.status = 'confirmed' AND a.purpose = 'next_step'
+             ORDER BY s.finished_at DESC, a.position DESC LIMIT 1",
+        )
+        .bind(db_id(server_id))
+        .bind(db_id(person_id))
+        .fetch_optional(pool)
+        .await
+    })
+    .context("reading the last next step")
+}
+
+/// One answer to store. A DM's id moves the session's read mark with it, in one transaction.
+#[derive(Clone, Debug)]
+pub struct NewAnswer<'a> {
+    pub position: usize,
+    pub purpose: &'a str,
+    pub step_id: Option<i64>,
+    pub answer: &'a str,
+    pub message_id: Option<u64>,
+}
+
+/// Stores answers (replacing a corrected one but keeping its category), clears any
+/// correction, and marks the reflection as due again.
+pub async fn record_answers(
+    db: &Db,
+    session_id: i64,
+    answers: &[NewAnswer<'_>],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        for answer in answers {
+            let position = i64::try_from(answer.position).unwrap_or(i64::MAX);
+            sqlx::query(
+                "INSERT INTO checkin_answers (session_id, position, purpose, step_id, answer, message_id, answered_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (session_id, position)
+                 DO UPDATE SET answer = excluded.answer, message_id = excluded.message_id, answered_at = excluded.answered_at",
+            )
+            .bind(session_id)
+            .bind(position)
+            .bind(answer.purpose.to_owned())
+            .bind(answer.step_id)
+            .bind(answer.answer.to_owned())
+            .bind(answer.message_id.map(db_id))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(message) = answer.message_id {
+                sqlx::query("UPDATE checkin_sessions SET last_message_id = $1 WHERE id = $2")
+                    .bind(db_id(message))
+                    .bind(session_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        sqlx::query("UPDATE checkin_sessions SET correcting = NULL, prompted = NULL, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("saving a check-in answer")
+}
+
+/// Moves the read mark past a DM that was not an answer (so it is not handled twice).
+pub async fn see_message(db: &Db, session_id: i64, message_id: u64) -> anyhow::Result<()> {
+    set(
+        db,
+        "UPDATE checkin_sessions SET last_message_id = $1 WHERE id = $2",
+        Some(db_id(message_id)),
+        session_id,
+    )
+    .await
+}
+
+pub async fn set_category(
+    db: &Db,
+    session_id: i64,
+    position: usize,
+    category: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE checkin_answers SET category = $1 WHERE session_id = $2 AND position = $3")
+            .bind(category.to_owned())
+            .bind(session_id)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE checkin_sessions SET prompted = NULL, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("saving a barrier's category")
+}
+
+async fn set(
+    db: &Db,
+    sql: &'static str,
+    value: Option<i64>,
+    session_id: i64,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(sql).bind(value).bind(session_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("updating a check-in")
+}
+
+/// Records the prompt just sent (`q3`, `k3`, `review`, `fix`).
+pub async fn mark_prompted(db: &Db, session_id: i64, key: &str) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE checkin_sessions SET prompted = $1 WHERE id = $2")
+            .bind(key.to_owned())
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("recording a check-in prompt")
+}
+
+/// Marks an answer as being corrected: the person's next DM replaces it.
+pub async fn set_correcting(
+    db: &Db,
+    session_id: i64,
+    position: Option<usize>,
+) -> anyhow::Result<()> {
+    let value = position.map(|p| i64::try_from(p).unwrap_or(i64::MAX));
+    set(
+        db,
+        "UPDATE checkin_sessions SET correcting = $1, prompted = NULL WHERE id = $2",
+        value,
+        session_id,
+    )
+    .await
+}
+
+pub async fn set_dm_channel(db: &Db, session_id: i64, channel_id: u64) -> anyhow::Result<()> {
+    set(
+        db,
+        "UPDATE checkin_sessions SET dm_channel_id = $1 WHERE id = $2",
+        Some(db_id(channel_id)),
+        session_id,
+    )
+    .await
+}
+
+/// Closes an open session as skipped or expired; false when it was not open.
+pub async fn finish(
+    db: &Db,
+    session_id: i64,
+    status: &'static str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE checkin_sessions SET status = $1, finished_at = $2, updated_at = $2 WHERE id = $3 AND status = 'open'",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(session_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(changed == 1)
+    })
+    .context("closing a check-in")
+}
+
+/// Confirms an open session: writes its outcomes (step updates, barriers) and closes it, in
+/// one transaction. False when it was not open (a second click writes nothing).
+pub async fn confirm(
+    db: &Db,
+    session: &CheckinSession,
+    outcomes: &[Outcome],
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE checkin_sessions SET status = 'confirmed', finished_at = $1, updated_at = $1 WHERE id = $2 AND status = 'open'",
+        )
+        .bind(now)
+        .bind(session.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 1 {
+            for outcome in outcomes {
+                match outcome {
+                    Outcome::StepUpdate { step_id, note } => {
+                        let touched = sqlx::query(
+                            "UPDATE action_steps SET updated_at = $1 WHERE id = $2 AND server_id = $3",
+                        )
+                        .bind(now)
+                        .bind(*step_id)
+                        .bind(session.server_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        if touched == 1 {
+                            sqlx::query(
+                                "INSERT INTO step_updates (step_id, author_id, at, kind, note, checkin_id)
+                                 VALUES ($1, $2, $3, 'progress', $4, $5)",
+                            )
+                            .bind(*step_id)
+                            .bind(session.person_id)
+                            .bind(now)
+                            .bind(note.clone())
+                            .bind(session.id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    }
+                    Outcome::Barrier { step_id, category, text } => {
+                        sqlx::query(
+                            "INSERT INTO barriers (server_id, school_id, step_id, category, text, raised_by, raised_at, checkin_id)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(session.server_id)
+                        .bind(session.school_id)
+                        .bind(*step_id)
+                        .bind(category.clone())
+                        .bind(text.clone())
+                        .bind(session.person_id)
+                        .bind(now)
+                        .bind(session.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(changed == 1)
+    })
+    .context("confirming a check-in")
+}

@@ -1,0 +1,374 @@
+//! Check-ins in DM: one question at a time, barrier categories, the reflection, Confirm,
+//! a restart in the middle, and the form path.
+
+use coachbot::emulator::RecordedCall;
+use coachbot::store::barriers;
+use coachbot::store::checkins;
+use coachbot::store::steps::{self, StepFilter};
+use serde_json::json;
+
+use crate::e2e;
+use crate::support::{Plan, TestBot, WAIT};
+
+/// The answers the tests give, in order of the weekly flow's questions for two open steps.
+const ANSWERS: [&str; 5] = [
+    "We met twice as a team and agreed the agenda",
+    "The first partnership meeting is booked for the 4th",
+    "Two teachers volunteered to pilot the notes template",
+    "Not enough time in the schedule to meet",
+    "Book the library for Tuesday's meeting",
+];
+
+/// Two steps owned by `owner`, added by a team member; returns their ids in due order.
+async fn two_steps(bot: &TestBot, plan: &Plan, owner: u64, prefix: &str) -> [i64; 2] {
+    let mut ids = Vec::new();
+    for (title, due) in [
+        ("partnership meetings", "in 1 week"),
+        ("notes template", "in 3 weeks"),
+    ] {
+        let reply = bot
+            .command(
+                plan.terry,
+                bot.ids.general,
+                "step add",
+                &[
+                    ("title", json!(format!("{prefix} {title}"))),
+                    ("indicator", json!("12a")),
+                    ("owner", json!(owner)),
+                    ("due", json!(due)),
+                ],
+            )
+            .await;
+        assert!(reply.content.starts_with("Added step"), "{}", reply.content);
+        let all = steps::list(&bot.db, bot.ids.guild, &StepFilter::default())
+            .await
+            .expect("steps");
+        ids.push(all.iter().map(|s| s.id).max().expect("a step"));
+    }
+    [ids[0], ids[1]]
+}
+
+/// Starts the weekly check-in for `person` as the coach; returns the session id.
+async fn start_weekly(bot: &TestBot, plan: &Plan, person: u64) -> i64 {
+    let reply = bot
+        .command(
+            plan.casey,
+            bot.ids.general,
+            "checkin start",
+            &[("person", json!(person)), ("flow", json!("weekly"))],
+        )
+        .await;
+    assert!(reply.ephemeral);
+    assert!(
+        reply
+            .content
+            .starts_with("Started **Weekly step check-in**"),
+        "{}",
+        reply.content
+    );
+    checkins::open_for(&bot.db, person)
+        .await
+        .expect("open")
+        .expect("a session")
+        .id
+}
+
+/// The bot's next DM to `person` (after `mark`) whose text contains `needle`.
+async fn bot_dm(bot: &TestBot, person: u64, mark: usize, needle: &str) -> RecordedCall {
+    let dm = bot.emu.dm_channel_of(person).expect("a DM channel");
+    let path = format!("/channels/{dm}/messages");
+    bot.emu
+        .wait_for_call(mark, WAIT, |c| {
+            c.method == "POST" && c.path == path && c.content().is_some_and(|t| t.contains(needle))
+        })
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "no DM containing “{needle}”; sent: {:?}",
+                bot.emu
+                    .calls_since(mark)
+                    .iter()
+                    .filter_map(|c| c.content().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            )
+        })
+}
+
+/// The person answers in DM; returns the bot's next prompt containing `next`.
+async fn answer(bot: &TestBot, person: u64, text: &str, next: &str) -> RecordedCall {
+    let mark = bot.emu.call_count();
+    bot.emu.send_dm(person, text);
+    bot_dm(bot, person, mark, next).await
+}
+
+/// Clicks a button on a message the bot sent, and waits for the answer to the click.
+async fn click(
+    bot: &TestBot,
+    person: u64,
+    prompt: &RecordedCall,
+    custom_id: &str,
+) -> coachbot::emulator::Reply {
+    let dm = bot.emu.dm_channel_of(person).expect("a DM channel");
+    let message: u64 = prompt
+        .response
+        .as_ref()
+        .and_then(|r| r["id"].as_str())
+        .and_then(|s| s.parse().ok())
+        .expect("a message id");
+    let interaction = bot
+        .emu
+        .click_button(person, dm, message, custom_id)
+        .expect("click");
+    bot.reply(&interaction).await
+}
+
+fn button_id(call: &RecordedCall, starting: &str) -> String {
+    call.body
+        .as_ref()
+        .and_then(|b| b["components"].as_array())
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
+        .find(|id| id.contains(starting))
+        .unwrap_or_else(|| panic!("no button {starting} on {:?}", call.body))
+}
+
+/// Answers the whole weekly flow in DM up to the reflection; returns the reflection message.
+async fn answer_all_in_dm(bot: &TestBot, person: u64, titles: [&str; 2]) -> RecordedCall {
+    answer(
+        bot,
+        person,
+        ANSWERS[0],
+        &format!("Question 2 of 5**\nWhat has happened with “{}”", titles[0]),
+    )
+    .await;
+    answer(
+        bot,
+        person,
+        ANSWERS[1],
+        &format!("Question 3 of 5**\nWhat has happened with “{}”", titles[1]),
+    )
+    .await;
+    answer(bot, person, ANSWERS[2], "Question 4 of 5").await;
+    let kinds = answer(bot, person, ANSWERS[3], "What kind of barrier").await;
+    let mark = bot.emu.call_count();
+    let chosen = click(bot, person, &kinds, &button_id(&kinds, "cat:3:time")).await;
+    assert_eq!(chosen.kind, 7, "the buttons are replaced by the choice");
+    assert!(
+        chosen.content.contains("Noted: a **time** barrier"),
+        "{}",
+        chosen.content
+    );
+    bot_dm(bot, person, mark, "Question 5 of 5").await;
+    answer(bot, person, ANSWERS[4], "Here is what I heard").await
+}
+
+async fn outcomes_of(
+    bot: &TestBot,
+    step_ids: [i64; 2],
+) -> (Vec<Vec<String>>, Vec<(Option<usize>, String, String)>) {
+    let mut notes = Vec::new();
+    for id in step_ids {
+        let step = steps::get(&bot.db, bot.ids.guild, id)
+            .await
+            .expect("get")
+            .expect("step");
+        notes.push(
+            steps::updates(&bot.db, &step)
+                .await
+                .expect("updates")
+                .into_iter()
+                .filter(|u| u.kind == "progress")
+                .filter_map(|u| u.note)
+                .collect(),
+        );
+    }
+    let barriers = barriers::list(&bot.db, bot.ids.guild, None, true)
+        .await
+        .expect("barriers")
+        .into_iter()
+        .filter(|b| b.step_id.is_some_and(|s| step_ids.contains(&s)))
+        .map(|b| {
+            (
+                b.step_id
+                    .and_then(|s| step_ids.iter().position(|x| *x == s)),
+                b.category,
+                b.text,
+            )
+        })
+        .collect();
+    (notes, barriers)
+}
+
+e2e! {
+    /// A principal with two open steps answers the weekly check-in in DM. Nothing is saved to
+    /// the plan until Confirm; then progress, the barrier and the next step are rows.
+    async fn the_weekly_checkin_becomes_updates_after_confirm(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        let steps = two_steps(bot, &plan, pat, "Pat:").await;
+        let mark = bot.emu.call_count();
+        let session = start_weekly(bot, &plan, pat).await;
+        let first = bot_dm(bot, pat, mark, "Question 1 of 5").await;
+        let text = first.content().unwrap_or_default();
+        assert!(text.starts_with("Hi Pat Lee, this is your weekly check-in for Lincoln Elementary"), "the opener comes first: {text}");
+        assert!(text.contains("what has moved for you and the team?"), "{text}");
+        assert_eq!(first.body.as_ref().expect("body")["allowed_mentions"]["parse"], json!([]));
+
+        let reflection = answer_all_in_dm(bot, pat, ["Pat: partnership meetings", "Pat: notes template"]).await;
+        let heard = reflection.content().unwrap_or_default().to_owned();
+        for said in ANSWERS {
+            assert!(heard.contains(&format!("“{said}”")), "the reflection quotes “{said}”: {heard}");
+        }
+        assert!(heard.contains("(time)"), "{heard}");
+
+        // Before Confirm: answers are kept, the plan is untouched.
+        assert_eq!(checkins::answers(&bot.db, session).await.expect("answers").len(), 5);
+        let (notes, barriers) = outcomes_of(bot, steps).await;
+        assert!(notes.iter().all(Vec::is_empty), "{notes:?}");
+        assert!(barriers.is_empty(), "{barriers:?}");
+
+        let saved = click(bot, pat, &reflection, &button_id(&reflection, "confirm")).await;
+        assert!(saved.content.contains("Saved. 3 step update(s) and 1 barrier(s)"), "{}", saved.content);
+        let (notes, barriers) = outcomes_of(bot, steps).await;
+        assert_eq!(notes[0], [ANSWERS[1]]);
+        assert_eq!(notes[1], [ANSWERS[2].to_owned(), format!("Next step: {}", ANSWERS[4])]);
+        assert_eq!(barriers, [(Some(1), "time".to_owned(), ANSWERS[3].to_owned())]);
+        let stored = checkins::get(&bot.db, session).await.expect("get").expect("session");
+        assert_eq!(stored.status, "confirmed");
+
+        // Answers never reach a channel.
+        for call in bot.emu.calls() {
+            if call.path.starts_with(&format!("/channels/{}", bot.ids.lincoln_channel)) {
+                let body = call.body.map(|b| b.to_string()).unwrap_or_default();
+                assert!(ANSWERS.iter().all(|a| !body.contains(a)), "a check-in answer was posted: {body}");
+            }
+        }
+    }
+}
+
+e2e! {
+    /// The second check-in's first question quotes the next step named in the first.
+    async fn the_second_checkin_quotes_the_last_next_step(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        two_steps(bot, &plan, pat, "Pat:").await;
+        start_weekly(bot, &plan, pat).await;
+        let reflection = answer_all_in_dm(bot, pat, ["Pat: partnership meetings", "Pat: notes template"]).await;
+        click(bot, pat, &reflection, &button_id(&reflection, "confirm")).await;
+
+        let mark = bot.emu.call_count();
+        start_weekly(bot, &plan, pat).await;
+        let first = bot_dm(bot, pat, mark, "Question 1 of 5").await;
+        let text = first.content().unwrap_or_default();
+        assert!(text.contains(&format!("Last time you planned to {}. What has moved since then?", ANSWERS[4])), "{text}");
+    }
+}
+
+e2e! {
+    /// The bot stops after question 2 and starts again: question 3 comes next, nothing is
+    /// asked twice, and the DM sent while it was down is recorded as the answer.
+    async fn a_restart_mid_checkin_resumes_at_the_next_question(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        two_steps(bot, &plan, pat, "Pat:").await;
+        let session = start_weekly(bot, &plan, pat).await;
+        answer(bot, pat, ANSWERS[0], "Question 2 of 5").await;
+
+        bot.stop().await;
+        let missed = bot.emu.send_dm(pat, ANSWERS[1]);
+        assert!(bot.emu.missed().iter().any(|(t, _)| t == "MESSAGE_CREATE"), "the DM went out while the bot was down");
+        let mark = bot.emu.call_count();
+        bot.start().await;
+        bot_dm(bot, pat, mark, "Question 3 of 5").await;
+
+        let answers = checkins::answers(&bot.db, session).await.expect("answers");
+        assert_eq!(answers.len(), 2);
+        assert_eq!(answers[1].answer, ANSWERS[1]);
+        assert_eq!(answers[1].message_id, Some(missed as i64));
+        let dm = bot.emu.dm_channel_of(pat).expect("dm");
+        let asked = |n: usize| {
+            bot.emu.messages_in(dm).iter()
+                .filter(|m| m["content"].as_str().is_some_and(|c| c.contains(&format!("Question {n} of 5"))))
+                .count()
+        };
+        // Give a duplicate the chance to appear before counting.
+        bot.emu.wait_for_call(bot.emu.call_count(), std::time::Duration::from_millis(300), |_| false).await;
+        assert_eq!((asked(1), asked(2), asked(3)), (1, 1, 1), "each question was asked once");
+        answer(bot, pat, ANSWERS[2], "Question 4 of 5").await;
+    }
+}
+
+e2e! {
+    /// The form (a modal) produces the same rows as the DM path for the same answers.
+    async fn the_form_gives_the_same_rows_as_the_dm(bot) {
+        let plan = bot.plan().await;
+        let (pat, terry) = (plan.pat, plan.terry);
+        let pat_steps = two_steps(bot, &plan, pat, "Pat:").await;
+        let terry_steps = two_steps(bot, &plan, terry, "Terry:").await;
+
+        start_weekly(bot, &plan, pat).await;
+        let reflection = answer_all_in_dm(bot, pat, ["Pat: partnership meetings", "Pat: notes template"]).await;
+        click(bot, pat, &reflection, &button_id(&reflection, "confirm")).await;
+        let by_dm = outcomes_of(bot, pat_steps).await;
+
+        let mark = bot.emu.call_count();
+        start_weekly(bot, &plan, terry).await;
+        let first = bot_dm(bot, terry, mark, "Question 1 of 5").await;
+        let form = click(bot, terry, &first, &button_id(&first, "form:0")).await;
+        assert_eq!(form.kind, 9, "a form opens: {:?}", form.call.body);
+        let data = &form.call.body.as_ref().expect("body")["data"];
+        let inputs: Vec<String> = data["components"].as_array().into_iter().flatten()
+            .filter_map(|row| row["components"][0]["custom_id"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(inputs, ["q0", "q1", "q2", "q3", "q4"]);
+        let fields: Vec<(&str, &str)> = inputs.iter().map(String::as_str).zip(ANSWERS).collect();
+        let dm = bot.emu.dm_channel_of(terry).expect("dm");
+        let mark = bot.emu.call_count();
+        bot.emu.submit_modal(terry, dm, data["custom_id"].as_str().expect("modal id"), &fields).expect("submitted");
+        let kinds = bot_dm(bot, terry, mark, "What kind of barrier").await;
+        let mark = bot.emu.call_count();
+        click(bot, terry, &kinds, &button_id(&kinds, "cat:3:time")).await;
+        let reflection = bot_dm(bot, terry, mark, "Here is what I heard").await;
+        click(bot, terry, &reflection, &button_id(&reflection, "confirm")).await;
+        let by_form = outcomes_of(bot, terry_steps).await;
+
+        assert_eq!(by_dm, by_form);
+        assert_eq!(by_form.1.len(), 1);
+    }
+}
+
+e2e! {
+    /// Correct lets the person change one answer before confirming.
+    async fn correct_changes_one_answer(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        let steps = two_steps(bot, &plan, pat, "Pat:").await;
+        let session = start_weekly(bot, &plan, pat).await;
+        let reflection = answer_all_in_dm(bot, pat, ["Pat: partnership meetings", "Pat: notes template"]).await;
+        let choose = click(bot, pat, &reflection, &button_id(&reflection, "correct")).await;
+        assert!(choose.content.contains("Which answer"), "{}", choose.content);
+        let fix = choose.components.iter()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
+            .find(|id| id.ends_with("fix:4"))
+            .expect("a button for answer 5");
+        let dm = bot.emu.dm_channel_of(pat).expect("dm");
+        // The choice message is the interaction's reply: click on it where it was stored.
+        let stored = bot.emu.messages_in(dm).into_iter().rev()
+            .find(|m| m["content"].as_str().is_some_and(|c| c.contains("Which answer")))
+            .expect("the choice is in the DM");
+        let id: u64 = stored["id"].as_str().and_then(|s| s.parse().ok()).expect("id");
+        let mark = bot.emu.call_count();
+        let interaction = bot.emu.click_button(pat, dm, id, &fix).expect("click");
+        bot.reply(&interaction).await;
+        bot_dm(bot, pat, mark, "What should answer 5 say instead?").await;
+        let again = answer(bot, pat, "Book the hall instead", "Here is what I heard").await;
+        assert!(again.content().unwrap_or_default().contains("“Book the hall instead”"));
+        click(bot, pat, &again, &button_id(&again, "confirm")).await;
+        let (notes, _) = outcomes_of(bot, steps).await;
+        assert_eq!(notes[1][1], "Next step: Book the hall instead");
+        assert_eq!(checkins::get(&bot.db, session).await.expect("get").expect("s").status, "confirmed");
+    }
+}
