@@ -372,3 +372,42 @@ e2e! {
         assert_eq!(checkins::get(&bot.db, session).await.expect("get").expect("s").status, "confirmed");
     }
 }
+
+e2e! {
+    /// Answers stay between the person and their coach: the coach sees status and history,
+    /// a team member and a district leader do not; skip closes the check-in unsaved.
+    async fn checkins_are_private_to_the_person_and_their_coach(bot) {
+        let plan = bot.plan().await;
+        let (pat, terry, casey) = (plan.pat, plan.terry, plan.casey);
+        let steps = two_steps(bot, &plan, pat, "Pat:").await;
+        start_weekly(bot, &plan, pat).await;
+        answer(bot, pat, ANSWERS[0], "Question 2 of 5").await;
+        let general = bot.ids.general;
+
+        let status = bot.command(casey, general, "checkin status", &[]).await;
+        assert!(status.text().contains("Pat Lee · Weekly step check-in · 1 of 5 answered"), "{}", status.text());
+        assert!(!status.text().contains(ANSWERS[0]), "status shows no answers");
+
+        let history = bot.command(casey, general, "checkin history", &[("person", json!(pat))]).await;
+        assert!(history.ephemeral);
+        assert!(history.text().contains(ANSWERS[0]), "the coach reads the answers: {}", history.text());
+        let own = bot.command(pat, general, "checkin history", &[]).await;
+        assert!(own.text().contains(ANSWERS[0]), "the person reads their own: {}", own.text());
+
+        let refused = bot.command(terry, general, "checkin history", &[("person", json!(pat))]).await;
+        assert!(refused.content.contains("Only Pat Lee and their coach"), "{}", refused.content);
+        assert!(!refused.text().contains(ANSWERS[0]));
+        let refused = bot.command(terry, general, "checkin start", &[("person", json!(pat)), ("flow", json!("weekly"))]).await;
+        assert!(refused.content.contains("Only Pat Lee and their coach can start their check-ins"), "{}", refused.content);
+        let busy = bot.command(casey, general, "checkin start", &[("person", json!(pat)), ("flow", json!("wellbeing"))]).await;
+        assert!(busy.content.contains("already in the middle of a check-in"), "{}", busy.content);
+
+        let skipped = bot.command(pat, general, "checkin skip", &[]).await;
+        assert!(skipped.content.contains("Closed **Weekly step check-in**"), "{}", skipped.content);
+        assert!(checkins::open_for(&bot.db, pat).await.expect("open").is_none());
+        let status = bot.command(casey, general, "checkin status", &[]).await;
+        assert!(status.text().contains("No check-ins are open"), "{}", status.text());
+        let (notes, barriers) = outcomes_of(bot, steps).await;
+        assert!(notes.iter().all(Vec::is_empty) && barriers.is_empty());
+    }
+}
