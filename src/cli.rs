@@ -42,6 +42,11 @@ pub enum Command {
         #[command(subcommand)]
         action: PromptsAction,
     },
+    /// Work with schedules from the command line
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
     /// Try coachbot on this machine: emulator, bot and a demo server, driven from a prompt
     Sandbox {
         /// The sandbox's own SQLite file
@@ -60,6 +65,69 @@ pub enum PromptsAction {
         /// A prompts folder, or one flow file (default: the prompts folder in use)
         path: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleAction {
+    /// Print the next fire times of a schedule, local and UTC (ISO 8601), one a line
+    Preview {
+        /// `weekdays 08:00`, `mondays 15:30`, `every 2 weeks on tuesday 16:00`, or cron
+        when: String,
+        /// IANA time zone, e.g. America/Chicago
+        #[arg(long)]
+        tz: String,
+        /// Start after this local date-time (`2025-03-08T12:00`); default: now
+        #[arg(long)]
+        from: Option<String>,
+        /// How many fire times
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+    },
+}
+
+/// `coachbot schedule preview`: the lines it prints.
+pub fn schedule_preview(
+    when: &str,
+    tz: &str,
+    from: Option<&str>,
+    count: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<Vec<String>> {
+    use crate::domain::schedule::{CronSpec, place};
+    use crate::domain::school::TimeZoneName;
+    let zone = TimeZoneName::parse(tz)?.tz();
+    let start = match from {
+        Some(text) => {
+            let naive = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+                .iter()
+                .find_map(|f| chrono::NaiveDateTime::parse_from_str(text.trim(), f).ok())
+                .or_else(|| {
+                    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+                        .ok()
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                })
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--from `{text}` should look like 2025-03-08T12:00")
+                })?;
+            place(zone, naive)
+                .ok_or_else(|| anyhow::anyhow!("--from `{text}` is not a time in {tz}"))?
+        }
+        None => now,
+    };
+    let today = start.with_timezone(&zone).date_naive();
+    let spec = CronSpec::parse(when, today)?;
+    Ok(spec
+        .upcoming(zone, start, count)
+        .into_iter()
+        .map(|at| {
+            format!(
+                "{}  {}",
+                at.with_timezone(&zone)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+            )
+        })
+        .collect())
 }
 
 /// Runs a command; the number is the process's exit code.
@@ -87,12 +155,28 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<u8> {
         )?;
         return Ok(report.exit_code());
     }
+    if let Command::Schedule {
+        action:
+            ScheduleAction::Preview {
+                when,
+                tz,
+                from,
+                count,
+            },
+    } = &cli.command
+    {
+        let mut out = std::io::stdout().lock();
+        for line in schedule_preview(when, tz, from.as_deref(), *count, chrono::Utc::now())? {
+            writeln!(out, "{line}")?;
+        }
+        return Ok(0);
+    }
     run_service(cli, config).await.map(|()| 0)
 }
 
 async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command {
-        Command::Prompts { .. } => Ok(()),
+        Command::Prompts { .. } | Command::Schedule { .. } => Ok(()),
         Command::Run => {
             let token = config.token()?;
             let db = Db::open(&config.database_url).await?;

@@ -166,4 +166,7 @@ pub enum UserError {
         "That flow has no questions for {name} right now (it asks about open steps, and they own none)."
     )]
     NothingToAsk { name: String },
+
+    #[error("I could not read `{given}` as a schedule: {why}.")]
+    BadSchedule { given: String, why: String },
 }

@@ -6,5 +6,6 @@ pub mod flow;
 pub mod framework;
 pub mod plan;
 pub mod roles;
+pub mod schedule;
 pub mod school;
 pub mod text;

@@ -241,3 +241,50 @@ fn prompts_check_exit_code_says_clean_warnings_or_errors() {
         "{stdout}"
     );
 }
+
+#[test]
+fn schedule_preview_prints_local_and_utc_fire_times_across_dst() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str]| {
+        let output = coachbot(&dir)
+            .args(["schedule", "preview"])
+            .args(args)
+            .output()
+            .expect("runs");
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, out, _) = run(&[
+        "30 2 * * *",
+        "--tz",
+        "America/New_York",
+        "--from",
+        "2025-03-08T12:00",
+        "--count",
+        "2",
+    ]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        out,
+        "2025-03-09T03:00:00-04:00  2025-03-09T07:00:00+00:00\n2025-03-10T02:30:00-04:00  2025-03-10T06:30:00+00:00\n"
+    );
+    let (_, out, _) = run(&[
+        "30 1 * * *",
+        "--tz",
+        "America/New_York",
+        "--from",
+        "2025-11-01T12:00",
+        "--count",
+        "2",
+    ]);
+    assert_eq!(
+        out,
+        "2025-11-02T01:30:00-04:00  2025-11-02T05:30:00+00:00\n2025-11-03T01:30:00-05:00  2025-11-03T06:30:00+00:00\n"
+    );
+    let (code, _, err) = run(&["weekdays 08:00", "--tz", "Mars/Olympus"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("Mars/Olympus"), "{err}");
+}
