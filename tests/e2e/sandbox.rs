@@ -74,3 +74,33 @@ async fn the_seeded_plan_is_worked_from_the_prompt() {
         sandbox.emu.violations()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkin_is_answered_with_dm_lines() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sandbox = Sandbox::start(&dir.path().join("sandbox.db"), true)
+        .await
+        .expect("the sandbox starts");
+    say(&mut sandbox, "as casey").await;
+    let started = say(&mut sandbox, "/checkin start person:@pat flow:wellbeing").await;
+    assert!(
+        started.contains("coachbot → DM with Pat Lee") && started.contains("Question 1 of 3"),
+        "{started}"
+    );
+    say(&mut sandbox, "as pat").await;
+    let second = say(&mut sandbox, "dm Tired but hopeful").await;
+    assert!(second.contains("Question 2 of 3"), "{second}");
+    say(&mut sandbox, "dm The team's energy; the paperwork").await;
+    let heard = say(&mut sandbox, "dm A quiet hour on Fridays").await;
+    assert!(
+        heard.contains("Here is what I heard") && heard.contains("“Tired but hopeful”"),
+        "{heard}"
+    );
+    let confirm = heard
+        .split_whitespace()
+        .find(|w| w.starts_with("ci:") && w.ends_with(":confirm)"))
+        .map(|w| w.trim_end_matches(')').to_owned())
+        .expect("a Confirm button");
+    let saved = say(&mut sandbox, &format!("click {confirm}")).await;
+    assert!(saved.contains("Saved."), "{saved}");
+}
