@@ -169,4 +169,7 @@ pub enum UserError {
 
     #[error("I could not read `{given}` as a schedule: {why}.")]
     BadSchedule { given: String, why: String },
+
+    #[error("There is no schedule `{given}` here. See `/schedule list` for the numbers.")]
+    UnknownSchedule { given: String },
 }

@@ -9,4 +9,5 @@ pub mod emulator;
 pub mod error;
 pub mod prompts;
 pub mod sandbox;
+pub mod scheduler;
 pub mod store;

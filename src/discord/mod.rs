@@ -9,6 +9,7 @@ mod errors;
 mod events;
 mod help;
 mod indicator;
+mod schedule;
 mod scope;
 mod setup;
 mod step;
@@ -29,7 +30,8 @@ pub use access::resolve_access;
 pub type Error = anyhow::Error;
 pub type Context<'a> = poise::Context<'a, Data, Error>;
 
-/// What every command can reach.
+/// What every command can reach. Cheap to clone: the scheduler holds a copy.
+#[derive(Clone)]
 pub struct Data {
     pub db: Db,
     /// The framework servers use until they load their own.
@@ -37,7 +39,35 @@ pub struct Data {
     /// The check-in flows from `prompts/checkins`, checked at start-up.
     pub flows: Arc<Vec<Flow>>,
     /// One lock per person for their check-in conversation.
-    pub conversations: checkin::conversation::Conversations,
+    pub conversations: Arc<checkin::conversation::Conversations>,
+    /// Wakes the scheduler when a schedule changes.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+impl Data {
+    /// Loads and checks the prompt files (a broken file is an error, not a later surprise).
+    pub fn load(db: Db) -> anyhow::Result<Self> {
+        Ok(Self {
+            db,
+            default_framework: Arc::new(crate::prompts::default_framework()?),
+            flows: Arc::new(crate::prompts::flows()?),
+            conversations: Arc::default(),
+            wake: Arc::default(),
+        })
+    }
+}
+
+/// How the bot process runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Run the scheduler loop (tests drive `Scheduler::tick` themselves instead).
+    pub scheduler: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { scheduler: true }
+    }
 }
 
 /// The gateway intents coachbot asks for. None is privileged: check-in answers arrive as DMs,
@@ -54,6 +84,7 @@ pub fn commands() -> Vec<poise::Command<Data, Error>> {
         step::step(),
         barrier::barrier(),
         checkin::checkin(),
+        schedule::schedule(),
         help::help(),
     ]
 }
@@ -89,9 +120,18 @@ pub async fn client(
     api_url: Option<&str>,
     db: Db,
 ) -> anyhow::Result<serenity::Client> {
+    client_with(token, api_url, db, Options::default()).await
+}
+
+/// Builds the client with options.
+pub async fn client_with(
+    token: &Token,
+    api_url: Option<&str>,
+    db: Db,
+    options: Options,
+) -> anyhow::Result<serenity::Client> {
     // Prompt files are checked before connecting: a broken file stops start-up, not a command.
-    let default_framework = Arc::new(crate::prompts::default_framework()?);
-    let flows = Arc::new(crate::prompts::flows()?);
+    let data = Data::load(db)?;
     let http = http_client(token, api_url);
     let framework = poise::Framework::builder()
         .options(framework_options())
@@ -105,18 +145,17 @@ pub async fn client(
                     servers = ready.guilds.len(),
                     "coachbot is ready: slash commands registered"
                 );
-                let data = Data {
-                    db,
-                    default_framework,
-                    flows,
-                    conversations: checkin::conversation::Conversations::default(),
-                };
                 // Check-ins that went on while the bot was down: read what was missed.
                 if let Err(error) = checkin::conversation::catch_up(&ctx.http, &data).await {
                     tracing::error!(
                         error = format!("{error:#}"),
                         "catching up on check-ins failed"
                     );
+                }
+                if options.scheduler {
+                    let scheduler =
+                        crate::scheduler::Scheduler::new(data.clone(), ctx.http.clone());
+                    tokio::spawn(scheduler.run());
                 }
                 Ok(data)
             })

@@ -259,6 +259,54 @@ impl CronSpec {
     }
 }
 
+/// What to do about the occurrences that came due by `now`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Due {
+    /// The one occurrence to send: the latest, if it is still within the grace window.
+    pub fire: Option<DateTime<Utc>>,
+    /// Occurrences too late to send: recorded, never sent.
+    pub missed: Vec<DateTime<Utc>>,
+    /// The next occurrence after `now`.
+    pub next: Option<DateTime<Utc>>,
+}
+
+/// Most missed occurrences recorded one by one after a long outage; older ones are dropped.
+const MISSED_KEPT: usize = 100;
+
+impl CronSpec {
+    /// After downtime, at most one message: the latest occurrence within `grace` of `now`
+    /// fires; every other occurrence since `first_due` is missed.
+    pub fn due(
+        &self,
+        zone: Tz,
+        first_due: DateTime<Utc>,
+        now: DateTime<Utc>,
+        grace: TimeDelta,
+    ) -> Due {
+        let mut occurrences = Vec::new();
+        let mut cursor = Some(first_due);
+        while let Some(at) = cursor.filter(|at| *at <= now) {
+            occurrences.push(at);
+            if occurrences.len() > MISSED_KEPT {
+                occurrences.remove(0);
+            }
+            cursor = self.next_after(zone, at);
+        }
+        let fire = occurrences
+            .last()
+            .copied()
+            .filter(|last| now - *last <= grace);
+        if fire.is_some() {
+            occurrences.pop();
+        }
+        Due {
+            fire,
+            missed: occurrences,
+            next: self.next_after(zone, now),
+        }
+    }
+}
+
 /// The instant a local slot fires at: itself; the earlier of two; or, when the local time does
 /// not exist, the first valid instant after it (the transition).
 pub fn place(zone: Tz, slot: NaiveDateTime) -> Option<DateTime<Utc>> {
@@ -407,6 +455,31 @@ mod tests {
         let again =
             CronSpec::parse(&every.source, date(2027, 5, 5)).expect("its own source reads back");
         assert_eq!(again.upcoming(zone, utc(2026, 11, 23, 0, 0), 3), fires);
+    }
+
+    #[test]
+    fn after_downtime_at_most_one_occurrence_fires() {
+        let zone = chrono_tz::America::Chicago;
+        let daily = spec("daily 07:00");
+        let first = daily
+            .next_after(zone, utc(2026, 11, 20, 0, 0))
+            .expect("a fire");
+        // Down for three days; back 30 minutes after the latest occurrence.
+        let now = utc(2026, 11, 23, 13, 30);
+        let due = daily.due(zone, first, now, TimeDelta::hours(2));
+        assert_eq!(
+            due.fire.map(|t| local(zone, t)),
+            Some("2026-11-23 07:00 CST".to_owned())
+        );
+        assert_eq!(due.missed.len(), 3, "{due:?}");
+        assert_eq!(
+            due.next.map(|t| local(zone, t)),
+            Some("2026-11-24 07:00 CST".to_owned())
+        );
+        // Back too late for the grace window: nothing fires, everything is missed.
+        let due = daily.due(zone, first, utc(2026, 11, 23, 20, 0), TimeDelta::hours(2));
+        assert_eq!(due.fire, None);
+        assert_eq!(due.missed.len(), 4);
     }
 
     #[test]

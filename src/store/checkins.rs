@@ -29,6 +29,8 @@ pub struct CheckinSession {
     pub expires_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The outbox row that started it, for scheduled check-ins.
+    pub origin: Option<String>,
 }
 
 impl CheckinSession {
@@ -71,7 +73,7 @@ impl AnswerRow {
 const SELECT: &str =
     "SELECT id, server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
             correcting, prompted, dm_channel_id, last_message_id, started_by, started_at,
-            expires_at, updated_at, finished_at
+            expires_at, updated_at, finished_at, origin
      FROM checkin_sessions";
 
 #[derive(Clone, Debug)]
@@ -85,6 +87,8 @@ pub struct NewSession<'a> {
     pub plan: &'a [Asked],
     pub started_by: u64,
     pub expires_at: DateTime<Utc>,
+    /// The outbox key of a scheduled check-in: a retry finds the session it already started.
+    pub origin: Option<&'a str>,
 }
 
 /// Starts a session, or returns the person's open one (anywhere) without starting another.
@@ -96,10 +100,14 @@ pub async fn start(
     let plan = serde_json::to_string(new.plan).context("writing a check-in's questions")?;
     let (id, existing) = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let open: Option<i64> = sqlx::query_scalar("SELECT id FROM checkin_sessions WHERE person_id = $1 AND status = 'open'")
-            .bind(db_id(new.person_id))
-            .fetch_optional(&mut *tx)
-            .await?;
+        let open: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM checkin_sessions WHERE (person_id = $1 AND status = 'open') OR origin = $2
+             ORDER BY CASE WHEN origin = $2 THEN 0 ELSE 1 END, id LIMIT 1",
+        )
+        .bind(db_id(new.person_id))
+        .bind(new.origin.map(str::to_owned))
+        .fetch_optional(&mut *tx)
+        .await?;
         if let Some(open) = open {
             tx.rollback().await?;
             Ok::<_, sqlx::Error>((open, true))
@@ -107,8 +115,8 @@ pub async fn start(
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO checkin_sessions
                      (server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
-                      started_by, started_at, expires_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8) RETURNING id",
+                      started_by, started_at, expires_at, updated_at, origin)
+                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8, $11) RETURNING id",
             )
             .bind(db_id(new.server_id))
             .bind(new.school_id)
@@ -120,6 +128,7 @@ pub async fn start(
             .bind(now)
             .bind(new.expires_at)
             .bind(new.opener.map(str::to_owned))
+            .bind(new.origin.map(str::to_owned))
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;

@@ -7,6 +7,8 @@ pub mod checkins;
 pub mod frameworks;
 pub mod indicators;
 pub mod members;
+pub mod outbox;
+pub mod schedules;
 pub mod schools;
 pub mod servers;
 pub mod steps;

@@ -8,4 +8,5 @@ mod cli;
 mod emulator;
 mod plans;
 mod sandbox;
+mod schedules;
 mod setup;

@@ -161,6 +161,7 @@ e2e! {
 
         let modal_id = form.call.body.as_ref().and_then(|b| b["data"]["custom_id"].as_str()).expect("modal id").to_owned();
         let mark = bot.emu.call_count();
+        bot.human_pause().await;
         bot.emu.submit_modal(terry, general, &modal_id, &[("barrier", "No substitute cover for the training day")]).expect("submit");
         let done = bot.emu.next_message(&interaction, mark, WAIT).await.expect("a follow-up");
         assert!(done.ephemeral);

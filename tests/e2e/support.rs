@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use coachbot::config::Config;
+use coachbot::discord::Options;
 use coachbot::emulator::world::permissions;
 use coachbot::emulator::{Emulator, Interaction, Reply};
 use coachbot::store::{Backend, Db};
@@ -41,15 +42,16 @@ struct Running {
     shards: Arc<serenity::all::ShardManager>,
 }
 
-async fn start_client(emu: &Emulator, db: &Db) -> Running {
+async fn start_client(emu: &Emulator, db: &Db, options: Options) -> Running {
     let token = Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
         .expect("config")
         .token()
         .expect("token")
         .clone();
-    let mut client = coachbot::discord::client(&token, Some(emu.api_url()), db.clone())
-        .await
-        .expect("the client builds");
+    let mut client =
+        coachbot::discord::client_with(&token, Some(emu.api_url()), db.clone(), options)
+            .await
+            .expect("the client builds");
     let shards = client.shard_manager.clone();
     let client = tokio::spawn(async move {
         if let Err(error) = client.start().await {
@@ -93,7 +95,8 @@ pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
     let db = Db::open(&url)
         .await
         .expect("the database opens and migrates");
-    let running = start_client(&emu, &db).await;
+    // Tests drive the scheduler one tick at a time; the loop runs only where a test asks.
+    let running = start_client(&emu, &db, Options { scheduler: false }).await;
     emu.wait_for_commands(WAIT)
         .await
         .expect("the bot registers its commands");
@@ -129,13 +132,37 @@ impl TestBot {
 
     /// Starts a new bot process on the same database and waits until it is ready.
     pub async fn start(&self) {
+        self.start_with(Options { scheduler: false }).await;
+    }
+
+    /// Starts a new bot process with these options.
+    pub async fn start_with(&self, options: Options) {
         let before = self.emu.ready_count();
-        let running = start_client(&self.emu, &self.db).await;
+        let running = start_client(&self.emu, &self.db, options).await;
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
         self.emu
             .wait_ready(before + 1, WAIT)
             .await
             .expect("the bot connects again");
+    }
+
+    /// The moment a person takes before clicking what just appeared. poise registers its
+    /// collectors (e.g. for a modal) right after sending; a person is never faster.
+    pub async fn human_pause(&self) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    /// A scheduler on the test's database and emulator, to drive with a fixed `now`.
+    pub fn scheduler(&self) -> coachbot::scheduler::Scheduler {
+        let token =
+            Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
+                .expect("config")
+                .token()
+                .expect("token")
+                .clone();
+        let http = coachbot::discord::http_client(&token, Some(self.emu.api_url()));
+        let data = coachbot::discord::Data::load(self.db.clone()).expect("prompt files load");
+        coachbot::scheduler::Scheduler::new(data, Arc::new(http))
     }
 
     /// Runs a slash command as `user` in `channel` and waits for the reply.

@@ -15,6 +15,7 @@ use crate::domain::text::{self, EMBED_DESCRIPTION};
 use crate::error::UserError;
 use crate::store::checkins::{self, NewSession};
 use crate::store::members;
+use crate::store::schedules;
 use crate::store::schools::{self, School};
 use crate::store::steps::{self, StepFilter};
 
@@ -25,7 +26,7 @@ const OPEN_FOR_DAYS: i64 = 7;
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("start", "status", "history", "skip"),
+    subcommands("start", "schedule", "status", "history", "skip"),
     subcommand_required
 )]
 pub async fn checkin(_ctx: Context<'_>) -> Result<(), Error> {
@@ -121,61 +122,30 @@ async fn start(
         now,
     )
     .await?;
-    let open_steps = steps::list(
-        &data.db,
-        caller.guild_id,
-        &StepFilter {
-            school_id: Some(school.id),
-            owner: Some(person.user.id.get()),
-            ..StepFilter::default()
-        },
-    )
-    .await?
-    .into_iter()
-    .filter(|s| crate::domain::plan::StepStatus::parse(&s.status).is_some_and(|st| st.is_open()))
-    .map(|s| StepContext {
-        id: s.id,
-        title: s.title,
-        indicator: s.indicator_id,
-        due: scope::day(s.due_on),
-    })
-    .collect::<Vec<_>>();
-    let last = checkins::last_next_step(&data.db, caller.guild_id, person.user.id.get()).await?;
-    let vars = Vars {
-        name: &name,
-        school: &school.name,
-        last_next_step: last.as_deref(),
-    };
-    let plan = flow::plan(chosen, &vars, &open_steps);
-    if plan.is_empty() {
-        return Err(UserError::NothingToAsk { name }.into());
-    }
-    let opener = flow::opener(chosen, &vars);
-    let started = checkins::start(
-        &data.db,
-        &NewSession {
-            server_id: caller.guild_id,
-            school_id: school.id,
+    let begun = begin(
+        data,
+        &Begin {
+            guild_id: caller.guild_id,
+            school: &school,
             person_id: person.user.id.get(),
-            flow_id: &chosen.id,
-            flow_title: &chosen.title,
-            opener: opener.as_deref(),
-            plan: &plan,
+            person_name: &name,
+            flow: chosen,
             started_by: caller.user_id,
-            expires_at: now + Duration::days(OPEN_FOR_DAYS),
+            origin: None,
         },
         now,
     )
     .await?;
-    let session = match started {
-        Ok(session) => session,
-        Err(open) => {
+    let (session, questions) = match begun {
+        Begun::Started(session, questions) => (session, questions),
+        Begun::Busy(open) => {
             return Err(UserError::CheckinOpen {
                 name,
                 started: scope::local_time(open.started_at, scope::zone(&school)),
             }
             .into());
         }
+        Begun::NothingToAsk => return Err(UserError::NothingToAsk { name }.into()),
     };
     if let Err(error) = conversation::advance(ctx.http(), data, session.id).await {
         tracing::warn!(
@@ -189,14 +159,259 @@ async fn start(
     ctx.send(
         CreateReply::default()
             .content(format!(
-                "Started **{}** with {name} in DM: {} question(s). Their answers stay between them and their coach; nothing is saved to the plan until they confirm.",
-                chosen.title,
-                plan.len()
+                "Started **{}** with {name} in DM: {questions} question(s). Their answers stay between them and their coach; nothing is saved to the plan until they confirm.",
+                chosen.title
             ))
             .ephemeral(true),
     )
     .await?;
     Ok(())
+}
+
+/// How long the preview waits for Save or Cancel.
+const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Check in on a repeating time, with one person or a whole school (coaches)
+#[poise::command(slash_command, guild_only)]
+async fn schedule(
+    ctx: Context<'_>,
+    #[description = "Which check-in"]
+    #[autocomplete = "autocomplete_flow"]
+    flow: String,
+    #[description = "When: weekdays 08:00, mondays 15:30, every 2 weeks on tuesday 16:00, or cron"]
+    when: String,
+    #[description = "One person (leave empty for the school's principals and team)"] person: Option<
+        serenity::Member,
+    >,
+    #[description = "Which school (defaults to the person's, or yours)"]
+    #[autocomplete = "complete::school"]
+    school: Option<String>,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let data = ctx.data();
+    let chosen = data
+        .flows
+        .iter()
+        .find(|f| f.id == flow.trim() || f.title.eq_ignore_ascii_case(flow.trim()))
+        .ok_or_else(|| UserError::UnknownFlow {
+            given: text::clip(flow.trim(), 40),
+        })?;
+    let school = match &person {
+        Some(person) => school_of(ctx, &caller, person, school.as_deref()).await?,
+        None => {
+            scope::school(
+                ctx,
+                &caller,
+                school.as_deref(),
+                Need::Read,
+                "schedule its check-ins",
+            )
+            .await?
+        }
+    };
+    if !(coaches(&caller, school.id) || caller.access.is_admin()) {
+        return Err(UserError::NotPermitted {
+            needed: "coaches and admins",
+            action: "schedule check-ins",
+        }
+        .into());
+    }
+    let zone = scope::zone(&school);
+    let now = Utc::now();
+    let spec =
+        crate::domain::schedule::CronSpec::parse(&when, now.with_timezone(&zone).date_naive())?;
+    let upcoming = spec.upcoming(zone, now, 5);
+    let Some(first) = upcoming.first().copied() else {
+        return Err(UserError::BadSchedule {
+            given: text::clip(&when, 60),
+            why: "it never fires".to_owned(),
+        }
+        .into());
+    };
+    let who = person.as_ref().map_or_else(
+        || format!("the principals and team of {}", school.name),
+        |p| p.display_name().to_owned(),
+    );
+    if let Some(person) = &person {
+        let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
+        members::note(
+            &data.db,
+            caller.guild_id,
+            &server_name,
+            person.user.id.get(),
+            person.display_name(),
+            now,
+        )
+        .await?;
+    }
+    let preview: Vec<String> = upcoming
+        .iter()
+        .map(|at| {
+            format!(
+                "• {}",
+                at.with_timezone(&zone).format("%a %-d %b %Y, %H:%M %Z")
+            )
+        })
+        .collect();
+    let prefix = format!("schedule:{}:", ctx.id());
+    let buttons = vec![
+        serenity::CreateButton::new(format!("{prefix}save"))
+            .label("Save")
+            .style(serenity::ButtonStyle::Success),
+        serenity::CreateButton::new(format!("{prefix}cancel"))
+            .label("Cancel")
+            .style(serenity::ButtonStyle::Secondary),
+    ];
+    // Listen for the click before the buttons exist, so a quick click is not missed.
+    let filter_prefix = prefix.clone();
+    let mut clicks = Box::pin(
+        serenity::ComponentInteractionCollector::new(ctx.serenity_context())
+            .author_id(ctx.author().id)
+            .timeout(PREVIEW_WAIT)
+            .filter(move |i| i.data.custom_id.starts_with(&filter_prefix))
+            .stream(),
+    );
+    ctx.send(
+        CreateReply::default()
+            .content(format!(
+                "**{}** with {who}, `{}` in {}. The next five times:\n{}\nSave it?",
+                chosen.title,
+                spec.source,
+                school.time_zone,
+                preview.join("\n")
+            ))
+            .components(vec![serenity::CreateActionRow::Buttons(buttons)])
+            .ephemeral(true),
+    )
+    .await?;
+    let Some(click) = futures::StreamExt::next(&mut clicks).await else {
+        return Ok(());
+    };
+    let text = if click.data.custom_id.ends_with("save") {
+        let saved = schedules::create(
+            &data.db,
+            &schedules::NewSchedule {
+                server_id: caller.guild_id,
+                school_id: school.id,
+                person_id: person.as_ref().map(|p| p.user.id.get()),
+                flow_id: &chosen.id,
+                spec: &spec.source,
+                time_zone: &school.time_zone,
+                next_fire_at: Some(first),
+                created_by: caller.user_id,
+            },
+            Utc::now(),
+        )
+        .await?;
+        data.wake.notify_one();
+        format!(
+            "Saved schedule **#{}**: {} with {who}, `{}`. First on {}. See `/schedule list`.",
+            saved.id,
+            chosen.title,
+            spec.source,
+            first.with_timezone(&zone).format("%a %-d %b %H:%M %Z")
+        )
+    } else {
+        "Nothing was saved.".to_owned()
+    };
+    let message = serenity::CreateInteractionResponseMessage::new()
+        .content(text)
+        .components(Vec::new());
+    click
+        .create_response(
+            ctx,
+            serenity::CreateInteractionResponse::UpdateMessage(message),
+        )
+        .await?;
+    Ok(())
+}
+
+/// What starting a check-in needs.
+pub struct Begin<'a> {
+    pub guild_id: u64,
+    pub school: &'a School,
+    pub person_id: u64,
+    pub person_name: &'a str,
+    pub flow: &'a flow::Flow,
+    pub started_by: u64,
+    /// The outbox key of a scheduled check-in.
+    pub origin: Option<&'a str>,
+}
+
+/// What came of starting a check-in.
+pub enum Begun {
+    /// A new session (or, for a retried outbox row, the one it started before) and its
+    /// number of questions.
+    Started(checkins::CheckinSession, usize),
+    /// The person is already in another check-in.
+    Busy(checkins::CheckinSession),
+    /// The flow has nothing to ask them (it asks about open steps, and they own none).
+    NothingToAsk,
+}
+
+/// Stores a new check-in session with the questions this person will be asked; sending the
+/// first one is [`conversation::advance`]'s job.
+pub async fn begin(
+    data: &super::Data,
+    request: &Begin<'_>,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Begun> {
+    let db = &data.db;
+    let open_steps = steps::list(
+        db,
+        request.guild_id,
+        &StepFilter {
+            school_id: Some(request.school.id),
+            owner: Some(request.person_id),
+            ..StepFilter::default()
+        },
+    )
+    .await?
+    .into_iter()
+    .filter(|s| crate::domain::plan::StepStatus::parse(&s.status).is_some_and(|st| st.is_open()))
+    .map(|s| StepContext {
+        id: s.id,
+        title: s.title,
+        indicator: s.indicator_id,
+        due: scope::day(s.due_on),
+    })
+    .collect::<Vec<_>>();
+    let last = checkins::last_next_step(db, request.guild_id, request.person_id).await?;
+    let vars = Vars {
+        name: request.person_name,
+        school: &request.school.name,
+        last_next_step: last.as_deref(),
+    };
+    let plan = flow::plan(request.flow, &vars, &open_steps);
+    if plan.is_empty() {
+        return Ok(Begun::NothingToAsk);
+    }
+    let opener = flow::opener(request.flow, &vars);
+    let started = checkins::start(
+        db,
+        &NewSession {
+            server_id: request.guild_id,
+            school_id: request.school.id,
+            person_id: request.person_id,
+            flow_id: &request.flow.id,
+            flow_title: &request.flow.title,
+            opener: opener.as_deref(),
+            plan: &plan,
+            started_by: request.started_by,
+            expires_at: now + Duration::days(OPEN_FOR_DAYS),
+            origin: request.origin,
+        },
+        now,
+    )
+    .await?;
+    Ok(match started {
+        Ok(session) => Begun::Started(session, plan.len()),
+        Err(open) if open.origin.is_some() && open.origin.as_deref() == request.origin => {
+            let questions = open.questions()?.len();
+            Begun::Started(open, questions)
+        }
+        Err(open) => Begun::Busy(open),
+    })
 }
 
 /// Open check-ins at your school, and how far along they are (coaches)

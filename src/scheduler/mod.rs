@@ -1,0 +1,275 @@
+//! Due schedules → outbox rows → Discord. Each step is a function that returns what it did,
+//! so a test drives it one tick at a time with a fixed `now`; the background loop calls the
+//! same functions, waking at the next due time or when a schedule changes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use poise::serenity_prelude as serenity;
+use serde::{Deserialize, Serialize};
+
+use crate::discord::Data;
+use crate::discord::checkin::{self, Begin, Begun, conversation};
+use crate::domain::schedule::CronSpec;
+use crate::domain::school::TimeZoneName;
+use crate::store::schedules::{self, Firing};
+use crate::store::{members, outbox, schools};
+
+/// What one scheduling round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TickOutcome {
+    /// Schedules that fired an occurrence.
+    pub fired: usize,
+    /// Occurrences recorded as missed (too late to send).
+    pub missed: usize,
+    /// Outbox rows written.
+    pub queued: usize,
+}
+
+/// What one delivery round did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeliverOutcome {
+    pub sent: usize,
+    /// The person was already in a check-in, or the flow had nothing to ask.
+    pub skipped: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub unreachable: usize,
+}
+
+/// A scheduled check-in waiting in the outbox.
+#[derive(Debug, Serialize, Deserialize)]
+struct CheckinStart {
+    schedule_id: i64,
+    school_id: i64,
+    person_id: u64,
+    flow_id: String,
+    occurrence: DateTime<Utc>,
+    /// Who set the schedule up: recorded as who started the check-in.
+    started_by: u64,
+}
+
+/// Rows handled per round.
+const BATCH: i64 = 50;
+/// The loop never sleeps longer than this, so a change it was not told about is seen.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+pub struct Scheduler {
+    data: Data,
+    http: Arc<serenity::Http>,
+}
+
+impl Scheduler {
+    pub fn new(data: Data, http: Arc<serenity::Http>) -> Self {
+        Self { data, http }
+    }
+
+    /// Fires what is due at `now`: at most one occurrence per schedule (the latest within its
+    /// grace window), the rest recorded as missed; outbox rows and the next fire time are
+    /// written in the same transaction as the claim.
+    pub async fn tick(&self, now: DateTime<Utc>) -> anyhow::Result<TickOutcome> {
+        let fired = schedules::fire_due(&self.data.db, now, BATCH, |schedule, people| {
+            let Ok(zone) = TimeZoneName::parse(&schedule.time_zone).map(TimeZoneName::tz) else {
+                tracing::error!(schedule = schedule.id, zone = %schedule.time_zone, "schedule has an unknown time zone; stopping it");
+                return Firing::default();
+            };
+            let today = now.with_timezone(&zone).date_naive();
+            let Ok(spec) = CronSpec::parse(&schedule.spec, today) else {
+                tracing::error!(schedule = schedule.id, spec = %schedule.spec, "schedule no longer parses; stopping it");
+                return Firing::default();
+            };
+            let Some(first_due) = schedule.next_fire_at else {
+                return Firing::default();
+            };
+            let due = spec.due(zone, first_due, now, TimeDelta::minutes(schedule.grace_minutes));
+            let outbox = due
+                .fire
+                .map(|occurrence| {
+                    people
+                        .iter()
+                        .filter_map(|person| {
+                            let payload = CheckinStart {
+                                schedule_id: schedule.id,
+                                school_id: schedule.school_id,
+                                person_id: *person,
+                                flow_id: schedule.flow_id.clone(),
+                                occurrence,
+                                started_by: crate::store::discord_id(schedule.created_by),
+                            };
+                            let key = format!("checkin:{}:{}:{person}", schedule.id, occurrence.timestamp());
+                            serde_json::to_string(&payload).ok().map(|p| (key, *person, p))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Firing {
+                fired: due.fire,
+                missed: due.missed,
+                next_fire_at: due.next,
+                outbox,
+            }
+        })
+        .await?;
+        let mut outcome = TickOutcome::default();
+        for (_, firing) in &fired {
+            outcome.fired += usize::from(firing.fired.is_some());
+            outcome.missed += firing.missed.len();
+            outcome.queued += firing.outbox.len();
+        }
+        Ok(outcome)
+    }
+
+    /// Delivers the outbox rows ready at `now`. A retried row finds the check-in it started
+    /// before (by its key), and each prompt is sent once (its key is recorded, its nonce lets
+    /// Discord drop a resend).
+    pub async fn deliver(&self, now: DateTime<Utc>) -> anyhow::Result<DeliverOutcome> {
+        let mut outcome = DeliverOutcome::default();
+        for row in outbox::ready(&self.data.db, now, BATCH).await? {
+            match self.deliver_one(&row, now).await {
+                Ok(true) => {
+                    outbox::mark_sent(&self.data.db, row.id, now).await?;
+                    outcome.sent += 1;
+                }
+                Ok(false) => {
+                    outbox::mark_sent(&self.data.db, row.id, now).await?;
+                    outcome.skipped += 1;
+                }
+                Err(error) => match classify(&error) {
+                    Failure::Unreachable => {
+                        outbox::mark_unreachable(&self.data.db, &row, &format!("{error:#}"), now)
+                            .await?;
+                        outcome.unreachable += 1;
+                    }
+                    Failure::Later(wait) if row.attempts < 8 => {
+                        let backoff =
+                            wait * 2_i32.pow(u32::try_from(row.attempts).unwrap_or(0).min(6));
+                        outbox::retry_at(
+                            &self.data.db,
+                            row.id,
+                            &format!("{error:#}"),
+                            now + backoff,
+                            now,
+                        )
+                        .await?;
+                        outcome.retried += 1;
+                    }
+                    _ => {
+                        tracing::error!(error = format!("{error:#}"), key = %row.key, "giving up on an outbox row");
+                        outbox::mark_failed(&self.data.db, row.id, &format!("{error:#}"), now)
+                            .await?;
+                        outcome.failed += 1;
+                    }
+                },
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Starts the scheduled check-in and sends its first question; false when skipped.
+    async fn deliver_one(
+        &self,
+        row: &outbox::OutboxRow,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let start: CheckinStart = serde_json::from_str(&row.payload)?;
+        let server = crate::store::discord_id(row.server_id);
+        let Some(school) = schools::get(&self.data.db, server, start.school_id).await? else {
+            return Ok(false);
+        };
+        let Some(flow) = self.data.flows.iter().find(|f| f.id == start.flow_id) else {
+            tracing::warn!(flow = %start.flow_id, "a scheduled flow no longer exists");
+            return Ok(false);
+        };
+        let names = members::names(&self.data.db, server).await?;
+        let name = names
+            .get(&start.person_id)
+            .cloned()
+            .unwrap_or_else(|| "there".to_owned());
+        let begun = checkin::begin(
+            &self.data,
+            &Begin {
+                guild_id: server,
+                school: &school,
+                person_id: start.person_id,
+                person_name: &name,
+                flow,
+                started_by: start.started_by,
+                origin: Some(&row.key),
+            },
+            now,
+        )
+        .await?;
+        match begun {
+            Begun::Started(session, _) => {
+                conversation::advance(&self.http, &self.data, session.id).await?;
+                Ok(true)
+            }
+            Begun::Busy(_) | Begun::NothingToAsk => Ok(false),
+        }
+    }
+
+    /// The background loop: a round, then sleep until the next due time (or a wake-up).
+    pub async fn run(self) {
+        loop {
+            let now = Utc::now();
+            if let Err(error) = self.tick(now).await {
+                tracing::error!(error = format!("{error:#}"), "scheduling round failed");
+            }
+            if let Err(error) = self.deliver(now).await {
+                tracing::error!(error = format!("{error:#}"), "delivery round failed");
+            }
+            let next = match (
+                schedules::next_due(&self.data.db).await,
+                outbox::next_ready(&self.data.db).await,
+            ) {
+                (Ok(a), Ok(b)) => a.into_iter().chain(b).min(),
+                _ => None,
+            };
+            let sleep = next
+                .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+                .unwrap_or(MAX_SLEEP)
+                .min(MAX_SLEEP);
+            tokio::select! {
+                () = tokio::time::sleep(sleep) => {}
+                () = self.data.wake.notified() => {}
+            }
+        }
+    }
+}
+
+enum Failure {
+    /// Discord error 50007: this person's DMs are closed.
+    Unreachable,
+    /// Worth another try after about this long (429, 5xx, a network error).
+    Later(TimeDelta),
+    /// Anything else: trying again will not help.
+    Permanent,
+}
+
+fn classify(error: &anyhow::Error) -> Failure {
+    let Some(serenity_error) = error
+        .chain()
+        .find_map(|e| e.downcast_ref::<serenity::Error>())
+    else {
+        return Failure::Permanent;
+    };
+    match serenity_error {
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
+            let status = response.status_code.as_u16();
+            if response.error.code == 50007 {
+                Failure::Unreachable
+            } else if status == 429 {
+                Failure::Later(TimeDelta::seconds(5))
+            } else if status >= 500 {
+                Failure::Later(TimeDelta::seconds(2))
+            } else {
+                Failure::Permanent
+            }
+        }
+        serenity::Error::Http(serenity::HttpError::Request(_)) => {
+            Failure::Later(TimeDelta::seconds(2))
+        }
+        _ => Failure::Permanent,
+    }
+}

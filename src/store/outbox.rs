@@ -1,0 +1,136 @@
+//! The outbox: work the bot has promised to send, one row per key, delivered at least once
+//! and made idempotent by its key.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::{BeginWrite as _, Db, db_id, on_backend};
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub key: String,
+    pub server_id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub person_id: Option<i64>,
+    pub status: String,
+    pub attempts: i64,
+    pub not_before: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+const SELECT: &str =
+    "SELECT id, key, server_id, kind, payload, person_id, status, attempts, not_before,
+            last_error, created_at, sent_at
+     FROM outbox";
+
+/// Rows ready to send at `now`, oldest first.
+pub async fn ready(db: &Db, now: DateTime<Utc>, limit: i64) -> anyhow::Result<Vec<OutboxRow>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE status = 'pending' AND not_before <= $1 ORDER BY not_before, id LIMIT $2"
+        )))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading the outbox")
+}
+
+/// Every row (for tests and the digest).
+pub async fn all(db: &Db, server_id: u64) -> anyhow::Result<Vec<OutboxRow>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE server_id = $1 ORDER BY id")))
+            .bind(db_id(server_id))
+            .fetch_all(pool)
+            .await
+    })
+    .context("reading the outbox")
+}
+
+/// The earliest time a pending row becomes ready.
+pub async fn next_ready(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
+    on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT MIN(not_before) FROM outbox WHERE status = 'pending'")
+            .fetch_one(pool)
+            .await
+    })
+    .context("reading the outbox")
+}
+
+async fn finish(
+    db: &Db,
+    id: i64,
+    status: &'static str,
+    error: Option<&str>,
+    not_before: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "UPDATE outbox SET status = $1, last_error = $2, attempts = attempts + 1,
+                 not_before = COALESCE($3, not_before),
+                 sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END
+             WHERE id = $5",
+        )
+        .bind(status)
+        .bind(error.map(str::to_owned))
+        .bind(not_before)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("updating an outbox row")
+}
+
+pub async fn mark_sent(db: &Db, id: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
+    finish(db, id, "sent", None, None, now).await
+}
+
+/// Tries again at `retry_at` (after a 429 or a 5xx).
+pub async fn retry_at(
+    db: &Db,
+    id: i64,
+    error: &str,
+    retry_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    finish(db, id, "pending", Some(error), Some(retry_at), now).await
+}
+
+pub async fn mark_failed(db: &Db, id: i64, error: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+    finish(db, id, "failed", Some(error), None, now).await
+}
+
+/// The person cannot receive DMs: stop, and remember it on the member.
+pub async fn mark_unreachable(
+    db: &Db,
+    row: &OutboxRow,
+    error: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    finish(db, row.id, "unreachable", Some(error), None, now).await?;
+    if let Some(person) = row.person_id {
+        on_backend!(db, pool => {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("UPDATE members SET dm_unreachable_at = $1 WHERE server_id = $2 AND user_id = $3")
+                .bind(now)
+                .bind(row.server_id)
+                .bind(person)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(())
+        })
+        .context("marking a member unreachable")?;
+    }
+    Ok(())
+}

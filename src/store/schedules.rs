@@ -1,0 +1,248 @@
+//! Schedules: what fires when, for whom. Claiming due schedules, recording their runs, writing
+//! the outbox rows and the next fire time all happen in one transaction.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Schedule {
+    pub id: i64,
+    pub server_id: i64,
+    pub school_id: i64,
+    pub kind: String,
+    pub person_id: Option<i64>,
+    pub flow_id: String,
+    pub spec: String,
+    pub time_zone: String,
+    pub next_fire_at: Option<DateTime<Utc>>,
+    pub paused: i64,
+    pub grace_minutes: i64,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+const SELECT: &str = "SELECT id, server_id, school_id, kind, person_id, flow_id, spec, time_zone,
+            next_fire_at, paused, grace_minutes, created_by, created_at, updated_at
+     FROM schedules";
+
+#[derive(Clone, Debug)]
+pub struct NewSchedule<'a> {
+    pub server_id: u64,
+    pub school_id: i64,
+    pub person_id: Option<u64>,
+    pub flow_id: &'a str,
+    pub spec: &'a str,
+    pub time_zone: &'a str,
+    pub next_fire_at: Option<DateTime<Utc>>,
+    pub created_by: u64,
+}
+
+pub async fn create(
+    db: &Db,
+    new: &NewSchedule<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Schedule> {
+    let id: i64 = on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at)
+             VALUES ($1, $2, 'checkin', $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+        )
+        .bind(db_id(new.server_id))
+        .bind(new.school_id)
+        .bind(new.person_id.map(db_id))
+        .bind(new.flow_id.to_owned())
+        .bind(new.spec.to_owned())
+        .bind(new.time_zone.to_owned())
+        .bind(new.next_fire_at)
+        .bind(db_id(new.created_by))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(id)
+    })
+    .context("saving a schedule")?;
+    get(db, new.server_id, id)
+        .await?
+        .context("the schedule just saved is missing")
+}
+
+/// The schedule with this id in this server.
+pub async fn get(db: &Db, server_id: u64, id: i64) -> anyhow::Result<Option<Schedule>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1 AND server_id = $2")))
+            .bind(id)
+            .bind(db_id(server_id))
+            .fetch_optional(pool)
+            .await
+    })
+    .context("looking up a schedule")
+}
+
+/// The server's schedules, for one school or all.
+pub async fn list(
+    db: &Db,
+    server_id: u64,
+    school_id: Option<i64>,
+) -> anyhow::Result<Vec<Schedule>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2) ORDER BY id"
+        )))
+        .bind(db_id(server_id))
+        .bind(school_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("listing schedules")
+}
+
+/// Pauses or resumes; a resumed schedule gets its next fire time from now.
+pub async fn set_paused(
+    db: &Db,
+    schedule: &Schedule,
+    paused: bool,
+    next_fire_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE schedules SET paused = $1, next_fire_at = $2, updated_at = $3 WHERE id = $4 AND server_id = $5")
+            .bind(i64::from(paused))
+            .bind(next_fire_at)
+            .bind(now)
+            .bind(schedule.id)
+            .bind(schedule.server_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("pausing or resuming a schedule")
+}
+
+pub async fn delete(db: &Db, schedule: &Schedule) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM schedules WHERE id = $1 AND server_id = $2")
+            .bind(schedule.id)
+            .bind(schedule.server_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("deleting a schedule")
+}
+
+/// The earliest time any schedule is due (for the scheduler to sleep until).
+pub async fn next_due(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
+    on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT MIN(next_fire_at) FROM schedules WHERE paused = 0 AND next_fire_at IS NOT NULL")
+            .fetch_one(pool)
+            .await
+    })
+    .context("reading the next due schedule")
+}
+
+/// What one due schedule turns into, decided by the scheduler.
+#[derive(Clone, Debug, Default)]
+pub struct Firing {
+    pub fired: Option<DateTime<Utc>>,
+    pub missed: Vec<DateTime<Utc>>,
+    pub next_fire_at: Option<DateTime<Utc>>,
+    /// `(key, person, payload)` for each outbox row.
+    pub outbox: Vec<(String, u64, String)>,
+}
+
+/// Claims the schedules due at `now` (at most `limit`) and applies `decide` to each, writing
+/// runs, outbox rows (once per key) and the next fire time in one transaction. `decide`
+/// receives the schedule and the people it is for. On PostgreSQL, rows another process holds
+/// are skipped (`FOR UPDATE SKIP LOCKED`); on SQLite the write lock is taken up front.
+pub async fn fire_due(
+    db: &Db,
+    now: DateTime<Utc>,
+    limit: i64,
+    mut decide: impl FnMut(&Schedule, &[u64]) -> Firing,
+) -> anyhow::Result<Vec<(Schedule, Firing)>> {
+    let lock = match db {
+        Db::Sqlite(_) => "",
+        Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+    };
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let due: Vec<Schedule> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE paused = 0 AND next_fire_at IS NOT NULL AND next_fire_at <= $1 ORDER BY next_fire_at, id LIMIT $2{lock}"
+        )))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut done = Vec::new();
+        for schedule in due {
+            let people: Vec<i64> = match schedule.person_id {
+                Some(person) => vec![person],
+                None => sqlx::query_scalar(
+                    "SELECT DISTINCT user_id FROM member_roles
+                     WHERE server_id = $1 AND school_id = $2 AND role IN ('principal', 'team') ORDER BY user_id",
+                )
+                .bind(schedule.server_id)
+                .bind(schedule.school_id)
+                .fetch_all(&mut *tx)
+                .await?,
+            };
+            let people: Vec<u64> = people.into_iter().map(discord_id).collect();
+            let firing = decide(&schedule, &people);
+            for (at, outcome) in firing.fired.iter().map(|t| (*t, "fired")).chain(firing.missed.iter().map(|t| (*t, "missed"))) {
+                sqlx::query(
+                    "INSERT INTO schedule_runs (schedule_id, occurrence_at, outcome, recorded_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (schedule_id, occurrence_at) DO NOTHING",
+                )
+                .bind(schedule.id)
+                .bind(at)
+                .bind(outcome)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for (key, person, payload) in &firing.outbox {
+                sqlx::query(
+                    "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
+                     VALUES ($1, $2, 'checkin_start', $3, $4, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(key.clone())
+                .bind(schedule.server_id)
+                .bind(payload.clone())
+                .bind(db_id(*person))
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE schedules SET next_fire_at = $1, updated_at = $2 WHERE id = $3")
+                .bind(firing.next_fire_at)
+                .bind(now)
+                .bind(schedule.id)
+                .execute(&mut *tx)
+                .await?;
+            done.push((schedule, firing));
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(done)
+    })
+    .context("firing due schedules")
+}
+
+/// A schedule's recorded runs, oldest first: `(occurrence, outcome)`.
+pub async fn runs(db: &Db, schedule_id: i64) -> anyhow::Result<Vec<(DateTime<Utc>, String)>> {
+    on_backend!(db, pool => {
+        sqlx::query_as("SELECT occurrence_at, outcome FROM schedule_runs WHERE schedule_id = $1 ORDER BY occurrence_at")
+            .bind(schedule_id)
+            .fetch_all(pool)
+            .await
+    })
+    .context("reading a schedule's runs")
+}

@@ -1,0 +1,230 @@
+//! Scheduled check-ins: the preview and Save, ticks with a fixed `now`, downtime, the outbox
+//! sender's failures, and the loop picking up what came due while the bot was down.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use coachbot::discord::Options;
+use coachbot::emulator::{Fault, FaultKind};
+use coachbot::scheduler::{DeliverOutcome, TickOutcome};
+use coachbot::store::schedules::{self, NewSchedule};
+use coachbot::store::{checkins, outbox};
+use serde_json::json;
+
+use crate::e2e;
+use crate::support::{Plan, TestBot, WAIT};
+
+/// A coach schedules a check-in for Pat through the command, clicking Save on the preview.
+async fn schedule_for_pat(bot: &TestBot, plan: &Plan, when: &str) -> schedules::Schedule {
+    let interaction = bot
+        .emu
+        .slash_command(
+            plan.casey,
+            bot.ids.general,
+            "checkin schedule",
+            &[
+                ("flow", json!("wellbeing")),
+                ("when", json!(when)),
+                ("person", json!(plan.pat)),
+            ],
+        )
+        .expect("interaction");
+    let preview = bot.reply(&interaction).await;
+    assert!(preview.ephemeral);
+    assert!(
+        preview.content.contains("The next five times"),
+        "{}",
+        preview.content
+    );
+    assert_eq!(
+        preview.content.matches("\n• ").count(),
+        5,
+        "{}",
+        preview.content
+    );
+    let save = format!("schedule:{}:save", interaction.id);
+    bot.human_pause().await;
+    let (channel, message) = bot.emu.find_component(&save).expect("a Save button");
+    let click = bot
+        .emu
+        .click_button(plan.casey, channel, message, &save)
+        .expect("click");
+    let saved = bot.reply(&click).await;
+    assert!(
+        saved.content.starts_with("Saved schedule **#"),
+        "{}",
+        saved.content
+    );
+    let all = schedules::list(&bot.db, bot.ids.guild, None)
+        .await
+        .expect("schedules");
+    all.last().cloned().expect("a schedule")
+}
+
+async fn dm_questions(bot: &TestBot, person: u64) -> usize {
+    bot.emu
+        .dm_channel_of(person)
+        .map(|dm| {
+            bot.emu
+                .messages_in(dm)
+                .iter()
+                .filter(|m| {
+                    m["content"]
+                        .as_str()
+                        .is_some_and(|c| c.contains("**Question 1 of"))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+e2e! {
+    /// Each occurrence fires once: a second tick at the same time queues nothing, a second
+    /// delivery sends nothing, and the first question reaches the person's DM once.
+    async fn a_scheduled_checkin_fires_once_per_occurrence(bot) {
+        let plan = bot.plan().await;
+        let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
+        let first: DateTime<Utc> = schedule.next_fire_at.expect("a first fire");
+        let local = first.with_timezone(&chrono_tz::America::Chicago);
+        assert_eq!(local.format("%H:%M").to_string(), "08:00", "computed in the school's zone");
+
+        let scheduler = bot.scheduler();
+        assert_eq!(scheduler.tick(first - TimeDelta::minutes(1)).await.expect("tick"), TickOutcome::default());
+        assert_eq!(scheduler.tick(first).await.expect("tick"), TickOutcome { fired: 1, missed: 0, queued: 1 });
+        assert_eq!(scheduler.tick(first).await.expect("tick"), TickOutcome::default(), "nothing fires twice");
+        assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { sent: 1, ..DeliverOutcome::default() });
+        assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome::default());
+        assert_eq!(dm_questions(bot, plan.pat).await, 1);
+
+        let session = checkins::open_for(&bot.db, plan.pat).await.expect("open").expect("a session");
+        assert!(session.origin.as_deref().is_some_and(|o| o.starts_with(&format!("checkin:{}:", schedule.id))));
+        let stored = schedules::get(&bot.db, bot.ids.guild, schedule.id).await.expect("get").expect("schedule");
+        assert_eq!(stored.next_fire_at, Some(first + TimeDelta::days(1)));
+        let runs = schedules::runs(&bot.db, schedule.id).await.expect("runs");
+        assert_eq!(runs, [(first, "fired".to_owned())]);
+    }
+}
+
+e2e! {
+    /// After three days down, one message goes out (the latest occurrence, within the grace
+    /// window) and the others are recorded as missed; past the window, nothing is sent.
+    async fn downtime_sends_once_and_records_the_rest_as_missed(bot) {
+        let plan = bot.plan().await;
+        let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
+        let first = schedule.next_fire_at.expect("first");
+        let scheduler = bot.scheduler();
+        let back = first + TimeDelta::days(3) + TimeDelta::minutes(30);
+        assert_eq!(scheduler.tick(back).await.expect("tick"), TickOutcome { fired: 1, missed: 3, queued: 1 });
+        assert_eq!(outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").len(), 1);
+        let runs = schedules::runs(&bot.db, schedule.id).await.expect("runs");
+        let outcomes: Vec<&str> = runs.iter().map(|(_, o)| o.as_str()).collect();
+        assert_eq!(outcomes, ["missed", "missed", "missed", "fired"]);
+
+        let much_later = back + TimeDelta::days(2) + TimeDelta::hours(5);
+        assert_eq!(scheduler.tick(much_later).await.expect("tick"), TickOutcome { fired: 0, missed: 2, queued: 0 });
+        assert_eq!(outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").len(), 1, "nothing more was queued");
+    }
+}
+
+e2e! {
+    /// Closed DMs (Discord error 50007) mark the person unreachable: no retries.
+    async fn closed_dms_mark_the_person_unreachable(bot) {
+        let plan = bot.plan().await;
+        let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
+        let first = schedule.next_fire_at.expect("first");
+        bot.emu.close_dms(plan.pat);
+        let scheduler = bot.scheduler();
+        scheduler.tick(first).await.expect("tick");
+        assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { unreachable: 1, ..DeliverOutcome::default() });
+        assert_eq!(scheduler.deliver(first + TimeDelta::hours(1)).await.expect("deliver"), DeliverOutcome::default(), "no retries");
+        let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+        assert_eq!(rows[0].status, "unreachable");
+        assert!(rows[0].last_error.as_deref().is_some_and(|e| e.contains("50007") || e.contains("Cannot send")), "{:?}", rows[0].last_error);
+    }
+}
+
+e2e! {
+    /// A 429 is retried later, and the message goes out once.
+    async fn a_rate_limited_send_is_retried_later(bot) {
+        let plan = bot.plan().await;
+        let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
+        let first = schedule.next_fire_at.expect("first");
+        let scheduler = bot.scheduler();
+        scheduler.tick(first).await.expect("tick");
+        bot.emu.inject_fault(Fault {
+            method: Some("POST".into()),
+            path_prefix: "/channels/".into(),
+            times: 1,
+            kind: FaultKind::RateLimited { retry_after: 1.0, global: false },
+        });
+        assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { retried: 1, ..DeliverOutcome::default() });
+        assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome::default(), "not before its retry time");
+        let later = first + TimeDelta::minutes(1);
+        assert_eq!(scheduler.deliver(later).await.expect("deliver"), DeliverOutcome { sent: 1, ..DeliverOutcome::default() });
+        assert_eq!(dm_questions(bot, plan.pat).await, 1);
+    }
+}
+
+e2e! {
+    /// An occurrence that came due while the bot was down is sent once when it starts, if
+    /// still within the grace window; the loop does it without being asked.
+    async fn the_loop_sends_what_came_due_while_down(bot) {
+        let plan = bot.plan().await;
+        bot.stop().await;
+        let now = Utc::now();
+        let schools = coachbot::store::schools::list(&bot.db, bot.ids.guild).await.expect("schools");
+        schedules::create(&bot.db, &NewSchedule {
+            server_id: bot.ids.guild,
+            school_id: schools[0].id,
+            person_id: Some(plan.pat),
+            flow_id: "wellbeing",
+            spec: "daily 08:00",
+            time_zone: "America/Chicago",
+            next_fire_at: Some(now - TimeDelta::minutes(10)),
+            created_by: plan.casey,
+        }, now).await.expect("a schedule that came due");
+        bot.start_with(Options { scheduler: true }).await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while dm_questions(bot, plan.pat).await == 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(dm_questions(bot, plan.pat).await, 1);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert_eq!(dm_questions(bot, plan.pat).await, 1, "sent once");
+    }
+}
+
+e2e! {
+    /// Only coaches and admins schedule; a bad "when" is refused; list, pause, resume, delete.
+    async fn schedules_are_managed_by_coaches(bot) {
+        let plan = bot.plan().await;
+        let general = bot.ids.general;
+        let refused = bot.command(plan.terry, general, "checkin schedule", &[
+            ("flow", json!("weekly")), ("when", json!("weekdays 08:00")),
+        ]).await;
+        assert!(refused.content.contains("Only coaches and admins can schedule check-ins"), "{}", refused.content);
+        let bad = bot.command(plan.casey, general, "checkin schedule", &[
+            ("flow", json!("weekly")), ("when", json!("every blue moon")), ("person", json!(plan.pat)),
+        ]).await;
+        assert!(bad.ephemeral && bad.content.contains("could not read `every blue moon` as a schedule"), "{}", bad.content);
+        let bad = bot.command(plan.casey, general, "checkin schedule", &[
+            ("flow", json!("weekly")), ("when", json!("61 8 * * *")), ("person", json!(plan.pat)),
+        ]).await;
+        assert!(bad.content.contains("as a schedule"), "{}", bad.content);
+        assert!(schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").is_empty());
+
+        let schedule = schedule_for_pat(bot, &plan, "mondays 15:30").await;
+        let listed = bot.command(plan.casey, general, "schedule list", &[]).await;
+        assert!(listed.text().contains(&format!("**#{}** wellbeing · Pat Lee · `mondays 15:30` · next Mon", schedule.id)), "{}", listed.text());
+        let paused = bot.command(plan.casey, general, "schedule pause", &[("schedule", json!(schedule.id.to_string()))]).await;
+        assert!(paused.content.contains("is paused"), "{}", paused.content);
+        let scheduler = bot.scheduler();
+        let due = schedule.next_fire_at.expect("next");
+        assert_eq!(scheduler.tick(due).await.expect("tick"), TickOutcome::default(), "a paused schedule does not fire");
+        let resumed = bot.command(plan.casey, general, "schedule resume", &[("schedule", json!(format!("#{}", schedule.id)))]).await;
+        assert!(resumed.content.contains("is running again"), "{}", resumed.content);
+        let refused = bot.command(plan.terry, general, "schedule delete", &[("schedule", json!(schedule.id.to_string()))]).await;
+        assert!(refused.content.contains("Only"), "{}", refused.content);
+        let deleted = bot.command(plan.casey, general, "schedule delete", &[("schedule", json!(schedule.id.to_string()))]).await;
+        assert!(deleted.content.contains("is deleted"), "{}", deleted.content);
+        assert!(schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").is_empty());
+    }
+}
