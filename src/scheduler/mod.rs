@@ -14,7 +14,7 @@ use crate::discord::checkin::{self, Begin, Begun, conversation};
 use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
 use crate::store::schedules::{self, Firing};
-use crate::store::{members, outbox, schools};
+use crate::store::{checkins, members, outbox, schools};
 
 /// What one scheduling round did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -25,6 +25,10 @@ pub struct TickOutcome {
     pub missed: usize,
     /// Outbox rows written.
     pub queued: usize,
+    /// Unanswered check-ins given their one nudge.
+    pub nudged: usize,
+    /// Check-ins that ran out of time (missed).
+    pub expired: usize,
 }
 
 /// What one delivery round did.
@@ -48,6 +52,13 @@ struct CheckinStart {
     occurrence: DateTime<Utc>,
     /// Who set the schedule up: recorded as who started the check-in.
     started_by: u64,
+    nudge_hours: i64,
+}
+
+/// A nudge waiting in the outbox.
+#[derive(Debug, Deserialize)]
+struct Nudge {
+    session_id: i64,
 }
 
 /// Rows handled per round.
@@ -96,6 +107,7 @@ impl Scheduler {
                                 flow_id: schedule.flow_id.clone(),
                                 occurrence,
                                 started_by: crate::store::discord_id(schedule.created_by),
+                                nudge_hours: schedule.nudge_hours,
                             };
                             let key = format!("checkin:{}:{}:{person}", schedule.id, occurrence.timestamp());
                             serde_json::to_string(&payload).ok().map(|p| (key, *person, p))
@@ -111,7 +123,12 @@ impl Scheduler {
             }
         })
         .await?;
-        let mut outcome = TickOutcome::default();
+        let mut outcome = TickOutcome {
+            expired: usize::try_from(checkins::expire_due(&self.data.db, now).await?)
+                .unwrap_or(usize::MAX),
+            nudged: checkins::nudge_due(&self.data.db, now).await?.len(),
+            ..TickOutcome::default()
+        };
         for (_, firing) in &fired {
             outcome.fired += usize::from(firing.fired.is_some());
             outcome.missed += firing.missed.len();
@@ -172,6 +189,10 @@ impl Scheduler {
         row: &outbox::OutboxRow,
         now: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
+        if row.kind == "nudge" {
+            let nudge: Nudge = serde_json::from_str(&row.payload)?;
+            return conversation::nudge(&self.http, &self.data, nudge.session_id).await;
+        }
         let start: CheckinStart = serde_json::from_str(&row.payload)?;
         let server = crate::store::discord_id(row.server_id);
         let Some(school) = schools::get(&self.data.db, server, start.school_id).await? else {
@@ -196,6 +217,7 @@ impl Scheduler {
                 flow,
                 started_by: start.started_by,
                 origin: Some(&row.key),
+                nudge_hours: start.nudge_hours,
             },
             now,
         )

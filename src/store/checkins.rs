@@ -31,6 +31,9 @@ pub struct CheckinSession {
     pub finished_at: Option<DateTime<Utc>>,
     /// The outbox row that started it, for scheduled check-ins.
     pub origin: Option<String>,
+    /// Hours without an answer before the one nudge.
+    pub nudge_hours: i64,
+    pub nudged_at: Option<DateTime<Utc>>,
 }
 
 impl CheckinSession {
@@ -73,7 +76,7 @@ impl AnswerRow {
 const SELECT: &str =
     "SELECT id, server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
             correcting, prompted, dm_channel_id, last_message_id, started_by, started_at,
-            expires_at, updated_at, finished_at, origin
+            expires_at, updated_at, finished_at, origin, nudge_hours, nudged_at
      FROM checkin_sessions";
 
 #[derive(Clone, Debug)]
@@ -89,6 +92,7 @@ pub struct NewSession<'a> {
     pub expires_at: DateTime<Utc>,
     /// The outbox key of a scheduled check-in: a retry finds the session it already started.
     pub origin: Option<&'a str>,
+    pub nudge_hours: i64,
 }
 
 /// Starts a session, or returns the person's open one (anywhere) without starting another.
@@ -115,8 +119,8 @@ pub async fn start(
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO checkin_sessions
                      (server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
-                      started_by, started_at, expires_at, updated_at, origin)
-                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8, $11) RETURNING id",
+                      started_by, started_at, expires_at, updated_at, origin, nudge_hours)
+                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8, $11, $12) RETURNING id",
             )
             .bind(db_id(new.server_id))
             .bind(new.school_id)
@@ -129,6 +133,7 @@ pub async fn start(
             .bind(new.expires_at)
             .bind(new.opener.map(str::to_owned))
             .bind(new.origin.map(str::to_owned))
+            .bind(new.nudge_hours)
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -483,4 +488,63 @@ pub async fn confirm(
         Ok::<_, sqlx::Error>(changed == 1)
     })
     .context("confirming a check-in")
+}
+
+/// Closes open check-ins whose time ran out; they count as missed. Returns how many.
+pub async fn expire_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<u64> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let expired = sqlx::query(
+            "UPDATE checkin_sessions SET status = 'expired', finished_at = $1, updated_at = $1
+             WHERE status = 'open' AND expires_at <= $1",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(expired)
+    })
+    .context("expiring check-ins")
+}
+
+/// Queues one nudge for each open check-in that has waited its hours without an answer,
+/// marking it nudged in the same transaction. Returns the sessions nudged.
+pub async fn nudge_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<i64>> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let waiting: Vec<(i64, i64, i64, DateTime<Utc>, i64)> = sqlx::query_as(
+            "SELECT id, server_id, person_id, updated_at, nudge_hours FROM checkin_sessions
+             WHERE status = 'open' AND nudged_at IS NULL AND expires_at > $1",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut nudged = Vec::new();
+        for (id, server_id, person_id, updated_at, hours) in waiting {
+            if updated_at + chrono::TimeDelta::hours(hours) > now {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
+                 VALUES ($1, $2, 'nudge', $3, $4, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(format!("nudge:{id}"))
+            .bind(server_id)
+            .bind(format!("{{\"session_id\":{id}}}"))
+            .bind(person_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE checkin_sessions SET nudged_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            nudged.push(id);
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(nudged)
+    })
+    .context("queueing nudges")
 }

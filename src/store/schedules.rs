@@ -19,13 +19,15 @@ pub struct Schedule {
     pub next_fire_at: Option<DateTime<Utc>>,
     pub paused: i64,
     pub grace_minutes: i64,
+    /// Hours an unanswered check-in waits before its one nudge.
+    pub nudge_hours: i64,
     pub created_by: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const SELECT: &str = "SELECT id, server_id, school_id, kind, person_id, flow_id, spec, time_zone,
-            next_fire_at, paused, grace_minutes, created_by, created_at, updated_at
+            next_fire_at, paused, grace_minutes, nudge_hours, created_by, created_at, updated_at
      FROM schedules";
 
 #[derive(Clone, Debug)]

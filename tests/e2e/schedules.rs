@@ -88,7 +88,7 @@ e2e! {
 
         let scheduler = bot.scheduler();
         assert_eq!(scheduler.tick(first - TimeDelta::minutes(1)).await.expect("tick"), TickOutcome::default());
-        assert_eq!(scheduler.tick(first).await.expect("tick"), TickOutcome { fired: 1, missed: 0, queued: 1 });
+        assert_eq!(scheduler.tick(first).await.expect("tick"), TickOutcome { fired: 1, missed: 0, queued: 1, ..TickOutcome::default() });
         assert_eq!(scheduler.tick(first).await.expect("tick"), TickOutcome::default(), "nothing fires twice");
         assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { sent: 1, ..DeliverOutcome::default() });
         assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome::default());
@@ -112,14 +112,14 @@ e2e! {
         let first = schedule.next_fire_at.expect("first");
         let scheduler = bot.scheduler();
         let back = first + TimeDelta::days(3) + TimeDelta::minutes(30);
-        assert_eq!(scheduler.tick(back).await.expect("tick"), TickOutcome { fired: 1, missed: 3, queued: 1 });
+        assert_eq!(scheduler.tick(back).await.expect("tick"), TickOutcome { fired: 1, missed: 3, queued: 1, ..TickOutcome::default() });
         assert_eq!(outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").len(), 1);
         let runs = schedules::runs(&bot.db, schedule.id).await.expect("runs");
         let outcomes: Vec<&str> = runs.iter().map(|(_, o)| o.as_str()).collect();
         assert_eq!(outcomes, ["missed", "missed", "missed", "fired"]);
 
         let much_later = back + TimeDelta::days(2) + TimeDelta::hours(5);
-        assert_eq!(scheduler.tick(much_later).await.expect("tick"), TickOutcome { fired: 0, missed: 2, queued: 0 });
+        assert_eq!(scheduler.tick(much_later).await.expect("tick"), TickOutcome { fired: 0, missed: 2, queued: 0, ..TickOutcome::default() });
         assert_eq!(outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").len(), 1, "nothing more was queued");
     }
 }
@@ -226,5 +226,37 @@ e2e! {
         let deleted = bot.command(plan.casey, general, "schedule delete", &[("schedule", json!(schedule.id.to_string()))]).await;
         assert!(deleted.content.contains("is deleted"), "{}", deleted.content);
         assert!(schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").is_empty());
+    }
+}
+
+e2e! {
+    /// An unanswered check-in gets one gentle nudge after its hours, and is recorded as
+    /// missed (expired) when its time runs out.
+    async fn an_unanswered_checkin_is_nudged_once_then_expires(bot) {
+        let plan = bot.plan().await;
+        let schedule = schedule_for_pat(bot, &plan, "mondays 15:30").await;
+        let first = schedule.next_fire_at.expect("first");
+        let scheduler = bot.scheduler();
+        scheduler.tick(first).await.expect("tick");
+        scheduler.deliver(first).await.expect("deliver");
+
+        let early = scheduler.tick(first + TimeDelta::hours(23)).await.expect("tick");
+        assert_eq!(early.nudged, 0);
+        let due = scheduler.tick(first + TimeDelta::hours(24) + TimeDelta::minutes(1)).await.expect("tick");
+        assert_eq!(due.nudged, 1);
+        let sent = scheduler.deliver(first + TimeDelta::hours(24) + TimeDelta::minutes(1)).await.expect("deliver");
+        assert_eq!(sent.sent, 1);
+        let dm = bot.emu.dm_channel_of(plan.pat).expect("dm");
+        let nudges = || bot.emu.messages_in(dm).iter().filter(|m| m["content"].as_str().is_some_and(|c| c.contains("A gentle nudge"))).count();
+        assert_eq!(nudges(), 1);
+        let again = scheduler.tick(first + TimeDelta::hours(48)).await.expect("tick");
+        assert_eq!(again.nudged, 0, "one nudge only");
+        scheduler.deliver(first + TimeDelta::hours(48)).await.expect("deliver");
+        assert_eq!(nudges(), 1);
+
+        let later = scheduler.tick(first + TimeDelta::days(8)).await.expect("tick");
+        assert_eq!(later.expired, 1);
+        let sessions = checkins::of_person(&bot.db, bot.ids.guild, plan.pat).await.expect("sessions");
+        assert_eq!(sessions[0].status, "expired");
     }
 }

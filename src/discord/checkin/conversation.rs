@@ -104,6 +104,34 @@ pub async fn advance(http: &serenity::Http, data: &Data, session_id: i64) -> any
     Ok(())
 }
 
+/// The one gentle reminder for a check-in left unanswered; false when it is no longer open.
+pub async fn nudge(http: &serenity::Http, data: &Data, session_id: i64) -> anyhow::Result<bool> {
+    let Some(session) = checkins::get(&data.db, session_id)
+        .await?
+        .filter(|s| s.status == "open")
+    else {
+        return Ok(false);
+    };
+    let channel = dm_channel(http, data, &session).await?;
+    let text = format!(
+        "A gentle nudge about your **{}**: it is still here whenever you have a few minutes. The question waiting for you is just above, and you can also use the form button.",
+        session.flow_title
+    );
+    let message = serenity::CreateMessage::new()
+        .content(text)
+        .nonce(serenity::Nonce::String(clip(
+            &format!("n{}", session.id),
+            25,
+        )))
+        .enforce_nonce(true)
+        .allowed_mentions(serenity::CreateAllowedMentions::new());
+    channel
+        .send_message(http, message)
+        .await
+        .context("sending a nudge")?;
+    Ok(true)
+}
+
 /// The DM channel with the person, opened once and stored.
 async fn dm_channel(
     http: &serenity::Http,

@@ -132,6 +132,7 @@ async fn start(
             flow: chosen,
             started_by: caller.user_id,
             origin: None,
+            nudge_hours: NUDGE_HOURS,
         },
         now,
     )
@@ -336,7 +337,12 @@ pub struct Begin<'a> {
     pub started_by: u64,
     /// The outbox key of a scheduled check-in.
     pub origin: Option<&'a str>,
+    /// Hours without an answer before the one nudge.
+    pub nudge_hours: i64,
 }
+
+/// Hours an unanswered check-in waits for its nudge, unless its schedule says otherwise.
+pub const NUDGE_HOURS: i64 = 24;
 
 /// What came of starting a check-in.
 pub enum Begun {
@@ -400,6 +406,7 @@ pub async fn begin(
             started_by: request.started_by,
             expires_at: now + Duration::days(OPEN_FOR_DAYS),
             origin: request.origin,
+            nudge_hours: request.nudge_hours,
         },
         now,
     )
