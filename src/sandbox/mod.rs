@@ -37,6 +37,9 @@ pub struct Sandbox {
     channel: u64,
     /// The form the bot opened last: its id, and the channel it was opened in.
     form: Option<(String, u64)>,
+    /// How far the sandbox's clock is ahead of the real one.
+    offset: chrono::TimeDelta,
+    scheduler: crate::scheduler::Scheduler,
     bot: JoinHandle<()>,
 }
 
@@ -70,7 +73,14 @@ impl Sandbox {
             Config::from_lookup(|key| (key == "DISCORD_TOKEN").then(|| "sandbox".to_owned()))?
                 .token()?
                 .clone();
-        let mut client = crate::discord::client(&token, Some(emu.api_url()), db.clone()).await?;
+        // The sandbox drives the scheduler itself, on its own clock (see `clock`).
+        let options = crate::discord::Options { scheduler: false };
+        let mut client =
+            crate::discord::client_with(&token, Some(emu.api_url()), db.clone(), options).await?;
+        let scheduler = crate::scheduler::Scheduler::new(
+            crate::discord::Data::load(db.clone())?,
+            std::sync::Arc::new(crate::discord::http_client(&token, Some(emu.api_url()))),
+        );
         let bot = tokio::spawn(async move {
             if let Err(error) = client.start().await {
                 tracing::error!(error = format!("{error:#}"), "the sandbox's bot stopped");
@@ -86,6 +96,8 @@ impl Sandbox {
             me: 0,
             channel,
             form: None,
+            offset: chrono::TimeDelta::zero(),
+            scheduler,
             bot,
         })
     }
@@ -112,6 +124,7 @@ impl Sandbox {
         let result = match line {
             Line::Nothing => Ok(String::new()),
             Line::Quit => return (String::new(), true),
+            Line::Clock(step) => self.clock(step.as_deref()).await,
             Line::Help => Ok(HELP.to_owned()),
             Line::People => Ok(self.people()),
             Line::As(handle) => self.become_person(&handle),
@@ -149,6 +162,83 @@ impl Sandbox {
             Ok(text) => (text, false),
             Err(error) => (format!("? {error:#}"), false),
         }
+    }
+
+    /// The sandbox's time: the real time plus however far `clock` moved it.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + self.offset
+    }
+
+    /// Moves the clock on as a running bot would live through it: each due time in between
+    /// is ticked in turn, so nothing is "missed" just because the clock jumped.
+    async fn clock(&mut self, step: Option<&str>) -> anyhow::Result<String> {
+        let from = self.now();
+        if let Some(step) = step {
+            self.offset += parse::clock_step(step).map_err(|e| anyhow::anyhow!(e))?;
+        }
+        let now = self.now();
+        let mark = self.emu.call_count();
+        let mut ticked = crate::scheduler::TickOutcome::default();
+        let mut delivered = crate::scheduler::DeliverOutcome::default();
+        let mut at = from;
+        for _ in 0..10_000 {
+            let round = self.scheduler.tick(at).await?;
+            let sent = self.scheduler.deliver(at).await?;
+            ticked.fired += round.fired;
+            ticked.missed += round.missed;
+            ticked.nudged += round.nudged;
+            ticked.expired += round.expired;
+            delivered.sent += sent.sent;
+            if at >= now {
+                break;
+            }
+            let next = [
+                crate::store::schedules::next_due(&self.db).await?,
+                crate::store::outbox::next_ready(&self.db).await?,
+                self.next_nudge_or_expiry(at).await?,
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > at)
+            .min();
+            at = next.map_or(now, |t| t.min(now));
+        }
+        let mut out = format!(
+            "The sandbox's clock says {} UTC.",
+            now.format("%a %-d %b %Y %H:%M")
+        );
+        if ticked != crate::scheduler::TickOutcome::default()
+            || delivered != crate::scheduler::DeliverOutcome::default()
+        {
+            out.push_str(&format!(
+                " Scheduler: {} fired, {} missed, {} nudged, {} expired; {} sent.",
+                ticked.fired, ticked.missed, ticked.nudged, ticked.expired, delivered.sent
+            ));
+        }
+        if self.emu.call_count() > mark {
+            out.push('\n');
+            out.push_str(&self.answers_since(mark).await);
+        }
+        Ok(out)
+    }
+
+    /// When the next open check-in is due a nudge or runs out, after `at`.
+    async fn next_nudge_or_expiry(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let open = crate::store::checkins::all_open(&self.db).await?;
+        Ok(open
+            .iter()
+            .flat_map(|s| {
+                let nudge = s
+                    .nudged_at
+                    .is_none()
+                    .then(|| s.updated_at + chrono::TimeDelta::hours(s.nudge_hours));
+                nudge.into_iter().chain([s.expires_at])
+            })
+            .filter(|t| *t > at)
+            .min())
     }
 
     fn people(&self) -> String {
@@ -313,6 +403,7 @@ const HELP: &str = r#"Type what a person would do in Discord (try `as terry` fir
   as <person>        type as someone else (see `people`)
   in #channel        type in another channel
   people             who is in the demo server
+  clock [+3d|+2h|+30m]  show the sandbox's time, or move it on: due schedules fire, nudges go out
   quit               leave (the sandbox's database stays for next time)"#;
 
 /// The interactive loop on stdin/stdout.

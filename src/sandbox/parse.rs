@@ -21,6 +21,8 @@ pub enum Line {
     Click(String),
     /// `form field:"value" …`: fills in and sends the form the bot opened last
     Form(Vec<(String, String)>),
+    /// `clock` (show the sandbox's time) or `clock +3d` (move it on)
+    Clock(Option<String>),
     Quit,
 }
 
@@ -53,6 +55,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
             Ok(Line::Form(fields))
         }
         "quit" | "exit" => Ok(Line::Quit),
+        "clock" => Ok(Line::Clock((!rest.is_empty()).then(|| rest.to_owned()))),
         other => Err(format!("`{other}` is not something I know; type `help`")),
     }
 }
@@ -129,6 +132,24 @@ fn tokenize(text: &str) -> Result<Vec<String>, String> {
     Ok(tokens)
 }
 
+/// `+3d`, `+2h`, `+30m` (or without the plus): how far to move the sandbox's clock.
+pub fn clock_step(text: &str) -> Result<chrono::TimeDelta, String> {
+    let text = text.trim().trim_start_matches('+');
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` should look like +3d, +2h or +30m"))?;
+    match unit {
+        "d" => Ok(chrono::TimeDelta::days(n)),
+        "h" => Ok(chrono::TimeDelta::hours(n)),
+        "m" => Ok(chrono::TimeDelta::minutes(n)),
+        _ => Err(format!("`{text}` should look like +3d, +2h or +30m")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +179,10 @@ mod tests {
         assert_eq!(parse("  "), Ok(Line::Nothing));
         assert!(parse("as").is_err());
         assert!(parse("dance").is_err());
+        assert_eq!(parse("clock +3d"), Ok(Line::Clock(Some("+3d".into()))));
+        assert_eq!(clock_step("+3d"), Ok(chrono::TimeDelta::days(3)));
+        assert_eq!(clock_step("90m"), Ok(chrono::TimeDelta::minutes(90)));
+        assert!(clock_step("+soon").is_err());
         assert_eq!(
             parse(r#"form barrier:"no cover""#),
             Ok(Line::Form(vec![("barrier".into(), "no cover".into())]))

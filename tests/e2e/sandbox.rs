@@ -104,3 +104,36 @@ async fn a_checkin_is_answered_with_dm_lines() {
     let saved = say(&mut sandbox, &format!("click {confirm}")).await;
     assert!(saved.contains("Saved."), "{saved}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clock_makes_a_schedule_fire_and_a_nudge_go_out() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sandbox = Sandbox::start(&dir.path().join("sandbox.db"), true)
+        .await
+        .expect("the sandbox starts");
+    say(&mut sandbox, "as casey").await;
+    let preview = say(
+        &mut sandbox,
+        r#"/checkin schedule flow:wellbeing when:"daily 08:00" person:@pat"#,
+    )
+    .await;
+    let save = preview
+        .split_whitespace()
+        .find(|w| w.starts_with("schedule:") && w.ends_with(":save)"))
+        .map(|w| w.trim_end_matches(')').to_owned())
+        .unwrap_or_else(|| panic!("a Save button in {preview}"));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let saved = say(&mut sandbox, &format!("click {save}")).await;
+    assert!(saved.contains("Saved schedule **#1**"), "{saved}");
+
+    let day = say(&mut sandbox, "clock +1d").await;
+    assert!(
+        day.contains("1 fired")
+            && day.contains("DM with Pat Lee")
+            && day.contains("Question 1 of 3"),
+        "{day}"
+    );
+    let next = say(&mut sandbox, "clock +1d").await;
+    assert!(next.contains("A gentle nudge"), "{next}");
+    assert_eq!(next.matches("A gentle nudge").count(), 1, "{next}");
+}
