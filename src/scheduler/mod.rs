@@ -2,6 +2,8 @@
 //! so a test drives it one tick at a time with a fixed `now`; the background loop calls the
 //! same functions, waking at the next due time or when a schedule changes.
 
+pub mod throttle;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -69,11 +71,16 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 pub struct Scheduler {
     data: Data,
     http: Arc<serenity::Http>,
+    throttle: tokio::sync::Mutex<throttle::Throttle>,
 }
 
 impl Scheduler {
     pub fn new(data: Data, http: Arc<serenity::Http>) -> Self {
-        Self { data, http }
+        Self {
+            data,
+            http,
+            throttle: tokio::sync::Mutex::default(),
+        }
     }
 
     /// Fires what is due at `now`: at most one occurrence per schedule (the latest within its
@@ -143,6 +150,20 @@ impl Scheduler {
     pub async fn deliver(&self, now: DateTime<Utc>) -> anyhow::Result<DeliverOutcome> {
         let mut outcome = DeliverOutcome::default();
         for row in outbox::ready(&self.data.db, now, BATCH).await? {
+            // Each row is one person's DM: wait our turn under Discord's limits.
+            let channel = row.person_id.map_or(0, crate::store::discord_id);
+            let wait = self
+                .throttle
+                .lock()
+                .await
+                .wait(channel, std::time::Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            self.throttle
+                .lock()
+                .await
+                .record(channel, std::time::Instant::now());
             match self.deliver_one(&row, now).await {
                 Ok(true) => {
                     outbox::mark_sent(&self.data.db, row.id, now).await?;
