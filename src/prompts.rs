@@ -13,7 +13,7 @@ use crate::domain::framework::Framework;
 const SHIPPED_FRAMEWORK: &str = include_str!("../prompts/framework.toml");
 
 /// The check-in flows as shipped with this build.
-const SHIPPED_FLOWS: [(&str, &str); 4] = [
+const SHIPPED_FLOWS: [(&str, &str); 5] = [
     (
         "checkins/weekly.toml",
         include_str!("../prompts/checkins/weekly.toml"),
@@ -29,6 +29,10 @@ const SHIPPED_FLOWS: [(&str, &str); 4] = [
     (
         "checkins/wellbeing.toml",
         include_str!("../prompts/checkins/wellbeing.toml"),
+    ),
+    (
+        "checkins/step-followup.toml",
+        include_str!("../prompts/checkins/step-followup.toml"),
     ),
 ];
 
@@ -152,7 +156,8 @@ mod tests {
                 "weekly",
                 "barrier_deep_dive",
                 "monthly_reflection",
-                "wellbeing"
+                "wellbeing",
+                "step_followup"
             ]
         );
     }

@@ -7,10 +7,11 @@ pub mod checkin;
 mod complete;
 mod errors;
 mod events;
+pub mod followup;
 mod help;
 mod indicator;
 mod schedule;
-mod scope;
+pub(crate) mod scope;
 mod setup;
 mod step;
 
@@ -84,6 +85,7 @@ pub fn commands() -> Vec<poise::Command<Data, Error>> {
         step::step(),
         barrier::barrier(),
         checkin::checkin(),
+        followup::followup(),
         schedule::schedule(),
         help::help(),
     ]

@@ -219,7 +219,7 @@ async fn add(
 }
 
 /// The step and its school, if the caller may act on it.
-async fn step_for(
+pub(super) async fn step_for(
     ctx: Context<'_>,
     caller: &Caller,
     raw: &str,

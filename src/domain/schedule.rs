@@ -33,6 +33,8 @@ enum Kind {
         /// The first date the schedule can fire on; every `weeks` weeks from it.
         anchor: NaiveDate,
     },
+    /// A one-shot follow-up.
+    Once(NaiveDateTime),
 }
 
 fn bad(text: &str, why: impl std::fmt::Display) -> UserError {
@@ -110,6 +112,16 @@ impl CronSpec {
         let lower = source.to_lowercase();
         let words: Vec<&str> = lower.split_whitespace().collect();
         let cron_text = match words.as_slice() {
+            ["once", date, at] => {
+                let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                    .map_err(|_| bad(text, "the date should look like 2026-12-07"))?;
+                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 16:00"))?;
+                let slot = date.and_time(time);
+                return Ok(Self {
+                    kind: Kind::Once(slot),
+                    source: format!("once {}", slot.format("%Y-%m-%d %H:%M")),
+                });
+            }
             ["daily" | "everyday", at] | ["every", "day", at] => {
                 let time = clock(at).ok_or_else(|| bad(text, "the time should look like 07:00"))?;
                 format!("0 {} {} * * *", time.format("%-M"), time.format("%-H"))
@@ -204,6 +216,7 @@ impl CronSpec {
                 .after(&Utc.from_utc_datetime(&after))
                 .next()
                 .map(|t| t.naive_utc()),
+            Kind::Once(slot) => (*slot > after).then_some(*slot),
             Kind::EveryWeeks {
                 weeks,
                 time,
@@ -480,6 +493,17 @@ mod tests {
         let due = daily.due(zone, first, utc(2026, 11, 23, 20, 0), TimeDelta::hours(2));
         assert_eq!(due.fire, None);
         assert_eq!(due.missed.len(), 4);
+    }
+
+    #[test]
+    fn a_one_shot_fires_once() {
+        let zone = chrono_tz::America::Chicago;
+        let once = spec("once 2026-12-07 16:00");
+        assert_eq!(once.source, "once 2026-12-07 16:00");
+        let fires = once.upcoming(zone, utc(2026, 11, 23, 0, 0), 3);
+        assert_eq!(fires.len(), 1);
+        assert_eq!(local(zone, fires[0]), "2026-12-07 16:00 CST");
+        assert_eq!(once.next_after(zone, fires[0]), None);
     }
 
     #[test]

@@ -55,6 +55,9 @@ struct CheckinStart {
     /// Who set the schedule up: recorded as who started the check-in.
     started_by: u64,
     nudge_hours: i64,
+    /// For a follow-up: the step it comes back to.
+    #[serde(default)]
+    step_id: Option<i64>,
 }
 
 /// A nudge waiting in the outbox.
@@ -115,6 +118,7 @@ impl Scheduler {
                                 occurrence,
                                 started_by: crate::store::discord_id(schedule.created_by),
                                 nudge_hours: schedule.nudge_hours,
+                                step_id: schedule.step_id,
                             };
                             let key = format!("checkin:{}:{}:{person}", schedule.id, occurrence.timestamp());
                             serde_json::to_string(&payload).ok().map(|p| (key, *person, p))
@@ -239,6 +243,7 @@ impl Scheduler {
                 started_by: start.started_by,
                 origin: Some(&row.key),
                 nudge_hours: start.nudge_hours,
+                only_step: start.step_id,
             },
             now,
         )

@@ -21,13 +21,15 @@ pub struct Schedule {
     pub grace_minutes: i64,
     /// Hours an unanswered check-in waits before its one nudge.
     pub nudge_hours: i64,
+    /// For a follow-up: the step it comes back to.
+    pub step_id: Option<i64>,
     pub created_by: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const SELECT: &str = "SELECT id, server_id, school_id, kind, person_id, flow_id, spec, time_zone,
-            next_fire_at, paused, grace_minutes, nudge_hours, created_by, created_at, updated_at
+            next_fire_at, paused, grace_minutes, nudge_hours, step_id, created_by, created_at, updated_at
      FROM schedules";
 
 #[derive(Clone, Debug)]
@@ -40,6 +42,8 @@ pub struct NewSchedule<'a> {
     pub time_zone: &'a str,
     pub next_fire_at: Option<DateTime<Utc>>,
     pub created_by: u64,
+    /// For a follow-up: the step it comes back to.
+    pub step_id: Option<i64>,
 }
 
 pub async fn create(
@@ -50,8 +54,8 @@ pub async fn create(
     let id: i64 = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let id = sqlx::query_scalar(
-            "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at)
-             VALUES ($1, $2, 'checkin', $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+            "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at, step_id)
+             VALUES ($1, $2, 'checkin', $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
         )
         .bind(db_id(new.server_id))
         .bind(new.school_id)
@@ -62,6 +66,7 @@ pub async fn create(
         .bind(new.next_fire_at)
         .bind(db_id(new.created_by))
         .bind(now)
+        .bind(new.step_id)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -186,9 +191,13 @@ pub async fn fire_due(
         .await?;
         let mut done = Vec::new();
         for schedule in due {
-            let people: Vec<i64> = match schedule.person_id {
-                Some(person) => vec![person],
-                None => sqlx::query_scalar(
+            let people: Vec<i64> = match (schedule.person_id, schedule.step_id) {
+                (Some(person), _) => vec![person],
+                (None, Some(step)) => sqlx::query_scalar("SELECT user_id FROM step_owners WHERE step_id = $1 ORDER BY user_id")
+                    .bind(step)
+                    .fetch_all(&mut *tx)
+                    .await?,
+                (None, None) => sqlx::query_scalar(
                     "SELECT DISTINCT user_id FROM member_roles
                      WHERE server_id = $1 AND school_id = $2 AND role IN ('principal', 'team') ORDER BY user_id",
                 )

@@ -231,6 +231,20 @@ e2e! {
 
         let saved = click(bot, pat, &reflection, &button_id(&reflection, "confirm")).await;
         assert!(saved.content.contains("Saved. 3 step update(s) and 1 barrier(s)"), "{}", saved.content);
+        // The follow-up buttons replace Confirm: "in 2 weeks" comes back to the last step.
+        let follow = saved.components.iter()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
+            .find(|id| id.ends_with("fu:14"))
+            .expect("a follow-up button");
+        let dm = bot.emu.dm_channel_of(pat).expect("dm");
+        let reflection_id: u64 = reflection.response.as_ref().and_then(|r| r["id"].as_str()).and_then(|s| s.parse().ok()).expect("id");
+        bot.human_pause().await;
+        let interaction = bot.emu.click_button(pat, dm, reflection_id, &follow).expect("click");
+        let scheduled = bot.reply(&interaction).await;
+        assert!(scheduled.content.contains("I will check in with you again on"), "{}", scheduled.content);
+        let followup = coachbot::store::schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").pop().expect("a follow-up");
+        assert_eq!((followup.step_id, followup.person_id, followup.flow_id.as_str()), (Some(steps[1]), Some(pat as i64), "step_followup"));
         let (notes, barriers) = outcomes_of(bot, steps).await;
         assert_eq!(notes[0], [ANSWERS[1]]);
         assert_eq!(notes[1], [ANSWERS[2].to_owned(), format!("Next step: {}", ANSWERS[4])]);

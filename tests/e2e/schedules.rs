@@ -180,6 +180,7 @@ e2e! {
             time_zone: "America/Chicago",
             next_fire_at: Some(now - TimeDelta::minutes(10)),
             created_by: plan.casey,
+            step_id: None,
         }, now).await.expect("a schedule that came due");
         bot.start_with(Options { scheduler: true }).await;
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -258,5 +259,43 @@ e2e! {
         assert_eq!(later.expired, 1);
         let sessions = checkins::of_person(&bot.db, bot.ids.guild, plan.pat).await.expect("sessions");
         assert_eq!(sessions[0].status, "expired");
+    }
+}
+
+e2e! {
+    /// `/followup` comes back to one step on a given day: its owners get a short check-in
+    /// about that step only, once.
+    async fn a_followup_checks_in_on_one_step_once(bot) {
+        let plan = bot.plan().await;
+        let general = bot.ids.general;
+        let reply = bot.command(plan.terry, general, "step add", &[
+            ("title", json!("Share the walkthrough rota")), ("indicator", json!("12a")),
+            ("owner", json!(plan.terry)), ("owner2", json!(plan.jordan)), ("due", json!("in 3 weeks")),
+        ]).await;
+        assert!(reply.content.starts_with("Added step"), "{}", reply.content);
+        let step = coachbot::store::steps::list(&bot.db, bot.ids.guild, &Default::default()).await.expect("steps")[0].id;
+        let past = bot.command(plan.terry, general, "followup", &[("step", json!(step.to_string())), ("when", json!("2020-01-01"))]).await;
+        assert!(past.content.contains("is in the past"), "{}", past.content);
+        let reply = bot.command(plan.terry, general, "followup", &[
+            ("step", json!(step.to_string())), ("when", json!("in 2 weeks")), ("at", json!("16:00")),
+        ]).await;
+        assert!(reply.content.starts_with("I will check in with Terry Okafor and Jordan Silva about **#"), "{}", reply.content);
+        let schedule = schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").pop().expect("a follow-up");
+        assert_eq!(schedule.step_id, Some(step));
+        assert!(schedule.spec.starts_with("once "), "{}", schedule.spec);
+        let at = schedule.next_fire_at.expect("when");
+
+        let scheduler = bot.scheduler();
+        assert_eq!(scheduler.tick(at).await.expect("tick").queued, 2, "one for each owner");
+        assert_eq!(scheduler.deliver(at).await.expect("deliver").sent, 2);
+        for person in [plan.terry, plan.jordan] {
+            let dm = bot.emu.dm_channel_of(person).expect("dm");
+            let asked: Vec<String> = bot.emu.messages_in(dm).iter().filter_map(|m| m["content"].as_str().map(str::to_owned)).collect();
+            assert!(asked.iter().any(|c| c.contains("What has happened with “Share the walkthrough rota” since we last talked about it?")), "{asked:?}");
+            assert!(asked.iter().any(|c| c.contains("Question 1 of 3")), "only that step is asked about: {asked:?}");
+        }
+        assert_eq!(scheduler.tick(at + TimeDelta::days(30)).await.expect("tick").queued, 0, "a follow-up fires once");
+        let stored = schedules::get(&bot.db, bot.ids.guild, schedule.id).await.expect("get").expect("schedule");
+        assert_eq!(stored.next_fire_at, None);
     }
 }

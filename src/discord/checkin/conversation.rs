@@ -415,6 +415,10 @@ pub async fn on_component(
     if session.person() != interaction.user.id.get() {
         return say(ctx, interaction, "This check-in belongs to someone else.").await;
     }
+    // Follow-up buttons come after Confirm, on a closed check-in.
+    if let Some(choice) = action.strip_prefix("fu:") {
+        return follow_up_button(ctx, data, interaction, &session, choice).await;
+    }
     if session.status != "open" {
         return say(ctx, interaction, "This check-in is already closed.").await;
     }
@@ -455,10 +459,23 @@ pub async fn on_component(
                 .filter(|o| matches!(o, checkin::Outcome::StepUpdate { .. }))
                 .count();
             let barriers = outcomes.len() - updates;
-            update(
+            let prefix = id_prefix(session.id);
+            let buttons = vec![
+                serenity::CreateButton::new(format!("{prefix}fu:7"))
+                    .label("Check in again in 1 week")
+                    .style(serenity::ButtonStyle::Secondary),
+                serenity::CreateButton::new(format!("{prefix}fu:14"))
+                    .label("In 2 weeks")
+                    .style(serenity::ButtonStyle::Secondary),
+                serenity::CreateButton::new(format!("{prefix}fu:pick"))
+                    .label("Pick a date")
+                    .style(serenity::ButtonStyle::Secondary),
+            ];
+            update_with(
                 ctx,
                 interaction,
-                &format!("Saved. {updates} step update(s) and {barriers} barrier(s) are on your plan now, and your coach can see this check-in. Thank you."),
+                &format!("Saved. {updates} step update(s) and {barriers} barrier(s) are on your plan now, and your coach can see this check-in. Thank you. Shall I check in with you again?"),
+                vec![serenity::CreateActionRow::Buttons(buttons)],
             )
             .await?;
             return Ok(());
@@ -559,15 +576,113 @@ async fn open_form(
         .context("opening the check-in form")
 }
 
+/// "Check in again in 1 week / 2 weeks / pick a date" after Confirm.
+async fn follow_up_button(
+    ctx: &serenity::Context,
+    data: &Data,
+    interaction: &serenity::ComponentInteraction,
+    session: &CheckinSession,
+    choice: &str,
+) -> anyhow::Result<()> {
+    if choice == "pick" {
+        let input = serenity::CreateInputText::new(
+            serenity::InputTextStyle::Short,
+            "When? (2026-12-07, friday, in 3 weeks)",
+            "date",
+        )
+        .placeholder("in 3 weeks")
+        .max_length(40);
+        let modal = serenity::CreateModal::new(
+            format!("{}fupick", id_prefix(session.id)),
+            "Check in again",
+        )
+        .components(vec![serenity::CreateActionRow::InputText(input)]);
+        return interaction
+            .create_response(ctx, serenity::CreateInteractionResponse::Modal(modal))
+            .await
+            .context("opening the follow-up form");
+    }
+    let days: u64 = choice.parse().context("a follow-up button's days")?;
+    let note = match follow_up_in(data, session, FollowUpWhen::Days(days)).await? {
+        Ok(when) => format!("I will check in with you again on {when}."),
+        Err(error) => error.to_string(),
+    };
+    update(ctx, interaction, &note).await
+}
+
+enum FollowUpWhen<'a> {
+    Days(u64),
+    Typed(&'a str),
+}
+
+/// Schedules the follow-up; the text says when, or what was wrong with the date.
+async fn follow_up_in(
+    data: &Data,
+    session: &CheckinSession,
+    when: FollowUpWhen<'_>,
+) -> anyhow::Result<Result<String, crate::error::UserError>> {
+    let Some(school) =
+        crate::store::schools::get(&data.db, session.server(), session.school_id).await?
+    else {
+        return Ok(Err(crate::error::UserError::NoSchools));
+    };
+    let zone = crate::discord::scope::zone(&school);
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    let date = match when {
+        FollowUpWhen::Days(days) => today
+            .checked_add_days(chrono::Days::new(days))
+            .unwrap_or(today),
+        FollowUpWhen::Typed(text) => {
+            match crate::domain::dates::parse_due(text, today, &school.time_zone) {
+                Ok(date) => date,
+                Err(error) => return Ok(Err(error)),
+            }
+        }
+    };
+    // Back to the step the check-in ended on, if it was about one; else the same flow again.
+    let step = session.questions()?.iter().rev().find_map(|a| a.step_id);
+    let flow_id = if step.is_some() {
+        crate::discord::followup::STEP_FOLLOWUP
+    } else {
+        session.flow_id.as_str()
+    };
+    let time = chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap_or_default();
+    let saved = crate::discord::followup::schedule_followup(
+        data,
+        &crate::discord::followup::FollowUp {
+            school: &school,
+            date,
+            time,
+            flow_id,
+            person_id: Some(session.person()),
+            step_id: step,
+            created_by: session.person(),
+        },
+    )
+    .await?;
+    Ok(saved.map(|s| {
+        s.next_fire_at
+            .map(|t| {
+                t.with_timezone(&zone)
+                    .format("%A %-d %B at %H:%M")
+                    .to_string()
+            })
+            .unwrap_or_default()
+    }))
+}
+
 /// A submitted check-in form: its answers are stored exactly as DM answers would be.
 pub async fn on_modal(
     ctx: &serenity::Context,
     data: &Data,
     interaction: &serenity::ModalInteraction,
 ) -> anyhow::Result<()> {
-    let Some((session_id, _)) = parse_custom_id(&interaction.data.custom_id) else {
+    let Some((session_id, action)) = parse_custom_id(&interaction.data.custom_id) else {
         return Ok(());
     };
+    if action == "fupick" {
+        return follow_up_picked(ctx, data, interaction, session_id).await;
+    }
     let lock = data.conversations.lock_for(interaction.user.id.get());
     let _held = lock.lock().await;
     let Some(session) = checkins::get(&data.db, session_id)
@@ -619,6 +734,42 @@ pub async fn on_modal(
     advance(&ctx.http, data, session.id).await
 }
 
+/// The date typed into the follow-up form.
+async fn follow_up_picked(
+    ctx: &serenity::Context,
+    data: &Data,
+    interaction: &serenity::ModalInteraction,
+    session_id: i64,
+) -> anyhow::Result<()> {
+    let typed = interaction
+        .data
+        .components
+        .iter()
+        .flat_map(|row| &row.components)
+        .find_map(|c| match c {
+            serenity::ActionRowComponent::InputText(input) if input.custom_id == "date" => {
+                input.value.clone()
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    let session = checkins::get(&data.db, session_id)
+        .await?
+        .filter(|s| s.person() == interaction.user.id.get());
+    let text = match session {
+        Some(session) => match follow_up_in(data, &session, FollowUpWhen::Typed(&typed)).await? {
+            Ok(when) => format!("I will check in with you again on {when}."),
+            Err(error) => error.to_string(),
+        },
+        None => "This check-in belongs to someone else.".to_owned(),
+    };
+    let message = serenity::CreateInteractionResponseMessage::new().content(text);
+    interaction
+        .create_response(ctx, serenity::CreateInteractionResponse::Message(message))
+        .await
+        .context("answering the follow-up form")
+}
+
 fn parse_custom_id(custom_id: &str) -> Option<(i64, &str)> {
     let rest = custom_id.strip_prefix("ci:")?;
     let (id, action) = rest.split_once(':')?;
@@ -645,12 +796,22 @@ async fn update(
     interaction: &serenity::ComponentInteraction,
     note: &str,
 ) -> anyhow::Result<()> {
+    update_with(ctx, interaction, note, Vec::new()).await
+}
+
+/// Like [`update`], with new buttons in place of the old.
+async fn update_with(
+    ctx: &serenity::Context,
+    interaction: &serenity::ComponentInteraction,
+    note: &str,
+    components: Vec<serenity::CreateActionRow>,
+) -> anyhow::Result<()> {
     let message = serenity::CreateInteractionResponseMessage::new()
         .content(clip(
             &format!("{}\n{note}", interaction.message.content),
             MESSAGE_CONTENT,
         ))
-        .components(Vec::new());
+        .components(components);
     interaction
         .create_response(
             ctx,

@@ -133,6 +133,7 @@ async fn start(
             started_by: caller.user_id,
             origin: None,
             nudge_hours: NUDGE_HOURS,
+            only_step: None,
         },
         now,
     )
@@ -300,6 +301,7 @@ async fn schedule(
                 time_zone: &school.time_zone,
                 next_fire_at: Some(first),
                 created_by: caller.user_id,
+                step_id: None,
             },
             Utc::now(),
         )
@@ -339,6 +341,8 @@ pub struct Begin<'a> {
     pub origin: Option<&'a str>,
     /// Hours without an answer before the one nudge.
     pub nudge_hours: i64,
+    /// For a follow-up: ask about this step only (whatever its status).
+    pub only_step: Option<i64>,
 }
 
 /// Hours an unanswered check-in waits for its nudge, unless its schedule says otherwise.
