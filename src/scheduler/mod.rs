@@ -75,14 +75,23 @@ pub struct Scheduler {
     data: Data,
     http: Arc<serenity::Http>,
     throttle: tokio::sync::Mutex<throttle::Throttle>,
+    /// Names this process in outbox leases.
+    owner: String,
 }
+
+/// How long a claimed outbox row stays with the process that claimed it.
+pub const LEASE: TimeDelta = TimeDelta::minutes(2);
 
 impl Scheduler {
     pub fn new(data: Data, http: Arc<serenity::Http>) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
         Self {
             data,
             http,
             throttle: tokio::sync::Mutex::default(),
+            owner: format!("process-{}-{nanos}", std::process::id()),
         }
     }
 
@@ -153,7 +162,7 @@ impl Scheduler {
     /// Discord drop a resend).
     pub async fn deliver(&self, now: DateTime<Utc>) -> anyhow::Result<DeliverOutcome> {
         let mut outcome = DeliverOutcome::default();
-        for row in outbox::ready(&self.data.db, now, BATCH).await? {
+        for row in outbox::claim(&self.data.db, now, &self.owner, now + LEASE, BATCH).await? {
             // Each row is one person's DM: wait our turn under Discord's limits.
             let channel = row.person_id.map_or(0, crate::store::discord_id);
             let wait = self

@@ -27,18 +27,43 @@ const SELECT: &str =
             last_error, created_at, sent_at
      FROM outbox";
 
-/// Rows ready to send at `now`, oldest first.
-pub async fn ready(db: &Db, now: DateTime<Utc>, limit: i64) -> anyhow::Result<Vec<OutboxRow>> {
-    on_backend!(db, pool => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{SELECT} WHERE status = 'pending' AND not_before <= $1 ORDER BY not_before, id LIMIT $2"
+/// Leases up to `limit` rows ready at `now` to `owner` until `until`, oldest first. A row
+/// leased to another process is skipped until its lease runs out (a process that died); on
+/// PostgreSQL rows another process is claiming right now are skipped (`SKIP LOCKED`).
+pub async fn claim(
+    db: &Db,
+    now: DateTime<Utc>,
+    owner: &str,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> anyhow::Result<Vec<OutboxRow>> {
+    let lock = match db {
+        Db::Sqlite(_) => "",
+        Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+    };
+    let mut rows: Vec<OutboxRow> = on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2
+             WHERE id IN (
+                 SELECT id FROM outbox
+                 WHERE status = 'pending' AND not_before <= $3 AND (lease_until IS NULL OR lease_until <= $3)
+                 ORDER BY not_before, id LIMIT $4{lock})
+             RETURNING id, key, server_id, kind, payload, person_id, status, attempts, not_before,
+                       last_error, created_at, sent_at"
         )))
+        .bind(owner.to_owned())
+        .bind(until)
         .bind(now)
         .bind(limit)
-        .fetch_all(pool)
-        .await
+        .fetch_all(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(rows)
     })
-    .context("reading the outbox")
+    .context("claiming outbox rows")?;
+    rows.sort_by_key(|r| (r.not_before, r.id));
+    Ok(rows)
 }
 
 /// Every row (for tests and the digest).
@@ -74,6 +99,7 @@ async fn finish(
         let mut tx = pool.begin_write().await?;
         sqlx::query(
             "UPDATE outbox SET status = $1, last_error = $2, attempts = attempts + 1,
+                 lease_owner = NULL, lease_until = NULL,
                  not_before = COALESCE($3, not_before),
                  sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END
              WHERE id = $5",

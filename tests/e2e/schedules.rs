@@ -299,3 +299,56 @@ e2e! {
         assert_eq!(stored.next_fire_at, None);
     }
 }
+
+e2e! {
+    /// Two bot processes share the outbox: each row is sent by one of them, once; a row
+    /// claimed by a process that died is taken over when its lease runs out.
+    async fn two_processes_share_the_outbox(bot) {
+        let plan = bot.plan().await;
+        let general = bot.ids.general;
+        // Five people on Lincoln's team, one scheduled check-in for all of them.
+        let emu = &bot.emu;
+        let team_role = emu.add_role(bot.ids.guild, "More Team", coachbot::emulator::world::permissions::EVERYONE_DEFAULT).expect("role");
+        bot.command(bot.ids.owner, general, "setup role", &[
+            ("discord_role", json!(team_role)), ("coachbot_role", json!("leadership team")), ("school", json!("Lincoln Elementary")),
+        ]).await;
+        let mut people = vec![plan.terry, plan.jordan];
+        for name in ["Ana", "Ben", "Cy"] {
+            let id = emu.add_user(name);
+            emu.add_member(bot.ids.guild, id, &[team_role]).expect("member");
+            people.push(id);
+        }
+        for person in &people {
+            // Seen once (any command), so coachbot knows their school role.
+            bot.command(*person, general, "step list", &[]).await;
+        }
+        let interaction = emu.slash_command(plan.casey, general, "checkin schedule", &[
+            ("flow", json!("wellbeing")), ("when", json!("daily 08:00")), ("school", json!("Lincoln Elementary")),
+        ]).expect("interaction");
+        bot.reply(&interaction).await;
+        bot.human_pause().await;
+        let save = format!("schedule:{}:save", interaction.id);
+        let (channel, message) = emu.find_component(&save).expect("save");
+        bot.reply(&emu.click_button(plan.casey, channel, message, &save).expect("click")).await;
+        let schedule = schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").pop().expect("schedule");
+        let first = schedule.next_fire_at.expect("first");
+
+        let (a, b) = (bot.scheduler(), bot.scheduler());
+        let queued = a.tick(first).await.expect("tick").queued;
+        assert!(queued >= 5, "{queued}");
+        // A third process claims one row and dies before sending it.
+        let dead = outbox::claim(&bot.db, first, "dead-process", first + coachbot::scheduler::LEASE, 1).await.expect("claim");
+        assert_eq!(dead.len(), 1);
+        let (ra, rb) = tokio::join!(a.deliver(first), b.deliver(first));
+        let (ra, rb) = (ra.expect("a"), rb.expect("b"));
+        assert_eq!(ra.sent + ra.skipped + rb.sent + rb.skipped, queued - 1, "every other row once: {ra:?} {rb:?}");
+        let later = first + coachbot::scheduler::LEASE + TimeDelta::seconds(1);
+        let taken_over = b.deliver(later).await.expect("deliver");
+        assert_eq!(taken_over.sent + taken_over.skipped, 1, "the dead process's row is taken over");
+        for person in people {
+            assert!(dm_questions(bot, person).await <= 1, "no one is asked twice");
+        }
+        let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("rows");
+        assert!(rows.iter().all(|r| r.status == "sent"), "{:?}", rows.iter().map(|r| &r.status).collect::<Vec<_>>());
+    }
+}
