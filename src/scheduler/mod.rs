@@ -60,6 +60,12 @@ struct CheckinStart {
     step_id: Option<i64>,
 }
 
+/// A notice to a coach waiting in the outbox.
+#[derive(Debug, Deserialize)]
+struct Notice {
+    text: String,
+}
+
 /// A nudge waiting in the outbox.
 #[derive(Debug, Deserialize)]
 struct Nudge {
@@ -190,6 +196,7 @@ impl Scheduler {
                     Failure::Unreachable => {
                         outbox::mark_unreachable(&self.data.db, &row, &format!("{error:#}"), now)
                             .await?;
+                        self.tell_coaches(&row, now).await?;
                         outcome.unreachable += 1;
                     }
                     Failure::Later(wait) if row.attempts < 8 => {
@@ -217,6 +224,49 @@ impl Scheduler {
         Ok(outcome)
     }
 
+    /// Someone's DMs are closed: their coaches hear about it (once per outbox row).
+    async fn tell_coaches(
+        &self,
+        row: &outbox::OutboxRow,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        if row.kind == "notice" {
+            return Ok(());
+        }
+        let school_id = match row.kind.as_str() {
+            "checkin_start" => serde_json::from_str::<CheckinStart>(&row.payload)
+                .map(|s| s.school_id)
+                .ok(),
+            _ => match serde_json::from_str::<Nudge>(&row.payload) {
+                Ok(nudge) => checkins::get(&self.data.db, nudge.session_id)
+                    .await?
+                    .map(|s| s.school_id),
+                Err(_) => None,
+            },
+        };
+        let (Some(school_id), Some(person)) = (school_id, row.person_id) else {
+            return Ok(());
+        };
+        let server = crate::store::discord_id(row.server_id);
+        let name = members::names(&self.data.db, server)
+            .await?
+            .remove(&crate::store::discord_id(person))
+            .unwrap_or_else(|| format!("<@{}>", crate::store::discord_id(person)));
+        let text = format!(
+            "I could not reach {name} by direct message: their DMs are closed to this server, so their check-ins are not going out. They can allow direct messages from server members in the server's privacy settings."
+        );
+        outbox::notify_coaches(
+            &self.data.db,
+            row.server_id,
+            school_id,
+            &row.key,
+            &text,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Starts the scheduled check-in and sends its first question; false when skipped.
     async fn deliver_one(
         &self,
@@ -226,6 +276,29 @@ impl Scheduler {
         if row.kind == "nudge" {
             let nudge: Nudge = serde_json::from_str(&row.payload)?;
             return conversation::nudge(&self.http, &self.data, nudge.session_id).await;
+        }
+        if row.kind == "notice" {
+            let notice: Notice = serde_json::from_str(&row.payload)?;
+            let person = row
+                .person_id
+                .map(crate::store::discord_id)
+                .ok_or_else(|| anyhow::anyhow!("a notice without a person"))?;
+            let channel = serenity::UserId::new(person)
+                .create_dm_channel(&self.http)
+                .await?;
+            let message = serenity::CreateMessage::new()
+                .content(crate::domain::text::clip(
+                    &notice.text,
+                    crate::domain::text::MESSAGE_CONTENT,
+                ))
+                .nonce(serenity::Nonce::String(crate::domain::text::clip(
+                    &format!("o{}", row.id),
+                    25,
+                )))
+                .enforce_nonce(true)
+                .allowed_mentions(serenity::CreateAllowedMentions::new());
+            channel.id.send_message(&self.http, message).await?;
+            return Ok(true);
         }
         let start: CheckinStart = serde_json::from_str(&row.payload)?;
         let server = crate::store::discord_id(row.server_id);

@@ -160,3 +160,42 @@ pub async fn mark_unreachable(
     }
     Ok(())
 }
+
+/// Queues a notice (a DM with `text`) to each coach of the school, once per `key`.
+pub async fn notify_coaches(
+    db: &Db,
+    server_id: i64,
+    school_id: i64,
+    key: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let coaches: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT user_id FROM member_roles
+             WHERE server_id = $1 AND role = 'coach' AND (school_id = $2 OR school_id IS NULL) ORDER BY user_id",
+        )
+        .bind(server_id)
+        .bind(school_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let payload = serde_json::json!({ "text": text }).to_string();
+        for coach in &coaches {
+            sqlx::query(
+                "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
+                 VALUES ($1, $2, 'notice', $3, $4, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(format!("{key}:coach:{coach}"))
+            .bind(server_id)
+            .bind(payload.clone())
+            .bind(*coach)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(coaches.len())
+    })
+    .context("queueing notices to coaches")
+}

@@ -134,10 +134,16 @@ e2e! {
         let scheduler = bot.scheduler();
         scheduler.tick(first).await.expect("tick");
         assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { unreachable: 1, ..DeliverOutcome::default() });
-        assert_eq!(scheduler.deliver(first + TimeDelta::hours(1)).await.expect("deliver"), DeliverOutcome::default(), "no retries");
         let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
         assert_eq!(rows[0].status, "unreachable");
         assert!(rows[0].last_error.as_deref().is_some_and(|e| e.contains("50007") || e.contains("Cannot send")), "{:?}", rows[0].last_error);
+        // Their coach is told, once.
+        assert_eq!(rows.iter().filter(|r| r.kind == "notice").count(), 1, "one notice for the one coach");
+        let again = scheduler.deliver(first + TimeDelta::hours(1)).await.expect("deliver");
+        assert_eq!((again.sent, again.unreachable, again.retried), (1, 0, 0), "the notice goes out; no retries for the person");
+        let coach_dm = bot.emu.dm_channel_of(plan.casey).expect("the coach's DM");
+        let told: Vec<String> = bot.emu.messages_in(coach_dm).iter().filter_map(|m| m["content"].as_str().map(str::to_owned)).collect();
+        assert!(told.iter().any(|t| t.contains("I could not reach Pat Lee by direct message")), "{told:?}");
     }
 }
 
