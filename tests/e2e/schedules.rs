@@ -118,9 +118,18 @@ e2e! {
         let outcomes: Vec<&str> = runs.iter().map(|(_, o)| o.as_str()).collect();
         assert_eq!(outcomes, ["missed", "missed", "missed", "fired"]);
 
+        // 26 hours down over the daily schedule: the one occurrence inside the grace window is
+        // sent, the one before it is recorded as missed.
+        let next = schedules::get(&bot.db, bot.ids.guild, schedule.id).await.expect("get").expect("s").next_fire_at.expect("next");
+        let after_26h = next + TimeDelta::hours(25);
+        let round = scheduler.tick(after_26h).await.expect("tick");
+        assert_eq!((round.fired, round.missed, round.queued), (1, 1, 1), "{round:?}");
+        assert_eq!(outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").len(), 2);
+        let back = after_26h;
+
         let much_later = back + TimeDelta::days(2) + TimeDelta::hours(5);
         assert_eq!(scheduler.tick(much_later).await.expect("tick"), TickOutcome { fired: 0, missed: 2, queued: 0, ..TickOutcome::default() });
-        assert_eq!(outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").len(), 1, "nothing more was queued");
+        assert_eq!(outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").len(), 2, "nothing more was queued");
     }
 }
 
@@ -216,7 +225,11 @@ e2e! {
             ("flow", json!("weekly")), ("when", json!("61 8 * * *")), ("person", json!(plan.pat)),
         ]).await;
         assert!(bad.content.contains("as a schedule"), "{}", bad.content);
-        assert!(schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").is_empty());
+        let never = bot.command(plan.casey, general, "checkin schedule", &[
+            ("flow", json!("weekly")), ("when", json!("0 0 30 2 *")), ("person", json!(plan.pat)),
+        ]).await;
+        assert!(never.ephemeral && never.content.contains("it never fires"), "{}", never.content);
+        assert!(schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").is_empty(), "nothing written");
 
         let schedule = schedule_for_pat(bot, &plan, "mondays 15:30").await;
         let listed = bot.command(plan.casey, general, "schedule list", &[]).await;
