@@ -25,7 +25,12 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the bot (needs DISCORD_TOKEN; DISCORD_API_URL points it at an emulator)
-    Run,
+    Run {
+        /// Send scheduled messages only, without the gateway connection: run any number of
+        /// these beside one full `run`, all on one PostgreSQL database
+        #[arg(long)]
+        worker: bool,
+    },
     /// Create the database if needed, apply migrations, and exit
     Migrate,
     /// Run the local Discord emulator alone, with the demo server, and print its URL
@@ -177,13 +182,17 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<u8> {
 async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command {
         Command::Prompts { .. } | Command::Schedule { .. } => Ok(()),
-        Command::Run => {
+        Command::Run { worker } => {
             let token = config.token()?;
             let db = Db::open(&config.database_url).await?;
             if let Some(url) = &config.discord_api_url {
                 tracing::info!(%url, "talking to a Discord emulator instead of Discord");
             }
-            discord::run(token, config.discord_api_url.as_deref(), db).await
+            if worker {
+                discord::run_worker(token, config.discord_api_url.as_deref(), db).await
+            } else {
+                discord::run(token, config.discord_api_url.as_deref(), db).await
+            }
         }
         Command::Migrate => {
             let db = Db::open(&config.database_url).await?;

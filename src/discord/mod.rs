@@ -181,3 +181,19 @@ pub async fn run(token: &Token, api_url: Option<&str>, db: Db) -> anyhow::Result
     });
     client.start().await.context("running the Discord client")
 }
+
+/// Runs only the scheduler and outbox sender, over REST, without a gateway connection: the
+/// extra processes of a PostgreSQL deployment. DMs (check-in answers) go to the one full bot.
+pub async fn run_worker(token: &Token, api_url: Option<&str>, db: Db) -> anyhow::Result<()> {
+    let data = Data::load(db)?;
+    let http = Arc::new(http_client(token, api_url));
+    tracing::info!("coachbot worker is ready: delivering scheduled messages");
+    tokio::select! {
+        () = crate::scheduler::Scheduler::new(data, http).run() => Ok(()),
+        signal = tokio::signal::ctrl_c() => {
+            signal.context("waiting for Ctrl-C")?;
+            tracing::info!("shutting down");
+            Ok(())
+        }
+    }
+}

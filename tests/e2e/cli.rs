@@ -156,6 +156,25 @@ fn run_connects_to_the_emulator_registers_commands_and_logs_ready() {
 }
 
 #[test]
+fn a_worker_process_starts_without_the_gateway() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut worker = Running(
+        coachbot(&dir)
+            .args(["run", "--worker"])
+            .env("DISCORD_TOKEN", "local-test-token")
+            .env("DISCORD_API_URL", "http://127.0.0.1:9")
+            .env("DATABASE_URL", "sqlite://worker.db")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the worker starts"),
+    );
+    let log = lines_of(worker.0.stderr.take().expect("stderr"));
+    let ready = wait_for_line(&log, "worker is ready", Duration::from_secs(30));
+    assert!(ready.is_ok(), "{ready:?}");
+}
+
+#[test]
 fn the_sandbox_prompt_answers_setup_school() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut sandbox = Running(
