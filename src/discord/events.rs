@@ -2,7 +2,7 @@
 
 use poise::serenity_prelude as serenity;
 
-use super::checkin::conversation;
+use super::checkin::{buttons, conversation};
 use super::{Data, Error};
 
 pub(super) async fn handle(
@@ -20,13 +20,11 @@ pub(super) async fn handle(
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(component),
         } if component.data.custom_id.starts_with("ci:") => {
-            conversation::on_component(ctx, data, component).await
+            buttons::on_component(ctx, data, component).await
         }
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Modal(modal),
-        } if modal.data.custom_id.starts_with("ci:") => {
-            conversation::on_modal(ctx, data, modal).await
-        }
+        } if modal.data.custom_id.starts_with("ci:") => buttons::on_modal(ctx, data, modal).await,
         _ => Ok(()),
     };
     if let Err(error) = &result {

@@ -1,0 +1,109 @@
+//! Starting a check-in: the questions this person will be asked, stored as a session.
+//! Used by `/checkin start` and by the scheduler.
+
+use chrono::{Duration, Utc};
+
+use crate::discord::scope;
+use crate::domain::flow::{self, StepContext, Vars};
+use crate::store::checkins::{self, NewSession};
+use crate::store::schools::School;
+use crate::store::steps::{self, StepFilter};
+
+/// How long a check-in stays open for answers.
+const OPEN_FOR_DAYS: i64 = 7;
+
+/// What starting a check-in needs.
+pub struct Begin<'a> {
+    pub guild_id: u64,
+    pub school: &'a School,
+    pub person_id: u64,
+    pub person_name: &'a str,
+    pub flow: &'a flow::Flow,
+    pub started_by: u64,
+    /// The outbox key of a scheduled check-in.
+    pub origin: Option<&'a str>,
+    /// Hours without an answer before the one nudge.
+    pub nudge_hours: i64,
+    /// For a follow-up: ask about this step only (whatever its status).
+    pub only_step: Option<i64>,
+}
+
+/// Hours an unanswered check-in waits for its nudge, unless its schedule says otherwise.
+pub const NUDGE_HOURS: i64 = 24;
+
+/// What came of starting a check-in.
+pub enum Begun {
+    /// A new session (or, for a retried outbox row, the one it started before) and its
+    /// number of questions.
+    Started(checkins::CheckinSession, usize),
+    /// The person is already in another check-in.
+    Busy(checkins::CheckinSession),
+    /// The flow has nothing to ask them (it asks about open steps, and they own none).
+    NothingToAsk,
+}
+
+/// Stores a new check-in session with the questions this person will be asked; sending the
+/// first one is [`conversation::advance`]'s job.
+pub async fn begin(
+    data: &crate::discord::Data,
+    request: &Begin<'_>,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Begun> {
+    let db = &data.db;
+    let open_steps = steps::list(
+        db,
+        request.guild_id,
+        &StepFilter {
+            school_id: Some(request.school.id),
+            owner: Some(request.person_id),
+            ..StepFilter::default()
+        },
+    )
+    .await?
+    .into_iter()
+    .filter(|s| crate::domain::plan::StepStatus::parse(&s.status).is_some_and(|st| st.is_open()))
+    .map(|s| StepContext {
+        id: s.id,
+        title: s.title,
+        indicator: s.indicator_id,
+        due: scope::day(s.due_on),
+    })
+    .collect::<Vec<_>>();
+    let last = checkins::last_next_step(db, request.guild_id, request.person_id).await?;
+    let vars = Vars {
+        name: request.person_name,
+        school: &request.school.name,
+        last_next_step: last.as_deref(),
+    };
+    let plan = flow::plan(request.flow, &vars, &open_steps);
+    if plan.is_empty() {
+        return Ok(Begun::NothingToAsk);
+    }
+    let opener = flow::opener(request.flow, &vars);
+    let started = checkins::start(
+        db,
+        &NewSession {
+            server_id: request.guild_id,
+            school_id: request.school.id,
+            person_id: request.person_id,
+            flow_id: &request.flow.id,
+            flow_title: &request.flow.title,
+            opener: opener.as_deref(),
+            plan: &plan,
+            started_by: request.started_by,
+            expires_at: now + Duration::days(OPEN_FOR_DAYS),
+            origin: request.origin,
+            nudge_hours: request.nudge_hours,
+        },
+        now,
+    )
+    .await?;
+    Ok(match started {
+        Ok(session) => Begun::Started(session, plan.len()),
+        Err(open) if open.origin.is_some() && open.origin.as_deref() == request.origin => {
+            let questions = open.questions()?.len();
+            Begun::Started(open, questions)
+        }
+        Err(open) => Begun::Busy(open),
+    })
+}
