@@ -2,13 +2,12 @@
 
 use chrono::Utc;
 use poise::CreateReply;
-use poise::serenity_prelude as serenity;
 
 use super::scope::{self, Names, Need};
 use super::step::CategoryChoice;
 use super::{Context, Error, complete};
 use crate::domain::plan::{self, BarrierCategory};
-use crate::domain::text::{self, EMBED_DESCRIPTION};
+use crate::domain::text;
 use crate::error::UserError;
 use crate::store::barriers::{self, NewBarrier};
 use crate::store::{discord_id, schools, steps};
@@ -230,17 +229,7 @@ async fn list(
         Some(s) => format!("Barriers at {}", s.name),
         None => "Barriers in every school".to_owned(),
     };
-    let body = if lines.is_empty() {
-        "Nothing in the way right now.".to_owned()
-    } else {
-        scope::fit_lines(&lines, EMBED_DESCRIPTION - 80)
-    };
-    let embed = serenity::CreateEmbed::new()
-        .title(heading)
-        .description(body);
-    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
-        .await?;
-    Ok(())
+    scope::send_list(ctx, &heading, &lines, "Nothing in the way right now.").await
 }
 
 /// How long something has been open, as people say it.

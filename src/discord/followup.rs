@@ -114,10 +114,9 @@ pub async fn followup(
     .await??;
     let owners = crate::store::steps::owners(&ctx.data().db, step.id).await?;
     let names = Names::load(ctx, caller.guild_id).await?;
-    let who = person.as_ref().map_or_else(
-        || names.list(&owners),
-        |p| p.global_name.clone().unwrap_or_else(|| p.name.clone()),
-    );
+    let who = person
+        .as_ref()
+        .map_or_else(|| names.list(&owners), scope::user_name);
     let when = saved
         .next_fire_at
         .map(|t| {

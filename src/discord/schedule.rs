@@ -2,14 +2,13 @@
 
 use chrono::Utc;
 use poise::CreateReply;
-use poise::serenity_prelude as serenity;
 
 use super::scope::{self, Caller, Names};
 use super::{Context, Error, complete};
 use crate::domain::roles::Role;
 use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
-use crate::domain::text::{self, EMBED_DESCRIPTION};
+use crate::domain::text;
 use crate::error::UserError;
 use crate::store::schedules::{self, Schedule};
 use crate::store::{discord_id, schools};
@@ -93,17 +92,13 @@ async fn list(
             )
         })
         .collect();
-    let body = if lines.is_empty() {
-        "No schedules yet: add one with `/checkin schedule`.".to_owned()
-    } else {
-        scope::fit_lines(&lines, EMBED_DESCRIPTION)
-    };
-    let embed = serenity::CreateEmbed::new()
-        .title("Schedules")
-        .description(body);
-    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
-        .await?;
-    Ok(())
+    scope::send_list(
+        ctx,
+        "Schedules",
+        &lines,
+        "No schedules yet: add one with `/checkin schedule`.",
+    )
+    .await
 }
 
 async fn find(ctx: Context<'_>, caller: &Caller, raw: &str) -> Result<Schedule, Error> {

@@ -200,6 +200,37 @@ pub async fn announce(ctx: Context<'_>, school: &School, line: String) {
     }
 }
 
+/// Sends a private list: a title, the lines (or `empty` when there are none), fitted to an
+/// embed, saying how many did not fit instead of cutting silently.
+pub async fn send_list(
+    ctx: Context<'_>,
+    title: &str,
+    lines: &[String],
+    empty: &str,
+) -> Result<(), Error> {
+    let body = if lines.is_empty() {
+        empty.to_owned()
+    } else {
+        fit_lines(lines, crate::domain::text::EMBED_DESCRIPTION - 100)
+    };
+    let embed = serenity::CreateEmbed::new()
+        .title(crate::domain::text::clip(
+            title,
+            crate::domain::text::EMBED_TITLE,
+        ))
+        .description(body);
+    ctx.send(poise::CreateReply::default().embed(embed).ephemeral(true))
+        .await?;
+    Ok(())
+}
+
+/// How a Discord user is called: their display name, else their user name.
+pub fn user_name(user: &serenity::User) -> String {
+    user.global_name
+        .clone()
+        .unwrap_or_else(|| user.name.clone())
+}
+
 /// Appends `lines` to a block of at most `max` characters, saying how many did not fit
 /// instead of cutting silently.
 pub fn fit_lines(lines: &[String], max: usize) -> String {

@@ -15,7 +15,7 @@ use super::scope::{self, Caller, Names, Need};
 use super::{Context, Error, complete};
 
 use crate::domain::roles::Role;
-use crate::domain::text::{self, EMBED_DESCRIPTION};
+use crate::domain::text;
 use crate::error::UserError;
 use crate::store::checkins;
 use crate::store::members;
@@ -382,17 +382,7 @@ async fn status(
             scope::local_time(session.started_at, zone_of(session.school_id))
         ));
     }
-    let body = if lines.is_empty() {
-        "No check-ins are open.".to_owned()
-    } else {
-        scope::fit_lines(&lines, EMBED_DESCRIPTION)
-    };
-    let embed = serenity::CreateEmbed::new()
-        .title("Open check-ins")
-        .description(body);
-    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
-        .await?;
-    Ok(())
+    scope::send_list(ctx, "Open check-ins", &lines, "No check-ins are open.").await
 }
 
 /// A person's past check-ins and their answers (the person and their coach only)
@@ -405,10 +395,9 @@ async fn history(
     let db = &ctx.data().db;
     let person_id = person.as_ref().map_or(caller.user_id, |p| p.id.get());
     let names = Names::load(ctx, caller.guild_id).await?;
-    let name = person.as_ref().map_or_else(
-        || names.of(person_id),
-        |p| p.global_name.clone().unwrap_or_else(|| p.name.clone()),
-    );
+    let name = person
+        .as_ref()
+        .map_or_else(|| names.of(person_id), scope::user_name);
     let sessions: Vec<_> = checkins::of_person(db, caller.guild_id, person_id)
         .await?
         .into_iter()
@@ -449,20 +438,13 @@ async fn history(
             ));
         }
     }
-    let body = if lines.is_empty() {
-        format!("{name} has no check-ins here yet.")
-    } else {
-        scope::fit_lines(&lines, EMBED_DESCRIPTION)
-    };
-    let embed = serenity::CreateEmbed::new()
-        .title(text::clip(
-            &format!("Check-ins with {name}"),
-            text::EMBED_TITLE,
-        ))
-        .description(body);
-    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
-        .await?;
-    Ok(())
+    scope::send_list(
+        ctx,
+        &format!("Check-ins with {name}"),
+        &lines,
+        &format!("{name} has no check-ins here yet."),
+    )
+    .await
 }
 
 /// Close someone's open check-in without saving it (the person or their coach)
@@ -474,10 +456,9 @@ async fn skip(
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
     let person_id = person.as_ref().map_or(caller.user_id, |p| p.id.get());
-    let name = person.as_ref().map_or_else(
-        || "You".to_owned(),
-        |p| p.global_name.clone().unwrap_or_else(|| p.name.clone()),
-    );
+    let name = person
+        .as_ref()
+        .map_or_else(|| "You".to_owned(), scope::user_name);
     let session = checkins::open_for(db, person_id)
         .await?
         .filter(|s| s.server() == caller.guild_id)
