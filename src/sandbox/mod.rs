@@ -69,6 +69,8 @@ impl Sandbox {
         let demo = seed_world(&emu)?;
         let db = Db::open(&format!("sqlite://{}", database.display())).await?;
         seed_database(&db, &demo).await?;
+        // DM channels belong to the emulator run that opened them; this one is new.
+        crate::store::checkins::forget_dm_channels(&db).await?;
         let token =
             Config::from_lookup(|key| (key == "DISCORD_TOKEN").then(|| "sandbox".to_owned()))?
                 .token()?

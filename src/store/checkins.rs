@@ -548,3 +548,18 @@ pub async fn nudge_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<i64>> 
     })
     .context("queueing nudges")
 }
+
+/// Forgets every stored DM channel id: for the sandbox, whose emulator hands out new channels
+/// each time it starts (a stored id could name someone else's DM there). The prompt still
+/// due is sent again in the new DM.
+pub async fn forget_dm_channels(db: &Db) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE checkin_sessions SET dm_channel_id = NULL, last_message_id = NULL, prompted = NULL")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("forgetting DM channels")
+}
