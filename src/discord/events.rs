@@ -12,6 +12,9 @@ pub(super) async fn handle(
     let ctx = framework.serenity_context;
     let data = framework.user_data().await;
     let result = match event {
+        // Every READY (the first, and each new session after a reconnect) may follow DMs the
+        // bot never received: read what each open check-in missed.
+        serenity::FullEvent::Ready { .. } => conversation::catch_up(&ctx.http, data).await,
         serenity::FullEvent::Message { new_message }
             if new_message.guild_id.is_none() && !new_message.author.bot =>
         {

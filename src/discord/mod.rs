@@ -147,13 +147,6 @@ pub async fn client_with(
                     servers = ready.guilds.len(),
                     "coachbot is ready: slash commands registered"
                 );
-                // Check-ins that went on while the bot was down: read what was missed.
-                if let Err(error) = checkin::conversation::catch_up(&ctx.http, &data).await {
-                    tracing::error!(
-                        error = format!("{error:#}"),
-                        "catching up on check-ins failed"
-                    );
-                }
                 if options.scheduler {
                     let scheduler =
                         crate::scheduler::Scheduler::new(data.clone(), ctx.http.clone());

@@ -425,3 +425,29 @@ e2e! {
         assert!(notes.iter().all(Vec::is_empty) && barriers.is_empty());
     }
 }
+
+e2e! {
+    /// The gateway closes mid check-in and a DM arrives before the bot is back: after it
+    /// reconnects it reads the DM it missed and asks the next question.
+    async fn a_gateway_close_loses_nothing(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        two_steps(bot, &plan, pat, "Pat:").await;
+        let session = start_weekly(bot, &plan, pat).await;
+        answer(bot, pat, ANSWERS[0], "Question 2 of 5").await;
+        let readies = bot.emu.ready_count();
+        assert!(bot.emu.close_gateway(4000));
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while bot.emu.bot_connected() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let mark = bot.emu.call_count();
+        bot.emu.send_dm(pat, ANSWERS[1]);
+        assert!(bot.emu.missed().iter().any(|(t, _)| t == "MESSAGE_CREATE"), "the DM arrived while the bot was away");
+        bot.emu.wait_ready(readies + 1, std::time::Duration::from_secs(30)).await.expect("the bot reconnects");
+        bot_dm(bot, pat, mark, "Question 3 of 5").await;
+        let answers = checkins::answers(&bot.db, session).await.expect("answers");
+        assert_eq!(answers.len(), 2);
+        assert_eq!(answers[1].answer, ANSWERS[1]);
+    }
+}
