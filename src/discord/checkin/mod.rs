@@ -14,6 +14,7 @@ use poise::serenity_prelude as serenity;
 use super::scope::{self, Caller, Names, Need};
 use super::{Context, Error, complete};
 
+use crate::domain::flow;
 use crate::domain::roles::Role;
 use crate::domain::text;
 use crate::error::UserError;
@@ -31,6 +32,17 @@ use crate::store::schools::{self, School};
 )]
 pub async fn checkin(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
+}
+
+/// The flow picked (by id) or typed (by title).
+fn find_flow<'d>(data: &'d super::Data, typed: &str) -> Result<&'d flow::Flow, UserError> {
+    let typed = typed.trim();
+    data.flows
+        .iter()
+        .find(|f| f.id == typed || f.title.eq_ignore_ascii_case(typed))
+        .ok_or_else(|| UserError::UnknownFlow {
+            given: text::clip(typed, 40),
+        })
 }
 
 /// Whether the caller is this person's coach for this school.
@@ -94,13 +106,7 @@ async fn start(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let data = ctx.data();
-    let chosen = data
-        .flows
-        .iter()
-        .find(|f| f.id == flow.trim() || f.title.eq_ignore_ascii_case(flow.trim()))
-        .ok_or_else(|| UserError::UnknownFlow {
-            given: text::clip(flow.trim(), 40),
-        })?;
+    let chosen = find_flow(data, &flow)?;
     let name = person.display_name().to_owned();
     let school = school_of(ctx, &caller, &person, school.as_deref()).await?;
     let is_self = person.user.id.get() == caller.user_id;
@@ -191,13 +197,7 @@ async fn schedule(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let data = ctx.data();
-    let chosen = data
-        .flows
-        .iter()
-        .find(|f| f.id == flow.trim() || f.title.eq_ignore_ascii_case(flow.trim()))
-        .ok_or_else(|| UserError::UnknownFlow {
-            given: text::clip(flow.trim(), 40),
-        })?;
+    let chosen = find_flow(data, &flow)?;
     let school = match &person {
         Some(person) => school_of(ctx, &caller, person, school.as_deref()).await?,
         None => {
