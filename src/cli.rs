@@ -189,9 +189,10 @@ async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
                 tracing::info!(%url, "talking to a Discord emulator instead of Discord");
             }
             if worker {
-                discord::run_worker(token, config.discord_api_url.as_deref(), db).await
+                discord::run_worker(token, config.discord_api_url.as_deref(), db, config.sending)
+                    .await
             } else {
-                discord::run(token, config.discord_api_url.as_deref(), db).await
+                discord::run(token, config.discord_api_url.as_deref(), db, config.sending).await
             }
         }
         Command::Migrate => {

@@ -44,6 +44,9 @@ pub struct Config {
     /// When set, REST and gateway go to this Discord emulator instead of Discord.
     pub discord_api_url: Option<String>,
     pub log_filter: String,
+    /// The outbox sender's pace and leases (`COACHBOT_SEND_PER_SECOND`,
+    /// `COACHBOT_OUTBOX_LEASE_SECS`).
+    pub sending: crate::scheduler::Settings,
 }
 
 impl Config {
@@ -118,11 +121,36 @@ impl Config {
             });
         }
 
+        let number = |var: &'static str, range: std::ops::RangeInclusive<u64>| {
+            non_empty(var)
+                .map(|raw| match raw.trim().parse::<u64>() {
+                    Ok(n) if range.contains(&n) => Ok(n),
+                    _ => Err(ConfigError::Invalid {
+                        var,
+                        reason: format!(
+                            "`{raw}` should be a whole number from {} to {}",
+                            range.start(),
+                            range.end()
+                        ),
+                    }),
+                })
+                .transpose()
+        };
+        let defaults = crate::scheduler::Settings::default();
+        let sending = crate::scheduler::Settings {
+            per_second: number("COACHBOT_SEND_PER_SECOND", 1..=10_000)?
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(defaults.per_second),
+            lease: number("COACHBOT_OUTBOX_LEASE_SECS", 2..=3600)?
+                .map_or(defaults.lease, std::time::Duration::from_secs),
+        };
+
         Ok(Self {
             token,
             database_url,
             discord_api_url,
             log_filter,
+            sending,
         })
     }
 

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod crash_point;
 pub mod discord;
 pub mod domain;
 pub mod emulator;

@@ -12,6 +12,7 @@ mod help;
 mod indicator;
 mod schedule;
 pub(crate) mod scope;
+pub mod send;
 mod setup;
 mod step;
 
@@ -43,6 +44,8 @@ pub struct Data {
     pub conversations: Arc<checkin::conversation::Conversations>,
     /// Wakes the scheduler when a schedule changes.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Sends that need Discord's whole answer (see `send`).
+    pub rest: reqwest::Client,
 }
 
 impl Data {
@@ -54,6 +57,10 @@ impl Data {
             flows: Arc::new(crate::prompts::flows()?),
             conversations: Arc::default(),
             wake: Arc::default(),
+            rest: reqwest::Client::builder()
+                .use_rustls_tls()
+                .build()
+                .context("building the HTTP client")?,
         })
     }
 }
@@ -63,11 +70,16 @@ impl Data {
 pub struct Options {
     /// Run the scheduler loop (tests drive `Scheduler::tick` themselves instead).
     pub scheduler: bool,
+    /// How the outbox sender paces itself and leases rows.
+    pub sending: crate::scheduler::Settings,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { scheduler: true }
+        Self {
+            scheduler: true,
+            sending: crate::scheduler::Settings::default(),
+        }
     }
 }
 
@@ -148,8 +160,11 @@ pub async fn client_with(
                     "coachbot is ready: slash commands registered"
                 );
                 if options.scheduler {
-                    let scheduler =
-                        crate::scheduler::Scheduler::new(data.clone(), ctx.http.clone());
+                    let scheduler = crate::scheduler::Scheduler::with_settings(
+                        data.clone(),
+                        ctx.http.clone(),
+                        options.sending,
+                    );
                     tokio::spawn(scheduler.run());
                 }
                 Ok(data)
@@ -163,8 +178,17 @@ pub async fn client_with(
 }
 
 /// Runs the bot until Ctrl-C, then closes the gateway connection cleanly.
-pub async fn run(token: &Token, api_url: Option<&str>, db: Db) -> anyhow::Result<()> {
-    let mut client = client(token, api_url, db).await?;
+pub async fn run(
+    token: &Token,
+    api_url: Option<&str>,
+    db: Db,
+    sending: crate::scheduler::Settings,
+) -> anyhow::Result<()> {
+    let options = Options {
+        scheduler: true,
+        sending,
+    };
+    let mut client = client_with(token, api_url, db, options).await?;
     let shards = client.shard_manager.clone();
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
@@ -177,12 +201,17 @@ pub async fn run(token: &Token, api_url: Option<&str>, db: Db) -> anyhow::Result
 
 /// Runs only the scheduler and outbox sender, over REST, without a gateway connection: the
 /// extra processes of a PostgreSQL deployment. DMs (check-in answers) go to the one full bot.
-pub async fn run_worker(token: &Token, api_url: Option<&str>, db: Db) -> anyhow::Result<()> {
+pub async fn run_worker(
+    token: &Token,
+    api_url: Option<&str>,
+    db: Db,
+    sending: crate::scheduler::Settings,
+) -> anyhow::Result<()> {
     let data = Data::load(db)?;
     let http = Arc::new(http_client(token, api_url));
     tracing::info!("coachbot worker is ready: delivering scheduled messages");
     tokio::select! {
-        () = crate::scheduler::Scheduler::new(data, http).run() => Ok(()),
+        () = crate::scheduler::Scheduler::with_settings(data, http, sending).run() => Ok(()),
         signal = tokio::signal::ctrl_c() => {
             signal.context("waiting for Ctrl-C")?;
             tracing::info!("shutting down");

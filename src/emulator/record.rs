@@ -36,6 +36,8 @@ pub struct RecordedCall {
     pub violations: Vec<String>,
     /// True when the emulator has no handler for the route.
     pub unhandled: bool,
+    /// When the emulator answered.
+    pub at: std::time::Instant,
 }
 
 impl RecordedCall {

@@ -60,6 +60,7 @@ pub(crate) async fn handle(State(shared): State<Arc<Shared>>, request: Request) 
         route,
         violations,
         unhandled,
+        at: std::time::Instant::now(),
     });
     answer.into_response()
 }

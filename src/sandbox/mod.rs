@@ -76,7 +76,10 @@ impl Sandbox {
                 .token()?
                 .clone();
         // The sandbox drives the scheduler itself, on its own clock (see `clock`).
-        let options = crate::discord::Options { scheduler: false };
+        let options = crate::discord::Options {
+            scheduler: false,
+            ..crate::discord::Options::default()
+        };
         let mut client =
             crate::discord::client_with(&token, Some(emu.api_url()), db.clone(), options).await?;
         let scheduler = crate::scheduler::Scheduler::new(

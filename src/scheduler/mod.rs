@@ -2,6 +2,7 @@
 //! so a test drives it one tick at a time with a fixed `now`; the background loop calls the
 //! same functions, waking at the next due time or when a schedule changes.
 
+mod deliver;
 pub mod throttle;
 
 use std::sync::Arc;
@@ -12,11 +13,10 @@ use poise::serenity_prelude as serenity;
 use serde::{Deserialize, Serialize};
 
 use crate::discord::Data;
-use crate::discord::checkin::{self, Begin, Begun, conversation};
 use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
 use crate::store::schedules::{self, Firing};
-use crate::store::{checkins, members, outbox, schools};
+use crate::store::{checkins, outbox};
 
 /// What one scheduling round did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -77,28 +77,61 @@ const BATCH: i64 = 50;
 /// The loop never sleeps longer than this, so a change it was not told about is seen.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// How the outbox sender behaves; `Default` is what production uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// How long a claimed outbox row stays with this process without a heartbeat. A process
+    /// renews its leases every third of this while it works; a dead one's rows are taken over
+    /// when it runs out.
+    pub lease: Duration,
+    /// Requests a second this process allows itself overall (Discord allows 50).
+    pub per_second: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            lease: LEASE,
+            per_second: throttle::GLOBAL_PER_SECOND,
+        }
+    }
+}
+
+/// How long a claimed outbox row stays with the process that claimed it, by default.
+pub const LEASE: Duration = Duration::from_secs(30);
+
 pub struct Scheduler {
     data: Data,
     http: Arc<serenity::Http>,
     throttle: tokio::sync::Mutex<throttle::Throttle>,
+    settings: Settings,
     /// Names this process in outbox leases.
     owner: String,
 }
 
-/// How long a claimed outbox row stays with the process that claimed it.
-pub const LEASE: TimeDelta = TimeDelta::minutes(2);
-
 impl Scheduler {
     pub fn new(data: Data, http: Arc<serenity::Http>) -> Self {
+        Self::with_settings(data, http, Settings::default())
+    }
+
+    pub fn with_settings(data: Data, http: Arc<serenity::Http>, settings: Settings) -> Self {
+        static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
+        let nth = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Self {
             data,
             http,
-            throttle: tokio::sync::Mutex::default(),
-            owner: format!("process-{}-{nanos}", std::process::id()),
+            throttle: tokio::sync::Mutex::new(throttle::Throttle::new(settings.per_second)),
+            settings,
+            owner: format!("process-{}-{nanos}-{nth}", std::process::id()),
         }
+    }
+
+    /// The lease as a time span on the scheduler's clock.
+    pub fn lease(&self) -> TimeDelta {
+        TimeDelta::from_std(self.settings.lease).unwrap_or(TimeDelta::seconds(30))
     }
 
     /// Fires what is due at `now`: at most one occurrence per schedule (the latest within its
@@ -163,182 +196,6 @@ impl Scheduler {
         Ok(outcome)
     }
 
-    /// Delivers the outbox rows ready at `now`. A retried row finds the check-in it started
-    /// before (by its key), and each prompt is sent once (its key is recorded, its nonce lets
-    /// Discord drop a resend).
-    pub async fn deliver(&self, now: DateTime<Utc>) -> anyhow::Result<DeliverOutcome> {
-        let mut outcome = DeliverOutcome::default();
-        for row in outbox::claim(&self.data.db, now, &self.owner, now + LEASE, BATCH).await? {
-            // Each row is one person's DM: wait our turn under Discord's limits.
-            let channel = row.person_id.map_or(0, crate::store::discord_id);
-            let wait = self
-                .throttle
-                .lock()
-                .await
-                .wait(channel, std::time::Instant::now());
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
-            self.throttle
-                .lock()
-                .await
-                .record(channel, std::time::Instant::now());
-            match self.deliver_one(&row, now).await {
-                Ok(true) => {
-                    outbox::mark_sent(&self.data.db, row.id, now).await?;
-                    outcome.sent += 1;
-                }
-                Ok(false) => {
-                    outbox::mark_sent(&self.data.db, row.id, now).await?;
-                    outcome.skipped += 1;
-                }
-                Err(error) => match classify(&error) {
-                    Failure::Unreachable => {
-                        outbox::mark_unreachable(&self.data.db, &row, &format!("{error:#}"), now)
-                            .await?;
-                        self.tell_coaches(&row, now).await?;
-                        outcome.unreachable += 1;
-                    }
-                    Failure::Later(wait) if row.attempts < 8 => {
-                        let backoff =
-                            wait * 2_i32.pow(u32::try_from(row.attempts).unwrap_or(0).min(6));
-                        outbox::retry_at(
-                            &self.data.db,
-                            row.id,
-                            &format!("{error:#}"),
-                            now + backoff,
-                            now,
-                        )
-                        .await?;
-                        outcome.retried += 1;
-                    }
-                    _ => {
-                        tracing::error!(error = format!("{error:#}"), key = %row.key, "giving up on an outbox row");
-                        outbox::mark_failed(&self.data.db, row.id, &format!("{error:#}"), now)
-                            .await?;
-                        outcome.failed += 1;
-                    }
-                },
-            }
-        }
-        Ok(outcome)
-    }
-
-    /// Someone's DMs are closed: their coaches hear about it (once per outbox row).
-    async fn tell_coaches(
-        &self,
-        row: &outbox::OutboxRow,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
-        if row.kind == "notice" {
-            return Ok(());
-        }
-        let school_id = match row.kind.as_str() {
-            "checkin_start" => serde_json::from_str::<CheckinStart>(&row.payload)
-                .map(|s| s.school_id)
-                .ok(),
-            _ => match serde_json::from_str::<Nudge>(&row.payload) {
-                Ok(nudge) => checkins::get(&self.data.db, nudge.session_id)
-                    .await?
-                    .map(|s| s.school_id),
-                Err(_) => None,
-            },
-        };
-        let (Some(school_id), Some(person)) = (school_id, row.person_id) else {
-            return Ok(());
-        };
-        let server = crate::store::discord_id(row.server_id);
-        let name = members::names(&self.data.db, server)
-            .await?
-            .remove(&crate::store::discord_id(person))
-            .unwrap_or_else(|| format!("<@{}>", crate::store::discord_id(person)));
-        let text = format!(
-            "I could not reach {name} by direct message: their DMs are closed to this server, so their check-ins are not going out. They can allow direct messages from server members in the server's privacy settings."
-        );
-        outbox::notify_coaches(
-            &self.data.db,
-            row.server_id,
-            school_id,
-            &row.key,
-            &text,
-            now,
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Starts the scheduled check-in and sends its first question; false when skipped.
-    async fn deliver_one(
-        &self,
-        row: &outbox::OutboxRow,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<bool> {
-        if row.kind == "nudge" {
-            let nudge: Nudge = serde_json::from_str(&row.payload)?;
-            return conversation::nudge(&self.http, &self.data, nudge.session_id).await;
-        }
-        if row.kind == "notice" {
-            let notice: Notice = serde_json::from_str(&row.payload)?;
-            let person = row
-                .person_id
-                .map(crate::store::discord_id)
-                .ok_or_else(|| anyhow::anyhow!("a notice without a person"))?;
-            let channel = serenity::UserId::new(person)
-                .create_dm_channel(&self.http)
-                .await?;
-            let message = serenity::CreateMessage::new()
-                .content(crate::domain::text::clip(
-                    &notice.text,
-                    crate::domain::text::MESSAGE_CONTENT,
-                ))
-                .nonce(serenity::Nonce::String(crate::domain::text::clip(
-                    &format!("o{}", row.id),
-                    25,
-                )))
-                .enforce_nonce(true)
-                .allowed_mentions(serenity::CreateAllowedMentions::new());
-            channel.id.send_message(&self.http, message).await?;
-            return Ok(true);
-        }
-        let start: CheckinStart = serde_json::from_str(&row.payload)?;
-        let server = crate::store::discord_id(row.server_id);
-        let Some(school) = schools::get(&self.data.db, server, start.school_id).await? else {
-            return Ok(false);
-        };
-        let Some(flow) = self.data.flows.iter().find(|f| f.id == start.flow_id) else {
-            tracing::warn!(flow = %start.flow_id, "a scheduled flow no longer exists");
-            return Ok(false);
-        };
-        let names = members::names(&self.data.db, server).await?;
-        let name = names
-            .get(&start.person_id)
-            .cloned()
-            .unwrap_or_else(|| "there".to_owned());
-        let begun = checkin::begin(
-            &self.data,
-            &Begin {
-                guild_id: server,
-                school: &school,
-                person_id: start.person_id,
-                person_name: &name,
-                flow,
-                started_by: start.started_by,
-                origin: Some(&row.key),
-                nudge_hours: start.nudge_hours,
-                only_step: start.step_id,
-            },
-            now,
-        )
-        .await?;
-        match begun {
-            Begun::Started(session, _) => {
-                conversation::advance(&self.http, &self.data, session.id).await?;
-                Ok(true)
-            }
-            Begun::Busy(_) | Begun::NothingToAsk => Ok(false),
-        }
-    }
-
     /// The background loop: a round, then sleep until the next due time (or a wake-up).
     pub async fn run(self) {
         loop {
@@ -365,41 +222,5 @@ impl Scheduler {
                 () = self.data.wake.notified() => {}
             }
         }
-    }
-}
-
-enum Failure {
-    /// Discord error 50007: this person's DMs are closed.
-    Unreachable,
-    /// Worth another try after about this long (429, 5xx, a network error).
-    Later(TimeDelta),
-    /// Anything else: trying again will not help.
-    Permanent,
-}
-
-fn classify(error: &anyhow::Error) -> Failure {
-    let Some(serenity_error) = error
-        .chain()
-        .find_map(|e| e.downcast_ref::<serenity::Error>())
-    else {
-        return Failure::Permanent;
-    };
-    match serenity_error {
-        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
-            let status = response.status_code.as_u16();
-            if response.error.code == 50007 {
-                Failure::Unreachable
-            } else if status == 429 {
-                Failure::Later(TimeDelta::seconds(5))
-            } else if status >= 500 {
-                Failure::Later(TimeDelta::seconds(2))
-            } else {
-                Failure::Permanent
-            }
-        }
-        serenity::Error::Http(serenity::HttpError::Request(_)) => {
-            Failure::Later(TimeDelta::seconds(2))
-        }
-        _ => Failure::Permanent,
     }
 }

@@ -558,6 +558,9 @@ pub async fn forget_dm_channels(db: &Db) -> anyhow::Result<()> {
         sqlx::query("UPDATE checkin_sessions SET dm_channel_id = NULL, last_message_id = NULL, prompted = NULL")
             .execute(&mut *tx)
             .await?;
+        sqlx::query("UPDATE members SET dm_channel_id = NULL")
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })

@@ -232,3 +232,49 @@ pub async fn names(
         .map(|(id, name)| (discord_id(id), name))
         .collect())
 }
+
+/// One member's display name.
+pub async fn name(db: &Db, server_id: u64, user_id: u64) -> anyhow::Result<Option<String>> {
+    on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT display_name FROM members WHERE server_id = $1 AND user_id = $2")
+            .bind(db_id(server_id))
+            .bind(db_id(user_id))
+            .fetch_optional(pool)
+            .await
+    })
+    .context("reading a member's name")
+}
+
+/// The DM channel stored for a member, if one was opened before.
+pub async fn dm_channel(db: &Db, server_id: u64, user_id: u64) -> anyhow::Result<Option<u64>> {
+    let stored: Option<Option<i64>> = on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT dm_channel_id FROM members WHERE server_id = $1 AND user_id = $2")
+            .bind(db_id(server_id))
+            .bind(db_id(user_id))
+            .fetch_optional(pool)
+            .await
+    })
+    .context("reading a member's DM channel")?;
+    Ok(stored.flatten().map(discord_id))
+}
+
+/// Remembers the DM channel opened with a member, so it is not opened again.
+pub async fn set_dm_channel(
+    db: &Db,
+    server_id: u64,
+    user_id: u64,
+    channel_id: u64,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE members SET dm_channel_id = $1 WHERE server_id = $2 AND user_id = $3")
+            .bind(db_id(channel_id))
+            .bind(db_id(server_id))
+            .bind(db_id(user_id))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("storing a member's DM channel")
+}

@@ -20,11 +20,13 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// The message Discord created for this row, when known.
+    pub message_id: Option<i64>,
 }
 
 const SELECT: &str =
     "SELECT id, key, server_id, kind, payload, person_id, status, attempts, not_before,
-            last_error, created_at, sent_at
+            last_error, created_at, sent_at, message_id
      FROM outbox";
 
 /// Leases up to `limit` rows ready at `now` to `owner` until `until`, oldest first. A row
@@ -50,7 +52,7 @@ pub async fn claim(
                  WHERE status = 'pending' AND not_before <= $3 AND (lease_until IS NULL OR lease_until <= $3)
                  ORDER BY not_before, id LIMIT $4{lock})
              RETURNING id, key, server_id, kind, payload, person_id, status, attempts, not_before,
-                       last_error, created_at, sent_at"
+                       last_error, created_at, sent_at, message_id"
         )))
         .bind(owner.to_owned())
         .bind(until)
@@ -77,37 +79,66 @@ pub async fn all(db: &Db, server_id: u64) -> anyhow::Result<Vec<OutboxRow>> {
     .context("reading the outbox")
 }
 
-/// The earliest time a pending row becomes ready.
+/// Extends the lease on the rows `owner` still holds to `until`: the heartbeat of a process
+/// that is still working through its claim.
+pub async fn renew(db: &Db, owner: &str, until: DateTime<Utc>) -> anyhow::Result<u64> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let renewed = sqlx::query(
+            "UPDATE outbox SET lease_until = $1 WHERE lease_owner = $2 AND status = 'pending'",
+        )
+        .bind(until)
+        .bind(owner.to_owned())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(renewed)
+    })
+    .context("renewing outbox leases")
+}
+
+/// The earliest time a pending row can be claimed: its retry time, or the end of the lease
+/// another process holds on it.
 pub async fn next_ready(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
     on_backend!(db, pool => {
-        sqlx::query_scalar("SELECT MIN(not_before) FROM outbox WHERE status = 'pending'")
-            .fetch_one(pool)
-            .await
+        sqlx::query_scalar(
+            "SELECT MIN(CASE WHEN lease_until > not_before THEN lease_until ELSE not_before END)
+             FROM outbox WHERE status = 'pending'",
+        )
+        .fetch_one(pool)
+        .await
     })
     .context("reading the outbox")
 }
 
-async fn finish(
-    db: &Db,
-    id: i64,
+/// How a delivery attempt ended, as stored on the row.
+struct Finish<'a> {
     status: &'static str,
-    error: Option<&str>,
+    error: Option<&'a str>,
     not_before: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+    message_id: Option<u64>,
+    /// False for a 429: Discord said when; it is not a failed attempt.
+    counts: bool,
+}
+
+async fn finish(db: &Db, id: i64, end: Finish<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         sqlx::query(
-            "UPDATE outbox SET status = $1, last_error = $2, attempts = attempts + 1,
+            "UPDATE outbox SET status = $1, last_error = $2, attempts = attempts + $3,
                  lease_owner = NULL, lease_until = NULL,
-                 not_before = COALESCE($3, not_before),
-                 sent_at = CASE WHEN $1 = 'sent' THEN $4 ELSE sent_at END
-             WHERE id = $5",
+                 not_before = COALESCE($4, not_before),
+                 sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END,
+                 message_id = COALESCE($6, message_id)
+             WHERE id = $7",
         )
-        .bind(status)
-        .bind(error.map(str::to_owned))
-        .bind(not_before)
+        .bind(end.status)
+        .bind(end.error.map(str::to_owned))
+        .bind(i64::from(end.counts))
+        .bind(end.not_before)
         .bind(now)
+        .bind(end.message_id.map(db_id))
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -117,23 +148,52 @@ async fn finish(
     .context("updating an outbox row")
 }
 
-pub async fn mark_sent(db: &Db, id: i64, now: DateTime<Utc>) -> anyhow::Result<()> {
-    finish(db, id, "sent", None, None, now).await
+/// Delivered; `message_id` is the message Discord created (None when an earlier attempt
+/// sent it, or nothing needed sending).
+pub async fn mark_sent(
+    db: &Db,
+    id: i64,
+    message_id: Option<u64>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let end = Finish {
+        status: "sent",
+        error: None,
+        not_before: None,
+        message_id,
+        counts: true,
+    };
+    finish(db, id, end, now).await
 }
 
-/// Tries again at `retry_at` (after a 429 or a 5xx).
+/// Tries again at `retry_at`. A 429 (`counts` false) is not held against the row's attempts.
 pub async fn retry_at(
     db: &Db,
     id: i64,
     error: &str,
     retry_at: DateTime<Utc>,
+    counts: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    finish(db, id, "pending", Some(error), Some(retry_at), now).await
+    let end = Finish {
+        status: "pending",
+        error: Some(error),
+        not_before: Some(retry_at),
+        message_id: None,
+        counts,
+    };
+    finish(db, id, end, now).await
 }
 
 pub async fn mark_failed(db: &Db, id: i64, error: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
-    finish(db, id, "failed", Some(error), None, now).await
+    let end = Finish {
+        status: "failed",
+        error: Some(error),
+        not_before: None,
+        message_id: None,
+        counts: true,
+    };
+    finish(db, id, end, now).await
 }
 
 /// The person cannot receive DMs: stop, and remember it on the member.
@@ -143,7 +203,14 @@ pub async fn mark_unreachable(
     error: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    finish(db, row.id, "unreachable", Some(error), None, now).await?;
+    let end = Finish {
+        status: "unreachable",
+        error: Some(error),
+        not_before: None,
+        message_id: None,
+        counts: true,
+    };
+    finish(db, row.id, end, now).await?;
     if let Some(person) = row.person_id {
         on_backend!(db, pool => {
             let mut tx = pool.begin_write().await?;

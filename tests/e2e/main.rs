@@ -6,6 +6,7 @@ mod support;
 mod checkins;
 mod cli;
 mod emulator;
+mod outbox;
 mod plans;
 mod sandbox;
 mod schedules;

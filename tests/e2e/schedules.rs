@@ -13,7 +13,11 @@ use crate::e2e;
 use crate::support::{Plan, TestBot, WAIT};
 
 /// A coach schedules a check-in for Pat through the command, clicking Save on the preview.
-async fn schedule_for_pat(bot: &TestBot, plan: &Plan, when: &str) -> schedules::Schedule {
+pub(crate) async fn schedule_for_pat(
+    bot: &TestBot,
+    plan: &Plan,
+    when: &str,
+) -> schedules::Schedule {
     let interaction = bot
         .emu
         .slash_command(
@@ -59,7 +63,7 @@ async fn schedule_for_pat(bot: &TestBot, plan: &Plan, when: &str) -> schedules::
     all.last().cloned().expect("a schedule")
 }
 
-async fn dm_questions(bot: &TestBot, person: u64) -> usize {
+pub(crate) async fn dm_questions(bot: &TestBot, person: u64) -> usize {
     bot.emu
         .dm_channel_of(person)
         .map(|dm| {
@@ -197,7 +201,7 @@ e2e! {
             created_by: plan.casey,
             step_id: None,
         }, now).await.expect("a schedule that came due");
-        bot.start_with(Options { scheduler: true }).await;
+        bot.start_with(Options::default()).await;
         let deadline = tokio::time::Instant::now() + WAIT;
         while dm_questions(bot, plan.pat).await == 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -356,12 +360,12 @@ e2e! {
         let queued = a.tick(first).await.expect("tick").queued;
         assert!(queued >= 5, "{queued}");
         // A third process claims one row and dies before sending it.
-        let dead = outbox::claim(&bot.db, first, "dead-process", first + coachbot::scheduler::LEASE, 1).await.expect("claim");
+        let dead = outbox::claim(&bot.db, first, "dead-process", first + a.lease(), 1).await.expect("claim");
         assert_eq!(dead.len(), 1);
         let (ra, rb) = tokio::join!(a.deliver(first), b.deliver(first));
         let (ra, rb) = (ra.expect("a"), rb.expect("b"));
         assert_eq!(ra.sent + ra.skipped + rb.sent + rb.skipped, queued - 1, "every other row once: {ra:?} {rb:?}");
-        let later = first + coachbot::scheduler::LEASE + TimeDelta::seconds(1);
+        let later = first + a.lease() + TimeDelta::seconds(1);
         let taken_over = b.deliver(later).await.expect("deliver");
         assert_eq!(taken_over.sent + taken_over.skipped, 1, "the dead process's row is taken over");
         for person in people {

@@ -96,7 +96,15 @@ pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
         .await
         .expect("the database opens and migrates");
     // Tests drive the scheduler one tick at a time; the loop runs only where a test asks.
-    let running = start_client(&emu, &db, Options { scheduler: false }).await;
+    let running = start_client(
+        &emu,
+        &db,
+        Options {
+            scheduler: false,
+            ..Options::default()
+        },
+    )
+    .await;
     emu.wait_for_commands(WAIT)
         .await
         .expect("the bot registers its commands");
@@ -132,7 +140,11 @@ impl TestBot {
 
     /// Starts a new bot process on the same database and waits until it is ready.
     pub async fn start(&self) {
-        self.start_with(Options { scheduler: false }).await;
+        self.start_with(Options {
+            scheduler: false,
+            ..Options::default()
+        })
+        .await;
     }
 
     /// Starts a new bot process with these options.

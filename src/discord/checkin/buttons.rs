@@ -141,7 +141,8 @@ pub async fn on_component(
         }
         _ => return say(ctx, interaction, "I do not know that button.").await,
     }
-    advance(&ctx.http, data, session.id).await
+    advance(&ctx.http, data, session.id).await?;
+    Ok(())
 }
 
 /// Opens a form with the unanswered questions from `from` on (at most five).
@@ -349,7 +350,8 @@ pub async fn on_modal(
     interaction
         .create_response(ctx, serenity::CreateInteractionResponse::Acknowledge)
         .await?;
-    advance(&ctx.http, data, session.id).await
+    advance(&ctx.http, data, session.id).await?;
+    Ok(())
 }
 
 /// The date typed into the follow-up form.

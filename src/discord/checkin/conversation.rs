@@ -10,13 +10,13 @@ use anyhow::Context as _;
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
 
-use crate::discord::Data;
+use crate::discord::{Data, send};
 use crate::domain::checkin::{self, ANSWER_MAX, Next};
 use crate::domain::flow;
 use crate::domain::plan::BarrierCategory;
 use crate::domain::text::{MESSAGE_CONTENT, clip};
 use crate::store::checkins::{self, CheckinSession, NewAnswer};
-use crate::store::{discord_id, steps};
+use crate::store::{discord_id, members, steps};
 
 /// One lock per person: their DMs, clicks and catch-up are handled one at a time.
 #[derive(Default)]
@@ -35,13 +35,18 @@ pub(super) fn id_prefix(session: i64) -> String {
     format!("ci:{session}:")
 }
 
-/// Sends what the session needs next, unless that prompt was already sent.
-pub async fn advance(http: &serenity::Http, data: &Data, session_id: i64) -> anyhow::Result<()> {
+/// Sends what the session needs next, unless that prompt was already sent. Returns the id of
+/// the last message sent (None when nothing was sent).
+pub async fn advance(
+    http: &serenity::Http,
+    data: &Data,
+    session_id: i64,
+) -> anyhow::Result<Option<serenity::MessageId>> {
     let Some(session) = checkins::get(&data.db, session_id).await? else {
-        return Ok(());
+        return Ok(None);
     };
     if session.status != "open" {
-        return Ok(());
+        return Ok(None);
     }
     let plan = session.questions()?;
     let answers: Vec<_> = checkins::answers(&data.db, session.id)
@@ -80,34 +85,44 @@ pub async fn advance(http: &serenity::Http, data: &Data, session_id: i64) -> any
         }
     };
     if session.prompted.as_deref() == Some(key.as_str()) {
-        return Ok(());
+        return Ok(None);
     }
     let channel = dm_channel(http, data, &session).await?;
     let count = messages.len();
+    let mut last = None;
     for (index, message) in messages.into_iter().enumerate() {
         let nonce = format!("c{}{key}{index}", session.id);
         let message = message
             .nonce(serenity::Nonce::String(clip(&nonce, 25)))
             .enforce_nonce(true)
             .allowed_mentions(serenity::CreateAllowedMentions::new());
-        channel.send_message(http, message).await.with_context(|| {
-            format!(
-                "sending check-in {} its next prompt ({index} of {count})",
-                session.id
-            )
-        })?;
+        let sent = send::post_message(http, &data.rest, channel, &message)
+            .await
+            .with_context(|| {
+                format!(
+                    "sending check-in {} its next prompt ({index} of {count})",
+                    session.id
+                )
+            })?;
+        last = Some(sent.id);
     }
+    crate::crash_point::reach("prompt-sent");
     checkins::mark_prompted(&data.db, session.id, &key).await?;
-    Ok(())
+    Ok(last)
 }
 
-/// The one gentle reminder for a check-in left unanswered; false when it is no longer open.
-pub async fn nudge(http: &serenity::Http, data: &Data, session_id: i64) -> anyhow::Result<bool> {
+/// The one gentle reminder for a check-in left unanswered: the message sent, or None when the
+/// check-in is no longer open.
+pub async fn nudge(
+    http: &serenity::Http,
+    data: &Data,
+    session_id: i64,
+) -> anyhow::Result<Option<serenity::MessageId>> {
     let Some(session) = checkins::get(&data.db, session_id)
         .await?
         .filter(|s| s.status == "open")
     else {
-        return Ok(false);
+        return Ok(None);
     };
     let channel = dm_channel(http, data, &session).await?;
     let text = format!(
@@ -122,14 +137,14 @@ pub async fn nudge(http: &serenity::Http, data: &Data, session_id: i64) -> anyho
         )))
         .enforce_nonce(true)
         .allowed_mentions(serenity::CreateAllowedMentions::new());
-    channel
-        .send_message(http, message)
+    let sent = send::post_message(http, &data.rest, channel, &message)
         .await
         .context("sending a nudge")?;
-    Ok(true)
+    Ok(Some(sent.id))
 }
 
-/// The DM channel with the person, opened once and stored.
+/// The DM channel with the person: the session's, else the one stored for the member, else a
+/// new one, stored on both.
 async fn dm_channel(
     http: &serenity::Http,
     data: &Data,
@@ -138,12 +153,26 @@ async fn dm_channel(
     if let Some(id) = session.dm_channel_id {
         return Ok(serenity::ChannelId::new(discord_id(id)));
     }
-    let channel = serenity::UserId::new(session.person())
-        .create_dm_channel(http)
+    let channel = member_dm(http, data, session.server(), session.person()).await?;
+    checkins::set_dm_channel(&data.db, session.id, channel.get()).await?;
+    Ok(channel)
+}
+
+/// The DM channel with a member of a server: stored once opened, not opened again.
+pub async fn member_dm(
+    http: &serenity::Http,
+    data: &Data,
+    server: u64,
+    person: u64,
+) -> anyhow::Result<serenity::ChannelId> {
+    if let Some(id) = members::dm_channel(&data.db, server, person).await? {
+        return Ok(serenity::ChannelId::new(id));
+    }
+    let channel = send::open_dm(http, &data.rest, serenity::UserId::new(person))
         .await
         .context("opening a DM with the person")?;
-    checkins::set_dm_channel(&data.db, session.id, channel.id.get()).await?;
-    Ok(channel.id)
+    members::set_dm_channel(&data.db, server, person, channel.get()).await?;
+    Ok(channel)
 }
 
 fn question(
@@ -276,7 +305,8 @@ pub async fn on_dm(
         return Ok(());
     };
     handle_text(http, data, &session, message.id.get(), &message.content).await?;
-    advance(http, data, session.id).await
+    advance(http, data, session.id).await?;
+    Ok(())
 }
 
 pub(super) async fn handle_text(

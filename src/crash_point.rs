@@ -1,0 +1,30 @@
+//! Named places where the crash tests stop a real bot process. With
+//! `COACHBOT_CRASH_POINT=<name>` set, the process that reaches that place logs it and stops
+//! there, holding whatever it held (claims, leases, a sent but unrecorded message), until it
+//! is killed. Unset, as in production, it does nothing.
+//!
+//! The places: `outbox-claimed` (rows leased, nothing sent), `prompt-sent` (Discord accepted
+//! a check-in question, nothing recorded yet), `outbox-sent` (the question is recorded, the
+//! outbox row is not yet marked sent).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// The environment variable that names the crash point.
+pub const VAR: &str = "COACHBOT_CRASH_POINT";
+
+/// Stops this thread for good if `name` is the configured crash point.
+pub fn reach(name: &str) {
+    static CONFIGURED: OnceLock<Option<String>> = OnceLock::new();
+    let configured = CONFIGURED.get_or_init(|| std::env::var(VAR).ok());
+    if configured.as_deref() != Some(name) {
+        return;
+    }
+    tracing::error!(
+        point = name,
+        "reached crash point {name}: stopping here until killed"
+    );
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}

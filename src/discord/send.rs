@@ -1,0 +1,148 @@
+//! Sending a message, or opening a DM, with Discord's whole answer in hand.
+//!
+//! serenity's `send_message` turns a failure into an `ErrorResponse` that has dropped a 429's
+//! `retry_after`, and with its rate limiter off (as it must be against the emulator) nothing
+//! else reads it. The outbox needs it, and the id of the message created. So the request is
+//! still built by serenity (route, token, proxy) and, where serenity's limiter is on (real
+//! Discord), performed through it; the answer is read here.
+
+use std::time::Duration;
+
+use poise::serenity_prelude as serenity;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serenity::http::{LightMethod, Request, Route};
+
+/// Discord's error code for "Cannot send messages to this user".
+pub const DMS_CLOSED: i64 = 50007;
+
+/// Why a request did not succeed, in the terms the outbox acts on.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// 429: Discord says when to try again.
+    #[error("Discord rate-limited the request (429{}); retry after {retry_after:?}", if *.global { ", global" } else { "" })]
+    RateLimited { retry_after: Duration, global: bool },
+    /// Error 50007: the person's DMs are closed to the bot.
+    #[error("Discord error {DMS_CLOSED}: the person does not accept direct messages")]
+    DmsClosed,
+    /// 5xx: Discord had trouble; worth another try later.
+    #[error("Discord answered {status}")]
+    Unavailable { status: u16 },
+    /// The connection failed before Discord answered; worth another try later.
+    #[error("could not reach Discord")]
+    Network(#[source] reqwest::Error),
+    /// Any other answer: trying again will not help.
+    #[error("Discord refused the request ({status}, code {code}): {message}")]
+    Rejected {
+        status: u16,
+        code: i64,
+        message: String,
+    },
+}
+
+/// The body of a Discord error answer.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    code: i64,
+    #[serde(default)]
+    message: String,
+    /// Seconds, for a 429.
+    retry_after: Option<f64>,
+    #[serde(default)]
+    global: bool,
+}
+
+/// Posts `message` in `channel` and returns the message Discord created.
+pub async fn post_message(
+    http: &serenity::Http,
+    client: &reqwest::Client,
+    channel: serenity::ChannelId,
+    message: &serenity::CreateMessage,
+) -> Result<serenity::Message, SendError> {
+    let body = serde_json::to_vec(message).map_err(|e| SendError::Rejected {
+        status: 0,
+        code: 0,
+        message: format!("the message could not be encoded: {e}"),
+    })?;
+    let request = Request::new(
+        Route::ChannelMessages {
+            channel_id: channel,
+        },
+        LightMethod::Post,
+    )
+    .body(Some(body));
+    perform(http, client, request).await
+}
+
+/// Opens (or finds) the DM channel with `user`.
+pub async fn open_dm(
+    http: &serenity::Http,
+    client: &reqwest::Client,
+    user: serenity::UserId,
+) -> Result<serenity::ChannelId, SendError> {
+    let body = serde_json::json!({ "recipient_id": user.to_string() }).to_string();
+    let request =
+        Request::new(Route::UserMeDmChannels, LightMethod::Post).body(Some(body.into_bytes()));
+    let channel: serenity::PrivateChannel = perform(http, client, request).await?;
+    Ok(channel.id)
+}
+
+async fn perform<T: DeserializeOwned>(
+    http: &serenity::Http,
+    client: &reqwest::Client,
+    request: Request<'_>,
+) -> Result<T, SendError> {
+    let refused = |message: String| SendError::Rejected {
+        status: 0,
+        code: 0,
+        message,
+    };
+    let response = match &http.ratelimiter {
+        Some(limiter) => limiter.perform(request).await.map_err(|e| match e {
+            serenity::Error::Http(serenity::HttpError::Request(e)) => SendError::Network(e),
+            other => refused(other.to_string()),
+        })?,
+        None => {
+            let built = request
+                .build(client, http.token(), http.proxy.as_deref())
+                .map_err(|e| refused(e.to_string()))?
+                .build()
+                .map_err(SendError::Network)?;
+            client.execute(built).await.map_err(SendError::Network)?
+        }
+    };
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let retry_header = header("retry-after").and_then(|v| v.parse::<f64>().ok());
+    let global_header = header("x-ratelimit-global").is_some()
+        || header("x-ratelimit-scope").as_deref() == Some("global");
+    let bytes = response.bytes().await.map_err(SendError::Network)?;
+    if (200..300).contains(&status) {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| refused(format!("Discord's answer could not be read: {e}")));
+    }
+    let error: ErrorBody = serde_json::from_slice(&bytes).unwrap_or_default();
+    Err(match status {
+        429 => {
+            let seconds = error.retry_after.or(retry_header).unwrap_or(5.0);
+            SendError::RateLimited {
+                retry_after: Duration::from_secs_f64(seconds.clamp(0.0, 3600.0)),
+                global: error.global || global_header,
+            }
+        }
+        _ if error.code == DMS_CLOSED => SendError::DmsClosed,
+        500..=599 => SendError::Unavailable { status },
+        _ => SendError::Rejected {
+            status,
+            code: error.code,
+            message: error.message,
+        },
+    })
+}

@@ -1,0 +1,145 @@
+//! The outbox sender against Discord's failures: a 429's `retry_after` is waited out exactly,
+//! a run of 5xx is retried with backoff and then delivered once, a global 429 holds every
+//! send, and a delivered row keeps the id of the message Discord created.
+
+use chrono::{TimeDelta, Utc};
+use coachbot::discord::Options;
+use coachbot::emulator::{Fault, FaultKind};
+use coachbot::scheduler::DeliverOutcome;
+use coachbot::store::outbox;
+use coachbot::store::schedules::{self, NewSchedule};
+
+use crate::e2e;
+use crate::schedules::{dm_questions, schedule_for_pat};
+use crate::support::WAIT;
+
+/// Requests that post a message in `channel`.
+fn posts_in(bot: &crate::support::TestBot, channel: u64) -> Vec<coachbot::emulator::RecordedCall> {
+    let path = format!("/channels/{channel}/messages");
+    bot.emu
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path == path)
+        .collect()
+}
+
+e2e! {
+    /// Discord says "retry after 12.5 s": the row is not tried again a moment before, it is
+    /// not counted as a failed attempt, and it is delivered once when the time comes, with
+    /// the message id recorded.
+    async fn a_429s_retry_after_is_honoured(bot) {
+        let plan = bot.plan().await;
+        let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
+        let first = schedule.next_fire_at.expect("first");
+        let scheduler = bot.scheduler();
+        scheduler.tick(first).await.expect("tick");
+        // The body says 12.5 s; the header (whole seconds) says 13: the body's figure is used.
+        bot.emu.inject_fault(Fault {
+            method: Some("POST".into()),
+            path_prefix: "/channels/".into(),
+            times: 1,
+            kind: FaultKind::RateLimited { retry_after: 12.5, global: false },
+        });
+        assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { retried: 1, ..DeliverOutcome::default() });
+        let row = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").remove(0);
+        assert_eq!(row.status, "pending");
+        assert_eq!(row.not_before, first + TimeDelta::milliseconds(12_500), "next attempt exactly when Discord said");
+        assert_eq!(row.attempts, 0, "a 429 is not a failed attempt");
+
+        let calls = bot.emu.calls().len();
+        let early = first + TimeDelta::milliseconds(12_499);
+        assert_eq!(scheduler.deliver(early).await.expect("deliver"), DeliverOutcome::default());
+        assert_eq!(bot.emu.calls().len(), calls, "no request before retry_after");
+
+        let on_time = first + TimeDelta::milliseconds(12_500);
+        assert_eq!(scheduler.deliver(on_time).await.expect("deliver"), DeliverOutcome { sent: 1, ..DeliverOutcome::default() });
+        assert_eq!(dm_questions(bot, plan.pat).await, 1);
+        let dm = bot.emu.dm_channel_of(plan.pat).expect("a DM");
+        let posted = bot.emu.messages_in(dm);
+        let question_id: i64 = posted.last().and_then(|m| m["id"].as_str()).and_then(|id| id.parse().ok()).expect("a message id");
+        let row = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").remove(0);
+        assert_eq!((row.status.as_str(), row.message_id), ("sent", Some(question_id)), "the message id is recorded");
+        assert_eq!(posts_in(bot, dm).len(), 2, "one refused, one delivered");
+    }
+}
+
+e2e! {
+    /// Three 502s in a row: each is retried after a longer wait (2 s, 4 s, 8 s), then the
+    /// question goes out once.
+    async fn a_run_of_server_errors_is_retried_then_delivered(bot) {
+        let plan = bot.plan().await;
+        let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
+        let first = schedule.next_fire_at.expect("first");
+        let scheduler = bot.scheduler();
+        scheduler.tick(first).await.expect("tick");
+        bot.emu.inject_fault(Fault {
+            method: Some("POST".into()),
+            path_prefix: "/channels/".into(),
+            times: 3,
+            kind: FaultKind::ServerError { status: 502 },
+        });
+        let mut at = first;
+        for (attempt, backoff) in [2, 4, 8].into_iter().enumerate() {
+            let round = scheduler.deliver(at).await.expect("deliver");
+            assert_eq!(round, DeliverOutcome { retried: 1, ..DeliverOutcome::default() }, "attempt {attempt}");
+            let row = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").remove(0);
+            assert_eq!(row.not_before, at + TimeDelta::seconds(backoff), "backoff doubles");
+            assert!(row.last_error.as_deref().is_some_and(|e| e.contains("502")), "{:?}", row.last_error);
+            assert_eq!(scheduler.deliver(row.not_before - TimeDelta::milliseconds(1)).await.expect("deliver"), DeliverOutcome::default(), "not before the backoff");
+            at = row.not_before;
+        }
+        assert_eq!(scheduler.deliver(at).await.expect("deliver"), DeliverOutcome { sent: 1, ..DeliverOutcome::default() });
+        let row = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").remove(0);
+        assert_eq!((row.status.as_str(), row.attempts), ("sent", 4));
+        assert_eq!(dm_questions(bot, plan.pat).await, 1, "delivered once");
+        let dm = bot.emu.dm_channel_of(plan.pat).expect("a DM");
+        assert_eq!(posts_in(bot, dm).iter().map(|c| c.status).collect::<Vec<_>>(), [502, 502, 502, 200]);
+        let opened = bot.emu.calls().iter().filter(|c| c.path == "/users/@me/channels").count();
+        assert_eq!(opened, 1, "the DM channel is opened once and stored");
+    }
+}
+
+e2e! {
+    /// The running bot meets a global 429 with retry_after 1.5 s: nothing at all goes out
+    /// before it has passed (the emulator's clock), then both check-ins are delivered once.
+    async fn a_global_rate_limit_holds_every_send(bot) {
+        let plan = bot.plan().await;
+        bot.stop().await;
+        let now = Utc::now();
+        for person in [plan.pat, plan.terry] {
+            schedules::create(&bot.db, &NewSchedule {
+                server_id: bot.ids.guild,
+                school_id: plan.lincoln,
+                person_id: Some(person),
+                flow_id: "wellbeing",
+                spec: "daily 08:00",
+                time_zone: "America/Chicago",
+                next_fire_at: Some(now - TimeDelta::minutes(1)),
+                created_by: plan.casey,
+                step_id: None,
+            }, now).await.expect("a schedule that came due");
+        }
+        bot.emu.inject_fault(Fault {
+            method: Some("POST".into()),
+            path_prefix: "/channels/".into(),
+            times: 1,
+            kind: FaultKind::RateLimited { retry_after: 1.5, global: true },
+        });
+        let from = bot.emu.calls().len();
+        bot.start_with(Options::default()).await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while (dm_questions(bot, plan.pat).await, dm_questions(bot, plan.terry).await) != (1, 1) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!((dm_questions(bot, plan.pat).await, dm_questions(bot, plan.terry).await), (1, 1));
+        let posts: Vec<_> = bot.emu.calls_since(from).into_iter()
+            .filter(|c| c.method == "POST" && c.path.starts_with("/channels/") && c.path.ends_with("/messages"))
+            .collect();
+        let limited = posts.iter().find(|c| c.status == 429).expect("the 429");
+        for later in posts.iter().filter(|c| c.index > limited.index) {
+            let waited = later.at.duration_since(limited.at);
+            assert!(waited >= std::time::Duration::from_millis(1500), "a send {waited:?} after a global 429 of 1.5 s");
+        }
+        assert_eq!(posts.iter().filter(|c| c.status == 200).count(), 2, "each check-in once");
+    }
+}
