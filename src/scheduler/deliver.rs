@@ -140,18 +140,20 @@ impl Scheduler {
         row: &outbox::OutboxRow,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Delivered> {
+        let mut channel = None;
         if let Some(person) = row.person_id.map(discord_id) {
             let server = discord_id(row.server_id);
-            if members::dm_channel(&self.data.db, server, person)
-                .await?
-                .is_none()
-            {
-                self.pace(None).await;
-            }
-            let channel = conversation::member_dm(&self.http, &self.data, server, person).await?;
-            self.pace(Some(channel.get())).await;
+            let dm = match members::dm_channel(&self.data.db, server, person).await? {
+                Some(stored) => serenity::ChannelId::new(stored),
+                None => {
+                    self.pace(None).await;
+                    conversation::member_dm(&self.http, &self.data, server, person).await?
+                }
+            };
+            self.pace(Some(dm.get())).await;
+            channel = Some(dm);
         }
-        self.deliver_one(row, now).await
+        self.deliver_one(row, channel, now).await
     }
 
     /// Records why a row was not delivered and when (or whether) to try again.
@@ -248,6 +250,7 @@ impl Scheduler {
     async fn deliver_one(
         &self,
         row: &outbox::OutboxRow,
+        channel: Option<serenity::ChannelId>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Delivered> {
         match row.kind.as_str() {
@@ -256,20 +259,18 @@ impl Scheduler {
                 let sent = conversation::nudge(&self.http, &self.data, nudge.session_id).await?;
                 Ok(sent.map_or(Delivered::Skipped, |id| Delivered::Sent(Some(id))))
             }
-            "notice" => self.send_notice(row).await,
-            _ => self.start_checkin(row, now).await,
+            "notice" => self.send_notice(row, channel).await,
+            _ => self.start_checkin(row, channel, now).await,
         }
     }
 
-    async fn send_notice(&self, row: &outbox::OutboxRow) -> anyhow::Result<Delivered> {
+    async fn send_notice(
+        &self,
+        row: &outbox::OutboxRow,
+        channel: Option<serenity::ChannelId>,
+    ) -> anyhow::Result<Delivered> {
         let notice: Notice = serde_json::from_str(&row.payload)?;
-        let person = row
-            .person_id
-            .map(discord_id)
-            .ok_or_else(|| anyhow::anyhow!("a notice without a person"))?;
-        let channel =
-            conversation::member_dm(&self.http, &self.data, discord_id(row.server_id), person)
-                .await?;
+        let channel = channel.ok_or_else(|| anyhow::anyhow!("a notice without a person"))?;
         let message = serenity::CreateMessage::new()
             .content(clip(&notice.text, MESSAGE_CONTENT))
             .nonce(serenity::Nonce::String(nonce_for(&row.key)))
@@ -282,6 +283,7 @@ impl Scheduler {
     async fn start_checkin(
         &self,
         row: &outbox::OutboxRow,
+        channel: Option<serenity::ChannelId>,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Delivered> {
         let start: CheckinStart = serde_json::from_str(&row.payload)?;
@@ -308,6 +310,7 @@ impl Scheduler {
                 origin: Some(&row.key),
                 nudge_hours: start.nudge_hours,
                 only_step: start.step_id,
+                dm_channel: channel.map(serenity::ChannelId::get),
             },
             now,
         )

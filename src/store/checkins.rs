@@ -93,6 +93,8 @@ pub struct NewSession<'a> {
     /// The outbox key of a scheduled check-in: a retry finds the session it already started.
     pub origin: Option<&'a str>,
     pub nudge_hours: i64,
+    /// The DM channel with the person, when already known.
+    pub dm_channel_id: Option<u64>,
 }
 
 /// Starts a session, or returns the person's open one (anywhere) without starting another.
@@ -119,8 +121,8 @@ pub async fn start(
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO checkin_sessions
                      (server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
-                      started_by, started_at, expires_at, updated_at, origin, nudge_hours)
-                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8, $11, $12) RETURNING id",
+                      started_by, started_at, expires_at, updated_at, origin, nudge_hours, dm_channel_id)
+                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8, $11, $12, $13) RETURNING id",
             )
             .bind(db_id(new.server_id))
             .bind(new.school_id)
@@ -134,6 +136,7 @@ pub async fn start(
             .bind(new.opener.map(str::to_owned))
             .bind(new.origin.map(str::to_owned))
             .bind(new.nudge_hours)
+            .bind(new.dm_channel_id.map(db_id))
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -511,18 +514,42 @@ pub async fn expire_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<u64> {
 /// Queues one nudge for each open check-in that has waited its hours without an answer,
 /// marking it nudged in the same transaction. Returns the sessions nudged.
 pub async fn nudge_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<i64>> {
+    // "Quiet for its nudge hours", in each dialect's date arithmetic, so only the sessions due
+    // are read (not every open one, every round).
+    let quiet = match db {
+        Db::Sqlite(_) => "julianday(updated_at) + nudge_hours / 24.0 <= julianday($1)",
+        Db::Postgres(_) => "updated_at + nudge_hours * INTERVAL '1 hour' <= $1",
+    };
+    let select = format!(
+        "SELECT id, server_id, person_id FROM checkin_sessions
+         WHERE status = 'open' AND nudged_at IS NULL AND expires_at > $1 AND {quiet} ORDER BY id"
+    );
+    let due: Vec<(i64, i64, i64)> = on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
+            .bind(now)
+            .fetch_all(pool)
+            .await
+    })
+    .context("finding check-ins to nudge")?;
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let waiting: Vec<(i64, i64, i64, DateTime<Utc>, i64)> = sqlx::query_as(
-            "SELECT id, server_id, person_id, updated_at, nudge_hours FROM checkin_sessions
-             WHERE status = 'open' AND nudged_at IS NULL AND expires_at > $1",
-        )
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
         let mut nudged = Vec::new();
-        for (id, server_id, person_id, updated_at, hours) in waiting {
-            if updated_at + chrono::TimeDelta::hours(hours) > now {
+        for (id, server_id, person_id) in &due {
+            // Another process may have nudged it since it was read: only the one that marks
+            // it queues the nudge.
+            let marked = sqlx::query(
+                "UPDATE checkin_sessions SET nudged_at = $1
+                 WHERE id = $2 AND status = 'open' AND nudged_at IS NULL",
+            )
+            .bind(now)
+            .bind(*id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if marked == 0 {
                 continue;
             }
             sqlx::query(
@@ -530,18 +557,13 @@ pub async fn nudge_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<i64>> 
                  VALUES ($1, $2, 'nudge', $3, $4, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING",
             )
             .bind(format!("nudge:{id}"))
-            .bind(server_id)
+            .bind(*server_id)
             .bind(format!("{{\"session_id\":{id}}}"))
-            .bind(person_id)
+            .bind(*person_id)
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("UPDATE checkin_sessions SET nudged_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            nudged.push(id);
+            nudged.push(*id);
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(nudged)

@@ -22,11 +22,13 @@ pub struct OutboxRow {
     pub sent_at: Option<DateTime<Utc>>,
     /// The message Discord created for this row, when known.
     pub message_id: Option<i64>,
+    /// The process working on the row, while it holds the lease.
+    pub lease_owner: Option<String>,
 }
 
 const SELECT: &str =
     "SELECT id, key, server_id, kind, payload, person_id, status, attempts, not_before,
-            last_error, created_at, sent_at, message_id
+            last_error, created_at, sent_at, message_id, lease_owner
      FROM outbox";
 
 /// Leases up to `limit` rows ready at `now` to `owner` until `until`, oldest first. A row
@@ -52,7 +54,7 @@ pub async fn claim(
                  WHERE status = 'pending' AND not_before <= $3 AND (lease_until IS NULL OR lease_until <= $3)
                  ORDER BY not_before, id LIMIT $4{lock})
              RETURNING id, key, server_id, kind, payload, person_id, status, attempts, not_before,
-                       last_error, created_at, sent_at, message_id"
+                       last_error, created_at, sent_at, message_id, lease_owner"
         )))
         .bind(owner.to_owned())
         .bind(until)

@@ -5,9 +5,11 @@ mod support;
 
 mod checkins;
 mod cli;
+mod crash;
 mod emulator;
 mod outbox;
 mod plans;
+mod process;
 mod sandbox;
 mod schedules;
 mod setup;

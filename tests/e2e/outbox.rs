@@ -10,8 +10,9 @@ use coachbot::store::outbox;
 use coachbot::store::schedules::{self, NewSchedule};
 
 use crate::e2e;
-use crate::schedules::{dm_questions, schedule_for_pat};
+use crate::schedules::schedule_for_pat;
 use crate::support::WAIT;
+use crate::support::dm_questions;
 
 /// Requests that post a message in `channel`.
 fn posts_in(bot: &crate::support::TestBot, channel: u64) -> Vec<coachbot::emulator::RecordedCall> {

@@ -10,7 +10,7 @@ use coachbot::store::{checkins, outbox};
 use serde_json::json;
 
 use crate::e2e;
-use crate::support::{Plan, TestBot, WAIT};
+use crate::support::{Plan, TestBot, WAIT, dm_questions};
 
 /// A coach schedules a check-in for Pat through the command, clicking Save on the preview.
 pub(crate) async fn schedule_for_pat(
@@ -61,23 +61,6 @@ pub(crate) async fn schedule_for_pat(
         .await
         .expect("schedules");
     all.last().cloned().expect("a schedule")
-}
-
-pub(crate) async fn dm_questions(bot: &TestBot, person: u64) -> usize {
-    bot.emu
-        .dm_channel_of(person)
-        .map(|dm| {
-            bot.emu
-                .messages_in(dm)
-                .iter()
-                .filter(|m| {
-                    m["content"]
-                        .as_str()
-                        .is_some_and(|c| c.contains("**Question 1 of"))
-                })
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 e2e! {

@@ -64,6 +64,8 @@ async fn start_client(emu: &Emulator, db: &Db, options: Options) -> Running {
 pub struct TestBot {
     pub emu: Emulator,
     pub db: Db,
+    /// The database's URL, for bot processes started beside the test.
+    pub url: String,
     pub ids: Ids,
     running: std::sync::Mutex<Option<Running>>,
     _sqlite_dir: Option<tempfile::TempDir>,
@@ -111,6 +113,7 @@ pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
     Some(TestBot {
         emu,
         db,
+        url,
         ids,
         running: std::sync::Mutex::new(Some(running)),
         _sqlite_dir: sqlite_dir,
@@ -492,4 +495,22 @@ impl TestBot {
             casey,
         }
     }
+}
+
+/// How many times `person` was sent the first question of a check-in in their DM.
+pub async fn dm_questions(bot: &TestBot, person: u64) -> usize {
+    bot.emu
+        .dm_channel_of(person)
+        .map(|dm| {
+            bot.emu
+                .messages_in(dm)
+                .iter()
+                .filter(|m| {
+                    m["content"]
+                        .as_str()
+                        .is_some_and(|c| c.contains("**Question 1 of"))
+                })
+                .count()
+        })
+        .unwrap_or(0)
 }

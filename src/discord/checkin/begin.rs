@@ -26,6 +26,8 @@ pub struct Begin<'a> {
     pub nudge_hours: i64,
     /// For a follow-up: ask about this step only (whatever its status).
     pub only_step: Option<i64>,
+    /// The DM channel with the person, when the caller already has it.
+    pub dm_channel: Option<u64>,
 }
 
 /// Hours an unanswered check-in waits for its nudge, unless its schedule says otherwise.
@@ -94,6 +96,7 @@ pub async fn begin(
             expires_at: now + Duration::days(OPEN_FOR_DAYS),
             origin: request.origin,
             nudge_hours: request.nudge_hours,
+            dm_channel_id: request.dm_channel,
         },
         now,
     )

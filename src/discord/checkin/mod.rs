@@ -140,6 +140,7 @@ async fn start(
             origin: None,
             nudge_hours: NUDGE_HOURS,
             only_step: None,
+            dm_channel: None,
         },
         now,
     )

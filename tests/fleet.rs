@@ -1,0 +1,171 @@
+//! Two bot processes on one PostgreSQL database share 10,000 due check-ins; one is killed
+//! with SIGKILL mid-way and the other finishes its work when the lease runs out. Each person
+//! is asked once.
+//!
+//! Its own test binary (the e2e tests are one binary, `tests/e2e/main.rs`): cargo runs test
+//! binaries one after another, so this minute or two of full load never starves the e2e
+//! tests' timeouts. It shares their helpers.
+
+#[allow(dead_code)]
+#[path = "e2e/support.rs"]
+mod support;
+
+#[allow(dead_code)]
+#[path = "e2e/process.rs"]
+mod process;
+
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use coachbot::store::{Backend, Db, db_id, outbox};
+
+use process::{BotProcess, Launch};
+use support::{WAIT, dm_questions};
+
+/// How many of 10,000 due check-ins two processes share.
+const FLEET_JOBS: usize = 10_000;
+
+/// Two processes (the gateway bot and a worker) on one PostgreSQL database with 10,000 due
+/// check-ins: the worker is killed with SIGKILL while it holds claimed rows; the other process
+/// takes them over when the lease runs out. Each person is asked once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_deliver_ten_thousand_checkins_once() {
+    let Some(bot) = support::spawn_bot(Backend::Postgres).await else {
+        return;
+    };
+    let plan = bot.plan().await;
+    bot.stop().await;
+    let people: Vec<u64> = (0..FLEET_JOBS)
+        .map(|i| bot.emu.add_user(&format!("Person {i}")))
+        .collect();
+    let Db::Postgres(pool) = &bot.db else {
+        panic!("a PostgreSQL database")
+    };
+    let now = Utc::now();
+    let ids: Vec<i64> = people.iter().copied().map(db_id).collect();
+    sqlx::query(
+        "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
+         SELECT $1, p, 'Person ' || p, $2, $2 FROM UNNEST($3::bigint[]) AS p",
+    )
+    .bind(db_id(bot.ids.guild))
+    .bind(now)
+    .bind(&ids)
+    .execute(pool)
+    .await
+    .expect("members");
+    sqlx::query(
+        "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone,
+                                next_fire_at, created_by, created_at, updated_at)
+         SELECT $1, $2, 'checkin', p, 'wellbeing', 'daily 08:00', 'America/Chicago', $3, $4, $5, $5
+         FROM UNNEST($6::bigint[]) AS p",
+    )
+    .bind(db_id(bot.ids.guild))
+    .bind(plan.lincoln)
+    .bind(now - TimeDelta::minutes(1))
+    .bind(db_id(plan.casey))
+    .bind(now)
+    .bind(&ids)
+    .execute(pool)
+    .await
+    .expect("10,000 due schedules");
+
+    let fast = Launch {
+        lease_secs: 3,
+        per_second: Some(5_000),
+        ..Launch::default()
+    };
+    let gateway = BotProcess::start(&bot, &fast);
+    let worker = BotProcess::start(
+        &bot,
+        &Launch {
+            worker: true,
+            ..fast.clone()
+        },
+    );
+    gateway.wait_for_log("coachbot is ready", WAIT).await;
+    worker.wait_for_log("worker is ready", WAIT).await;
+
+    let count = async |sql: &str| -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(pool)
+            .await
+            .expect("a count")
+    };
+    // Mid-way: a third delivered, and the worker holding rows it has claimed but not sent.
+    let held_by_worker = format!(
+        "SELECT id FROM outbox WHERE status = 'pending' AND lease_owner LIKE 'process-{}-%'",
+        worker.pid
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    let orphans: Vec<i64> = loop {
+        let sent = count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await;
+        if sent >= i64::try_from(FLEET_JOBS / 3).unwrap_or(i64::MAX) {
+            let held: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(held_by_worker.clone()))
+                .fetch_all(pool)
+                .await
+                .expect("held rows");
+            if !held.is_empty() {
+                break held;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stuck at {sent} sent:\n{}\n{}",
+            gateway.log(),
+            worker.log()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    worker.kill9().await;
+    let sent_by_then = count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await;
+    assert!(
+        sent_by_then < i64::try_from(FLEET_JOBS).unwrap_or(i64::MAX),
+        "killed mid-way"
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        let sent = count("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").await;
+        if sent == i64::try_from(FLEET_JOBS).unwrap_or(i64::MAX) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the survivor stopped at {sent}:\n{}",
+            gateway.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+    assert_eq!(rows.len(), FLEET_JOBS, "one row per person");
+    assert!(rows.iter().all(|r| r.status == "sent"));
+    for orphan in &orphans {
+        let row = rows.iter().find(|r| r.id == *orphan).expect("the orphan");
+        assert_eq!(row.status, "sent", "the dead worker's row was taken over");
+    }
+    let fired = count("SELECT COUNT(*) FROM schedule_runs WHERE outcome = 'fired'").await;
+    assert_eq!(
+        fired,
+        i64::try_from(FLEET_JOBS).unwrap_or(i64::MAX),
+        "each schedule fired once"
+    );
+    let mut asked_twice = Vec::new();
+    for person in &people {
+        let asked = dm_questions(&bot, *person).await;
+        if asked != 1 {
+            asked_twice.push((*person, asked));
+        }
+    }
+    assert!(
+        asked_twice.is_empty(),
+        "asked other than once: {asked_twice:?}"
+    );
+    gateway.kill9().await;
+    eprintln!(
+        "10,000 check-ins: the worker was killed at {sent_by_then} sent holding {} rows; the other process finished",
+        orphans.len()
+    );
+    bot.finish().await;
+}
