@@ -5,7 +5,7 @@
 use chrono::{TimeDelta, Utc};
 use coachbot::discord::Options;
 use coachbot::emulator::{Fault, FaultKind};
-use coachbot::scheduler::DeliverOutcome;
+use coachbot::scheduler::{DeliverOutcome, Settings};
 use coachbot::store::outbox;
 use coachbot::store::schedules::{self, NewSchedule};
 
@@ -142,5 +142,43 @@ e2e! {
             assert!(waited >= std::time::Duration::from_millis(1500), "a send {waited:?} after a global 429 of 1.5 s");
         }
         assert_eq!(posts.iter().filter(|c| c.status == 200).count(), 2, "each check-in once");
+    }
+}
+
+e2e! {
+    /// A round that takes longer than its lease (three check-ins at one request a second,
+    /// with a 2 s lease) renews it as it goes: a second process looking in meanwhile takes
+    /// nothing, and each person is asked once.
+    async fn a_long_round_keeps_its_lease(bot) {
+        let plan = bot.plan().await;
+        let now = Utc::now();
+        let first = now + TimeDelta::hours(1);
+        for person in [plan.pat, plan.terry, plan.jordan] {
+            schedules::create(&bot.db, &NewSchedule {
+                server_id: bot.ids.guild,
+                school_id: plan.lincoln,
+                person_id: Some(person),
+                flow_id: "wellbeing",
+                spec: "daily 08:00",
+                time_zone: "America/Chicago",
+                next_fire_at: Some(first),
+                created_by: plan.casey,
+                step_id: None,
+            }, now).await.expect("a schedule");
+        }
+        let slow = bot.scheduler_with(Settings { lease: std::time::Duration::from_secs(2), per_second: 1 });
+        let other = bot.scheduler();
+        assert_eq!(slow.tick(first).await.expect("tick").queued, 3);
+        let look_in = std::time::Duration::from_millis(3_000);
+        let (slow_round, other_round) = tokio::join!(slow.deliver(first), async {
+            tokio::time::sleep(look_in).await;
+            // On the round's clock, the lease it took at `first` has run out by now.
+            other.deliver(first + TimeDelta::from_std(look_in).expect("span")).await
+        });
+        assert_eq!(other_round.expect("deliver"), DeliverOutcome::default(), "the leases were renewed");
+        assert_eq!(slow_round.expect("deliver").sent, 3);
+        for person in [plan.pat, plan.terry, plan.jordan] {
+            assert_eq!(dm_questions(bot, person).await, 1);
+        }
     }
 }

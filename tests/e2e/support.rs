@@ -169,6 +169,14 @@ impl TestBot {
 
     /// A scheduler on the test's database and emulator, to drive with a fixed `now`.
     pub fn scheduler(&self) -> coachbot::scheduler::Scheduler {
+        self.scheduler_with(coachbot::scheduler::Settings::default())
+    }
+
+    /// A scheduler with its own pace and lease.
+    pub fn scheduler_with(
+        &self,
+        settings: coachbot::scheduler::Settings,
+    ) -> coachbot::scheduler::Scheduler {
         let token =
             Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
                 .expect("config")
@@ -177,7 +185,7 @@ impl TestBot {
                 .clone();
         let http = coachbot::discord::http_client(&token, Some(self.emu.api_url()));
         let data = coachbot::discord::Data::load(self.db.clone()).expect("prompt files load");
-        coachbot::scheduler::Scheduler::new(data, Arc::new(http))
+        coachbot::scheduler::Scheduler::with_settings(data, Arc::new(http), settings)
     }
 
     /// Runs a slash command as `user` in `channel` and waits for the reply.

@@ -1,0 +1,410 @@
+//! `cargo bench --bench scheduler`: the scheduler's figures for the README.
+//!
+//! 1. One scheduling round (`Scheduler::tick`) with 1,000,000 pending check-in schedules, and
+//!    with 1,000 for the ratio: a round with nothing due, and a round that fires 50. SQLite
+//!    always; PostgreSQL too when `BENCH_DATABASE_URL` (or `TEST_DATABASE_URL`) names a server.
+//! 2. 10,000 check-ins due in the same minute, delivered to the local Discord emulator under
+//!    the 40 requests/s throttle (the bot has written to each person before, so each check-in
+//!    is one request): wall time as a ratio to the 250 s floor (10,000 / 40). Then the same
+//!    without the throttle, to show what the bot itself could do.
+//!
+//! `-- --quick` runs 100,000 pending and 1,000 check-ins (a 25 s floor). The machine is shared
+//! and noisy: rounds are repeated and medians reported; read the ratios.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::{DateTime, TimeDelta, Utc};
+use coachbot::config::Config;
+use coachbot::discord::Data;
+use coachbot::domain::school::{SchoolName, TimeZoneName};
+use coachbot::emulator::Emulator;
+use coachbot::scheduler::{Scheduler, Settings};
+use coachbot::store::schools::{self, SchoolSetup};
+use coachbot::store::{Db, db_id};
+use sqlx::Connection as _;
+
+const SERVER: u64 = 4_242_424_242;
+/// Schedules due at the start of the busy rounds; each round fires at most 50.
+const DUE: i64 = 2_500;
+const ROUNDS: usize = 30;
+
+fn main() -> anyhow::Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
+    runtime.block_on(async move {
+        let pending_sizes: [i64; 2] = if quick {
+            [1_000, 100_000]
+        } else {
+            [1_000, 1_000_000]
+        };
+        let deliveries: usize = if quick { 1_000 } else { 10_000 };
+        println!("coachbot scheduler benchmark ({})", if quick { "quick" } else { "full" });
+        println!();
+        println!("1. One scheduling round (Scheduler::tick), median of {ROUNDS}");
+        println!(
+            "{:<11} {:>12} {:>18} {:>20}",
+            "backend", "pending", "round, none due", "round, 50 fired"
+        );
+        let mut backends = vec![Backend::Sqlite];
+        match std::env::var("BENCH_DATABASE_URL").or_else(|_| std::env::var("TEST_DATABASE_URL")) {
+            Ok(url) => backends.push(Backend::Postgres(url)),
+            Err(_) => println!("(PostgreSQL skipped: set BENCH_DATABASE_URL or TEST_DATABASE_URL)"),
+        }
+        for backend in &backends {
+            let mut rows = Vec::new();
+            for pending in pending_sizes {
+                let figures = tick_figures(backend, pending).await?;
+                println!(
+                    "{:<11} {:>12} {:>18} {:>20}",
+                    backend.name(),
+                    thousands(pending),
+                    format!("{:.2} ms", ms(figures.idle)),
+                    format!("{:.2} ms", ms(figures.busy))
+                );
+                rows.push(figures);
+            }
+            println!(
+                "{:<11} {:>12} {:>18} {:>20}",
+                "",
+                "ratio",
+                format!("{:.2}x", rows[1].idle.as_secs_f64() / rows[0].idle.as_secs_f64()),
+                format!("{:.2}x", rows[1].busy.as_secs_f64() / rows[0].busy.as_secs_f64())
+            );
+        }
+        println!();
+        println!(
+            "2. {} check-ins due in the same minute, delivered to the emulator (SQLite)",
+            thousands(i64::try_from(deliveries).unwrap_or(i64::MAX))
+        );
+        let floor = deliveries as f64 / 40.0;
+        let throttled = deliver_all(deliveries, 40).await?;
+        println!(
+            "   at 40 requests/s: {:.1} s; floor {:.0} s; ratio {:.3}",
+            throttled.as_secs_f64(),
+            floor,
+            throttled.as_secs_f64() / floor
+        );
+        let free = deliver_all(deliveries, 1_000_000).await?;
+        println!(
+            "   unthrottled:      {:.1} s ({:.0} check-ins/s): the throttle, not the bot, sets the pace",
+            free.as_secs_f64(),
+            deliveries as f64 / free.as_secs_f64()
+        );
+        Ok(())
+    })
+}
+
+enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SQLite",
+            Backend::Postgres(_) => "PostgreSQL",
+        }
+    }
+}
+
+/// A fresh, migrated database, and what to drop when done.
+struct Fresh {
+    db: Db,
+    _dir: Option<tempfile::TempDir>,
+    drop_pg: Option<(String, String)>,
+}
+
+impl Fresh {
+    async fn open(backend: &Backend) -> anyhow::Result<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir()?;
+                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+                Ok(Self {
+                    db: Db::open(&url).await?,
+                    _dir: Some(dir),
+                    drop_pg: None,
+                })
+            }
+            Backend::Postgres(admin_url) => {
+                let name = format!("coachbot_bench_{}", std::process::id());
+                let mut admin = sqlx::PgConnection::connect(admin_url).await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name}"
+                )))
+                .execute(&mut admin)
+                .await?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut admin)
+                    .await?;
+                admin.close().await?;
+                let (base, query) = admin_url
+                    .split_once('?')
+                    .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+                let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
+                let url = match query {
+                    Some(q) => format!("{server}/{name}?{q}"),
+                    None => format!("{server}/{name}"),
+                };
+                Ok(Self {
+                    db: Db::open(&url).await?,
+                    _dir: None,
+                    drop_pg: Some((admin_url.clone(), name)),
+                })
+            }
+        }
+    }
+
+    async fn close(self) -> anyhow::Result<()> {
+        self.db.close().await;
+        if let Some((admin_url, name)) = self.drop_pg {
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await?;
+            admin.close().await?;
+        }
+        Ok(())
+    }
+}
+
+/// A server with one school; returns the school's id.
+async fn school(db: &Db, now: DateTime<Utc>) -> anyhow::Result<i64> {
+    let name = SchoolName::parse("Bench Elementary").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let zone = TimeZoneName::parse("America/Chicago").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (school, _) = schools::save(
+        db,
+        &SchoolSetup {
+            server_id: SERVER,
+            server_name: "Bench District",
+            name: &name,
+            time_zone: zone,
+            channel_id: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(school.id)
+}
+
+/// Adds `count` personal check-in schedules for people `first_person..`, the first firing at
+/// `first` and each next one `spacing_ms` later.
+async fn add_schedules(
+    db: &Db,
+    school: i64,
+    first_person: i64,
+    count: i64,
+    first: DateTime<Utc>,
+    spacing_ms: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1)
+                 INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone,
+                                        next_fire_at, created_by, created_at, updated_at)
+                 SELECT $2, $3, 'checkin', $4 + i, 'wellbeing', 'daily 08:00', 'America/Chicago',
+                        strftime('%Y-%m-%dT%H:%M:%f+00:00', $5 + i * $6 / 1000.0, 'unixepoch'),
+                        1, $7, $7
+                 FROM n",
+            )
+            .bind(count)
+            .bind(db_id(SERVER))
+            .bind(school)
+            .bind(first_person)
+            .bind(first.timestamp_millis() as f64 / 1000.0)
+            .bind(spacing_ms)
+            .bind(now)
+            .execute(pool)
+            .await?;
+        }
+        Db::Postgres(pool) => {
+            sqlx::query(
+                "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone,
+                                        next_fire_at, created_by, created_at, updated_at)
+                 SELECT $2, $3, 'checkin', $4 + i, 'wellbeing', 'daily 08:00', 'America/Chicago',
+                        $5 + i * $6 * INTERVAL '1 millisecond', 1, $7, $7
+                 FROM generate_series(0, $1 - 1) AS i",
+            )
+            .bind(count)
+            .bind(db_id(SERVER))
+            .bind(school)
+            .bind(first_person)
+            .bind(first)
+            .bind(spacing_ms)
+            .bind(now)
+            .execute(pool)
+            .await?;
+            sqlx::query("ANALYZE").execute(pool).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A token and an HTTP client aimed at `api_url` (the emulator) or at a closed port.
+fn http(api_url: &str) -> anyhow::Result<Arc<serenity::http::Http>> {
+    let config = Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "bench-token".to_owned()))?;
+    Ok(Arc::new(coachbot::discord::http_client(
+        config.token()?,
+        Some(api_url),
+    )))
+}
+
+struct TickFigures {
+    idle: Duration,
+    busy: Duration,
+}
+
+async fn tick_figures(backend: &Backend, pending: i64) -> anyhow::Result<TickFigures> {
+    let fresh = Fresh::open(backend).await?;
+    let db = &fresh.db;
+    let now = Utc::now();
+    let school = school(db, now).await?;
+    // The due ones at `now`; the pending ones over the days after.
+    add_schedules(
+        db,
+        school,
+        1_000_000_000,
+        DUE,
+        now - TimeDelta::minutes(1),
+        0,
+        now,
+    )
+    .await?;
+    let spacing = (7 * 24 * 3600 * 1000 / pending).max(1);
+    add_schedules(
+        db,
+        school,
+        2_000_000_000,
+        pending,
+        now + TimeDelta::hours(1),
+        spacing,
+        now,
+    )
+    .await?;
+    let scheduler = Scheduler::new(Data::load(db.clone())?, http("http://127.0.0.1:9")?);
+
+    let mut idle = Vec::new();
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        let outcome = scheduler.tick(now - TimeDelta::minutes(2)).await?;
+        idle.push(started.elapsed());
+        anyhow::ensure!(outcome.fired == 0, "nothing should be due yet");
+    }
+    let mut busy = Vec::new();
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        let outcome = scheduler.tick(now).await?;
+        busy.push(started.elapsed());
+        anyhow::ensure!(outcome.fired == 50, "a round fires 50: {outcome:?}");
+    }
+    fresh.close().await?;
+    Ok(TickFigures {
+        idle: median(idle),
+        busy: median(busy),
+    })
+}
+
+/// Delivers `count` check-ins that came due in the same minute; the wall time from the first
+/// round to the last message.
+async fn deliver_all(count: usize, per_second: usize) -> anyhow::Result<Duration> {
+    let emu = Emulator::start_with(None, 0, false).await?;
+    let fresh = Fresh::open(&Backend::Sqlite).await?;
+    let db = &fresh.db;
+    let now = Utc::now();
+    let school = school(db, now).await?;
+    let people: Vec<u64> = (0..count)
+        .map(|i| emu.add_user(&format!("Person {i}")))
+        .collect();
+    let Db::Sqlite(pool) = db else {
+        anyhow::bail!("the delivery benchmark runs on SQLite");
+    };
+    // People the bot has written to before: a member row with their DM channel.
+    let mut tx = pool.begin().await?;
+    for person in &people {
+        let dm = emu.open_dm(*person);
+        sqlx::query(
+            "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at, dm_channel_id)
+             VALUES ($1, $2, 'Person', $3, $3, $4)",
+        )
+        .bind(db_id(SERVER))
+        .bind(db_id(*person))
+        .bind(now)
+        .bind(db_id(dm))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone,
+                                    next_fire_at, created_by, created_at, updated_at)
+             VALUES ($1, $2, 'checkin', $3, 'wellbeing', 'daily 08:00', 'America/Chicago', $4, 1, $5, $5)",
+        )
+        .bind(db_id(SERVER))
+        .bind(school)
+        .bind(db_id(*person))
+        .bind(now - TimeDelta::seconds(30))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+
+    let scheduler = Scheduler::with_settings(
+        Data::load(db.clone())?,
+        http(emu.api_url())?,
+        Settings {
+            per_second,
+            ..Settings::default()
+        },
+    );
+    let started = Instant::now();
+    let mut sent = 0;
+    while sent < count {
+        let at = Utc::now();
+        scheduler.tick(at).await?;
+        let round = scheduler.deliver(at).await?;
+        anyhow::ensure!(
+            round.failed == 0 && round.unreachable == 0 && round.skipped == 0,
+            "every check-in goes out: {round:?}"
+        );
+        sent += round.sent;
+    }
+    let elapsed = started.elapsed();
+    let asked = people
+        .iter()
+        .filter_map(|p| emu.dm_channel_of(*p))
+        .map(|dm| emu.messages_in(dm).len())
+        .sum::<usize>();
+    anyhow::ensure!(
+        asked == count,
+        "each person asked once: {asked} for {count}"
+    );
+    fresh.close().await?;
+    Ok(elapsed)
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
