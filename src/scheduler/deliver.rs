@@ -23,7 +23,7 @@ const MAX_BACKOFF: TimeDelta = TimeDelta::minutes(10);
 
 /// What delivering one row came to.
 enum Delivered {
-    /// Sent; the message Discord created, unless an earlier attempt had already sent it.
+    /// Sent, now or by an earlier attempt; the message Discord created, when known.
     Sent(Option<serenity::MessageId>),
     /// Nothing to send: the person is in another check-in, the flow has nothing to ask, the
     /// check-in a nudge was for is closed.

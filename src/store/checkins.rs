@@ -22,6 +22,8 @@ pub struct CheckinSession {
     pub correcting: Option<i64>,
     /// The last prompt sent (`q3`, `k3`, `review`, `fix`), so none is sent twice.
     pub prompted: Option<String>,
+    /// The (last) message that carried that prompt.
+    pub prompted_message_id: Option<i64>,
     pub dm_channel_id: Option<i64>,
     pub last_message_id: Option<i64>,
     pub started_by: i64,
@@ -75,8 +77,8 @@ impl AnswerRow {
 
 const SELECT: &str =
     "SELECT id, server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
-            correcting, prompted, dm_channel_id, last_message_id, started_by, started_at,
-            expires_at, updated_at, finished_at, origin, nudge_hours, nudged_at
+            correcting, prompted, prompted_message_id, dm_channel_id, last_message_id, started_by,
+            started_at, expires_at, updated_at, finished_at, origin, nudge_hours, nudged_at
      FROM checkin_sessions";
 
 #[derive(Clone, Debug)]
@@ -359,11 +361,17 @@ async fn set(
 }
 
 /// Records the prompt just sent (`q3`, `k3`, `review`, `fix`).
-pub async fn mark_prompted(db: &Db, session_id: i64, key: &str) -> anyhow::Result<()> {
+pub async fn mark_prompted(
+    db: &Db,
+    session_id: i64,
+    key: &str,
+    message_id: Option<u64>,
+) -> anyhow::Result<()> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        sqlx::query("UPDATE checkin_sessions SET prompted = $1 WHERE id = $2")
+        sqlx::query("UPDATE checkin_sessions SET prompted = $1, prompted_message_id = $2 WHERE id = $3")
             .bind(key.to_owned())
+            .bind(message_id.map(db_id))
             .bind(session_id)
             .execute(&mut *tx)
             .await?;

@@ -189,5 +189,7 @@ e2e! {
             assert_eq!(open[0].prompted.as_deref(), Some("q0"), "the question is recorded as asked");
         }).await;
         assert_eq!(posts.len(), people.len(), "no second post at all");
+        let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+        assert!(rows.iter().all(|r| r.message_id.is_some()), "each row knows its message, the crashed one too");
     }
 }

@@ -169,7 +169,7 @@ e2e! {
         let slow = bot.scheduler_with(Settings { lease: std::time::Duration::from_secs(2), per_second: 1 });
         let other = bot.scheduler();
         assert_eq!(slow.tick(first).await.expect("tick").queued, 3);
-        let look_in = std::time::Duration::from_millis(3_000);
+        let look_in = std::time::Duration::from_millis(2_500);
         let (slow_round, other_round) = tokio::join!(slow.deliver(first), async {
             tokio::time::sleep(look_in).await;
             // On the round's clock, the lease it took at `first` has run out by now.

@@ -36,7 +36,7 @@ pub(super) fn id_prefix(session: i64) -> String {
 }
 
 /// Sends what the session needs next, unless that prompt was already sent. Returns the id of
-/// the last message sent (None when nothing was sent).
+/// the (last) message that carries the prompt, whether sent now or by an earlier attempt.
 pub async fn advance(
     http: &serenity::Http,
     data: &Data,
@@ -85,7 +85,9 @@ pub async fn advance(
         }
     };
     if session.prompted.as_deref() == Some(key.as_str()) {
-        return Ok(None);
+        return Ok(session
+            .prompted_message_id
+            .map(|id| serenity::MessageId::new(discord_id(id))));
     }
     let channel = dm_channel(http, data, &session).await?;
     let count = messages.len();
@@ -107,7 +109,13 @@ pub async fn advance(
         last = Some(sent.id);
     }
     crate::crash_point::reach("prompt-sent");
-    checkins::mark_prompted(&data.db, session.id, &key).await?;
+    checkins::mark_prompted(
+        &data.db,
+        session.id,
+        &key,
+        last.map(serenity::MessageId::get),
+    )
+    .await?;
     Ok(last)
 }
 
