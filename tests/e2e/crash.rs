@@ -9,11 +9,10 @@ use chrono::{TimeDelta, Utc};
 use coachbot::emulator::RecordedCall;
 use coachbot::store::checkins;
 use coachbot::store::outbox::{self, OutboxRow};
-use coachbot::store::schedules::{self, NewSchedule};
 
 use crate::e2e;
 use crate::process::{BotProcess, Launch};
-use crate::support::{TestBot, WAIT, dm_questions};
+use crate::support::{TestBot, WAIT, checkin_due, dm_questions};
 
 /// The lease the processes use here, so a dead one's rows are taken over quickly.
 const LEASE_SECS: u64 = 2;
@@ -23,26 +22,9 @@ const LEASE_SECS: u64 = 2;
 async fn three_due_checkins(bot: &TestBot) -> Vec<u64> {
     let plan = bot.plan().await;
     bot.stop().await;
-    let now = Utc::now();
     let people = vec![plan.pat, plan.terry, plan.jordan];
     for person in &people {
-        schedules::create(
-            &bot.db,
-            &NewSchedule {
-                server_id: bot.ids.guild,
-                school_id: plan.lincoln,
-                person_id: Some(*person),
-                flow_id: "wellbeing",
-                spec: "daily 08:00",
-                time_zone: "America/Chicago",
-                next_fire_at: Some(now - TimeDelta::minutes(1)),
-                created_by: plan.casey,
-                step_id: None,
-            },
-            now,
-        )
-        .await
-        .expect("a schedule that came due");
+        checkin_due(bot, &plan, *person, Utc::now() - TimeDelta::minutes(1)).await;
     }
     people
 }

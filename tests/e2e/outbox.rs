@@ -2,20 +2,18 @@
 //! a run of 5xx is retried with backoff and then delivered once, a global 429 holds every
 //! send, and a delivered row keeps the id of the message Discord created.
 
-use chrono::{TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use coachbot::discord::Options;
 use coachbot::emulator::{Fault, FaultKind};
-use coachbot::scheduler::{DeliverOutcome, Settings};
+use coachbot::scheduler::{DeliverOutcome, Scheduler, Settings};
 use coachbot::store::outbox;
-use coachbot::store::schedules::{self, NewSchedule};
 
 use crate::e2e;
 use crate::schedules::schedule_for_pat;
-use crate::support::WAIT;
-use crate::support::dm_questions;
+use crate::support::{Plan, TestBot, WAIT, checkin_due, dm_questions};
 
 /// Requests that post a message in `channel`.
-fn posts_in(bot: &crate::support::TestBot, channel: u64) -> Vec<coachbot::emulator::RecordedCall> {
+fn posts_in(bot: &TestBot, channel: u64) -> Vec<coachbot::emulator::RecordedCall> {
     let path = format!("/channels/{channel}/messages");
     bot.emu
         .calls()
@@ -24,23 +22,36 @@ fn posts_in(bot: &crate::support::TestBot, channel: u64) -> Vec<coachbot::emulat
         .collect()
 }
 
+/// Pat's daily check-in, fired at its first time and queued; the next `times` message posts
+/// meet `kind`. Returns the first time and the scheduler.
+async fn queued_then_fault(
+    bot: &TestBot,
+    plan: &Plan,
+    times: u32,
+    kind: FaultKind,
+) -> (DateTime<Utc>, Scheduler) {
+    let schedule = schedule_for_pat(bot, plan, "daily 08:00").await;
+    let first = schedule.next_fire_at.expect("first");
+    let scheduler = bot.scheduler();
+    assert_eq!(scheduler.tick(first).await.expect("tick").queued, 1);
+    bot.emu.inject_fault(Fault {
+        method: Some("POST".into()),
+        path_prefix: "/channels/".into(),
+        times,
+        kind,
+    });
+    (first, scheduler)
+}
+
 e2e! {
     /// Discord says "retry after 12.5 s": the row is not tried again a moment before, it is
     /// not counted as a failed attempt, and it is delivered once when the time comes, with
     /// the message id recorded.
     async fn a_429s_retry_after_is_honoured(bot) {
         let plan = bot.plan().await;
-        let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
-        let first = schedule.next_fire_at.expect("first");
-        let scheduler = bot.scheduler();
-        scheduler.tick(first).await.expect("tick");
         // The body says 12.5 s; the header (whole seconds) says 13: the body's figure is used.
-        bot.emu.inject_fault(Fault {
-            method: Some("POST".into()),
-            path_prefix: "/channels/".into(),
-            times: 1,
-            kind: FaultKind::RateLimited { retry_after: 12.5, global: false },
-        });
+        let limited = FaultKind::RateLimited { retry_after: 12.5, global: false };
+        let (first, scheduler) = queued_then_fault(bot, &plan, 1, limited).await;
         assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { retried: 1, ..DeliverOutcome::default() });
         let row = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").remove(0);
         assert_eq!(row.status, "pending");
@@ -69,16 +80,7 @@ e2e! {
     /// question goes out once.
     async fn a_run_of_server_errors_is_retried_then_delivered(bot) {
         let plan = bot.plan().await;
-        let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
-        let first = schedule.next_fire_at.expect("first");
-        let scheduler = bot.scheduler();
-        scheduler.tick(first).await.expect("tick");
-        bot.emu.inject_fault(Fault {
-            method: Some("POST".into()),
-            path_prefix: "/channels/".into(),
-            times: 3,
-            kind: FaultKind::ServerError { status: 502 },
-        });
+        let (first, scheduler) = queued_then_fault(bot, &plan, 3, FaultKind::ServerError { status: 502 }).await;
         let mut at = first;
         for (attempt, backoff) in [2, 4, 8].into_iter().enumerate() {
             let round = scheduler.deliver(at).await.expect("deliver");
@@ -106,19 +108,8 @@ e2e! {
     async fn a_global_rate_limit_holds_every_send(bot) {
         let plan = bot.plan().await;
         bot.stop().await;
-        let now = Utc::now();
         for person in [plan.pat, plan.terry] {
-            schedules::create(&bot.db, &NewSchedule {
-                server_id: bot.ids.guild,
-                school_id: plan.lincoln,
-                person_id: Some(person),
-                flow_id: "wellbeing",
-                spec: "daily 08:00",
-                time_zone: "America/Chicago",
-                next_fire_at: Some(now - TimeDelta::minutes(1)),
-                created_by: plan.casey,
-                step_id: None,
-            }, now).await.expect("a schedule that came due");
+            checkin_due(bot, &plan, person, Utc::now() - TimeDelta::minutes(1)).await;
         }
         bot.emu.inject_fault(Fault {
             method: Some("POST".into()),
@@ -151,20 +142,9 @@ e2e! {
     /// nothing, and each person is asked once.
     async fn a_long_round_keeps_its_lease(bot) {
         let plan = bot.plan().await;
-        let now = Utc::now();
-        let first = now + TimeDelta::hours(1);
+        let first = Utc::now() + TimeDelta::hours(1);
         for person in [plan.pat, plan.terry, plan.jordan] {
-            schedules::create(&bot.db, &NewSchedule {
-                server_id: bot.ids.guild,
-                school_id: plan.lincoln,
-                person_id: Some(person),
-                flow_id: "wellbeing",
-                spec: "daily 08:00",
-                time_zone: "America/Chicago",
-                next_fire_at: Some(first),
-                created_by: plan.casey,
-                step_id: None,
-            }, now).await.expect("a schedule");
+            checkin_due(bot, &plan, person, first).await;
         }
         let slow = bot.scheduler_with(Settings { lease: std::time::Duration::from_secs(2), per_second: 1 });
         let other = bot.scheduler();

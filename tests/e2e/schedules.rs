@@ -3,14 +3,13 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use coachbot::discord::Options;
-use coachbot::emulator::{Fault, FaultKind};
 use coachbot::scheduler::{DeliverOutcome, TickOutcome};
-use coachbot::store::schedules::{self, NewSchedule};
+use coachbot::store::schedules;
 use coachbot::store::{checkins, outbox};
 use serde_json::json;
 
 use crate::e2e;
-use crate::support::{Plan, TestBot, WAIT, dm_questions};
+use crate::support::{Plan, TestBot, WAIT, checkin_due, dm_questions};
 
 /// A coach schedules a check-in for Pat through the command, clicking Save on the preview.
 pub(crate) async fn schedule_for_pat(
@@ -144,46 +143,12 @@ e2e! {
 }
 
 e2e! {
-    /// A 429 is retried later, and the message goes out once.
-    async fn a_rate_limited_send_is_retried_later(bot) {
-        let plan = bot.plan().await;
-        let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
-        let first = schedule.next_fire_at.expect("first");
-        let scheduler = bot.scheduler();
-        scheduler.tick(first).await.expect("tick");
-        bot.emu.inject_fault(Fault {
-            method: Some("POST".into()),
-            path_prefix: "/channels/".into(),
-            times: 1,
-            kind: FaultKind::RateLimited { retry_after: 1.0, global: false },
-        });
-        assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { retried: 1, ..DeliverOutcome::default() });
-        assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome::default(), "not before its retry time");
-        let later = first + TimeDelta::minutes(1);
-        assert_eq!(scheduler.deliver(later).await.expect("deliver"), DeliverOutcome { sent: 1, ..DeliverOutcome::default() });
-        assert_eq!(dm_questions(bot, plan.pat).await, 1);
-    }
-}
-
-e2e! {
     /// An occurrence that came due while the bot was down is sent once when it starts, if
     /// still within the grace window; the loop does it without being asked.
     async fn the_loop_sends_what_came_due_while_down(bot) {
         let plan = bot.plan().await;
         bot.stop().await;
-        let now = Utc::now();
-        let schools = coachbot::store::schools::list(&bot.db, bot.ids.guild).await.expect("schools");
-        schedules::create(&bot.db, &NewSchedule {
-            server_id: bot.ids.guild,
-            school_id: schools[0].id,
-            person_id: Some(plan.pat),
-            flow_id: "wellbeing",
-            spec: "daily 08:00",
-            time_zone: "America/Chicago",
-            next_fire_at: Some(now - TimeDelta::minutes(10)),
-            created_by: plan.casey,
-            step_id: None,
-        }, now).await.expect("a schedule that came due");
+        checkin_due(bot, &plan, plan.pat, Utc::now() - TimeDelta::minutes(10)).await;
         bot.start_with(Options::default()).await;
         let deadline = tokio::time::Instant::now() + WAIT;
         while dm_questions(bot, plan.pat).await == 0 && tokio::time::Instant::now() < deadline {

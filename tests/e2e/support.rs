@@ -522,3 +522,30 @@ pub async fn dm_questions(bot: &TestBot, person: u64) -> usize {
         })
         .unwrap_or(0)
 }
+
+/// A daily wellbeing check-in for `person` at Lincoln whose next time is `at`, written straight
+/// to the store (as if a coach had scheduled it earlier).
+pub async fn checkin_due(
+    bot: &TestBot,
+    plan: &Plan,
+    person: u64,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    coachbot::store::schedules::create(
+        &bot.db,
+        &coachbot::store::schedules::NewSchedule {
+            server_id: bot.ids.guild,
+            school_id: plan.lincoln,
+            person_id: Some(person),
+            flow_id: "wellbeing",
+            spec: "daily 08:00",
+            time_zone: "America/Chicago",
+            next_fire_at: Some(at),
+            created_by: plan.casey,
+            step_id: None,
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("a scheduled check-in");
+}
