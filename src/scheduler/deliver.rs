@@ -298,6 +298,10 @@ impl Scheduler {
         let name = members::name(&self.data.db, server, start.person_id)
             .await?
             .unwrap_or_else(|| "there".to_owned());
+        // The person's DMs may be handled at this moment (a retried row whose check-in is
+        // under way): one turn at a time, as in the conversation itself.
+        let lock = self.data.conversations.lock_for(start.person_id);
+        let _turn = lock.lock().await;
         let begun = checkin::begin(
             &self.data,
             &Begin {

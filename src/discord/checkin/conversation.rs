@@ -25,7 +25,7 @@ pub struct Conversations {
 }
 
 impl Conversations {
-    pub(super) fn lock_for(&self, person: u64) -> Arc<tokio::sync::Mutex<()>> {
+    pub(crate) fn lock_for(&self, person: u64) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
         locks.entry(person).or_default().clone()
     }
