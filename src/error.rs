@@ -172,4 +172,10 @@ pub enum UserError {
 
     #[error("There is no schedule `{given}` here. See `/schedule list` for the numbers.")]
     UnknownSchedule { given: String },
+
+    #[error(
+        "You do not coach any school here yet, so there is nothing for a digest to cover. Ask a \
+         server admin to map your Discord role to coachbot's coach role with `/setup role`."
+    )]
+    NoCoachedSchools,
 }

@@ -5,6 +5,7 @@ mod access;
 mod barrier;
 pub mod checkin;
 mod complete;
+mod digest;
 mod errors;
 mod events;
 pub mod followup;
@@ -99,6 +100,7 @@ pub fn commands() -> Vec<poise::Command<Data, Error>> {
         checkin::checkin(),
         followup::followup(),
         schedule::schedule(),
+        digest::digest(),
         help::help(),
     ]
 }

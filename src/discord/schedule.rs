@@ -24,11 +24,21 @@ pub async fn schedule(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+/// Admins change any schedule; a coach changes their schools' check-ins and summaries and
+/// their own digest; a server-wide summary needs a coach of every school.
 fn may_change(caller: &Caller, schedule: &Schedule) -> bool {
-    caller.access.is_admin()
-        || caller
+    if caller.access.is_admin() {
+        return true;
+    }
+    match (schedule.kind.as_str(), schedule.school_id) {
+        ("digest", _) => schedule.person_id.map(discord_id) == Some(caller.user_id),
+        (_, Some(school)) => caller.access.has_for_school(Role::Coach, school),
+        (_, None) => caller
             .access
-            .has_for_school(Role::Coach, schedule.school_id)
+            .grants
+            .iter()
+            .any(|g| g.role == Role::Coach && g.school_id.is_none()),
+    }
 }
 
 /// The schedules of your schools, with when each fires next
@@ -71,12 +81,30 @@ async fn list(
         .map(|s| {
             let school = all_schools
                 .iter()
-                .find(|x| x.id == s.school_id)
-                .map_or("", |x| x.name.as_str());
-            let who = s.person_id.map_or_else(
-                || format!("{school} (principals and team)"),
-                |p| names.of(discord_id(p)),
-            );
+                .find(|x| Some(x.id) == s.school_id)
+                .map_or("every school", |x| x.name.as_str());
+            let (what, who) = match s.kind.as_str() {
+                "digest" => (
+                    "coach digest".to_owned(),
+                    s.person_id
+                        .map_or_else(String::new, |p| names.of(discord_id(p))),
+                ),
+                "summary" => (
+                    "indicator summary".to_owned(),
+                    format!(
+                        "{school} in {}",
+                        s.channel_id
+                            .map_or_else(String::new, |c| format!("<#{}>", discord_id(c)))
+                    ),
+                ),
+                _ => (
+                    s.flow_id.clone().unwrap_or_default(),
+                    s.person_id.map_or_else(
+                        || format!("{school} (principals and team)"),
+                        |p| names.of(discord_id(p)),
+                    ),
+                ),
+            };
             let zone = TimeZoneName::parse(&s.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
             let next = match (s.paused != 0, s.next_fire_at) {
                 (true, _) => "paused".to_owned(),
@@ -87,8 +115,8 @@ async fn list(
                 (false, None) => "finished".to_owned(),
             };
             format!(
-                "**#{}** {} · {who} · `{}` · {next}",
-                s.id, s.flow_id, s.spec
+                "**#{}** {what} · {who} · `{}` {} · {next}",
+                s.id, s.spec, s.time_zone
             )
         })
         .collect();
@@ -96,7 +124,7 @@ async fn list(
         ctx,
         "Schedules",
         &lines,
-        "No schedules yet: add one with `/checkin schedule`.",
+        "No schedules yet: add one with `/checkin schedule`, `/digest schedule` or `/summary schedule`.",
     )
     .await
 }

@@ -11,7 +11,9 @@ use std::time::Duration;
 use poise::serenity_prelude as serenity;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serenity::http::{LightMethod, Request, Route};
+use serenity::http::{LightMethod, Multipart, MultipartUpload, Request, Route};
+
+use crate::domain::message::{Embed, MessageBody};
 
 /// Discord's error code for "Cannot send messages to this user".
 pub const DMS_CLOSED: i64 = 50007;
@@ -73,6 +75,75 @@ pub async fn post_message(
     )
     .body(Some(body));
     perform(http, client, request).await
+}
+
+/// Posts `message` in `channel` with `files` attached (multipart: the message as
+/// `payload_json`, each file as `files[n]`), and returns the message Discord created.
+pub async fn post_message_with_files(
+    http: &serenity::Http,
+    client: &reqwest::Client,
+    channel: serenity::ChannelId,
+    message: &serenity::CreateMessage,
+    files: &[(String, Vec<u8>)],
+) -> Result<serenity::Message, SendError> {
+    if files.is_empty() {
+        return post_message(http, client, channel, message).await;
+    }
+    let refused = |message: String| SendError::Rejected {
+        status: 0,
+        code: 0,
+        message,
+    };
+    // serenity names every part `files[0]` unless it numbers them itself: one file per message.
+    let [(filename, bytes)] = files else {
+        return Err(refused(
+            "only one file can be attached to a message".to_owned(),
+        ));
+    };
+    let mut payload = serde_json::to_value(message)
+        .map_err(|e| refused(format!("the message could not be encoded: {e}")))?;
+    payload["attachments"] = serde_json::json!([{ "id": "0", "filename": filename }]);
+    let request = Request::new(
+        Route::ChannelMessages {
+            channel_id: channel,
+        },
+        LightMethod::Post,
+    )
+    .multipart(Some(Multipart {
+        upload: MultipartUpload::Attachments(vec![serenity::CreateAttachment::bytes(
+            bytes.clone(),
+            filename.clone(),
+        )]),
+        fields: Vec::new(),
+        payload_json: Some(payload.to_string()),
+    }));
+    perform(http, client, request).await
+}
+
+/// A report's message as Discord will show it: text, embeds (an embed's image refers to the
+/// attached file), no mentions, and a nonce so a resend is dropped.
+pub fn report_message(body: &MessageBody, nonce: String) -> serenity::CreateMessage {
+    serenity::CreateMessage::new()
+        .content(body.content.clone())
+        .embeds(body.embeds.iter().map(embed).collect())
+        .nonce(serenity::Nonce::String(nonce))
+        .enforce_nonce(true)
+        .allowed_mentions(serenity::CreateAllowedMentions::new())
+}
+
+/// An embed from coachbot's own description of one.
+pub fn embed(embed: &Embed) -> serenity::CreateEmbed {
+    let mut built = serenity::CreateEmbed::new()
+        .title(embed.title.clone())
+        .description(embed.description.clone())
+        .colour(serenity::Colour::new(0x2E_7D_6B));
+    if let Some(footer) = &embed.footer {
+        built = built.footer(serenity::CreateEmbedFooter::new(footer.clone()));
+    }
+    if let Some(image) = &embed.image {
+        built = built.image(format!("attachment://{image}"));
+    }
+    built
 }
 
 /// Opens (or finds) the DM channel with `user`.

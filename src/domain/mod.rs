@@ -2,8 +2,10 @@
 
 pub mod checkin;
 pub mod dates;
+pub mod digest;
 pub mod flow;
 pub mod framework;
+pub mod message;
 pub mod plan;
 pub mod roles;
 pub mod schedule;

@@ -22,12 +22,14 @@ const FIRST_BACKOFF: TimeDelta = TimeDelta::seconds(2);
 const MAX_BACKOFF: TimeDelta = TimeDelta::minutes(10);
 
 /// What delivering one row came to.
-enum Delivered {
+pub(super) enum Delivered {
     /// Sent, now or by an earlier attempt; the message Discord created, when known.
     Sent(Option<serenity::MessageId>),
     /// Nothing to send: the person is in another check-in, the flow has nothing to ask, the
     /// check-in a nudge was for is closed.
     Skipped,
+    /// A report, composed into message rows of its own; the row is already marked sent.
+    Composed,
 }
 
 /// Why a row was not delivered, in the terms of what to do next.
@@ -93,6 +95,7 @@ impl Scheduler {
                     outbox::mark_sent(&self.data.db, row.id, None, now).await?;
                     outcome.skipped += 1;
                 }
+                Ok(Delivered::Composed) => outcome.composed += 1,
                 Err(error) => self.failed(&row, &error, now, &mut outcome).await?,
             }
         }
@@ -123,7 +126,7 @@ impl Scheduler {
 
     /// Waits until a request may go out under Discord's limits, and counts it. `None` is a
     /// request that posts in no channel (opening a DM).
-    async fn pace(&self, channel: Option<u64>) {
+    pub(super) async fn pace(&self, channel: Option<u64>) {
         loop {
             let wait = self.throttle.lock().await.wait(channel, Instant::now());
             if wait.is_zero() {
@@ -140,6 +143,9 @@ impl Scheduler {
         row: &outbox::OutboxRow,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Delivered> {
+        if row.kind == "digest" {
+            return self.compose_digest(row, now).await;
+        }
         let mut channel = None;
         if let Some(person) = row.person_id.map(discord_id) {
             let server = discord_id(row.server_id);
@@ -209,7 +215,7 @@ impl Scheduler {
         row: &outbox::OutboxRow,
         now: DateTime<Utc>,
     ) -> anyhow::Result<()> {
-        if row.kind == "notice" {
+        if !matches!(row.kind.as_str(), "checkin_start" | "nudge") {
             return Ok(());
         }
         let school_id = match row.kind.as_str() {
@@ -260,6 +266,7 @@ impl Scheduler {
                 Ok(sent.map_or(Delivered::Skipped, |id| Delivered::Sent(Some(id))))
             }
             "notice" => self.send_notice(row, channel).await,
+            "message" => self.send_outgoing(row, channel).await,
             _ => self.start_checkin(row, channel, now).await,
         }
     }
@@ -331,7 +338,7 @@ impl Scheduler {
 
 /// A nonce for an outbox row, derived from its key (Discord allows 25 characters): the same
 /// row always sends the same nonce, so Discord drops a resend after a crash.
-fn nonce_for(key: &str) -> String {
+pub(super) fn nonce_for(key: &str) -> String {
     // FNV-1a, 64 bits: stable across processes and versions, unlike std's hasher.
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)

@@ -2,6 +2,9 @@
 //! so a test drives it one tick at a time with a fixed `now`; the background loop calls the
 //! same functions, waking at the next due time or when a schedule changes.
 
+mod compose;
+
+pub use compose::build_digest;
 mod deliver;
 pub mod throttle;
 
@@ -15,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::discord::Data;
 use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
-use crate::store::schedules::{self, Firing};
+use crate::store::schedules::{self, Firing, Queued, Schedule};
 use crate::store::{checkins, outbox};
 
 /// What one scheduling round did.
@@ -42,6 +45,8 @@ pub struct DeliverOutcome {
     pub retried: usize,
     pub failed: usize,
     pub unreachable: usize,
+    /// Digests and summaries composed into messages (sent by a later round).
+    pub composed: usize,
 }
 
 /// A scheduled check-in waiting in the outbox.
@@ -58,6 +63,105 @@ struct CheckinStart {
     /// For a follow-up: the step it comes back to.
     #[serde(default)]
     step_id: Option<i64>,
+}
+
+/// A coach's digest waiting in the outbox, to be composed when it is delivered.
+#[derive(Debug, Serialize, Deserialize)]
+struct DigestDue {
+    schedule_id: i64,
+    coach_id: u64,
+    time_zone: String,
+    occurrence: DateTime<Utc>,
+}
+
+/// An indicator summary waiting in the outbox, to be composed when it is delivered.
+#[derive(Debug, Serialize, Deserialize)]
+struct SummaryDue {
+    schedule_id: i64,
+    school_id: Option<i64>,
+    channel_id: u64,
+    occurrence: DateTime<Utc>,
+}
+
+/// The outbox rows a schedule's occurrence writes: one per person for a check-in, one for a
+/// digest or a summary (composed into messages when delivered, from the data of that moment).
+fn queue(schedule: &Schedule, people: &[u64], occurrence: DateTime<Utc>) -> Vec<Queued> {
+    let at = occurrence.timestamp();
+    match schedule.kind.as_str() {
+        "digest" => {
+            let Some(coach) = schedule.person_id.map(crate::store::discord_id) else {
+                return Vec::new();
+            };
+            let payload = DigestDue {
+                schedule_id: schedule.id,
+                coach_id: coach,
+                time_zone: schedule.time_zone.clone(),
+                occurrence,
+            };
+            serde_json::to_string(&payload)
+                .ok()
+                .map(|payload| Queued {
+                    key: format!("digest:{}:{at}", schedule.id),
+                    kind: "digest",
+                    person: Some(coach),
+                    payload,
+                })
+                .into_iter()
+                .collect()
+        }
+        "summary" => {
+            let Some(channel) = schedule.channel_id.map(crate::store::discord_id) else {
+                return Vec::new();
+            };
+            let payload = SummaryDue {
+                schedule_id: schedule.id,
+                school_id: schedule.school_id,
+                channel_id: channel,
+                occurrence,
+            };
+            serde_json::to_string(&payload)
+                .ok()
+                .map(|payload| Queued {
+                    key: format!("summary:{}:{at}", schedule.id),
+                    kind: "summary",
+                    person: None,
+                    payload,
+                })
+                .into_iter()
+                .collect()
+        }
+        _ => {
+            let (Some(school_id), Some(flow_id)) = (schedule.school_id, schedule.flow_id.as_ref())
+            else {
+                tracing::error!(
+                    schedule = schedule.id,
+                    "a check-in schedule without a school or flow"
+                );
+                return Vec::new();
+            };
+            people
+                .iter()
+                .filter_map(|person| {
+                    let payload = CheckinStart {
+                        schedule_id: schedule.id,
+                        school_id,
+                        person_id: *person,
+                        flow_id: flow_id.clone(),
+                        occurrence,
+                        started_by: crate::store::discord_id(schedule.created_by),
+                        nudge_hours: schedule.nudge_hours,
+                        step_id: schedule.step_id,
+                    };
+                    serde_json::to_string(&payload).ok().map(|payload| Queued {
+                        key: format!("checkin:{}:{at}:{person}", schedule.id),
+                        kind: "checkin_start",
+                        person: Some(*person),
+                        payload,
+                    })
+                })
+                .collect()
+        }
+    }
 }
 
 /// A notice to a coach waiting in the outbox.
@@ -154,25 +258,7 @@ impl Scheduler {
             let due = spec.due(zone, first_due, now, TimeDelta::minutes(schedule.grace_minutes));
             let outbox = due
                 .fire
-                .map(|occurrence| {
-                    people
-                        .iter()
-                        .filter_map(|person| {
-                            let payload = CheckinStart {
-                                schedule_id: schedule.id,
-                                school_id: schedule.school_id,
-                                person_id: *person,
-                                flow_id: schedule.flow_id.clone(),
-                                occurrence,
-                                started_by: crate::store::discord_id(schedule.created_by),
-                                nudge_hours: schedule.nudge_hours,
-                                step_id: schedule.step_id,
-                            };
-                            let key = format!("checkin:{}:{}:{person}", schedule.id, occurrence.timestamp());
-                            serde_json::to_string(&payload).ok().map(|p| (key, *person, p))
-                        })
-                        .collect()
-                })
+                .map(|occurrence| queue(schedule, people, occurrence))
                 .unwrap_or_default();
             Firing {
                 fired: due.fire,

@@ -4,6 +4,7 @@
 
 pub mod barriers;
 pub mod checkins;
+pub mod digests;
 pub mod frameworks;
 pub mod indicators;
 pub mod members;

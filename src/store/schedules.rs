@@ -10,10 +10,14 @@ use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
 pub struct Schedule {
     pub id: i64,
     pub server_id: i64,
-    pub school_id: i64,
+    /// None for a coach's digest and a server-wide summary.
+    pub school_id: Option<i64>,
+    /// `checkin`, `digest` or `summary`.
     pub kind: String,
+    /// A check-in's one person (None: the school's principals and team); a digest's coach.
     pub person_id: Option<i64>,
-    pub flow_id: String,
+    /// A check-in's flow.
+    pub flow_id: Option<String>,
     pub spec: String,
     pub time_zone: String,
     pub next_fire_at: Option<DateTime<Utc>>,
@@ -23,13 +27,15 @@ pub struct Schedule {
     pub nudge_hours: i64,
     /// For a follow-up: the step it comes back to.
     pub step_id: Option<i64>,
+    /// A summary's channel.
+    pub channel_id: Option<i64>,
     pub created_by: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 const SELECT: &str = "SELECT id, server_id, school_id, kind, person_id, flow_id, spec, time_zone,
-            next_fire_at, paused, grace_minutes, nudge_hours, step_id, created_by, created_at, updated_at
+            next_fire_at, paused, grace_minutes, nudge_hours, step_id, channel_id, created_by, created_at, updated_at
      FROM schedules";
 
 #[derive(Clone, Debug)]
@@ -73,6 +79,82 @@ pub async fn create(
         Ok::<_, sqlx::Error>(id)
     })
     .context("saving a schedule")?;
+    get(db, new.server_id, id)
+        .await?
+        .context("the schedule just saved is missing")
+}
+
+/// A coach's digest or an indicator summary on a schedule.
+#[derive(Clone, Debug)]
+pub struct NewReport<'a> {
+    pub server_id: u64,
+    pub kind: ReportKind,
+    pub spec: &'a str,
+    pub time_zone: &'a str,
+    pub next_fire_at: Option<DateTime<Utc>>,
+    pub created_by: u64,
+}
+
+/// What a report schedule sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportKind {
+    /// A coach's digest, by DM; a coach has one, so a new one replaces theirs.
+    Digest { coach: u64 },
+    /// An indicator summary for a school (or the whole server) posted in a channel; one per
+    /// school and channel, so a new one replaces it.
+    Summary {
+        school_id: Option<i64>,
+        channel_id: u64,
+    },
+}
+
+/// Saves a report schedule, replacing the one it supersedes (see [`ReportKind`]).
+pub async fn create_report(
+    db: &Db,
+    new: &NewReport<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Schedule> {
+    let (kind, school_id, person_id, channel_id) = match new.kind {
+        ReportKind::Digest { coach } => ("digest", None, Some(db_id(coach)), None),
+        ReportKind::Summary {
+            school_id,
+            channel_id,
+        } => ("summary", school_id, None, Some(db_id(channel_id))),
+    };
+    let id: i64 = on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "DELETE FROM schedules WHERE server_id = $1 AND kind = $2
+               AND (($2 = 'digest' AND person_id = $3)
+                 OR ($2 = 'summary' AND channel_id = $4 AND COALESCE(school_id, 0) = COALESCE($5, 0)))",
+        )
+        .bind(db_id(new.server_id))
+        .bind(kind)
+        .bind(person_id)
+        .bind(channel_id)
+        .bind(school_id)
+        .execute(&mut *tx)
+        .await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO schedules (server_id, school_id, kind, person_id, channel_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+        )
+        .bind(db_id(new.server_id))
+        .bind(school_id)
+        .bind(kind)
+        .bind(person_id)
+        .bind(channel_id)
+        .bind(new.spec.to_owned())
+        .bind(new.time_zone.to_owned())
+        .bind(new.next_fire_at)
+        .bind(db_id(new.created_by))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(id)
+    })
+    .context("saving a report schedule")?;
     get(db, new.server_id, id)
         .await?
         .context("the schedule just saved is missing")
@@ -162,8 +244,17 @@ pub struct Firing {
     pub fired: Option<DateTime<Utc>>,
     pub missed: Vec<DateTime<Utc>>,
     pub next_fire_at: Option<DateTime<Utc>>,
-    /// `(key, person, payload)` for each outbox row.
-    pub outbox: Vec<(String, u64, String)>,
+    pub outbox: Vec<Queued>,
+}
+
+/// One outbox row a firing writes.
+#[derive(Clone, Debug)]
+pub struct Queued {
+    pub key: String,
+    /// `checkin_start`, `digest` or `summary`.
+    pub kind: &'static str,
+    pub person: Option<u64>,
+    pub payload: String,
 }
 
 /// Claims the schedules due at `now` (at most `limit`) and applies `decide` to each, writing
@@ -192,6 +283,7 @@ pub async fn fire_due(
         let mut done = Vec::new();
         for schedule in due {
             let people: Vec<i64> = match (schedule.person_id, schedule.step_id) {
+                _ if schedule.kind == "summary" => Vec::new(),
                 (Some(person), _) => vec![person],
                 (None, Some(step)) => sqlx::query_scalar("SELECT user_id FROM step_owners WHERE step_id = $1 ORDER BY user_id")
                     .bind(step)
@@ -220,15 +312,16 @@ pub async fn fire_due(
                 .execute(&mut *tx)
                 .await?;
             }
-            for (key, person, payload) in &firing.outbox {
+            for queued in &firing.outbox {
                 sqlx::query(
                     "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
-                     VALUES ($1, $2, 'checkin_start', $3, $4, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING",
+                     VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) ON CONFLICT (key) DO NOTHING",
                 )
-                .bind(key.clone())
+                .bind(queued.key.clone())
                 .bind(schedule.server_id)
-                .bind(payload.clone())
-                .bind(db_id(*person))
+                .bind(queued.kind)
+                .bind(queued.payload.clone())
+                .bind(queued.person.map(db_id))
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;

@@ -244,7 +244,7 @@ e2e! {
         let scheduled = bot.reply(&interaction).await;
         assert!(scheduled.content.contains("I will check in with you again on"), "{}", scheduled.content);
         let followup = coachbot::store::schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").pop().expect("a follow-up");
-        assert_eq!((followup.step_id, followup.person_id, followup.flow_id.as_str()), (Some(steps[1]), Some(pat as i64), "step_followup"));
+        assert_eq!((followup.step_id, followup.person_id, followup.flow_id.as_deref()), (Some(steps[1]), Some(pat as i64), Some("step_followup")));
         let (notes, barriers) = outcomes_of(bot, steps).await;
         assert_eq!(notes[0], [ANSWERS[1]]);
         assert_eq!(notes[1], [ANSWERS[2].to_owned(), format!("Next step: {}", ANSWERS[4])]);

@@ -6,6 +6,7 @@ mod support;
 mod checkins;
 mod cli;
 mod crash;
+mod digests;
 mod emulator;
 mod outbox;
 mod plans;

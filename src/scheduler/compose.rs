@@ -1,0 +1,107 @@
+//! Reports: a digest or summary row is composed, from the data of the moment it is delivered,
+//! into one `message` row per Discord message (all queued in one transaction with the record
+//! of the report); message rows are then sent like any other, once each.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use poise::serenity_prelude as serenity;
+use serde::{Deserialize, Serialize};
+
+use super::deliver::{Delivered, nonce_for};
+use super::{DigestDue, Scheduler};
+use crate::discord::send;
+use crate::domain::digest::{self, CoachDigest, FIRST_LOOKBACK_DAYS};
+use crate::domain::message::MessageBody;
+use crate::domain::school::TimeZoneName;
+use crate::store::{Db, db_id, digests, discord_id, outbox};
+
+/// One message waiting in the outbox: to the row's person by DM, or to a channel.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Outgoing {
+    /// A channel post; None sends to the row's person by DM.
+    #[serde(default)]
+    pub channel_id: Option<u64>,
+    pub body: MessageBody,
+}
+
+/// Builds a coach's digest as of `now`: their schools, what is new since their last digest
+/// (or the last week, for the first), in the coach's time zone.
+pub async fn build_digest(
+    db: &Db,
+    server: u64,
+    coach: u64,
+    zone: chrono_tz::Tz,
+    now: DateTime<Utc>,
+) -> anyhow::Result<CoachDigest> {
+    let schools = digests::coach_schools(db, server, coach).await?;
+    let since = digests::last_built(db, server, coach)
+        .await?
+        .unwrap_or(now - TimeDelta::days(FIRST_LOOKBACK_DAYS));
+    let facts = digests::facts(db, server, &schools, since).await?;
+    Ok(digest::build(&facts, since, now, zone))
+}
+
+impl Scheduler {
+    /// A digest row: built now, queued as its messages, the row marked sent, in one go.
+    pub(super) async fn compose_digest(
+        &self,
+        row: &outbox::OutboxRow,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Delivered> {
+        let due: DigestDue = serde_json::from_str(&row.payload)?;
+        let server = discord_id(row.server_id);
+        let zone = TimeZoneName::parse(&due.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
+        let digest = build_digest(&self.data.db, server, due.coach_id, zone, now).await?;
+        let messages: Vec<(String, String)> = digest
+            .render()
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let outgoing = Outgoing {
+                    channel_id: None,
+                    body,
+                };
+                serde_json::to_string(&outgoing).map(|p| (format!("{}:part:{}", row.key, i + 1), p))
+            })
+            .collect::<Result<_, _>>()?;
+        outbox::compose(
+            &self.data.db,
+            &outbox::Composed {
+                row_id: row.id,
+                row_key: &row.key,
+                server_id: row.server_id,
+                person_id: Some(db_id(due.coach_id)),
+                messages: &messages,
+                files: &[],
+            },
+            &outbox::Report::Digest {
+                coach: due.coach_id,
+            },
+            now,
+        )
+        .await?;
+        Ok(Delivered::Composed)
+    }
+
+    /// A message row: its text, embeds and file, to its channel (or the person's DM).
+    pub(super) async fn send_outgoing(
+        &self,
+        row: &outbox::OutboxRow,
+        dm: Option<serenity::ChannelId>,
+    ) -> anyhow::Result<Delivered> {
+        let outgoing: Outgoing = serde_json::from_str(&row.payload)?;
+        if let Some(posted_in) = outgoing.channel_id {
+            self.pace(Some(posted_in)).await;
+        }
+        let channel = outgoing
+            .channel_id
+            .map(serenity::ChannelId::new)
+            .or(dm)
+            .ok_or_else(|| anyhow::anyhow!("a message with neither a channel nor a person"))?;
+        let files = outbox::files(&self.data.db, &row.key).await?;
+        let message = send::report_message(&outgoing.body, nonce_for(&row.key));
+        let sent =
+            send::post_message_with_files(&self.http, &self.data.rest, channel, &message, &files)
+                .await?;
+        Ok(Delivered::Sent(Some(sent.id)))
+    }
+}
