@@ -178,4 +178,10 @@ pub enum UserError {
          server admin to map your Discord role to coachbot's coach role with `/setup role`."
     )]
     NoCoachedSchools,
+
+    #[error(
+        "Where should the summary go? Pick a `channel`, or give the school an announcement \
+         channel with `/setup school`."
+    )]
+    NoSummaryChannel,
 }

@@ -16,6 +16,7 @@ pub(crate) mod scope;
 pub mod send;
 mod setup;
 mod step;
+mod summary;
 
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
@@ -101,6 +102,7 @@ pub fn commands() -> Vec<poise::Command<Data, Error>> {
         followup::followup(),
         schedule::schedule(),
         digest::digest(),
+        summary::summary(),
         help::help(),
     ]
 }

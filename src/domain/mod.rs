@@ -10,4 +10,5 @@ pub mod plan;
 pub mod roles;
 pub mod schedule;
 pub mod school;
+pub mod summary;
 pub mod text;

@@ -7,12 +7,14 @@ use poise::serenity_prelude as serenity;
 use serde::{Deserialize, Serialize};
 
 use super::deliver::{Delivered, nonce_for};
-use super::{DigestDue, Scheduler};
+use super::{DigestDue, Scheduler, SummaryDue};
 use crate::discord::send;
 use crate::domain::digest::{self, CoachDigest, FIRST_LOOKBACK_DAYS};
+use crate::domain::framework::Framework;
 use crate::domain::message::MessageBody;
 use crate::domain::school::TimeZoneName;
-use crate::store::{Db, db_id, digests, discord_id, outbox};
+use crate::domain::summary::{self, CHART_FILE, IndicatorSummary, Remembered};
+use crate::store::{Db, db_id, digests, discord_id, frameworks, outbox, schools, summaries};
 
 /// One message waiting in the outbox: to the row's person by DM, or to a channel.
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,7 +42,94 @@ pub async fn build_digest(
     Ok(digest::build(&facts, since, now, zone))
 }
 
+/// Builds the indicator summary of a school (or of every school) as of `now`, and its chart.
+pub async fn build_summary(
+    db: &Db,
+    default_framework: &Framework,
+    server: u64,
+    school_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(IndicatorSummary, Vec<u8>)> {
+    let framework = match frameworks::source(db, server).await? {
+        Some(source) => Framework::parse(&source).map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => default_framework.clone(),
+    };
+    let names = framework
+        .indicators()
+        .map(|i| (i.id.clone(), i.name.clone()))
+        .collect();
+    let school = match school_id {
+        Some(id) => Some(
+            schools::get(db, server, id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("the school of a summary is gone"))?,
+        ),
+        None => None,
+    };
+    let zone = school
+        .as_ref()
+        .and_then(|s| TimeZoneName::parse(&s.time_zone).ok())
+        .map_or(chrono_tz::UTC, TimeZoneName::tz);
+    let facts = summaries::facts(
+        db,
+        server,
+        school.as_ref().map(|s| (s.id, s.name.as_str())),
+        names,
+    )
+    .await?;
+    let built = summary::build(&facts, now, now.with_timezone(&zone).date_naive());
+    let png = crate::chart::summary_png(&built, now)?;
+    Ok((built, png))
+}
+
 impl Scheduler {
+    /// A summary row: built now, queued as its post (with the chart), the row marked sent.
+    pub(super) async fn compose_summary(
+        &self,
+        row: &outbox::OutboxRow,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Delivered> {
+        let due: SummaryDue = serde_json::from_str(&row.payload)?;
+        let server = discord_id(row.server_id);
+        let (built, png) = build_summary(
+            &self.data.db,
+            &self.data.default_framework,
+            server,
+            due.school_id,
+            now,
+        )
+        .await?;
+        let post = Outgoing {
+            channel_id: Some(due.channel_id),
+            body: built.render(),
+        };
+        let key = format!("{}:post", row.key);
+        let messages = [(key.clone(), serde_json::to_string(&post)?)];
+        let files = [(key, CHART_FILE.to_owned(), png)];
+        let levels = serde_json::to_string(&Remembered {
+            levels: built.levels(),
+        })?;
+        outbox::compose(
+            &self.data.db,
+            &outbox::Composed {
+                row_id: row.id,
+                row_key: &row.key,
+                server_id: row.server_id,
+                person_id: None,
+                messages: &messages,
+                files: &files,
+            },
+            &outbox::Report::Summary {
+                school_id: due.school_id,
+                channel_id: due.channel_id,
+                levels: &levels,
+            },
+            now,
+        )
+        .await?;
+        Ok(Delivered::Composed)
+    }
+
     /// A digest row: built now, queued as its messages, the row marked sent, in one go.
     pub(super) async fn compose_digest(
         &self,

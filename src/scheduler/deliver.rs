@@ -143,8 +143,10 @@ impl Scheduler {
         row: &outbox::OutboxRow,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Delivered> {
-        if row.kind == "digest" {
-            return self.compose_digest(row, now).await;
+        match row.kind.as_str() {
+            "digest" => return self.compose_digest(row, now).await,
+            "summary" => return self.compose_summary(row, now).await,
+            _ => {}
         }
         let mut channel = None;
         if let Some(person) = row.person_id.map(discord_id) {

@@ -4,7 +4,7 @@
 
 mod compose;
 
-pub use compose::build_digest;
+pub use compose::{build_digest, build_summary};
 mod deliver;
 pub mod throttle;
 
@@ -76,11 +76,12 @@ struct DigestDue {
 
 /// An indicator summary waiting in the outbox, to be composed when it is delivered.
 #[derive(Debug, Serialize, Deserialize)]
-struct SummaryDue {
-    schedule_id: i64,
-    school_id: Option<i64>,
-    channel_id: u64,
-    occurrence: DateTime<Utc>,
+pub struct SummaryDue {
+    /// The schedule that fired it; None when someone asked with `/summary post`.
+    pub schedule_id: Option<i64>,
+    pub school_id: Option<i64>,
+    pub channel_id: u64,
+    pub occurrence: DateTime<Utc>,
 }
 
 /// The outbox rows a schedule's occurrence writes: one per person for a check-in, one for a
@@ -114,7 +115,7 @@ fn queue(schedule: &Schedule, people: &[u64], occurrence: DateTime<Utc>) -> Vec<
                 return Vec::new();
             };
             let payload = SummaryDue {
-                schedule_id: schedule.id,
+                schedule_id: Some(schedule.id),
                 school_id: schedule.school_id,
                 channel_id: channel,
                 occurrence,

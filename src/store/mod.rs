@@ -13,6 +13,7 @@ pub mod schedules;
 pub mod schools;
 pub mod servers;
 pub mod steps;
+pub mod summaries;
 
 use std::str::FromStr;
 use std::time::Duration;

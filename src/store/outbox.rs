@@ -385,3 +385,31 @@ pub async fn files(db: &Db, key: &str) -> anyhow::Result<Vec<(String, Vec<u8>)>>
     })
     .context("reading a message's files")
 }
+
+/// Queues one row now (once per key): e.g. a summary someone asked to post.
+pub async fn enqueue(
+    db: &Db,
+    key: &str,
+    server_id: u64,
+    kind: &'static str,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
+             VALUES ($1, $2, $3, $4, NULL, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key.to_owned())
+        .bind(db_id(server_id))
+        .bind(kind)
+        .bind(payload.to_owned())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("queueing an outbox row")
+}

@@ -14,3 +14,4 @@ mod process;
 mod sandbox;
 mod schedules;
 mod setup;
+mod summaries;

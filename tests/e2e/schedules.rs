@@ -185,7 +185,7 @@ e2e! {
 
         let schedule = schedule_for_pat(bot, &plan, "mondays 15:30").await;
         let listed = bot.command(plan.casey, general, "schedule list", &[]).await;
-        assert!(listed.text().contains(&format!("**#{}** wellbeing · Pat Lee · `mondays 15:30` · next Mon", schedule.id)), "{}", listed.text());
+        assert!(listed.text().contains(&format!("**#{}** wellbeing · Pat Lee · `mondays 15:30` America/Chicago · next Mon", schedule.id)), "{}", listed.text());
         let paused = bot.command(plan.casey, general, "schedule pause", &[("schedule", json!(schedule.id.to_string()))]).await;
         assert!(paused.content.contains("is paused"), "{}", paused.content);
         let scheduler = bot.scheduler();

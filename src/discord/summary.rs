@@ -1,0 +1,252 @@
+//! `/summary`: the indicator summary for a leadership channel (aggregates and a chart), posted
+//! now, on a schedule, or previewed privately.
+
+use chrono::Utc;
+use poise::CreateReply;
+use poise::serenity_prelude as serenity;
+
+use super::scope::{self, Caller, Need};
+use super::{Context, Error, complete, digest::reply};
+use crate::domain::roles::Role;
+use crate::domain::schedule::CronSpec;
+use crate::domain::school::TimeZoneName;
+use crate::domain::summary::CHART_FILE;
+use crate::domain::text;
+use crate::error::UserError;
+use crate::scheduler::{SummaryDue, build_summary};
+use crate::store::schedules::{self, NewReport, ReportKind};
+use crate::store::schools::School;
+use crate::store::{outbox, summaries};
+
+/// Indicator summaries for the leadership channel: levels, steps, barriers, a chart; no names
+#[poise::command(
+    slash_command,
+    guild_only,
+    subcommands("post", "preview", "schedule", "settings"),
+    subcommand_required
+)]
+pub async fn summary(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// The school named (checked for `need`), or None for every school (which needs a role
+/// across the server).
+async fn scope_of(
+    ctx: Context<'_>,
+    caller: &Caller,
+    school: Option<&str>,
+    action: &'static str,
+) -> Result<Option<School>, Error> {
+    match school.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => Ok(Some(
+            scope::school(ctx, caller, Some(name), Need::Read, action).await?,
+        )),
+        None if caller.access.server_wide() => Ok(None),
+        None => Ok(Some(
+            scope::school(ctx, caller, None, Need::Read, action).await?,
+        )),
+    }
+}
+
+/// Only coaches of the school (or of every school, for a server-wide summary) and admins post
+/// and schedule summaries.
+fn may_post(caller: &Caller, school: Option<&School>) -> Result<(), UserError> {
+    let allowed = caller.access.is_admin()
+        || match school {
+            Some(s) => caller.access.has_for_school(Role::Coach, s.id),
+            None => caller
+                .access
+                .grants
+                .iter()
+                .any(|g| g.role == Role::Coach && g.school_id.is_none()),
+        };
+    if allowed {
+        Ok(())
+    } else {
+        Err(UserError::NotPermitted {
+            needed: "the school's coaches and admins",
+            action: "post or schedule its summary",
+        })
+    }
+}
+
+fn channel_for(
+    school: Option<&School>,
+    channel: Option<&serenity::PartialChannel>,
+) -> Result<u64, UserError> {
+    channel
+        .map(|c| c.id.get())
+        .or_else(|| {
+            school
+                .and_then(|s| s.channel_id)
+                .map(crate::store::discord_id)
+        })
+        .ok_or(UserError::NoSummaryChannel)
+}
+
+fn scope_name(school: Option<&School>) -> String {
+    school.map_or_else(|| "every school".to_owned(), |s| s.name.clone())
+}
+
+/// Post the summary to the leadership channel now
+#[poise::command(slash_command, guild_only)]
+async fn post(
+    ctx: Context<'_>,
+    #[description = "Which school (leave empty for every school, if you work across the server)"]
+    #[autocomplete = "complete::school"]
+    school: Option<String>,
+    #[description = "Where (defaults to the school's channel)"]
+    #[channel_types("Text")]
+    channel: Option<serenity::PartialChannel>,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let school = scope_of(ctx, &caller, school.as_deref(), "post its summary").await?;
+    may_post(&caller, school.as_ref())?;
+    let channel = channel_for(school.as_ref(), channel.as_ref())?;
+    let now = Utc::now();
+    let due = SummaryDue {
+        schedule_id: None,
+        school_id: school.as_ref().map(|s| s.id),
+        channel_id: channel,
+        occurrence: now,
+    };
+    outbox::enqueue(
+        &ctx.data().db,
+        &format!("summary:asked:{}", ctx.id()),
+        caller.guild_id,
+        "summary",
+        &serde_json::to_string(&due)?,
+        now,
+    )
+    .await?;
+    ctx.data().wake.notify_one();
+    ctx.send(
+        CreateReply::default()
+            .content(format!(
+                "The summary of {} is on its way to <#{channel}>.",
+                scope_name(school.as_ref())
+            ))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+/// See the summary and its chart now, privately (nothing is posted or recorded)
+#[poise::command(slash_command, guild_only)]
+async fn preview(
+    ctx: Context<'_>,
+    #[description = "Which school (leave empty for every school, if you work across the server)"]
+    #[autocomplete = "complete::school"]
+    school: Option<String>,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let school = scope_of(ctx, &caller, school.as_deref(), "see its summary").await?;
+    let data = ctx.data();
+    let (built, png) = build_summary(
+        &data.db,
+        &data.default_framework,
+        caller.guild_id,
+        school.as_ref().map(|s| s.id),
+        Utc::now(),
+    )
+    .await?;
+    ctx.send(reply(&built.render()).attachment(serenity::CreateAttachment::bytes(png, CHART_FILE)))
+        .await?;
+    Ok(())
+}
+
+/// Post the summary on a schedule (replaces the one for the same school and channel)
+#[poise::command(slash_command, guild_only)]
+async fn schedule(
+    ctx: Context<'_>,
+    #[description = "When: mondays 08:00, every 2 weeks on friday 15:00, or cron"] when: String,
+    #[description = "Which school (leave empty for every school, if you work across the server)"]
+    #[autocomplete = "complete::school"]
+    school: Option<String>,
+    #[description = "Where (defaults to the school's channel)"]
+    #[channel_types("Text")]
+    channel: Option<serenity::PartialChannel>,
+    #[description = "Time zone (defaults to the school's)"]
+    #[autocomplete = "complete::time_zone"]
+    time_zone: Option<String>,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let school = scope_of(ctx, &caller, school.as_deref(), "schedule its summary").await?;
+    may_post(&caller, school.as_ref())?;
+    let channel = channel_for(school.as_ref(), channel.as_ref())?;
+    let zone = TimeZoneName::parse(
+        time_zone
+            .as_deref()
+            .or(school.as_ref().map(|s| s.time_zone.as_str()))
+            .unwrap_or("UTC"),
+    )?;
+    let now = Utc::now();
+    let spec = CronSpec::parse(&when, now.with_timezone(&zone.tz()).date_naive())?;
+    let Some(first) = spec.next_after(zone.tz(), now) else {
+        return Err(UserError::BadSchedule {
+            given: text::clip(&when, 60),
+            why: "it never fires".to_owned(),
+        }
+        .into());
+    };
+    let saved = schedules::create_report(
+        &ctx.data().db,
+        &NewReport {
+            server_id: caller.guild_id,
+            kind: ReportKind::Summary {
+                school_id: school.as_ref().map(|s| s.id),
+                channel_id: channel,
+            },
+            spec: &spec.source,
+            time_zone: zone.name(),
+            next_fire_at: Some(first),
+            created_by: caller.user_id,
+        },
+        now,
+    )
+    .await?;
+    ctx.data().wake.notify_one();
+    ctx.send(
+        CreateReply::default()
+            .content(format!(
+                "Saved schedule **#{}**: the summary of {} in <#{channel}>, `{}` in {}. First on {}.",
+                saved.id,
+                scope_name(school.as_ref()),
+                spec.source,
+                zone.name(),
+                first.with_timezone(&zone.tz()).format("%a %-d %b %H:%M %Z")
+            ))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The smallest group a summary figure may describe here (admins)
+#[poise::command(slash_command, guild_only, check = "super::access::admin")]
+async fn settings(
+    ctx: Context<'_>,
+    #[description = "Withhold figures about fewer people than this (at least 2; default 5)"]
+    #[min = 2]
+    #[max = 100]
+    min_group: u32,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let db = &ctx.data().db;
+    let mut current = summaries::settings(db, caller.guild_id).await?;
+    current.min_group = usize::try_from(min_group)
+        .unwrap_or(crate::domain::summary::MIN_GROUP)
+        .max(2);
+    summaries::set_settings(db, caller.guild_id, current).await?;
+    ctx.send(
+        CreateReply::default()
+            .content(format!(
+                "Summaries here withhold any figure about fewer than {} people.",
+                current.min_group
+            ))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}

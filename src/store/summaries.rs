@@ -1,0 +1,171 @@
+//! What an indicator summary is built from, for one school or the whole server: levels and
+//! their history, step counts, open barriers (category, age and who raised them, to count
+//! people, never to show them), the last summary's levels, and the server's settings.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::{BeginWrite as _, Db, db_id, on_backend};
+use crate::domain::framework::Level;
+use crate::domain::summary::{BarrierFact, FocusLevel, MIN_GROUP, Remembered, SummaryFacts};
+
+/// Schools, focus rows, level history, step counts, open barriers, the last summary's levels.
+type Gathered = (
+    i64,
+    Vec<(i64, i64, String, Option<String>)>,
+    Vec<(i64, String, DateTime<Utc>)>,
+    Vec<(String, i64)>,
+    Vec<(String, DateTime<Utc>, i64)>,
+    Option<String>,
+);
+
+/// How a server wants its summaries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SummarySettings {
+    /// Post each summary in a thread of its own.
+    pub threads: bool,
+    /// The smallest group a figure may describe.
+    pub min_group: usize,
+}
+
+pub async fn settings(db: &Db, server_id: u64) -> anyhow::Result<SummarySettings> {
+    let row: Option<(i64, i64)> = on_backend!(db, pool => {
+        sqlx::query_as("SELECT summary_threads, min_group FROM servers WHERE id = $1")
+            .bind(db_id(server_id))
+            .fetch_optional(pool)
+            .await
+    })
+    .context("reading summary settings")?;
+    Ok(row.map_or(
+        SummarySettings {
+            threads: false,
+            min_group: MIN_GROUP,
+        },
+        |(threads, min_group)| SummarySettings {
+            threads: threads != 0,
+            min_group: usize::try_from(min_group).unwrap_or(MIN_GROUP),
+        },
+    ))
+}
+
+pub async fn set_settings(
+    db: &Db,
+    server_id: u64,
+    settings: SummarySettings,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE servers SET summary_threads = $1, min_group = $2 WHERE id = $3")
+            .bind(i64::from(settings.threads))
+            .bind(i64::try_from(settings.min_group).unwrap_or(i64::MAX))
+            .bind(db_id(server_id))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("saving summary settings")
+}
+
+/// The facts for a summary of `school` (`(id, name)`), or of every school when None.
+/// `indicator_names` come from the server's framework.
+pub async fn facts(
+    db: &Db,
+    server_id: u64,
+    school: Option<(i64, &str)>,
+    indicator_names: BTreeMap<String, String>,
+) -> anyhow::Result<SummaryFacts> {
+    let server = db_id(server_id);
+    let school_id = school.map(|(id, _)| id);
+    let (schools, focus, history, steps, barriers, previous): Gathered = on_backend!(db, pool => {
+        let schools = sqlx::query_scalar("SELECT COUNT(*) FROM schools WHERE server_id = $1 AND ($2 IS NULL OR id = $2)")
+            .bind(server)
+            .bind(school_id)
+            .fetch_one(pool)
+            .await?;
+        let focus = sqlx::query_as(
+            "SELECT id, school_id, indicator_id, level FROM focus_indicators
+             WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2) ORDER BY indicator_id, school_id",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(pool)
+        .await?;
+        let history = sqlx::query_as(
+            "SELECT l.focus_id, l.level, l.set_at FROM indicator_levels l
+             JOIN focus_indicators f ON f.id = l.focus_id
+             WHERE l.server_id = $1 AND ($2 IS NULL OR f.school_id = $2) ORDER BY l.set_at, l.id",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(pool)
+        .await?;
+        let steps = sqlx::query_as(
+            "SELECT status, COUNT(*) FROM action_steps
+             WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2) GROUP BY status",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(pool)
+        .await?;
+        let barriers = sqlx::query_as(
+            "SELECT category, raised_at, raised_by FROM barriers
+             WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2) AND resolved_at IS NULL",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(pool)
+        .await?;
+        let previous = sqlx::query_scalar(
+            "SELECT levels FROM indicator_summaries
+             WHERE server_id = $1 AND COALESCE(school_id, 0) = COALESCE($2, 0)
+             ORDER BY built_at DESC, id DESC LIMIT 1",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_optional(pool)
+        .await?;
+        Ok::<_, sqlx::Error>((schools, focus, history, steps, barriers, previous))
+    })
+    .context("gathering what a summary reports")?;
+    let settings = settings(db, server_id).await?;
+    let mut levels: BTreeMap<i64, Vec<(DateTime<Utc>, Level)>> = BTreeMap::new();
+    for (focus_id, level, at) in history {
+        if let Some(level) = Level::parse(&level) {
+            levels.entry(focus_id).or_default().push((at, level));
+        }
+    }
+    let previous = previous
+        .and_then(|json| serde_json::from_str::<Remembered>(&json).ok())
+        .map(|r| r.levels);
+    Ok(SummaryFacts {
+        school: school.map(|(_, name)| name.to_owned()),
+        schools: usize::try_from(schools).unwrap_or(0),
+        indicator_names,
+        focus: focus
+            .into_iter()
+            .map(|(id, school_id, indicator_id, level)| FocusLevel {
+                school_id,
+                indicator_id,
+                level: level.as_deref().and_then(Level::parse),
+                history: levels.remove(&id).unwrap_or_default(),
+            })
+            .collect(),
+        steps_by_status: steps
+            .into_iter()
+            .map(|(status, n)| (status, usize::try_from(n).unwrap_or(0)))
+            .collect(),
+        open_barriers: barriers
+            .into_iter()
+            .map(|(category, raised_at, raised_by)| BarrierFact {
+                category,
+                raised_at,
+                raised_by,
+            })
+            .collect(),
+        previous,
+        min_group: settings.min_group,
+    })
+}
