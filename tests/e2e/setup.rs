@@ -182,8 +182,15 @@ e2e! {
         let ids = &bot.ids;
         let reply = bot.command(ids.nobody, ids.general, "help", &[]).await;
         assert!(reply.ephemeral);
-        for name in ["/setup school", "/setup role", "/help"] {
+        for name in ["/setup school", "/setup role", "/digest schedule", "/summary preview", "/help"] {
             assert!(reply.text().contains(name), "{name} missing from {}", reply.text());
         }
+        // Discord refuses a message whose embeds hold more than 6,000 characters.
+        let chars = |v: &serde_json::Value| v.as_str().map_or(0, |s| s.chars().count());
+        let total: usize = reply.embeds.iter().map(|e| {
+            chars(&e["title"]) + chars(&e["description"])
+                + e["fields"].as_array().map_or(0, |fields| fields.iter().map(|f| chars(&f["name"]) + chars(&f["value"])).sum())
+        }).sum();
+        assert!(total <= 6000, "/help holds {total} characters of embeds");
     }
 }
