@@ -87,13 +87,7 @@ async fn schedule(
     let when = when.as_deref().map_or(DEFAULT_WHEN, str::trim);
     let now = Utc::now();
     let spec = CronSpec::parse(when, now.with_timezone(&zone.tz()).date_naive())?;
-    let Some(first) = spec.next_after(zone.tz(), now) else {
-        return Err(UserError::BadSchedule {
-            given: text::clip(when, 60),
-            why: "it never fires".to_owned(),
-        }
-        .into());
-    };
+    let first = spec.first_after(zone.tz(), now)?;
     let saved = schedules::create_report(
         &ctx.data().db,
         &NewReport {

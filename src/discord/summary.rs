@@ -11,7 +11,6 @@ use crate::domain::roles::Role;
 use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
 use crate::domain::summary::CHART_FILE;
-use crate::domain::text;
 use crate::error::UserError;
 use crate::scheduler::{SummaryDue, build_summary};
 use crate::store::schedules::{self, NewReport, ReportKind};
@@ -183,13 +182,7 @@ async fn schedule(
     )?;
     let now = Utc::now();
     let spec = CronSpec::parse(&when, now.with_timezone(&zone.tz()).date_naive())?;
-    let Some(first) = spec.next_after(zone.tz(), now) else {
-        return Err(UserError::BadSchedule {
-            given: text::clip(&when, 60),
-            why: "it never fires".to_owned(),
-        }
-        .into());
-    };
+    let first = spec.first_after(zone.tz(), now)?;
     let saved = schedules::create_report(
         &ctx.data().db,
         &NewReport {

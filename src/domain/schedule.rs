@@ -243,6 +243,15 @@ impl CronSpec {
         }
     }
 
+    /// The first time it fires after `after`, or a clear error when it never does.
+    pub fn first_after(&self, zone: Tz, after: DateTime<Utc>) -> Result<DateTime<Utc>, UserError> {
+        self.next_after(zone, after)
+            .ok_or_else(|| UserError::BadSchedule {
+                given: super::text::clip(&self.source, 60),
+                why: "it never fires".to_owned(),
+            })
+    }
+
     /// The first fire strictly after `after`, in `zone`.
     pub fn next_after(&self, zone: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let mut slot = after.with_timezone(&zone).naive_local();

@@ -14,7 +14,9 @@ use crate::domain::framework::Framework;
 use crate::domain::message::MessageBody;
 use crate::domain::school::TimeZoneName;
 use crate::domain::summary::{self, CHART_FILE, IndicatorSummary, Remembered};
-use crate::store::{Db, db_id, digests, discord_id, frameworks, outbox, schools, summaries};
+use crate::store::{
+    Db, db_id, digests, discord_id, frameworks, outbox, reports, schools, summaries,
+};
 
 /// One message waiting in the outbox: to the row's person by DM, or to a channel.
 #[derive(Debug, Serialize, Deserialize)]
@@ -109,9 +111,9 @@ impl Scheduler {
         let levels = serde_json::to_string(&Remembered {
             levels: built.levels(),
         })?;
-        outbox::compose(
+        reports::compose(
             &self.data.db,
-            &outbox::Composed {
+            &reports::Composed {
                 row_id: row.id,
                 row_key: &row.key,
                 server_id: row.server_id,
@@ -119,7 +121,7 @@ impl Scheduler {
                 messages: &messages,
                 files: &files,
             },
-            &outbox::Report::Summary {
+            &reports::Report::Summary {
                 school_id: due.school_id,
                 channel_id: due.channel_id,
                 levels: &levels,
@@ -152,9 +154,9 @@ impl Scheduler {
                 serde_json::to_string(&outgoing).map(|p| (format!("{}:part:{}", row.key, i + 1), p))
             })
             .collect::<Result<_, _>>()?;
-        outbox::compose(
+        reports::compose(
             &self.data.db,
-            &outbox::Composed {
+            &reports::Composed {
                 row_id: row.id,
                 row_key: &row.key,
                 server_id: row.server_id,
@@ -162,7 +164,7 @@ impl Scheduler {
                 messages: &messages,
                 files: &[],
             },
-            &outbox::Report::Digest {
+            &reports::Report::Digest {
                 coach: due.coach_id,
             },
             now,
@@ -186,7 +188,7 @@ impl Scheduler {
             .map(serenity::ChannelId::new)
             .or(dm)
             .ok_or_else(|| anyhow::anyhow!("a message with neither a channel nor a person"))?;
-        let files = outbox::files(&self.data.db, &row.key).await?;
+        let files = reports::files(&self.data.db, &row.key).await?;
         let message = send::report_message(&outgoing.body, nonce_for(&row.key));
         let sent =
             send::post_message_with_files(&self.http, &self.data.rest, channel, &message, &files)

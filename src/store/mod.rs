@@ -9,6 +9,7 @@ pub mod frameworks;
 pub mod indicators;
 pub mod members;
 pub mod outbox;
+pub mod reports;
 pub mod schedules;
 pub mod schools;
 pub mod servers;

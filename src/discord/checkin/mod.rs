@@ -223,14 +223,8 @@ async fn schedule(
     let now = Utc::now();
     let spec =
         crate::domain::schedule::CronSpec::parse(&when, now.with_timezone(&zone).date_naive())?;
+    let first = spec.first_after(zone, now)?;
     let upcoming = spec.upcoming(zone, now, 5);
-    let Some(first) = upcoming.first().copied() else {
-        return Err(UserError::BadSchedule {
-            given: text::clip(&when, 60),
-            why: "it never fires".to_owned(),
-        }
-        .into());
-    };
     let who = person.as_ref().map_or_else(
         || format!("the principals and team of {}", school.name),
         |p| p.display_name().to_owned(),
