@@ -1,4 +1,4 @@
-//! The command line: `run`, `migrate`, `emulator`, `sandbox`.
+//! The command line: `run`, `migrate`, `emulator`, `prompts`, `schedule`, `export`, `sandbox`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -51,6 +51,22 @@ pub enum Command {
     Schedule {
         #[command(subcommand)]
         action: ScheduleAction,
+    },
+    /// Write the records of a school (or of every school in a server) as CSV files
+    Export {
+        /// The Discord server (guild) id; may be left out when the database holds one server
+        #[arg(long)]
+        server: Option<u64>,
+        /// One school, by its name (default: every school)
+        #[arg(long)]
+        school: Option<String>,
+        /// The folder to write the files into (created if needed)
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Also write this person's own check-in answers (their Discord user id), to hand to
+        /// them: answers go only to the person and their coach
+        #[arg(long, value_name = "USER_ID")]
+        answers_of: Option<u64>,
     },
     /// Try coachbot on this machine: emulator, bot and a demo server, driven from a prompt
     Sandbox {
@@ -234,5 +250,84 @@ async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sandbox { database, fresh } => sandbox::run(&database, fresh).await,
+        Command::Export {
+            server,
+            school,
+            out,
+            answers_of,
+        } => {
+            let db = Db::open(&config.database_url).await?;
+            let written = export(&db, server, school.as_deref(), &out, answers_of).await;
+            db.close().await;
+            let mut stdout = std::io::stdout().lock();
+            for (path, rows) in written? {
+                writeln!(stdout, "{} ({rows} rows)", path.display())?;
+            }
+            Ok(())
+        }
     }
+}
+
+/// `coachbot export`: writes the files into `out`; returns each path with its row count.
+pub async fn export(
+    db: &Db,
+    server: Option<u64>,
+    school: Option<&str>,
+    out: &std::path::Path,
+    answers_of: Option<u64>,
+) -> anyhow::Result<Vec<(PathBuf, usize)>> {
+    use crate::store::export::{Answers, servers};
+    let known = servers(db).await?;
+    let (server_id, server_name) = match server {
+        Some(id) => known
+            .into_iter()
+            .find(|(s, _)| *s == id)
+            .ok_or_else(|| anyhow::anyhow!("coachbot has no records for server {id}"))?,
+        None => match known.as_slice() {
+            [only] => only.clone(),
+            [] => anyhow::bail!("the database holds no server yet"),
+            many => anyhow::bail!(
+                "the database holds {} servers; pick one with --server: {}",
+                many.len(),
+                many.iter()
+                    .map(|(id, name)| format!("{id} ({name})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
+    };
+    let school = match school {
+        Some(name) => Some(
+            crate::store::schools::find_by_name(db, server_id, name.trim())
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!("server {server_id} has no school named `{name}`")
+                })?,
+        ),
+        None => None,
+    };
+    let answers = answers_of.map_or(Answers::Withheld, Answers::OfPerson);
+    let files = crate::export::build(
+        db,
+        &crate::prompts::default_framework()?,
+        server_id,
+        school.as_ref().map(|s| s.id),
+        &answers,
+        school.as_ref().map_or(&server_name, |s| &s.name),
+        chrono::Utc::now().date_naive(),
+    )
+    .await?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut written = Vec::with_capacity(files.len());
+    for file in files {
+        let path = out.join(&file.name);
+        // A whole file or none: written aside, then renamed into place.
+        let partial = out.join(format!(".{}.partial", file.name));
+        std::fs::write(&partial, &file.bytes)
+            .with_context(|| format!("writing {}", partial.display()))?;
+        std::fs::rename(&partial, &path)
+            .with_context(|| format!("moving {} into place", path.display()))?;
+        written.push((path, file.rows));
+    }
+    Ok(written)
 }

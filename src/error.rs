@@ -184,4 +184,13 @@ pub enum UserError {
          channel with `/setup school`."
     )]
     NoSummaryChannel,
+
+    #[error(
+        "That export comes to {} MiB, over the {} MiB Discord lets me attach. \
+         Export one school at a time (the `school` option), or ask whoever runs coachbot for \
+         `coachbot export`, which writes the files with no size limit.",
+        .size.div_ceil(1 << 20),
+        .limit >> 20
+    )]
+    ExportTooLarge { size: u64, limit: u64 },
 }

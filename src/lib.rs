@@ -9,6 +9,7 @@ pub mod discord;
 pub mod domain;
 pub mod emulator;
 pub mod error;
+pub mod export;
 pub mod prompts;
 pub mod sandbox;
 pub mod scheduler;

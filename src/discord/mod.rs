@@ -8,6 +8,7 @@ mod complete;
 mod digest;
 mod errors;
 mod events;
+mod export;
 pub mod followup;
 mod help;
 mod indicator;
@@ -103,6 +104,7 @@ pub fn commands() -> Vec<poise::Command<Data, Error>> {
         schedule::schedule(),
         digest::digest(),
         summary::summary(),
+        export::export(),
         help::help(),
     ]
 }

@@ -49,9 +49,23 @@ pub async fn caller(ctx: Context<'_>) -> Result<Caller, Error> {
 
 /// The server's framework: its own file if an admin loaded one, else the shipped default.
 pub async fn framework(ctx: Context<'_>, guild_id: u64) -> Result<Framework, Error> {
-    match frameworks::source(&ctx.data().db, guild_id).await? {
-        Some(source) => Ok(Framework::parse(&source)?),
-        None => Ok((*ctx.data().default_framework).clone()),
+    frameworks::effective(&ctx.data().db, guild_id, &ctx.data().default_framework).await
+}
+
+/// The school named (which the caller may read), or None for every school when nothing is
+/// named and the caller's role covers the server.
+pub async fn school_or_all(
+    ctx: Context<'_>,
+    caller: &Caller,
+    named: Option<&str>,
+    action: &'static str,
+) -> Result<Option<School>, Error> {
+    match named.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => Ok(Some(
+            school(ctx, caller, Some(name), Need::Read, action).await?,
+        )),
+        None if caller.access.server_wide() => Ok(None),
+        None => Ok(Some(school(ctx, caller, None, Need::Read, action).await?)),
     }
 }
 

@@ -5,9 +5,8 @@ use chrono::Utc;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
-use super::scope::{self, Caller, Need};
+use super::scope::{self, Caller};
 use super::{Context, Error, complete, digest::reply};
-use crate::domain::roles::Role;
 use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
 use crate::domain::summary::CHART_FILE;
@@ -28,38 +27,10 @@ pub async fn summary(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// The school named (checked for `need`), or None for every school (which needs a role
-/// across the server).
-async fn scope_of(
-    ctx: Context<'_>,
-    caller: &Caller,
-    school: Option<&str>,
-    action: &'static str,
-) -> Result<Option<School>, Error> {
-    match school.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(name) => Ok(Some(
-            scope::school(ctx, caller, Some(name), Need::Read, action).await?,
-        )),
-        None if caller.access.server_wide() => Ok(None),
-        None => Ok(Some(
-            scope::school(ctx, caller, None, Need::Read, action).await?,
-        )),
-    }
-}
-
 /// Only coaches of the school (or of every school, for a server-wide summary) and admins post
 /// and schedule summaries.
 fn may_post(caller: &Caller, school: Option<&School>) -> Result<(), UserError> {
-    let allowed = caller.access.is_admin()
-        || match school {
-            Some(s) => caller.access.has_for_school(Role::Coach, s.id),
-            None => caller
-                .access
-                .grants
-                .iter()
-                .any(|g| g.role == Role::Coach && g.school_id.is_none()),
-        };
-    if allowed {
+    if caller.access.can_report(school.map(|s| s.id)) {
         Ok(())
     } else {
         Err(UserError::NotPermitted {
@@ -99,7 +70,7 @@ async fn post(
     channel: Option<serenity::PartialChannel>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
-    let school = scope_of(ctx, &caller, school.as_deref(), "post its summary").await?;
+    let school = scope::school_or_all(ctx, &caller, school.as_deref(), "post its summary").await?;
     may_post(&caller, school.as_ref())?;
     let channel = channel_for(school.as_ref(), channel.as_ref())?;
     let now = Utc::now();
@@ -140,7 +111,7 @@ async fn preview(
     school: Option<String>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
-    let school = scope_of(ctx, &caller, school.as_deref(), "see its summary").await?;
+    let school = scope::school_or_all(ctx, &caller, school.as_deref(), "see its summary").await?;
     let data = ctx.data();
     let (built, png) = build_summary(
         &data.db,
@@ -171,7 +142,8 @@ async fn schedule(
     time_zone: Option<String>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
-    let school = scope_of(ctx, &caller, school.as_deref(), "schedule its summary").await?;
+    let school =
+        scope::school_or_all(ctx, &caller, school.as_deref(), "schedule its summary").await?;
     may_post(&caller, school.as_ref())?;
     let channel = channel_for(school.as_ref(), channel.as_ref())?;
     let zone = TimeZoneName::parse(

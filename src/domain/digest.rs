@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 
 use super::message::{MessageBody, Section, pack};
 use super::plan::StepStatus;
-use super::text::clip;
+use super::text::{clip, plural};
 
 /// Steps due within this many days are listed as coming up.
 pub const DUE_SOON_DAYS: i64 = 7;
@@ -118,14 +118,6 @@ fn day(date: NaiveDate) -> String {
 
 fn local_day(at: DateTime<Utc>, zone: Tz) -> String {
     day(at.with_timezone(&zone).date_naive())
-}
-
-fn plural(n: i64, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
-    }
 }
 
 /// Builds the digest at `now` for the coach in `zone`; `since` is when the last digest was

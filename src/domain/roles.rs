@@ -113,6 +113,19 @@ impl Access {
         self.can_edit_plan(school_id) || self.has_for_school(Role::District, school_id)
     }
 
+    /// Admins, and coaches of the school (of every school, for `None`): may post its summary
+    /// and export its records.
+    pub fn can_report(&self, school_id: Option<i64>) -> bool {
+        self.is_admin()
+            || match school_id {
+                Some(id) => self.has_for_school(Role::Coach, id),
+                None => self
+                    .grants
+                    .iter()
+                    .any(|g| g.role == Role::Coach && g.school_id.is_none()),
+            }
+    }
+
     /// Whether some grant covers every school (admin, or a server-wide coach or district leader).
     pub fn server_wide(&self) -> bool {
         self.is_admin() || self.grants.iter().any(|g| g.school_id.is_none())

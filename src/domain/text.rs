@@ -58,6 +58,15 @@ pub fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// `1 step`, `3 steps`: a count with its noun.
+pub fn plural(n: i64, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

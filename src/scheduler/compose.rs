@@ -52,10 +52,7 @@ pub async fn build_summary(
     school_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(IndicatorSummary, Vec<u8>)> {
-    let framework = match frameworks::source(db, server).await? {
-        Some(source) => Framework::parse(&source).map_err(|e| anyhow::anyhow!("{e}"))?,
-        None => default_framework.clone(),
-    };
+    let framework = frameworks::effective(db, server, default_framework).await?;
     let names = framework
         .indicators()
         .map(|i| (i.id.clone(), i.name.clone()))

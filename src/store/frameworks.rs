@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::servers::ensure_server;
 use super::{BeginWrite as _, Db, db_id, on_backend};
+use crate::domain::framework::Framework;
 
 /// Stores (or replaces) the server's framework source.
 pub async fn save(
@@ -44,4 +45,13 @@ pub async fn source(db: &Db, server_id: u64) -> anyhow::Result<Option<String>> {
             .await
     })
     .context("reading the server's framework")
+}
+
+/// The framework the server works with: its own if an admin loaded one, else `default`.
+pub async fn effective(db: &Db, server_id: u64, default: &Framework) -> anyhow::Result<Framework> {
+    match source(db, server_id).await? {
+        Some(source) => Framework::parse(&source)
+            .map_err(|e| anyhow::anyhow!("the server's stored framework no longer parses: {e}")),
+        None => Ok(default.clone()),
+    }
 }

@@ -5,6 +5,7 @@
 pub mod barriers;
 pub mod checkins;
 pub mod digests;
+pub mod export;
 pub mod frameworks;
 pub mod indicators;
 pub mod members;

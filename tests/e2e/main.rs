@@ -8,6 +8,7 @@ mod cli;
 mod crash;
 mod digests;
 mod emulator;
+mod exports;
 mod outbox;
 mod plans;
 mod process;

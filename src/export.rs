@@ -1,0 +1,633 @@
+//! The CSV files of an export: one per kind of record, UTF-8, a header row, RFC 4180 quoting.
+//! Text a person typed that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`,
+//! `@`, a tab or a carriage return) is written with a leading `'`, so opening the file runs
+//! nothing.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use anyhow::Context as _;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::domain::framework::{Framework, Level};
+use crate::store::export::{self as records, Answers, Records};
+use crate::store::{Db, discord_id, frameworks};
+
+/// One file of an export.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvFile {
+    pub name: String,
+    /// Data rows, without the header.
+    pub rows: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// Discord's limit on what one message may attach, in bytes (servers without boosts).
+pub const DISCORD_UPLOAD_LIMIT: u64 = 10 << 20;
+
+/// Reads the records of school `school_id` (of every school when None) in `server_id` and
+/// writes them out; `name` (the school's or the server's) and `today` name the files.
+pub async fn build(
+    db: &Db,
+    default_framework: &Framework,
+    server_id: u64,
+    school_id: Option<i64>,
+    answers: &Answers,
+    name: &str,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<Vec<CsvFile>> {
+    let framework = frameworks::effective(db, server_id, default_framework).await?;
+    let indicator_names = framework
+        .indicators()
+        .map(|i| (i.id.clone(), i.name.clone()))
+        .collect();
+    let records = records::records(db, server_id, school_id, answers).await?;
+    files(
+        &records,
+        &indicator_names,
+        &format!("{}-{today}", slug(name)),
+    )
+}
+
+/// The files of `records`, named `{prefix}-steps.csv` and so on; `checkin-answers` only when
+/// the export carries answers. `indicator_names` come from the server's framework.
+pub fn files(
+    records: &Records,
+    indicator_names: &BTreeMap<String, String>,
+    prefix: &str,
+) -> anyhow::Result<Vec<CsvFile>> {
+    let ctx = Names {
+        records,
+        indicator_names,
+    };
+    let mut files = vec![
+        file(prefix, "steps", records.steps.iter().map(|s| ctx.step(s)))?,
+        file(
+            prefix,
+            "updates",
+            records.updates.iter().map(|u| ctx.update(u)),
+        )?,
+        file(
+            prefix,
+            "barriers",
+            records.barriers.iter().map(|b| ctx.barrier(b)),
+        )?,
+        file(
+            prefix,
+            "indicator-levels",
+            records.levels.iter().map(|l| ctx.level(l)),
+        )?,
+    ];
+    if !records.answers.is_empty() {
+        files.push(file(
+            prefix,
+            "checkin-answers",
+            records.answers.iter().map(|a| ctx.answer(a)),
+        )?);
+    }
+    Ok(files)
+}
+
+/// A name fit for a file: lowercase letters, digits and single dashes (`lincoln-elementary`).
+pub fn slug(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_end_matches('-');
+    if trimmed.is_empty() {
+        "export".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+/// A row type of one file, with its header row (which serde writes only before a first row).
+trait CsvRow: Serialize {
+    const HEADERS: &'static [&'static str];
+}
+
+fn file<T: CsvRow>(
+    prefix: &str,
+    kind: &str,
+    rows: impl Iterator<Item = T>,
+) -> anyhow::Result<CsvFile> {
+    let name = format!("{prefix}-{kind}.csv");
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut count = 0;
+    for row in rows {
+        writer
+            .serialize(row)
+            .with_context(|| format!("writing {name}"))?;
+        count += 1;
+    }
+    if count == 0 {
+        // serde writes the header with the first row; an empty file still gets one.
+        writer
+            .write_record(T::HEADERS)
+            .with_context(|| format!("writing {name}"))?;
+    }
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("writing {name}: {}", e.error()))?;
+    Ok(CsvFile {
+        name,
+        rows: count,
+        bytes,
+    })
+}
+
+/// Text as a spreadsheet will show it, never as a formula.
+fn cell(text: &str) -> Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+struct Names<'a> {
+    records: &'a Records,
+    indicator_names: &'a BTreeMap<String, String>,
+}
+
+impl<'a> Names<'a> {
+    fn school(&self, id: i64) -> &'a str {
+        self.records.schools.get(&id).map_or("", String::as_str)
+    }
+
+    fn person(&self, id: i64) -> Cow<'a, str> {
+        self.records
+            .names
+            .get(&discord_id(id))
+            .map_or(Cow::Borrowed(""), |n| cell(n))
+    }
+
+    fn indicator(&self, id: &str) -> &'a str {
+        self.indicator_names.get(id).map_or("", String::as_str)
+    }
+
+    fn step(&self, s: &'a crate::store::export::StepRow) -> StepCsv<'a> {
+        let owners: Vec<i64> = self
+            .records
+            .owners
+            .iter()
+            .filter(|(step, _)| *step == s.id)
+            .map(|(_, user)| *user)
+            .collect();
+        StepCsv {
+            step_id: s.id,
+            school: cell(self.school(s.school_id)),
+            indicator: &s.indicator_id,
+            indicator_name: self.indicator(&s.indicator_id),
+            title: cell(&s.title),
+            status: &s.status,
+            due_on: s.due_on.to_string(),
+            owners: owners
+                .iter()
+                .map(|o| self.person(*o))
+                .collect::<Vec<_>>()
+                .join("; "),
+            owner_ids: owners
+                .iter()
+                .map(|o| discord_id(*o).to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            resources: s.resources.as_deref().map(cell),
+            created_by: self.person(s.created_by),
+            created_by_id: discord_id(s.created_by),
+            created_at: time(s.created_at),
+            updated_at: time(s.updated_at),
+        }
+    }
+
+    fn update(&self, u: &'a crate::store::export::UpdateRow) -> UpdateCsv<'a> {
+        UpdateCsv {
+            update_id: u.id,
+            step_id: u.step_id,
+            school: cell(self.school(u.school_id)),
+            at: time(u.at),
+            author: self.person(u.author_id),
+            author_id: discord_id(u.author_id),
+            kind: &u.kind,
+            old_status: u.old_status.as_deref(),
+            new_status: u.new_status.as_deref(),
+            note: u.note.as_deref().map(cell),
+        }
+    }
+
+    fn barrier(&self, b: &'a crate::store::export::BarrierRow) -> BarrierCsv<'a> {
+        BarrierCsv {
+            barrier_id: b.id,
+            school: cell(self.school(b.school_id)),
+            step_id: b.step_id,
+            category: &b.category,
+            text: cell(&b.text),
+            raised_by: self.person(b.raised_by),
+            raised_by_id: discord_id(b.raised_by),
+            raised_at: time(b.raised_at),
+            status: if b.resolved_at.is_some() {
+                "resolved"
+            } else {
+                "open"
+            },
+            resolved_by: b.resolved_by.map(|id| self.person(id)),
+            resolved_by_id: b.resolved_by.map(discord_id),
+            resolved_at: b.resolved_at.map(time),
+            resolution: b.resolution.as_deref().map(cell),
+        }
+    }
+
+    fn level(&self, l: &'a crate::store::export::LevelRow) -> LevelCsv<'a> {
+        LevelCsv {
+            level_id: l.id,
+            school: cell(self.school(l.school_id)),
+            indicator: &l.indicator_id,
+            indicator_name: self.indicator(&l.indicator_id),
+            level: &l.level,
+            level_label: Level::parse(&l.level).map_or("", Level::label),
+            note: l.note.as_deref().map(cell),
+            set_by: self.person(l.set_by),
+            set_by_id: discord_id(l.set_by),
+            set_at: time(l.set_at),
+        }
+    }
+
+    fn answer(&self, a: &'a crate::store::export::AnswerRow) -> AnswerCsv<'a> {
+        AnswerCsv {
+            session_id: a.session_id,
+            school: cell(self.school(a.school_id)),
+            person: self.person(a.person_id),
+            person_id: discord_id(a.person_id),
+            flow: cell(&a.flow_title),
+            status: &a.status,
+            started_at: time(a.started_at),
+            question: a.position,
+            purpose: &a.purpose,
+            step_id: a.step_id,
+            category: a.category.as_deref(),
+            answer: cell(&a.answer),
+            answered_at: time(a.answered_at),
+        }
+    }
+}
+
+const STEP_HEADERS: &[&str] = &[
+    "step_id",
+    "school",
+    "indicator",
+    "indicator_name",
+    "title",
+    "status",
+    "due_on",
+    "owners",
+    "owner_ids",
+    "resources",
+    "created_by",
+    "created_by_id",
+    "created_at",
+    "updated_at",
+];
+
+#[derive(Serialize)]
+struct StepCsv<'a> {
+    step_id: i64,
+    school: Cow<'a, str>,
+    indicator: &'a str,
+    indicator_name: &'a str,
+    title: Cow<'a, str>,
+    status: &'a str,
+    due_on: String,
+    owners: String,
+    owner_ids: String,
+    resources: Option<Cow<'a, str>>,
+    created_by: Cow<'a, str>,
+    created_by_id: u64,
+    created_at: String,
+    updated_at: String,
+}
+
+impl CsvRow for StepCsv<'_> {
+    const HEADERS: &'static [&'static str] = STEP_HEADERS;
+}
+
+const UPDATE_HEADERS: &[&str] = &[
+    "update_id",
+    "step_id",
+    "school",
+    "at",
+    "author",
+    "author_id",
+    "kind",
+    "old_status",
+    "new_status",
+    "note",
+];
+
+#[derive(Serialize)]
+struct UpdateCsv<'a> {
+    update_id: i64,
+    step_id: i64,
+    school: Cow<'a, str>,
+    at: String,
+    author: Cow<'a, str>,
+    author_id: u64,
+    kind: &'a str,
+    old_status: Option<&'a str>,
+    new_status: Option<&'a str>,
+    note: Option<Cow<'a, str>>,
+}
+
+impl CsvRow for UpdateCsv<'_> {
+    const HEADERS: &'static [&'static str] = UPDATE_HEADERS;
+}
+
+const BARRIER_HEADERS: &[&str] = &[
+    "barrier_id",
+    "school",
+    "step_id",
+    "category",
+    "text",
+    "raised_by",
+    "raised_by_id",
+    "raised_at",
+    "status",
+    "resolved_by",
+    "resolved_by_id",
+    "resolved_at",
+    "resolution",
+];
+
+#[derive(Serialize)]
+struct BarrierCsv<'a> {
+    barrier_id: i64,
+    school: Cow<'a, str>,
+    step_id: Option<i64>,
+    category: &'a str,
+    text: Cow<'a, str>,
+    raised_by: Cow<'a, str>,
+    raised_by_id: u64,
+    raised_at: String,
+    status: &'static str,
+    resolved_by: Option<Cow<'a, str>>,
+    resolved_by_id: Option<u64>,
+    resolved_at: Option<String>,
+    resolution: Option<Cow<'a, str>>,
+}
+
+impl CsvRow for BarrierCsv<'_> {
+    const HEADERS: &'static [&'static str] = BARRIER_HEADERS;
+}
+
+const LEVEL_HEADERS: &[&str] = &[
+    "level_id",
+    "school",
+    "indicator",
+    "indicator_name",
+    "level",
+    "level_label",
+    "note",
+    "set_by",
+    "set_by_id",
+    "set_at",
+];
+
+#[derive(Serialize)]
+struct LevelCsv<'a> {
+    level_id: i64,
+    school: Cow<'a, str>,
+    indicator: &'a str,
+    indicator_name: &'a str,
+    level: &'a str,
+    level_label: &'static str,
+    note: Option<Cow<'a, str>>,
+    set_by: Cow<'a, str>,
+    set_by_id: u64,
+    set_at: String,
+}
+
+impl CsvRow for LevelCsv<'_> {
+    const HEADERS: &'static [&'static str] = LEVEL_HEADERS;
+}
+
+const ANSWER_HEADERS: &[&str] = &[
+    "session_id",
+    "school",
+    "person",
+    "person_id",
+    "flow",
+    "status",
+    "started_at",
+    "question",
+    "purpose",
+    "step_id",
+    "category",
+    "answer",
+    "answered_at",
+];
+
+#[derive(Serialize)]
+struct AnswerCsv<'a> {
+    session_id: i64,
+    school: Cow<'a, str>,
+    person: Cow<'a, str>,
+    person_id: u64,
+    flow: Cow<'a, str>,
+    status: &'a str,
+    started_at: String,
+    question: i64,
+    purpose: &'a str,
+    step_id: Option<i64>,
+    category: Option<&'a str>,
+    answer: Cow<'a, str>,
+    answered_at: String,
+}
+
+impl CsvRow for AnswerCsv<'_> {
+    const HEADERS: &'static [&'static str] = ANSWER_HEADERS;
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone as _};
+
+    use super::*;
+    use crate::store::export::{AnswerRow, BarrierRow, LevelRow, StepRow, UpdateRow};
+
+    fn records() -> Records {
+        let at = Utc
+            .with_ymd_and_hms(2026, 11, 2, 14, 5, 9)
+            .single()
+            .expect("a time");
+        Records {
+            schools: [(1, "Lincoln Elementary".to_owned())].into(),
+            names: [
+                (7, "Terry, \"T\" Okafor".to_owned()),
+                (8, "=cmd".to_owned()),
+            ]
+            .into(),
+            steps: vec![StepRow {
+                id: 3,
+                school_id: 1,
+                indicator_id: "12a".into(),
+                title: "Walkthroughs, then a debrief\non Fridays".into(),
+                status: "in_progress".into(),
+                due_on: NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date"),
+                resources: Some("-2 subs".into()),
+                created_by: 7,
+                created_at: at,
+                updated_at: at,
+            }],
+            owners: vec![(3, 7), (3, 8)],
+            updates: vec![UpdateRow {
+                id: 4,
+                step_id: 3,
+                school_id: 1,
+                author_id: 7,
+                at,
+                kind: "progress".into(),
+                old_status: Some("planned".into()),
+                new_status: Some("in_progress".into()),
+                note: Some("@here first one done".into()),
+            }],
+            barriers: vec![BarrierRow {
+                id: 5,
+                school_id: 1,
+                step_id: None,
+                category: "time".into(),
+                text: "+1 meeting a week".into(),
+                raised_by: 8,
+                raised_at: at,
+                resolved_by: None,
+                resolved_at: None,
+                resolution: None,
+            }],
+            levels: vec![LevelRow {
+                id: 6,
+                school_id: 1,
+                indicator_id: "12a".into(),
+                level: "getting_started".into(),
+                note: None,
+                set_by: 7,
+                set_at: at,
+            }],
+            answers: vec![AnswerRow {
+                session_id: 9,
+                school_id: 1,
+                person_id: 7,
+                flow_title: "Weekly".into(),
+                status: "confirmed".into(),
+                started_at: at,
+                position: 1,
+                purpose: "progress".into(),
+                step_id: Some(3),
+                category: None,
+                answer: "Two of three \"done\"".into(),
+                answered_at: at,
+            }],
+        }
+    }
+
+    fn read(file: &CsvFile) -> (Vec<String>, Vec<Vec<String>>) {
+        let mut reader = csv::Reader::from_reader(file.bytes.as_slice());
+        let headers = reader
+            .headers()
+            .expect("a header row")
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        let rows = reader
+            .records()
+            .map(|r| r.expect("a row").iter().map(str::to_owned).collect())
+            .collect();
+        (headers, rows)
+    }
+
+    #[test]
+    fn every_file_has_its_header_row_with_or_without_rows() {
+        let names = [("12a".to_owned(), "Leader partnerships".to_owned())].into();
+        let full = files(&records(), &names, "x").expect("files");
+        let empty = files(&Records::default(), &names, "x").expect("files");
+        assert_eq!(
+            full.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            [
+                "x-steps.csv",
+                "x-updates.csv",
+                "x-barriers.csv",
+                "x-indicator-levels.csv",
+                "x-checkin-answers.csv"
+            ]
+        );
+        assert_eq!(empty.len(), 4, "no answers, no answers file");
+        let expected = [
+            STEP_HEADERS,
+            UPDATE_HEADERS,
+            BARRIER_HEADERS,
+            LEVEL_HEADERS,
+            ANSWER_HEADERS,
+        ];
+        for (file, headers) in full.iter().zip(expected) {
+            let (read_headers, rows) = read(file);
+            assert_eq!(read_headers, headers, "{}", file.name);
+            assert_eq!((rows.len(), file.rows), (1, 1), "{}", file.name);
+        }
+        for (file, headers) in empty.iter().zip(expected) {
+            let (read_headers, rows) = read(file);
+            assert_eq!(read_headers, headers, "{}", file.name);
+            assert!(rows.is_empty());
+        }
+    }
+
+    #[test]
+    fn quotes_commas_and_newlines_survive_and_formulas_do_not_run() {
+        let names = [("12a".to_owned(), "Leader partnerships".to_owned())].into();
+        let all = files(&records(), &names, "x").expect("files");
+        let (_, steps) = read(&all[0]);
+        assert_eq!(
+            steps[0],
+            [
+                "3",
+                "Lincoln Elementary",
+                "12a",
+                "Leader partnerships",
+                "Walkthroughs, then a debrief\non Fridays",
+                "in_progress",
+                "2026-12-01",
+                "Terry, \"T\" Okafor; '=cmd",
+                "7 8",
+                "'-2 subs",
+                "Terry, \"T\" Okafor",
+                "7",
+                "2026-11-02T14:05:09Z",
+                "2026-11-02T14:05:09Z",
+            ]
+        );
+        let (_, updates) = read(&all[1]);
+        assert_eq!(updates[0][9], "'@here first one done");
+        let (_, barriers) = read(&all[2]);
+        assert_eq!(barriers[0][4], "'+1 meeting a week");
+        assert_eq!(barriers[0][8], "open");
+        assert_eq!(barriers[0][9], "", "no one resolved it");
+        let (_, levels) = read(&all[3]);
+        assert_eq!(levels[0][5], "Getting Started");
+        let (_, answers) = read(&all[4]);
+        assert_eq!(answers[0][11], "Two of three \"done\"");
+    }
+
+    #[test]
+    fn slugs_are_safe_file_names() {
+        assert_eq!(slug("Lincoln Elementary"), "lincoln-elementary");
+        assert_eq!(slug("  St. Mary's / K–8 "), "st-mary-s-k-8");
+        assert_eq!(slug("École"), "cole");
+        assert_eq!(slug("—"), "export");
+    }
+}

@@ -1,0 +1,262 @@
+//! Everything `/export` and `coachbot export` write out, read in one snapshot: the steps, their
+//! owners and update logs, barriers and indicator levels of a school (or of every school), and
+//! check-in answers only for those allowed to see them.
+
+use std::collections::HashMap;
+
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{Backend, Db, db_id, discord_id, on_backend};
+
+/// Whose check-in answers an export carries. Answers go only to the person and their coach.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answers {
+    /// None at all.
+    Withheld,
+    /// Confirmed check-ins in the schools the person exporting coaches: these, or every
+    /// school for a coach of all of them (`None`).
+    Coached(Option<Vec<i64>>),
+    /// Every answer this person gave, confirmed or not (their own export).
+    OfPerson(u64),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct StepRow {
+    pub id: i64,
+    pub school_id: i64,
+    pub indicator_id: String,
+    pub title: String,
+    pub status: String,
+    pub due_on: NaiveDate,
+    pub resources: Option<String>,
+    pub created_by: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct UpdateRow {
+    pub id: i64,
+    pub step_id: i64,
+    pub school_id: i64,
+    pub author_id: i64,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub old_status: Option<String>,
+    pub new_status: Option<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct BarrierRow {
+    pub id: i64,
+    pub school_id: i64,
+    pub step_id: Option<i64>,
+    pub category: String,
+    pub text: String,
+    pub raised_by: i64,
+    pub raised_at: DateTime<Utc>,
+    pub resolved_by: Option<i64>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub resolution: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct LevelRow {
+    pub id: i64,
+    pub school_id: i64,
+    pub indicator_id: String,
+    pub level: String,
+    pub note: Option<String>,
+    pub set_by: i64,
+    pub set_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AnswerRow {
+    pub session_id: i64,
+    pub school_id: i64,
+    pub person_id: i64,
+    pub flow_title: String,
+    pub status: String,
+    pub started_at: DateTime<Utc>,
+    pub position: i64,
+    pub purpose: String,
+    pub step_id: Option<i64>,
+    pub category: Option<String>,
+    pub answer: String,
+    pub answered_at: DateTime<Utc>,
+}
+
+/// The rows of one export, oldest first within each kind.
+#[derive(Clone, Debug, Default)]
+pub struct Records {
+    /// School names by id.
+    pub schools: HashMap<i64, String>,
+    /// Member display names by Discord user id.
+    pub names: HashMap<u64, String>,
+    pub steps: Vec<StepRow>,
+    /// `(step id, user id)`.
+    pub owners: Vec<(i64, i64)>,
+    pub updates: Vec<UpdateRow>,
+    pub barriers: Vec<BarrierRow>,
+    pub levels: Vec<LevelRow>,
+    pub answers: Vec<AnswerRow>,
+}
+
+type Gathered = (
+    Vec<(i64, String)>,
+    Vec<(i64, String)>,
+    Vec<StepRow>,
+    Vec<(i64, i64)>,
+    Vec<UpdateRow>,
+    Vec<BarrierRow>,
+    Vec<LevelRow>,
+    Vec<AnswerRow>,
+);
+
+const ANSWERS: &str = "SELECT s.id AS session_id, s.school_id, s.person_id, s.flow_title, s.status,
+            s.started_at, a.position, a.purpose, a.step_id, a.category, a.answer, a.answered_at
+     FROM checkin_answers a JOIN checkin_sessions s ON s.id = a.session_id
+     WHERE s.server_id = $1 AND ($2 IS NULL OR s.school_id = $2)";
+
+/// Reads the records of `school_id` (or of every school when None) in `server_id`, all from
+/// one snapshot of the database.
+pub async fn records(
+    db: &Db,
+    server_id: u64,
+    school_id: Option<i64>,
+    answers: &Answers,
+) -> anyhow::Result<Records> {
+    let server = db_id(server_id);
+    let postgres = db.backend() == Backend::Postgres;
+    let gathered: Gathered = on_backend!(db, pool => {
+        let mut tx = pool.begin().await?;
+        if postgres {
+            // One snapshot for every query below, as SQLite's read transaction gives.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let schools = sqlx::query_as(
+            "SELECT id, name FROM schools WHERE server_id = $1 AND ($2 IS NULL OR id = $2)",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let names = sqlx::query_as("SELECT user_id, display_name FROM members WHERE server_id = $1")
+            .bind(server)
+            .fetch_all(&mut *tx)
+            .await?;
+        let steps = sqlx::query_as(
+            "SELECT s.id, s.school_id, f.indicator_id, s.title, s.status, s.due_on, s.resources,
+                    s.created_by, s.created_at, s.updated_at
+             FROM action_steps s JOIN focus_indicators f ON f.id = s.focus_id
+             WHERE s.server_id = $1 AND ($2 IS NULL OR s.school_id = $2)
+             ORDER BY s.id",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let owners = sqlx::query_as(
+            "SELECT o.step_id, o.user_id FROM step_owners o JOIN action_steps s ON s.id = o.step_id
+             WHERE s.server_id = $1 AND ($2 IS NULL OR s.school_id = $2)
+             ORDER BY o.step_id, o.user_id",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let updates = sqlx::query_as(
+            "SELECT u.id, u.step_id, s.school_id, u.author_id, u.at, u.kind, u.old_status,
+                    u.new_status, u.note
+             FROM step_updates u JOIN action_steps s ON s.id = u.step_id
+             WHERE s.server_id = $1 AND ($2 IS NULL OR s.school_id = $2)
+             ORDER BY u.at, u.id",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let barriers = sqlx::query_as(
+            "SELECT id, school_id, step_id, category, text, raised_by, raised_at, resolved_by,
+                    resolved_at, resolution
+             FROM barriers WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2)
+             ORDER BY raised_at, id",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let levels = sqlx::query_as(
+            "SELECT l.id, f.school_id, f.indicator_id, l.level, l.note, l.set_by, l.set_at
+             FROM indicator_levels l JOIN focus_indicators f ON f.id = l.focus_id
+             WHERE l.server_id = $1 AND ($2 IS NULL OR f.school_id = $2)
+             ORDER BY l.set_at, l.id",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let answers: Vec<AnswerRow> = match answers {
+            Answers::Withheld => Vec::new(),
+            Answers::Coached(Some(coached)) if coached.is_empty() => Vec::new(),
+            Answers::Coached(coached) => {
+                let rows: Vec<AnswerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{ANSWERS} AND s.status = 'confirmed' ORDER BY s.started_at, s.id, a.position"
+                )))
+                .bind(server)
+                .bind(school_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                rows.into_iter()
+                    .filter(|r| coached.as_ref().is_none_or(|ids| ids.contains(&r.school_id)))
+                    .collect()
+            }
+            Answers::OfPerson(person) => {
+                sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                    "{ANSWERS} AND s.person_id = $3 ORDER BY s.started_at, s.id, a.position"
+                )))
+                .bind(server)
+                .bind(school_id)
+                .bind(db_id(*person))
+                .fetch_all(&mut *tx)
+                .await?
+            }
+        };
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((schools, names, steps, owners, updates, barriers, levels, answers))
+    })
+    .context("reading the records to export")?;
+    let (schools, names, steps, owners, updates, barriers, levels, answers) = gathered;
+    Ok(Records {
+        schools: schools.into_iter().collect(),
+        names: names
+            .into_iter()
+            .map(|(id, name)| (discord_id(id), name))
+            .collect(),
+        steps,
+        owners,
+        updates,
+        barriers,
+        levels,
+        answers,
+    })
+}
+
+/// The ids of the servers coachbot has records for, with their names.
+pub async fn servers(db: &Db) -> anyhow::Result<Vec<(u64, String)>> {
+    let rows: Vec<(i64, String)> = on_backend!(db, pool => {
+        sqlx::query_as("SELECT id, name FROM servers ORDER BY name, id")
+            .fetch_all(pool)
+            .await
+    })
+    .context("listing servers")?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| (discord_id(id), name))
+        .collect())
+}
