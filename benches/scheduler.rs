@@ -11,6 +11,8 @@
 //! `-- --quick` runs 100,000 pending and 1,000 check-ins (a 25 s floor). The machine is shared
 //! and noisy: rounds are repeated and medians reported; read the ratios.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,7 +25,7 @@ use coachbot::emulator::Emulator;
 use coachbot::scheduler::{Scheduler, Settings};
 use coachbot::store::schools::{self, SchoolSetup};
 use coachbot::store::{Db, db_id};
-use sqlx::Connection as _;
+use common::{Backend, Fresh, median, ms, thousands};
 
 const SERVER: u64 = 4_242_424_242;
 /// Schedules due at the start of the busy rounds; each round fires at most 50.
@@ -47,11 +49,7 @@ fn main() -> anyhow::Result<()> {
             "{:<11} {:>12} {:>18} {:>20}",
             "backend", "pending", "round, none due", "round, 50 fired"
         );
-        let mut backends = vec![Backend::Sqlite];
-        match std::env::var("BENCH_DATABASE_URL").or_else(|_| std::env::var("TEST_DATABASE_URL")) {
-            Ok(url) => backends.push(Backend::Postgres(url)),
-            Err(_) => println!("(PostgreSQL skipped: set BENCH_DATABASE_URL or TEST_DATABASE_URL)"),
-        }
+        let backends = common::backends();
         for backend in &backends {
             let mut rows = Vec::new();
             for pending in pending_sizes {
@@ -94,83 +92,6 @@ fn main() -> anyhow::Result<()> {
         );
         Ok(())
     })
-}
-
-enum Backend {
-    Sqlite,
-    Postgres(String),
-}
-
-impl Backend {
-    fn name(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "SQLite",
-            Backend::Postgres(_) => "PostgreSQL",
-        }
-    }
-}
-
-/// A fresh, migrated database, and what to drop when done.
-struct Fresh {
-    db: Db,
-    _dir: Option<tempfile::TempDir>,
-    drop_pg: Option<(String, String)>,
-}
-
-impl Fresh {
-    async fn open(backend: &Backend) -> anyhow::Result<Self> {
-        match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir()?;
-                let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-                Ok(Self {
-                    db: Db::open(&url).await?,
-                    _dir: Some(dir),
-                    drop_pg: None,
-                })
-            }
-            Backend::Postgres(admin_url) => {
-                let name = format!("coachbot_bench_{}", std::process::id());
-                let mut admin = sqlx::PgConnection::connect(admin_url).await?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name}"
-                )))
-                .execute(&mut admin)
-                .await?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await?;
-                admin.close().await?;
-                let (base, query) = admin_url
-                    .split_once('?')
-                    .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
-                let server = base.rsplit_once('/').map_or(base, |(s, _)| s);
-                let url = match query {
-                    Some(q) => format!("{server}/{name}?{q}"),
-                    None => format!("{server}/{name}"),
-                };
-                Ok(Self {
-                    db: Db::open(&url).await?,
-                    _dir: None,
-                    drop_pg: Some((admin_url.clone(), name)),
-                })
-            }
-        }
-    }
-
-    async fn close(self) -> anyhow::Result<()> {
-        self.db.close().await;
-        if let Some((admin_url, name)) = self.drop_pg {
-            let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut admin)
-            .await?;
-            admin.close().await?;
-        }
-        Ok(())
-    }
 }
 
 /// A server with one school; returns the school's id.
@@ -386,25 +307,4 @@ async fn deliver_all(count: usize, per_second: usize) -> anyhow::Result<Duration
     );
     fresh.close().await?;
     Ok(elapsed)
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
-fn thousands(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

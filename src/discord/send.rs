@@ -17,6 +17,10 @@ use crate::domain::message::{Embed, MessageBody};
 
 /// Discord's error code for "Cannot send messages to this user".
 pub const DMS_CLOSED: i64 = 50007;
+/// Discord's error code for "A thread has already been created for this message".
+pub const THREAD_EXISTS: i64 = 160_004;
+/// How long a summary's thread stays open without activity: a week, in minutes.
+const THREAD_ARCHIVE_MINUTES: u64 = 10_080;
 
 /// Why a request did not succeed, in the terms the outbox acts on.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +122,38 @@ pub async fn post_message_with_files(
         payload_json: Some(payload.to_string()),
     }));
     perform(http, client, request).await
+}
+
+/// Opens a thread on `message` in `channel` and returns it. A thread on a message has the
+/// message's id, so a second attempt (Discord answers 160004, the thread exists) returns it too.
+pub async fn start_thread(
+    http: &serenity::Http,
+    client: &reqwest::Client,
+    channel: serenity::ChannelId,
+    message: serenity::MessageId,
+    name: &str,
+) -> Result<serenity::ChannelId, SendError> {
+    let body = serde_json::json!({
+        "name": name,
+        "auto_archive_duration": THREAD_ARCHIVE_MINUTES,
+    })
+    .to_string();
+    let request = Request::new(
+        Route::ChannelMessageThreads {
+            channel_id: channel,
+            message_id: message,
+        },
+        LightMethod::Post,
+    )
+    .body(Some(body.into_bytes()));
+    match perform::<serde_json::Value>(http, client, request).await {
+        Ok(_)
+        | Err(SendError::Rejected {
+            code: THREAD_EXISTS,
+            ..
+        }) => Ok(serenity::ChannelId::new(message.get())),
+        Err(other) => Err(other),
+    }
 }
 
 /// A report's message as Discord will show it: text, embeds (an embed's image refers to the

@@ -188,27 +188,40 @@ async fn schedule(
     Ok(())
 }
 
-/// The smallest group a summary figure may describe here (admins)
+/// How summaries are posted here: the smallest group a figure may describe, threads (admins)
 #[poise::command(slash_command, guild_only, check = "super::access::admin")]
 async fn settings(
     ctx: Context<'_>,
     #[description = "Withhold figures about fewer people than this (at least 2; default 5)"]
     #[min = 2]
     #[max = 100]
-    min_group: u32,
+    min_group: Option<u32>,
+    #[description = "Post each summary in a thread of its own (default: no)"] threads: Option<bool>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
     let mut current = summaries::settings(db, caller.guild_id).await?;
-    current.min_group = usize::try_from(min_group)
-        .unwrap_or(crate::domain::summary::MIN_GROUP)
-        .max(2);
-    summaries::set_settings(db, caller.guild_id, current).await?;
+    if let Some(min_group) = min_group {
+        current.min_group = usize::try_from(min_group)
+            .unwrap_or(crate::domain::summary::MIN_GROUP)
+            .max(2);
+    }
+    if let Some(threads) = threads {
+        current.threads = threads;
+    }
+    if min_group.is_some() || threads.is_some() {
+        summaries::set_settings(db, caller.guild_id, current).await?;
+    }
     ctx.send(
         CreateReply::default()
             .content(format!(
-                "Summaries here withhold any figure about fewer than {} people.",
-                current.min_group
+                "Summaries here withhold any figure about fewer than {} people, and are posted {}.",
+                current.min_group,
+                if current.threads {
+                    "each in a thread of its own"
+                } else {
+                    "straight in the channel"
+                }
             ))
             .ephemeral(true),
     )

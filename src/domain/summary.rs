@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::framework::Level;
 use super::message::{Embed, MessageBody};
 use super::plan::{BarrierCategory, StepStatus};
-use super::text::{EMBED_DESCRIPTION, clip};
+use super::text::{EMBED_DESCRIPTION, THREAD_NAME, clip};
 
 /// The smallest group a figure may describe unless a server sets its own.
 pub const MIN_GROUP: usize = 5;
@@ -304,6 +304,28 @@ impl IndicatorSummary {
                 footer: Some(footer),
                 image: Some(CHART_FILE.to_owned()),
             }],
+        }
+    }
+}
+
+impl IndicatorSummary {
+    /// The name of the thread the summary is posted in, where the server prefers threads.
+    pub fn thread_name(&self) -> String {
+        clip(
+            &format!("{} · {}", self.title, self.date.format("%-d %b %Y")),
+            THREAD_NAME,
+        )
+    }
+
+    /// The channel message the thread opens on.
+    pub fn starter(&self) -> MessageBody {
+        MessageBody {
+            content: format!(
+                "**{}**, {}: the figures and the chart are in this thread.",
+                self.title,
+                self.date.format("%a %-d %b %Y")
+            ),
+            embeds: Vec::new(),
         }
     }
 }

@@ -17,6 +17,8 @@ pub const EMBED_TOTAL: usize = 6000;
 pub const CHOICE_NAME: usize = 100;
 /// Choices an autocomplete answer may carry.
 pub const CHOICES: usize = 25;
+/// Characters in a thread's name.
+pub const THREAD_NAME: usize = 100;
 
 /// Trims `text` and checks it is non-empty, on one line, and at most `max` characters.
 pub fn one_line(field: &'static str, text: &str, max: usize) -> Result<String, UserError> {

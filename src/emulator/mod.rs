@@ -168,6 +168,7 @@ impl Shared {
                 kind: DM,
                 guild_id: None,
                 recipient: Some(user_id),
+                parent_id: None,
             },
         );
         world.dm_channels.insert(user_id, channel_id);
@@ -366,6 +367,7 @@ impl Emulator {
                 kind: GUILD_TEXT,
                 guild_id: Some(guild_id),
                 recipient: None,
+                parent_id: None,
             },
         );
         let payload = world.channel_json(id);

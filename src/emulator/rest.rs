@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::record::{Attachment, RecordedCall};
-use super::world::{DM, drop_nulls};
+use super::world::{Channel, DM, GUILD_TEXT, PUBLIC_THREAD, drop_nulls};
 use super::{Fault, FaultKind, InteractionState, Shared};
 
 const API_PREFIX: &str = "/api/v10";
@@ -280,6 +280,9 @@ fn route_request(shared: &Shared, incoming: &Incoming) -> Option<Answer> {
         (Method::POST, ["channels", channel, "messages"]) => {
             create_message(shared, id(channel), &body)
         }
+        (Method::POST, ["channels", channel, "messages", message, "threads"]) => {
+            start_thread(shared, id(channel), id(message), &body)
+        }
         (Method::GET, ["channels", channel, "messages"]) => {
             list_messages(shared, id(channel), &incoming.query)
         }
@@ -505,6 +508,56 @@ fn create_message(shared: &Shared, channel: Option<u64>, body: &Value) -> Answer
         shared.nonces().insert(key, message.clone());
     }
     ok(message)
+}
+
+/// A public thread on a message: it takes the message's id, and a message has one thread.
+fn start_thread(
+    shared: &Shared,
+    channel: Option<u64>,
+    message: Option<u64>,
+    body: &Value,
+) -> Answer {
+    let guild_id = {
+        let world = shared.world();
+        let Some(parent) = channel
+            .and_then(|c| world.channels.get(&c))
+            .filter(|c| c.kind == GUILD_TEXT)
+        else {
+            return error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
+        };
+        parent.guild_id
+    };
+    let (Some(channel_id), Some(message_id)) = (channel, message) else {
+        return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+    };
+    if shared.find_message(channel_id, message_id).is_none() {
+        return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+    }
+    let mut world = shared.world();
+    if world.channels.contains_key(&message_id) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            160_004,
+            "A thread has already been created for this message",
+        );
+    }
+    let name = body
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    world.channels.insert(
+        message_id,
+        Channel {
+            id: message_id,
+            name,
+            kind: PUBLIC_THREAD,
+            guild_id,
+            recipient: None,
+            parent_id: Some(channel_id),
+        },
+    );
+    ok(world.channel_json(message_id))
 }
 
 fn list_messages(shared: &Shared, channel: Option<u64>, query: &str) -> Answer {

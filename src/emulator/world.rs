@@ -39,6 +39,7 @@ pub mod intents {
 /// Channel types used here.
 pub const GUILD_TEXT: u8 = 0;
 pub const DM: u8 = 1;
+pub const PUBLIC_THREAD: u8 = 11;
 
 /// Makes snowflakes: milliseconds since Discord's epoch, then a counter; or, when
 /// deterministic, the same sequence on every start (so a sandbox database stays valid).
@@ -94,6 +95,8 @@ pub struct Channel {
     pub guild_id: Option<u64>,
     /// For DM channels: the other person.
     pub recipient: Option<u64>,
+    /// For threads: the channel the thread is in.
+    pub parent_id: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -210,7 +213,7 @@ impl World {
                 "recipients": [self.user_json(recipient)],
             });
         }
-        json!({
+        let mut json = json!({
             "id": id.to_string(),
             "type": channel.kind,
             "guild_id": channel.guild_id.map(|g| g.to_string()),
@@ -220,10 +223,22 @@ impl World {
             "nsfw": false,
             "topic": null,
             "last_message_id": null,
-            "parent_id": null,
+            "parent_id": channel.parent_id.map(|p| p.to_string()),
             "rate_limit_per_user": 0,
             "flags": 0,
-        })
+        });
+        if channel.kind == PUBLIC_THREAD {
+            json["owner_id"] = json!(self.bot_id.to_string());
+            json["message_count"] = json!(0);
+            json["member_count"] = json!(1);
+            json["thread_metadata"] = json!({
+                "archived": false,
+                "auto_archive_duration": 10080,
+                "archive_timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+                "locked": false,
+            });
+        }
+        json
     }
 
     pub fn member_json(&self, guild: &Guild, member: &Member) -> Value {

@@ -25,6 +25,17 @@ pub(super) struct Outgoing {
     #[serde(default)]
     pub channel_id: Option<u64>,
     pub body: MessageBody,
+    /// Post in a thread opened on an earlier message of the same report, not in the channel.
+    #[serde(default)]
+    pub thread: Option<InThread>,
+}
+
+/// Where a threaded message goes: the thread on the message its starter row sent.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct InThread {
+    /// The outbox key of the starter message.
+    pub starter: String,
+    pub name: String,
 }
 
 /// Builds a coach's digest as of `now`: their schools, what is new since their last digest
@@ -98,12 +109,29 @@ impl Scheduler {
             now,
         )
         .await?;
+        let threads = summaries::settings(&self.data.db, server).await?.threads;
+        let key = format!("{}:post", row.key);
+        let mut messages = Vec::with_capacity(2);
+        let mut thread = None;
+        if threads {
+            let starter = format!("{}:start", row.key);
+            let opening = Outgoing {
+                channel_id: Some(due.channel_id),
+                body: built.starter(),
+                thread: None,
+            };
+            messages.push((starter.clone(), serde_json::to_string(&opening)?));
+            thread = Some(InThread {
+                starter,
+                name: built.thread_name(),
+            });
+        }
         let post = Outgoing {
             channel_id: Some(due.channel_id),
             body: built.render(),
+            thread,
         };
-        let key = format!("{}:post", row.key);
-        let messages = [(key.clone(), serde_json::to_string(&post)?)];
+        messages.push((key.clone(), serde_json::to_string(&post)?));
         let files = [(key, CHART_FILE.to_owned(), png)];
         let levels = serde_json::to_string(&Remembered {
             levels: built.levels(),
@@ -147,6 +175,7 @@ impl Scheduler {
                 let outgoing = Outgoing {
                     channel_id: None,
                     body,
+                    thread: None,
                 };
                 serde_json::to_string(&outgoing).map(|p| (format!("{}:part:{}", row.key, i + 1), p))
             })
@@ -180,16 +209,50 @@ impl Scheduler {
         if let Some(posted_in) = outgoing.channel_id {
             self.pace(Some(posted_in)).await;
         }
-        let channel = outgoing
+        let mut channel = outgoing
             .channel_id
             .map(serenity::ChannelId::new)
             .or(dm)
             .ok_or_else(|| anyhow::anyhow!("a message with neither a channel nor a person"))?;
+        if let Some(thread) = &outgoing.thread
+            && let Some(opened) = self.thread_for(channel, thread).await?
+        {
+            channel = opened;
+        }
         let files = reports::files(&self.data.db, &row.key).await?;
         let message = send::report_message(&outgoing.body, nonce_for(&row.key));
         let sent =
             send::post_message_with_files(&self.http, &self.data.rest, channel, &message, &files)
                 .await?;
         Ok(Delivered::Sent(Some(sent.id)))
+    }
+
+    /// The thread on the starter message, opened now if it is not yet (a second attempt finds
+    /// it). None when the starter could not be posted: the message goes to the channel itself.
+    async fn thread_for(
+        &self,
+        channel: serenity::ChannelId,
+        thread: &InThread,
+    ) -> anyhow::Result<Option<serenity::ChannelId>> {
+        let starter = outbox::by_key(&self.data.db, &thread.starter)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the starter row {} is gone", thread.starter))?;
+        match (starter.status.as_str(), starter.message_id) {
+            ("sent", Some(message)) => {
+                self.pace(Some(channel.get())).await;
+                let opened = send::start_thread(
+                    &self.http,
+                    &self.data.rest,
+                    channel,
+                    serenity::MessageId::new(discord_id(message)),
+                    &thread.name,
+                )
+                .await?;
+                Ok(Some(opened))
+            }
+            ("failed" | "unreachable", _) | ("sent", None) => Ok(None),
+            // Not posted yet: this row waits its turn (retried like a 5xx).
+            _ => anyhow::bail!("waiting for the thread's starter message to be posted"),
+        }
     }
 }

@@ -31,6 +31,17 @@ const SELECT: &str =
             last_error, created_at, sent_at, message_id, lease_owner
      FROM outbox";
 
+/// The row with this key, if there is one.
+pub async fn by_key(db: &Db, key: &str) -> anyhow::Result<Option<OutboxRow>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE key = $1")))
+            .bind(key.to_owned())
+            .fetch_optional(pool)
+            .await
+    })
+    .context("reading an outbox row")
+}
+
 /// Leases up to `limit` rows ready at `now` to `owner` until `until`, oldest first. A row
 /// leased to another process is skipped until its lease runs out (a process that died); on
 /// PostgreSQL rows another process is claiming right now are skipped (`SKIP LOCKED`).

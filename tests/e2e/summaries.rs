@@ -4,7 +4,7 @@
 use chrono::{TimeDelta, Utc};
 use coachbot::store::barriers::{self, NewBarrier};
 use coachbot::store::steps::{self, NewStep};
-use coachbot::store::{indicators, outbox};
+use coachbot::store::{Db, indicators, outbox, summaries};
 use serde_json::json;
 
 use crate::e2e;
@@ -101,5 +101,69 @@ e2e! {
         let previewed = preview.embeds[0]["description"].as_str().unwrap_or_default().to_owned();
         assert!(previewed.contains("4.0 (Getting Better), up from 3.0"), "{previewed}");
         assert!(preview.call.attachments.iter().any(|a| a.filename.as_deref() == Some("summary-chart.png")));
+    }
+}
+
+e2e! {
+    /// With threads on (an admin's setting), a summary is a short message in the channel with
+    /// a thread opened on it, and the summary and chart inside the thread. Sending the post
+    /// again after a crash finds the thread (Discord's 160004) and leaves one of everything.
+    async fn a_summary_goes_in_a_thread_when_the_server_prefers_threads(bot) {
+        let plan = bot.plan().await;
+        let ids = &bot.ids;
+        let refused = bot.command(plan.casey, ids.general, "summary settings", &[("threads", json!(true))]).await;
+        assert!(refused.ephemeral && refused.content.contains("Only coachbot admins"), "{}", refused.content);
+        assert!(!summaries::settings(&bot.db, ids.guild).await.expect("settings").threads);
+        let set = bot.command(ids.owner, ids.general, "summary settings", &[("threads", json!(true))]).await;
+        assert!(set.ephemeral && set.content.contains("fewer than 5 people, and are posted each in a thread of its own"), "{}", set.content);
+        assert!(summaries::settings(&bot.db, ids.guild).await.expect("settings").threads);
+
+        let asked = bot.command(plan.casey, ids.general, "summary post", &[("school", json!("Lincoln Elementary"))]).await;
+        assert!(asked.content.contains("on its way"), "{}", asked.content);
+        let scheduler = bot.scheduler();
+        let before = bot.emu.call_count();
+        let in_channel = bot.emu.messages_in(ids.lincoln_channel).len();
+        assert_eq!(scheduler.deliver(Utc::now()).await.expect("deliver").composed, 1);
+        assert_eq!(scheduler.deliver(Utc::now()).await.expect("deliver").sent, 2, "the starter, then the summary");
+
+        let calls: Vec<_> = bot.emu.calls_since(before).into_iter().filter(|c| c.method == "POST").collect();
+        assert_eq!(calls.len(), 3, "{:?}", calls.iter().map(|c| &c.path).collect::<Vec<_>>());
+        assert!(calls.iter().all(|c| c.violations.is_empty() && c.status < 300), "{:?}", calls.iter().map(|c| (&c.path, c.status, &c.violations)).collect::<Vec<_>>());
+        let starter = calls[0].response.as_ref().and_then(|m| m["id"].as_str()).expect("the starter's id").to_owned();
+        assert_eq!(calls[0].path, format!("/channels/{}/messages", ids.lincoln_channel));
+        let opening = calls[0].body.as_ref().and_then(|b| b["content"].as_str()).unwrap_or_default().to_owned();
+        assert!(opening.contains("Lincoln Elementary") && opening.contains("in this thread"), "{opening}");
+        assert_eq!(calls[1].path, format!("/channels/{}/messages/{starter}/threads", ids.lincoln_channel));
+        let name = calls[1].body.as_ref().and_then(|b| b["name"].as_str()).unwrap_or_default().to_owned();
+        assert!(name.contains("Lincoln Elementary") && name.chars().count() <= 100, "{name}");
+        assert_eq!(calls[2].path, format!("/channels/{starter}/messages"), "the summary goes in the thread");
+        assert_eq!(calls[2].attachments.len(), 1);
+        assert_eq!(calls[2].attachments[0].filename.as_deref(), Some("summary-chart.png"));
+        let thread: u64 = starter.parse().expect("an id");
+        assert_eq!(bot.emu.messages_in(ids.lincoln_channel).len(), in_channel + 1, "only the starter in the channel");
+        assert_eq!(bot.emu.messages_in(thread).len(), 1);
+
+        let rows = outbox::all(&bot.db, ids.guild).await.expect("outbox");
+        assert_eq!(rows.iter().map(|r| (r.kind.as_str(), r.status.as_str())).collect::<Vec<_>>(), [("summary", "sent"), ("message", "sent"), ("message", "sent")]);
+        assert_eq!(rows[1].message_id, Some(thread.cast_signed()));
+
+        // A crash after Discord took the summary but before it was marked sent: sent again, it
+        // finds the thread and Discord drops the repeat by its nonce.
+        let post_key = rows[2].key.clone();
+        let forget = "UPDATE outbox SET status = 'pending', sent_at = NULL, message_id = NULL WHERE key = $1";
+        match &bot.db {
+            Db::Sqlite(pool) => { sqlx::query(forget).bind(&post_key).execute(pool).await.expect("forgotten"); }
+            Db::Postgres(pool) => { sqlx::query(forget).bind(&post_key).execute(pool).await.expect("forgotten"); }
+        }
+        let again = bot.emu.call_count();
+        assert_eq!(scheduler.deliver(Utc::now()).await.expect("deliver").sent, 1);
+        let retried: Vec<_> = bot.emu.calls_since(again).into_iter().filter(|c| c.method == "POST").collect();
+        assert_eq!(retried.len(), 2);
+        assert_eq!(retried[0].status, 400, "the thread exists: {:?}", retried[0].response);
+        assert!(retried[0].violations.is_empty() && retried[1].violations.is_empty());
+        assert_eq!(bot.emu.messages_in(thread).len(), 1, "one summary in the thread");
+        assert_eq!(bot.emu.messages_in(ids.lincoln_channel).len(), in_channel + 1, "one starter");
+        let row = outbox::all(&bot.db, ids.guild).await.expect("outbox").into_iter().find(|r| r.key == post_key).expect("the post");
+        assert_eq!(row.status, "sent");
     }
 }
