@@ -39,6 +39,8 @@ pub struct Sandbox {
     form: Option<(String, u64)>,
     /// How far the sandbox's clock is ahead of the real one.
     offset: chrono::TimeDelta,
+    /// Where files the bot attaches (charts, exports) are saved, to open.
+    files: std::path::PathBuf,
     scheduler: crate::scheduler::Scheduler,
     bot: JoinHandle<()>,
 }
@@ -102,6 +104,10 @@ impl Sandbox {
             channel,
             form: None,
             offset: chrono::TimeDelta::zero(),
+            files: database
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join("coachbot-sandbox-files"),
             scheduler,
             bot,
         })
@@ -178,8 +184,10 @@ impl Sandbox {
     /// is ticked in turn, so nothing is "missed" just because the clock jumped.
     async fn clock(&mut self, step: Option<&str>) -> anyhow::Result<String> {
         let from = self.now();
-        if let Some(step) = step {
-            self.offset += parse::clock_step(step).map_err(|e| anyhow::anyhow!(e))?;
+        match step {
+            Some("morning") => self.offset += next_morning(from) - from,
+            Some(step) => self.offset += parse::clock_step(step).map_err(|e| anyhow::anyhow!(e))?,
+            None => {}
         }
         let now = self.now();
         let mark = self.emu.call_count();
@@ -380,16 +388,58 @@ impl Sandbox {
                 self.form = Some((id.to_owned(), self.channel));
             }
         }
-        let shown: Vec<String> = calls
-            .iter()
-            .filter_map(|call| render::call(&self.emu, call))
-            .collect();
+        let mut shown = Vec::new();
+        for call in &calls {
+            let Some(mut text) = render::call(&self.emu, call) else {
+                continue;
+            };
+            for file in &call.attachments {
+                text.push_str("\n  ");
+                text.push_str(&match self.save(file) {
+                    Ok(path) => format!("saved to {}", path.display()),
+                    Err(error) => format!("could not save it: {error:#}"),
+                });
+            }
+            shown.push(text);
+        }
         if shown.is_empty() {
             "(no reply)".to_owned()
         } else {
             shown.join("\n")
         }
     }
+
+    /// Saves a file the bot attached under the sandbox's files folder (replacing one of the
+    /// same name) and returns its path.
+    fn save(&self, file: &crate::emulator::Attachment) -> anyhow::Result<std::path::PathBuf> {
+        let name = file
+            .filename
+            .as_deref()
+            .and_then(|n| Path::new(n).file_name())
+            .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        std::fs::create_dir_all(&self.files)
+            .with_context(|| format!("creating {}", self.files.display()))?;
+        let path = self.files.join(name);
+        std::fs::write(&path, &file.bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    }
+}
+
+/// 07:30 in the demo's time zone, the first after `now`: just after Casey's digest.
+fn next_morning(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    let zone = seed::DIGEST_ZONE
+        .parse::<chrono_tz::Tz>()
+        .unwrap_or(chrono_tz::America::Chicago);
+    let local = now.with_timezone(&zone);
+    let half_seven = chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap_or_default();
+    let day = if local.time() < half_seven {
+        local.date_naive()
+    } else {
+        local.date_naive() + chrono::Days::new(1)
+    };
+    crate::domain::schedule::place(zone, day.and_time(half_seven))
+        .unwrap_or(now + chrono::TimeDelta::days(1))
 }
 
 const HELP: &str = r#"Type what a person would do in Discord (try `as terry` first, a Lincoln team member):
@@ -409,6 +459,9 @@ const HELP: &str = r#"Type what a person would do in Discord (try `as terry` fir
   in #channel        type in another channel
   people             who is in the demo server
   clock [+3d|+2h|+30m]  show the sandbox's time, or move it on: due schedules fire, nudges go out
+  clock morning      move on to 07:30 in Chicago: Casey's daily digest arrives by DM
+  /summary preview school:"Lincoln Elementary"     (as casey; the chart is saved to a file)
+  /export school:"Lincoln Elementary"              (as casey; CSV files saved next to the chart)
   quit               leave (the sandbox's database stays for next time)"#;
 
 /// The interactive loop on stdin/stdout.

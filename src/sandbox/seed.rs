@@ -7,16 +7,21 @@ use chrono::Utc;
 use crate::domain::framework::Level;
 use crate::domain::plan::{BarrierCategory, StepStatus};
 use crate::domain::roles::Role;
+use crate::domain::schedule::CronSpec;
 use crate::domain::school::{SchoolName, TimeZoneName};
 use crate::emulator::Emulator;
 use crate::emulator::world::permissions;
 use crate::store::barriers::NewBarrier;
 use crate::store::members::{self, NewMapping};
+use crate::store::schedules::{self, NewReport, ReportKind};
 use crate::store::schools::{self, SchoolSetup};
 use crate::store::steps::{self, Change, NewStep};
 use crate::store::{Db, indicators};
 
 pub const SERVER_NAME: &str = "Riverbend District";
+/// Casey's morning digest, so that `clock morning` shows one.
+pub const DIGEST_WHEN: &str = "daily 07:00";
+pub const DIGEST_ZONE: &str = "America/Chicago";
 
 /// A seeded person: the handle typed after `as`.
 #[derive(Clone, Debug)]
@@ -200,6 +205,49 @@ pub fn seed_world(emu: &Emulator) -> anyhow::Result<Demo> {
     Ok(demo)
 }
 
+/// Casey's digest schedule, unless Casey already has one (theirs to change with `/digest`).
+async fn seed_digest(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> anyhow::Result<()> {
+    let casey = demo.person("casey").context("demo person casey")?;
+    // Casey is known as a coach before typing anything, as after a first command.
+    let grants = members::grants_for(db, demo.guild, &[demo.role_id("Coaches")?]).await?;
+    members::record(
+        db,
+        &members::MemberSighting {
+            server_id: demo.guild,
+            server_name: SERVER_NAME,
+            user_id: casey.user_id,
+            display_name: casey.name,
+            grants: &grants,
+        },
+        now,
+    )
+    .await?;
+    let casey = casey.user_id;
+    let has_one = schedules::list(db, demo.guild, None)
+        .await?
+        .iter()
+        .any(|s| s.kind == "digest" && s.person_id == Some(crate::store::db_id(casey)));
+    if has_one {
+        return Ok(());
+    }
+    let zone = TimeZoneName::parse(DIGEST_ZONE)?;
+    let spec = CronSpec::parse(DIGEST_WHEN, now.with_timezone(&zone.tz()).date_naive())?;
+    schedules::create_report(
+        db,
+        &NewReport {
+            server_id: demo.guild,
+            kind: ReportKind::Digest { coach: casey },
+            spec: &spec.source,
+            time_zone: zone.name(),
+            next_fire_at: Some(spec.first_after(zone.tz(), now)?),
+            created_by: casey,
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Lincoln's small plan: two focus indicators, three steps (one blocked by a barrier).
 /// Only on a database that has none yet.
 async fn seed_plan(db: &Db, demo: &Demo, lincoln: i64) -> anyhow::Result<()> {
@@ -347,5 +395,5 @@ pub async fn seed_database(db: &Db, demo: &Demo) -> anyhow::Result<()> {
         )
         .await?;
     }
-    Ok(())
+    seed_digest(db, demo, now).await
 }

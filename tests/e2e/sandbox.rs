@@ -124,11 +124,14 @@ async fn the_clock_makes_a_schedule_fire_and_a_nudge_go_out() {
         .unwrap_or_else(|| panic!("a Save button in {preview}"));
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let saved = say(&mut sandbox, &format!("click {save}")).await;
-    assert!(saved.contains("Saved schedule **#1**"), "{saved}");
+    // #1 is Casey's seeded digest.
+    assert!(saved.contains("Saved schedule **#2**"), "{saved}");
 
+    // A day on: Pat's check-in, and Casey's seeded morning digest.
     let day = say(&mut sandbox, "clock +1d").await;
     assert!(
-        day.contains("1 fired")
+        day.contains("2 fired")
+            && day.contains("DM with Casey Morgan")
             && day.contains("DM with Pat Lee")
             && day.contains("Question 1 of 3"),
         "{day}"
@@ -136,4 +139,59 @@ async fn the_clock_makes_a_schedule_fire_and_a_nudge_go_out() {
     let next = say(&mut sandbox, "clock +1d").await;
     assert!(next.contains("A gentle nudge"), "{next}");
     assert_eq!(next.matches("A gentle nudge").count(), 1, "{next}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_morning_brings_caseys_digest_and_the_summary_chart_is_saved_to_a_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sandbox = Sandbox::start(&dir.path().join("sandbox.db"), true)
+        .await
+        .expect("the sandbox starts");
+    let morning = say(&mut sandbox, "clock morning").await;
+    assert!(
+        morning.contains("1 fired")
+            && morning.contains("DM with Casey Morgan")
+            && morning.contains("Lincoln Elementary"),
+        "{morning}"
+    );
+    let again = say(&mut sandbox, "clock +1h").await;
+    assert!(!again.contains("DM with Casey"), "one digest a morning: {again}");
+
+    say(&mut sandbox, "as casey").await;
+    let preview = say(
+        &mut sandbox,
+        r#"/summary preview school:"Lincoln Elementary""#,
+    )
+    .await;
+    assert!(preview.contains("[file: summary-chart.png]"), "{preview}");
+    let chart = dir
+        .path()
+        .join("coachbot-sandbox-files")
+        .join("summary-chart.png");
+    assert!(
+        preview.contains(&format!("saved to {}", chart.display())),
+        "{preview}"
+    );
+    let bytes = std::fs::read(&chart).expect("the chart was saved");
+    let decoded = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG");
+    assert!(decoded.info().width >= 600);
+
+    let exported = say(&mut sandbox, r#"/export school:"Lincoln Elementary""#).await;
+    let steps = std::fs::read_dir(dir.path().join("coachbot-sandbox-files"))
+        .expect("the files folder")
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().ends_with("-steps.csv"))
+        .unwrap_or_else(|| panic!("no steps file saved: {exported}"));
+    let rows = csv::Reader::from_path(steps.path())
+        .expect("a CSV file")
+        .records()
+        .count();
+    assert_eq!(rows, 3, "the demo's three steps: {exported}");
+    assert!(
+        sandbox.emu.violations().is_empty(),
+        "{:?}",
+        sandbox.emu.violations()
+    );
 }
