@@ -155,7 +155,10 @@ async fn the_morning_brings_caseys_digest_and_the_summary_chart_is_saved_to_a_fi
         "{morning}"
     );
     let again = say(&mut sandbox, "clock +1h").await;
-    assert!(!again.contains("DM with Casey"), "one digest a morning: {again}");
+    assert!(
+        !again.contains("DM with Casey"),
+        "one digest a morning: {again}"
+    );
 
     say(&mut sandbox, "as casey").await;
     let preview = say(

@@ -3,16 +3,16 @@
 //! `@`, a tab or a carriage return) is written with a leading `'`, so opening the file runs
 //! nothing.
 
-use std::borrow::Cow;
+mod rows;
+
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::Serialize;
 
-use crate::domain::framework::{Framework, Level};
+use crate::domain::framework::Framework;
 use crate::store::export::{self as records, Answers, Records};
-use crate::store::{Db, discord_id, frameworks};
+use crate::store::{Db, frameworks};
+use rows::{CsvRow, Names};
 
 /// One file of an export.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,11 +107,6 @@ pub fn slug(text: &str) -> String {
     }
 }
 
-/// A row type of one file, with its header row (which serde writes only before a first row).
-trait CsvRow: Serialize {
-    const HEADERS: &'static [&'static str];
-}
-
 fn file<T: CsvRow>(
     prefix: &str,
     kind: &str,
@@ -142,324 +137,13 @@ fn file<T: CsvRow>(
     })
 }
 
-/// Text as a spreadsheet will show it, never as a formula.
-fn cell(text: &str) -> Cow<'_, str> {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{text}"))
-    } else {
-        Cow::Borrowed(text)
-    }
-}
-
-fn time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-struct Names<'a> {
-    records: &'a Records,
-    indicator_names: &'a BTreeMap<String, String>,
-}
-
-impl<'a> Names<'a> {
-    fn school(&self, id: i64) -> &'a str {
-        self.records.schools.get(&id).map_or("", String::as_str)
-    }
-
-    fn person(&self, id: i64) -> Cow<'a, str> {
-        self.records
-            .names
-            .get(&discord_id(id))
-            .map_or(Cow::Borrowed(""), |n| cell(n))
-    }
-
-    fn indicator(&self, id: &str) -> &'a str {
-        self.indicator_names.get(id).map_or("", String::as_str)
-    }
-
-    fn step(&self, s: &'a crate::store::export::StepRow) -> StepCsv<'a> {
-        let owners: Vec<i64> = self
-            .records
-            .owners
-            .iter()
-            .filter(|(step, _)| *step == s.id)
-            .map(|(_, user)| *user)
-            .collect();
-        StepCsv {
-            step_id: s.id,
-            school: cell(self.school(s.school_id)),
-            indicator: &s.indicator_id,
-            indicator_name: self.indicator(&s.indicator_id),
-            title: cell(&s.title),
-            status: &s.status,
-            due_on: s.due_on.to_string(),
-            owners: owners
-                .iter()
-                .map(|o| self.person(*o))
-                .collect::<Vec<_>>()
-                .join("; "),
-            owner_ids: owners
-                .iter()
-                .map(|o| discord_id(*o).to_string())
-                .collect::<Vec<_>>()
-                .join(" "),
-            resources: s.resources.as_deref().map(cell),
-            created_by: self.person(s.created_by),
-            created_by_id: discord_id(s.created_by),
-            created_at: time(s.created_at),
-            updated_at: time(s.updated_at),
-        }
-    }
-
-    fn update(&self, u: &'a crate::store::export::UpdateRow) -> UpdateCsv<'a> {
-        UpdateCsv {
-            update_id: u.id,
-            step_id: u.step_id,
-            school: cell(self.school(u.school_id)),
-            at: time(u.at),
-            author: self.person(u.author_id),
-            author_id: discord_id(u.author_id),
-            kind: &u.kind,
-            old_status: u.old_status.as_deref(),
-            new_status: u.new_status.as_deref(),
-            note: u.note.as_deref().map(cell),
-        }
-    }
-
-    fn barrier(&self, b: &'a crate::store::export::BarrierRow) -> BarrierCsv<'a> {
-        BarrierCsv {
-            barrier_id: b.id,
-            school: cell(self.school(b.school_id)),
-            step_id: b.step_id,
-            category: &b.category,
-            text: cell(&b.text),
-            raised_by: self.person(b.raised_by),
-            raised_by_id: discord_id(b.raised_by),
-            raised_at: time(b.raised_at),
-            status: if b.resolved_at.is_some() {
-                "resolved"
-            } else {
-                "open"
-            },
-            resolved_by: b.resolved_by.map(|id| self.person(id)),
-            resolved_by_id: b.resolved_by.map(discord_id),
-            resolved_at: b.resolved_at.map(time),
-            resolution: b.resolution.as_deref().map(cell),
-        }
-    }
-
-    fn level(&self, l: &'a crate::store::export::LevelRow) -> LevelCsv<'a> {
-        LevelCsv {
-            level_id: l.id,
-            school: cell(self.school(l.school_id)),
-            indicator: &l.indicator_id,
-            indicator_name: self.indicator(&l.indicator_id),
-            level: &l.level,
-            level_label: Level::parse(&l.level).map_or("", Level::label),
-            note: l.note.as_deref().map(cell),
-            set_by: self.person(l.set_by),
-            set_by_id: discord_id(l.set_by),
-            set_at: time(l.set_at),
-        }
-    }
-
-    fn answer(&self, a: &'a crate::store::export::AnswerRow) -> AnswerCsv<'a> {
-        AnswerCsv {
-            session_id: a.session_id,
-            school: cell(self.school(a.school_id)),
-            person: self.person(a.person_id),
-            person_id: discord_id(a.person_id),
-            flow: cell(&a.flow_title),
-            status: &a.status,
-            started_at: time(a.started_at),
-            question: a.position,
-            purpose: &a.purpose,
-            step_id: a.step_id,
-            category: a.category.as_deref(),
-            answer: cell(&a.answer),
-            answered_at: time(a.answered_at),
-        }
-    }
-}
-
-const STEP_HEADERS: &[&str] = &[
-    "step_id",
-    "school",
-    "indicator",
-    "indicator_name",
-    "title",
-    "status",
-    "due_on",
-    "owners",
-    "owner_ids",
-    "resources",
-    "created_by",
-    "created_by_id",
-    "created_at",
-    "updated_at",
-];
-
-#[derive(Serialize)]
-struct StepCsv<'a> {
-    step_id: i64,
-    school: Cow<'a, str>,
-    indicator: &'a str,
-    indicator_name: &'a str,
-    title: Cow<'a, str>,
-    status: &'a str,
-    due_on: String,
-    owners: String,
-    owner_ids: String,
-    resources: Option<Cow<'a, str>>,
-    created_by: Cow<'a, str>,
-    created_by_id: u64,
-    created_at: String,
-    updated_at: String,
-}
-
-impl CsvRow for StepCsv<'_> {
-    const HEADERS: &'static [&'static str] = STEP_HEADERS;
-}
-
-const UPDATE_HEADERS: &[&str] = &[
-    "update_id",
-    "step_id",
-    "school",
-    "at",
-    "author",
-    "author_id",
-    "kind",
-    "old_status",
-    "new_status",
-    "note",
-];
-
-#[derive(Serialize)]
-struct UpdateCsv<'a> {
-    update_id: i64,
-    step_id: i64,
-    school: Cow<'a, str>,
-    at: String,
-    author: Cow<'a, str>,
-    author_id: u64,
-    kind: &'a str,
-    old_status: Option<&'a str>,
-    new_status: Option<&'a str>,
-    note: Option<Cow<'a, str>>,
-}
-
-impl CsvRow for UpdateCsv<'_> {
-    const HEADERS: &'static [&'static str] = UPDATE_HEADERS;
-}
-
-const BARRIER_HEADERS: &[&str] = &[
-    "barrier_id",
-    "school",
-    "step_id",
-    "category",
-    "text",
-    "raised_by",
-    "raised_by_id",
-    "raised_at",
-    "status",
-    "resolved_by",
-    "resolved_by_id",
-    "resolved_at",
-    "resolution",
-];
-
-#[derive(Serialize)]
-struct BarrierCsv<'a> {
-    barrier_id: i64,
-    school: Cow<'a, str>,
-    step_id: Option<i64>,
-    category: &'a str,
-    text: Cow<'a, str>,
-    raised_by: Cow<'a, str>,
-    raised_by_id: u64,
-    raised_at: String,
-    status: &'static str,
-    resolved_by: Option<Cow<'a, str>>,
-    resolved_by_id: Option<u64>,
-    resolved_at: Option<String>,
-    resolution: Option<Cow<'a, str>>,
-}
-
-impl CsvRow for BarrierCsv<'_> {
-    const HEADERS: &'static [&'static str] = BARRIER_HEADERS;
-}
-
-const LEVEL_HEADERS: &[&str] = &[
-    "level_id",
-    "school",
-    "indicator",
-    "indicator_name",
-    "level",
-    "level_label",
-    "note",
-    "set_by",
-    "set_by_id",
-    "set_at",
-];
-
-#[derive(Serialize)]
-struct LevelCsv<'a> {
-    level_id: i64,
-    school: Cow<'a, str>,
-    indicator: &'a str,
-    indicator_name: &'a str,
-    level: &'a str,
-    level_label: &'static str,
-    note: Option<Cow<'a, str>>,
-    set_by: Cow<'a, str>,
-    set_by_id: u64,
-    set_at: String,
-}
-
-impl CsvRow for LevelCsv<'_> {
-    const HEADERS: &'static [&'static str] = LEVEL_HEADERS;
-}
-
-const ANSWER_HEADERS: &[&str] = &[
-    "session_id",
-    "school",
-    "person",
-    "person_id",
-    "flow",
-    "status",
-    "started_at",
-    "question",
-    "purpose",
-    "step_id",
-    "category",
-    "answer",
-    "answered_at",
-];
-
-#[derive(Serialize)]
-struct AnswerCsv<'a> {
-    session_id: i64,
-    school: Cow<'a, str>,
-    person: Cow<'a, str>,
-    person_id: u64,
-    flow: Cow<'a, str>,
-    status: &'a str,
-    started_at: String,
-    question: i64,
-    purpose: &'a str,
-    step_id: Option<i64>,
-    category: Option<&'a str>,
-    answer: Cow<'a, str>,
-    answered_at: String,
-}
-
-impl CsvRow for AnswerCsv<'_> {
-    const HEADERS: &'static [&'static str] = ANSWER_HEADERS;
-}
-
 #[cfg(test)]
 mod tests {
-    use chrono::{NaiveDate, TimeZone as _};
+    use chrono::{NaiveDate, TimeZone as _, Utc};
 
+    use super::rows::{
+        ANSWER_HEADERS, BARRIER_HEADERS, LEVEL_HEADERS, STEP_HEADERS, UPDATE_HEADERS,
+    };
     use super::*;
     use crate::store::export::{AnswerRow, BarrierRow, LevelRow, StepRow, UpdateRow};
 
