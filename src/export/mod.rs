@@ -145,7 +145,9 @@ mod tests {
         ANSWER_HEADERS, BARRIER_HEADERS, LEVEL_HEADERS, STEP_HEADERS, UPDATE_HEADERS,
     };
     use super::*;
-    use crate::store::export::{AnswerRow, BarrierRow, LevelRow, StepRow, UpdateRow};
+    use crate::store::barriers::Barrier;
+    use crate::store::export::{AnswerRow, LevelRow, UpdateRow};
+    use crate::store::steps::ActionStep;
 
     fn records() -> Records {
         let at = Utc
@@ -159,9 +161,11 @@ mod tests {
                 (8, "=cmd".to_owned()),
             ]
             .into(),
-            steps: vec![StepRow {
+            steps: vec![ActionStep {
                 id: 3,
+                server_id: 1,
                 school_id: 1,
+                focus_id: 2,
                 indicator_id: "12a".into(),
                 title: "Walkthroughs, then a debrief\non Fridays".into(),
                 status: "in_progress".into(),
@@ -183,8 +187,9 @@ mod tests {
                 new_status: Some("in_progress".into()),
                 note: Some("@here first one done".into()),
             }],
-            barriers: vec![BarrierRow {
+            barriers: vec![Barrier {
                 id: 5,
+                server_id: 1,
                 school_id: 1,
                 step_id: None,
                 category: "time".into(),

@@ -8,8 +8,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::domain::framework::Level;
+use crate::store::barriers::Barrier;
 use crate::store::discord_id;
-use crate::store::export::{AnswerRow, BarrierRow, LevelRow, Records, StepRow, UpdateRow};
+use crate::store::export::{AnswerRow, LevelRow, Records, UpdateRow};
+use crate::store::steps::ActionStep;
 
 /// A row type of one file, with its header row (which serde writes only before a first row).
 pub(super) trait CsvRow: Serialize {
@@ -50,7 +52,7 @@ impl<'a> Names<'a> {
         self.indicator_names.get(id).map_or("", String::as_str)
     }
 
-    pub fn step(&self, s: &'a StepRow) -> StepCsv<'a> {
+    pub fn step(&self, s: &'a ActionStep) -> StepCsv<'a> {
         let owners: Vec<i64> = self
             .records
             .owners
@@ -99,7 +101,7 @@ impl<'a> Names<'a> {
         }
     }
 
-    pub fn barrier(&self, b: &'a BarrierRow) -> BarrierCsv<'a> {
+    pub fn barrier(&self, b: &'a Barrier) -> BarrierCsv<'a> {
         BarrierCsv {
             barrier_id: b.id,
             school: cell(self.school(b.school_id)),

@@ -52,7 +52,7 @@ macro_rules! insert_barrier {
 }
 pub(crate) use insert_barrier;
 
-const SELECT: &str =
+pub(super) const SELECT: &str =
     "SELECT id, server_id, school_id, step_id, category, text, raised_by, raised_at,
             resolved_by, resolved_at, resolution
      FROM barriers";

@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 
 use anyhow::Context as _;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
+use super::barriers::Barrier;
+use super::steps::ActionStep;
 use super::{Backend, Db, db_id, discord_id, on_backend};
 
 /// Whose check-in answers an export carries. Answers go only to the person and their coach.
@@ -22,20 +24,6 @@ pub enum Answers {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct StepRow {
-    pub id: i64,
-    pub school_id: i64,
-    pub indicator_id: String,
-    pub title: String,
-    pub status: String,
-    pub due_on: NaiveDate,
-    pub resources: Option<String>,
-    pub created_by: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct UpdateRow {
     pub id: i64,
     pub step_id: i64,
@@ -46,20 +34,6 @@ pub struct UpdateRow {
     pub old_status: Option<String>,
     pub new_status: Option<String>,
     pub note: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
-pub struct BarrierRow {
-    pub id: i64,
-    pub school_id: i64,
-    pub step_id: Option<i64>,
-    pub category: String,
-    pub text: String,
-    pub raised_by: i64,
-    pub raised_at: DateTime<Utc>,
-    pub resolved_by: Option<i64>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub resolution: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -96,11 +70,11 @@ pub struct Records {
     pub schools: HashMap<i64, String>,
     /// Member display names by Discord user id.
     pub names: HashMap<u64, String>,
-    pub steps: Vec<StepRow>,
+    pub steps: Vec<ActionStep>,
     /// `(step id, user id)`.
     pub owners: Vec<(i64, i64)>,
     pub updates: Vec<UpdateRow>,
-    pub barriers: Vec<BarrierRow>,
+    pub barriers: Vec<Barrier>,
     pub levels: Vec<LevelRow>,
     pub answers: Vec<AnswerRow>,
 }
@@ -108,10 +82,10 @@ pub struct Records {
 type Gathered = (
     Vec<(i64, String)>,
     Vec<(i64, String)>,
-    Vec<StepRow>,
+    Vec<ActionStep>,
     Vec<(i64, i64)>,
     Vec<UpdateRow>,
-    Vec<BarrierRow>,
+    Vec<Barrier>,
     Vec<LevelRow>,
     Vec<AnswerRow>,
 );
@@ -150,13 +124,10 @@ pub async fn records(
             .bind(server)
             .fetch_all(&mut *tx)
             .await?;
-        let steps = sqlx::query_as(
-            "SELECT s.id, s.school_id, f.indicator_id, s.title, s.status, s.due_on, s.resources,
-                    s.created_by, s.created_at, s.updated_at
-             FROM action_steps s JOIN focus_indicators f ON f.id = s.focus_id
-             WHERE s.server_id = $1 AND ($2 IS NULL OR s.school_id = $2)
-             ORDER BY s.id",
-        )
+        let steps = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{} WHERE s.server_id = $1 AND ($2 IS NULL OR s.school_id = $2) ORDER BY s.id",
+            super::steps::SELECT
+        )))
         .bind(server)
         .bind(school_id)
         .fetch_all(&mut *tx)
@@ -181,12 +152,10 @@ pub async fn records(
         .bind(school_id)
         .fetch_all(&mut *tx)
         .await?;
-        let barriers = sqlx::query_as(
-            "SELECT id, school_id, step_id, category, text, raised_by, raised_at, resolved_by,
-                    resolved_at, resolution
-             FROM barriers WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2)
-             ORDER BY raised_at, id",
-        )
+        let barriers = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{} WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2) ORDER BY raised_at, id",
+            super::barriers::SELECT
+        )))
         .bind(server)
         .bind(school_id)
         .fetch_all(&mut *tx)

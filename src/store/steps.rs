@@ -47,7 +47,8 @@ pub struct NewStep<'a> {
     pub author: u64,
 }
 
-const SELECT: &str = "SELECT s.id, s.server_id, s.school_id, s.focus_id, f.indicator_id, s.title,
+pub(super) const SELECT: &str =
+    "SELECT s.id, s.server_id, s.school_id, s.focus_id, f.indicator_id, s.title,
             s.due_on, s.status, s.resources, s.created_by, s.created_at, s.updated_at
      FROM action_steps s JOIN focus_indicators f ON f.id = s.focus_id";
 
