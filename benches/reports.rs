@@ -17,13 +17,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
 use coachbot::domain::roles::{Grant, Role};
-use coachbot::domain::school::{SchoolName, TimeZoneName};
 use coachbot::scheduler::{build_digest, build_summary};
 use coachbot::store::barriers::NewBarrier;
 use coachbot::store::checkins::{self, NewSession};
 use coachbot::store::export::Answers;
 use coachbot::store::members::{self, MemberSighting};
-use coachbot::store::schools::{self, SchoolSetup};
+use coachbot::store::schools;
 use coachbot::store::steps::{self, Change, NewStep};
 use coachbot::store::{Db, barriers, indicators};
 use common::{Fresh, median, ms};
@@ -152,28 +151,19 @@ async fn measure(db: &Db, rounds: usize, now: DateTime<Utc>) -> anyhow::Result<F
 
 /// `schools` schools as the module comment describes, and a coach of every one.
 async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let zone = TimeZoneName::parse("America/Chicago").map_err(|e| anyhow::anyhow!("{e}"))?;
     let today = now.date_naive();
     for n in 0..schools {
-        let name = SchoolName::parse(&format!("School {n:03} of the Bench District"))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let (school, _) = schools::save(
+        let school = common::add_school(
             db,
-            &SchoolSetup {
-                server_id: SERVER,
-                server_name: "Bench District",
-                name: &name,
-                time_zone: zone,
-                channel_id: None,
-            },
+            SERVER,
+            &format!("School {n:03} of the Bench District"),
             now,
         )
         .await?;
         let person = |k: u64| 10_000 + u64::try_from(n).unwrap_or(0) * PEOPLE + k % PEOPLE;
         let mut focus = Vec::new();
         for (i, indicator) in ["11", "12a"].into_iter().enumerate() {
-            let (f, _) =
-                indicators::focus(db, SERVER, school.id, indicator, person(0), now).await?;
+            let (f, _) = indicators::focus(db, SERVER, school, indicator, person(0), now).await?;
             for (k, level) in ["getting_aware", "getting_ready", "getting_started"]
                 .into_iter()
                 .enumerate()
@@ -191,7 +181,7 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
                 db,
                 &NewStep {
                     server_id: SERVER,
-                    school_id: school.id,
+                    school_id: school,
                     focus_id: focus[usize::try_from(k % 2).unwrap_or(0)].id,
                     title: &title,
                     due_on: today + TimeDelta::days(3 * k - 15),
@@ -225,7 +215,7 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
                 db,
                 &NewBarrier {
                     server_id: SERVER,
-                    school_id: school.id,
+                    school_id: school,
                     step_id: None,
                     category,
                     text: "Not enough time in the schedule to meet",
@@ -239,7 +229,7 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
             db,
             &NewSession {
                 server_id: SERVER,
-                school_id: school.id,
+                school_id: school,
                 person_id: person(2),
                 flow_id: "weekly",
                 flow_title: "Weekly step check-in",

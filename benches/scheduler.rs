@@ -20,10 +20,8 @@ use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
 use coachbot::config::Config;
 use coachbot::discord::Data;
-use coachbot::domain::school::{SchoolName, TimeZoneName};
 use coachbot::emulator::Emulator;
 use coachbot::scheduler::{Scheduler, Settings};
-use coachbot::store::schools::{self, SchoolSetup};
 use coachbot::store::{Db, db_id};
 use common::{Backend, Fresh, median, ms, thousands};
 
@@ -96,21 +94,7 @@ fn main() -> anyhow::Result<()> {
 
 /// A server with one school; returns the school's id.
 async fn school(db: &Db, now: DateTime<Utc>) -> anyhow::Result<i64> {
-    let name = SchoolName::parse("Bench Elementary").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let zone = TimeZoneName::parse("America/Chicago").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (school, _) = schools::save(
-        db,
-        &SchoolSetup {
-            server_id: SERVER,
-            server_name: "Bench District",
-            name: &name,
-            time_zone: zone,
-            channel_id: None,
-        },
-        now,
-    )
-    .await?;
-    Ok(school.id)
+    common::add_school(db, SERVER, "Bench Elementary", now).await
 }
 
 /// Adds `count` personal check-in schedules for people `first_person..`, the first firing at

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use coachbot::domain::school::{SchoolName, TimeZoneName};
 use coachbot::store::Db;
+use coachbot::store::schools::{self, SchoolSetup};
 use sqlx::Connection as _;
 
 /// The engines a benchmark runs on: SQLite always, PostgreSQL when `BENCH_DATABASE_URL` (or
@@ -93,6 +96,30 @@ impl Fresh {
         }
         Ok(())
     }
+}
+
+/// Adds a school (in America/Chicago) to the server "Bench District"; returns its id.
+pub async fn add_school(
+    db: &Db,
+    server: u64,
+    name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<i64> {
+    let name = SchoolName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let zone = TimeZoneName::parse("America/Chicago").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (school, _) = schools::save(
+        db,
+        &SchoolSetup {
+            server_id: server,
+            server_name: "Bench District",
+            name: &name,
+            time_zone: zone,
+            channel_id: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(school.id)
 }
 
 pub fn median(mut samples: Vec<Duration>) -> Duration {

@@ -7,12 +7,11 @@ use super::scope::{self, Caller};
 use super::{Context, Error, complete, send};
 use crate::domain::message::MessageBody;
 use crate::domain::roles::Role;
-use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
 use crate::domain::text;
 use crate::error::UserError;
 use crate::scheduler::build_digest;
-use crate::store::schedules::{self, NewReport, ReportKind};
+use crate::store::schedules::{self, ReportKind};
 use crate::store::{digests, schools::School};
 
 /// When a digest goes out unless the coach says otherwise.
@@ -85,22 +84,16 @@ async fn schedule(
     let schools = coached(ctx, &caller).await?;
     let zone = zone_for(ctx, &caller, time_zone.as_deref(), &schools).await?;
     let when = when.as_deref().map_or(DEFAULT_WHEN, str::trim);
-    let now = Utc::now();
-    let spec = CronSpec::parse(when, now.with_timezone(&zone.tz()).date_naive())?;
-    let first = spec.first_after(zone.tz(), now)?;
-    let saved = schedules::create_report(
+    let saved = schedules::schedule_report(
         &ctx.data().db,
-        &NewReport {
-            server_id: caller.guild_id,
-            kind: ReportKind::Digest {
-                coach: caller.user_id,
-            },
-            spec: &spec.source,
-            time_zone: zone.name(),
-            next_fire_at: Some(first),
-            created_by: caller.user_id,
+        caller.guild_id,
+        ReportKind::Digest {
+            coach: caller.user_id,
         },
-        now,
+        when,
+        &zone,
+        caller.user_id,
+        Utc::now(),
     )
     .await?;
     ctx.data().wake.notify_one();
@@ -110,10 +103,10 @@ async fn schedule(
             .content(text::clip(
                 &format!(
                     "Your digest is set (schedule **#{}**): `{}` in {}, first on {}. It covers {} school(s): {}. `/digest preview` shows what it would say now.",
-                    saved.id,
-                    spec.source,
+                    saved.schedule.id,
+                    saved.spec.source,
                     zone.name(),
-                    first.with_timezone(&zone.tz()).format("%a %-d %b %H:%M %Z"),
+                    saved.first.with_timezone(&zone.tz()).format("%a %-d %b %H:%M %Z"),
                     names.len(),
                     names.join(", ")
                 ),

@@ -24,14 +24,7 @@ pub async fn export(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let school =
-        scope::school_or_all(ctx, &caller, school.as_deref(), "export its records").await?;
-    if !caller.access.can_report(school.as_ref().map(|s| s.id)) {
-        return Err(UserError::NotPermitted {
-            needed: "the school's coaches and admins",
-            action: "export its records",
-        }
-        .into());
-    }
+        scope::school_to_report(ctx, &caller, school.as_deref(), "export its records").await?;
     // Reading a whole server can take longer than Discord's three seconds.
     ctx.defer_ephemeral().await?;
     let answers = answers_for(&caller, school.as_ref());

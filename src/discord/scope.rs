@@ -69,6 +69,26 @@ pub async fn school_or_all(
     }
 }
 
+/// Like [`school_or_all`], for the school's coaches and admins only: posting its summary,
+/// exporting its records.
+pub async fn school_to_report(
+    ctx: Context<'_>,
+    caller: &Caller,
+    named: Option<&str>,
+    action: &'static str,
+) -> Result<Option<School>, Error> {
+    let school = school_or_all(ctx, caller, named, action).await?;
+    if caller.access.can_report(school.as_ref().map(|s| s.id)) {
+        Ok(school)
+    } else {
+        Err(UserError::NotPermitted {
+            needed: "the school's coaches and admins",
+            action,
+        }
+        .into())
+    }
+}
+
 /// Refuses unless the caller may `need` this school's plan.
 pub fn check(
     caller: &Caller,

@@ -5,14 +5,13 @@ use chrono::Utc;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
-use super::scope::{self, Caller};
+use super::scope;
 use super::{Context, Error, complete, digest::reply};
-use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
 use crate::domain::summary::CHART_FILE;
 use crate::error::UserError;
 use crate::scheduler::{SummaryDue, build_summary};
-use crate::store::schedules::{self, NewReport, ReportKind};
+use crate::store::schedules::{self, ReportKind};
 use crate::store::schools::School;
 use crate::store::{outbox, summaries};
 
@@ -25,19 +24,6 @@ use crate::store::{outbox, summaries};
 )]
 pub async fn summary(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
-}
-
-/// Only coaches of the school (or of every school, for a server-wide summary) and admins post
-/// and schedule summaries.
-fn may_post(caller: &Caller, school: Option<&School>) -> Result<(), UserError> {
-    if caller.access.can_report(school.map(|s| s.id)) {
-        Ok(())
-    } else {
-        Err(UserError::NotPermitted {
-            needed: "the school's coaches and admins",
-            action: "post or schedule its summary",
-        })
-    }
 }
 
 fn channel_for(
@@ -70,8 +56,8 @@ async fn post(
     channel: Option<serenity::PartialChannel>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
-    let school = scope::school_or_all(ctx, &caller, school.as_deref(), "post its summary").await?;
-    may_post(&caller, school.as_ref())?;
+    let school =
+        scope::school_to_report(ctx, &caller, school.as_deref(), "post its summary").await?;
     let channel = channel_for(school.as_ref(), channel.as_ref())?;
     let now = Utc::now();
     let due = SummaryDue {
@@ -143,8 +129,7 @@ async fn schedule(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let school =
-        scope::school_or_all(ctx, &caller, school.as_deref(), "schedule its summary").await?;
-    may_post(&caller, school.as_ref())?;
+        scope::school_to_report(ctx, &caller, school.as_deref(), "schedule its summary").await?;
     let channel = channel_for(school.as_ref(), channel.as_ref())?;
     let zone = TimeZoneName::parse(
         time_zone
@@ -152,23 +137,17 @@ async fn schedule(
             .or(school.as_ref().map(|s| s.time_zone.as_str()))
             .unwrap_or("UTC"),
     )?;
-    let now = Utc::now();
-    let spec = CronSpec::parse(&when, now.with_timezone(&zone.tz()).date_naive())?;
-    let first = spec.first_after(zone.tz(), now)?;
-    let saved = schedules::create_report(
+    let saved = schedules::schedule_report(
         &ctx.data().db,
-        &NewReport {
-            server_id: caller.guild_id,
-            kind: ReportKind::Summary {
-                school_id: school.as_ref().map(|s| s.id),
-                channel_id: channel,
-            },
-            spec: &spec.source,
-            time_zone: zone.name(),
-            next_fire_at: Some(first),
-            created_by: caller.user_id,
+        caller.guild_id,
+        ReportKind::Summary {
+            school_id: school.as_ref().map(|s| s.id),
+            channel_id: channel,
         },
-        now,
+        &when,
+        &zone,
+        caller.user_id,
+        Utc::now(),
     )
     .await?;
     ctx.data().wake.notify_one();
@@ -176,11 +155,11 @@ async fn schedule(
         CreateReply::default()
             .content(format!(
                 "Saved schedule **#{}**: the summary of {} in <#{channel}>, `{}` in {}. First on {}.",
-                saved.id,
+                saved.schedule.id,
                 scope_name(school.as_ref()),
-                spec.source,
+                saved.spec.source,
                 zone.name(),
-                first.with_timezone(&zone.tz()).format("%a %-d %b %H:%M %Z")
+                saved.first.with_timezone(&zone.tz()).format("%a %-d %b %H:%M %Z")
             ))
             .ephemeral(true),
     )

@@ -7,13 +7,12 @@ use chrono::Utc;
 use crate::domain::framework::Level;
 use crate::domain::plan::{BarrierCategory, StepStatus};
 use crate::domain::roles::Role;
-use crate::domain::schedule::CronSpec;
 use crate::domain::school::{SchoolName, TimeZoneName};
 use crate::emulator::Emulator;
 use crate::emulator::world::permissions;
 use crate::store::barriers::NewBarrier;
 use crate::store::members::{self, NewMapping};
-use crate::store::schedules::{self, NewReport, ReportKind};
+use crate::store::schedules::{self, ReportKind};
 use crate::store::schools::{self, SchoolSetup};
 use crate::store::steps::{self, Change, NewStep};
 use crate::store::{Db, indicators};
@@ -230,18 +229,13 @@ async fn seed_digest(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> anyhow
     if has_one {
         return Ok(());
     }
-    let zone = TimeZoneName::parse(DIGEST_ZONE)?;
-    let spec = CronSpec::parse(DIGEST_WHEN, now.with_timezone(&zone.tz()).date_naive())?;
-    schedules::create_report(
+    schedules::schedule_report(
         db,
-        &NewReport {
-            server_id: demo.guild,
-            kind: ReportKind::Digest { coach: casey },
-            spec: &spec.source,
-            time_zone: zone.name(),
-            next_fire_at: Some(spec.first_after(zone.tz(), now)?),
-            created_by: casey,
-        },
+        demo.guild,
+        ReportKind::Digest { coach: casey },
+        DIGEST_WHEN,
+        &TimeZoneName::parse(DIGEST_ZONE)?,
+        casey,
         now,
     )
     .await?;

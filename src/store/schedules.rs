@@ -5,6 +5,8 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+use crate::domain::schedule::CronSpec;
+use crate::domain::school::TimeZoneName;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Schedule {
@@ -106,6 +108,48 @@ pub enum ReportKind {
         school_id: Option<i64>,
         channel_id: u64,
     },
+}
+
+/// A report schedule saved from what a person typed, with its reading of it.
+#[derive(Clone, Debug)]
+pub struct SavedReport {
+    pub schedule: Schedule,
+    pub spec: CronSpec,
+    /// When it first fires.
+    pub first: DateTime<Utc>,
+}
+
+/// Reads `when` in `zone` as of `now` (refusing a schedule that never fires) and saves it as
+/// [`create_report`] does.
+pub async fn schedule_report(
+    db: &Db,
+    server_id: u64,
+    kind: ReportKind,
+    when: &str,
+    zone: &TimeZoneName,
+    created_by: u64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<SavedReport> {
+    let spec = CronSpec::parse(when, now.with_timezone(&zone.tz()).date_naive())?;
+    let first = spec.first_after(zone.tz(), now)?;
+    let schedule = create_report(
+        db,
+        &NewReport {
+            server_id,
+            kind,
+            spec: &spec.source,
+            time_zone: zone.name(),
+            next_fire_at: Some(first),
+            created_by,
+        },
+        now,
+    )
+    .await?;
+    Ok(SavedReport {
+        schedule,
+        spec,
+        first,
+    })
 }
 
 /// Saves a report schedule, replacing the one it supersedes (see [`ReportKind`]).

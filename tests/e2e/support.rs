@@ -471,6 +471,7 @@ impl TestBot {
                 .await;
             assert!(reply.content.starts_with("Done"), "{}", reply.content);
         }
+        let mark = emu.call_count();
         let reply = self
             .command(
                 terry,
@@ -484,6 +485,12 @@ impl TestBot {
             "{}",
             reply.content
         );
+        // The announcement follows the reply: wait for it, so that what a test counts from
+        // here on does not include it.
+        let announced = format!("/channels/{}/messages", ids.lincoln_channel);
+        emu.wait_for_call(mark, WAIT, |c| c.method == "POST" && c.path == announced)
+            .await
+            .expect("the new focus is announced in Lincoln's channel");
         let schools = coachbot::store::schools::list(&self.db, ids.guild)
             .await
             .expect("schools");
