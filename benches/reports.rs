@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
 use coachbot::domain::roles::{Grant, Role};
-use coachbot::scheduler::{build_digest, build_summary};
+use coachbot::reports::{build_digest, build_summary};
 use coachbot::store::barriers::NewBarrier;
 use coachbot::store::checkins::{self, NewSession};
 use coachbot::store::export::Answers;
@@ -163,14 +163,23 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
         let person = |k: u64| 10_000 + u64::try_from(n).unwrap_or(0) * PEOPLE + k % PEOPLE;
         let mut focus = Vec::new();
         for (i, indicator) in ["11", "12a"].into_iter().enumerate() {
-            let (f, _) = indicators::focus(db, SERVER, school, indicator, person(0), now).await?;
+            let (f, _) =
+                indicators::focus(db, SERVER, school, indicator, person(0), now, None).await?;
             for (k, level) in ["getting_aware", "getting_ready", "getting_started"]
                 .into_iter()
                 .enumerate()
             {
                 let days = i64::try_from(90 - 30 * k + i).unwrap_or(0);
-                indicators::set_level(db, &f, level, None, person(1), now - TimeDelta::days(days))
-                    .await?;
+                indicators::set_level(
+                    db,
+                    &f,
+                    level,
+                    None,
+                    person(1),
+                    now - TimeDelta::days(days),
+                    None,
+                )
+                .await?;
             }
             focus.push(f);
         }
@@ -190,6 +199,7 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
                     author: owner,
                 },
                 now - TimeDelta::days(40),
+                None,
             )
             .await?;
             let status = match k % 5 {
@@ -204,7 +214,7 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
                     barrier: None,
                     author: owner,
                 };
-                steps::update(db, &step, &change, now - TimeDelta::days(10)).await?;
+                steps::update(db, &step, &change, now - TimeDelta::days(10), None).await?;
             }
         }
         for (k, (category, days)) in [("time", 1), ("resources", 7), ("people", 30)]
@@ -222,6 +232,7 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
                     raised_by: person(u64::try_from(k).unwrap_or(0)),
                 },
                 now - TimeDelta::days(days),
+                None,
             )
             .await?;
         }

@@ -13,15 +13,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
+use coachbot::app::App;
+use coachbot::clock::Clock;
 use coachbot::config::Config;
-use coachbot::discord::Data;
+use coachbot::config::Sending as Settings;
 use coachbot::emulator::Emulator;
-use coachbot::scheduler::{Scheduler, Settings};
 use coachbot::store::{Db, db_id};
 use common::{Backend, Fresh, median, ms, thousands};
 
@@ -152,13 +152,16 @@ async fn add_schedules(
     Ok(())
 }
 
-/// A token and an HTTP client aimed at `api_url` (the emulator) or at a closed port.
-fn http(api_url: &str) -> anyhow::Result<Arc<serenity::http::Http>> {
+/// A process's `App` sending to `api_url` (the emulator) or to a closed port.
+fn app(db: &Db, api_url: &str, sending: Settings) -> anyhow::Result<App> {
     let config = Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "bench-token".to_owned()))?;
-    Ok(Arc::new(coachbot::discord::http_client(
+    App::load(
+        db.clone(),
         config.token()?,
         Some(api_url),
-    )))
+        sending,
+        Clock::system(),
+    )
 }
 
 struct TickFigures {
@@ -193,7 +196,7 @@ async fn tick_figures(backend: &Backend, pending: i64) -> anyhow::Result<TickFig
         now,
     )
     .await?;
-    let scheduler = Scheduler::new(Data::load(db.clone())?, http("http://127.0.0.1:9")?);
+    let scheduler = app(db, "http://127.0.0.1:9", Settings::default())?.scheduler();
 
     let mut idle = Vec::new();
     for _ in 0..ROUNDS {
@@ -259,14 +262,15 @@ async fn deliver_all(count: usize, per_second: usize) -> anyhow::Result<Duration
     }
     tx.commit().await?;
 
-    let scheduler = Scheduler::with_settings(
-        Data::load(db.clone())?,
-        http(emu.api_url())?,
+    let scheduler = app(
+        db,
+        emu.api_url(),
         Settings {
             per_second,
             ..Settings::default()
         },
-    );
+    )?
+    .scheduler();
     let started = Instant::now();
     let mut sent = 0;
     while sent < count {

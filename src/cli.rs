@@ -6,10 +6,12 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::app::App;
+use crate::clock::Clock;
+use crate::config::{Config, Token};
 use crate::emulator::Emulator;
+use crate::sandbox;
 use crate::store::Db;
-use crate::{discord, sandbox};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -187,7 +189,13 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<u8> {
     } = &cli.command
     {
         let mut out = std::io::stdout().lock();
-        for line in schedule_preview(when, tz, from.as_deref(), *count, chrono::Utc::now())? {
+        for line in schedule_preview(
+            when,
+            tz,
+            from.as_deref(),
+            *count,
+            crate::clock::Clock::system().now(),
+        )? {
             writeln!(out, "{line}")?;
         }
         return Ok(0);
@@ -204,11 +212,12 @@ async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
             if let Some(url) = &config.discord_api_url {
                 tracing::info!(%url, "talking to a Discord emulator instead of Discord");
             }
+            let api_url = config.discord_api_url.as_deref();
+            let app = App::load(db, token, api_url, config.sending, Clock::system())?;
             if worker {
-                discord::run_worker(token, config.discord_api_url.as_deref(), db, config.sending)
-                    .await
+                run_worker(app).await
             } else {
-                discord::run(token, config.discord_api_url.as_deref(), db, config.sending).await
+                run_bot(app, token, api_url).await
             }
         }
         Command::Migrate => {
@@ -314,7 +323,7 @@ pub async fn export(
         school.as_ref().map(|s| s.id),
         &answers,
         school.as_ref().map_or(&server_name, |s| &s.name),
-        chrono::Utc::now().date_naive(),
+        crate::clock::Clock::system().now().date_naive(),
     )
     .await?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
@@ -330,4 +339,32 @@ pub async fn export(
         written.push((path, file.rows));
     }
     Ok(written)
+}
+
+/// Runs the full bot until Ctrl-C: gateway, commands, and the scheduler loop.
+async fn run_bot(app: App, token: &Token, api_url: Option<&str>) -> anyhow::Result<()> {
+    let options = crate::discord::Options { scheduler: true };
+    let mut client = crate::discord::client(app, token, api_url, options).await?;
+    let shards = client.shard_manager.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("shutting down");
+            shards.shutdown_all().await;
+        }
+    });
+    client.start().await.context("running the Discord client")
+}
+
+/// Runs only the scheduler and outbox sender, over REST, without a gateway connection: the
+/// extra processes of a PostgreSQL deployment. DMs (check-in answers) go to the one full bot.
+async fn run_worker(app: App) -> anyhow::Result<()> {
+    tracing::info!("coachbot worker is ready: delivering scheduled messages");
+    tokio::select! {
+        () = app.scheduler().run() => Ok(()),
+        signal = tokio::signal::ctrl_c() => {
+            signal.context("waiting for Ctrl-C")?;
+            tracing::info!("shutting down");
+            Ok(())
+        }
+    }
 }

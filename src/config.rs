@@ -37,6 +37,32 @@ impl fmt::Debug for Token {
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://coachbot.db";
 pub const DEFAULT_LOG_FILTER: &str = "info,serenity=warn,sqlx=warn,tracing::span=warn";
 
+/// How a process sends: its pace and its hold on outbox rows. `Default` is what production uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sending {
+    /// How long a claimed outbox row stays with this process without a heartbeat. A process
+    /// renews its leases every third of this while it works; a dead one's rows are taken over
+    /// when it runs out.
+    pub lease: std::time::Duration,
+    /// Requests a second this process allows itself overall (Discord allows 50).
+    pub per_second: usize,
+}
+
+/// Requests a second a process allows itself overall, by default: below Discord's 50.
+pub const PER_SECOND: usize = 40;
+
+/// How long a claimed outbox row stays with the process that claimed it, by default.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Default for Sending {
+    fn default() -> Self {
+        Self {
+            lease: LEASE,
+            per_second: PER_SECOND,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     token: Option<Token>,
@@ -46,7 +72,7 @@ pub struct Config {
     pub log_filter: String,
     /// The outbox sender's pace and leases (`COACHBOT_SEND_PER_SECOND`,
     /// `COACHBOT_OUTBOX_LEASE_SECS`).
-    pub sending: crate::scheduler::Settings,
+    pub sending: Sending,
 }
 
 impl Config {
@@ -136,8 +162,8 @@ impl Config {
                 })
                 .transpose()
         };
-        let defaults = crate::scheduler::Settings::default();
-        let sending = crate::scheduler::Settings {
+        let defaults = Sending::default();
+        let sending = Sending {
             per_second: number("COACHBOT_SEND_PER_SECOND", 1..=10_000)?
                 .and_then(|n| usize::try_from(n).ok())
                 .unwrap_or(defaults.per_second),

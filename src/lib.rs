@@ -1,8 +1,10 @@
 //! coachbot: a Discord bot that carries a school-leadership coaching process between a
-//! coach's visits. See README.md for what it does and DESIGN notes in the modules.
+//! coach's visits. See README.md for what it does and the developer map for the layers.
 
-pub mod chart;
+pub mod app;
+pub mod checkin;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod crash_point;
 pub mod discord;
@@ -10,7 +12,9 @@ pub mod domain;
 pub mod emulator;
 pub mod error;
 pub mod export;
+pub mod outbound;
+pub mod outbox;
 pub mod prompts;
+pub mod reports;
 pub mod sandbox;
-pub mod scheduler;
 pub mod store;

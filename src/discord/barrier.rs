@@ -1,6 +1,5 @@
 //! `/barrier`: what is in the way, named by the team and resolved with a note.
 
-use chrono::Utc;
 use poise::CreateReply;
 
 use super::scope::{self, Names, Need};
@@ -67,6 +66,14 @@ async fn add(
         ),
     };
     let category = BarrierCategory::from(category);
+    let against = step.as_ref().map_or_else(
+        || school.name.clone(),
+        |s| format!("step #{} · {}", s.id, s.title),
+    );
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let by = names.of(caller.user_id);
+    let line = |id: i64| format!("New barrier #{id} ({category}) on {against}, named by {by}.");
+    let announcement = scope::announcement(ctx, &school, &line);
     let barrier = barriers::add(
         db,
         &NewBarrier {
@@ -77,30 +84,17 @@ async fn add(
             text: &text,
             raised_by: caller.user_id,
         },
-        Utc::now(),
+        ctx.data().now(),
+        announcement.as_ref(),
     )
     .await?;
-    let against = step.as_ref().map_or_else(
-        || school.name.clone(),
-        |s| format!("step #{} · {}", s.id, s.title),
-    );
     ctx.send(
         CreateReply::default()
             .content(format!("Barrier **#{}** ({category}) recorded against {against}. Resolve it with `/barrier resolve` when it clears.", barrier.id))
             .ephemeral(true),
     )
     .await?;
-    let names = Names::load(ctx, caller.guild_id).await?;
-    scope::announce(
-        ctx,
-        &school,
-        format!(
-            "New barrier #{} ({category}) on {against}, named by {}.",
-            barrier.id,
-            names.of(caller.user_id)
-        ),
-    )
-    .await;
+    scope::announce(ctx, announcement.as_ref()).await;
     Ok(())
 }
 
@@ -133,7 +127,21 @@ async fn resolve(
         }
         .into());
     }
-    if !barriers::resolve(db, &found, caller.user_id, &note, Utc::now()).await? {
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let by = names.of(caller.user_id);
+    let line = |id: i64| format!("Barrier #{id} ({}) was resolved by {by}.", found.category);
+    let announcement = scope::announcement(ctx, &school, &line);
+    let now = ctx.data().now();
+    if !barriers::resolve(
+        db,
+        &found,
+        caller.user_id,
+        &note,
+        now,
+        announcement.as_ref(),
+    )
+    .await?
+    {
         return Err(UserError::AlreadyResolved {
             on: "just now".to_owned(),
         }
@@ -145,18 +153,7 @@ async fn resolve(
             .ephemeral(true),
     )
     .await?;
-    let names = Names::load(ctx, caller.guild_id).await?;
-    scope::announce(
-        ctx,
-        &school,
-        format!(
-            "Barrier #{} ({}) was resolved by {}.",
-            found.id,
-            found.category,
-            names.of(caller.user_id)
-        ),
-    )
-    .await;
+    scope::announce(ctx, announcement.as_ref()).await;
     Ok(())
 }
 
@@ -190,7 +187,7 @@ async fn list(
     .filter(|b| caller.access.can_read_plan(b.school_id))
     .collect();
     let names = Names::load(ctx, caller.guild_id).await?;
-    let now = Utc::now();
+    let now = ctx.data().now();
     let lines: Vec<String> = found
         .iter()
         .map(|b| {

@@ -3,7 +3,7 @@
 
 use poise::serenity_prelude as serenity;
 
-use super::{Context, access, scope};
+use super::{Context, caller, scope};
 use crate::domain::text::{CHOICE_NAME, CHOICES, clip};
 use crate::store::{barriers, schools, steps};
 
@@ -55,7 +55,7 @@ pub async fn step(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocomple
     let Some(guild_id) = ctx.guild_id() else {
         return choices([]);
     };
-    let Ok(access) = access::peek_access(ctx).await else {
+    let Ok(access) = caller::peek_access(ctx).await else {
         return choices([]);
     };
     let db = &ctx.data().db;
@@ -88,7 +88,7 @@ pub async fn barrier(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocom
     let Some(guild_id) = ctx.guild_id() else {
         return choices([]);
     };
-    let Ok(access) = access::peek_access(ctx).await else {
+    let Ok(access) = caller::peek_access(ctx).await else {
         return choices([]);
     };
     let typed = partial.trim().trim_start_matches('#').to_lowercase();

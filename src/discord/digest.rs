@@ -1,16 +1,16 @@
 //! `/digest`: a coach's morning digest by DM, on their own schedule, and a preview of it now.
 
-use chrono::Utc;
 use poise::CreateReply;
 
 use super::scope::{self, Caller};
-use super::{Context, Error, complete, send};
+use super::{Context, Error, complete};
 use crate::domain::message::MessageBody;
 use crate::domain::roles::Role;
 use crate::domain::school::TimeZoneName;
 use crate::domain::text;
 use crate::error::UserError;
-use crate::scheduler::build_digest;
+use crate::outbound as send;
+use crate::reports::build_digest;
 use crate::store::schedules::{self, ReportKind};
 use crate::store::{digests, schools::School};
 
@@ -62,7 +62,7 @@ async fn zone_for(
         || {
             schools
                 .first()
-                .map_or_else(|| "UTC".to_owned(), |s| s.time_zone.clone())
+                .map_or_else(|| "UTC".to_owned(), |s| s.time_zone.to_string())
         },
         |s| s.time_zone,
     );
@@ -93,7 +93,7 @@ async fn schedule(
         when,
         &zone,
         caller.user_id,
-        Utc::now(),
+        ctx.data().now(),
     )
     .await?;
     ctx.data().wake.notify_one();
@@ -129,7 +129,7 @@ async fn preview(ctx: Context<'_>) -> Result<(), Error> {
         caller.guild_id,
         caller.user_id,
         zone.tz(),
-        Utc::now(),
+        ctx.data().now(),
     )
     .await?;
     for body in digest.render() {

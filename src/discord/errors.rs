@@ -3,10 +3,11 @@
 
 use poise::{CreateReply, FrameworkError};
 
-use super::{Context, Data, Error};
+use super::{Context, Error};
+use crate::app::App;
 use crate::error::UserError;
 
-pub(super) async fn on_error(error: FrameworkError<'_, Data, Error>) {
+pub(super) async fn on_error(error: FrameworkError<'_, App, Error>) {
     match error {
         FrameworkError::Command { error, ctx, .. } => answer(ctx, &error).await,
         FrameworkError::CommandCheckFailed {

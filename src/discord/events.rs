@@ -2,11 +2,13 @@
 
 use poise::serenity_prelude as serenity;
 
-use super::checkin::{buttons, conversation};
-use super::{Data, Error};
+use super::Error;
+use super::checkin::buttons;
+use crate::app::App;
+use crate::checkin::{self, Dm};
 
 pub(super) async fn handle(
-    framework: poise::FrameworkContext<'_, Data, Error>,
+    framework: poise::FrameworkContext<'_, App, Error>,
     event: &serenity::FullEvent,
 ) -> Result<(), Error> {
     let ctx = framework.serenity_context;
@@ -14,11 +16,17 @@ pub(super) async fn handle(
     let result = match event {
         // Every READY (the first, and each new session after a reconnect) may follow DMs the
         // bot never received: read what each open check-in missed.
-        serenity::FullEvent::Ready { .. } => conversation::catch_up(&ctx.http, data).await,
+        serenity::FullEvent::Ready { .. } => checkin::catch_up(&data.checkins, data.now()).await,
         serenity::FullEvent::Message { new_message }
             if new_message.guild_id.is_none() && !new_message.author.bot =>
         {
-            conversation::on_dm(&ctx.http, data, new_message).await
+            let dm = Dm {
+                person: new_message.author.id.get(),
+                channel: new_message.channel_id.get(),
+                message_id: new_message.id.get(),
+                text: &new_message.content,
+            };
+            checkin::on_dm(&data.checkins, &dm, data.now()).await
         }
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(component),

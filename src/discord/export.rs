@@ -1,7 +1,6 @@
 //! `/export`: a school's records (or every school's) as CSV files, for its coaches and admins.
 //! Check-in answers go only to the person's coach, so they come only with a coach's export.
 
-use chrono::Utc;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
@@ -40,7 +39,7 @@ pub async fn export(
         school.as_ref().map(|s| s.id),
         &answers,
         &name,
-        Utc::now().date_naive(),
+        ctx.data().now().date_naive(),
     )
     .await?;
     let size: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();

@@ -1,75 +1,15 @@
 //! `/followup`: come back to a step on a given day, with a short check-in for its owners.
 //! Follow-ups are one-shot schedules, so they survive restarts like any other.
 
-use chrono::{NaiveDate, NaiveTime, Utc};
+use chrono::NaiveTime;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
 use super::scope::{self, Names, Need};
-use super::{Context, Data, Error, complete};
+use super::{Context, Error, complete};
+use crate::checkin::followup::{DEFAULT_TIME, FollowUp, STEP_FOLLOWUP, schedule_followup};
 use crate::domain::dates;
-use crate::domain::schedule::CronSpec;
 use crate::error::UserError;
-use crate::store::schedules::{self, NewSchedule, Schedule};
-use crate::store::schools::School;
-
-/// The flow a follow-up on a step uses.
-pub const STEP_FOLLOWUP: &str = "step_followup";
-/// When in the day a follow-up comes, unless asked otherwise.
-pub const DEFAULT_TIME: &str = "09:00";
-
-/// What a follow-up needs.
-pub struct FollowUp<'a> {
-    pub school: &'a School,
-    pub date: NaiveDate,
-    pub time: NaiveTime,
-    pub flow_id: &'a str,
-    pub person_id: Option<u64>,
-    pub step_id: Option<i64>,
-    pub created_by: u64,
-}
-
-/// Saves a one-shot schedule for the follow-up and wakes the scheduler.
-pub async fn schedule_followup(
-    data: &Data,
-    request: &FollowUp<'_>,
-) -> anyhow::Result<Result<Schedule, UserError>> {
-    let zone = scope::zone(request.school);
-    let now = Utc::now();
-    let text = format!("once {} {}", request.date, request.time.format("%H:%M"));
-    let spec = match CronSpec::parse(&text, now.with_timezone(&zone).date_naive()) {
-        Ok(spec) => spec,
-        Err(error) => return Ok(Err(error)),
-    };
-    let Some(first) = spec.next_after(zone, now) else {
-        return Ok(Err(UserError::PastDate {
-            date: format!("{} {}", request.date, request.time.format("%H:%M")),
-            today: now
-                .with_timezone(&zone)
-                .format("%Y-%m-%d %H:%M")
-                .to_string(),
-            zone: request.school.time_zone.clone(),
-        }));
-    };
-    let saved = schedules::create(
-        &data.db,
-        &NewSchedule {
-            server_id: crate::store::discord_id(request.school.server_id),
-            school_id: request.school.id,
-            person_id: request.person_id,
-            flow_id: request.flow_id,
-            spec: &spec.source,
-            time_zone: &request.school.time_zone,
-            next_fire_at: Some(first),
-            created_by: request.created_by,
-            step_id: request.step_id,
-        },
-        now,
-    )
-    .await?;
-    data.wake.notify_one();
-    Ok(Ok(saved))
-}
 
 /// Come back to a step later: a short check-in with its owners on that day
 #[poise::command(slash_command, guild_only)]
@@ -92,7 +32,8 @@ pub async fn followup(
     )
     .await?;
     let zone = scope::zone(&school);
-    let date = dates::parse_due(&when, scope::today(&school, Utc::now()), &school.time_zone)?;
+    let now = ctx.data().now();
+    let date = dates::parse_due(&when, scope::today(&school, now), school.time_zone.name())?;
     let at = at.unwrap_or_else(|| DEFAULT_TIME.to_owned());
     let time =
         NaiveTime::parse_from_str(at.trim(), "%H:%M").map_err(|_| UserError::BadSchedule {
@@ -100,7 +41,7 @@ pub async fn followup(
             why: "the time should look like 16:00".to_owned(),
         })?;
     let saved = schedule_followup(
-        ctx.data(),
+        &ctx.data().checkins,
         &FollowUp {
             school: &school,
             date,
@@ -110,6 +51,7 @@ pub async fn followup(
             step_id: Some(step.id),
             created_by: caller.user_id,
         },
+        now,
     )
     .await??;
     let owners = crate::store::steps::owners(&ctx.data().db, step.id).await?;

@@ -1,16 +1,16 @@
 //! `/indicator`: the framework's indicators, a school's focus, and its level over time.
 
-use chrono::Utc;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
 use super::scope::{self, Names, Need};
 use super::{Context, Error, complete};
 use crate::domain::framework::{Framework, Indicator, Level};
-use crate::domain::plan::{self, StepStatus};
+use crate::domain::plan;
 use crate::domain::text::{EMBED_DESCRIPTION, EMBED_FIELD_VALUE};
 use crate::error::UserError;
 use crate::store::indicators::{self, FocusIndicator};
+use crate::store::schools::School;
 use crate::store::steps::{self, StepFilter};
 
 /// Indicators of the framework, and where your school stands on them
@@ -136,13 +136,18 @@ async fn focus(
     .await?;
     let framework = scope::framework(ctx, caller.guild_id).await?;
     let indicator = find(&framework, &indicator)?;
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let (title, by) = (indicator.title(), names.of(caller.user_id));
+    let line = |_: i64| format!("New focus indicator: {title} (added by {by}).");
+    let announcement = scope::announcement(ctx, &school, &line);
     let (_, added) = indicators::focus(
         &ctx.data().db,
         caller.guild_id,
         school.id,
         &indicator.id,
         caller.user_id,
-        Utc::now(),
+        ctx.data().now(),
+        announcement.as_ref(),
     )
     .await?;
     let reply = if added {
@@ -161,17 +166,7 @@ async fn focus(
     ctx.send(CreateReply::default().content(reply).ephemeral(true))
         .await?;
     if added {
-        let names = Names::load(ctx, caller.guild_id).await?;
-        scope::announce(
-            ctx,
-            &school,
-            format!(
-                "New focus indicator: {} (added by {}).",
-                indicator.title(),
-                names.of(caller.user_id)
-            ),
-        )
-        .await;
+        scope::announce(ctx, announcement.as_ref()).await;
     }
     Ok(())
 }
@@ -209,13 +204,18 @@ async fn level(
             school: school.name.clone(),
         })?;
     let level = Level::from(level);
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let (title, by) = (indicator.title(), names.of(caller.user_id));
+    let line = |_: i64| format!("{title} is now at {} (recorded by {by}).", level.label());
+    let announcement = scope::announcement(ctx, &school, &line);
     indicators::set_level(
         db,
         &focus,
         level.key(),
         note.as_deref(),
         caller.user_id,
-        Utc::now(),
+        ctx.data().now(),
+        announcement.as_ref(),
     )
     .await?;
     ctx.send(
@@ -231,19 +231,91 @@ async fn level(
             .ephemeral(true),
     )
     .await?;
-    let names = Names::load(ctx, caller.guild_id).await?;
-    scope::announce(
-        ctx,
-        &school,
-        format!(
-            "{} is now at {} (recorded by {}).",
-            indicator.title(),
-            level.label(),
-            names.of(caller.user_id)
-        ),
-    )
-    .await;
+    scope::announce(ctx, announcement.as_ref()).await;
     Ok(())
+}
+
+/// What `/indicator show` says of an indicator the school does not focus on: how to add it,
+/// and what each level looks like.
+fn not_a_focus(indicator: &Indicator, school: &School) -> String {
+    let levels: Vec<String> = Level::ALL
+        .iter()
+        .map(|l| {
+            format!(
+                "**{}** ({}): {}",
+                l.label(),
+                l.phase(),
+                indicator.descriptor(*l)
+            )
+        })
+        .collect();
+    scope::fit_lines(
+        &[
+            vec![format!(
+                "Not one of {}'s focus indicators. Add it with `/indicator focus`.",
+                school.name
+            )],
+            levels,
+        ]
+        .concat(),
+        EMBED_DESCRIPTION,
+    )
+}
+
+/// The levels recorded for a focus indicator, newest first: when, which level, who, why.
+async fn history_lines(
+    ctx: Context<'_>,
+    focus: &FocusIndicator,
+    names: &Names,
+    zone: chrono_tz::Tz,
+) -> Result<Vec<String>, Error> {
+    Ok(indicators::history(&ctx.data().db, focus)
+        .await?
+        .iter()
+        .map(|change| {
+            let label = Level::label_for(&change.level);
+            let note = change
+                .note
+                .as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default();
+            format!(
+                "{} · **{label}** · {}{note}",
+                scope::local_time(change.set_at, zone),
+                names.of(crate::store::discord_id(change.set_by))
+            )
+        })
+        .collect())
+}
+
+/// The school's steps under an indicator, one a line.
+async fn step_lines(
+    ctx: Context<'_>,
+    school: &School,
+    indicator: &Indicator,
+) -> Result<Vec<String>, Error> {
+    let filter = StepFilter {
+        school_id: Some(school.id),
+        indicator_id: Some(&indicator.id),
+        ..StepFilter::default()
+    };
+    Ok(steps::list(
+        &ctx.data().db,
+        crate::store::discord_id(school.server_id),
+        &filter,
+    )
+    .await?
+    .iter()
+    .map(|s| {
+        format!(
+            "#{} · {} — {}, due {}",
+            s.id,
+            s.title,
+            s.status.label(),
+            scope::day(s.due_on)
+        )
+    })
+    .collect())
 }
 
 /// An indicator's current level, what it looks like, its history and the steps under it
@@ -269,28 +341,7 @@ async fn show(
     let mut embed =
         serenity::CreateEmbed::new().title(format!("{} — {}", indicator.title(), school.name));
     let Some(focus) = focus else {
-        let levels: Vec<String> = Level::ALL
-            .iter()
-            .map(|l| {
-                format!(
-                    "**{}** ({}): {}",
-                    l.label(),
-                    l.phase(),
-                    indicator.descriptor(*l)
-                )
-            })
-            .collect();
-        embed = embed.description(scope::fit_lines(
-            &[
-                vec![format!(
-                    "Not one of {}'s focus indicators. Add it with `/indicator focus`.",
-                    school.name
-                )],
-                levels,
-            ]
-            .concat(),
-            EMBED_DESCRIPTION,
-        ));
+        let embed = embed.description(not_a_focus(indicator, &school));
         ctx.send(CreateReply::default().embed(embed).ephemeral(true))
             .await?;
         return Ok(());
@@ -305,23 +356,7 @@ async fn show(
         ),
         None => "No level recorded yet: use `/indicator level`.".to_owned(),
     });
-    let history: Vec<String> = indicators::history(db, &focus)
-        .await?
-        .iter()
-        .map(|change| {
-            let label = Level::label_for(&change.level);
-            let note = change
-                .note
-                .as_deref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default();
-            format!(
-                "{} · **{label}** · {}{note}",
-                scope::local_time(change.set_at, zone),
-                names.of(crate::store::discord_id(change.set_by))
-            )
-        })
-        .collect();
+    let history = history_lines(ctx, &focus, &names, zone).await?;
     if !history.is_empty() {
         embed = embed.field(
             "History (newest first)",
@@ -329,28 +364,7 @@ async fn show(
             false,
         );
     }
-    let steps = steps::list(
-        db,
-        caller.guild_id,
-        &StepFilter {
-            school_id: Some(school.id),
-            indicator_id: Some(&indicator.id),
-            ..StepFilter::default()
-        },
-    )
-    .await?;
-    let lines: Vec<String> = steps
-        .iter()
-        .map(|s| {
-            let status = StepStatus::label_for(&s.status);
-            format!(
-                "#{} · {} — {status}, due {}",
-                s.id,
-                s.title,
-                scope::day(s.due_on)
-            )
-        })
-        .collect();
+    let lines = step_lines(ctx, &school, indicator).await?;
     embed = embed.field(
         "Steps",
         if lines.is_empty() {

@@ -1,11 +1,10 @@
 //! `/schedule`: the server's schedules, and pausing, resuming or deleting one (coaches).
 
-use chrono::Utc;
 use poise::CreateReply;
 
 use super::scope::{self, Caller, Names};
 use super::{Context, Error, complete};
-use crate::domain::roles::Role;
+use crate::domain::roles::ScheduleTarget;
 use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
 use crate::domain::text;
@@ -24,21 +23,16 @@ pub async fn schedule(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Admins change any schedule; a coach changes their schools' check-ins and summaries and
-/// their own digest; a server-wide summary needs a coach of every school.
+/// Whether the caller may change this schedule (see `Access::may_change_schedule`).
 fn may_change(caller: &Caller, schedule: &Schedule) -> bool {
-    if caller.access.is_admin() {
-        return true;
-    }
-    match (schedule.kind.as_str(), schedule.school_id) {
-        ("digest", _) => schedule.person_id.map(discord_id) == Some(caller.user_id),
-        (_, Some(school)) => caller.access.has_for_school(Role::Coach, school),
-        (_, None) => caller
-            .access
-            .grants
-            .iter()
-            .any(|g| g.role == Role::Coach && g.school_id.is_none()),
-    }
+    let target = match (schedule.kind.as_str(), schedule.school_id) {
+        ("digest", _) => ScheduleTarget::Digest {
+            own: schedule.person_id.map(discord_id) == Some(caller.user_id),
+        },
+        (_, Some(school)) => ScheduleTarget::School(school),
+        (_, None) => ScheduleTarget::Server,
+    };
+    caller.access.may_change_schedule(target)
 }
 
 /// The schedules of your schools, with when each fires next
@@ -65,7 +59,7 @@ async fn list(
         ),
         None => None,
     };
-    if !caller.access.is_admin() && !caller.access.has(Role::Coach) {
+    if !caller.access.is_coach_or_admin() {
         return Err(UserError::NotPermitted {
             needed: "coaches and admins",
             action: "see schedules",
@@ -155,7 +149,14 @@ async fn pause(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let found = find(ctx, &caller, &schedule).await?;
-    schedules::set_paused(&ctx.data().db, &found, true, found.next_fire_at, Utc::now()).await?;
+    schedules::set_paused(
+        &ctx.data().db,
+        &found,
+        true,
+        found.next_fire_at,
+        ctx.data().now(),
+    )
+    .await?;
     ctx.data().wake.notify_one();
     ctx.send(
         CreateReply::default()
@@ -175,7 +176,7 @@ async fn resume(
     let caller = scope::caller(ctx).await?;
     let found = find(ctx, &caller, &schedule).await?;
     let zone = TimeZoneName::parse(&found.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
-    let now = Utc::now();
+    let now = ctx.data().now();
     let next =
         CronSpec::parse(&found.spec, now.with_timezone(&zone).date_naive())?.next_after(zone, now);
     schedules::set_paused(&ctx.data().db, &found, false, next, now).await?;

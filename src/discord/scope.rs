@@ -1,5 +1,5 @@
-//! Which server, school and framework a command works on, who may act there, and the small
-//! renderings every plan command shares (names, local times, announcements).
+//! The small renderings every command shares (names, local times, lists, announcements) and
+//! the server's framework. Who may act where is `caller`'s.
 
 use std::collections::HashMap;
 
@@ -7,28 +7,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use poise::serenity_prelude as serenity;
 
-use super::{Context, Error, access};
+pub use super::caller::{Caller, Need, caller, check, school, school_or_all, school_to_report};
+use super::{Context, Error};
 use crate::domain::framework::Framework;
-use crate::domain::roles::Access;
-use crate::domain::school::TimeZoneName;
-use crate::error::UserError;
 use crate::store::frameworks;
 use crate::store::members;
-use crate::store::schools::{self, School};
-
-/// Who is calling, where.
-pub struct Caller {
-    pub guild_id: u64,
-    pub user_id: u64,
-    pub access: Access,
-}
-
-/// What the caller wants to do with a school's plan.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Need {
-    Read,
-    Edit,
-}
+use crate::store::outbox::Announcement;
+use crate::store::schools::School;
 
 pub fn server_name(ctx: Context<'_>, guild_id: serenity::GuildId) -> String {
     ctx.guild()
@@ -36,141 +21,14 @@ pub fn server_name(ctx: Context<'_>, guild_id: serenity::GuildId) -> String {
         .unwrap_or_else(|| format!("server {guild_id}"))
 }
 
-/// The caller, with their roles resolved (and recorded).
-pub async fn caller(ctx: Context<'_>) -> Result<Caller, Error> {
-    let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
-    let access = access::resolve_access(ctx).await?;
-    Ok(Caller {
-        guild_id: guild_id.get(),
-        user_id: ctx.author().id.get(),
-        access,
-    })
-}
-
 /// The server's framework: its own file if an admin loaded one, else the shipped default.
 pub async fn framework(ctx: Context<'_>, guild_id: u64) -> Result<Framework, Error> {
     frameworks::effective(&ctx.data().db, guild_id, &ctx.data().default_framework).await
 }
 
-/// The school named (which the caller may read), or None for every school when nothing is
-/// named and the caller's role covers the server.
-pub async fn school_or_all(
-    ctx: Context<'_>,
-    caller: &Caller,
-    named: Option<&str>,
-    action: &'static str,
-) -> Result<Option<School>, Error> {
-    match named.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(name) => Ok(Some(
-            school(ctx, caller, Some(name), Need::Read, action).await?,
-        )),
-        None if caller.access.server_wide() => Ok(None),
-        None => Ok(Some(school(ctx, caller, None, Need::Read, action).await?)),
-    }
-}
-
-/// Like [`school_or_all`], for the school's coaches and admins only: posting its summary,
-/// exporting its records.
-pub async fn school_to_report(
-    ctx: Context<'_>,
-    caller: &Caller,
-    named: Option<&str>,
-    action: &'static str,
-) -> Result<Option<School>, Error> {
-    let school = school_or_all(ctx, caller, named, action).await?;
-    if caller.access.can_report(school.as_ref().map(|s| s.id)) {
-        Ok(school)
-    } else {
-        Err(UserError::NotPermitted {
-            needed: "the school's coaches and admins",
-            action,
-        }
-        .into())
-    }
-}
-
-/// Refuses unless the caller may `need` this school's plan.
-pub fn check(
-    caller: &Caller,
-    school: &School,
-    need: Need,
-    action: &'static str,
-) -> Result<(), UserError> {
-    let allowed = match need {
-        Need::Read => caller.access.can_read_plan(school.id),
-        Need::Edit => caller.access.can_edit_plan(school.id),
-    };
-    if allowed {
-        Ok(())
-    } else if !caller.access.has_any_role() {
-        Err(UserError::NoRole)
-    } else {
-        Err(UserError::NotOnTeam {
-            school: school.name.clone(),
-            action,
-        })
-    }
-}
-
-/// The school a command is about: the one named, or else the caller's only school.
-pub async fn school(
-    ctx: Context<'_>,
-    caller: &Caller,
-    named: Option<&str>,
-    need: Need,
-    action: &'static str,
-) -> Result<School, Error> {
-    let db = &ctx.data().db;
-    if let Some(name) = named.map(str::trim).filter(|n| !n.is_empty()) {
-        let school = schools::find_by_name(db, caller.guild_id, name)
-            .await?
-            .ok_or_else(|| UserError::UnknownSchool {
-                name: crate::domain::text::clip(name, 100),
-            })?;
-        check(caller, &school, need, action)?;
-        return Ok(school);
-    }
-    if !caller.access.has_any_role() {
-        return Err(UserError::NoRole.into());
-    }
-    let all = schools::list(db, caller.guild_id).await?;
-    if all.is_empty() {
-        return Err(UserError::NoSchools.into());
-    }
-    let mine: Vec<School> = if caller.access.server_wide() {
-        all
-    } else {
-        let ids = caller.access.school_ids();
-        all.into_iter().filter(|s| ids.contains(&s.id)).collect()
-    };
-    let mut permitted: Vec<School> = mine
-        .iter()
-        .filter(|s| check(caller, s, need, action).is_ok())
-        .cloned()
-        .collect();
-    match permitted.len() {
-        1 => Ok(permitted.remove(0)),
-        0 => match mine.first() {
-            Some(school) => Err(check(caller, school, need, action)
-                .err()
-                .unwrap_or(UserError::NoRole)
-                .into()),
-            None => Err(UserError::NoRole.into()),
-        },
-        _ => Err(UserError::PickSchool {
-            choices: permitted
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
-        .into()),
-    }
-}
-
-/// The school's time zone (stored names were validated when saved).
+/// The school's time zone.
 pub fn zone(school: &School) -> Tz {
-    TimeZoneName::parse(&school.time_zone).map_or(Tz::UTC, TimeZoneName::tz)
+    school.zone()
 }
 
 /// Today's date where the school is.
@@ -178,17 +36,7 @@ pub fn today(school: &School, now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&zone(school)).date_naive()
 }
 
-/// A moment as the school reads it: `Mon 23 Nov 14:05`.
-pub fn local_time(at: DateTime<Utc>, zone: Tz) -> String {
-    at.with_timezone(&zone)
-        .format("%a %-d %b %H:%M")
-        .to_string()
-}
-
-/// A date as people read it: `Fri 5 Dec 2026`.
-pub fn day(date: NaiveDate) -> String {
-    date.format("%a %-d %b %Y").to_string()
-}
+pub use crate::domain::text::{day, local_time};
 
 /// Display names for the server's members; unknown ids read as a mention (which, with
 /// mentions disabled, shows the name in Discord without pinging).
@@ -216,22 +64,120 @@ impl Names {
     }
 }
 
-/// Posts one short line to the school's channel, pinging no one. The change it reports is
-/// already saved, so a failure is logged, not shown as an error.
-pub async fn announce(ctx: Context<'_>, school: &School, line: String) {
-    let Some(channel) = school.channel_id else {
+/// A line for the school's channel about the change a store call is about to make, which the
+/// store queues in the change's own transaction; None when the school has no channel. `text`
+/// gets the id of what the change made or changed.
+pub fn announcement<'a>(
+    ctx: Context<'_>,
+    school: &School,
+    text: &'a (dyn Fn(i64) -> String + Send + Sync),
+) -> Option<Announcement<'a>> {
+    let channel = school.channel_id?;
+    Some(Announcement {
+        server_id: crate::store::discord_id(school.server_id),
+        channel_id: crate::store::discord_id(channel),
+        key: format!("announce:{}", ctx.id()),
+        text,
+    })
+}
+
+/// Sends the announcement a change queued, now, so nobody waits for the scheduler's next
+/// round. It is saved: if this fails, or the process stops first, the outbox sends it later,
+/// once.
+pub async fn announce(ctx: Context<'_>, announcement: Option<&Announcement<'_>>) {
+    let Some(announcement) = announcement else {
         return;
     };
-    let message = serenity::CreateMessage::new()
-        .content(crate::domain::text::clip(
-            &line,
-            crate::domain::text::MESSAGE_CONTENT,
-        ))
-        .allowed_mentions(serenity::CreateAllowedMentions::new());
-    let channel = serenity::ChannelId::new(crate::store::discord_id(channel));
-    if let Err(error) = channel.send_message(ctx.http(), message).await {
-        tracing::warn!(%error, school = %school.name, "could not announce in the school's channel");
+    crate::crash_point::reach("announcement-queued");
+    let data = ctx.data();
+    if let Err(error) = data
+        .scheduler()
+        .deliver_key(&announcement.key, data.now())
+        .await
+    {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            key = %announcement.key,
+            "could not announce in the school's channel yet; the outbox will"
+        );
     }
+}
+
+/// How long a preview waits for Save or Cancel.
+const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Shows `preview` to the caller alone with Save and Cancel under it, and waits up to five
+/// minutes for their click: the click and whether it was Save, or None when no one clicked.
+/// The buttons' ids are `<what>:<interaction id>:save|cancel`.
+pub async fn ask_to_save(
+    ctx: Context<'_>,
+    what: &str,
+    preview: String,
+) -> Result<Option<(serenity::ComponentInteraction, bool)>, Error> {
+    let prefix = format!("{what}:{}:", ctx.id());
+    let buttons = vec![
+        serenity::CreateButton::new(format!("{prefix}save"))
+            .label("Save")
+            .style(serenity::ButtonStyle::Success),
+        serenity::CreateButton::new(format!("{prefix}cancel"))
+            .label("Cancel")
+            .style(serenity::ButtonStyle::Secondary),
+    ];
+    // Listen for the click before the buttons exist, so a quick click is not missed.
+    let filter_prefix = prefix.clone();
+    let mut clicks = Box::pin(
+        serenity::ComponentInteractionCollector::new(ctx.serenity_context())
+            .author_id(ctx.author().id)
+            .timeout(PREVIEW_WAIT)
+            .filter(move |i| i.data.custom_id.starts_with(&filter_prefix))
+            .stream(),
+    );
+    ctx.send(
+        poise::CreateReply::default()
+            .content(crate::domain::text::clip(
+                &preview,
+                crate::domain::text::MESSAGE_CONTENT,
+            ))
+            .components(vec![serenity::CreateActionRow::Buttons(buttons)])
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(futures::StreamExt::next(&mut clicks).await.map(|click| {
+        let save = click.data.custom_id.ends_with("save");
+        (click, save)
+    }))
+}
+
+/// Replaces a preview's text with `text` and takes its buttons away.
+pub async fn settle(
+    ctx: Context<'_>,
+    click: &serenity::ComponentInteraction,
+    text: String,
+) -> Result<(), Error> {
+    let message = serenity::CreateInteractionResponseMessage::new()
+        .content(text)
+        .components(Vec::new());
+    click
+        .create_response(
+            ctx,
+            serenity::CreateInteractionResponse::UpdateMessage(message),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The times a schedule fires next, one a line, as the school reads them.
+pub fn upcoming_lines(upcoming: &[DateTime<Utc>], zone: Tz) -> String {
+    upcoming
+        .iter()
+        .map(|at| {
+            format!(
+                "• {}",
+                at.with_timezone(&zone).format("%a %-d %b %Y, %H:%M %Z")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Sends a private list: a title, the lines (or `empty` when there are none), fitted to an

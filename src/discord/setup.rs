@@ -1,12 +1,11 @@
 //! `/setup`: schools, role mappings and the framework (admins only).
 
-use chrono::Utc;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
 use anyhow::Context as _;
 
-use super::{Context, Error, access, complete, scope};
+use super::{Context, Error, caller, complete, scope};
 use crate::domain::framework::Framework;
 use crate::domain::roles::Role;
 use crate::domain::school::{SchoolName, TimeZoneName};
@@ -28,7 +27,7 @@ pub async fn setup(_ctx: Context<'_>) -> Result<(), Error> {
 }
 
 /// Add a school, or change its time zone or channel
-#[poise::command(slash_command, guild_only, check = "access::admin")]
+#[poise::command(slash_command, guild_only, check = "caller::admin")]
 async fn school(
     ctx: Context<'_>,
     #[description = "The school's name, as people say it"] name: String,
@@ -43,7 +42,7 @@ async fn school(
     let name = SchoolName::parse(&name)?;
     let time_zone = TimeZoneName::parse(&time_zone)?;
     let server_name = server_name(ctx, guild_id);
-    let now = Utc::now();
+    let now = ctx.data().now();
     let (school, saved) = schools::save(
         &ctx.data().db,
         &SchoolSetup {
@@ -102,7 +101,7 @@ impl From<RoleChoice> for Role {
 }
 
 /// Let everyone with a Discord role act as principal, team, coach, district leader or admin
-#[poise::command(slash_command, guild_only, check = "access::admin")]
+#[poise::command(slash_command, guild_only, check = "caller::admin")]
 async fn role(
     ctx: Context<'_>,
     #[description = "The Discord role people already have"] discord_role: serenity::Role,
@@ -138,7 +137,7 @@ async fn role(
             school_id: school.as_ref().map(|s| s.id),
             created_by: ctx.author().id.get(),
         },
-        Utc::now(),
+        ctx.data().now(),
     )
     .await?;
     let scope = school.as_ref().map_or_else(
@@ -167,7 +166,7 @@ async fn role(
 const FRAMEWORK_MAX_BYTES: u32 = 256 * 1024;
 
 /// Load your district's own framework file (TOML); it is checked before it replaces anything
-#[poise::command(slash_command, guild_only, check = "access::admin")]
+#[poise::command(slash_command, guild_only, check = "caller::admin")]
 async fn framework(
     ctx: Context<'_>,
     #[description = "The framework file (.toml, shaped like prompts/framework.toml)"]
@@ -205,7 +204,7 @@ async fn framework(
         &server_name(ctx, guild_id),
         &text,
         ctx.author().id.get(),
-        Utc::now(),
+        ctx.data().now(),
     )
     .await?;
     let ids: Vec<&str> = parsed.indicators().map(|i| i.id.as_str()).collect();

@@ -2,17 +2,18 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
 use super::scope::{self, Caller, Names, Need};
 use super::{Context, Error, complete};
 use crate::domain::dates;
+use crate::domain::framework::Indicator;
 use crate::domain::plan::{self, BarrierCategory, StepStatus};
 use crate::domain::text::{self, EMBED_DESCRIPTION};
 use crate::error::UserError;
 use crate::store::barriers::{self, NewBarrier};
+use crate::store::indicators::FocusIndicator;
 use crate::store::schools::{self, School};
 use crate::store::steps::{self, ActionStep, Change, NewStep, StepFilter};
 use crate::store::{discord_id, indicators, members};
@@ -132,46 +133,26 @@ async fn add(
         "add steps to its plan",
     )
     .await?;
-    let framework = scope::framework(ctx, caller.guild_id).await?;
-    let indicator = framework
-        .indicator(&indicator)
-        .ok_or_else(|| UserError::UnknownIndicator {
-            given: text::clip(indicator.trim(), 40),
-        })?;
+    let (indicator, focus) = focus_for(ctx, &caller, &school, &indicator).await?;
     let db = &ctx.data().db;
-    let focus = indicators::find(db, caller.guild_id, school.id, &indicator.id)
-        .await?
-        .ok_or_else(|| UserError::NotAFocus {
-            indicator: indicator.title(),
-            school: school.name.clone(),
-        })?;
-    let now = Utc::now();
-    let due_on = dates::parse_due(&due, scope::today(&school, now), &school.time_zone)?;
-    let mut owners: Vec<&serenity::User> = Vec::new();
-    for user in [Some(&owner), owner2.as_ref(), owner3.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        if !owners.iter().any(|o| o.id == user.id) {
-            owners.push(user);
-        }
-    }
-    if owners.len() > MAX_OWNERS {
-        return Err(UserError::TooManyOwners {
-            given: owners.len(),
-            max: MAX_OWNERS,
-        }
-        .into());
-    }
-    let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
-    for user in &owners {
-        let name = user
-            .global_name
-            .clone()
-            .unwrap_or_else(|| user.name.clone());
-        members::note(db, caller.guild_id, &server_name, user.id.get(), &name, now).await?;
-    }
-    let owner_ids: Vec<u64> = owners.iter().map(|u| u.id.get()).collect();
+    let now = ctx.data().now();
+    let due_on = dates::parse_due(&due, scope::today(&school, now), school.time_zone.name())?;
+    let owner_ids = owners_of(
+        ctx,
+        &caller,
+        &[Some(&owner), owner2.as_ref(), owner3.as_ref()],
+    )
+    .await?;
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let line = |id: i64| {
+        format!(
+            "New step #{id} for {}: “{title}”, owned by {}, due {}.",
+            indicator.id,
+            names.list(&owner_ids),
+            scope::day(due_on)
+        )
+    };
+    let announcement = scope::announcement(ctx, &school, &line);
     let step = steps::add(
         db,
         &NewStep {
@@ -185,9 +166,9 @@ async fn add(
             author: caller.user_id,
         },
         now,
+        announcement.as_ref(),
     )
     .await?;
-    let names = Names::load(ctx, caller.guild_id).await?;
     ctx.send(
         CreateReply::default()
             .content(format!(
@@ -202,20 +183,76 @@ async fn add(
             .ephemeral(true),
     )
     .await?;
-    scope::announce(
-        ctx,
-        &school,
-        format!(
-            "New step #{} for {}: “{}”, owned by {}, due {}.",
-            step.id,
-            indicator.id,
-            step.title,
-            names.list(&owner_ids),
-            scope::day(step.due_on)
-        ),
-    )
-    .await;
+    scope::announce(ctx, announcement.as_ref()).await;
     Ok(())
+}
+
+/// The indicator named and the school's focus on it (an error when it is not one of the
+/// school's focus indicators).
+async fn focus_for(
+    ctx: Context<'_>,
+    caller: &Caller,
+    school: &School,
+    named: &str,
+) -> Result<(Indicator, FocusIndicator), Error> {
+    let indicator = indicator_named(ctx, caller, named).await?;
+    let focus = indicators::find(&ctx.data().db, caller.guild_id, school.id, &indicator.id)
+        .await?
+        .ok_or_else(|| UserError::NotAFocus {
+            indicator: indicator.title(),
+            school: school.name.clone(),
+        })?;
+    Ok((indicator, focus))
+}
+
+/// The indicator named, in the server's framework.
+async fn indicator_named(
+    ctx: Context<'_>,
+    caller: &Caller,
+    named: &str,
+) -> Result<Indicator, Error> {
+    let framework = scope::framework(ctx, caller.guild_id).await?;
+    Ok(framework
+        .indicator(named)
+        .cloned()
+        .ok_or_else(|| UserError::UnknownIndicator {
+            given: text::clip(named.trim(), 40),
+        })?)
+}
+
+/// The owners given (each once, at most three), noted as members so their names show.
+async fn owners_of(
+    ctx: Context<'_>,
+    caller: &Caller,
+    given: &[Option<&serenity::User>],
+) -> Result<Vec<u64>, Error> {
+    let mut owners: Vec<&serenity::User> = Vec::new();
+    for user in given.iter().flatten() {
+        if !owners.iter().any(|o| o.id == user.id) {
+            owners.push(user);
+        }
+    }
+    if owners.len() > MAX_OWNERS {
+        return Err(UserError::TooManyOwners {
+            given: owners.len(),
+            max: MAX_OWNERS,
+        }
+        .into());
+    }
+    let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
+    for user in &owners {
+        let name = scope::user_name(user);
+        members::note(
+            &ctx.data().db,
+            caller.guild_id,
+            &server_name,
+            user.id.get(),
+            &name,
+            ctx.data().now(),
+        )
+        .await?;
+    }
+    Ok(owners.iter().map(|u| u.id.get()).collect())
 }
 
 /// The step and its school, if the caller may act on it.
@@ -312,6 +349,21 @@ async fn change(
         barrier_text = Some(plan::note("barrier", &form.barrier)?);
     }
     let category = category.map_or(BarrierCategory::Other, BarrierCategory::from);
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let moved = status.is_some_and(|s| s.key() != step.status.key());
+    let announced_status = status.map_or(step.status, |s| s).label();
+    let by = names.of(caller.user_id);
+    let line = |id: i64| {
+        if moved {
+            format!(
+                "Step #{id} “{}” is now {announced_status} ({by}).",
+                step.title
+            )
+        } else {
+            format!("Progress on step #{id} “{}” ({by}).", step.title)
+        }
+    };
+    let announcement = scope::announcement(ctx, &school, &line);
     let updated = steps::update(
         db,
         &step,
@@ -328,10 +380,11 @@ async fn change(
             }),
             author: caller.user_id,
         },
-        Utc::now(),
+        ctx.data().now(),
+        announcement.as_ref(),
     )
     .await?;
-    let now_status = StepStatus::label_for(&updated.status);
+    let now_status = updated.status.label();
     let moved = updated.status != step.status;
     let mut reply = if moved {
         format!(
@@ -349,23 +402,7 @@ async fn change(
     }
     ctx.send(CreateReply::default().content(reply).ephemeral(true))
         .await?;
-    let names = Names::load(ctx, caller.guild_id).await?;
-    let line = if moved {
-        format!(
-            "Step #{} “{}” is now {now_status} ({}).",
-            updated.id,
-            updated.title,
-            names.of(caller.user_id)
-        )
-    } else {
-        format!(
-            "Progress on step #{} “{}” ({}).",
-            updated.id,
-            updated.title,
-            names.of(caller.user_id)
-        )
-    };
-    scope::announce(ctx, &school, line).await;
+    scope::announce(ctx, announcement.as_ref()).await;
     Ok(())
 }
 
@@ -383,7 +420,7 @@ async fn assign(
     let (step, school) = step_for(ctx, &caller, &step, Need::Edit, "change its steps").await?;
     let db = &ctx.data().db;
     let remove = remove.unwrap_or(false);
-    let now = Utc::now();
+    let now = ctx.data().now();
     let name = member
         .global_name
         .clone()
@@ -398,9 +435,32 @@ async fn assign(
         now,
     )
     .await?;
-    let changed = steps::assign(db, &step, member.id.get(), !remove, caller.user_id, now).await?;
-    let owners = steps::owners(db, step.id).await?;
+    let mut owners_after = steps::owners(db, step.id).await?;
+    owners_after.retain(|o| *o != member.id.get());
+    if !remove {
+        owners_after.push(member.id.get());
+        owners_after.sort_unstable();
+    }
     let names = Names::load(ctx, caller.guild_id).await?;
+    let line = |id: i64| {
+        format!(
+            "Step #{id} “{}” is now owned by {}.",
+            step.title,
+            names.list(&owners_after)
+        )
+    };
+    let announcement = scope::announcement(ctx, &school, &line);
+    let changed = steps::assign(
+        db,
+        &step,
+        member.id.get(),
+        !remove,
+        caller.user_id,
+        now,
+        announcement.as_ref(),
+    )
+    .await?;
+    let owners = steps::owners(db, step.id).await?;
     let reply = match (changed, remove) {
         (true, false) => format!(
             "{name} now owns step **#{} · {}**. Owners: {}.",
@@ -420,17 +480,7 @@ async fn assign(
     ctx.send(CreateReply::default().content(reply).ephemeral(true))
         .await?;
     if changed {
-        scope::announce(
-            ctx,
-            &school,
-            format!(
-                "Step #{} “{}” is now owned by {}.",
-                step.id,
-                step.title,
-                names.list(&owners)
-            ),
-        )
-        .await;
+        scope::announce(ctx, announcement.as_ref()).await;
     }
     Ok(())
 }
@@ -452,26 +502,9 @@ async fn list(
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
     let all_schools = schools::list(db, caller.guild_id).await?;
-    let school = match school.as_deref() {
-        Some(name) => {
-            Some(scope::school(ctx, &caller, Some(name), Need::Read, "see its plan").await?)
-        }
-        None if caller.access.server_wide() => None,
-        None => Some(scope::school(ctx, &caller, None, Need::Read, "see its plan").await?),
-    };
+    let school = scope::school_or_all(ctx, &caller, school.as_deref(), "see its plan").await?;
     let indicator_id = match indicator.as_deref() {
-        Some(raw) => {
-            let framework = scope::framework(ctx, caller.guild_id).await?;
-            Some(
-                framework
-                    .indicator(raw)
-                    .ok_or_else(|| UserError::UnknownIndicator {
-                        given: text::clip(raw.trim(), 40),
-                    })?
-                    .id
-                    .clone(),
-            )
-        }
+        Some(raw) => Some(indicator_named(ctx, &caller, raw).await?.id),
         None => None,
     };
     let status = status.map(StepStatus::from);
@@ -482,43 +515,22 @@ async fn list(
         status: status.map(StepStatus::key),
         overdue_on: None,
     };
-    let now = Utc::now();
+    let now = ctx.data().now();
     let found: Vec<ActionStep> = steps::list(db, caller.guild_id, &filter)
         .await?
         .into_iter()
         .filter(|s| caller.access.can_read_plan(s.school_id))
         .filter(|s| {
             !overdue.unwrap_or(false)
-                || (StepStatus::parse(&s.status).is_some_and(StepStatus::is_open)
+                || (s.status.is_open()
                     && all_schools
                         .iter()
                         .find(|x| x.id == s.school_id)
                         .is_some_and(|x| s.due_on < scope::today(x, now)))
         })
         .collect();
-    let names = Names::load(ctx, caller.guild_id).await?;
-    let mut lines = Vec::new();
-    for step in &found {
-        let owners = steps::owners(db, step.id).await?;
-        let status = StepStatus::label_for(&step.status);
-        let where_ = if school.is_none() {
-            all_schools
-                .iter()
-                .find(|x| x.id == step.school_id)
-                .map(|x| format!(" · {}", x.name))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
-        lines.push(format!(
-            "**#{}** {} — {status} · due {} · {}{where_} · {}",
-            step.id,
-            step.title,
-            scope::day(step.due_on),
-            step.indicator_id,
-            names.list(&owners)
-        ));
-    }
+    let every_school = school.is_none().then_some(all_schools.as_slice());
+    let lines = list_lines(ctx, caller.guild_id, &found, every_school).await?;
     let heading = match &school {
         Some(s) => format!("Steps of {}", s.name),
         None => "Steps in every school".to_owned(),
@@ -538,6 +550,34 @@ async fn list(
     ctx.send(CreateReply::default().embed(embed).ephemeral(true))
         .await?;
     Ok(())
+}
+
+/// One line a step for `/step list`; with `every_school`, each line names its school.
+async fn list_lines(
+    ctx: Context<'_>,
+    guild_id: u64,
+    found: &[ActionStep],
+    every_school: Option<&[School]>,
+) -> Result<Vec<String>, Error> {
+    let names = Names::load(ctx, guild_id).await?;
+    let mut lines = Vec::new();
+    for step in found {
+        let owners = steps::owners(&ctx.data().db, step.id).await?;
+        let where_ = every_school
+            .and_then(|all| all.iter().find(|x| x.id == step.school_id))
+            .map(|x| format!(" · {}", x.name))
+            .unwrap_or_default();
+        lines.push(format!(
+            "**#{}** {} — {} · due {} · {}{where_} · {}",
+            step.id,
+            step.title,
+            step.status.label(),
+            scope::day(step.due_on),
+            step.indicator_id,
+            names.list(&owners)
+        ));
+    }
+    Ok(lines)
 }
 
 /// A step in full: owners, due date, resources and every update
@@ -599,7 +639,7 @@ async fn show(
         .description(scope::fit_lines(&log, 3000))
         .field("School", &school.name, true)
         .field("Indicator", &step.indicator_id, true)
-        .field("Status", status(&step.status), true)
+        .field("Status", status(step.status.key()), true)
         .field("Due", scope::day(step.due_on), true)
         .field("Owners", names.list(&owners), true);
     if let Some(resources) = &step.resources {

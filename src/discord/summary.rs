@@ -1,16 +1,16 @@
 //! `/summary`: the indicator summary for a leadership channel (aggregates and a chart), posted
 //! now, on a schedule, or previewed privately.
 
-use chrono::Utc;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
 use super::scope;
 use super::{Context, Error, complete, digest::reply};
+use crate::domain::outbox::{OutboxMessage, SummaryDue};
 use crate::domain::school::TimeZoneName;
 use crate::domain::summary::CHART_FILE;
 use crate::error::UserError;
-use crate::scheduler::{SummaryDue, build_summary};
+use crate::reports::build_summary;
 use crate::store::schedules::{self, ReportKind};
 use crate::store::schools::School;
 use crate::store::{outbox, summaries};
@@ -59,22 +59,21 @@ async fn post(
     let school =
         scope::school_to_report(ctx, &caller, school.as_deref(), "post its summary").await?;
     let channel = channel_for(school.as_ref(), channel.as_ref())?;
-    let now = Utc::now();
+    let now = ctx.data().now();
     let due = SummaryDue {
         schedule_id: None,
         school_id: school.as_ref().map(|s| s.id),
         channel_id: channel,
         occurrence: now,
     };
-    outbox::enqueue(
-        &ctx.data().db,
-        &format!("summary:asked:{}", ctx.id()),
+    let row = outbox::NewRow::new(
+        format!("summary:asked:{}", ctx.id()),
         caller.guild_id,
-        "summary",
-        &serde_json::to_string(&due)?,
+        None,
+        &OutboxMessage::Summary(due),
         now,
-    )
-    .await?;
+    )?;
+    outbox::enqueue(&ctx.data().db, &[row], now).await?;
     ctx.data().wake.notify_one();
     ctx.send(
         CreateReply::default()
@@ -104,7 +103,7 @@ async fn preview(
         &data.default_framework,
         caller.guild_id,
         school.as_ref().map(|s| s.id),
-        Utc::now(),
+        ctx.data().now(),
     )
     .await?;
     ctx.send(reply(&built.render()).attachment(serenity::CreateAttachment::bytes(png, CHART_FILE)))
@@ -134,7 +133,7 @@ async fn schedule(
     let zone = TimeZoneName::parse(
         time_zone
             .as_deref()
-            .or(school.as_ref().map(|s| s.time_zone.as_str()))
+            .or(school.as_ref().map(|s| s.time_zone.name()))
             .unwrap_or("UTC"),
     )?;
     let saved = schedules::schedule_report(
@@ -147,7 +146,7 @@ async fn schedule(
         &when,
         &zone,
         caller.user_id,
-        Utc::now(),
+        ctx.data().now(),
     )
     .await?;
     ctx.data().wake.notify_one();
@@ -168,7 +167,7 @@ async fn schedule(
 }
 
 /// How summaries are posted here: the smallest group a figure may describe, threads (admins)
-#[poise::command(slash_command, guild_only, check = "super::access::admin")]
+#[poise::command(slash_command, guild_only, check = "super::caller::admin")]
 async fn settings(
     ctx: Context<'_>,
     #[description = "Withhold figures about fewer people than this (at least 2; default 5)"]

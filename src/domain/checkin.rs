@@ -3,6 +3,48 @@
 
 use super::flow::{Asked, Purpose};
 
+/// Where a check-in stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionStatus {
+    /// Being answered.
+    Open,
+    /// The person confirmed what they said: it is saved to the plan.
+    Confirmed,
+    /// Closed without saving, by the person or their coach.
+    Skipped,
+    /// Ran out of time.
+    Expired,
+}
+
+impl SessionStatus {
+    pub const ALL: [SessionStatus; 4] = [
+        SessionStatus::Open,
+        SessionStatus::Confirmed,
+        SessionStatus::Skipped,
+        SessionStatus::Expired,
+    ];
+
+    /// The word stored in the database.
+    pub fn key(self) -> &'static str {
+        match self {
+            SessionStatus::Open => "open",
+            SessionStatus::Confirmed => "confirmed",
+            SessionStatus::Skipped => "skipped",
+            SessionStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == raw)
+    }
+}
+
+impl std::fmt::Display for SessionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
 /// Longest answer kept: a Discord message.
 pub const ANSWER_MAX: usize = 2000;
 

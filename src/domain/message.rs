@@ -51,6 +51,80 @@ impl MessageBody {
     }
 }
 
+/// How a button looks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ButtonStyle {
+    /// The choice the message is about (Confirm, Save).
+    Success,
+    /// Every other choice.
+    Secondary,
+}
+
+/// A button under a message: what it says and the id its click comes back with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Button {
+    pub id: String,
+    pub label: String,
+    pub style: ButtonStyle,
+}
+
+impl Button {
+    pub fn new(id: impl Into<String>, label: impl Into<String>, style: ButtonStyle) -> Self {
+        Self {
+            id: id.into(),
+            label: label.into(),
+            style,
+        }
+    }
+}
+
+/// A message of the check-in conversation: text (within Discord's 2,000 characters) and rows
+/// of buttons under it. The engine says what to send; the Discord layer renders it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub text: String,
+    #[serde(default)]
+    pub buttons: Vec<Vec<Button>>,
+}
+
+impl Prompt {
+    /// A prompt of text alone, clipped to what one message holds.
+    pub fn text(text: &str) -> Self {
+        Self {
+            text: clip(text, MESSAGE_CONTENT),
+            buttons: Vec::new(),
+        }
+    }
+
+    /// The same prompt with `buttons` under it, `per_row` to a row.
+    #[must_use]
+    pub fn with_buttons(mut self, buttons: Vec<Button>, per_row: usize) -> Self {
+        self.buttons = buttons
+            .chunks(per_row.max(1))
+            .map(<[Button]>::to_vec)
+            .collect();
+        self
+    }
+}
+
+/// A form (Discord's modal): a title and up to five inputs, whose ids come back with the
+/// person's answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Form {
+    pub id: String,
+    pub title: String,
+    pub inputs: Vec<FormInput>,
+}
+
+/// One paragraph input of a form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormInput {
+    pub id: String,
+    pub label: String,
+    pub placeholder: String,
+    pub max_length: usize,
+}
+
 /// A titled section of a report, made of lines that are never cut in the middle.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Section {

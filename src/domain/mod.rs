@@ -6,6 +6,7 @@ pub mod digest;
 pub mod flow;
 pub mod framework;
 pub mod message;
+pub mod outbox;
 pub mod plan;
 pub mod roles;
 pub mod schedule;

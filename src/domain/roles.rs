@@ -70,6 +70,17 @@ pub struct Grant {
     pub school_id: Option<i64>,
 }
 
+/// What a schedule is for, as far as who may change it goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScheduleTarget {
+    /// A coach's digest; `own` when it is the caller's.
+    Digest { own: bool },
+    /// A school's check-ins or summary.
+    School(i64),
+    /// A summary of every school in the server.
+    Server,
+}
+
 /// Everything a person may do in one server.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Access {
@@ -119,11 +130,56 @@ impl Access {
         self.is_admin()
             || match school_id {
                 Some(id) => self.has_for_school(Role::Coach, id),
-                None => self
-                    .grants
-                    .iter()
-                    .any(|g| g.role == Role::Coach && g.school_id.is_none()),
+                None => self.coaches_every_school(),
             }
+    }
+
+    /// A coach of this school (or of every school): the one who reads its people's check-ins.
+    pub fn coaches(&self, school_id: i64) -> bool {
+        self.has_for_school(Role::Coach, school_id)
+    }
+
+    /// A coach of every school in the server.
+    pub fn coaches_every_school(&self) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.role == Role::Coach && g.school_id.is_none())
+    }
+
+    /// Starting a check-in with someone of `school_id`: their coach, or the person themselves
+    /// when they are on the school's plan.
+    pub fn may_start_checkin(&self, school_id: i64, with_self: bool) -> bool {
+        self.coaches(school_id) || (with_self && self.can_edit_plan(school_id))
+    }
+
+    /// Scheduling check-ins at a school, and seeing its open ones: its coaches and admins.
+    pub fn may_run_checkins(&self, school_id: i64) -> bool {
+        self.coaches(school_id) || self.is_admin()
+    }
+
+    /// Reading or closing a check-in: the person it is with, or their coach. Not an admin, not
+    /// a district leader: answers are between the person and their coach.
+    pub fn may_see_checkin(&self, school_id: i64, is_own: bool) -> bool {
+        is_own || self.coaches(school_id)
+    }
+
+    /// Changing a schedule (pause, resume, delete): admins; a coach for the check-ins and
+    /// summaries of their schools (a server-wide summary needs a coach of every school); a
+    /// digest only its own coach.
+    pub fn may_change_schedule(&self, target: ScheduleTarget) -> bool {
+        if self.is_admin() {
+            return true;
+        }
+        match target {
+            ScheduleTarget::Digest { own } => own,
+            ScheduleTarget::School(school) => self.coaches(school),
+            ScheduleTarget::Server => self.coaches_every_school(),
+        }
+    }
+
+    /// Lists of schedules and open check-ins, and digests: coaches and admins.
+    pub fn is_coach_or_admin(&self) -> bool {
+        self.is_admin() || self.has(Role::Coach)
     }
 
     /// Whether some grant covers every school (admin, or a server-wide coach or district leader).
@@ -155,6 +211,94 @@ impl Access {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with(grants: &[(Role, Option<i64>)]) -> Access {
+        Access {
+            grants: grants
+                .iter()
+                .map(|(role, school_id)| Grant {
+                    role: *role,
+                    school_id: *school_id,
+                })
+                .collect(),
+            discord_admin: false,
+        }
+    }
+
+    const LINCOLN: i64 = 1;
+    const WASHINGTON: i64 = 2;
+
+    #[test]
+    fn a_check_in_is_started_by_the_coach_or_the_person_on_the_plan() {
+        let coach = with(&[(Role::Coach, Some(LINCOLN))]);
+        assert!(coach.may_start_checkin(LINCOLN, false));
+        assert!(
+            !coach.may_start_checkin(WASHINGTON, false),
+            "another school's coach"
+        );
+        let team = with(&[(Role::Team, Some(LINCOLN))]);
+        assert!(team.may_start_checkin(LINCOLN, true), "their own check-in");
+        assert!(!team.may_start_checkin(LINCOLN, false), "someone else's");
+        let district = with(&[(Role::District, None)]);
+        assert!(!district.may_start_checkin(LINCOLN, true));
+        assert!(
+            !Access::default().may_start_checkin(LINCOLN, true),
+            "a removed role"
+        );
+    }
+
+    #[test]
+    fn check_ins_are_run_by_the_schools_coaches_and_admins() {
+        assert!(with(&[(Role::Coach, None)]).may_run_checkins(WASHINGTON));
+        assert!(with(&[(Role::Admin, None)]).may_run_checkins(LINCOLN));
+        assert!(!with(&[(Role::Coach, Some(LINCOLN))]).may_run_checkins(WASHINGTON));
+        assert!(!with(&[(Role::Principal, Some(LINCOLN))]).may_run_checkins(LINCOLN));
+        assert!(!Access::default().may_run_checkins(LINCOLN));
+    }
+
+    #[test]
+    fn answers_are_seen_by_the_person_and_their_coach_only() {
+        let coach = with(&[(Role::Coach, Some(LINCOLN))]);
+        assert!(coach.may_see_checkin(LINCOLN, false));
+        assert!(
+            !coach.may_see_checkin(WASHINGTON, false),
+            "another school's"
+        );
+        let admin = Access {
+            grants: Vec::new(),
+            discord_admin: true,
+        };
+        assert!(
+            !admin.may_see_checkin(LINCOLN, false),
+            "admins do not read answers"
+        );
+        assert!(!with(&[(Role::District, None)]).may_see_checkin(LINCOLN, false));
+        assert!(
+            Access::default().may_see_checkin(LINCOLN, true),
+            "one's own"
+        );
+    }
+
+    #[test]
+    fn schedules_are_changed_by_whom_they_belong_to() {
+        let coach = with(&[(Role::Coach, Some(LINCOLN))]);
+        assert!(coach.may_change_schedule(ScheduleTarget::School(LINCOLN)));
+        assert!(!coach.may_change_schedule(ScheduleTarget::School(WASHINGTON)));
+        assert!(
+            !coach.may_change_schedule(ScheduleTarget::Server),
+            "needs every school"
+        );
+        assert!(with(&[(Role::Coach, None)]).may_change_schedule(ScheduleTarget::Server));
+        assert!(coach.may_change_schedule(ScheduleTarget::Digest { own: true }));
+        assert!(!coach.may_change_schedule(ScheduleTarget::Digest { own: false }));
+        assert!(
+            with(&[(Role::Admin, None)]).may_change_schedule(ScheduleTarget::Digest { own: false })
+        );
+        assert!(
+            !with(&[(Role::Team, Some(LINCOLN))])
+                .may_change_schedule(ScheduleTarget::School(LINCOLN))
+        );
+    }
 
     #[test]
     fn roles_round_trip_through_their_names() {

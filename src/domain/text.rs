@@ -69,6 +69,18 @@ pub fn plural(n: i64, one: &str) -> String {
     }
 }
 
+/// A moment as the school reads it: `Mon 23 Nov 14:05`.
+pub fn local_time(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> String {
+    at.with_timezone(&zone)
+        .format("%a %-d %b %H:%M")
+        .to_string()
+}
+
+/// A date as people read it: `Fri 5 Dec 2026`.
+pub fn day(date: chrono::NaiveDate) -> String {
+    date.format("%a %-d %b %Y").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

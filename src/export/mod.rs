@@ -168,7 +168,7 @@ mod tests {
                 focus_id: 2,
                 indicator_id: "12a".into(),
                 title: "Walkthroughs, then a debrief\non Fridays".into(),
-                status: "in_progress".into(),
+                status: crate::domain::plan::StepStatus::InProgress,
                 due_on: NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date"),
                 resources: Some("-2 subs".into()),
                 created_by: 7,

@@ -66,7 +66,7 @@ impl<'a> Names<'a> {
             indicator: &s.indicator_id,
             indicator_name: self.indicator(&s.indicator_id),
             title: cell(&s.title),
-            status: &s.status,
+            status: s.status.key(),
             due_on: s.due_on.to_string(),
             owners: owners
                 .iter()

@@ -16,7 +16,7 @@ use tokio::io::AsyncBufReadExt as _;
 use tokio::task::JoinHandle;
 
 pub use parse::{Line, parse};
-pub use seed::{Demo, Person, seed_database, seed_world};
+pub use seed::{DIGEST_ZONE, Demo, Person, seed_database, seed_world};
 
 use crate::config::Config;
 use crate::emulator::Emulator;
@@ -37,11 +37,10 @@ pub struct Sandbox {
     channel: u64,
     /// The form the bot opened last: its id, and the channel it was opened in.
     form: Option<(String, u64)>,
-    /// How far the sandbox's clock is ahead of the real one.
-    offset: chrono::TimeDelta,
     /// Where files the bot attaches (charts, exports) are saved, to open.
     files: std::path::PathBuf,
-    scheduler: crate::scheduler::Scheduler,
+    /// The bot's process: its clock is the sandbox's (see `clock`).
+    app: crate::app::App,
     bot: JoinHandle<()>,
 }
 
@@ -70,7 +69,8 @@ impl Sandbox {
         let emu = Emulator::start_with(spec, 0, true).await?;
         let demo = seed_world(&emu)?;
         let db = Db::open(&format!("sqlite://{}", database.display())).await?;
-        seed_database(&db, &demo).await?;
+        let clock = crate::clock::Clock::system();
+        seed_database(&db, &demo, clock.now()).await?;
         // DM channels belong to the emulator run that opened them; this one is new.
         crate::store::checkins::forget_dm_channels(&db).await?;
         let token =
@@ -78,16 +78,16 @@ impl Sandbox {
                 .token()?
                 .clone();
         // The sandbox drives the scheduler itself, on its own clock (see `clock`).
-        let options = crate::discord::Options {
-            scheduler: false,
-            ..crate::discord::Options::default()
-        };
+        let options = crate::discord::Options { scheduler: false };
+        let app = crate::app::App::load(
+            db.clone(),
+            &token,
+            Some(emu.api_url()),
+            crate::config::Sending::default(),
+            clock,
+        )?;
         let mut client =
-            crate::discord::client_with(&token, Some(emu.api_url()), db.clone(), options).await?;
-        let scheduler = crate::scheduler::Scheduler::new(
-            crate::discord::Data::load(db.clone())?,
-            std::sync::Arc::new(crate::discord::http_client(&token, Some(emu.api_url()))),
-        );
+            crate::discord::client(app.clone(), &token, Some(emu.api_url()), options).await?;
         let bot = tokio::spawn(async move {
             if let Err(error) = client.start().await {
                 tracing::error!(error = format!("{error:#}"), "the sandbox's bot stopped");
@@ -103,12 +103,11 @@ impl Sandbox {
             me: 0,
             channel,
             form: None,
-            offset: chrono::TimeDelta::zero(),
             files: database
                 .parent()
                 .unwrap_or(Path::new("."))
                 .join("coachbot-sandbox-files"),
-            scheduler,
+            app,
             bot,
         })
     }
@@ -175,9 +174,9 @@ impl Sandbox {
         }
     }
 
-    /// The sandbox's time: the real time plus however far `clock` moved it.
+    /// The sandbox's time: the bot's clock, which `clock` moves.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        chrono::Utc::now() + self.offset
+        self.app.now()
     }
 
     /// Moves the clock on as a running bot would live through it: each due time in between
@@ -185,18 +184,22 @@ impl Sandbox {
     async fn clock(&mut self, step: Option<&str>) -> anyhow::Result<String> {
         let from = self.now();
         match step {
-            Some("morning") => self.offset += next_morning(from) - from,
-            Some(step) => self.offset += parse::clock_step(step).map_err(|e| anyhow::anyhow!(e))?,
+            Some("morning") => self.app.clock.advance(next_morning(from) - from),
+            Some(step) => self
+                .app
+                .clock
+                .advance(parse::clock_step(step).map_err(|e| anyhow::anyhow!(e))?),
             None => {}
         }
         let now = self.now();
         let mark = self.emu.call_count();
-        let mut ticked = crate::scheduler::TickOutcome::default();
-        let mut delivered = crate::scheduler::DeliverOutcome::default();
+        let mut ticked = crate::outbox::TickOutcome::default();
+        let mut delivered = crate::outbox::DeliverOutcome::default();
         let mut at = from;
+        let scheduler = self.app.scheduler();
         for _ in 0..10_000 {
-            let round = self.scheduler.tick(at).await?;
-            let sent = self.scheduler.deliver(at).await?;
+            let round = scheduler.tick(at).await?;
+            let sent = scheduler.deliver(at).await?;
             ticked.fired += round.fired;
             ticked.missed += round.missed;
             ticked.nudged += round.nudged;
@@ -220,8 +223,8 @@ impl Sandbox {
             "The sandbox's clock says {} UTC.",
             now.format("%a %-d %b %Y %H:%M")
         );
-        if ticked != crate::scheduler::TickOutcome::default()
-            || delivered != crate::scheduler::DeliverOutcome::default()
+        if ticked != crate::outbox::TickOutcome::default()
+            || delivered != crate::outbox::DeliverOutcome::default()
         {
             out.push_str(&format!(
                 " Scheduler: {} fired, {} missed, {} nudged, {} expired; {} sent.",

@@ -244,14 +244,18 @@ async fn seed_digest(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> anyhow
 
 /// Lincoln's small plan: two focus indicators, three steps (one blocked by a barrier).
 /// Only on a database that has none yet.
-async fn seed_plan(db: &Db, demo: &Demo, lincoln: i64) -> anyhow::Result<()> {
+async fn seed_plan(
+    db: &Db,
+    demo: &Demo,
+    lincoln: i64,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
     if !indicators::for_school(db, demo.guild, lincoln)
         .await?
         .is_empty()
     {
         return Ok(());
     }
-    let now = Utc::now();
     let person = |handle: &str| {
         demo.person(handle)
             .map(|p| p.user_id)
@@ -263,7 +267,8 @@ async fn seed_plan(db: &Db, demo: &Demo, lincoln: i64) -> anyhow::Result<()> {
             members::note(db, demo.guild, SERVER_NAME, p.user_id, p.name, now).await?;
         }
     }
-    let (partnerships, _) = indicators::focus(db, demo.guild, lincoln, "12a", pat, now).await?;
+    let (partnerships, _) =
+        indicators::focus(db, demo.guild, lincoln, "12a", pat, now, None).await?;
     indicators::set_level(
         db,
         &partnerships,
@@ -271,9 +276,11 @@ async fn seed_plan(db: &Db, demo: &Demo, lincoln: i64) -> anyhow::Result<()> {
         Some("Partnership time is on the calendar for the spring term"),
         pat,
         now,
+        None,
     )
     .await?;
-    let (coaching_notes, _) = indicators::focus(db, demo.guild, lincoln, "11", pat, now).await?;
+    let (coaching_notes, _) =
+        indicators::focus(db, demo.guild, lincoln, "11", pat, now, None).await?;
     let today = now.with_timezone(&chrono_tz::America::Chicago).date_naive();
     let in_days = |days: u64| {
         today
@@ -316,6 +323,7 @@ async fn seed_plan(db: &Db, demo: &Demo, lincoln: i64) -> anyhow::Result<()> {
                     author: pat,
                 },
                 now,
+                None,
             )
             .await?,
         );
@@ -327,7 +335,7 @@ async fn seed_plan(db: &Db, demo: &Demo, lincoln: i64) -> anyhow::Result<()> {
             barrier: None,
             author: terry,
         };
-        steps::update(db, first, &change, now).await?;
+        steps::update(db, first, &change, now, None).await?;
         let change = Change {
             note: None,
             status: Some(StepStatus::Blocked.key()),
@@ -341,14 +349,13 @@ async fn seed_plan(db: &Db, demo: &Demo, lincoln: i64) -> anyhow::Result<()> {
             }),
             author: jordan,
         };
-        steps::update(db, third, &change, now).await?;
+        steps::update(db, third, &change, now, None).await?;
     }
     Ok(())
 }
 
 /// Gives the database the demo's schools and role mappings (idempotent).
-pub async fn seed_database(db: &Db, demo: &Demo) -> anyhow::Result<()> {
-    let now = Utc::now();
+pub async fn seed_database(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> anyhow::Result<()> {
     let mut school_ids = Vec::new();
     for (name, zone, channel) in SCHOOLS {
         let name = SchoolName::parse(name)?;
@@ -371,7 +378,7 @@ pub async fn seed_database(db: &Db, demo: &Demo) -> anyhow::Result<()> {
         .find(|(n, _)| n == "Lincoln Elementary")
         .map(|(_, id)| *id)
         .context("the demo's Lincoln Elementary")?;
-    seed_plan(db, demo, lincoln).await?;
+    seed_plan(db, demo, lincoln, now).await?;
     for (discord_role, role, school) in ROLE_MAP {
         let school_id =
             school.and_then(|s| school_ids.iter().find(|(n, _)| n == s).map(|(_, id)| *id));

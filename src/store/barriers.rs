@@ -3,6 +3,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
+use super::outbox::{Announcement, announce_in};
 use super::{BeginWrite as _, Db, db_id, on_backend};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -57,10 +58,16 @@ pub(super) const SELECT: &str =
             resolved_by, resolved_at, resolution
      FROM barriers";
 
-pub async fn add(db: &Db, new: &NewBarrier<'_>, now: DateTime<Utc>) -> anyhow::Result<Barrier> {
+pub async fn add(
+    db: &Db,
+    new: &NewBarrier<'_>,
+    now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
+) -> anyhow::Result<Barrier> {
     let id = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let id = insert_barrier!(&mut *tx, new, now).await?;
+        announce_in!(tx, announce, id, now);
         tx.commit().await?;
         Ok::<_, sqlx::Error>(id)
     })
@@ -89,6 +96,7 @@ pub async fn resolve(
     by: u64,
     resolution: &str,
     now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<bool> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -104,6 +112,9 @@ pub async fn resolve(
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if changed == 1 {
+            announce_in!(tx, announce, barrier.id, now);
+        }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(changed == 1)
     })

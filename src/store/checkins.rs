@@ -4,7 +4,9 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
+use super::outbox::{NewRow, OutboxMessage, insert_row};
 use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+pub use crate::domain::checkin::SessionStatus;
 use crate::domain::checkin::{Answered, Outcome};
 use crate::domain::flow::Asked;
 
@@ -18,7 +20,7 @@ pub struct CheckinSession {
     pub flow_title: String,
     pub opener: Option<String>,
     pub plan: String,
-    pub status: String,
+    pub status: SessionStatus,
     pub correcting: Option<i64>,
     /// The last prompt sent (`q3`, `k3`, `review`, `fix`), so none is sent twice.
     pub prompted: Option<String>,
@@ -411,7 +413,7 @@ pub async fn set_dm_channel(db: &Db, session_id: i64, channel_id: u64) -> anyhow
 pub async fn finish(
     db: &Db,
     session_id: i64,
-    status: &'static str,
+    status: SessionStatus,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
     on_backend!(db, pool => {
@@ -419,7 +421,7 @@ pub async fn finish(
         let changed = sqlx::query(
             "UPDATE checkin_sessions SET status = $1, finished_at = $2, updated_at = $2 WHERE id = $3 AND status = 'open'",
         )
-        .bind(status)
+        .bind(status.key())
         .bind(now)
         .bind(session_id)
         .execute(&mut *tx)
@@ -560,17 +562,18 @@ pub async fn nudge_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<i64>> 
             if marked == 0 {
                 continue;
             }
-            sqlx::query(
-                "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
-                 VALUES ($1, $2, 'nudge', $3, $4, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(format!("nudge:{id}"))
-            .bind(*server_id)
-            .bind(format!("{{\"session_id\":{id}}}"))
-            .bind(*person_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            let (kind, payload) = OutboxMessage::Nudge { session_id: *id }
+                .encode()
+                .map_err(|e| sqlx::Error::Encode(e.into()))?;
+            let row = NewRow {
+                key: format!("nudge:{id}"),
+                server_id: *server_id,
+                person_id: Some(*person_id),
+                kind,
+                payload,
+                not_before: now,
+            };
+            insert_row!(tx, &row, now)?;
             nudged.push(*id);
         }
         tx.commit().await?;

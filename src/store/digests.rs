@@ -10,7 +10,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::schools::School;
 use super::{Db, db_id, discord_id, on_backend};
 use crate::domain::digest::{MissedCheckin, OpenBarrier, OpenStep, SchoolFacts};
-use crate::domain::school::TimeZoneName;
 
 /// The schools `coach` coaches in this server (all of them for a server-wide coach role),
 /// by name.
@@ -149,7 +148,7 @@ pub async fn facts(
             let facts = SchoolFacts {
                 school_id: s.id,
                 name: s.name.clone(),
-                zone: TimeZoneName::parse(&s.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz),
+                zone: s.zone(),
                 missed: Vec::new(),
                 open_steps: Vec::new(),
                 open_barriers: Vec::new(),

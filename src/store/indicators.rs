@@ -3,6 +3,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
+use super::outbox::{Announcement, announce_in};
 use super::{BeginWrite as _, Db, db_id, on_backend};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -36,6 +37,7 @@ pub async fn focus(
     indicator_id: &str,
     by: u64,
     now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<(FocusIndicator, bool)> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -60,6 +62,9 @@ pub async fn focus(
         .bind(indicator_id.to_owned())
         .fetch_one(&mut *tx)
         .await?;
+        if added {
+            announce_in!(tx, announce, focus.id, now);
+        }
         tx.commit().await?;
         Ok::<_, sqlx::Error>((focus, added))
     })
@@ -111,6 +116,7 @@ pub async fn set_level(
     note: Option<&str>,
     by: u64,
     now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<()> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -132,6 +138,7 @@ pub async fn set_level(
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        announce_in!(tx, announce, focus.id, now);
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })

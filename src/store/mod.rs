@@ -41,6 +41,50 @@ pub enum Backend {
     Postgres,
 }
 
+/// Reads an enum stored as TEXT, on both engines: the column decodes as a string, then
+/// through the type's `parse`; a word the program does not know is a decode error, never a
+/// silent default.
+macro_rules! text_enum {
+    ($ty:ty) => {
+        $crate::store::text_enum!($ty, |raw: &str| <$ty>::parse(raw));
+    };
+    ($ty:ty, $parse:expr) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $ty
+        where
+            String: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <String as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <String as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $ty
+        where
+            String: sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let raw = <String as sqlx::Decode<'r, DB>>::decode(value)?;
+                let parse = $parse;
+                parse(raw.as_str())
+                    .ok_or_else(|| format!("`{raw}` is not a known {}", stringify!($ty)).into())
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+text_enum!(crate::domain::checkin::SessionStatus);
+text_enum!(crate::domain::plan::StepStatus);
+text_enum!(crate::domain::school::TimeZoneName, |raw: &str| {
+    crate::domain::school::TimeZoneName::parse(raw).ok()
+});
+
 /// Runs `$body` with `$pool` bound to the concrete pool, so one query text serves both engines.
 macro_rules! on_backend {
     ($db:expr, $pool:ident => $body:expr) => {

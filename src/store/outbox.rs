@@ -4,7 +4,142 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::{BeginWrite as _, Db, db_id, on_backend};
+use super::{BeginWrite as _, Db, db_id, discord_id, on_backend, text_enum};
+pub use crate::domain::outbox::OutboxMessage;
+
+/// Where an outbox row stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// Waiting to be delivered (or tried again).
+    Pending,
+    /// Delivered (or, for a report, composed into message rows).
+    Sent,
+    /// Given up: Discord refused it, it failed too often, or its kind is unknown.
+    Failed,
+    /// The person's DMs are closed; their coaches were told.
+    Unreachable,
+}
+
+impl OutboxStatus {
+    pub const ALL: [OutboxStatus; 4] = [
+        OutboxStatus::Pending,
+        OutboxStatus::Sent,
+        OutboxStatus::Failed,
+        OutboxStatus::Unreachable,
+    ];
+
+    /// The word stored in the database.
+    pub fn key(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Failed => "failed",
+            OutboxStatus::Unreachable => "unreachable",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == raw)
+    }
+}
+
+text_enum!(OutboxStatus);
+
+impl PartialEq<&str> for OutboxStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.key() == *other
+    }
+}
+
+/// A message on its way into the outbox, encoded and ready to insert (once per key) in the
+/// transaction of the change it reports. [`insert_row!`] is the one way a row is written.
+#[derive(Clone, Debug)]
+pub struct NewRow {
+    pub key: String,
+    pub server_id: i64,
+    /// Who it goes to by DM; None for a channel post.
+    pub person_id: Option<i64>,
+    pub kind: &'static str,
+    pub payload: String,
+    pub not_before: DateTime<Utc>,
+}
+
+impl NewRow {
+    pub fn new(
+        key: impl Into<String>,
+        server_id: u64,
+        person_id: Option<u64>,
+        message: &OutboxMessage,
+        not_before: DateTime<Utc>,
+    ) -> anyhow::Result<Self> {
+        let (kind, payload) = message.encode().context("encoding an outbox message")?;
+        Ok(Self {
+            key: key.into(),
+            server_id: db_id(server_id),
+            person_id: person_id.map(db_id),
+            kind,
+            payload,
+            not_before,
+        })
+    }
+}
+
+/// Inserts a [`NewRow`] inside the transaction `$tx` at `$now` (nothing when its key exists);
+/// evaluates to the query's result.
+macro_rules! insert_row {
+    ($tx:expr, $row:expr, $now:expr) => {{
+        let row: &$crate::store::outbox::NewRow = $row;
+        sqlx::query(
+            "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(row.key.clone())
+        .bind(row.server_id)
+        .bind(row.kind)
+        .bind(row.payload.clone())
+        .bind(row.person_id)
+        .bind(row.not_before)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await
+    }};
+}
+pub(crate) use insert_row;
+
+/// A line about a change, for a school's channel. The store writes it as an outbox row in the
+/// change's own transaction: the change and its announcement are saved together or not at all,
+/// and a crash after the commit loses neither.
+pub struct Announcement<'a> {
+    pub server_id: u64,
+    pub channel_id: u64,
+    /// The row's key, one per change (`announce:<interaction id>`).
+    pub key: String,
+    /// The line, given the id of what the change made (a new step's or barrier's) or changed.
+    pub text: &'a (dyn Fn(i64) -> String + Send + Sync),
+}
+
+impl Announcement<'_> {
+    /// The outbox row announcing the change to `id`.
+    pub(crate) fn row(&self, id: i64, now: DateTime<Utc>) -> Result<NewRow, sqlx::Error> {
+        let message = OutboxMessage::Announcement {
+            channel_id: self.channel_id,
+            text: crate::domain::text::clip(&(self.text)(id), crate::domain::text::MESSAGE_CONTENT),
+        };
+        NewRow::new(self.key.clone(), self.server_id, None, &message, now)
+            .map_err(|error| sqlx::Error::Encode(error.into()))
+    }
+}
+
+/// Queues `announce` (if any) for the change to `id`, inside the transaction `$tx`.
+macro_rules! announce_in {
+    ($tx:expr, $announce:expr, $id:expr, $now:expr) => {
+        if let Some(announcement) = $announce {
+            let row = announcement.row($id, $now)?;
+            $crate::store::outbox::insert_row!($tx, &row, $now)?;
+        }
+    };
+}
+pub(crate) use announce_in;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct OutboxRow {
@@ -14,7 +149,7 @@ pub struct OutboxRow {
     pub kind: String,
     pub payload: String,
     pub person_id: Option<i64>,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i64,
     pub not_before: DateTime<Utc>,
     pub last_error: Option<String>,
@@ -24,6 +159,18 @@ pub struct OutboxRow {
     pub message_id: Option<i64>,
     /// The process working on the row, while it holds the lease.
     pub lease_owner: Option<String>,
+}
+
+impl OutboxRow {
+    /// The row's message; an error for a kind this program does not know.
+    pub fn message(&self) -> anyhow::Result<OutboxMessage> {
+        OutboxMessage::decode(&self.kind, &self.payload).with_context(|| {
+            format!(
+                "reading the outbox row {} of kind `{}`",
+                self.key, self.kind
+            )
+        })
+    }
 }
 
 const SELECT: &str =
@@ -81,6 +228,36 @@ pub async fn claim(
     Ok(rows)
 }
 
+/// Leases the row with `key` to `owner` until `until`, if it is ready at `now` and no other
+/// process holds it: a command delivering what it just queued.
+pub async fn claim_key(
+    db: &Db,
+    key: &str,
+    now: DateTime<Utc>,
+    owner: &str,
+    until: DateTime<Utc>,
+) -> anyhow::Result<Option<OutboxRow>> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let row = sqlx::query_as(
+            "UPDATE outbox SET lease_owner = $1, lease_until = $2
+             WHERE key = $3 AND status = 'pending' AND not_before <= $4
+               AND (lease_until IS NULL OR lease_until <= $4)
+             RETURNING id, key, server_id, kind, payload, person_id, status, attempts, not_before,
+                       last_error, created_at, sent_at, message_id, lease_owner",
+        )
+        .bind(owner.to_owned())
+        .bind(until)
+        .bind(key.to_owned())
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(row)
+    })
+    .context("claiming an outbox row")
+}
+
 /// Every row (for tests and the digest).
 pub async fn all(db: &Db, server_id: u64) -> anyhow::Result<Vec<OutboxRow>> {
     on_backend!(db, pool => {
@@ -127,7 +304,7 @@ pub async fn next_ready(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
 
 /// How a delivery attempt ended, as stored on the row.
 struct Finish<'a> {
-    status: &'static str,
+    status: OutboxStatus,
     error: Option<&'a str>,
     not_before: Option<DateTime<Utc>>,
     message_id: Option<u64>,
@@ -146,7 +323,7 @@ async fn finish(db: &Db, id: i64, end: Finish<'_>, now: DateTime<Utc>) -> anyhow
                  message_id = COALESCE($6, message_id)
              WHERE id = $7",
         )
-        .bind(end.status)
+        .bind(end.status.key())
         .bind(end.error.map(str::to_owned))
         .bind(i64::from(end.counts))
         .bind(end.not_before)
@@ -170,7 +347,7 @@ pub async fn mark_sent(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let end = Finish {
-        status: "sent",
+        status: OutboxStatus::Sent,
         error: None,
         not_before: None,
         message_id,
@@ -189,7 +366,7 @@ pub async fn retry_at(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let end = Finish {
-        status: "pending",
+        status: OutboxStatus::Pending,
         error: Some(error),
         not_before: Some(retry_at),
         message_id: None,
@@ -200,7 +377,7 @@ pub async fn retry_at(
 
 pub async fn mark_failed(db: &Db, id: i64, error: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
     let end = Finish {
-        status: "failed",
+        status: OutboxStatus::Failed,
         error: Some(error),
         not_before: None,
         message_id: None,
@@ -217,7 +394,7 @@ pub async fn mark_unreachable(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let end = Finish {
-        status: "unreachable",
+        status: OutboxStatus::Unreachable,
         error: Some(error),
         not_before: None,
         message_id: None,
@@ -250,6 +427,15 @@ pub async fn notify_coaches(
     text: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
+    let notice = NewRow::new(
+        key,
+        discord_id(server_id),
+        None,
+        &OutboxMessage::Notice {
+            text: text.to_owned(),
+        },
+        now,
+    )?;
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let coaches: Vec<i64> = sqlx::query_scalar(
@@ -260,19 +446,15 @@ pub async fn notify_coaches(
         .bind(school_id)
         .fetch_all(&mut *tx)
         .await?;
-        let payload = serde_json::json!({ "text": text }).to_string();
-        for coach in &coaches {
-            sqlx::query(
-                "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
-                 VALUES ($1, $2, 'notice', $3, $4, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(format!("{key}:coach:{coach}"))
-            .bind(server_id)
-            .bind(payload.clone())
-            .bind(*coach)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        for row in coaches.iter().map(|coach| NewRow {
+            key: format!("{key}:coach:{coach}"),
+            server_id,
+            person_id: Some(*coach),
+            kind: notice.kind,
+            payload: notice.payload.clone(),
+            not_before: now,
+        }) {
+            insert_row!(tx, &row, now)?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(coaches.len())
@@ -280,28 +462,14 @@ pub async fn notify_coaches(
     .context("queueing notices to coaches")
 }
 
-/// Queues one row now (once per key): e.g. a summary someone asked to post.
-pub async fn enqueue(
-    db: &Db,
-    key: &str,
-    server_id: u64,
-    kind: &'static str,
-    payload: &str,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+/// Queues rows now (once per key each), in one transaction: e.g. a summary someone asked to
+/// post.
+pub async fn enqueue(db: &Db, rows: &[NewRow], now: DateTime<Utc>) -> anyhow::Result<()> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
-             VALUES ($1, $2, $3, $4, NULL, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(key.to_owned())
-        .bind(db_id(server_id))
-        .bind(kind)
-        .bind(payload.to_owned())
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        for row in rows {
+            insert_row!(tx, row, now)?;
+        }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })

@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
+use super::outbox::{NewRow, insert_row};
 use super::{BeginWrite as _, Db, db_id, on_backend};
 
 /// A composed report: the outbox row it came from (a digest or a summary) is marked sent, and
@@ -13,10 +14,8 @@ pub struct Composed<'a> {
     pub row_id: i64,
     pub row_key: &'a str,
     pub server_id: i64,
-    /// Who the messages go to by DM (a digest); None for a channel post.
-    pub person_id: Option<i64>,
-    /// `(key, payload)` for each message, in sending order.
-    pub messages: &'a [(String, String)],
+    /// The messages, in sending order.
+    pub messages: &'a [NewRow],
     /// Files for the messages: `(message key, filename, bytes)`.
     pub files: &'a [(String, String, Vec<u8>)],
 }
@@ -43,18 +42,8 @@ pub async fn compose(
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         // All due at `now`: rows due together are sent in id order, the order written here.
-        for (key, payload) in composed.messages {
-            sqlx::query(
-                "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
-                 VALUES ($1, $2, 'message', $3, $4, 'pending', $5, $5) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(key.clone())
-            .bind(composed.server_id)
-            .bind(payload.clone())
-            .bind(composed.person_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        for row in composed.messages {
+            insert_row!(tx, row, now)?;
         }
         for (key, filename, bytes) in composed.files {
             sqlx::query(

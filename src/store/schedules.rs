@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
+use super::outbox::{NewRow, insert_row};
 use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
 use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
@@ -288,17 +289,8 @@ pub struct Firing {
     pub fired: Option<DateTime<Utc>>,
     pub missed: Vec<DateTime<Utc>>,
     pub next_fire_at: Option<DateTime<Utc>>,
-    pub outbox: Vec<Queued>,
-}
-
-/// One outbox row a firing writes.
-#[derive(Clone, Debug)]
-pub struct Queued {
-    pub key: String,
-    /// `checkin_start`, `digest` or `summary`.
-    pub kind: &'static str,
-    pub person: Option<u64>,
-    pub payload: String,
+    /// The outbox rows it writes.
+    pub outbox: Vec<NewRow>,
 }
 
 /// Claims the schedules due at `now` (at most `limit`) and applies `decide` to each, writing
@@ -356,19 +348,8 @@ pub async fn fire_due(
                 .execute(&mut *tx)
                 .await?;
             }
-            for queued in &firing.outbox {
-                sqlx::query(
-                    "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
-                     VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) ON CONFLICT (key) DO NOTHING",
-                )
-                .bind(queued.key.clone())
-                .bind(schedule.server_id)
-                .bind(queued.kind)
-                .bind(queued.payload.clone())
-                .bind(queued.person.map(db_id))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+            for row in &firing.outbox {
+                insert_row!(tx, row, now)?;
             }
             sqlx::query("UPDATE schedules SET next_fire_at = $1, updated_at = $2 WHERE id = $3")
                 .bind(firing.next_fire_at)

@@ -12,10 +12,18 @@ pub struct School {
     pub id: i64,
     pub server_id: i64,
     pub name: String,
-    pub time_zone: String,
+    /// A stored zone that no longer parses fails the read (and is logged), never a silent UTC.
+    pub time_zone: TimeZoneName,
     pub channel_id: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl School {
+    /// The school's time zone.
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.time_zone.tz()
+    }
 }
 
 /// What `/setup school` asks for.

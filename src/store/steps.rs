@@ -4,7 +4,9 @@ use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::barriers::{NewBarrier, insert_barrier};
+use super::outbox::{Announcement, announce_in};
 use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+use crate::domain::plan::StepStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ActionStep {
@@ -16,7 +18,7 @@ pub struct ActionStep {
     pub indicator_id: String,
     pub title: String,
     pub due_on: NaiveDate,
-    pub status: String,
+    pub status: StepStatus,
     pub resources: Option<String>,
     pub created_by: i64,
     pub created_at: DateTime<Utc>,
@@ -53,7 +55,12 @@ pub(super) const SELECT: &str =
      FROM action_steps s JOIN focus_indicators f ON f.id = s.focus_id";
 
 /// Adds a step with its owners and a `created` entry in its log, in one transaction.
-pub async fn add(db: &Db, new: &NewStep<'_>, now: DateTime<Utc>) -> anyhow::Result<ActionStep> {
+pub async fn add(
+    db: &Db,
+    new: &NewStep<'_>,
+    now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
+) -> anyhow::Result<ActionStep> {
     let id = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
@@ -86,6 +93,7 @@ pub async fn add(db: &Db, new: &NewStep<'_>, now: DateTime<Utc>) -> anyhow::Resu
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        announce_in!(tx, announce, id, now);
         tx.commit().await?;
         Ok::<_, sqlx::Error>(id)
     })
@@ -134,6 +142,7 @@ pub async fn update(
     step: &ActionStep,
     change: &Change<'_>,
     now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<ActionStep> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -165,6 +174,7 @@ pub async fn update(
         if let Some(barrier) = &change.barrier {
             insert_barrier!(&mut *tx, barrier, now).await?;
         }
+        announce_in!(tx, announce, step.id, now);
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })
@@ -182,6 +192,7 @@ pub async fn assign(
     add: bool,
     author: u64,
     now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<bool> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -213,6 +224,7 @@ pub async fn assign(
                 .bind(step.id)
                 .execute(&mut *tx)
                 .await?;
+            announce_in!(tx, announce, step.id, now);
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(changed)

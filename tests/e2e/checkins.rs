@@ -250,7 +250,7 @@ e2e! {
         assert_eq!(notes[1], [ANSWERS[2].to_owned(), format!("Next step: {}", ANSWERS[4])]);
         assert_eq!(barriers, [(Some(1), "time".to_owned(), ANSWERS[3].to_owned())]);
         let stored = checkins::get(&bot.db, session).await.expect("get").expect("session");
-        assert_eq!(stored.status, "confirmed");
+        assert_eq!(stored.status.key(), "confirmed");
 
         // Answers never reach a channel.
         for call in bot.emu.calls() {
@@ -383,7 +383,7 @@ e2e! {
         click(bot, pat, &again, &button_id(&again, "confirm")).await;
         let (notes, _) = outcomes_of(bot, steps).await;
         assert_eq!(notes[1][1], "Next step: Book the hall instead");
-        assert_eq!(checkins::get(&bot.db, session).await.expect("get").expect("s").status, "confirmed");
+        assert_eq!(checkins::get(&bot.db, session).await.expect("get").expect("s").status.key(), "confirmed");
     }
 }
 
@@ -449,5 +449,44 @@ e2e! {
         let answers = checkins::answers(&bot.db, session).await.expect("answers");
         assert_eq!(answers.len(), 2);
         assert_eq!(answers[1].answer, ANSWERS[1]);
+    }
+}
+
+e2e! {
+    /// Pat sends twenty quick DMs, one after another. Every reply the bot writes goes through
+    /// the one paced way out: Pat's DM channel never gets more than 5 of the bot's messages in
+    /// any 5 seconds (Discord's per-channel limit), and every DM is answered.
+    async fn quick_dm_answers_are_paced_in_their_channel(bot) {
+        let plan = bot.plan().await;
+        start_weekly(bot, &plan, plan.pat).await;
+        let dm = bot.emu.dm_channel_of(plan.pat).expect("a DM channel");
+        let path = format!("/channels/{dm}/messages");
+        let mark = bot.emu.call_count();
+        // Quick: a DM every 100 ms, far faster than Discord lets the bot reply in one channel.
+        for n in 1..=20 {
+            bot.emu.send_dm(plan.pat, &format!("Answer number {n}: the rota is drafted."));
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let posts = |bot: &TestBot| -> Vec<RecordedCall> {
+            bot.emu
+                .calls_since(mark)
+                .into_iter()
+                .filter(|c| c.method == "POST" && c.path == path && c.status == 200)
+                .collect()
+        };
+        // At 5 per 5 s, twenty replies take about 20 s.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(45);
+        while posts(bot).len() < 20 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let posts = posts(bot);
+        assert!(posts.len() >= 20, "every DM is answered: {} replies", posts.len());
+        let window = std::time::Duration::from_secs(5);
+        for (i, first) in posts.iter().enumerate() {
+            let within = posts[i..].iter().filter(|p| p.at.duration_since(first.at) < window).count();
+            assert!(within <= 5, "{within} replies within 5 s of reply {i}");
+        }
+        let span = posts[posts.len() - 1].at.duration_since(posts[0].at);
+        assert!(span >= std::time::Duration::from_secs(15), "paced, not sent in a burst: {span:?}");
     }
 }

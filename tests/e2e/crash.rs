@@ -45,7 +45,7 @@ async fn gateway_closed(bot: &TestBot) {
 async fn all_sent(bot: &TestBot, timeout: Duration) -> Vec<OutboxRow> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+        let rows = crate::support::queued(bot).await;
         if !rows.is_empty() && rows.iter().all(|r| r.status == "sent") {
             return rows;
         }
@@ -124,7 +124,7 @@ e2e! {
     /// each question once.
     async fn killed_after_claiming_before_sending(bot) {
         let (posts, people) = crash_then_restart(bot, "outbox-claimed", async |bot: &TestBot, posts: Vec<RecordedCall>| {
-            let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+            let rows = crate::support::queued(bot).await;
             assert_eq!(rows.len(), 3);
             assert!(rows.iter().all(|r| r.status == "pending" && r.lease_owner.is_some()), "claimed, nothing marked sent");
             assert!(posts.is_empty(), "nothing sent before the kill");
@@ -141,7 +141,7 @@ e2e! {
         let (posts, people) = crash_then_restart(bot, "prompt-sent", async |bot: &TestBot, posts: Vec<RecordedCall>| {
             assert_eq!(posts.len(), 1, "one question went out before the kill");
             assert_eq!(posts[0].status, 200);
-            let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+            let rows = crate::support::queued(bot).await;
             assert!(rows.iter().all(|r| r.status == "pending"), "nothing marked sent");
             let open = checkins::all_open(&bot.db).await.expect("sessions");
             assert_eq!(open.len(), 1, "the session it started is stored");
@@ -164,14 +164,77 @@ e2e! {
     async fn killed_after_recording_before_marking_the_row_sent(bot) {
         let (posts, people) = crash_then_restart(bot, "outbox-sent", async |bot: &TestBot, posts: Vec<RecordedCall>| {
             assert_eq!(posts.len(), 1);
-            let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+            let rows = crate::support::queued(bot).await;
             assert!(rows.iter().all(|r| r.status == "pending"), "nothing marked sent");
             let open = checkins::all_open(&bot.db).await.expect("sessions");
             assert_eq!(open.len(), 1);
             assert_eq!(open[0].prompted.as_deref(), Some("q0"), "the question is recorded as asked");
         }).await;
         assert_eq!(posts.len(), people.len(), "no second post at all");
-        let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+        let rows = crate::support::queued(bot).await;
         assert!(rows.iter().all(|r| r.message_id.is_some()), "each row knows its message, the crashed one too");
+    }
+}
+
+e2e! {
+    /// A step is added and the process is killed with SIGKILL right after the step and its
+    /// channel announcement were committed, before the announcement went out. The next
+    /// process sends it, and the leadership channel shows it exactly once.
+    async fn an_announcement_committed_before_a_crash_arrives_once(bot) {
+        let plan = bot.plan().await;
+        bot.stop().await;
+        let channel = bot.ids.lincoln_channel;
+        let announced = |bot: &TestBot| {
+            bot.emu
+                .messages_in(channel)
+                .iter()
+                .filter(|m| m["content"].as_str().is_some_and(|c| c.contains("Share the walkthrough rota")))
+                .count()
+        };
+        let crashing = BotProcess::start(
+            bot,
+            &Launch { crash_point: Some("announcement-queued"), lease_secs: LEASE_SECS, ..Launch::default() },
+        );
+        crashing.wait_for_log("coachbot is ready", WAIT).await;
+        // Terry adds a step; the process stops right after saving it, before it announces.
+        bot.emu
+            .slash_command(plan.terry, bot.ids.general, "step add", &[
+                ("title", serde_json::json!("Share the walkthrough rota")),
+                ("indicator", serde_json::json!("12a")),
+                ("owner", serde_json::json!(plan.terry)),
+                ("due", serde_json::json!("friday")),
+            ])
+            .expect("the emulator builds the interaction");
+        crashing.wait_for_log("reached crash point announcement-queued", WAIT).await;
+        crashing.kill9().await;
+        gateway_closed(bot).await;
+
+        let step = coachbot::store::steps::list(&bot.db, bot.ids.guild, &Default::default())
+            .await
+            .expect("steps")
+            .into_iter()
+            .find(|s| s.title == "Share the walkthrough rota")
+            .expect("the step was saved before the kill");
+        let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+        let row = rows.iter().find(|r| r.kind == "announcement" && r.status == "pending").expect("its announcement is queued, not sent");
+        assert!(row.payload.contains(&format!("New step #{}", step.id)), "{}", row.payload);
+        assert_eq!(announced(bot), 0, "nothing reached the channel before the kill");
+
+        let restarted = BotProcess::start(bot, &Launch { lease_secs: LEASE_SECS, ..Launch::default() });
+        restarted.wait_for_log("coachbot is ready", WAIT).await;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while announced(bot) == 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Give a stray second send the time to show up before counting.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(announced(bot), 1, "the announcement arrives once:\n{}", restarted.log());
+        let row = outbox::by_key(&bot.db, &row.key).await.expect("read").expect("the row");
+        assert_eq!(row.status, "sent");
+        assert!(row.message_id.is_some(), "the message id is recorded");
+        let shown = bot.emu.messages_in(channel);
+        let line = shown.iter().filter_map(|m| m["content"].as_str()).find(|c| c.contains("Share the walkthrough rota")).expect("the line");
+        assert_eq!(line, format!("New step #{} for 12a: “Share the walkthrough rota”, owned by Terry Okafor, due {}.", step.id, coachbot::domain::text::day(step.due_on)));
+        restarted.kill9().await;
     }
 }

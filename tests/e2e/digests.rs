@@ -6,7 +6,7 @@ use coachbot::domain::schedule::CronSpec;
 use coachbot::emulator::world::permissions;
 use coachbot::store::barriers::{self, NewBarrier};
 use coachbot::store::steps::{self, NewStep};
-use coachbot::store::{indicators, outbox, schedules, schools};
+use coachbot::store::{indicators, schedules, schools};
 use serde_json::{Value, json};
 
 use crate::e2e;
@@ -74,9 +74,17 @@ async fn overdue_step(
     title: &str,
     due_on: NaiveDate,
 ) -> i64 {
-    let (focus, _) = indicators::focus(&bot.db, bot.ids.guild, school, "12a", owner, Utc::now())
-        .await
-        .expect("a focus");
+    let (focus, _) = indicators::focus(
+        &bot.db,
+        bot.ids.guild,
+        school,
+        "12a",
+        owner,
+        Utc::now(),
+        None,
+    )
+    .await
+    .expect("a focus");
     steps::add(
         &bot.db,
         &NewStep {
@@ -90,6 +98,7 @@ async fn overdue_step(
             author: owner,
         },
         Utc::now(),
+        None,
     )
     .await
     .expect("a step")
@@ -108,6 +117,7 @@ async fn barrier(bot: &TestBot, school: i64, by: u64, text: &str, at: DateTime<U
             raised_by: by,
         },
         at,
+        None,
     )
     .await
     .expect("a barrier")
@@ -208,7 +218,7 @@ e2e! {
 
         // The rows: the digest row and its one message sent, the message id recorded, and
         // the digest on record for the next one.
-        let rows = outbox::all(&bot.db, ids.guild).await.expect("outbox");
+        let rows = crate::support::queued(bot).await;
         let digest_rows: Vec<_> = rows.iter().filter(|r| r.kind == "digest" || r.kind == "message").collect();
         assert_eq!(digest_rows.len(), 2, "{digest_rows:?}");
         assert!(digest_rows.iter().all(|r| r.status == "sent"));
@@ -217,7 +227,7 @@ e2e! {
         assert_eq!(coachbot::store::digests::last_built(&bot.db, ids.guild, cora).await.expect("last"), Some(at));
 
         // Nothing is sent twice: another round finds nothing to do.
-        assert_eq!(scheduler.deliver(at + TimeDelta::minutes(1)).await.expect("deliver"), coachbot::scheduler::DeliverOutcome::default());
+        assert_eq!(scheduler.deliver(at + TimeDelta::minutes(1)).await.expect("deliver"), coachbot::outbox::DeliverOutcome::default());
         assert_eq!(bot.emu.messages_in(dm).len(), 1);
 
         // The preview shows the same schools, to her alone, and records nothing.

@@ -17,7 +17,7 @@ fn http(emu: &Emulator) -> serenity::Http {
         .token()
         .expect("token")
         .clone();
-    coachbot::discord::http_client(&token, Some(emu.api_url()))
+    coachbot::outbound::http_client(&token, Some(emu.api_url()))
 }
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, value: &Value) -> T {
@@ -33,12 +33,12 @@ fn the_rate_limiter_is_off_whenever_a_proxy_is_set() {
         .expect("token")
         .clone();
     assert!(
-        coachbot::discord::http_client(&token, Some("http://127.0.0.1:9"))
+        coachbot::outbound::http_client(&token, Some("http://127.0.0.1:9"))
             .ratelimiter
             .is_none()
     );
     assert!(
-        coachbot::discord::http_client(&token, None)
+        coachbot::outbound::http_client(&token, None)
             .ratelimiter
             .is_some()
     );

@@ -3,10 +3,10 @@
 //! send, and a delivered row keeps the id of the message Discord created.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use coachbot::config::Sending as Settings;
 use coachbot::discord::Options;
 use coachbot::emulator::{Fault, FaultKind};
-use coachbot::scheduler::{DeliverOutcome, Scheduler, Settings};
-use coachbot::store::outbox;
+use coachbot::outbox::{DeliverOutcome, Scheduler};
 
 use crate::e2e;
 use crate::schedules::schedule_for_pat;
@@ -53,7 +53,7 @@ e2e! {
         let limited = FaultKind::RateLimited { retry_after: 12.5, global: false };
         let (first, scheduler) = queued_then_fault(bot, &plan, 1, limited).await;
         assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { retried: 1, ..DeliverOutcome::default() });
-        let row = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").remove(0);
+        let row = crate::support::queued(bot).await.remove(0);
         assert_eq!(row.status, "pending");
         assert_eq!(row.not_before, first + TimeDelta::milliseconds(12_500), "next attempt exactly when Discord said");
         assert_eq!(row.attempts, 0, "a 429 is not a failed attempt");
@@ -69,8 +69,8 @@ e2e! {
         let dm = bot.emu.dm_channel_of(plan.pat).expect("a DM");
         let posted = bot.emu.messages_in(dm);
         let question_id: i64 = posted.last().and_then(|m| m["id"].as_str()).and_then(|id| id.parse().ok()).expect("a message id");
-        let row = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").remove(0);
-        assert_eq!((row.status.as_str(), row.message_id), ("sent", Some(question_id)), "the message id is recorded");
+        let row = crate::support::queued(bot).await.remove(0);
+        assert_eq!((row.status.key(), row.message_id), ("sent", Some(question_id)), "the message id is recorded");
         assert_eq!(posts_in(bot, dm).len(), 2, "one refused, one delivered");
     }
 }
@@ -85,15 +85,15 @@ e2e! {
         for (attempt, backoff) in [2, 4, 8].into_iter().enumerate() {
             let round = scheduler.deliver(at).await.expect("deliver");
             assert_eq!(round, DeliverOutcome { retried: 1, ..DeliverOutcome::default() }, "attempt {attempt}");
-            let row = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").remove(0);
+            let row = crate::support::queued(bot).await.remove(0);
             assert_eq!(row.not_before, at + TimeDelta::seconds(backoff), "backoff doubles");
             assert!(row.last_error.as_deref().is_some_and(|e| e.contains("502")), "{:?}", row.last_error);
             assert_eq!(scheduler.deliver(row.not_before - TimeDelta::milliseconds(1)).await.expect("deliver"), DeliverOutcome::default(), "not before the backoff");
             at = row.not_before;
         }
         assert_eq!(scheduler.deliver(at).await.expect("deliver"), DeliverOutcome { sent: 1, ..DeliverOutcome::default() });
-        let row = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").remove(0);
-        assert_eq!((row.status.as_str(), row.attempts), ("sent", 4));
+        let row = crate::support::queued(bot).await.remove(0);
+        assert_eq!((row.status.key(), row.attempts), ("sent", 4));
         assert_eq!(dm_questions(bot, plan.pat).await, 1, "delivered once");
         let dm = bot.emu.dm_channel_of(plan.pat).expect("a DM");
         assert_eq!(posts_in(bot, dm).iter().map(|c| c.status).collect::<Vec<_>>(), [502, 502, 502, 200]);

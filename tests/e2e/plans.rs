@@ -83,7 +83,7 @@ e2e! {
         assert!(shown.text().contains("Terry Okafor and Jordan Silva"), "owners: {}", shown.text());
 
         let stored = steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step");
-        assert_eq!(stored.status, "done");
+        assert_eq!(stored.status.key(), "done");
         let updates = steps::updates(&bot.db, &stored).await.expect("updates");
         let authors: Vec<u64> = updates.iter().map(|u| u.author_id as u64).collect();
         assert_eq!(authors, [terry, jordan, jordan]);
@@ -155,7 +155,7 @@ e2e! {
         let form = bot.reply(&interaction).await;
         assert_eq!(form.kind, 9, "a modal opens: {:?}", form.call.body);
         let stored = steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step");
-        assert_eq!(stored.status, "planned", "nothing is saved before the form is sent");
+        assert_eq!(stored.status.key(), "planned", "nothing is saved before the form is sent");
         assert_eq!(update_count(bot, step).await, updates_before);
         assert!(barriers::list(&bot.db, bot.ids.guild, None, true).await.expect("barriers").is_empty());
 
@@ -171,7 +171,7 @@ e2e! {
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].category, "time");
         assert_eq!(open[0].text, "No substitute cover for the training day");
-        assert_eq!(steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step").status, "blocked");
+        assert_eq!(steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step").status.key(), "blocked");
 
         let listed = bot.command(terry, general, "barrier list", &[]).await;
         assert!(listed.text().contains("No substitute cover") && listed.text().contains("open less than a day"), "{}", listed.text());
@@ -292,7 +292,7 @@ e2e! {
 
         assert_eq!(steps::count(&bot.db, bot.ids.guild).await.expect("count"), before);
         assert_eq!(update_count(bot, step).await, updates_before);
-        assert_eq!(steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step").status, "planned");
+        assert_eq!(steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step").status.key(), "planned");
     }
 }
 

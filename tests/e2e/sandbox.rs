@@ -198,3 +198,56 @@ async fn the_morning_brings_caseys_digest_and_the_summary_chart_is_saved_to_a_fi
         sandbox.emu.violations()
     );
 }
+
+/// The sandbox's clock moves all of the bot, not only its scheduler: a step due the day after
+/// tomorrow is overdue once the clock is three days on, `/step list overdue:true` says so,
+/// and Casey's digest preview is dated on the sandbox's day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clock_moves_commands_and_previews_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sandbox = Sandbox::start(&dir.path().join("sandbox.db"), true)
+        .await
+        .expect("the sandbox starts");
+    say(&mut sandbox, "as terry").await;
+    let added = say(
+        &mut sandbox,
+        r#"/step add title:"Print the observation forms" indicator:12a owner:@terry due:"in 2 days""#,
+    )
+    .await;
+    assert!(added.contains("Added step **#4"), "{added}");
+    let overdue = say(&mut sandbox, "/step list overdue:true").await;
+    assert!(
+        !overdue.contains("Print the observation forms"),
+        "not overdue yet: {overdue}"
+    );
+
+    let moved = say(&mut sandbox, "clock +3d").await;
+    assert!(moved.contains("The sandbox's clock says"), "{moved}");
+    let overdue = say(&mut sandbox, "/step list overdue:true").await;
+    assert!(
+        overdue.contains("Print the observation forms"),
+        "overdue on the sandbox's clock: {overdue}"
+    );
+
+    say(&mut sandbox, "as casey").await;
+    let preview = say(&mut sandbox, "/digest preview").await;
+    let zone: chrono_tz::Tz = coachbot::sandbox::DIGEST_ZONE.parse().expect("a zone");
+    let today = sandbox
+        .now()
+        .with_timezone(&zone)
+        .format("%a %-d %b")
+        .to_string();
+    assert!(
+        preview.contains(&format!("Coaching digest, {today}")),
+        "dated on the sandbox's day ({today}): {preview}"
+    );
+    assert!(
+        preview.contains("Print the observation forms"),
+        "the overdue step is in the digest: {preview}"
+    );
+    assert!(
+        sandbox.emu.violations().is_empty(),
+        "{:?}",
+        sandbox.emu.violations()
+    );
+}

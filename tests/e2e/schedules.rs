@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use coachbot::discord::Options;
-use coachbot::scheduler::{DeliverOutcome, TickOutcome};
+use coachbot::outbox::{DeliverOutcome, TickOutcome};
 use coachbot::store::schedules;
 use coachbot::store::{checkins, outbox};
 use serde_json::json;
@@ -99,7 +99,7 @@ e2e! {
         let scheduler = bot.scheduler();
         let back = first + TimeDelta::days(3) + TimeDelta::minutes(30);
         assert_eq!(scheduler.tick(back).await.expect("tick"), TickOutcome { fired: 1, missed: 3, queued: 1, ..TickOutcome::default() });
-        assert_eq!(outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").len(), 1);
+        assert_eq!(crate::support::queued(bot).await.len(), 1);
         let runs = schedules::runs(&bot.db, schedule.id).await.expect("runs");
         let outcomes: Vec<&str> = runs.iter().map(|(_, o)| o.as_str()).collect();
         assert_eq!(outcomes, ["missed", "missed", "missed", "fired"]);
@@ -110,12 +110,12 @@ e2e! {
         let after_26h = next + TimeDelta::hours(25);
         let round = scheduler.tick(after_26h).await.expect("tick");
         assert_eq!((round.fired, round.missed, round.queued), (1, 1, 1), "{round:?}");
-        assert_eq!(outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").len(), 2);
+        assert_eq!(crate::support::queued(bot).await.len(), 2);
         let back = after_26h;
 
         let much_later = back + TimeDelta::days(2) + TimeDelta::hours(5);
         assert_eq!(scheduler.tick(much_later).await.expect("tick"), TickOutcome { fired: 0, missed: 2, queued: 0, ..TickOutcome::default() });
-        assert_eq!(outbox::all(&bot.db, bot.ids.guild).await.expect("outbox").len(), 2, "nothing more was queued");
+        assert_eq!(crate::support::queued(bot).await.len(), 2, "nothing more was queued");
     }
 }
 
@@ -129,7 +129,7 @@ e2e! {
         let scheduler = bot.scheduler();
         scheduler.tick(first).await.expect("tick");
         assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { unreachable: 1, ..DeliverOutcome::default() });
-        let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+        let rows = crate::support::queued(bot).await;
         assert_eq!(rows[0].status, "unreachable");
         assert!(rows[0].last_error.as_deref().is_some_and(|e| e.contains("50007") || e.contains("Cannot send")), "{:?}", rows[0].last_error);
         // Their coach is told, once.
@@ -229,7 +229,7 @@ e2e! {
         let later = scheduler.tick(first + TimeDelta::days(8)).await.expect("tick");
         assert_eq!(later.expired, 1);
         let sessions = checkins::of_person(&bot.db, bot.ids.guild, plan.pat).await.expect("sessions");
-        assert_eq!(sessions[0].status, "expired");
+        assert_eq!(sessions[0].status.key(), "expired");
     }
 }
 
@@ -319,7 +319,7 @@ e2e! {
         for person in people {
             assert!(dm_questions(bot, person).await <= 1, "no one is asked twice");
         }
-        let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("rows");
+        let rows = crate::support::queued(bot).await;
         assert!(rows.iter().all(|r| r.status == "sent"), "{:?}", rows.iter().map(|r| &r.status).collect::<Vec<_>>());
     }
 }

@@ -24,7 +24,7 @@ e2e! {
         let stored = schools::list(&bot.db, ids.guild).await.expect("schools");
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].name, "Lincoln Elementary");
-        assert_eq!(stored[0].time_zone, "America/Chicago");
+        assert_eq!(stored[0].time_zone.name(), "America/Chicago");
         assert_eq!(stored[0].channel_id, Some(ids.lincoln_channel as i64));
 
         // Running it again changes the school instead of adding a second one.
@@ -37,7 +37,7 @@ e2e! {
         assert!(reply.content.contains("Updated **Lincoln Elementary**"), "{}", reply.content);
         let stored = schools::list(&bot.db, ids.guild).await.expect("schools");
         assert_eq!(stored.len(), 1);
-        assert_eq!(stored[0].time_zone, "America/New_York");
+        assert_eq!(stored[0].time_zone.name(), "America/New_York");
         assert_eq!(stored[0].channel_id, None);
     }
 }

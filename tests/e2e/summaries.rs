@@ -4,7 +4,7 @@
 use chrono::{TimeDelta, Utc};
 use coachbot::store::barriers::{self, NewBarrier};
 use coachbot::store::steps::{self, NewStep};
-use coachbot::store::{Db, indicators, outbox, summaries};
+use coachbot::store::{Db, indicators, summaries};
 use serde_json::json;
 
 use crate::e2e;
@@ -17,13 +17,13 @@ e2e! {
         let ids = &bot.ids;
         let now = Utc::now();
         let focus = indicators::find(&bot.db, ids.guild, plan.lincoln, "12a").await.expect("find").expect("12a");
-        indicators::set_level(&bot.db, &focus, "getting_ready", None, plan.casey, now - TimeDelta::days(30)).await.expect("level");
-        indicators::set_level(&bot.db, &focus, "getting_started", None, plan.casey, now - TimeDelta::days(5)).await.expect("level");
+        indicators::set_level(&bot.db, &focus, "getting_ready", None, plan.casey, now - TimeDelta::days(30), None).await.expect("level");
+        indicators::set_level(&bot.db, &focus, "getting_started", None, plan.casey, now - TimeDelta::days(5), None).await.expect("level");
         for (title, owner) in [("Terry Okafor leads walkthroughs", plan.terry), ("Jordan Silva runs data talks", plan.jordan)] {
             steps::add(&bot.db, &NewStep {
                 server_id: ids.guild, school_id: plan.lincoln, focus_id: focus.id, title,
                 due_on: now.date_naive() + TimeDelta::days(10), resources: None, owners: &[owner], author: owner,
-            }, now).await.expect("step");
+            }, now, None).await.expect("step");
         }
         // Five people name time; only Pat names people (and names Terry in it).
         let extra: Vec<u64> = (0..2).map(|i| {
@@ -37,17 +37,17 @@ e2e! {
             barriers::add(&bot.db, &NewBarrier {
                 server_id: ids.guild, school_id: plan.lincoln, step_id: None, category: "time",
                 text: &format!("No time for the walkthroughs, says person {i}"), raised_by: *by,
-            }, now - TimeDelta::days(4)).await.expect("barrier");
+            }, now - TimeDelta::days(4), None).await.expect("barrier");
         }
         barriers::add(&bot.db, &NewBarrier {
             server_id: ids.guild, school_id: plan.lincoln, step_id: None, category: "people",
             text: "Terry Okafor is overloaded", raised_by: plan.pat,
-        }, now - TimeDelta::days(2)).await.expect("barrier");
+        }, now - TimeDelta::days(2), None).await.expect("barrier");
 
         // A team member may not post it; nothing is queued.
         let refused = bot.command(plan.terry, ids.general, "summary post", &[]).await;
         assert!(refused.ephemeral && refused.content.contains("Only the school's coaches and admins"), "{}", refused.content);
-        assert!(outbox::all(&bot.db, ids.guild).await.expect("outbox").is_empty());
+        assert!(crate::support::queued(bot).await.is_empty());
 
         let asked = bot.command(plan.casey, ids.general, "summary post", &[("school", json!("Lincoln Elementary"))]).await;
         assert!(asked.ephemeral && asked.content.contains("on its way"), "{}", asked.content);
@@ -90,12 +90,12 @@ e2e! {
             }
         }
         // The rows: composed and sent once, with the message id; the summary on record.
-        let rows = outbox::all(&bot.db, ids.guild).await.expect("outbox");
-        assert_eq!(rows.iter().map(|r| (r.kind.as_str(), r.status.as_str())).collect::<Vec<_>>(), [("summary", "sent"), ("message", "sent")]);
+        let rows = crate::support::queued(bot).await;
+        assert_eq!(rows.iter().map(|r| (r.kind.as_str(), r.status.key())).collect::<Vec<_>>(), [("summary", "sent"), ("message", "sent")]);
         assert_eq!(rows[1].message_id, post.response.as_ref().and_then(|m| m["id"].as_str()).and_then(|id| id.parse().ok()));
 
         // The next summary says how the level moved since this one.
-        indicators::set_level(&bot.db, &focus, "getting_better", None, plan.casey, Utc::now()).await.expect("level");
+        indicators::set_level(&bot.db, &focus, "getting_better", None, plan.casey, Utc::now(), None).await.expect("level");
         let preview = bot.command(plan.casey, ids.general, "summary preview", &[("school", json!("Lincoln Elementary"))]).await;
         assert!(preview.ephemeral);
         let previewed = preview.embeds[0]["description"].as_str().unwrap_or_default().to_owned();
@@ -143,8 +143,8 @@ e2e! {
         assert_eq!(bot.emu.messages_in(ids.lincoln_channel).len(), in_channel + 1, "only the starter in the channel");
         assert_eq!(bot.emu.messages_in(thread).len(), 1);
 
-        let rows = outbox::all(&bot.db, ids.guild).await.expect("outbox");
-        assert_eq!(rows.iter().map(|r| (r.kind.as_str(), r.status.as_str())).collect::<Vec<_>>(), [("summary", "sent"), ("message", "sent"), ("message", "sent")]);
+        let rows = crate::support::queued(bot).await;
+        assert_eq!(rows.iter().map(|r| (r.kind.as_str(), r.status.key())).collect::<Vec<_>>(), [("summary", "sent"), ("message", "sent"), ("message", "sent")]);
         assert_eq!(rows[1].message_id, Some(thread.cast_signed()));
 
         // A crash after Discord took the summary but before it was marked sent: sent again, it
@@ -163,7 +163,7 @@ e2e! {
         assert!(retried[0].violations.is_empty() && retried[1].violations.is_empty());
         assert_eq!(bot.emu.messages_in(thread).len(), 1, "one summary in the thread");
         assert_eq!(bot.emu.messages_in(ids.lincoln_channel).len(), in_channel + 1, "one starter");
-        let row = outbox::all(&bot.db, ids.guild).await.expect("outbox").into_iter().find(|r| r.key == post_key).expect("the post");
+        let row = crate::support::queued(bot).await.into_iter().find(|r| r.key == post_key).expect("the post");
         assert_eq!(row.status, "sent");
     }
 }

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use coachbot::config::Config;
+use coachbot::app::App;
+use coachbot::clock::Clock;
+use coachbot::config::{Config, Sending, Token};
 use coachbot::discord::Options;
 use coachbot::emulator::world::permissions;
 use coachbot::emulator::{Emulator, Interaction, Reply};
@@ -36,29 +38,49 @@ pub struct Ids {
     pub staffer: u64,
 }
 
-/// A bot process (client task and its shards).
+/// A bot process (its `App`, client task and shards).
 struct Running {
+    app: App,
     client: JoinHandle<()>,
     shards: Arc<serenity::all::ShardManager>,
 }
 
-async fn start_client(emu: &Emulator, db: &Db, options: Options) -> Running {
-    let token = Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
+fn token() -> Token {
+    Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
         .expect("config")
         .token()
         .expect("token")
-        .clone();
-    let mut client =
-        coachbot::discord::client_with(&token, Some(emu.api_url()), db.clone(), options)
-            .await
-            .expect("the client builds");
+        .clone()
+}
+
+/// The `App` of a bot process on the test's database and emulator.
+fn app(emu: &Emulator, db: &Db, sending: Sending) -> App {
+    App::load(
+        db.clone(),
+        &token(),
+        Some(emu.api_url()),
+        sending,
+        Clock::system(),
+    )
+    .expect("prompt files load")
+}
+
+async fn start_client(emu: &Emulator, db: &Db, options: Options) -> Running {
+    let app = app(emu, db, Sending::default());
+    let mut client = coachbot::discord::client(app.clone(), &token(), Some(emu.api_url()), options)
+        .await
+        .expect("the client builds");
     let shards = client.shard_manager.clone();
     let client = tokio::spawn(async move {
         if let Err(error) = client.start().await {
             eprintln!("client stopped: {error:#}");
         }
     });
-    Running { client, shards }
+    Running {
+        app,
+        client,
+        shards,
+    }
 }
 
 pub struct TestBot {
@@ -98,15 +120,7 @@ pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
         .await
         .expect("the database opens and migrates");
     // Tests drive the scheduler one tick at a time; the loop runs only where a test asks.
-    let running = start_client(
-        &emu,
-        &db,
-        Options {
-            scheduler: false,
-            ..Options::default()
-        },
-    )
-    .await;
+    let running = start_client(&emu, &db, Options { scheduler: false }).await;
     emu.wait_for_commands(WAIT)
         .await
         .expect("the bot registers its commands");
@@ -143,11 +157,7 @@ impl TestBot {
 
     /// Starts a new bot process on the same database and waits until it is ready.
     pub async fn start(&self) {
-        self.start_with(Options {
-            scheduler: false,
-            ..Options::default()
-        })
-        .await;
+        self.start_with(Options { scheduler: false }).await;
     }
 
     /// Starts a new bot process with these options.
@@ -167,25 +177,25 @@ impl TestBot {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    /// A scheduler on the test's database and emulator, to drive with a fixed `now`.
-    pub fn scheduler(&self) -> coachbot::scheduler::Scheduler {
-        self.scheduler_with(coachbot::scheduler::Settings::default())
+    /// The running bot process's `App` (the one its commands and events use); while the
+    /// bot is stopped, the `App` of a process that has no gateway connection.
+    pub fn app(&self) -> App {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|r| r.app.clone())
+            .unwrap_or_else(|| app(&self.emu, &self.db, Sending::default()))
     }
 
-    /// A scheduler with its own pace and lease.
-    pub fn scheduler_with(
-        &self,
-        settings: coachbot::scheduler::Settings,
-    ) -> coachbot::scheduler::Scheduler {
-        let token =
-            Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "test-token".to_owned()))
-                .expect("config")
-                .token()
-                .expect("token")
-                .clone();
-        let http = coachbot::discord::http_client(&token, Some(self.emu.api_url()));
-        let data = coachbot::discord::Data::load(self.db.clone()).expect("prompt files load");
-        coachbot::scheduler::Scheduler::with_settings(data, Arc::new(http), settings)
+    /// The running bot's scheduler, to drive with a fixed `now`.
+    pub fn scheduler(&self) -> coachbot::outbox::Scheduler {
+        self.app().scheduler()
+    }
+
+    /// The scheduler of another process on the same database, with its own pace and lease.
+    pub fn scheduler_with(&self, sending: Sending) -> coachbot::outbox::Scheduler {
+        app(&self.emu, &self.db, sending).scheduler()
     }
 
     /// Runs a slash command as `user` in `channel` and waits for the reply.
@@ -555,4 +565,15 @@ pub async fn checkin_due(
     )
     .await
     .expect("a scheduled check-in");
+}
+
+/// The outbox rows of the test's server, leaving out the channel announcements that plan
+/// commands queue (and send at once): what the scheduler queued and composed.
+pub async fn queued(bot: &TestBot) -> Vec<coachbot::store::outbox::OutboxRow> {
+    coachbot::store::outbox::all(&bot.db, bot.ids.guild)
+        .await
+        .expect("the outbox")
+        .into_iter()
+        .filter(|row| row.kind != "announcement")
+        .collect()
 }

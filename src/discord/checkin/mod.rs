@@ -1,24 +1,21 @@
 //! `/checkin`: start a check-in in someone's DM, see open ones, read past ones, skip one.
 //! Answers are between the person and their coach: nothing here posts to a channel.
 
-mod begin;
 pub mod buttons;
-pub mod conversation;
 
-pub use begin::{Begin, Begun, NUDGE_HOURS, begin};
-
-use chrono::Utc;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
 use super::scope::{self, Caller, Names, Need};
 use super::{Context, Error, complete};
+use crate::app::App;
+use crate::checkin::{Begin, Begun, NUDGE_HOURS, begin, conversation};
 
 use crate::domain::flow;
 use crate::domain::roles::Role;
 use crate::domain::text;
 use crate::error::UserError;
-use crate::store::checkins;
+use crate::store::checkins::{self, SessionStatus};
 use crate::store::members;
 use crate::store::schedules;
 use crate::store::schools::{self, School};
@@ -35,19 +32,15 @@ pub async fn checkin(_ctx: Context<'_>) -> Result<(), Error> {
 }
 
 /// The flow picked (by id) or typed (by title).
-fn find_flow<'d>(data: &'d super::Data, typed: &str) -> Result<&'d flow::Flow, UserError> {
+fn find_flow<'d>(data: &'d App, typed: &str) -> Result<&'d flow::Flow, UserError> {
     let typed = typed.trim();
-    data.flows
+    data.checkins
+        .flows
         .iter()
         .find(|f| f.id == typed || f.title.eq_ignore_ascii_case(typed))
         .ok_or_else(|| UserError::UnknownFlow {
             given: text::clip(typed, 40),
         })
-}
-
-/// Whether the caller is this person's coach for this school.
-fn coaches(caller: &Caller, school_id: i64) -> bool {
-    caller.access.has_for_school(Role::Coach, school_id)
 }
 
 /// The school a person belongs to, from their Discord roles.
@@ -110,14 +103,14 @@ async fn start(
     let name = person.display_name().to_owned();
     let school = school_of(ctx, &caller, &person, school.as_deref()).await?;
     let is_self = person.user.id.get() == caller.user_id;
-    if !(coaches(&caller, school.id) || (is_self && caller.access.can_edit_plan(school.id))) {
+    if !caller.access.may_start_checkin(school.id, is_self) {
         return Err(UserError::NotTheirCoach {
             name,
             action: "start their check-ins",
         }
         .into());
     }
-    let now = Utc::now();
+    let now = data.now();
     let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
     members::note(
         &data.db,
@@ -129,7 +122,7 @@ async fn start(
     )
     .await?;
     let begun = begin(
-        data,
+        &data.checkins,
         &Begin {
             guild_id: caller.guild_id,
             school: &school,
@@ -156,13 +149,13 @@ async fn start(
         }
         Begun::NothingToAsk => return Err(UserError::NothingToAsk { name }.into()),
     };
-    if let Err(error) = conversation::advance(ctx.http(), data, session.id).await {
+    if let Err(error) = conversation::advance(&data.checkins, session.id).await {
         tracing::warn!(
             error = format!("{error:#}"),
             session = session.id,
             "could not send the first question"
         );
-        checkins::finish(&data.db, session.id, "expired", Utc::now()).await?;
+        checkins::finish(&data.db, session.id, SessionStatus::Expired, data.now()).await?;
         return Err(UserError::DmFailed { name }.into());
     }
     ctx.send(
@@ -176,9 +169,6 @@ async fn start(
     .await?;
     Ok(())
 }
-
-/// How long the preview waits for Save or Cancel.
-const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 /// Check in on a repeating time, with one person or a whole school (coaches)
 #[poise::command(slash_command, guild_only)]
@@ -212,7 +202,7 @@ async fn schedule(
             .await?
         }
     };
-    if !(coaches(&caller, school.id) || caller.access.is_admin()) {
+    if !caller.access.may_run_checkins(school.id) {
         return Err(UserError::NotPermitted {
             needed: "coaches and admins",
             action: "schedule check-ins",
@@ -220,7 +210,7 @@ async fn schedule(
         .into());
     }
     let zone = scope::zone(&school);
-    let now = Utc::now();
+    let now = data.now();
     let spec =
         crate::domain::schedule::CronSpec::parse(&when, now.with_timezone(&zone).date_naive())?;
     let first = spec.first_after(zone, now)?;
@@ -241,50 +231,17 @@ async fn schedule(
         )
         .await?;
     }
-    let preview: Vec<String> = upcoming
-        .iter()
-        .map(|at| {
-            format!(
-                "• {}",
-                at.with_timezone(&zone).format("%a %-d %b %Y, %H:%M %Z")
-            )
-        })
-        .collect();
-    let prefix = format!("schedule:{}:", ctx.id());
-    let buttons = vec![
-        serenity::CreateButton::new(format!("{prefix}save"))
-            .label("Save")
-            .style(serenity::ButtonStyle::Success),
-        serenity::CreateButton::new(format!("{prefix}cancel"))
-            .label("Cancel")
-            .style(serenity::ButtonStyle::Secondary),
-    ];
-    // Listen for the click before the buttons exist, so a quick click is not missed.
-    let filter_prefix = prefix.clone();
-    let mut clicks = Box::pin(
-        serenity::ComponentInteractionCollector::new(ctx.serenity_context())
-            .author_id(ctx.author().id)
-            .timeout(PREVIEW_WAIT)
-            .filter(move |i| i.data.custom_id.starts_with(&filter_prefix))
-            .stream(),
+    let preview = format!(
+        "**{}** with {who}, `{}` in {}. The next five times:\n{}\nSave it?",
+        chosen.title,
+        spec.source,
+        school.time_zone,
+        scope::upcoming_lines(&upcoming, zone)
     );
-    ctx.send(
-        CreateReply::default()
-            .content(format!(
-                "**{}** with {who}, `{}` in {}. The next five times:\n{}\nSave it?",
-                chosen.title,
-                spec.source,
-                school.time_zone,
-                preview.join("\n")
-            ))
-            .components(vec![serenity::CreateActionRow::Buttons(buttons)])
-            .ephemeral(true),
-    )
-    .await?;
-    let Some(click) = futures::StreamExt::next(&mut clicks).await else {
+    let Some((click, save)) = scope::ask_to_save(ctx, "schedule", preview).await? else {
         return Ok(());
     };
-    let text = if click.data.custom_id.ends_with("save") {
+    let text = if save {
         let saved = schedules::create(
             &data.db,
             &schedules::NewSchedule {
@@ -293,12 +250,12 @@ async fn schedule(
                 person_id: person.as_ref().map(|p| p.user.id.get()),
                 flow_id: &chosen.id,
                 spec: &spec.source,
-                time_zone: &school.time_zone,
+                time_zone: school.time_zone.name(),
                 next_fire_at: Some(first),
                 created_by: caller.user_id,
                 step_id: None,
             },
-            Utc::now(),
+            data.now(),
         )
         .await?;
         data.wake.notify_one();
@@ -312,16 +269,7 @@ async fn schedule(
     } else {
         "Nothing was saved.".to_owned()
     };
-    let message = serenity::CreateInteractionResponseMessage::new()
-        .content(text)
-        .components(Vec::new());
-    click
-        .create_response(
-            ctx,
-            serenity::CreateInteractionResponse::UpdateMessage(message),
-        )
-        .await?;
-    Ok(())
+    scope::settle(ctx, &click, text).await
 }
 
 /// Open check-ins at your school, and how far along they are (coaches)
@@ -344,9 +292,9 @@ async fn status(
     let open = checkins::open_in(db, caller.guild_id, school.as_ref().map(|s| s.id)).await?;
     let visible: Vec<_> = open
         .into_iter()
-        .filter(|s| coaches(&caller, s.school_id) || caller.access.is_admin())
+        .filter(|s| caller.access.may_run_checkins(s.school_id))
         .collect();
-    if visible.is_empty() && !caller.access.has(Role::Coach) && !caller.access.is_admin() {
+    if visible.is_empty() && !caller.access.is_coach_or_admin() {
         return Err(UserError::NotPermitted {
             needed: "coaches",
             action: "see open check-ins",
@@ -396,7 +344,11 @@ async fn history(
     let sessions: Vec<_> = checkins::of_person(db, caller.guild_id, person_id)
         .await?
         .into_iter()
-        .filter(|s| person_id == caller.user_id || coaches(&caller, s.school_id))
+        .filter(|s| {
+            caller
+                .access
+                .may_see_checkin(s.school_id, person_id == caller.user_id)
+        })
         .collect();
     if person_id != caller.user_id && sessions.is_empty() && !caller.access.has(Role::Coach) {
         return Err(UserError::NotTheirCoach {
@@ -458,14 +410,17 @@ async fn skip(
         .await?
         .filter(|s| s.server() == caller.guild_id)
         .ok_or_else(|| UserError::NoOpenCheckin { name: name.clone() })?;
-    if person_id != caller.user_id && !coaches(&caller, session.school_id) {
+    if !caller
+        .access
+        .may_see_checkin(session.school_id, person_id == caller.user_id)
+    {
         return Err(UserError::NotTheirCoach {
             name,
             action: "skip their check-ins",
         }
         .into());
     }
-    checkins::finish(db, session.id, "skipped", Utc::now()).await?;
+    checkins::finish(db, session.id, SessionStatus::Skipped, ctx.data().now()).await?;
     ctx.send(
         CreateReply::default()
             .content(format!(
@@ -485,6 +440,7 @@ async fn autocomplete_flow(
     let typed = partial.trim().to_lowercase();
     let choices: Vec<serenity::AutocompleteChoice> = ctx
         .data()
+        .checkins
         .flows
         .iter()
         .filter(|f| f.id.contains(&typed) || f.title.to_lowercase().contains(&typed))

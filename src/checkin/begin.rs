@@ -3,7 +3,6 @@
 
 use chrono::{Duration, Utc};
 
-use crate::discord::scope;
 use crate::domain::flow::{self, StepContext, Vars};
 use crate::store::checkins::{self, NewSession};
 use crate::store::schools::School;
@@ -47,11 +46,11 @@ pub enum Begun {
 /// Stores a new check-in session with the questions this person will be asked; sending the
 /// first one is [`conversation::advance`]'s job.
 pub async fn begin(
-    data: &crate::discord::Data,
+    engine: &super::Engine,
     request: &Begin<'_>,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<Begun> {
-    let db = &data.db;
+    let db = &engine.db;
     let open_steps = steps::list(
         db,
         request.guild_id,
@@ -63,12 +62,12 @@ pub async fn begin(
     )
     .await?
     .into_iter()
-    .filter(|s| crate::domain::plan::StepStatus::parse(&s.status).is_some_and(|st| st.is_open()))
+    .filter(|s| s.status.is_open())
     .map(|s| StepContext {
         id: s.id,
         title: s.title,
         indicator: s.indicator_id,
-        due: scope::day(s.due_on),
+        due: crate::domain::text::day(s.due_on),
     })
     .collect::<Vec<_>>();
     let last = checkins::last_next_step(db, request.guild_id, request.person_id).await?;

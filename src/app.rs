@@ -1,0 +1,87 @@
+//! `App`: what a bot process holds (the database, the prompt files, the clock, the per-person
+//! conversation locks, the scheduler's wake-up, the one way out to Discord). Tests, the
+//! sandbox and `coachbot run` build the same `App`, and the bot and the scheduler of one
+//! process share it. Starting a process on it is `process`'s job (the Discord adapter holds
+//! an `App`, so the assembly that starts the adapter sits above both).
+
+use std::sync::Arc;
+
+use crate::checkin::Engine;
+use crate::clock::Clock;
+use crate::config::{Sending, Token};
+use crate::domain::flow::Flow;
+use crate::domain::framework::Framework;
+use crate::outbound::Outbound;
+use crate::outbox::{Parts, Scheduler};
+use crate::store::Db;
+
+/// What every command, event handler and scheduler round of a process reaches. Cheap to
+/// clone: every part is shared.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    /// The framework servers use until they load their own.
+    pub default_framework: Arc<Framework>,
+    /// The check-in engine (its flows, its per-person locks).
+    pub checkins: Engine,
+    /// The only reader of the time.
+    pub clock: Clock,
+    /// Wakes the scheduler when a schedule changes or a message is queued.
+    pub wake: Arc<tokio::sync::Notify>,
+    /// Every request the bot makes on its own, paced.
+    pub outbound: Arc<Outbound>,
+    /// The outbox sender's pace and leases.
+    pub sending: Sending,
+}
+
+impl App {
+    /// Loads and checks the prompt files (a broken file is an error, not a later surprise)
+    /// and sends to Discord, or to the emulator at `api_url`.
+    pub fn load(
+        db: Db,
+        token: &Token,
+        api_url: Option<&str>,
+        sending: Sending,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let http = Arc::new(crate::outbound::http_client(token, api_url));
+        let outbound = Arc::new(Outbound::new(http, sending.per_second)?);
+        let wake = Arc::<tokio::sync::Notify>::default();
+        Ok(Self {
+            checkins: Engine {
+                db: db.clone(),
+                flows: Arc::new(crate::prompts::flows()?),
+                outbound: outbound.clone(),
+                conversations: Arc::default(),
+                wake: wake.clone(),
+            },
+            db,
+            default_framework: Arc::new(crate::prompts::default_framework()?),
+            clock,
+            wake,
+            outbound,
+            sending,
+        })
+    }
+
+    /// The time now, on the process's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// The check-in flows.
+    pub fn flows(&self) -> &[Flow] {
+        &self.checkins.flows
+    }
+
+    /// The scheduler and outbox sender of this process.
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler::new(Parts {
+            checkins: self.checkins.clone(),
+            default_framework: self.default_framework.clone(),
+            clock: self.clock.clone(),
+            wake: self.wake.clone(),
+            sending: self.sending,
+        })
+    }
+}

@@ -1,0 +1,280 @@
+//! The check-in conversation in DM: one question at a time, barrier categories with buttons,
+//! the reflection with Confirm / Correct. Every turn is stored before the next prompt goes
+//! out; each prompt is sent once (its key is recorded, and its nonce lets Discord drop a
+//! resend after a crash). Clicks and forms arrive through the Discord layer.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::Engine;
+use super::{Waiting, prompt};
+use crate::domain::checkin::{self, ANSWER_MAX, Next};
+use crate::domain::message::Prompt;
+use crate::outbound::Incoming;
+use crate::store::checkins::{self, CheckinSession, NewAnswer, SessionStatus};
+use crate::store::{discord_id, members};
+
+/// Sends what the session needs next, unless that prompt was already sent. Returns the id of
+/// the (last) message that carries the prompt, whether sent now or by an earlier attempt.
+#[tracing::instrument(skip_all, fields(session = session_id))]
+pub async fn advance(engine: &Engine, session_id: i64) -> anyhow::Result<Option<u64>> {
+    let Some(session) = checkins::get(&engine.db, session_id).await? else {
+        return Ok(None);
+    };
+    if session.status != SessionStatus::Open {
+        return Ok(None);
+    }
+    let plan = session.questions()?;
+    let answers: Vec<_> = checkins::answers(&engine.db, session.id)
+        .await?
+        .iter()
+        .map(|a| a.answered())
+        .collect();
+    let (key, prompts) = if let Some(position) = session.correcting {
+        let position = usize::try_from(position).unwrap_or(usize::MAX);
+        let before = answers
+            .iter()
+            .find(|a| a.position == position)
+            .map_or("", |a| a.answer.as_str());
+        (
+            format!("fix{position}"),
+            vec![prompt::correction(position, before)],
+        )
+    } else {
+        match checkin::next(&plan, &answers) {
+            Next::Ask(position) => (
+                format!("q{position}"),
+                prompt::question(&session, &plan, position, answers.is_empty()),
+            ),
+            Next::Categorize(position) => (
+                format!("k{position}"),
+                vec![prompt::categories(&session, position)],
+            ),
+            Next::Review => (
+                "review".to_owned(),
+                prompt::reflection(engine, &session, &plan, &answers).await?,
+            ),
+        }
+    };
+    if session.prompted.as_deref() == Some(key.as_str()) {
+        return Ok(session.prompted_message_id.map(discord_id));
+    }
+    let channel = dm_channel(engine, &session).await?;
+    let count = prompts.len();
+    let mut last = None;
+    for (index, prompt) in prompts.iter().enumerate() {
+        let nonce = format!("c{}{key}{index}", session.id);
+        let sent = engine
+            .outbound
+            .post_prompt(channel, prompt, Some(&nonce))
+            .await
+            .with_context(|| {
+                format!(
+                    "sending check-in {} its next prompt ({index} of {count})",
+                    session.id
+                )
+            })?;
+        last = Some(sent);
+    }
+    crate::crash_point::reach("prompt-sent");
+    checkins::mark_prompted(&engine.db, session.id, &key, last).await?;
+    Ok(last)
+}
+
+/// The one gentle reminder for a check-in left unanswered: the message sent, or None when the
+/// check-in is no longer open.
+pub async fn nudge(engine: &Engine, session_id: i64) -> anyhow::Result<Option<u64>> {
+    let Some(session) = checkins::get(&engine.db, session_id)
+        .await?
+        .filter(|s| s.status == SessionStatus::Open)
+    else {
+        return Ok(None);
+    };
+    let channel = dm_channel(engine, &session).await?;
+    let text = format!(
+        "A gentle nudge about your **{}**: it is still here whenever you have a few minutes. The question waiting for you is just above, and you can also use the form button.",
+        session.flow_title
+    );
+    let sent = engine
+        .outbound
+        .post_prompt(
+            channel,
+            &Prompt::text(&text),
+            Some(&format!("n{}", session.id)),
+        )
+        .await
+        .context("sending a nudge")?;
+    Ok(Some(sent))
+}
+
+/// The DM channel with the person: the session's, else the one stored for the member, else a
+/// new one, stored on both.
+async fn dm_channel(engine: &Engine, session: &CheckinSession) -> anyhow::Result<u64> {
+    if let Some(id) = session.dm_channel_id {
+        return Ok(discord_id(id));
+    }
+    let channel = member_dm(engine, session.server(), session.person()).await?;
+    checkins::set_dm_channel(&engine.db, session.id, channel).await?;
+    Ok(channel)
+}
+
+/// The DM channel with a member of a server: stored once opened, not opened again.
+pub async fn member_dm(engine: &Engine, server: u64, person: u64) -> anyhow::Result<u64> {
+    if let Some(id) = members::dm_channel(&engine.db, server, person).await? {
+        return Ok(id);
+    }
+    let channel = engine
+        .outbound
+        .open_dm(person)
+        .await
+        .context("opening a DM with the person")?;
+    members::set_dm_channel(&engine.db, server, person, channel).await?;
+    Ok(channel)
+}
+
+/// A direct message someone sent the bot.
+pub struct Dm<'a> {
+    pub person: u64,
+    pub channel: u64,
+    pub message_id: u64,
+    pub text: &'a str,
+}
+
+/// A DM from a person: the answer to their open check-in's current question. DMs sent
+/// while an earlier one is handled wait their turn and are taken in the order they were sent.
+#[tracing::instrument(skip_all, fields(person = dm.person, message = dm.message_id))]
+pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
+    engine.conversations.hold(
+        dm.person,
+        dm.message_id,
+        Waiting {
+            channel: dm.channel,
+            text: dm.text.to_owned(),
+        },
+    );
+    let lock = engine.conversations.lock_for(dm.person);
+    let _held = lock.lock().await;
+    for (message_id, waiting) in engine.conversations.take(dm.person) {
+        let Some(session) = checkins::open_for(&engine.db, dm.person).await? else {
+            let note = "There is no check-in open right now. Your coach (or you, with `/checkin start`) can begin one.";
+            engine.outbound.say(waiting.channel, note).await?;
+            continue;
+        };
+        handle_text(engine, &session, message_id, &waiting.text, now).await?;
+        advance(engine, session.id).await?;
+    }
+    Ok(())
+}
+
+/// One DM turn of an open check-in: the answer stored, or a short note on why not.
+async fn handle_text(
+    engine: &Engine,
+    session: &CheckinSession,
+    message_id: u64,
+    text: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    if session
+        .last_message_id
+        .is_some_and(|seen| discord_id(seen) >= message_id)
+    {
+        return Ok(());
+    }
+    let channel = session.dm_channel_id.map(discord_id);
+    let reply = |note: &'static str| async move {
+        if let Some(channel) = channel {
+            engine
+                .outbound
+                .say(channel, note)
+                .await
+                .map(|_| ())
+                .context("replying in DM")
+        } else {
+            Ok(())
+        }
+    };
+    if now > session.expires_at {
+        checkins::finish(&engine.db, session.id, SessionStatus::Expired, now).await?;
+        return reply(
+            "That check-in has closed. Your coach can start a new one whenever you are ready.",
+        )
+        .await;
+    }
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > ANSWER_MAX {
+        checkins::see_message(&engine.db, session.id, message_id).await?;
+        return reply(
+            "I could not keep that one: please answer in words, in at most 2,000 characters.",
+        )
+        .await;
+    }
+    let plan = session.questions()?;
+    let answers: Vec<_> = checkins::answers(&engine.db, session.id)
+        .await?
+        .iter()
+        .map(|a| a.answered())
+        .collect();
+    let position = match session.correcting {
+        Some(p) => Some(usize::try_from(p).unwrap_or(usize::MAX)),
+        None => match checkin::next(&plan, &answers) {
+            Next::Ask(p) => Some(p),
+            Next::Categorize(_) => {
+                checkins::see_message(&engine.db, session.id, message_id).await?;
+                return reply(
+                    "Pick one of the buttons above for the kind of barrier, and we will carry on.",
+                )
+                .await;
+            }
+            Next::Review => {
+                checkins::see_message(&engine.db, session.id, message_id).await?;
+                return reply("Use **Confirm** or **Correct** above to finish this check-in.")
+                    .await;
+            }
+        },
+    };
+    let Some((position, asked)) = position.and_then(|p| plan.get(p).map(|a| (p, a))) else {
+        return Ok(());
+    };
+    checkins::record_answers(
+        &engine.db,
+        session.id,
+        &[NewAnswer {
+            position,
+            purpose: asked.purpose.key(),
+            step_id: asked.step_id,
+            answer: text,
+            message_id: Some(message_id),
+        }],
+        now,
+    )
+    .await
+}
+
+/// After a restart: reads the DMs each open check-in missed, in order, then sends whatever
+/// prompt is still due.
+#[tracing::instrument(skip_all)]
+pub async fn catch_up(engine: &Engine, now: DateTime<Utc>) -> anyhow::Result<()> {
+    for session in checkins::all_open(&engine.db).await? {
+        let lock = engine.conversations.lock_for(session.person());
+        let _held = lock.lock().await;
+        if let Some(channel) = session.dm_channel_id.map(discord_id) {
+            let missed: Vec<Incoming> = engine
+                .outbound
+                .messages_after(channel, session.last_message_id.map(discord_id))
+                .await
+                .with_context(|| format!("reading the DMs check-in {} missed", session.id))?;
+            for message in missed.iter().filter(|m| m.author == session.person()) {
+                // Each turn re-reads the session: an answer moves it on.
+                let Some(current) = checkins::get(&engine.db, session.id).await? else {
+                    break;
+                };
+                if current.status != SessionStatus::Open {
+                    break;
+                }
+                handle_text(engine, &current, message.id, &message.content, now).await?;
+            }
+        }
+        advance(engine, session.id).await?;
+    }
+    Ok(())
+}

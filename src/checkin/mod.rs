@@ -1,0 +1,73 @@
+//! The check-in engine: starting a check-in, the conversation in DM (answers, barrier
+//! categories, corrections, the reflection, Confirm, skipping, nudges, catch-up after a
+//! restart), follow-ups, and the per-person locks under which a person's turns (DMs, clicks,
+//! forms, catch-up, a scheduled start) are taken one at a time. It takes `now` from its
+//! caller and knows nothing of the Discord adapter: it says what to send as data.
+
+mod begin;
+pub mod conversation;
+pub mod followup;
+pub mod prompt;
+pub mod turns;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use crate::domain::flow::Flow;
+use crate::outbound::Outbound;
+use crate::store::Db;
+
+pub use begin::{Begin, Begun, NUDGE_HOURS, begin};
+pub use conversation::{Dm, advance, catch_up, member_dm, nudge, on_dm};
+
+/// What the engine works with: the store, the flows, the way out to Discord, and the locks
+/// under which each person's turns are taken. Cheap to clone; a process holds one.
+#[derive(Clone)]
+pub struct Engine {
+    pub db: Db,
+    /// The check-in flows from `prompts/checkins`, checked at start-up.
+    pub flows: Arc<Vec<Flow>>,
+    pub outbound: Arc<Outbound>,
+    /// One lock per person for their check-in conversation.
+    pub conversations: Arc<Conversations>,
+    /// Wakes the scheduler when a follow-up is saved.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
+/// One lock per person: their DMs, clicks and catch-up are handled one at a time. DMs that
+/// arrive while a turn is under way wait here, and are taken in the order the person sent
+/// them (by message id), whichever handler gets the lock first.
+#[derive(Default)]
+pub struct Conversations {
+    locks: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
+    waiting: Mutex<HashMap<u64, BTreeMap<u64, Waiting>>>,
+}
+
+/// A DM waiting for its turn.
+#[derive(Clone, Debug)]
+pub(crate) struct Waiting {
+    pub channel: u64,
+    pub text: String,
+}
+
+impl Conversations {
+    /// The lock for `person`'s turns.
+    pub fn lock_for(&self, person: u64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry(person).or_default().clone()
+    }
+
+    /// Puts a DM in line for its person.
+    pub(crate) fn hold(&self, person: u64, message_id: u64, waiting: Waiting) {
+        let mut all = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        all.entry(person).or_default().insert(message_id, waiting);
+    }
+
+    /// Every DM of `person` in line, oldest first (call with their lock held).
+    pub(crate) fn take(&self, person: u64) -> Vec<(u64, Waiting)> {
+        let mut all = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        all.remove(&person)
+            .map(|line| line.into_iter().collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,161 @@
+//! A person's turns on the buttons and forms of their check-in: a barrier's category, Confirm,
+//! Correct, the form that answers several questions at once, and skipping. Each is stored
+//! before anything is said; what to say next is `advance`'s.
+
+use chrono::{DateTime, Utc};
+
+use super::Engine;
+use super::prompt::id_prefix;
+use crate::domain::checkin::{self, ANSWER_MAX, Answered, Next, Outcome};
+use crate::domain::message::{Form, FormInput};
+use crate::domain::plan::BarrierCategory;
+use crate::domain::text::clip;
+use crate::store::checkins::{self, CheckinSession, NewAnswer, SessionStatus};
+
+/// Questions a form can hold (Discord's limit on inputs per modal).
+pub const FORM_INPUTS: usize = 5;
+
+/// What Confirm came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Confirmed {
+    /// Saved: these became step updates and barriers on the plan.
+    Saved { updates: usize, barriers: usize },
+    /// Questions are still unanswered: nothing was saved.
+    NotReady,
+}
+
+/// The answers given so far.
+async fn answered(engine: &Engine, session_id: i64) -> anyhow::Result<Vec<Answered>> {
+    Ok(checkins::answers(&engine.db, session_id)
+        .await?
+        .iter()
+        .map(|a| a.answered())
+        .collect())
+}
+
+/// The barrier answer at `position` is of this kind.
+pub async fn categorize(
+    engine: &Engine,
+    session: &CheckinSession,
+    position: usize,
+    category: BarrierCategory,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    checkins::set_category(&engine.db, session.id, position, category.key(), now).await
+}
+
+/// Confirm: the answers become step updates and barriers, and the check-in closes, in one
+/// transaction; nothing when questions are still open.
+pub async fn confirm(
+    engine: &Engine,
+    session: &CheckinSession,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Confirmed> {
+    let plan = session.questions()?;
+    let answers = answered(engine, session.id).await?;
+    if checkin::next(&plan, &answers) != Next::Review {
+        return Ok(Confirmed::NotReady);
+    }
+    let outcomes = checkin::outcomes(&plan, &answers);
+    checkins::confirm(&engine.db, session, &outcomes, now).await?;
+    let updates = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::StepUpdate { .. }))
+        .count();
+    Ok(Confirmed::Saved {
+        updates,
+        barriers: outcomes.len() - updates,
+    })
+}
+
+/// The positions of the answers given, to pick the one to change.
+pub async fn answered_positions(engine: &Engine, session_id: i64) -> anyhow::Result<Vec<usize>> {
+    Ok(answered(engine, session_id)
+        .await?
+        .iter()
+        .map(|a| a.position)
+        .collect())
+}
+
+/// Correct: the answer at `position` is asked again; the next DM replaces it.
+pub async fn correct(
+    engine: &Engine,
+    session: &CheckinSession,
+    position: usize,
+) -> anyhow::Result<()> {
+    checkins::set_correcting(&engine.db, session.id, Some(position)).await
+}
+
+/// The form with the unanswered questions from `from` on (at most five), or None when they
+/// are all answered.
+pub async fn form(
+    engine: &Engine,
+    session: &CheckinSession,
+    from: usize,
+) -> anyhow::Result<Option<Form>> {
+    let plan = session.questions()?;
+    let answered = answered_positions(engine, session.id).await?;
+    let open: Vec<usize> = (from..plan.len())
+        .filter(|p| !answered.contains(p))
+        .take(FORM_INPUTS)
+        .collect();
+    let Some(first) = open.first() else {
+        return Ok(None);
+    };
+    let inputs = open
+        .iter()
+        .filter_map(|p| plan.get(*p).map(|a| (p, a)))
+        .map(|(p, asked)| FormInput {
+            id: format!("q{p}"),
+            label: clip(&format!("{}. {}", p + 1, asked.text), 45),
+            placeholder: clip(&asked.text, 100),
+            max_length: ANSWER_MAX,
+        })
+        .collect();
+    let left = plan.len().saturating_sub(answered.len());
+    Ok(Some(Form {
+        id: format!("{}form:{first}", id_prefix(session.id)),
+        title: clip(
+            &format!("{} ({} of {left} left)", session.flow_title, open.len()),
+            45,
+        ),
+        inputs,
+    }))
+}
+
+/// A submitted form: its answers (`(input id, text)`) stored exactly as DM answers would be;
+/// empty ones and inputs the form never had are left out.
+pub async fn answer_form(
+    engine: &Engine,
+    session: &CheckinSession,
+    given: &[(String, String)],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let plan = session.questions()?;
+    let texts: Vec<(usize, String)> = given
+        .iter()
+        .filter_map(|(id, value)| {
+            let position = id.strip_prefix('q')?.parse::<usize>().ok()?;
+            let value = value.trim();
+            (!value.is_empty()).then(|| (position, value.chars().take(ANSWER_MAX).collect()))
+        })
+        .collect();
+    let answers: Vec<NewAnswer<'_>> = texts
+        .iter()
+        .filter_map(|(position, text)| {
+            plan.get(*position).map(|asked| NewAnswer {
+                position: *position,
+                purpose: asked.purpose.key(),
+                step_id: asked.step_id,
+                answer: text,
+                message_id: None,
+            })
+        })
+        .collect();
+    checkins::record_answers(&engine.db, session.id, &answers, now).await
+}
+
+/// Closes an open check-in without saving it; false when it was not open.
+pub async fn skip(engine: &Engine, session_id: i64, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    checkins::finish(&engine.db, session_id, SessionStatus::Skipped, now).await
+}

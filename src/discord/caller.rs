@@ -1,0 +1,197 @@
+//! The caller: who is calling, where, and what they may do. Discord's default command
+//! permissions are only a default that server admins can change, so every command asks here.
+//! Roles are read as they are now (the member Discord sends with the command), never as last
+//! seen, and every rule of who may see or do what is a method of `Access` (`domain::roles`).
+
+use super::{Context, Error};
+use crate::domain::roles::Access;
+use crate::error::UserError;
+use crate::store::members::{self, MemberSighting};
+use crate::store::schools::{self, School};
+
+/// Who is calling, where.
+pub struct Caller {
+    pub guild_id: u64,
+    pub user_id: u64,
+    pub access: Access,
+}
+
+/// What the caller wants to do with a school's plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    Read,
+    Edit,
+}
+
+/// The caller, with their roles resolved (and recorded).
+pub async fn caller(ctx: Context<'_>) -> Result<Caller, Error> {
+    let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
+    let access = resolve_access(ctx).await?;
+    Ok(Caller {
+        guild_id: guild_id.get(),
+        user_id: ctx.author().id.get(),
+        access,
+    })
+}
+
+/// The school named (which the caller may read), or None for every school when nothing is
+/// named and the caller's role covers the server.
+pub async fn school_or_all(
+    ctx: Context<'_>,
+    caller: &Caller,
+    named: Option<&str>,
+    action: &'static str,
+) -> Result<Option<School>, Error> {
+    match named.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => Ok(Some(
+            school(ctx, caller, Some(name), Need::Read, action).await?,
+        )),
+        None if caller.access.server_wide() => Ok(None),
+        None => Ok(Some(school(ctx, caller, None, Need::Read, action).await?)),
+    }
+}
+
+/// Like [`school_or_all`], for the school's coaches and admins only: posting its summary,
+/// exporting its records.
+pub async fn school_to_report(
+    ctx: Context<'_>,
+    caller: &Caller,
+    named: Option<&str>,
+    action: &'static str,
+) -> Result<Option<School>, Error> {
+    let school = school_or_all(ctx, caller, named, action).await?;
+    if caller.access.can_report(school.as_ref().map(|s| s.id)) {
+        Ok(school)
+    } else {
+        Err(UserError::NotPermitted {
+            needed: "the school's coaches and admins",
+            action,
+        }
+        .into())
+    }
+}
+
+/// Refuses unless the caller may `need` this school's plan.
+pub fn check(
+    caller: &Caller,
+    school: &School,
+    need: Need,
+    action: &'static str,
+) -> Result<(), UserError> {
+    let allowed = match need {
+        Need::Read => caller.access.can_read_plan(school.id),
+        Need::Edit => caller.access.can_edit_plan(school.id),
+    };
+    if allowed {
+        Ok(())
+    } else if !caller.access.has_any_role() {
+        Err(UserError::NoRole)
+    } else {
+        Err(UserError::NotOnTeam {
+            school: school.name.clone(),
+            action,
+        })
+    }
+}
+
+/// The school a command is about: the one named, or else the caller's only school.
+pub async fn school(
+    ctx: Context<'_>,
+    caller: &Caller,
+    named: Option<&str>,
+    need: Need,
+    action: &'static str,
+) -> Result<School, Error> {
+    let db = &ctx.data().db;
+    if let Some(name) = named.map(str::trim).filter(|n| !n.is_empty()) {
+        let school = schools::find_by_name(db, caller.guild_id, name)
+            .await?
+            .ok_or_else(|| UserError::UnknownSchool {
+                name: crate::domain::text::clip(name, 100),
+            })?;
+        check(caller, &school, need, action)?;
+        return Ok(school);
+    }
+    if !caller.access.has_any_role() {
+        return Err(UserError::NoRole.into());
+    }
+    let all = schools::list(db, caller.guild_id).await?;
+    if all.is_empty() {
+        return Err(UserError::NoSchools.into());
+    }
+    let mine: Vec<School> = if caller.access.server_wide() {
+        all
+    } else {
+        let ids = caller.access.school_ids();
+        all.into_iter().filter(|s| ids.contains(&s.id)).collect()
+    };
+    let mut permitted: Vec<School> = mine
+        .iter()
+        .filter(|s| check(caller, s, need, action).is_ok())
+        .cloned()
+        .collect();
+    match permitted.len() {
+        1 => Ok(permitted.remove(0)),
+        0 => match mine.first() {
+            Some(school) => Err(check(caller, school, need, action)
+                .err()
+                .unwrap_or(UserError::NoRole)
+                .into()),
+            None => Err(UserError::NoRole.into()),
+        },
+        _ => Err(UserError::PickSchool {
+            choices: permitted
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+        .into()),
+    }
+}
+
+/// The caller's coachbot roles in this server, recording the sighting (name and roles) so
+/// that member lists and names stay current.
+pub async fn resolve_access(ctx: Context<'_>) -> Result<Access, Error> {
+    access(ctx, true).await
+}
+
+/// The caller's roles without writing anything: for autocomplete, which runs on every key.
+pub async fn peek_access(ctx: Context<'_>) -> Result<Access, Error> {
+    access(ctx, false).await
+}
+
+async fn access(ctx: Context<'_>, record: bool) -> Result<Access, Error> {
+    let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
+    let member = ctx.author_member().await.ok_or(UserError::ServerOnly)?;
+    let discord_admin = member.permissions.is_some_and(|p| p.administrator());
+    let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
+    let db = &ctx.data().db;
+    let grants = members::grants_for(db, guild_id.get(), &roles).await?;
+    if record {
+        members::record(
+            db,
+            &MemberSighting {
+                server_id: guild_id.get(),
+                server_name: &super::scope::server_name(ctx, guild_id),
+                user_id: ctx.author().id.get(),
+                display_name: member.display_name(),
+                grants: &grants,
+            },
+            ctx.data().now(),
+        )
+        .await?;
+    }
+    Ok(Access {
+        grants,
+        discord_admin,
+    })
+}
+
+/// poise check: only coachbot admins (or Discord administrators).
+pub(super) async fn admin(ctx: Context<'_>) -> Result<bool, Error> {
+    resolve_access(ctx)
+        .await?
+        .require_admin("change coachbot's settings")?;
+    Ok(true)
+}

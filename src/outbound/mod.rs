@@ -1,0 +1,231 @@
+//! The one way out to Discord. Every request the bot makes on its own (outbox rows, check-in
+//! prompts, DM replies, opening a DM, starting a thread) goes through one [`Outbound`], paced
+//! by one throttle: about 40 requests a second overall and 5 per 5 seconds in a channel. A
+//! global 429 holds every request until Discord's `retry_after` has passed; the error says
+//! when, so a caller that retries (the outbox) comes back exactly then.
+//!
+//! Interaction replies (a slash command's answer, a button's update) are not here: they
+//! answer an interaction token, which Discord does not count against these limits.
+
+mod send;
+pub mod throttle;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use poise::serenity_prelude as serenity;
+
+pub use send::{DMS_CLOSED, SendError, THREAD_EXISTS, embed, report_message};
+
+use crate::domain::message::{Button, ButtonStyle, MessageBody, Prompt};
+use crate::domain::text::{MESSAGE_CONTENT, clip};
+use throttle::Throttle;
+
+/// An HTTP client for Discord, or for the emulator at `api_url`. With a proxy the rate limiter
+/// must be off: serenity's limiter builds its requests without the proxy and would reach
+/// Discord itself.
+pub fn http_client(token: &crate::config::Token, api_url: Option<&str>) -> serenity::Http {
+    let mut builder = serenity::HttpBuilder::new(token.expose());
+    if let Some(url) = api_url {
+        builder = builder.proxy(url).ratelimiter_disabled(true);
+    }
+    builder.build()
+}
+
+/// Sends to Discord, paced. Shared by everything in a process (see `App`).
+pub struct Outbound {
+    http: Arc<serenity::Http>,
+    client: reqwest::Client,
+    throttle: tokio::sync::Mutex<Throttle>,
+}
+
+impl Outbound {
+    /// Sends through `http` (Discord, or the emulator it points at), at most `per_second`
+    /// requests a second overall.
+    pub fn new(http: Arc<serenity::Http>, per_second: usize) -> anyhow::Result<Self> {
+        Ok(Self {
+            http,
+            client: reqwest::Client::builder()
+                .use_rustls_tls()
+                .build()
+                .context("building the HTTP client")?,
+            throttle: tokio::sync::Mutex::new(Throttle::new(per_second)),
+        })
+    }
+
+    /// Waits until a request may go out under Discord's limits, and counts it. `None` is a
+    /// request that posts in no channel (opening a DM).
+    async fn pace(&self, channel: Option<u64>) {
+        loop {
+            let wait = {
+                let mut throttle = self.throttle.lock().await;
+                let now = Instant::now();
+                let wait = throttle.wait(channel, now);
+                if wait.is_zero() {
+                    throttle.record(channel, now);
+                }
+                wait
+            };
+            if wait.is_zero() {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Holds every request after a global 429.
+    async fn noted<T>(&self, result: Result<T, SendError>) -> Result<T, SendError> {
+        if let Err(SendError::RateLimited {
+            retry_after,
+            global: true,
+        }) = &result
+        {
+            self.pause_all(*retry_after).await;
+        }
+        result
+    }
+
+    /// Nothing goes out for `pause` (Discord said the whole bot is rate-limited).
+    pub async fn pause_all(&self, pause: Duration) {
+        self.throttle
+            .lock()
+            .await
+            .pause_until(Instant::now() + pause);
+    }
+
+    /// Posts `message` in `channel` and returns the message Discord created.
+    async fn post(
+        &self,
+        channel: u64,
+        message: &serenity::CreateMessage,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<u64, SendError> {
+        self.pace(Some(channel)).await;
+        let channel = serenity::ChannelId::new(channel);
+        let result =
+            send::post_message_with_files(&self.http, &self.client, channel, message, files).await;
+        self.noted(result).await.map(|m| m.id.get())
+    }
+
+    /// Posts a check-in prompt (text and buttons), pinging no one; with a `nonce`, Discord
+    /// drops a second post of the same prompt. Returns the message's id.
+    pub async fn post_prompt(
+        &self,
+        channel: u64,
+        prompt: &Prompt,
+        nonce: Option<&str>,
+    ) -> Result<u64, SendError> {
+        let mut message = serenity::CreateMessage::new()
+            .content(clip(&prompt.text, MESSAGE_CONTENT))
+            .components(components(&prompt.buttons))
+            .allowed_mentions(serenity::CreateAllowedMentions::new());
+        if let Some(nonce) = nonce {
+            message = message
+                .nonce(serenity::Nonce::String(clip(nonce, NONCE_MAX)))
+                .enforce_nonce(true);
+        }
+        self.post(channel, &message, &[]).await
+    }
+
+    /// A short line of the bot's own in `channel` (a DM reply), pinging no one.
+    pub async fn say(&self, channel: u64, text: &str) -> Result<u64, SendError> {
+        self.post_prompt(channel, &Prompt::text(text), None).await
+    }
+
+    /// Posts a report's message (text, embeds, attached files), pinging no one, with a nonce
+    /// so a resend is dropped.
+    pub async fn post_body(
+        &self,
+        channel: u64,
+        body: &MessageBody,
+        nonce: &str,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<u64, SendError> {
+        let message = report_message(body, clip(nonce, NONCE_MAX));
+        self.post(channel, &message, files).await
+    }
+
+    /// Opens a thread on `message` in `channel` (or finds the one an earlier attempt opened).
+    pub async fn start_thread(
+        &self,
+        channel: u64,
+        message: u64,
+        name: &str,
+    ) -> Result<u64, SendError> {
+        self.pace(Some(channel)).await;
+        let result = send::start_thread(
+            &self.http,
+            &self.client,
+            serenity::ChannelId::new(channel),
+            serenity::MessageId::new(message),
+            name,
+        )
+        .await;
+        self.noted(result).await.map(serenity::ChannelId::get)
+    }
+
+    /// Opens (or finds) the DM channel with `user`.
+    pub async fn open_dm(&self, user: u64) -> Result<u64, SendError> {
+        self.pace(None).await;
+        let result = send::open_dm(&self.http, &self.client, serenity::UserId::new(user)).await;
+        self.noted(result).await.map(serenity::ChannelId::get)
+    }
+
+    /// Up to 100 messages in `channel` after `after` (all, when None), oldest first.
+    pub async fn messages_after(
+        &self,
+        channel: u64,
+        after: Option<u64>,
+    ) -> anyhow::Result<Vec<Incoming>> {
+        self.pace(None).await;
+        let mut request = serenity::GetMessages::new().limit(100);
+        if let Some(after) = after {
+            request = request.after(serenity::MessageId::new(after));
+        }
+        let mut messages: Vec<Incoming> = serenity::ChannelId::new(channel)
+            .messages(&self.http, request)
+            .await
+            .with_context(|| format!("reading the messages in channel {channel}"))?
+            .into_iter()
+            .map(|m| Incoming {
+                id: m.id.get(),
+                author: m.author.id.get(),
+                content: m.content,
+            })
+            .collect();
+        messages.sort_by_key(|m| m.id);
+        Ok(messages)
+    }
+}
+
+/// A message someone sent, as the check-in engine reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Incoming {
+    pub id: u64,
+    pub author: u64,
+    pub content: String,
+}
+
+/// Discord's longest nonce.
+const NONCE_MAX: usize = 25;
+
+/// Rows of buttons as Discord components.
+pub fn components(rows: &[Vec<Button>]) -> Vec<serenity::CreateActionRow> {
+    rows.iter()
+        .map(|row| {
+            serenity::CreateActionRow::Buttons(
+                row.iter()
+                    .map(|b| {
+                        serenity::CreateButton::new(b.id.clone())
+                            .label(b.label.clone())
+                            .style(match b.style {
+                                ButtonStyle::Success => serenity::ButtonStyle::Success,
+                                ButtonStyle::Secondary => serenity::ButtonStyle::Secondary,
+                            })
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,191 @@
+//! Reports: a digest or summary row is composed, from the data of the moment it is delivered,
+//! into one `message` row per Discord message (all queued in one transaction with the record
+//! of the report); message rows are then sent like any other, once each.
+
+use chrono::{DateTime, Utc};
+
+use super::deliver::{Delivered, nonce_for};
+use super::{DigestDue, InThread, OutboxMessage, Outgoing, Scheduler, SummaryDue};
+use crate::domain::school::TimeZoneName;
+use crate::domain::summary::{CHART_FILE, Remembered};
+use crate::reports::{build_digest, build_summary};
+use crate::store::outbox::{NewRow, OutboxStatus};
+use crate::store::{discord_id, outbox, reports, summaries};
+
+impl Scheduler {
+    /// A summary row: built now, queued as its post (with the chart), the row marked sent.
+    pub(super) async fn compose_summary(
+        &self,
+        row: &outbox::OutboxRow,
+        due: &SummaryDue,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Delivered> {
+        let server = discord_id(row.server_id);
+        let (built, png) = build_summary(
+            &self.parts.checkins.db,
+            &self.parts.default_framework,
+            server,
+            due.school_id,
+            now,
+        )
+        .await?;
+        let threads = summaries::settings(&self.parts.checkins.db, server)
+            .await?
+            .threads;
+        let key = format!("{}:post", row.key);
+        let mut messages = Vec::with_capacity(2);
+        let mut thread = None;
+        if threads {
+            let starter = format!("{}:start", row.key);
+            let opening = Outgoing {
+                channel_id: Some(due.channel_id),
+                body: built.starter(),
+                thread: None,
+            };
+            messages.push(NewRow::new(
+                starter.clone(),
+                server,
+                None,
+                &OutboxMessage::Message(opening),
+                now,
+            )?);
+            thread = Some(InThread {
+                starter,
+                name: built.thread_name(),
+            });
+        }
+        let post = Outgoing {
+            channel_id: Some(due.channel_id),
+            body: built.render(),
+            thread,
+        };
+        messages.push(NewRow::new(
+            key.clone(),
+            server,
+            None,
+            &OutboxMessage::Message(post),
+            now,
+        )?);
+        let files = [(key, CHART_FILE.to_owned(), png)];
+        let levels = serde_json::to_string(&Remembered {
+            levels: built.levels(),
+        })?;
+        reports::compose(
+            &self.parts.checkins.db,
+            &reports::Composed {
+                row_id: row.id,
+                row_key: &row.key,
+                server_id: row.server_id,
+                messages: &messages,
+                files: &files,
+            },
+            &reports::Report::Summary {
+                school_id: due.school_id,
+                channel_id: due.channel_id,
+                levels: &levels,
+            },
+            now,
+        )
+        .await?;
+        Ok(Delivered::Composed)
+    }
+
+    /// A digest row: built now, queued as its messages, the row marked sent, in one go.
+    pub(super) async fn compose_digest(
+        &self,
+        row: &outbox::OutboxRow,
+        due: &DigestDue,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Delivered> {
+        let server = discord_id(row.server_id);
+        let zone = TimeZoneName::parse(&due.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
+        let digest = build_digest(&self.parts.checkins.db, server, due.coach_id, zone, now).await?;
+        let messages: Vec<NewRow> = digest
+            .render()
+            .into_iter()
+            .enumerate()
+            .map(|(i, body)| {
+                let outgoing = Outgoing {
+                    channel_id: None,
+                    body,
+                    thread: None,
+                };
+                NewRow::new(
+                    format!("{}:part:{}", row.key, i + 1),
+                    server,
+                    Some(due.coach_id),
+                    &OutboxMessage::Message(outgoing),
+                    now,
+                )
+            })
+            .collect::<anyhow::Result<_>>()?;
+        reports::compose(
+            &self.parts.checkins.db,
+            &reports::Composed {
+                row_id: row.id,
+                row_key: &row.key,
+                server_id: row.server_id,
+                messages: &messages,
+                files: &[],
+            },
+            &reports::Report::Digest {
+                coach: due.coach_id,
+            },
+            now,
+        )
+        .await?;
+        Ok(Delivered::Composed)
+    }
+
+    /// A message row: its text, embeds and file, to its channel (or the person's DM).
+    pub(super) async fn send_outgoing(
+        &self,
+        row: &outbox::OutboxRow,
+        outgoing: &Outgoing,
+        dm: Option<u64>,
+    ) -> anyhow::Result<Delivered> {
+        let mut channel = outgoing
+            .channel_id
+            .or(dm)
+            .ok_or_else(|| anyhow::anyhow!("a message with neither a channel nor a person"))?;
+        if let Some(thread) = &outgoing.thread
+            && let Some(opened) = self.thread_for(channel, thread).await?
+        {
+            channel = opened;
+        }
+        let files = reports::files(&self.parts.checkins.db, &row.key).await?;
+        let sent = self
+            .parts
+            .checkins
+            .outbound
+            .post_body(channel, &outgoing.body, &nonce_for(&row.key), &files)
+            .await?;
+        Ok(Delivered::Sent(Some(sent)))
+    }
+
+    /// The thread on the starter message, opened now if it is not yet (a second attempt finds
+    /// it). None when the starter could not be posted: the message goes to the channel itself.
+    async fn thread_for(&self, channel: u64, thread: &InThread) -> anyhow::Result<Option<u64>> {
+        let starter = outbox::by_key(&self.parts.checkins.db, &thread.starter)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("the starter row {} is gone", thread.starter))?;
+        match (starter.status, starter.message_id) {
+            (OutboxStatus::Sent, Some(message)) => {
+                let opened = self
+                    .parts
+                    .checkins
+                    .outbound
+                    .start_thread(channel, discord_id(message), &thread.name)
+                    .await?;
+                Ok(Some(opened))
+            }
+            (OutboxStatus::Failed | OutboxStatus::Unreachable, _) | (OutboxStatus::Sent, None) => {
+                Ok(None)
+            }
+            // Not posted yet: this row waits its turn (retried like a 5xx).
+            (OutboxStatus::Pending, _) => {
+                anyhow::bail!("waiting for the thread's starter message to be posted")
+            }
+        }
+    }
+}

@@ -1,0 +1,479 @@
+//! The outbox sender: claims ready rows under a lease (renewed while it works), paces every
+//! request below Discord's limits, and records how each row ended: sent (with the message
+//! id), retried (after a 429's `retry_after`, or with backoff after a 5xx), unreachable
+//! (DMs closed: the coaches are told), or failed.
+
+use std::time::Instant;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{BATCH, CheckinStart, DeliverOutcome, OutboxMessage, Scheduler};
+use crate::checkin::{self, Begin, Begun};
+use crate::crash_point;
+use crate::domain::message::Prompt;
+use crate::outbound::SendError;
+use crate::store::{checkins, discord_id, members, outbox, schools};
+
+/// Attempts (not counting 429s, which say when to come back) before a row is given up.
+const MAX_ATTEMPTS: i64 = 10;
+/// The first retry after a 5xx or a network error; doubled each time, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: TimeDelta = TimeDelta::seconds(2);
+const MAX_BACKOFF: TimeDelta = TimeDelta::minutes(10);
+
+/// What delivering one row came to.
+pub(super) enum Delivered {
+    /// Sent, now or by an earlier attempt; the message Discord created, when known.
+    Sent(Option<u64>),
+    /// Nothing to send: the person is in another check-in, the flow has nothing to ask, the
+    /// check-in a nudge was for is closed.
+    Skipped,
+    /// A report, composed into message rows of its own; the row is already marked sent.
+    Composed,
+}
+
+/// Why a row was not delivered, in the terms of what to do next.
+enum Failure {
+    /// Discord error 50007: this person's DMs are closed.
+    Unreachable,
+    /// 429: come back exactly when Discord said.
+    RateLimited {
+        retry_after: TimeDelta,
+        global: bool,
+    },
+    /// 5xx, the network, or our own database: worth another try with backoff.
+    Transient,
+    /// Discord refused the request: trying again will not help.
+    Permanent,
+}
+
+fn classify(error: &anyhow::Error) -> Failure {
+    if error.chain().any(|e| e.downcast_ref::<Unknown>().is_some()) {
+        return Failure::Permanent;
+    }
+    match error.chain().find_map(|e| e.downcast_ref::<SendError>()) {
+        Some(SendError::DmsClosed) => Failure::Unreachable,
+        Some(SendError::RateLimited {
+            retry_after,
+            global,
+        }) => Failure::RateLimited {
+            retry_after: TimeDelta::from_std(*retry_after).unwrap_or(TimeDelta::seconds(5)),
+            global: *global,
+        },
+        Some(SendError::Unavailable { .. } | SendError::Network(_)) | None => Failure::Transient,
+        Some(SendError::Rejected { .. }) => Failure::Permanent,
+    }
+}
+
+/// A row this program cannot act on (a kind it does not know, a payload it cannot read):
+/// marked failed at once, with the reason in the log.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Unknown(String);
+
+/// Aborts the heartbeat when the round ends, however it ends.
+struct Heartbeat(tokio::task::JoinHandle<()>);
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Scheduler {
+    /// Delivers the outbox rows ready at `now`. A retried row finds the check-in it started
+    /// before (by its key), and each prompt is sent once (its key is recorded, its nonce lets
+    /// Discord drop a resend).
+    #[tracing::instrument(skip_all)]
+    pub async fn deliver(&self, now: DateTime<Utc>) -> anyhow::Result<DeliverOutcome> {
+        let rows = outbox::claim(
+            &self.parts.checkins.db,
+            now,
+            &self.owner,
+            now + self.lease(),
+            BATCH,
+        )
+        .await?;
+        if rows.is_empty() {
+            return Ok(DeliverOutcome::default());
+        }
+        crash_point::reach("outbox-claimed");
+        self.deliver_rows(rows, now).await
+    }
+
+    /// Delivers the row with `key` now, if it is ready and no other process holds it: what a
+    /// command calls right after its change queued an announcement, so nobody waits for the
+    /// next round. A row another process took, or one already sent, is left alone.
+    pub async fn deliver_key(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<DeliverOutcome> {
+        let row = outbox::claim_key(
+            &self.parts.checkins.db,
+            key,
+            now,
+            &self.owner,
+            now + self.lease(),
+        )
+        .await?;
+        self.deliver_rows(row.into_iter().collect(), now).await
+    }
+
+    /// Sends claimed rows in order and records how each ended.
+    async fn deliver_rows(
+        &self,
+        rows: Vec<outbox::OutboxRow>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<DeliverOutcome> {
+        let mut outcome = DeliverOutcome::default();
+        if rows.is_empty() {
+            return Ok(outcome);
+        }
+        let _heartbeat = self.heartbeat(now);
+        for row in rows {
+            match self.attempt(&row, now).await {
+                Ok(Delivered::Sent(message)) => {
+                    crash_point::reach("outbox-sent");
+                    outbox::mark_sent(&self.parts.checkins.db, row.id, message, now).await?;
+                    outcome.sent += 1;
+                }
+                Ok(Delivered::Skipped) => {
+                    outbox::mark_sent(&self.parts.checkins.db, row.id, None, now).await?;
+                    outcome.skipped += 1;
+                }
+                Ok(Delivered::Composed) => outcome.composed += 1,
+                Err(error) => self.failed(&row, &error, now, &mut outcome).await?,
+            }
+        }
+        Ok(outcome)
+    }
+
+    /// Renews this process's leases every third of the lease while a round works, on the
+    /// round's clock (`claimed_at` plus the time spent).
+    fn heartbeat(&self, claimed_at: DateTime<Utc>) -> Heartbeat {
+        let db = self.parts.checkins.db.clone();
+        let owner = self.owner.clone();
+        let lease = self.parts.sending.lease;
+        let started = Instant::now();
+        Heartbeat(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(lease / 3).await;
+                let until = TimeDelta::from_std(started.elapsed() + lease)
+                    .map_or(claimed_at, |ahead| claimed_at + ahead);
+                if let Err(error) = outbox::renew(&db, &owner, until).await {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "could not renew outbox leases"
+                    );
+                }
+            }
+        }))
+    }
+
+    /// One row: its message decoded (a kind this program does not know is an error that no
+    /// retry mends), the DM channel (opened once), then the message sent.
+    #[tracing::instrument(skip_all, fields(row = row.id, key = %row.key, kind = %row.kind))]
+    async fn attempt(
+        &self,
+        row: &outbox::OutboxRow,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Delivered> {
+        let message = row
+            .message()
+            .map_err(|error| Unknown(format!("{error:#}")))?;
+        // Reports are composed, not sent: no DM to open for them.
+        match message {
+            OutboxMessage::Digest(due) => return self.compose_digest(row, &due, now).await,
+            OutboxMessage::Summary(due) => return self.compose_summary(row, &due, now).await,
+            _ => {}
+        }
+        let mut dm = None;
+        if let Some(person) = row.person_id.map(discord_id) {
+            let server = discord_id(row.server_id);
+            dm = Some(checkin::member_dm(&self.parts.checkins, server, person).await?);
+        }
+        let outbound = &self.parts.checkins.outbound;
+        match message {
+            OutboxMessage::CheckinStart(start) => self.start_checkin(row, &start, dm, now).await,
+            OutboxMessage::Nudge { session_id } => {
+                let sent = checkin::nudge(&self.parts.checkins, session_id).await?;
+                Ok(sent.map_or(Delivered::Skipped, |id| Delivered::Sent(Some(id))))
+            }
+            OutboxMessage::Notice { text } => {
+                let channel = dm.ok_or_else(|| Unknown("a notice without a person".into()))?;
+                let nonce = nonce_for(&row.key);
+                let sent = outbound
+                    .post_prompt(channel, &Prompt::text(&text), Some(&nonce))
+                    .await?;
+                Ok(Delivered::Sent(Some(sent)))
+            }
+            OutboxMessage::Announcement { channel_id, text } => {
+                let nonce = nonce_for(&row.key);
+                let sent = outbound
+                    .post_prompt(channel_id, &Prompt::text(&text), Some(&nonce))
+                    .await?;
+                Ok(Delivered::Sent(Some(sent)))
+            }
+            OutboxMessage::Message(outgoing) => self.send_outgoing(row, &outgoing, dm).await,
+            OutboxMessage::Digest(_) | OutboxMessage::Summary(_) => Ok(Delivered::Composed),
+        }
+    }
+
+    /// Records why a row was not delivered and when (or whether) to try again.
+    async fn failed(
+        &self,
+        row: &outbox::OutboxRow,
+        error: &anyhow::Error,
+        now: DateTime<Utc>,
+        outcome: &mut DeliverOutcome,
+    ) -> anyhow::Result<()> {
+        let db = &self.parts.checkins.db;
+        let text = format!("{error:#}");
+        match classify(error) {
+            Failure::Unreachable => {
+                outbox::mark_unreachable(db, row, &text, now).await?;
+                self.tell_coaches(row, now).await?;
+                outcome.unreachable += 1;
+            }
+            Failure::RateLimited {
+                retry_after,
+                global,
+            } => {
+                // A global 429 has already paused every send in the process (`Outbound`).
+                tracing::info!(key = %row.key, ?retry_after, global, "rate-limited; trying again when Discord said");
+                outbox::retry_at(db, row.id, &text, now + retry_after, false, now).await?;
+                outcome.retried += 1;
+            }
+            Failure::Transient if row.attempts + 1 < MAX_ATTEMPTS => {
+                let doubling = 2_i32.pow(u32::try_from(row.attempts).unwrap_or(0).min(12));
+                let backoff = (FIRST_BACKOFF * doubling).min(MAX_BACKOFF);
+                tracing::warn!(error = %text, key = %row.key, ?backoff, "delivery failed; trying again later");
+                outbox::retry_at(db, row.id, &text, now + backoff, true, now).await?;
+                outcome.retried += 1;
+            }
+            Failure::Transient | Failure::Permanent => {
+                tracing::error!(error = %text, key = %row.key, kind = %row.kind, "giving up on an outbox row");
+                outbox::mark_failed(db, row.id, &text, now).await?;
+                outcome.failed += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Someone's DMs are closed: their coaches hear about it (once per outbox row).
+    async fn tell_coaches(
+        &self,
+        row: &outbox::OutboxRow,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let school_id = match row.message() {
+            Ok(OutboxMessage::CheckinStart(start)) => Some(start.school_id),
+            Ok(OutboxMessage::Nudge { session_id }) => {
+                checkins::get(&self.parts.checkins.db, session_id)
+                    .await?
+                    .map(|s| s.school_id)
+            }
+            // Only check-ins and their nudges tell the coaches.
+            Ok(_) | Err(_) => None,
+        };
+        let (Some(school_id), Some(person)) = (school_id, row.person_id) else {
+            return Ok(());
+        };
+        let person = discord_id(person);
+        let name = members::name(&self.parts.checkins.db, discord_id(row.server_id), person)
+            .await?
+            .unwrap_or_else(|| format!("<@{person}>"));
+        let text = format!(
+            "I could not reach {name} by direct message: their DMs are closed to this server, so their check-ins are not going out. They can allow direct messages from server members in the server's privacy settings."
+        );
+        outbox::notify_coaches(
+            &self.parts.checkins.db,
+            row.server_id,
+            school_id,
+            &row.key,
+            &text,
+            now,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Starts the scheduled check-in (or finds the one an earlier attempt started) and sends
+    /// its first question.
+    async fn start_checkin(
+        &self,
+        row: &outbox::OutboxRow,
+        start: &CheckinStart,
+        channel: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Delivered> {
+        let server = discord_id(row.server_id);
+        let Some(school) = schools::get(&self.parts.checkins.db, server, start.school_id).await?
+        else {
+            return Ok(Delivered::Skipped);
+        };
+        let Some(flow) = self
+            .parts
+            .checkins
+            .flows
+            .iter()
+            .find(|f| f.id == start.flow_id)
+        else {
+            tracing::warn!(flow = %start.flow_id, "a scheduled flow no longer exists");
+            return Ok(Delivered::Skipped);
+        };
+        let name = members::name(&self.parts.checkins.db, server, start.person_id)
+            .await?
+            .unwrap_or_else(|| "there".to_owned());
+        // The person's DMs may be handled at this moment (a retried row whose check-in is
+        // under way): one turn at a time, as in the conversation itself.
+        let lock = self.parts.checkins.conversations.lock_for(start.person_id);
+        let _turn = lock.lock().await;
+        let begun = checkin::begin(
+            &self.parts.checkins,
+            &Begin {
+                guild_id: server,
+                school: &school,
+                person_id: start.person_id,
+                person_name: &name,
+                flow,
+                started_by: start.started_by,
+                origin: Some(&row.key),
+                nudge_hours: start.nudge_hours,
+                only_step: start.step_id,
+                dm_channel: channel,
+            },
+            now,
+        )
+        .await?;
+        match begun {
+            Begun::Started(session, _) => {
+                let sent = checkin::advance(&self.parts.checkins, session.id).await?;
+                Ok(Delivered::Sent(sent))
+            }
+            Begun::Busy(_) | Begun::NothingToAsk => Ok(Delivered::Skipped),
+        }
+    }
+}
+
+/// A nonce for an outbox row, derived from its key (Discord allows 25 characters): the same
+/// row always sends the same nonce, so Discord drops a resend after a crash.
+pub(super) fn nonce_for(key: &str) -> String {
+    // FNV-1a, 64 bits: stable across processes and versions, unlike std's hasher.
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("o{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_key_gives_one_short_stable_nonce() {
+        let a = nonce_for("checkin:1:1700000000:42:coach:7");
+        assert_eq!(a, nonce_for("checkin:1:1700000000:42:coach:7"));
+        assert_ne!(a, nonce_for("checkin:1:1700000000:42:coach:8"));
+        assert!(a.len() <= 25, "{a}");
+    }
+
+    /// A row of a kind this program does not know (written by a newer version, say) is
+    /// marked failed with the reason, and nothing at all is sent for it: not a check-in.
+    #[tokio::test]
+    async fn a_row_of_an_unknown_kind_is_marked_failed_and_sends_nothing() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let url = format!("sqlite://{}", dir.path().join("unknown.db").display());
+        let db = crate::store::Db::open(&url)
+            .await
+            .expect("the database opens");
+        let emu = crate::emulator::Emulator::start()
+            .await
+            .expect("the emulator starts");
+        let now = crate::clock::Clock::system().now();
+        let (server, person) = (1_000_u64, 2_000_u64);
+        // What a check-in start looks like, under a kind this program has never heard of.
+        let payload = serde_json::json!({
+            "schedule_id": 1, "school_id": 1, "person_id": person, "flow_id": "weekly",
+            "occurrence": now, "started_by": person, "nudge_hours": 24,
+        });
+        crate::store::on_backend!(&db, pool => {
+            sqlx::query(crate::store::servers::UPSERT)
+                .bind(crate::store::db_id(server))
+                .bind("A server")
+                .bind(now)
+                .execute(pool)
+                .await
+                .expect("the server is stored");
+            sqlx::query(
+                "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
+                 VALUES ('from-the-future', $1, 'checkin_start_v2', $2, $3, 'pending', $4, $4)",
+            )
+            .bind(crate::store::db_id(server))
+            .bind(payload.to_string())
+            .bind(crate::store::db_id(person))
+            .bind(now)
+            .execute(pool)
+            .await
+            .expect("the row is stored");
+        });
+        let token = crate::config::Config::from_lookup(|k| {
+            (k == "DISCORD_TOKEN").then(|| "test-token".to_owned())
+        })
+        .expect("config")
+        .token()
+        .expect("a token")
+        .clone();
+        let http = std::sync::Arc::new(crate::outbound::http_client(&token, Some(emu.api_url())));
+        let scheduler = Scheduler::new(super::super::Parts {
+            checkins: crate::checkin::Engine {
+                db: db.clone(),
+                flows: std::sync::Arc::new(crate::prompts::flows().expect("the flows load")),
+                outbound: std::sync::Arc::new(
+                    crate::outbound::Outbound::new(http, 40).expect("the sender builds"),
+                ),
+                conversations: std::sync::Arc::default(),
+                wake: std::sync::Arc::default(),
+            },
+            default_framework: std::sync::Arc::new(
+                crate::prompts::default_framework().expect("the framework loads"),
+            ),
+            clock: crate::clock::Clock::system(),
+            wake: std::sync::Arc::default(),
+            sending: crate::config::Sending::default(),
+        });
+
+        let outcome = scheduler.deliver(now).await.expect("the round runs");
+
+        assert_eq!(
+            outcome,
+            DeliverOutcome {
+                failed: 1,
+                ..DeliverOutcome::default()
+            }
+        );
+        let row = outbox::by_key(&db, "from-the-future")
+            .await
+            .expect("read")
+            .expect("the row");
+        assert_eq!(row.status, outbox::OutboxStatus::Failed);
+        assert_eq!(row.attempts, 1, "given up at once, not retried");
+        let error = row.last_error.unwrap_or_default();
+        assert!(error.contains("checkin_start_v2"), "{error}");
+        assert!(
+            emu.calls().is_empty(),
+            "nothing was sent: {:?}",
+            emu.calls()
+                .iter()
+                .map(|c| format!("{} {}", c.method, c.path))
+                .collect::<Vec<_>>()
+        );
+        assert!(
+            crate::store::checkins::open_for(&db, person)
+                .await
+                .expect("read")
+                .is_none(),
+            "no check-in was started"
+        );
+    }
+}
