@@ -109,3 +109,49 @@ pub async fn begin(
         Err(open) => Begun::Busy(open),
     })
 }
+
+/// What starting a check-in by hand came to.
+pub enum Opened {
+    /// The first question is in their DMs; this many questions in all.
+    Asked { questions: usize },
+    /// They are already in another check-in, started then.
+    Busy { started_at: chrono::DateTime<Utc> },
+    /// The flow has nothing to ask them.
+    NothingToAsk,
+    /// Their DMs could not be reached: the check-in is closed again.
+    DmFailed,
+}
+
+/// Starts a check-in now and sends its first question (`/checkin start`). When the question
+/// cannot be sent, the check-in is closed, so nothing waits on a DM that never arrived.
+pub async fn open(
+    engine: &super::Engine,
+    request: &Begin<'_>,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<Opened> {
+    let (session, questions) = match begin(engine, request, now).await? {
+        Begun::Started(session, questions) => (session, questions),
+        Begun::Busy(open) => {
+            return Ok(Opened::Busy {
+                started_at: open.started_at,
+            });
+        }
+        Begun::NothingToAsk => return Ok(Opened::NothingToAsk),
+    };
+    if let Err(error) = super::advance(engine, session.id).await {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            session = session.id,
+            "could not send the first question"
+        );
+        checkins::finish(
+            &engine.db,
+            session.id,
+            checkins::SessionStatus::Expired,
+            now,
+        )
+        .await?;
+        return Ok(Opened::DmFailed);
+    }
+    Ok(Opened::Asked { questions })
+}

@@ -17,7 +17,7 @@ use crate::domain::flow::Flow;
 use crate::outbound::Outbound;
 use crate::store::Db;
 
-pub use begin::{Begin, Begun, NUDGE_HOURS, begin};
+pub use begin::{Begin, Begun, NUDGE_HOURS, Opened, begin, open};
 pub use conversation::{Dm, advance, catch_up, member_dm, nudge, on_dm};
 
 /// What the engine works with: the store, the flows, the way out to Discord, and the locks

@@ -9,7 +9,8 @@ use crate::domain::plan::{self, BarrierCategory};
 use crate::domain::text;
 use crate::error::UserError;
 use crate::store::barriers::{self, NewBarrier};
-use crate::store::{discord_id, schools, steps};
+use crate::store::discord_id;
+use crate::store::schools::{self, School};
 
 /// Barriers: name what is in the way, and close them when they clear
 #[poise::command(
@@ -38,30 +39,15 @@ async fn add(
     let text = plan::note("barrier", &text)?;
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
+    let action = "name barriers in its plan";
     let (school, step) = match step.as_deref() {
         Some(raw) => {
-            let id = plan::step_ref(raw)?;
-            let unknown = || UserError::UnknownStep {
-                given: text::clip(raw.trim(), 40),
-            };
-            let step = steps::get(db, caller.guild_id, id)
-                .await?
-                .ok_or_else(unknown)?;
-            let school = schools::get(db, caller.guild_id, step.school_id)
-                .await?
-                .ok_or_else(unknown)?;
-            scope::check(&caller, &school, Need::Edit, "name barriers in its plan")?;
+            let (step, school) =
+                super::step::step_for(ctx, &caller, raw, Need::Edit, action).await?;
             (school, Some(step))
         }
         None => (
-            scope::school(
-                ctx,
-                &caller,
-                school.as_deref(),
-                Need::Edit,
-                "name barriers in its plan",
-            )
-            .await?,
+            scope::school(ctx, &caller, school.as_deref(), Need::Edit, action).await?,
             None,
         ),
     };
@@ -168,13 +154,7 @@ async fn list(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
-    let school = match school.as_deref() {
-        Some(name) => {
-            Some(scope::school(ctx, &caller, Some(name), Need::Read, "see its plan").await?)
-        }
-        None if caller.access.server_wide() => None,
-        None => Some(scope::school(ctx, &caller, None, Need::Read, "see its plan").await?),
-    };
+    let school = scope::school_or_all(ctx, &caller, school.as_deref(), "see its plan").await?;
     let all_schools = schools::list(db, caller.guild_id).await?;
     let found: Vec<barriers::Barrier> = barriers::list(
         db,
@@ -188,45 +168,49 @@ async fn list(
     .collect();
     let names = Names::load(ctx, caller.guild_id).await?;
     let now = ctx.data().now();
+    let every_school = school.is_none().then_some(all_schools.as_slice());
     let lines: Vec<String> = found
         .iter()
-        .map(|b| {
-            let on = b
-                .step_id
-                .map_or_else(String::new, |s| format!(" · step #{s}"));
-            let where_ = if school.is_none() {
-                all_schools
-                    .iter()
-                    .find(|s| s.id == b.school_id)
-                    .map(|s| format!(" · {}", s.name))
-                    .unwrap_or_default()
-            } else {
-                String::new()
-            };
-            let state = match (&b.resolved_at, &b.resolution) {
-                (Some(at), note) => format!(
-                    "resolved after {}{}",
-                    age(*at - b.raised_at),
-                    note.as_deref()
-                        .map(|n| format!(": {n}"))
-                        .unwrap_or_default()
-                ),
-                (None, _) => format!("open {}", age(now - b.raised_at)),
-            };
-            format!(
-                "**#{}** [{}] {} — {state}{on}{where_} · named by {}",
-                b.id,
-                b.category,
-                b.text,
-                names.of(discord_id(b.raised_by))
-            )
-        })
+        .map(|b| barrier_line(b, every_school, &names, now))
         .collect();
     let heading = match &school {
         Some(s) => format!("Barriers at {}", s.name),
         None => "Barriers in every school".to_owned(),
     };
     scope::send_list(ctx, &heading, &lines, "Nothing in the way right now.").await
+}
+
+/// One line of `/barrier list`; with `every_school`, each line names its school.
+fn barrier_line(
+    b: &barriers::Barrier,
+    every_school: Option<&[School]>,
+    names: &Names,
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let on = b
+        .step_id
+        .map_or_else(String::new, |s| format!(" · step #{s}"));
+    let where_ = every_school
+        .and_then(|all| all.iter().find(|s| s.id == b.school_id))
+        .map(|s| format!(" · {}", s.name))
+        .unwrap_or_default();
+    let state = match (&b.resolved_at, &b.resolution) {
+        (Some(at), note) => format!(
+            "resolved after {}{}",
+            age(*at - b.raised_at),
+            note.as_deref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default()
+        ),
+        (None, _) => format!("open {}", age(now - b.raised_at)),
+    };
+    format!(
+        "**#{}** [{}] {} — {state}{on}{where_} · named by {}",
+        b.id,
+        b.category,
+        b.text,
+        names.of(discord_id(b.raised_by))
+    )
 }
 
 /// How long something has been open, as people say it.

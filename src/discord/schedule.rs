@@ -2,15 +2,16 @@
 
 use poise::CreateReply;
 
-use super::scope::{self, Caller, Names};
+use super::scope::{self, Caller, Names, Need};
 use super::{Context, Error, complete};
 use crate::domain::roles::ScheduleTarget;
 use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
 use crate::domain::text;
 use crate::error::UserError;
+use crate::store::discord_id;
 use crate::store::schedules::{self, Schedule};
-use crate::store::{discord_id, schools};
+use crate::store::schools::{self, School};
 
 /// Schedules: see them, pause, resume or delete one (coaches and admins)
 #[poise::command(
@@ -47,15 +48,9 @@ async fn list(
     let db = &ctx.data().db;
     let school_id = match school.as_deref() {
         Some(name) => Some(
-            scope::school(
-                ctx,
-                &caller,
-                Some(name),
-                scope::Need::Read,
-                "see its schedules",
-            )
-            .await?
-            .id,
+            scope::school(ctx, &caller, Some(name), Need::Read, "see its schedules")
+                .await?
+                .id,
         ),
         None => None,
     };
@@ -72,47 +67,7 @@ async fn list(
         .await?
         .iter()
         .filter(|s| may_change(&caller, s))
-        .map(|s| {
-            let school = all_schools
-                .iter()
-                .find(|x| Some(x.id) == s.school_id)
-                .map_or("every school", |x| x.name.as_str());
-            let (what, who) = match s.kind.as_str() {
-                "digest" => (
-                    "coach digest".to_owned(),
-                    s.person_id
-                        .map_or_else(String::new, |p| names.of(discord_id(p))),
-                ),
-                "summary" => (
-                    "indicator summary".to_owned(),
-                    format!(
-                        "{school} in {}",
-                        s.channel_id
-                            .map_or_else(String::new, |c| format!("<#{}>", discord_id(c)))
-                    ),
-                ),
-                _ => (
-                    s.flow_id.clone().unwrap_or_default(),
-                    s.person_id.map_or_else(
-                        || format!("{school} (principals and team)"),
-                        |p| names.of(discord_id(p)),
-                    ),
-                ),
-            };
-            let zone = TimeZoneName::parse(&s.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
-            let next = match (s.paused != 0, s.next_fire_at) {
-                (true, _) => "paused".to_owned(),
-                (false, Some(at)) => format!(
-                    "next {}",
-                    at.with_timezone(&zone).format("%a %-d %b %H:%M %Z")
-                ),
-                (false, None) => "finished".to_owned(),
-            };
-            format!(
-                "**#{}** {what} · {who} · `{}` {} · {next}",
-                s.id, s.spec, s.time_zone
-            )
-        })
+        .map(|s| schedule_line(s, &all_schools, &names))
         .collect();
     scope::send_list(
         ctx,
@@ -121,6 +76,49 @@ async fn list(
         "No schedules yet: add one with `/checkin schedule`, `/digest schedule` or `/summary schedule`.",
     )
     .await
+}
+
+/// One line of `/schedule list`: what it is, for whom, when, and when it fires next.
+fn schedule_line(s: &Schedule, all_schools: &[School], names: &Names) -> String {
+    let school = all_schools
+        .iter()
+        .find(|x| Some(x.id) == s.school_id)
+        .map_or("every school", |x| x.name.as_str());
+    let (what, who) = match s.kind.as_str() {
+        "digest" => (
+            "coach digest".to_owned(),
+            s.person_id
+                .map_or_else(String::new, |p| names.of(discord_id(p))),
+        ),
+        "summary" => (
+            "indicator summary".to_owned(),
+            format!(
+                "{school} in {}",
+                s.channel_id
+                    .map_or_else(String::new, |c| format!("<#{}>", discord_id(c)))
+            ),
+        ),
+        _ => (
+            s.flow_id.clone().unwrap_or_default(),
+            s.person_id.map_or_else(
+                || format!("{school} (principals and team)"),
+                |p| names.of(discord_id(p)),
+            ),
+        ),
+    };
+    let zone = TimeZoneName::parse(&s.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
+    let next = match (s.paused != 0, s.next_fire_at) {
+        (true, _) => "paused".to_owned(),
+        (false, Some(at)) => format!(
+            "next {}",
+            at.with_timezone(&zone).format("%a %-d %b %H:%M %Z")
+        ),
+        (false, None) => "finished".to_owned(),
+    };
+    format!(
+        "**#{}** {what} · {who} · `{}` {} · {next}",
+        s.id, s.spec, s.time_zone
+    )
 }
 
 async fn find(ctx: Context<'_>, caller: &Caller, raw: &str) -> Result<Schedule, Error> {

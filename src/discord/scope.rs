@@ -103,6 +103,21 @@ pub async fn announce(ctx: Context<'_>, announcement: Option<&Announcement<'_>>)
     }
 }
 
+/// Remembers a member the caller named (their display name), so lists and digests can call
+/// them by name.
+pub async fn note_member(ctx: Context<'_>, user_id: u64, name: &str) -> Result<(), Error> {
+    let guild_id = ctx.guild_id().ok_or(crate::error::UserError::ServerOnly)?;
+    crate::store::members::note(
+        &ctx.data().db,
+        guild_id.get(),
+        &server_name(ctx, guild_id),
+        user_id,
+        name,
+        ctx.data().now(),
+    )
+    .await
+}
+
 /// How long a preview waits for Save or Cancel.
 const PREVIEW_WAIT: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 

@@ -15,8 +15,8 @@ use crate::error::UserError;
 use crate::store::barriers::{self, NewBarrier};
 use crate::store::indicators::FocusIndicator;
 use crate::store::schools::{self, School};
-use crate::store::steps::{self, ActionStep, Change, NewStep, StepFilter};
-use crate::store::{discord_id, indicators, members};
+use crate::store::steps::{self, ActionStep, Change, NewStep, StepFilter, StepUpdate};
+use crate::store::{discord_id, indicators};
 
 /// How long the barrier form waits for an answer before the change is abandoned.
 const FORM_WAIT: Duration = Duration::from_secs(15 * 60);
@@ -137,12 +137,7 @@ async fn add(
     let db = &ctx.data().db;
     let now = ctx.data().now();
     let due_on = dates::parse_due(&due, scope::today(&school, now), school.time_zone.name())?;
-    let owner_ids = owners_of(
-        ctx,
-        &caller,
-        &[Some(&owner), owner2.as_ref(), owner3.as_ref()],
-    )
-    .await?;
+    let owner_ids = owners_of(ctx, &[Some(&owner), owner2.as_ref(), owner3.as_ref()]).await?;
     let names = Names::load(ctx, caller.guild_id).await?;
     let line = |id: i64| {
         format!(
@@ -221,11 +216,7 @@ async fn indicator_named(
 }
 
 /// The owners given (each once, at most three), noted as members so their names show.
-async fn owners_of(
-    ctx: Context<'_>,
-    caller: &Caller,
-    given: &[Option<&serenity::User>],
-) -> Result<Vec<u64>, Error> {
+async fn owners_of(ctx: Context<'_>, given: &[Option<&serenity::User>]) -> Result<Vec<u64>, Error> {
     let mut owners: Vec<&serenity::User> = Vec::new();
     for user in given.iter().flatten() {
         if !owners.iter().any(|o| o.id == user.id) {
@@ -239,18 +230,8 @@ async fn owners_of(
         }
         .into());
     }
-    let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
     for user in &owners {
-        let name = scope::user_name(user);
-        members::note(
-            &ctx.data().db,
-            caller.guild_id,
-            &server_name,
-            user.id.get(),
-            &name,
-            ctx.data().now(),
-        )
-        .await?;
+        scope::note_member(ctx, user.id.get(), &scope::user_name(user)).await?;
     }
     Ok(owners.iter().map(|u| u.id.get()).collect())
 }
@@ -421,20 +402,8 @@ async fn assign(
     let db = &ctx.data().db;
     let remove = remove.unwrap_or(false);
     let now = ctx.data().now();
-    let name = member
-        .global_name
-        .clone()
-        .unwrap_or_else(|| member.name.clone());
-    let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
-    members::note(
-        db,
-        caller.guild_id,
-        &server_name,
-        member.id.get(),
-        &name,
-        now,
-    )
-    .await?;
+    let name = scope::user_name(&member);
+    scope::note_member(ctx, member.id.get(), &name).await?;
     let mut owners_after = steps::owners(db, step.id).await?;
     owners_after.retain(|o| *o != member.id.get());
     if !remove {
@@ -580,6 +549,43 @@ async fn list_lines(
     Ok(lines)
 }
 
+/// A status as people read it (a word the program no longer knows is shown as stored).
+fn status_label(key: &str) -> String {
+    StepStatus::parse(key).map_or(key.to_owned(), |s| s.label().to_owned())
+}
+
+/// One entry of a step's log: when, who, what.
+fn update_line(u: &StepUpdate, names: &Names, zone: chrono_tz::Tz) -> String {
+    let who = names.of(discord_id(u.author_id));
+    let when = scope::local_time(u.at, zone);
+    let what = match u.kind.as_str() {
+        "created" => "added the step".to_owned(),
+        "assigned" | "unassigned" => {
+            let whom = u
+                .note
+                .as_deref()
+                .and_then(|n| n.parse::<u64>().ok())
+                .map_or_else(|| "someone".to_owned(), |id| names.of(id));
+            if u.kind == "assigned" {
+                format!("made {whom} an owner")
+            } else {
+                format!("took {whom} off")
+            }
+        }
+        _ => {
+            let moved = match (&u.old_status, &u.new_status) {
+                (Some(old), Some(new)) => format!("{} → {}", status_label(old), status_label(new)),
+                _ => "progress".to_owned(),
+            };
+            match &u.note {
+                Some(note) => format!("{moved}: {note}"),
+                None => moved,
+            }
+        }
+    };
+    format!("{when} · **{who}** · {what}")
+}
+
 /// A step in full: owners, due date, resources and every update
 #[poise::command(slash_command, guild_only)]
 async fn show(
@@ -594,41 +600,10 @@ async fn show(
     let names = Names::load(ctx, caller.guild_id).await?;
     let zone = scope::zone(&school);
     let owners = steps::owners(db, step.id).await?;
-    let status =
-        |key: &str| StepStatus::parse(key).map_or(key.to_owned(), |s| s.label().to_owned());
     let log: Vec<String> = steps::updates(db, &step)
         .await?
         .iter()
-        .map(|u| {
-            let who = names.of(discord_id(u.author_id));
-            let when = scope::local_time(u.at, zone);
-            let what = match u.kind.as_str() {
-                "created" => "added the step".to_owned(),
-                "assigned" | "unassigned" => {
-                    let whom = u
-                        .note
-                        .as_deref()
-                        .and_then(|n| n.parse::<u64>().ok())
-                        .map_or_else(|| "someone".to_owned(), |id| names.of(id));
-                    if u.kind == "assigned" {
-                        format!("made {whom} an owner")
-                    } else {
-                        format!("took {whom} off")
-                    }
-                }
-                _ => {
-                    let moved = match (&u.old_status, &u.new_status) {
-                        (Some(old), Some(new)) => format!("{} → {}", status(old), status(new)),
-                        _ => "progress".to_owned(),
-                    };
-                    match &u.note {
-                        Some(note) => format!("{moved}: {note}"),
-                        None => moved,
-                    }
-                }
-            };
-            format!("{when} · **{who}** · {what}")
-        })
+        .map(|u| update_line(u, &names, zone))
         .collect();
     let open = barriers::open_for_step(db, caller.guild_id, step.id).await?;
     let mut embed = serenity::CreateEmbed::new()
@@ -639,7 +614,7 @@ async fn show(
         .description(scope::fit_lines(&log, 3000))
         .field("School", &school.name, true)
         .field("Indicator", &step.indicator_id, true)
-        .field("Status", status(step.status.key()), true)
+        .field("Status", step.status.label(), true)
         .field("Due", scope::day(step.due_on), true)
         .field("Owners", names.list(&owners), true);
     if let Some(resources) = &step.resources {

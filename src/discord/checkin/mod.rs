@@ -9,7 +9,7 @@ use poise::serenity_prelude as serenity;
 use super::scope::{self, Caller, Names, Need};
 use super::{Context, Error, complete};
 use crate::app::App;
-use crate::checkin::{Begin, Begun, NUDGE_HOURS, begin, conversation};
+use crate::checkin::{Begin, NUDGE_HOURS, Opened, open};
 
 use crate::domain::flow;
 use crate::domain::roles::Role;
@@ -111,17 +111,8 @@ async fn start(
         .into());
     }
     let now = data.now();
-    let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
-    members::note(
-        &data.db,
-        caller.guild_id,
-        &server_name,
-        person.user.id.get(),
-        &name,
-        now,
-    )
-    .await?;
-    let begun = begin(
+    scope::note_member(ctx, person.user.id.get(), &name).await?;
+    let opened = open(
         &data.checkins,
         &Begin {
             guild_id: caller.guild_id,
@@ -138,26 +129,15 @@ async fn start(
         now,
     )
     .await?;
-    let (session, questions) = match begun {
-        Begun::Started(session, questions) => (session, questions),
-        Begun::Busy(open) => {
-            return Err(UserError::CheckinOpen {
-                name,
-                started: scope::local_time(open.started_at, scope::zone(&school)),
-            }
-            .into());
+    let questions = match opened {
+        Opened::Asked { questions } => questions,
+        Opened::Busy { started_at } => {
+            let started = scope::local_time(started_at, scope::zone(&school));
+            return Err(UserError::CheckinOpen { name, started }.into());
         }
-        Begun::NothingToAsk => return Err(UserError::NothingToAsk { name }.into()),
+        Opened::NothingToAsk => return Err(UserError::NothingToAsk { name }.into()),
+        Opened::DmFailed => return Err(UserError::DmFailed { name }.into()),
     };
-    if let Err(error) = conversation::advance(&data.checkins, session.id).await {
-        tracing::warn!(
-            error = format!("{error:#}"),
-            session = session.id,
-            "could not send the first question"
-        );
-        checkins::finish(&data.db, session.id, SessionStatus::Expired, data.now()).await?;
-        return Err(UserError::DmFailed { name }.into());
-    }
     ctx.send(
         CreateReply::default()
             .content(format!(
@@ -168,6 +148,60 @@ async fn start(
     )
     .await?;
     Ok(())
+}
+
+/// The school a check-in schedule is for: the person's, or the one named (or the caller's),
+/// if the caller runs its check-ins.
+async fn school_to_schedule(
+    ctx: Context<'_>,
+    caller: &Caller,
+    person: Option<&serenity::Member>,
+    named: Option<&str>,
+) -> Result<School, Error> {
+    let school = match person {
+        Some(person) => school_of(ctx, caller, person, named).await?,
+        None => scope::school(ctx, caller, named, Need::Read, "schedule its check-ins").await?,
+    };
+    if caller.access.may_run_checkins(school.id) {
+        Ok(school)
+    } else {
+        Err(UserError::NotPermitted {
+            needed: "coaches and admins",
+            action: "schedule check-ins",
+        }
+        .into())
+    }
+}
+
+/// Saves a check-in schedule and wakes the scheduler.
+async fn save_schedule(
+    ctx: Context<'_>,
+    caller: &Caller,
+    school: &School,
+    person_id: Option<u64>,
+    chosen: &flow::Flow,
+    spec: &crate::domain::schedule::CronSpec,
+    first: chrono::DateTime<chrono::Utc>,
+) -> Result<schedules::Schedule, Error> {
+    let data = ctx.data();
+    let saved = schedules::create(
+        &data.db,
+        &schedules::NewSchedule {
+            server_id: caller.guild_id,
+            school_id: school.id,
+            person_id,
+            flow_id: &chosen.id,
+            spec: &spec.source,
+            time_zone: school.time_zone.name(),
+            next_fire_at: Some(first),
+            created_by: caller.user_id,
+            step_id: None,
+        },
+        data.now(),
+    )
+    .await?;
+    data.wake.notify_one();
+    Ok(saved)
 }
 
 /// Check in on a repeating time, with one person or a whole school (coaches)
@@ -189,26 +223,7 @@ async fn schedule(
     let caller = scope::caller(ctx).await?;
     let data = ctx.data();
     let chosen = find_flow(data, &flow)?;
-    let school = match &person {
-        Some(person) => school_of(ctx, &caller, person, school.as_deref()).await?,
-        None => {
-            scope::school(
-                ctx,
-                &caller,
-                school.as_deref(),
-                Need::Read,
-                "schedule its check-ins",
-            )
-            .await?
-        }
-    };
-    if !caller.access.may_run_checkins(school.id) {
-        return Err(UserError::NotPermitted {
-            needed: "coaches and admins",
-            action: "schedule check-ins",
-        }
-        .into());
-    }
+    let school = school_to_schedule(ctx, &caller, person.as_ref(), school.as_deref()).await?;
     let zone = scope::zone(&school);
     let now = data.now();
     let spec =
@@ -220,16 +235,7 @@ async fn schedule(
         |p| p.display_name().to_owned(),
     );
     if let Some(person) = &person {
-        let server_name = scope::server_name(ctx, serenity::GuildId::new(caller.guild_id));
-        members::note(
-            &data.db,
-            caller.guild_id,
-            &server_name,
-            person.user.id.get(),
-            person.display_name(),
-            now,
-        )
-        .await?;
+        scope::note_member(ctx, person.user.id.get(), person.display_name()).await?;
     }
     let preview = format!(
         "**{}** with {who}, `{}` in {}. The next five times:\n{}\nSave it?",
@@ -242,23 +248,8 @@ async fn schedule(
         return Ok(());
     };
     let text = if save {
-        let saved = schedules::create(
-            &data.db,
-            &schedules::NewSchedule {
-                server_id: caller.guild_id,
-                school_id: school.id,
-                person_id: person.as_ref().map(|p| p.user.id.get()),
-                flow_id: &chosen.id,
-                spec: &spec.source,
-                time_zone: school.time_zone.name(),
-                next_fire_at: Some(first),
-                created_by: caller.user_id,
-                step_id: None,
-            },
-            data.now(),
-        )
-        .await?;
-        data.wake.notify_one();
+        let person_id = person.as_ref().map(|p| p.user.id.get());
+        let saved = save_schedule(ctx, &caller, &school, person_id, chosen, &spec, first).await?;
         format!(
             "Saved schedule **#{}**: {} with {who}, `{}`. First on {}. See `/schedule list`.",
             saved.id,
