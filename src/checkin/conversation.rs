@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::Engine;
+use super::turns::answered;
 use super::{Waiting, prompt};
 use crate::domain::checkin::{self, ANSWER_MAX, Next};
 use crate::domain::message::Prompt;
@@ -25,11 +26,7 @@ pub async fn advance(engine: &Engine, session_id: i64) -> anyhow::Result<Option<
         return Ok(None);
     }
     let plan = session.questions()?;
-    let answers: Vec<_> = checkins::answers(&engine.db, session.id)
-        .await?
-        .iter()
-        .map(|a| a.answered())
-        .collect();
+    let answers = answered(engine, session.id).await?;
     let (key, prompts) = if let Some(position) = session.correcting {
         let position = usize::try_from(position).unwrap_or(usize::MAX);
         let before = answers
@@ -209,11 +206,7 @@ async fn handle_text(
         .await;
     }
     let plan = session.questions()?;
-    let answers: Vec<_> = checkins::answers(&engine.db, session.id)
-        .await?
-        .iter()
-        .map(|a| a.answered())
-        .collect();
+    let answers = answered(engine, session.id).await?;
     let position = match session.correcting {
         Some(p) => Some(usize::try_from(p).unwrap_or(usize::MAX)),
         None => match checkin::next(&plan, &answers) {

@@ -25,7 +25,7 @@ pub enum Confirmed {
 }
 
 /// The answers given so far.
-async fn answered(engine: &Engine, session_id: i64) -> anyhow::Result<Vec<Answered>> {
+pub(crate) async fn answered(engine: &Engine, session_id: i64) -> anyhow::Result<Vec<Answered>> {
     Ok(checkins::answers(&engine.db, session_id)
         .await?
         .iter()
