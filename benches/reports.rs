@@ -12,6 +12,7 @@
 
 mod common;
 
+use coachbot::domain::ids::{ServerId, UserId};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -27,8 +28,8 @@ use coachbot::store::steps::{self, Change, NewStep};
 use coachbot::store::{Db, barriers, indicators};
 use common::{Fresh, median, ms};
 
-const SERVER: u64 = 4_343_434_343;
-const COACH: u64 = 1_000;
+const SERVER: ServerId = ServerId::new(4_343_434_343);
+const COACH: UserId = UserId::new(1_000);
 /// Team members per school (owners and barrier raisers), ids from 10,000 up.
 const PEOPLE: u64 = 6;
 const STEPS: i64 = 20;
@@ -160,7 +161,8 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
             now,
         )
         .await?;
-        let person = |k: u64| 10_000 + u64::try_from(n).unwrap_or(0) * PEOPLE + k % PEOPLE;
+        let person =
+            |k: u64| UserId::new(10_000 + u64::try_from(n).unwrap_or(0) * PEOPLE + k % PEOPLE);
         let mut focus = Vec::new();
         for (i, indicator) in ["11", "12a"].into_iter().enumerate() {
             let (f, _) =

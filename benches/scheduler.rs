@@ -13,6 +13,7 @@
 
 mod common;
 
+use coachbot::domain::ids::{SchoolId, ServerId};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -25,7 +26,7 @@ use coachbot::emulator::Emulator;
 use coachbot::store::{Db, db_id};
 use common::{Backend, Fresh, median, ms, thousands};
 
-const SERVER: u64 = 4_242_424_242;
+const SERVER: ServerId = ServerId::new(4_242_424_242);
 /// Schedules due at the start of the busy rounds; each round fires at most 50.
 const DUE: i64 = 2_500;
 const ROUNDS: usize = 30;
@@ -93,7 +94,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// A server with one school; returns the school's id.
-async fn school(db: &Db, now: DateTime<Utc>) -> anyhow::Result<i64> {
+async fn school(db: &Db, now: DateTime<Utc>) -> anyhow::Result<SchoolId> {
     common::add_school(db, SERVER, "Bench Elementary", now).await
 }
 
@@ -101,7 +102,7 @@ async fn school(db: &Db, now: DateTime<Utc>) -> anyhow::Result<i64> {
 /// `first` and each next one `spacing_ms` later.
 async fn add_schedules(
     db: &Db,
-    school: i64,
+    school: SchoolId,
     first_person: i64,
     count: i64,
     first: DateTime<Utc>,
@@ -120,7 +121,7 @@ async fn add_schedules(
                  FROM n",
             )
             .bind(count)
-            .bind(db_id(SERVER))
+            .bind(SERVER)
             .bind(school)
             .bind(first_person)
             .bind(first.timestamp_millis() as f64 / 1000.0)
@@ -138,7 +139,7 @@ async fn add_schedules(
                  FROM generate_series(0, $1 - 1) AS i",
             )
             .bind(count)
-            .bind(db_id(SERVER))
+            .bind(SERVER)
             .bind(school)
             .bind(first_person)
             .bind(first)
@@ -241,7 +242,7 @@ async fn deliver_all(count: usize, per_second: usize) -> anyhow::Result<Duration
             "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at, dm_channel_id)
              VALUES ($1, $2, 'Person', $3, $3, $4)",
         )
-        .bind(db_id(SERVER))
+        .bind(SERVER)
         .bind(db_id(*person))
         .bind(now)
         .bind(db_id(dm))
@@ -252,7 +253,7 @@ async fn deliver_all(count: usize, per_second: usize) -> anyhow::Result<Duration
                                     next_fire_at, created_by, created_at, updated_at)
              VALUES ($1, $2, 'checkin', $3, 'wellbeing', 'daily 08:00', 'America/Chicago', $4, 1, $5, $5)",
         )
-        .bind(db_id(SERVER))
+        .bind(SERVER)
         .bind(school)
         .bind(db_id(*person))
         .bind(now - TimeDelta::seconds(30))

@@ -54,6 +54,8 @@ impl App {
                 outbound: outbound.clone(),
                 conversations: Arc::default(),
                 wake: wake.clone(),
+                lease: sending.lease,
+                owner: crate::store::outbox::lease_owner().into(),
             },
             db,
             default_framework: Arc::new(crate::prompts::default_framework()?),

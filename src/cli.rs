@@ -290,7 +290,7 @@ pub async fn export(
     let (server_id, server_name) = match server {
         Some(id) => known
             .into_iter()
-            .find(|(s, _)| *s == id)
+            .find(|(s, _)| s.get() == id)
             .ok_or_else(|| anyhow::anyhow!("coachbot has no records for server {id}"))?,
         None => match known.as_slice() {
             [only] => only.clone(),
@@ -315,7 +315,9 @@ pub async fn export(
         ),
         None => None,
     };
-    let answers = answers_of.map_or(Answers::Withheld, Answers::OfPerson);
+    let answers = answers_of.map_or(Answers::Withheld, |person| {
+        Answers::OfPerson(crate::domain::ids::UserId::new(person))
+    });
     let files = crate::export::build(
         db,
         &crate::prompts::default_framework()?,

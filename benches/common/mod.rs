@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each bench uses its own part
 
+use coachbot::domain::ids::{SchoolId, ServerId};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -101,10 +102,10 @@ impl Fresh {
 /// Adds a school (in America/Chicago) to the server "Bench District"; returns its id.
 pub async fn add_school(
     db: &Db,
-    server: u64,
+    server: ServerId,
     name: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<i64> {
+) -> anyhow::Result<SchoolId> {
     let name = SchoolName::parse(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let zone = TimeZoneName::parse("America/Chicago").map_err(|e| anyhow::anyhow!("{e}"))?;
     let (school, _) = schools::save(

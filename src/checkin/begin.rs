@@ -4,6 +4,7 @@
 use chrono::{Duration, Utc};
 
 use crate::domain::flow::{self, StepContext, Vars};
+use crate::domain::ids::{ServerId, StepId, UserId};
 use crate::store::checkins::{self, NewSession};
 use crate::store::schools::School;
 use crate::store::steps::{self, StepFilter};
@@ -13,18 +14,18 @@ const OPEN_FOR_DAYS: i64 = 7;
 
 /// What starting a check-in needs.
 pub struct Begin<'a> {
-    pub guild_id: u64,
+    pub guild_id: ServerId,
     pub school: &'a School,
-    pub person_id: u64,
+    pub person_id: UserId,
     pub person_name: &'a str,
     pub flow: &'a flow::Flow,
-    pub started_by: u64,
+    pub started_by: UserId,
     /// The outbox key of a scheduled check-in.
     pub origin: Option<&'a str>,
     /// Hours without an answer before the one nudge.
     pub nudge_hours: i64,
     /// For a follow-up: ask about this step only (whatever its status).
-    pub only_step: Option<i64>,
+    pub only_step: Option<StepId>,
     /// The DM channel with the person, when the caller already has it.
     pub dm_channel: Option<u64>,
 }
@@ -138,7 +139,7 @@ pub async fn open(
         }
         Begun::NothingToAsk => return Ok(Opened::NothingToAsk),
     };
-    if let Err(error) = super::advance(engine, session.id).await {
+    if let Err(error) = super::advance(engine, session.id, now).await {
         tracing::warn!(
             error = format!("{error:#}"),
             session = session.id,

@@ -1,24 +1,44 @@
 //! The check-in conversation in DM: one question at a time, barrier categories with buttons,
 //! the reflection with Confirm / Correct. Every turn is stored before the next prompt goes
-//! out; each prompt is sent once (its key is recorded, and its nonce lets Discord drop a
-//! resend after a crash). Clicks and forms arrive through the Discord layer.
+//! out. A prompt is queued as outbox rows in the transaction that records it as the
+//! session's prompt, then sent at once; a crash between the two leaves the rows for the
+//! outbox, and each row's nonce lets Discord drop a resend. Clicks and forms arrive through
+//! the Discord layer.
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use super::Engine;
 use super::turns::answered;
 use super::{Waiting, prompt};
 use crate::domain::checkin::{self, ANSWER_MAX, Next};
+use crate::domain::ids::{ServerId, UserId};
 use crate::domain::message::Prompt;
-use crate::outbound::Incoming;
+use crate::domain::outbox::OutboxMessage;
+use crate::outbound::{Incoming, failure, nonce_for};
 use crate::store::checkins::{self, CheckinSession, NewAnswer, SessionStatus};
-use crate::store::{discord_id, members};
+use crate::store::{discord_id, members, outbox};
 
-/// Sends what the session needs next, unless that prompt was already sent. Returns the id of
-/// the (last) message that carries the prompt, whether sent now or by an earlier attempt.
+/// Queues what the session needs next, unless that prompt was already queued, and sends what
+/// of it is not sent yet. Returns the id of the (last) message that carries the prompt,
+/// whether sent now or by an earlier attempt.
+pub async fn advance(
+    engine: &Engine,
+    session_id: i64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<u64>> {
+    advance_leased_from(engine, session_id, now, now).await
+}
+
+/// [`advance`] within an outbox round whose clock has moved on since `now` (a long round):
+/// the prompt's lease counts from `lease_from`, the round's clock, as the round's own do.
 #[tracing::instrument(skip_all, fields(session = session_id))]
-pub async fn advance(engine: &Engine, session_id: i64) -> anyhow::Result<Option<u64>> {
+pub async fn advance_leased_from(
+    engine: &Engine,
+    session_id: i64,
+    now: DateTime<Utc>,
+    lease_from: DateTime<Utc>,
+) -> anyhow::Result<Option<u64>> {
     let Some(session) = checkins::get(&engine.db, session_id).await? else {
         return Ok(None);
     };
@@ -53,28 +73,88 @@ pub async fn advance(engine: &Engine, session_id: i64) -> anyhow::Result<Option<
             ),
         }
     };
-    if session.prompted.as_deref() == Some(key.as_str()) {
-        return Ok(session.prompted_message_id.map(discord_id));
+    let lease = checkins::Lease {
+        owner: &engine.owner,
+        until: lease_from + TimeDelta::from_std(engine.lease).unwrap_or(TimeDelta::seconds(60)),
+    };
+    let (number, fresh) =
+        checkins::queue_prompt(&engine.db, &session, &key, &prompts, &lease, now).await?;
+    let row_key = checkins::prompt_key(session.id, number);
+    // A prompt queued now is already leased to this engine; an older one is claimed anew.
+    let row = if fresh {
+        outbox::by_key(&engine.db, &row_key).await?
+    } else {
+        outbox::claim_key(&engine.db, &row_key, now, lease.owner, lease.until).await?
+    };
+    match row {
+        Some(row) => send_queued(engine, &row, now).await,
+        None => {
+            let row = outbox::by_key(&engine.db, &row_key).await?;
+            Ok(row.and_then(|r| r.message_id).map(discord_id))
+        }
     }
+}
+
+/// Sends a prompt row this engine holds now; returns its message id. A failure leaves the row
+/// to the outbox, to retry on the same terms as any row.
+async fn send_queued(
+    engine: &Engine,
+    row: &outbox::OutboxRow,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<u64>> {
+    let row_key = row.key.as_str();
+    let result = match row.message() {
+        Ok(OutboxMessage::Prompt {
+            session_id,
+            messages,
+        }) => send_prompt(engine, &row.key, session_id, &messages).await,
+        Ok(other) => Err(anyhow::anyhow!(
+            "outbox row {row_key} is a {}, not a prompt",
+            other.kind()
+        )),
+        Err(error) => Err(error),
+    };
+    match result {
+        Ok(sent) => {
+            outbox::mark_sent(&engine.db, row.id, sent, now).await?;
+            Ok(sent)
+        }
+        Err(error) => {
+            // The outbox takes it from here, on the same terms as any row.
+            let retry = failure::decide(&error, row.attempts, now);
+            outbox::record_failure(&engine.db, row, retry, &format!("{error:#}"), now).await?;
+            Err(error)
+        }
+    }
+}
+
+/// Sends a prompt's messages to the person, in order, while the check-in is open: the last
+/// message's id, or None when the check-in has closed meanwhile. Each message's nonce comes
+/// from the row's key, so a retry after a partial send does not repeat what went out.
+pub async fn send_prompt(
+    engine: &Engine,
+    row_key: &str,
+    session_id: i64,
+    messages: &[Prompt],
+) -> anyhow::Result<Option<u64>> {
+    let Some(session) = checkins::get(&engine.db, session_id)
+        .await?
+        .filter(|s| s.status == SessionStatus::Open)
+    else {
+        return Ok(None);
+    };
     let channel = dm_channel(engine, &session).await?;
-    let count = prompts.len();
     let mut last = None;
-    for (index, prompt) in prompts.iter().enumerate() {
-        let nonce = format!("c{}{key}{index}", session.id);
+    for (index, prompt) in messages.iter().enumerate() {
+        let nonce = nonce_for(&format!("{row_key}:{index}"));
         let sent = engine
             .outbound
             .post_prompt(channel, prompt, Some(&nonce))
             .await
-            .with_context(|| {
-                format!(
-                    "sending check-in {} its next prompt ({index} of {count})",
-                    session.id
-                )
-            })?;
+            .with_context(|| format!("sending check-in {} its prompt {row_key}", session.id))?;
         last = Some(sent);
     }
     crate::crash_point::reach("prompt-sent");
-    checkins::mark_prompted(&engine.db, session.id, &key, last).await?;
     Ok(last)
 }
 
@@ -116,7 +196,7 @@ async fn dm_channel(engine: &Engine, session: &CheckinSession) -> anyhow::Result
 }
 
 /// The DM channel with a member of a server: stored once opened, not opened again.
-pub async fn member_dm(engine: &Engine, server: u64, person: u64) -> anyhow::Result<u64> {
+pub async fn member_dm(engine: &Engine, server: ServerId, person: UserId) -> anyhow::Result<u64> {
     if let Some(id) = members::dm_channel(&engine.db, server, person).await? {
         return Ok(id);
     }
@@ -131,7 +211,7 @@ pub async fn member_dm(engine: &Engine, server: u64, person: u64) -> anyhow::Res
 
 /// A direct message someone sent the bot.
 pub struct Dm<'a> {
-    pub person: u64,
+    pub person: UserId,
     pub channel: u64,
     pub message_id: u64,
     pub text: &'a str,
@@ -139,7 +219,7 @@ pub struct Dm<'a> {
 
 /// A DM from a person: the answer to their open check-in's current question. DMs sent
 /// while an earlier one is handled wait their turn and are taken in the order they were sent.
-#[tracing::instrument(skip_all, fields(person = dm.person, message = dm.message_id))]
+#[tracing::instrument(skip_all, fields(person = %dm.person, message = dm.message_id))]
 pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
     engine.conversations.hold(
         dm.person,
@@ -158,7 +238,7 @@ pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::
             continue;
         };
         handle_text(engine, &session, message_id, &waiting.text, now).await?;
-        advance(engine, session.id).await?;
+        advance(engine, session.id, now).await?;
     }
     Ok(())
 }
@@ -267,7 +347,7 @@ pub async fn catch_up(engine: &Engine, now: DateTime<Utc>) -> anyhow::Result<()>
                 handle_text(engine, &current, message.id, &message.content, now).await?;
             }
         }
-        advance(engine, session.id).await?;
+        advance(engine, session.id, now).await?;
     }
     Ok(())
 }

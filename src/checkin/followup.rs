@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 
 use super::Engine;
+use crate::domain::ids::{StepId, UserId};
 use crate::domain::schedule::CronSpec;
 use crate::error::UserError;
 use crate::store::checkins::CheckinSession;
@@ -21,9 +22,9 @@ pub struct FollowUp<'a> {
     pub date: NaiveDate,
     pub time: NaiveTime,
     pub flow_id: &'a str,
-    pub person_id: Option<u64>,
-    pub step_id: Option<i64>,
-    pub created_by: u64,
+    pub person_id: Option<UserId>,
+    pub step_id: Option<StepId>,
+    pub created_by: UserId,
 }
 
 /// Saves a one-shot schedule for the follow-up and wakes the scheduler.
@@ -51,7 +52,7 @@ pub async fn schedule_followup(
     let saved = schedules::create(
         &engine.db,
         &NewSchedule {
-            server_id: crate::store::discord_id(request.school.server_id),
+            server_id: request.school.server_id,
             school_id: request.school.id,
             person_id: request.person_id,
             flow_id: request.flow_id,

@@ -17,8 +17,11 @@ use crate::domain::flow::Flow;
 use crate::outbound::Outbound;
 use crate::store::Db;
 
+use crate::domain::ids::UserId;
 pub use begin::{Begin, Begun, NUDGE_HOURS, Opened, begin, open};
-pub use conversation::{Dm, advance, catch_up, member_dm, nudge, on_dm};
+pub use conversation::{
+    Dm, advance, advance_leased_from, catch_up, member_dm, nudge, on_dm, send_prompt,
+};
 
 /// What the engine works with: the store, the flows, the way out to Discord, and the locks
 /// under which each person's turns are taken. Cheap to clone; a process holds one.
@@ -32,6 +35,12 @@ pub struct Engine {
     pub conversations: Arc<Conversations>,
     /// Wakes the scheduler when a follow-up is saved.
     pub wake: Arc<tokio::sync::Notify>,
+    /// How long a prompt row being sent at once stays with this process; past it (a crash in
+    /// the middle of the send), the outbox takes the row over. The outbox's own lease.
+    pub lease: std::time::Duration,
+    /// Names this engine in the leases of the prompt rows it sends at once (renewed with the
+    /// scheduler's while a round of the same process works).
+    pub owner: Arc<str>,
 }
 
 /// One lock per person: their DMs, clicks and catch-up are handled one at a time. DMs that
@@ -39,8 +48,8 @@ pub struct Engine {
 /// them (by message id), whichever handler gets the lock first.
 #[derive(Default)]
 pub struct Conversations {
-    locks: Mutex<HashMap<u64, Arc<tokio::sync::Mutex<()>>>>,
-    waiting: Mutex<HashMap<u64, BTreeMap<u64, Waiting>>>,
+    locks: Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>,
+    waiting: Mutex<HashMap<UserId, BTreeMap<u64, Waiting>>>,
 }
 
 /// A DM waiting for its turn.
@@ -52,19 +61,19 @@ pub(crate) struct Waiting {
 
 impl Conversations {
     /// The lock for `person`'s turns.
-    pub fn lock_for(&self, person: u64) -> Arc<tokio::sync::Mutex<()>> {
+    pub fn lock_for(&self, person: UserId) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
         locks.entry(person).or_default().clone()
     }
 
     /// Puts a DM in line for its person.
-    pub(crate) fn hold(&self, person: u64, message_id: u64, waiting: Waiting) {
+    pub(crate) fn hold(&self, person: UserId, message_id: u64, waiting: Waiting) {
         let mut all = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         all.entry(person).or_default().insert(message_id, waiting);
     }
 
     /// Every DM of `person` in line, oldest first (call with their lock held).
-    pub(crate) fn take(&self, person: u64) -> Vec<(u64, Waiting)> {
+    pub(crate) fn take(&self, person: UserId) -> Vec<(u64, Waiting)> {
         let mut all = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         all.remove(&person)
             .map(|line| line.into_iter().collect())

@@ -9,7 +9,6 @@ use crate::domain::plan::{self, BarrierCategory};
 use crate::domain::text;
 use crate::error::UserError;
 use crate::store::barriers::{self, NewBarrier};
-use crate::store::discord_id;
 use crate::store::schools::{self, School};
 
 /// Barriers: name what is in the way, and close them when they clear
@@ -99,7 +98,7 @@ async fn resolve(
     let unknown = || UserError::UnknownBarrier {
         given: text::clip(barrier.trim(), 40),
     };
-    let id = plan::step_ref(&barrier).map_err(|_| unknown())?;
+    let id = plan::number_ref(&barrier).map_err(|_| unknown())?;
     let found = barriers::get(db, caller.guild_id, id)
         .await?
         .ok_or_else(unknown)?;
@@ -209,7 +208,7 @@ fn barrier_line(
         b.id,
         b.category,
         b.text,
-        names.of(discord_id(b.raised_by))
+        names.of(b.raised_by)
     )
 }
 

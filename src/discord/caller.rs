@@ -4,6 +4,7 @@
 //! seen, and every rule of who may see or do what is a method of `Access` (`domain::roles`).
 
 use super::{Context, Error};
+use crate::domain::ids::{ServerId, UserId};
 use crate::domain::roles::Access;
 use crate::error::UserError;
 use crate::store::members::{self, MemberSighting};
@@ -11,8 +12,8 @@ use crate::store::schools::{self, School};
 
 /// Who is calling, where.
 pub struct Caller {
-    pub guild_id: u64,
-    pub user_id: u64,
+    pub guild_id: ServerId,
+    pub user_id: UserId,
     pub access: Access,
 }
 
@@ -28,8 +29,8 @@ pub async fn caller(ctx: Context<'_>) -> Result<Caller, Error> {
     let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
     let access = resolve_access(ctx).await?;
     Ok(Caller {
-        guild_id: guild_id.get(),
-        user_id: ctx.author().id.get(),
+        guild_id: guild_id.into(),
+        user_id: ctx.author().id.into(),
         access,
     })
 }
@@ -167,14 +168,14 @@ async fn access(ctx: Context<'_>, record: bool) -> Result<Access, Error> {
     let discord_admin = member.permissions.is_some_and(|p| p.administrator());
     let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
     let db = &ctx.data().db;
-    let grants = members::grants_for(db, guild_id.get(), &roles).await?;
+    let grants = members::grants_for(db, guild_id.into(), &roles).await?;
     if record {
         members::record(
             db,
             &MemberSighting {
-                server_id: guild_id.get(),
+                server_id: guild_id.into(),
                 server_name: &super::scope::server_name(ctx, guild_id),
-                user_id: ctx.author().id.get(),
+                user_id: ctx.author().id.into(),
                 display_name: member.display_name(),
                 grants: &grants,
             },

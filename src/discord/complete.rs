@@ -31,7 +31,7 @@ pub async fn school(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocomp
     };
     let names = logged(
         "school",
-        schools::names_matching(&ctx.data().db, guild_id.get(), partial, CHOICES).await,
+        schools::names_matching(&ctx.data().db, guild_id.into(), partial, CHOICES).await,
     );
     choices(names.into_iter().map(|n| (n.clone(), n)))
 }
@@ -40,7 +40,7 @@ pub async fn indicator(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoc
     let Some(guild_id) = ctx.guild_id() else {
         return choices([]);
     };
-    let Ok(framework) = scope::framework(ctx, guild_id.get()).await else {
+    let Ok(framework) = scope::framework(ctx, guild_id.into()).await else {
         return choices([]);
     };
     choices(
@@ -61,9 +61,9 @@ pub async fn step(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocomple
     let db = &ctx.data().db;
     let all = logged(
         "step",
-        steps::list(db, guild_id.get(), &steps::StepFilter::default()).await,
+        steps::list(db, guild_id.into(), &steps::StepFilter::default()).await,
     );
-    let schools = logged("step", schools::list(db, guild_id.get()).await);
+    let schools = logged("step", schools::list(db, guild_id.into()).await);
     let typed = partial.trim().trim_start_matches('#').to_lowercase();
     choices(
         all.into_iter()
@@ -94,7 +94,7 @@ pub async fn barrier(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocom
     let typed = partial.trim().trim_start_matches('#').to_lowercase();
     let open = logged(
         "barrier",
-        barriers::list(&ctx.data().db, guild_id.get(), None, false).await,
+        barriers::list(&ctx.data().db, guild_id.into(), None, false).await,
     );
     choices(
         open.into_iter()

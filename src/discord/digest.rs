@@ -57,7 +57,7 @@ async fn zone_for(
     let saved = schedules::list(&ctx.data().db, caller.guild_id, None)
         .await?
         .into_iter()
-        .find(|s| s.kind == "digest" && s.person_id == Some(crate::store::db_id(caller.user_id)));
+        .find(|s| s.kind == "digest" && s.person_id == Some(caller.user_id));
     let name = saved.map_or_else(
         || {
             schools

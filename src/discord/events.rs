@@ -21,7 +21,7 @@ pub(super) async fn handle(
             if new_message.guild_id.is_none() && !new_message.author.bot =>
         {
             let dm = Dm {
-                person: new_message.author.id.get(),
+                person: new_message.author.id.into(),
                 channel: new_message.channel_id.get(),
                 message_id: new_message.id.get(),
                 text: &new_message.content,

@@ -6,6 +6,7 @@ use poise::serenity_prelude as serenity;
 
 use super::scope::{self, Caller};
 use super::{Context, Error, complete};
+use crate::domain::ids::SchoolId;
 use crate::domain::roles::Role;
 use crate::domain::text::plural;
 use crate::error::UserError;
@@ -27,7 +28,7 @@ pub async fn export(
     // Reading a whole server can take longer than Discord's three seconds.
     ctx.defer_ephemeral().await?;
     let answers = answers_for(&caller, school.as_ref());
-    let guild = serenity::GuildId::new(caller.guild_id);
+    let guild = serenity::GuildId::from(caller.guild_id);
     let name = school
         .as_ref()
         .map_or_else(|| scope::server_name(ctx, guild), |s| s.name.clone());
@@ -51,9 +52,9 @@ pub async fn export(
         .into());
     }
     tracing::info!(
-        server = caller.guild_id,
-        user = caller.user_id,
-        school = school.as_ref().map(|s| s.id),
+        server = %caller.guild_id,
+        user = %caller.user_id,
+        school = school.as_ref().map(|s| s.id.get()),
         answers = files
             .iter()
             .any(|f| f.name.ends_with("-checkin-answers.csv")),
@@ -83,7 +84,7 @@ fn answers_for(caller: &Caller, school: Option<&School>) -> Answers {
         Some(_) => Answers::Withheld,
         None if coach_of_all => Answers::Coached(None),
         None => {
-            let coached: Vec<i64> = caller
+            let coached: Vec<SchoolId> = caller
                 .access
                 .grants
                 .iter()

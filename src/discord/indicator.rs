@@ -186,14 +186,8 @@ async fn level(
 ) -> Result<(), Error> {
     let note = note.as_deref().map(|n| plan::note("note", n)).transpose()?;
     let caller = scope::caller(ctx).await?;
-    let school = scope::school(
-        ctx,
-        &caller,
-        school.as_deref(),
-        Need::Edit,
-        "record its levels",
-    )
-    .await?;
+    let action = "record its levels";
+    let school = scope::school(ctx, &caller, school.as_deref(), Need::Edit, action).await?;
     let framework = scope::framework(ctx, caller.guild_id).await?;
     let indicator = find(&framework, &indicator)?;
     let db = &ctx.data().db;
@@ -218,19 +212,15 @@ async fn level(
         announcement.as_ref(),
     )
     .await?;
-    ctx.send(
-        CreateReply::default()
-            .content(format!(
-                "Recorded: **{}** is at **{}** ({}) on {}.\n> {}",
-                school.name,
-                level.label(),
-                level.phase(),
-                indicator.title(),
-                indicator.descriptor(level)
-            ))
-            .ephemeral(true),
-    )
-    .await?;
+    let reply = format!(
+        "Recorded: **{}** is at **{}** ({}) on {}.\n> {}",
+        school.name,
+        level.label(),
+        level.phase(),
+        indicator.title(),
+        indicator.descriptor(level)
+    );
+    scope::say(ctx, reply).await?;
     scope::announce(ctx, announcement.as_ref()).await;
     Ok(())
 }
@@ -282,7 +272,7 @@ async fn history_lines(
             format!(
                 "{} · **{label}** · {}{note}",
                 scope::local_time(change.set_at, zone),
-                names.of(crate::store::discord_id(change.set_by))
+                names.of(change.set_by)
             )
         })
         .collect())
@@ -299,23 +289,19 @@ async fn step_lines(
         indicator_id: Some(&indicator.id),
         ..StepFilter::default()
     };
-    Ok(steps::list(
-        &ctx.data().db,
-        crate::store::discord_id(school.server_id),
-        &filter,
-    )
-    .await?
-    .iter()
-    .map(|s| {
-        format!(
-            "#{} · {} — {}, due {}",
-            s.id,
-            s.title,
-            s.status.label(),
-            scope::day(s.due_on)
-        )
-    })
-    .collect())
+    Ok(steps::list(&ctx.data().db, school.server_id, &filter)
+        .await?
+        .iter()
+        .map(|s| {
+            format!(
+                "#{} · {} — {}, due {}",
+                s.id,
+                s.title,
+                s.status.label(),
+                scope::day(s.due_on)
+            )
+        })
+        .collect())
 }
 
 /// An indicator's current level, what it looks like, its history and the steps under it

@@ -28,7 +28,7 @@ pub async fn schedule(_ctx: Context<'_>) -> Result<(), Error> {
 fn may_change(caller: &Caller, schedule: &Schedule) -> bool {
     let target = match (schedule.kind.as_str(), schedule.school_id) {
         ("digest", _) => ScheduleTarget::Digest {
-            own: schedule.person_id.map(discord_id) == Some(caller.user_id),
+            own: schedule.person_id == Some(caller.user_id),
         },
         (_, Some(school)) => ScheduleTarget::School(school),
         (_, None) => ScheduleTarget::Server,
@@ -87,8 +87,7 @@ fn schedule_line(s: &Schedule, all_schools: &[School], names: &Names) -> String 
     let (what, who) = match s.kind.as_str() {
         "digest" => (
             "coach digest".to_owned(),
-            s.person_id
-                .map_or_else(String::new, |p| names.of(discord_id(p))),
+            s.person_id.map_or_else(String::new, |p| names.of(p)),
         ),
         "summary" => (
             "indicator summary".to_owned(),
@@ -102,7 +101,7 @@ fn schedule_line(s: &Schedule, all_schools: &[School], names: &Names) -> String 
             s.flow_id.clone().unwrap_or_default(),
             s.person_id.map_or_else(
                 || format!("{school} (principals and team)"),
-                |p| names.of(discord_id(p)),
+                |p| names.of(p),
             ),
         ),
     };
@@ -125,7 +124,7 @@ async fn find(ctx: Context<'_>, caller: &Caller, raw: &str) -> Result<Schedule, 
     let unknown = || UserError::UnknownSchedule {
         given: text::clip(raw.trim(), 40),
     };
-    let id = crate::domain::plan::step_ref(raw).map_err(|_| unknown())?;
+    let id = crate::domain::plan::number_ref(raw).map_err(|_| unknown())?;
     let found = schedules::get(&ctx.data().db, caller.guild_id, id)
         .await?
         .ok_or_else(unknown)?;

@@ -22,7 +22,7 @@ pub fn server_name(ctx: Context<'_>, guild_id: serenity::GuildId) -> String {
 }
 
 /// The server's framework: its own file if an admin loaded one, else the shipped default.
-pub async fn framework(ctx: Context<'_>, guild_id: u64) -> Result<Framework, Error> {
+pub async fn framework(ctx: Context<'_>, guild_id: ServerId) -> Result<Framework, Error> {
     frameworks::effective(&ctx.data().db, guild_id, &ctx.data().default_framework).await
 }
 
@@ -36,25 +36,26 @@ pub fn today(school: &School, now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&zone(school)).date_naive()
 }
 
+use crate::domain::ids::{ServerId, UserId};
 pub use crate::domain::text::{day, local_time};
 
 /// Display names for the server's members; unknown ids read as a mention (which, with
 /// mentions disabled, shows the name in Discord without pinging).
-pub struct Names(HashMap<u64, String>);
+pub struct Names(HashMap<UserId, String>);
 
 impl Names {
-    pub async fn load(ctx: Context<'_>, guild_id: u64) -> Result<Self, Error> {
+    pub async fn load(ctx: Context<'_>, guild_id: ServerId) -> Result<Self, Error> {
         Ok(Self(members::names(&ctx.data().db, guild_id).await?))
     }
 
-    pub fn of(&self, user_id: u64) -> String {
+    pub fn of(&self, user_id: UserId) -> String {
         self.0
             .get(&user_id)
             .cloned()
-            .unwrap_or_else(|| format!("<@{user_id}>"))
+            .unwrap_or_else(|| user_id.mention())
     }
 
-    pub fn list(&self, ids: &[u64]) -> String {
+    pub fn list(&self, ids: &[UserId]) -> String {
         let names: Vec<String> = ids.iter().map(|id| self.of(*id)).collect();
         match names.as_slice() {
             [] => "no one".to_owned(),
@@ -62,6 +63,13 @@ impl Names {
             [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
         }
     }
+}
+
+/// Answers the caller alone (an ephemeral reply).
+pub async fn say(ctx: Context<'_>, text: String) -> Result<(), Error> {
+    ctx.send(poise::CreateReply::default().content(text).ephemeral(true))
+        .await?;
+    Ok(())
 }
 
 /// A line for the school's channel about the change a store call is about to make, which the
@@ -74,7 +82,7 @@ pub fn announcement<'a>(
 ) -> Option<Announcement<'a>> {
     let channel = school.channel_id?;
     Some(Announcement {
-        server_id: crate::store::discord_id(school.server_id),
+        server_id: school.server_id,
         channel_id: crate::store::discord_id(channel),
         key: format!("announce:{}", ctx.id()),
         text,
@@ -105,11 +113,11 @@ pub async fn announce(ctx: Context<'_>, announcement: Option<&Announcement<'_>>)
 
 /// Remembers a member the caller named (their display name), so lists and digests can call
 /// them by name.
-pub async fn note_member(ctx: Context<'_>, user_id: u64, name: &str) -> Result<(), Error> {
+pub async fn note_member(ctx: Context<'_>, user_id: UserId, name: &str) -> Result<(), Error> {
     let guild_id = ctx.guild_id().ok_or(crate::error::UserError::ServerOnly)?;
     crate::store::members::note(
         &ctx.data().db,
-        guild_id.get(),
+        guild_id.into(),
         &server_name(ctx, guild_id),
         user_id,
         name,

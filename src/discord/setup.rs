@@ -46,7 +46,7 @@ async fn school(
     let (school, saved) = schools::save(
         &ctx.data().db,
         &SchoolSetup {
-            server_id: guild_id.get(),
+            server_id: guild_id.into(),
             server_name: &server_name,
             name: &name,
             time_zone,
@@ -117,7 +117,7 @@ async fn role(
     let db = &ctx.data().db;
     let school = match school.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(name) => Some(
-            schools::find_by_name(db, guild_id.get(), name)
+            schools::find_by_name(db, guild_id.into(), name)
                 .await?
                 .ok_or_else(|| UserError::UnknownSchool {
                     name: text::clip(name, 100),
@@ -130,12 +130,12 @@ async fn role(
     let added = members::map_role(
         db,
         &NewMapping {
-            server_id: guild_id.get(),
+            server_id: guild_id.into(),
             server_name: &server_name,
             discord_role_id: discord_role.id.get(),
             role,
             school_id: school.as_ref().map(|s| s.id),
-            created_by: ctx.author().id.get(),
+            created_by: ctx.author().id.into(),
         },
         ctx.data().now(),
     )
@@ -200,10 +200,10 @@ async fn framework(
     })?;
     frameworks::save(
         &ctx.data().db,
-        guild_id.get(),
+        guild_id.into(),
         &server_name(ctx, guild_id),
         &text,
-        ctx.author().id.get(),
+        ctx.author().id.into(),
         ctx.data().now(),
     )
     .await?;

@@ -2,6 +2,7 @@
 //! confirmed answers turn into. Pure: the conversation layer stores and sends.
 
 use super::flow::{Asked, Purpose};
+use super::ids::StepId;
 
 /// Where a check-in stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,10 +87,10 @@ pub fn next(plan: &[Asked], answers: &[Answered]) -> Next {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// A note in a step's log, written by the person.
-    StepUpdate { step_id: i64, note: String },
+    StepUpdate { step_id: StepId, note: String },
     /// A barrier against a step (or the school when `step_id` is none).
     Barrier {
-        step_id: Option<i64>,
+        step_id: Option<StepId>,
         category: String,
         text: String,
     },
@@ -100,7 +101,7 @@ pub enum Outcome {
 /// become step updates; barriers become barriers. Reflections stay in the check-in.
 pub fn outcomes(plan: &[Asked], answers: &[Answered]) -> Vec<Outcome> {
     let mut out = Vec::new();
-    let mut in_question: Option<i64> = None;
+    let mut in_question: Option<StepId> = None;
     for (position, asked) in plan.iter().enumerate() {
         if asked.step_id.is_some() {
             in_question = asked.step_id;
@@ -184,7 +185,7 @@ pub fn split_message(lines: &[String], max: usize) -> Vec<String> {
 mod tests {
     use super::*;
 
-    fn asked(purpose: Purpose, step_id: Option<i64>) -> Asked {
+    fn asked(purpose: Purpose, step_id: Option<StepId>) -> Asked {
         Asked {
             purpose,
             text: String::new(),
@@ -203,7 +204,7 @@ mod tests {
     #[test]
     fn the_next_question_is_the_first_incomplete_one() {
         let plan = [
-            asked(Purpose::Progress, Some(1)),
+            asked(Purpose::Progress, Some(StepId::new(1))),
             asked(Purpose::Barrier, None),
             asked(Purpose::NextStep, None),
         ];
@@ -224,8 +225,8 @@ mod tests {
     #[test]
     fn answers_become_updates_and_barriers_on_the_step_in_question() {
         let plan = [
-            asked(Purpose::Progress, Some(1)),
-            asked(Purpose::Progress, Some(2)),
+            asked(Purpose::Progress, Some(StepId::new(1))),
+            asked(Purpose::Progress, Some(StepId::new(2))),
             asked(Purpose::Barrier, None),
             asked(Purpose::NextStep, None),
             asked(Purpose::Wellbeing, None),
@@ -241,20 +242,20 @@ mod tests {
             outcomes(&plan, &answers),
             [
                 Outcome::StepUpdate {
-                    step_id: 1,
+                    step_id: StepId::new(1),
                     note: "one".into()
                 },
                 Outcome::StepUpdate {
-                    step_id: 2,
+                    step_id: StepId::new(2),
                     note: "two".into()
                 },
                 Outcome::Barrier {
-                    step_id: Some(2),
+                    step_id: Some(StepId::new(2)),
                     category: "time".into(),
                     text: "no time".into()
                 },
                 Outcome::StepUpdate {
-                    step_id: 2,
+                    step_id: StepId::new(2),
                     note: "Next step: ask the office".into()
                 },
             ]

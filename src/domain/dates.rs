@@ -1,11 +1,19 @@
 //! Dates as people type them: `2026-12-05`, `friday`, `tomorrow`, `in 2 weeks`, `Dec 5`.
 //! Always read against "today" in the school's time zone, which the caller passes in.
 
-use chrono::{Datelike, Days, Months, NaiveDate, Weekday};
+use chrono::{Datelike, Days, Months, NaiveDate, NaiveTime, Weekday};
 
 use crate::error::UserError;
 
 use super::text;
+
+/// Reads a time of day as `16:00`.
+pub fn parse_time(raw: &str) -> Result<NaiveTime, UserError> {
+    NaiveTime::parse_from_str(raw.trim(), "%H:%M").map_err(|_| UserError::BadSchedule {
+        given: text::clip(raw, 20),
+        why: "the time should look like 16:00".to_owned(),
+    })
+}
 
 /// Reads a due date; refuses anything before `today`.
 pub fn parse_due(raw: &str, today: NaiveDate, zone: &str) -> Result<NaiveDate, UserError> {

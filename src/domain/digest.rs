@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
+use super::ids::{SchoolId, StepId};
 use super::message::{MessageBody, Section, pack};
 use super::plan::StepStatus;
 use super::text::{clip, plural};
@@ -43,7 +44,7 @@ pub enum MissedCheckin {
 /// An open action step.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OpenStep {
-    pub id: i64,
+    pub id: StepId,
     pub title: String,
     pub due_on: NaiveDate,
     pub status: String,
@@ -61,7 +62,7 @@ pub struct OpenBarrier {
 /// What the store knows about one school, as the digest needs it.
 #[derive(Clone, Debug)]
 pub struct SchoolFacts {
-    pub school_id: i64,
+    pub school_id: SchoolId,
     pub name: String,
     pub zone: Tz,
     pub missed: Vec<MissedCheckin>,
@@ -75,9 +76,9 @@ pub struct SchoolFacts {
 }
 
 /// One school's part of the digest. Empty lists mean nothing to report.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SchoolDigest {
-    pub school_id: i64,
+    pub school_id: SchoolId,
     pub name: String,
     pub missed: Vec<String>,
     pub overdue: Vec<String>,
@@ -152,7 +153,13 @@ fn school_digest(school: &SchoolFacts, since: DateTime<Utc>, now: DateTime<Utc>)
     let mut digest = SchoolDigest {
         school_id: school.school_id,
         name: school.name.clone(),
-        ..SchoolDigest::default()
+        missed: Vec::new(),
+        overdue: Vec::new(),
+        due_soon: Vec::new(),
+        new_barriers: Vec::new(),
+        old_barriers: Vec::new(),
+        quiet_days: None,
+        unreachable: Vec::new(),
     };
     for missed in &school.missed {
         digest.missed.push(match missed {
@@ -309,7 +316,7 @@ mod tests {
 
     fn school(id: i64) -> SchoolFacts {
         SchoolFacts {
-            school_id: id,
+            school_id: SchoolId::new(id),
             name: format!("School {id}"),
             zone: chrono_tz::America::Chicago,
             missed: Vec::new(),
@@ -327,19 +334,19 @@ mod tests {
         let mut facts = school(1);
         facts.open_steps = vec![
             OpenStep {
-                id: 3,
+                id: StepId::new(3),
                 title: "Walkthroughs".into(),
                 due_on: NaiveDate::from_ymd_opt(2026, 11, 20).expect("date"),
                 status: "in_progress".into(),
             },
             OpenStep {
-                id: 4,
+                id: StepId::new(4),
                 title: "Data talks".into(),
                 due_on: NaiveDate::from_ymd_opt(2026, 11, 27).expect("date"),
                 status: "planned".into(),
             },
             OpenStep {
-                id: 5,
+                id: StepId::new(5),
                 title: "Far off".into(),
                 due_on: NaiveDate::from_ymd_opt(2027, 1, 27).expect("date"),
                 status: "planned".into(),

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use super::ids::StepId;
 use serde::Deserialize;
 
 /// What a question is for, which decides what its answer becomes.
@@ -274,7 +275,7 @@ pub struct Vars<'a> {
 /// One of the person's open steps, for per-step questions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StepContext {
-    pub id: i64,
+    pub id: StepId,
     pub title: String,
     pub indicator: String,
     pub due: String,
@@ -286,7 +287,7 @@ pub struct Asked {
     pub purpose: Purpose,
     pub text: String,
     /// The step a per-step question is about.
-    pub step_id: Option<i64>,
+    pub step_id: Option<StepId>,
 }
 
 fn fill(template: &str, vars: &Vars<'_>, step: Option<&StepContext>) -> String {
@@ -342,7 +343,7 @@ pub fn reflect(
     flow: &Flow,
     vars: &Vars<'_>,
     heard: &[(Asked, String, Option<String>)],
-    step_titles: &[(i64, String)],
+    step_titles: &[(StepId, String)],
 ) -> Vec<String> {
     let mut lines = vec![fill(&flow.reflection, vars, None)];
     for (number, (asked, answer, category)) in heard.iter().enumerate() {
@@ -465,13 +466,13 @@ text_without_history = "What will you try next?"
         let flow = &report.flows[0];
         let steps = [
             StepContext {
-                id: 1,
+                id: StepId::new(1),
                 title: "A".into(),
                 indicator: "12a".into(),
                 due: "Fri".into(),
             },
             StepContext {
-                id: 2,
+                id: StepId::new(2),
                 title: "B".into(),
                 indicator: "11".into(),
                 due: "Mon".into(),

@@ -5,6 +5,7 @@ pub mod dates;
 pub mod digest;
 pub mod flow;
 pub mod framework;
+pub mod ids;
 pub mod message;
 pub mod outbox;
 pub mod plan;

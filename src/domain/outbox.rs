@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::message::MessageBody;
+use super::ids::{SchoolId, StepId, UserId};
+use super::message::{MessageBody, Prompt};
 
 /// One row's message.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -25,6 +26,12 @@ pub enum OutboxMessage {
     Message(Outgoing),
     /// One line in a school's channel about a change to its plan.
     Announcement { channel_id: u64, text: String },
+    /// One prompt of a check-in conversation (a question, the reflection: one or more
+    /// messages, in order), to the person in DM, sent only while the check-in is open.
+    Prompt {
+        session_id: i64,
+        messages: Vec<Prompt>,
+    },
 }
 
 impl OutboxMessage {
@@ -38,6 +45,7 @@ impl OutboxMessage {
             OutboxMessage::Summary(_) => "summary",
             OutboxMessage::Message(_) => "message",
             OutboxMessage::Announcement { .. } => "announcement",
+            OutboxMessage::Prompt { .. } => "prompt",
         }
     }
 
@@ -63,27 +71,44 @@ impl OutboxMessage {
     }
 }
 
+/// What to do with a row whose send failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// Discord error 50007: this person's DMs are closed. Stop, and remember it.
+    Unreachable,
+    /// Try again at `at`; `counts` when the failure counts against the outbox's most attempts (a 429
+    /// does not: Discord said when).
+    At {
+        at: DateTime<Utc>,
+        counts: bool,
+        /// A 429 that paused every request of the bot, not only this route.
+        global: bool,
+    },
+    /// Trying again will not help (Discord refused the request), or it has been tried enough.
+    GiveUp,
+}
+
 /// A scheduled check-in waiting in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckinStart {
     pub schedule_id: i64,
-    pub school_id: i64,
-    pub person_id: u64,
+    pub school_id: SchoolId,
+    pub person_id: UserId,
     pub flow_id: String,
     pub occurrence: DateTime<Utc>,
     /// Who set the schedule up: recorded as who started the check-in.
-    pub started_by: u64,
+    pub started_by: UserId,
     pub nudge_hours: i64,
     /// For a follow-up: the step it comes back to.
     #[serde(default)]
-    pub step_id: Option<i64>,
+    pub step_id: Option<StepId>,
 }
 
 /// A coach's digest waiting in the outbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DigestDue {
     pub schedule_id: i64,
-    pub coach_id: u64,
+    pub coach_id: UserId,
     pub time_zone: String,
     pub occurrence: DateTime<Utc>,
 }
@@ -93,7 +118,7 @@ pub struct DigestDue {
 pub struct SummaryDue {
     /// The schedule that fired it; None when someone asked with `/summary post`.
     pub schedule_id: Option<i64>,
-    pub school_id: Option<i64>,
+    pub school_id: Option<SchoolId>,
     pub channel_id: u64,
     pub occurrence: DateTime<Utc>,
 }
@@ -133,9 +158,13 @@ mod tests {
                 channel_id: 42,
                 text: "New step #3".into(),
             },
+            OutboxMessage::Prompt {
+                session_id: 5,
+                messages: vec![Prompt::text("What moved this week?")],
+            },
             OutboxMessage::Summary(SummaryDue {
                 schedule_id: None,
-                school_id: Some(2),
+                school_id: Some(SchoolId::new(2)),
                 channel_id: 9,
                 occurrence: DateTime::UNIX_EPOCH,
             }),

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::ids::StepId;
 use crate::error::UserError;
 
 use super::text;
@@ -126,13 +127,23 @@ pub fn step_title(raw: &str) -> Result<String, UserError> {
     text::one_line("step title", raw, TITLE_MAX)
 }
 
+/// What a step needs (may span lines), at most 500 characters.
+pub fn resources(raw: &str) -> Result<String, UserError> {
+    text::bounded("resources needed", raw, RESOURCES_MAX)
+}
+
 /// A free-text note (may span lines), at most 1,000 characters.
 pub fn note(field: &'static str, raw: &str) -> Result<String, UserError> {
     text::bounded(field, raw, NOTE_MAX)
 }
 
 /// Reads a step reference as typed or picked: `12`, `#12`, or an autocomplete value.
-pub fn step_ref(raw: &str) -> Result<i64, UserError> {
+pub fn step_ref(raw: &str) -> Result<StepId, UserError> {
+    number_ref(raw).map(StepId::new)
+}
+
+/// Reads a numbered reference (a step's, a barrier's, a schedule's) as typed or picked.
+pub fn number_ref(raw: &str) -> Result<i64, UserError> {
     let trimmed = raw.trim();
     let digits = trimmed.trim_start_matches('#');
     let digits = digits.split_whitespace().next().unwrap_or_default();
@@ -178,9 +189,9 @@ mod tests {
 
     #[test]
     fn step_references_accept_ids_and_hashes() {
-        assert_eq!(step_ref("12"), Ok(12));
-        assert_eq!(step_ref("#12"), Ok(12));
-        assert_eq!(step_ref(" #7 · Walkthrough schedule"), Ok(7));
+        assert_eq!(step_ref("12"), Ok(StepId::new(12)));
+        assert_eq!(step_ref("#12"), Ok(StepId::new(12)));
+        assert_eq!(step_ref(" #7 · Walkthrough schedule"), Ok(StepId::new(7)));
         assert!(step_ref("walkthroughs").is_err());
         assert!(step_ref("0").is_err());
     }

@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::ids::SchoolId;
 use crate::error::UserError;
 
 /// A coachbot role.
@@ -67,7 +68,7 @@ impl fmt::Display for Role {
 pub struct Grant {
     pub role: Role,
     /// `None`: across the server (a district leader, an admin, a coach of every school).
-    pub school_id: Option<i64>,
+    pub school_id: Option<SchoolId>,
 }
 
 /// What a schedule is for, as far as who may change it goes.
@@ -76,7 +77,7 @@ pub enum ScheduleTarget {
     /// A coach's digest; `own` when it is the caller's.
     Digest { own: bool },
     /// A school's check-ins or summary.
-    School(i64),
+    School(SchoolId),
     /// A summary of every school in the server.
     Server,
 }
@@ -100,7 +101,7 @@ impl Access {
     }
 
     /// Whether the person holds `role` for `school` (or server-wide).
-    pub fn has_for_school(&self, role: Role, school_id: i64) -> bool {
+    pub fn has_for_school(&self, role: Role, school_id: SchoolId) -> bool {
         self.grants
             .iter()
             .any(|g| g.role == role && g.school_id.is_none_or(|s| s == school_id))
@@ -112,7 +113,7 @@ impl Access {
     }
 
     /// Principal, team, coach (of that school or all) or admin: may change the school's plan.
-    pub fn can_edit_plan(&self, school_id: i64) -> bool {
+    pub fn can_edit_plan(&self, school_id: SchoolId) -> bool {
         self.is_admin()
             || [Role::Principal, Role::Team, Role::Coach]
                 .into_iter()
@@ -120,13 +121,13 @@ impl Access {
     }
 
     /// Those who may change the plan, and district leaders: may read it.
-    pub fn can_read_plan(&self, school_id: i64) -> bool {
+    pub fn can_read_plan(&self, school_id: SchoolId) -> bool {
         self.can_edit_plan(school_id) || self.has_for_school(Role::District, school_id)
     }
 
     /// Admins, and coaches of the school (of every school, for `None`): may post its summary
     /// and export its records.
-    pub fn can_report(&self, school_id: Option<i64>) -> bool {
+    pub fn can_report(&self, school_id: Option<SchoolId>) -> bool {
         self.is_admin()
             || match school_id {
                 Some(id) => self.has_for_school(Role::Coach, id),
@@ -135,7 +136,7 @@ impl Access {
     }
 
     /// A coach of this school (or of every school): the one who reads its people's check-ins.
-    pub fn coaches(&self, school_id: i64) -> bool {
+    pub fn coaches(&self, school_id: SchoolId) -> bool {
         self.has_for_school(Role::Coach, school_id)
     }
 
@@ -148,18 +149,18 @@ impl Access {
 
     /// Starting a check-in with someone of `school_id`: their coach, or the person themselves
     /// when they are on the school's plan.
-    pub fn may_start_checkin(&self, school_id: i64, with_self: bool) -> bool {
+    pub fn may_start_checkin(&self, school_id: SchoolId, with_self: bool) -> bool {
         self.coaches(school_id) || (with_self && self.can_edit_plan(school_id))
     }
 
     /// Scheduling check-ins at a school, and seeing its open ones: its coaches and admins.
-    pub fn may_run_checkins(&self, school_id: i64) -> bool {
+    pub fn may_run_checkins(&self, school_id: SchoolId) -> bool {
         self.coaches(school_id) || self.is_admin()
     }
 
     /// Reading or closing a check-in: the person it is with, or their coach. Not an admin, not
     /// a district leader: answers are between the person and their coach.
-    pub fn may_see_checkin(&self, school_id: i64, is_own: bool) -> bool {
+    pub fn may_see_checkin(&self, school_id: SchoolId, is_own: bool) -> bool {
         is_own || self.coaches(school_id)
     }
 
@@ -188,8 +189,8 @@ impl Access {
     }
 
     /// The schools named in the person's grants, without repeats.
-    pub fn school_ids(&self) -> Vec<i64> {
-        let mut ids: Vec<i64> = self.grants.iter().filter_map(|g| g.school_id).collect();
+    pub fn school_ids(&self) -> Vec<SchoolId> {
+        let mut ids: Vec<SchoolId> = self.grants.iter().filter_map(|g| g.school_id).collect();
         ids.sort_unstable();
         ids.dedup();
         ids
@@ -218,7 +219,7 @@ mod tests {
                 .iter()
                 .map(|(role, school_id)| Grant {
                     role: *role,
-                    school_id: *school_id,
+                    school_id: school_id.map(SchoolId::new),
                 })
                 .collect(),
             discord_admin: false,
@@ -231,37 +232,45 @@ mod tests {
     #[test]
     fn a_check_in_is_started_by_the_coach_or_the_person_on_the_plan() {
         let coach = with(&[(Role::Coach, Some(LINCOLN))]);
-        assert!(coach.may_start_checkin(LINCOLN, false));
+        assert!(coach.may_start_checkin(SchoolId::new(LINCOLN), false));
         assert!(
-            !coach.may_start_checkin(WASHINGTON, false),
+            !coach.may_start_checkin(SchoolId::new(WASHINGTON), false),
             "another school's coach"
         );
         let team = with(&[(Role::Team, Some(LINCOLN))]);
-        assert!(team.may_start_checkin(LINCOLN, true), "their own check-in");
-        assert!(!team.may_start_checkin(LINCOLN, false), "someone else's");
-        let district = with(&[(Role::District, None)]);
-        assert!(!district.may_start_checkin(LINCOLN, true));
         assert!(
-            !Access::default().may_start_checkin(LINCOLN, true),
+            team.may_start_checkin(SchoolId::new(LINCOLN), true),
+            "their own check-in"
+        );
+        assert!(
+            !team.may_start_checkin(SchoolId::new(LINCOLN), false),
+            "someone else's"
+        );
+        let district = with(&[(Role::District, None)]);
+        assert!(!district.may_start_checkin(SchoolId::new(LINCOLN), true));
+        assert!(
+            !Access::default().may_start_checkin(SchoolId::new(LINCOLN), true),
             "a removed role"
         );
     }
 
     #[test]
     fn check_ins_are_run_by_the_schools_coaches_and_admins() {
-        assert!(with(&[(Role::Coach, None)]).may_run_checkins(WASHINGTON));
-        assert!(with(&[(Role::Admin, None)]).may_run_checkins(LINCOLN));
-        assert!(!with(&[(Role::Coach, Some(LINCOLN))]).may_run_checkins(WASHINGTON));
-        assert!(!with(&[(Role::Principal, Some(LINCOLN))]).may_run_checkins(LINCOLN));
-        assert!(!Access::default().may_run_checkins(LINCOLN));
+        assert!(with(&[(Role::Coach, None)]).may_run_checkins(SchoolId::new(WASHINGTON)));
+        assert!(with(&[(Role::Admin, None)]).may_run_checkins(SchoolId::new(LINCOLN)));
+        assert!(!with(&[(Role::Coach, Some(LINCOLN))]).may_run_checkins(SchoolId::new(WASHINGTON)));
+        assert!(
+            !with(&[(Role::Principal, Some(LINCOLN))]).may_run_checkins(SchoolId::new(LINCOLN))
+        );
+        assert!(!Access::default().may_run_checkins(SchoolId::new(LINCOLN)));
     }
 
     #[test]
     fn answers_are_seen_by_the_person_and_their_coach_only() {
         let coach = with(&[(Role::Coach, Some(LINCOLN))]);
-        assert!(coach.may_see_checkin(LINCOLN, false));
+        assert!(coach.may_see_checkin(SchoolId::new(LINCOLN), false));
         assert!(
-            !coach.may_see_checkin(WASHINGTON, false),
+            !coach.may_see_checkin(SchoolId::new(WASHINGTON), false),
             "another school's"
         );
         let admin = Access {
@@ -269,12 +278,12 @@ mod tests {
             discord_admin: true,
         };
         assert!(
-            !admin.may_see_checkin(LINCOLN, false),
+            !admin.may_see_checkin(SchoolId::new(LINCOLN), false),
             "admins do not read answers"
         );
-        assert!(!with(&[(Role::District, None)]).may_see_checkin(LINCOLN, false));
+        assert!(!with(&[(Role::District, None)]).may_see_checkin(SchoolId::new(LINCOLN), false));
         assert!(
-            Access::default().may_see_checkin(LINCOLN, true),
+            Access::default().may_see_checkin(SchoolId::new(LINCOLN), true),
             "one's own"
         );
     }
@@ -282,8 +291,8 @@ mod tests {
     #[test]
     fn schedules_are_changed_by_whom_they_belong_to() {
         let coach = with(&[(Role::Coach, Some(LINCOLN))]);
-        assert!(coach.may_change_schedule(ScheduleTarget::School(LINCOLN)));
-        assert!(!coach.may_change_schedule(ScheduleTarget::School(WASHINGTON)));
+        assert!(coach.may_change_schedule(ScheduleTarget::School(SchoolId::new(LINCOLN))));
+        assert!(!coach.may_change_schedule(ScheduleTarget::School(SchoolId::new(WASHINGTON))));
         assert!(
             !coach.may_change_schedule(ScheduleTarget::Server),
             "needs every school"
@@ -296,7 +305,7 @@ mod tests {
         );
         assert!(
             !with(&[(Role::Team, Some(LINCOLN))])
-                .may_change_schedule(ScheduleTarget::School(LINCOLN))
+                .may_change_schedule(ScheduleTarget::School(SchoolId::new(LINCOLN)))
         );
     }
 
@@ -333,12 +342,12 @@ mod tests {
         let team = Access {
             grants: vec![Grant {
                 role: Role::Team,
-                school_id: Some(1),
+                school_id: Some(SchoolId::new(1)),
             }],
             discord_admin: false,
         };
-        assert!(team.can_edit_plan(1));
-        assert!(!team.can_edit_plan(2));
+        assert!(team.can_edit_plan(SchoolId::new(1)));
+        assert!(!team.can_edit_plan(SchoolId::new(2)));
         assert!(!team.server_wide());
         let district = Access {
             grants: vec![Grant {
@@ -347,8 +356,8 @@ mod tests {
             }],
             discord_admin: false,
         };
-        assert!(!district.can_edit_plan(1));
-        assert!(district.can_read_plan(1));
+        assert!(!district.can_edit_plan(SchoolId::new(1)));
+        assert!(district.can_read_plan(SchoolId::new(1)));
         assert!(!Access::default().has_any_role());
     }
 
@@ -357,12 +366,12 @@ mod tests {
         let access = Access {
             grants: vec![Grant {
                 role: Role::Team,
-                school_id: Some(1),
+                school_id: Some(SchoolId::new(1)),
             }],
             discord_admin: false,
         };
-        assert!(access.has_for_school(Role::Team, 1));
-        assert!(!access.has_for_school(Role::Team, 2));
+        assert!(access.has_for_school(Role::Team, SchoolId::new(1)));
+        assert!(!access.has_for_school(Role::Team, SchoolId::new(2)));
         let district = Access {
             grants: vec![Grant {
                 role: Role::District,
@@ -370,6 +379,6 @@ mod tests {
             }],
             discord_admin: false,
         };
-        assert!(district.has_for_school(Role::District, 7));
+        assert!(district.has_for_school(Role::District, SchoolId::new(7)));
     }
 }

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::framework::Level;
+use super::ids::{SchoolId, UserId};
 use super::message::{Embed, MessageBody};
 use super::plan::{BarrierCategory, StepStatus};
 use super::text::{EMBED_DESCRIPTION, THREAD_NAME, clip};
@@ -21,7 +22,7 @@ pub const CHART_FILE: &str = "summary-chart.png";
 /// One school's focus indicator: its level now and its history.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FocusLevel {
-    pub school_id: i64,
+    pub school_id: SchoolId,
     pub indicator_id: String,
     pub level: Option<Level>,
     /// Every level set, oldest first.
@@ -34,7 +35,7 @@ pub struct BarrierFact {
     pub category: String,
     pub raised_at: DateTime<Utc>,
     /// Who raised it: counted (distinct people per category), never shown.
-    pub raised_by: i64,
+    pub raised_by: UserId,
 }
 
 /// What the store knows for one summary.
@@ -159,7 +160,7 @@ pub fn build(facts: &SummaryFacts, now: DateTime<Utc>, date: NaiveDate) -> Indic
         if of.is_empty() {
             continue;
         }
-        let people: BTreeSet<i64> = of.iter().map(|b| b.raised_by).collect();
+        let people: BTreeSet<UserId> = of.iter().map(|b| b.raised_by).collect();
         let figure = if people.len() < facts.min_group {
             withheld += 1;
             Figure::Withheld
@@ -353,7 +354,7 @@ mod tests {
             schools: 1,
             indicator_names: BTreeMap::from([("12a".into(), "Shared leadership".into())]),
             focus: vec![FocusLevel {
-                school_id: 1,
+                school_id: SchoolId::new(1),
                 indicator_id: "12a".into(),
                 level: Some(Level::GettingBetter),
                 history: vec![(at(1), Level::GettingReady), (at(10), Level::GettingBetter)],
@@ -363,12 +364,12 @@ mod tests {
                 .map(|i| BarrierFact {
                     category: "time".into(),
                     raised_at: at(1),
-                    raised_by: i,
+                    raised_by: UserId::new(i),
                 })
                 .chain((0..2).map(|i| BarrierFact {
                     category: "people".into(),
                     raised_at: at(1),
-                    raised_by: i,
+                    raised_by: UserId::new(i),
                 }))
                 .collect(),
             previous: Some(BTreeMap::from([("12a".into(), 3.0)])),
@@ -402,7 +403,7 @@ mod tests {
     fn history_is_the_mean_across_schools_after_each_change() {
         let mut f = facts();
         f.focus.push(FocusLevel {
-            school_id: 2,
+            school_id: SchoolId::new(2),
             indicator_id: "12a".into(),
             level: Some(Level::GettingStarted),
             history: vec![(at(5), Level::GettingStarted)],

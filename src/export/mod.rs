@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 
 use crate::domain::framework::Framework;
+use crate::domain::ids::{SchoolId, ServerId};
 use crate::store::export::{self as records, Answers, Records};
 use crate::store::{Db, frameworks};
 use rows::{CsvRow, Names};
@@ -31,8 +32,8 @@ pub const DISCORD_UPLOAD_LIMIT: u64 = 10 << 20;
 pub async fn build(
     db: &Db,
     default_framework: &Framework,
-    server_id: u64,
-    school_id: Option<i64>,
+    server_id: ServerId,
+    school_id: Option<SchoolId>,
     answers: &Answers,
     name: &str,
     today: chrono::NaiveDate,
@@ -139,6 +140,7 @@ fn file<T: CsvRow>(
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
     use chrono::{NaiveDate, TimeZone as _, Utc};
 
     use super::rows::{
@@ -155,32 +157,35 @@ mod tests {
             .single()
             .expect("a time");
         Records {
-            schools: [(1, "Lincoln Elementary".to_owned())].into(),
+            schools: [(SchoolId::new(1), "Lincoln Elementary".to_owned())].into(),
             names: [
-                (7, "Terry, \"T\" Okafor".to_owned()),
-                (8, "=cmd".to_owned()),
+                (UserId::new(7), "Terry, \"T\" Okafor".to_owned()),
+                (UserId::new(8), "=cmd".to_owned()),
             ]
             .into(),
             steps: vec![ActionStep {
-                id: 3,
-                server_id: 1,
-                school_id: 1,
+                id: StepId::new(3),
+                server_id: ServerId::new(1),
+                school_id: SchoolId::new(1),
                 focus_id: 2,
                 indicator_id: "12a".into(),
                 title: "Walkthroughs, then a debrief\non Fridays".into(),
                 status: crate::domain::plan::StepStatus::InProgress,
                 due_on: NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date"),
                 resources: Some("-2 subs".into()),
-                created_by: 7,
+                created_by: UserId::new(7),
                 created_at: at,
                 updated_at: at,
             }],
-            owners: vec![(3, 7), (3, 8)],
+            owners: vec![
+                (StepId::new(3), UserId::new(7)),
+                (StepId::new(3), UserId::new(8)),
+            ],
             updates: vec![UpdateRow {
                 id: 4,
-                step_id: 3,
-                school_id: 1,
-                author_id: 7,
+                step_id: StepId::new(3),
+                school_id: SchoolId::new(1),
+                author_id: UserId::new(7),
                 at,
                 kind: "progress".into(),
                 old_status: Some("planned".into()),
@@ -189,12 +194,12 @@ mod tests {
             }],
             barriers: vec![Barrier {
                 id: 5,
-                server_id: 1,
-                school_id: 1,
+                server_id: ServerId::new(1),
+                school_id: SchoolId::new(1),
                 step_id: None,
                 category: "time".into(),
                 text: "+1 meeting a week".into(),
-                raised_by: 8,
+                raised_by: UserId::new(8),
                 raised_at: at,
                 resolved_by: None,
                 resolved_at: None,
@@ -202,23 +207,23 @@ mod tests {
             }],
             levels: vec![LevelRow {
                 id: 6,
-                school_id: 1,
+                school_id: SchoolId::new(1),
                 indicator_id: "12a".into(),
                 level: "getting_started".into(),
                 note: None,
-                set_by: 7,
+                set_by: UserId::new(7),
                 set_at: at,
             }],
             answers: vec![AnswerRow {
                 session_id: 9,
-                school_id: 1,
-                person_id: 7,
+                school_id: SchoolId::new(1),
+                person_id: UserId::new(7),
                 flow_title: "Weekly".into(),
                 status: "confirmed".into(),
                 started_at: at,
                 position: 1,
                 purpose: "progress".into(),
-                step_id: Some(3),
+                step_id: Some(StepId::new(3)),
                 category: None,
                 answer: "Two of three \"done\"".into(),
                 answered_at: at,

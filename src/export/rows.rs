@@ -8,8 +8,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::domain::framework::Level;
+use crate::domain::ids::{SchoolId, StepId, UserId};
 use crate::store::barriers::Barrier;
-use crate::store::discord_id;
 use crate::store::export::{AnswerRow, LevelRow, Records, UpdateRow};
 use crate::store::steps::ActionStep;
 
@@ -37,14 +37,14 @@ pub(super) struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    fn school(&self, id: i64) -> &'a str {
+    fn school(&self, id: SchoolId) -> &'a str {
         self.records.schools.get(&id).map_or("", String::as_str)
     }
 
-    fn person(&self, id: i64) -> Cow<'a, str> {
+    fn person(&self, id: UserId) -> Cow<'a, str> {
         self.records
             .names
-            .get(&discord_id(id))
+            .get(&id)
             .map_or(Cow::Borrowed(""), |n| cell(n))
     }
 
@@ -53,7 +53,7 @@ impl<'a> Names<'a> {
     }
 
     pub fn step(&self, s: &'a ActionStep) -> StepCsv<'a> {
-        let owners: Vec<i64> = self
+        let owners: Vec<UserId> = self
             .records
             .owners
             .iter()
@@ -75,12 +75,12 @@ impl<'a> Names<'a> {
                 .join("; "),
             owner_ids: owners
                 .iter()
-                .map(|o| discord_id(*o).to_string())
+                .map(UserId::to_string)
                 .collect::<Vec<_>>()
                 .join(" "),
             resources: s.resources.as_deref().map(cell),
             created_by: self.person(s.created_by),
-            created_by_id: discord_id(s.created_by),
+            created_by_id: s.created_by,
             created_at: time(s.created_at),
             updated_at: time(s.updated_at),
         }
@@ -93,7 +93,7 @@ impl<'a> Names<'a> {
             school: cell(self.school(u.school_id)),
             at: time(u.at),
             author: self.person(u.author_id),
-            author_id: discord_id(u.author_id),
+            author_id: u.author_id,
             kind: &u.kind,
             old_status: u.old_status.as_deref(),
             new_status: u.new_status.as_deref(),
@@ -109,7 +109,7 @@ impl<'a> Names<'a> {
             category: &b.category,
             text: cell(&b.text),
             raised_by: self.person(b.raised_by),
-            raised_by_id: discord_id(b.raised_by),
+            raised_by_id: b.raised_by,
             raised_at: time(b.raised_at),
             status: if b.resolved_at.is_some() {
                 "resolved"
@@ -117,7 +117,7 @@ impl<'a> Names<'a> {
                 "open"
             },
             resolved_by: b.resolved_by.map(|id| self.person(id)),
-            resolved_by_id: b.resolved_by.map(discord_id),
+            resolved_by_id: b.resolved_by,
             resolved_at: b.resolved_at.map(time),
             resolution: b.resolution.as_deref().map(cell),
         }
@@ -133,7 +133,7 @@ impl<'a> Names<'a> {
             level_label: Level::parse(&l.level).map_or("", Level::label),
             note: l.note.as_deref().map(cell),
             set_by: self.person(l.set_by),
-            set_by_id: discord_id(l.set_by),
+            set_by_id: l.set_by,
             set_at: time(l.set_at),
         }
     }
@@ -143,7 +143,7 @@ impl<'a> Names<'a> {
             session_id: a.session_id,
             school: cell(self.school(a.school_id)),
             person: self.person(a.person_id),
-            person_id: discord_id(a.person_id),
+            person_id: a.person_id,
             flow: cell(&a.flow_title),
             status: &a.status,
             started_at: time(a.started_at),
@@ -176,7 +176,7 @@ pub(super) const STEP_HEADERS: &[&str] = &[
 
 #[derive(Serialize)]
 pub(super) struct StepCsv<'a> {
-    step_id: i64,
+    step_id: StepId,
     school: Cow<'a, str>,
     indicator: &'a str,
     indicator_name: &'a str,
@@ -187,7 +187,7 @@ pub(super) struct StepCsv<'a> {
     owner_ids: String,
     resources: Option<Cow<'a, str>>,
     created_by: Cow<'a, str>,
-    created_by_id: u64,
+    created_by_id: UserId,
     created_at: String,
     updated_at: String,
 }
@@ -212,11 +212,11 @@ pub(super) const UPDATE_HEADERS: &[&str] = &[
 #[derive(Serialize)]
 pub(super) struct UpdateCsv<'a> {
     update_id: i64,
-    step_id: i64,
+    step_id: StepId,
     school: Cow<'a, str>,
     at: String,
     author: Cow<'a, str>,
-    author_id: u64,
+    author_id: UserId,
     kind: &'a str,
     old_status: Option<&'a str>,
     new_status: Option<&'a str>,
@@ -247,15 +247,15 @@ pub(super) const BARRIER_HEADERS: &[&str] = &[
 pub(super) struct BarrierCsv<'a> {
     barrier_id: i64,
     school: Cow<'a, str>,
-    step_id: Option<i64>,
+    step_id: Option<StepId>,
     category: &'a str,
     text: Cow<'a, str>,
     raised_by: Cow<'a, str>,
-    raised_by_id: u64,
+    raised_by_id: UserId,
     raised_at: String,
     status: &'static str,
     resolved_by: Option<Cow<'a, str>>,
-    resolved_by_id: Option<u64>,
+    resolved_by_id: Option<UserId>,
     resolved_at: Option<String>,
     resolution: Option<Cow<'a, str>>,
 }
@@ -287,7 +287,7 @@ pub(super) struct LevelCsv<'a> {
     level_label: &'static str,
     note: Option<Cow<'a, str>>,
     set_by: Cow<'a, str>,
-    set_by_id: u64,
+    set_by_id: UserId,
     set_at: String,
 }
 
@@ -316,13 +316,13 @@ pub(super) struct AnswerCsv<'a> {
     session_id: i64,
     school: Cow<'a, str>,
     person: Cow<'a, str>,
-    person_id: u64,
+    person_id: UserId,
     flow: Cow<'a, str>,
     status: &'a str,
     started_at: String,
     question: i64,
     purpose: &'a str,
-    step_id: Option<i64>,
+    step_id: Option<StepId>,
     category: Option<&'a str>,
     answer: Cow<'a, str>,
     answered_at: String,

@@ -7,6 +7,7 @@
 //! Interaction replies (a slash command's answer, a button's update) are not here: they
 //! answer an interaction token, which Discord does not count against these limits.
 
+pub mod failure;
 mod send;
 pub mod throttle;
 
@@ -18,9 +19,36 @@ use poise::serenity_prelude as serenity;
 
 pub use send::{DMS_CLOSED, SendError, THREAD_EXISTS, embed, report_message};
 
+use crate::domain::ids::{ServerId, UserId};
 use crate::domain::message::{Button, ButtonStyle, MessageBody, Prompt};
 use crate::domain::text::{MESSAGE_CONTENT, clip};
 use throttle::Throttle;
+
+/// Discord's ids as ours, and back: the adapter converts at the edge, the rest of the house
+/// passes typed ids.
+impl From<serenity::GuildId> for ServerId {
+    fn from(id: serenity::GuildId) -> Self {
+        ServerId::new(id.get())
+    }
+}
+
+impl From<serenity::UserId> for UserId {
+    fn from(id: serenity::UserId) -> Self {
+        UserId::new(id.get())
+    }
+}
+
+impl From<ServerId> for serenity::GuildId {
+    fn from(id: ServerId) -> Self {
+        serenity::GuildId::new(id.get())
+    }
+}
+
+impl From<UserId> for serenity::UserId {
+    fn from(id: UserId) -> Self {
+        serenity::UserId::new(id.get())
+    }
+}
 
 /// An HTTP client for Discord, or for the emulator at `api_url`. With a proxy the rate limiter
 /// must be off: serenity's limiter builds its requests without the proxy and would reach
@@ -166,9 +194,9 @@ impl Outbound {
     }
 
     /// Opens (or finds) the DM channel with `user`.
-    pub async fn open_dm(&self, user: u64) -> Result<u64, SendError> {
+    pub async fn open_dm(&self, user: UserId) -> Result<u64, SendError> {
         self.pace(None).await;
-        let result = send::open_dm(&self.http, &self.client, serenity::UserId::new(user)).await;
+        let result = send::open_dm(&self.http, &self.client, user.into()).await;
         self.noted(result).await.map(serenity::ChannelId::get)
     }
 
@@ -190,7 +218,7 @@ impl Outbound {
             .into_iter()
             .map(|m| Incoming {
                 id: m.id.get(),
-                author: m.author.id.get(),
+                author: m.author.id.into(),
                 content: m.content,
             })
             .collect();
@@ -203,7 +231,7 @@ impl Outbound {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Incoming {
     pub id: u64,
-    pub author: u64,
+    pub author: UserId,
     pub content: String,
 }
 
@@ -228,4 +256,14 @@ pub fn components(rows: &[Vec<Button>]) -> Vec<serenity::CreateActionRow> {
             )
         })
         .collect()
+}
+
+/// A nonce for an outbox row, derived from its key (Discord allows 25 characters): the same
+/// row always sends the same nonce, so Discord drops a resend after a crash.
+pub fn nonce_for(key: &str) -> String {
+    // FNV-1a, 64 bits: stable across processes and versions, unlike std's hasher.
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("o{hash:016x}")
 }

@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::deliver::{Delivered, nonce_for};
+use super::deliver::Delivered;
 use super::{DigestDue, InThread, OutboxMessage, Outgoing, Scheduler, SummaryDue};
 use crate::domain::school::TimeZoneName;
 use crate::domain::summary::{CHART_FILE, Remembered};
+use crate::outbound::nonce_for;
 use crate::reports::{build_digest, build_summary};
 use crate::store::outbox::{NewRow, OutboxStatus};
 use crate::store::{discord_id, outbox, reports, summaries};
@@ -20,7 +21,7 @@ impl Scheduler {
         due: &SummaryDue,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Delivered> {
-        let server = discord_id(row.server_id);
+        let server = row.server_id;
         let (built, png) = build_summary(
             &self.parts.checkins.db,
             &self.parts.default_framework,
@@ -97,8 +98,16 @@ impl Scheduler {
         due: &DigestDue,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Delivered> {
-        let server = discord_id(row.server_id);
-        let zone = TimeZoneName::parse(&due.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
+        let server = row.server_id;
+        // A zone that no longer parses (a tz database change) still sends the digest, in UTC,
+        // and says so in the log.
+        let zone = TimeZoneName::parse(&due.time_zone).map_or_else(
+            |error| {
+                tracing::error!(key = %row.key, zone = %due.time_zone, %error, "a digest's stored time zone does not parse; using UTC");
+                chrono_tz::UTC
+            },
+            TimeZoneName::tz,
+        );
         let digest = build_digest(&self.parts.checkins.db, server, due.coach_id, zone, now).await?;
         let messages: Vec<NewRow> = digest
             .render()

@@ -11,14 +11,9 @@ use super::{BATCH, CheckinStart, DeliverOutcome, OutboxMessage, Scheduler};
 use crate::checkin::{self, Begin, Begun};
 use crate::crash_point;
 use crate::domain::message::Prompt;
-use crate::outbound::SendError;
-use crate::store::{checkins, discord_id, members, outbox, schools};
-
-/// Attempts (not counting 429s, which say when to come back) before a row is given up.
-const MAX_ATTEMPTS: i64 = 10;
-/// The first retry after a 5xx or a network error; doubled each time, up to [`MAX_BACKOFF`].
-const FIRST_BACKOFF: TimeDelta = TimeDelta::seconds(2);
-const MAX_BACKOFF: TimeDelta = TimeDelta::minutes(10);
+use crate::outbound::failure::{self, Retry};
+use crate::outbound::nonce_for;
+use crate::store::{checkins, members, outbox, schools};
 
 /// What delivering one row came to.
 pub(super) enum Delivered {
@@ -29,39 +24,6 @@ pub(super) enum Delivered {
     Skipped,
     /// A report, composed into message rows of its own; the row is already marked sent.
     Composed,
-}
-
-/// Why a row was not delivered, in the terms of what to do next.
-enum Failure {
-    /// Discord error 50007: this person's DMs are closed.
-    Unreachable,
-    /// 429: come back exactly when Discord said.
-    RateLimited {
-        retry_after: TimeDelta,
-        global: bool,
-    },
-    /// 5xx, the network, or our own database: worth another try with backoff.
-    Transient,
-    /// Discord refused the request: trying again will not help.
-    Permanent,
-}
-
-fn classify(error: &anyhow::Error) -> Failure {
-    if error.chain().any(|e| e.downcast_ref::<Unknown>().is_some()) {
-        return Failure::Permanent;
-    }
-    match error.chain().find_map(|e| e.downcast_ref::<SendError>()) {
-        Some(SendError::DmsClosed) => Failure::Unreachable,
-        Some(SendError::RateLimited {
-            retry_after,
-            global,
-        }) => Failure::RateLimited {
-            retry_after: TimeDelta::from_std(*retry_after).unwrap_or(TimeDelta::seconds(5)),
-            global: *global,
-        },
-        Some(SendError::Unavailable { .. } | SendError::Network(_)) | None => Failure::Transient,
-        Some(SendError::Rejected { .. }) => Failure::Permanent,
-    }
 }
 
 /// A row this program cannot act on (a kind it does not know, a payload it cannot read):
@@ -130,8 +92,11 @@ impl Scheduler {
             return Ok(outcome);
         }
         let _heartbeat = self.heartbeat(now);
+        // The round's clock, as the heartbeat keeps it: `now` plus the time spent.
+        let started = Instant::now();
         for row in rows {
-            match self.attempt(&row, now).await {
+            let round_now = now + TimeDelta::from_std(started.elapsed()).unwrap_or_default();
+            match self.attempt(&row, now, round_now).await {
                 Ok(Delivered::Sent(message)) => {
                     crash_point::reach("outbox-sent");
                     outbox::mark_sent(&self.parts.checkins.db, row.id, message, now).await?;
@@ -152,7 +117,8 @@ impl Scheduler {
     /// round's clock (`claimed_at` plus the time spent).
     fn heartbeat(&self, claimed_at: DateTime<Utc>) -> Heartbeat {
         let db = self.parts.checkins.db.clone();
-        let owner = self.owner.clone();
+        // The round's own rows, and the prompts the engine sends at once within it.
+        let owners = [self.owner.clone(), self.parts.checkins.owner.to_string()];
         let lease = self.parts.sending.lease;
         let started = Instant::now();
         Heartbeat(tokio::spawn(async move {
@@ -160,11 +126,13 @@ impl Scheduler {
                 tokio::time::sleep(lease / 3).await;
                 let until = TimeDelta::from_std(started.elapsed() + lease)
                     .map_or(claimed_at, |ahead| claimed_at + ahead);
-                if let Err(error) = outbox::renew(&db, &owner, until).await {
-                    tracing::warn!(
-                        error = format!("{error:#}"),
-                        "could not renew outbox leases"
-                    );
+                for owner in &owners {
+                    if let Err(error) = outbox::renew(&db, owner, until).await {
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            "could not renew outbox leases"
+                        );
+                    }
                 }
             }
         }))
@@ -177,6 +145,7 @@ impl Scheduler {
         &self,
         row: &outbox::OutboxRow,
         now: DateTime<Utc>,
+        round_now: DateTime<Utc>,
     ) -> anyhow::Result<Delivered> {
         let message = row
             .message()
@@ -188,13 +157,15 @@ impl Scheduler {
             _ => {}
         }
         let mut dm = None;
-        if let Some(person) = row.person_id.map(discord_id) {
-            let server = discord_id(row.server_id);
+        if let Some(person) = row.person_id {
+            let server = row.server_id;
             dm = Some(checkin::member_dm(&self.parts.checkins, server, person).await?);
         }
         let outbound = &self.parts.checkins.outbound;
         match message {
-            OutboxMessage::CheckinStart(start) => self.start_checkin(row, &start, dm, now).await,
+            OutboxMessage::CheckinStart(start) => {
+                self.start_checkin(row, &start, dm, now, round_now).await
+            }
             OutboxMessage::Nudge { session_id } => {
                 let sent = checkin::nudge(&self.parts.checkins, session_id).await?;
                 Ok(sent.map_or(Delivered::Skipped, |id| Delivered::Sent(Some(id))))
@@ -215,6 +186,14 @@ impl Scheduler {
                 Ok(Delivered::Sent(Some(sent)))
             }
             OutboxMessage::Message(outgoing) => self.send_outgoing(row, &outgoing, dm).await,
+            OutboxMessage::Prompt {
+                session_id,
+                messages,
+            } => {
+                let engine = &self.parts.checkins;
+                let sent = checkin::send_prompt(engine, &row.key, session_id, &messages).await?;
+                Ok(sent.map_or(Delivered::Skipped, |id| Delivered::Sent(Some(id))))
+            }
             OutboxMessage::Digest(_) | OutboxMessage::Summary(_) => Ok(Delivered::Composed),
         }
     }
@@ -229,31 +208,24 @@ impl Scheduler {
     ) -> anyhow::Result<()> {
         let db = &self.parts.checkins.db;
         let text = format!("{error:#}");
-        match classify(error) {
-            Failure::Unreachable => {
-                outbox::mark_unreachable(db, row, &text, now).await?;
+        let retry = if error.chain().any(|e| e.downcast_ref::<Unknown>().is_some()) {
+            Retry::GiveUp
+        } else {
+            failure::decide(error, row.attempts, now)
+        };
+        outbox::record_failure(db, row, retry, &text, now).await?;
+        match retry {
+            Retry::Unreachable => {
                 self.tell_coaches(row, now).await?;
                 outcome.unreachable += 1;
             }
-            Failure::RateLimited {
-                retry_after,
-                global,
-            } => {
+            Retry::At { at, counts, global } => {
                 // A global 429 has already paused every send in the process (`Outbound`).
-                tracing::info!(key = %row.key, ?retry_after, global, "rate-limited; trying again when Discord said");
-                outbox::retry_at(db, row.id, &text, now + retry_after, false, now).await?;
+                tracing::info!(error = %text, key = %row.key, %at, counts, global, "not delivered; trying again later");
                 outcome.retried += 1;
             }
-            Failure::Transient if row.attempts + 1 < MAX_ATTEMPTS => {
-                let doubling = 2_i32.pow(u32::try_from(row.attempts).unwrap_or(0).min(12));
-                let backoff = (FIRST_BACKOFF * doubling).min(MAX_BACKOFF);
-                tracing::warn!(error = %text, key = %row.key, ?backoff, "delivery failed; trying again later");
-                outbox::retry_at(db, row.id, &text, now + backoff, true, now).await?;
-                outcome.retried += 1;
-            }
-            Failure::Transient | Failure::Permanent => {
+            Retry::GiveUp => {
                 tracing::error!(error = %text, key = %row.key, kind = %row.kind, "giving up on an outbox row");
-                outbox::mark_failed(db, row.id, &text, now).await?;
                 outcome.failed += 1;
             }
         }
@@ -268,7 +240,7 @@ impl Scheduler {
     ) -> anyhow::Result<()> {
         let school_id = match row.message() {
             Ok(OutboxMessage::CheckinStart(start)) => Some(start.school_id),
-            Ok(OutboxMessage::Nudge { session_id }) => {
+            Ok(OutboxMessage::Nudge { session_id } | OutboxMessage::Prompt { session_id, .. }) => {
                 checkins::get(&self.parts.checkins.db, session_id)
                     .await?
                     .map(|s| s.school_id)
@@ -279,10 +251,9 @@ impl Scheduler {
         let (Some(school_id), Some(person)) = (school_id, row.person_id) else {
             return Ok(());
         };
-        let person = discord_id(person);
-        let name = members::name(&self.parts.checkins.db, discord_id(row.server_id), person)
+        let name = members::name(&self.parts.checkins.db, row.server_id, person)
             .await?
-            .unwrap_or_else(|| format!("<@{person}>"));
+            .unwrap_or_else(|| person.mention());
         let text = format!(
             "I could not reach {name} by direct message: their DMs are closed to this server, so their check-ins are not going out. They can allow direct messages from server members in the server's privacy settings."
         );
@@ -306,8 +277,9 @@ impl Scheduler {
         start: &CheckinStart,
         channel: Option<u64>,
         now: DateTime<Utc>,
+        round_now: DateTime<Utc>,
     ) -> anyhow::Result<Delivered> {
-        let server = discord_id(row.server_id);
+        let server = row.server_id;
         let Some(school) = schools::get(&self.parts.checkins.db, server, start.school_id).await?
         else {
             return Ok(Delivered::Skipped);
@@ -348,22 +320,28 @@ impl Scheduler {
         .await?;
         match begun {
             Begun::Started(session, _) => {
-                let sent = checkin::advance(&self.parts.checkins, session.id).await?;
-                Ok(Delivered::Sent(sent))
+                let engine = &self.parts.checkins;
+                match checkin::advance_leased_from(engine, session.id, now, round_now).await {
+                    Ok(sent) => Ok(Delivered::Sent(sent)),
+                    // Closed DMs end the check-in's row here, and the coaches hear of it.
+                    Err(error) if failure::decide(&error, 0, now) == Retry::Unreachable => {
+                        Err(error)
+                    }
+                    // The check-in has started and its first question waits in its own row,
+                    // which the outbox retries on its own terms.
+                    Err(error) => {
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            session = session.id,
+                            "the first question of a check-in waits in the outbox"
+                        );
+                        Ok(Delivered::Sent(None))
+                    }
+                }
             }
             Begun::Busy(_) | Begun::NothingToAsk => Ok(Delivered::Skipped),
         }
     }
-}
-
-/// A nonce for an outbox row, derived from its key (Discord allows 25 characters): the same
-/// row always sends the same nonce, so Discord drops a resend after a crash.
-pub(super) fn nonce_for(key: &str) -> String {
-    // FNV-1a, 64 bits: stable across processes and versions, unlike std's hasher.
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    format!("o{hash:016x}")
 }
 
 #[cfg(test)]
@@ -434,6 +412,8 @@ mod tests {
                 ),
                 conversations: std::sync::Arc::default(),
                 wake: std::sync::Arc::default(),
+                lease: std::time::Duration::from_secs(60),
+                owner: crate::store::outbox::lease_owner().into(),
             },
             default_framework: std::sync::Arc::new(
                 crate::prompts::default_framework().expect("the framework loads"),
@@ -469,7 +449,7 @@ mod tests {
                 .collect::<Vec<_>>()
         );
         assert!(
-            crate::store::checkins::open_for(&db, person)
+            crate::store::checkins::open_for(&db, crate::domain::ids::UserId::new(person))
                 .await
                 .expect("read")
                 .is_none(),

@@ -14,6 +14,7 @@ use crate::checkin::Engine;
 use crate::clock::Clock;
 use crate::config::Sending;
 use crate::domain::framework::Framework;
+use crate::domain::ids::UserId;
 pub use crate::domain::outbox::{
     CheckinStart, DigestDue, InThread, OutboxMessage, Outgoing, SummaryDue,
 };
@@ -53,10 +54,10 @@ pub struct DeliverOutcome {
 
 /// The outbox rows a schedule's occurrence writes: one per person for a check-in, one for a
 /// digest or a summary (composed into messages when delivered, from the data of that moment).
-fn queue(schedule: &Schedule, people: &[u64], occurrence: DateTime<Utc>) -> Vec<NewRow> {
+fn queue(schedule: &Schedule, people: &[UserId], occurrence: DateTime<Utc>) -> Vec<NewRow> {
     let at = occurrence.timestamp();
-    let server = crate::store::discord_id(schedule.server_id);
-    let row = |key: String, person: Option<u64>, message: OutboxMessage| {
+    let server = schedule.server_id;
+    let row = |key: String, person: Option<UserId>, message: OutboxMessage| {
         NewRow::new(key, server, person, &message, occurrence)
             .inspect_err(|error| {
                 tracing::error!(
@@ -69,7 +70,7 @@ fn queue(schedule: &Schedule, people: &[u64], occurrence: DateTime<Utc>) -> Vec<
     };
     match schedule.kind.as_str() {
         "digest" => {
-            let Some(coach) = schedule.person_id.map(crate::store::discord_id) else {
+            let Some(coach) = schedule.person_id else {
                 return Vec::new();
             };
             let due = DigestDue {
@@ -122,7 +123,7 @@ fn queue(schedule: &Schedule, people: &[u64], occurrence: DateTime<Utc>) -> Vec<
                         person_id: *person,
                         flow_id: flow_id.clone(),
                         occurrence,
-                        started_by: crate::store::discord_id(schedule.created_by),
+                        started_by: schedule.created_by,
                         nudge_hours: schedule.nudge_hours,
                         step_id: schedule.step_id,
                     };
@@ -162,14 +163,9 @@ pub struct Scheduler {
 
 impl Scheduler {
     pub fn new(parts: Parts) -> Self {
-        static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let nth = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Self {
             parts,
-            owner: format!("process-{}-{nanos}-{nth}", std::process::id()),
+            owner: outbox::lease_owner(),
         }
     }
 

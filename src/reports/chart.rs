@@ -210,6 +210,7 @@ fn encode(pixels: &[u8]) -> anyhow::Result<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::ids::{SchoolId, UserId};
     use std::collections::BTreeMap;
 
     use chrono::TimeZone as _;
@@ -230,13 +231,13 @@ mod tests {
             indicator_names: BTreeMap::new(),
             focus: vec![
                 FocusLevel {
-                    school_id: 1,
+                    school_id: SchoolId::new(1),
                     indicator_id: "12a".into(),
                     level: Some(Level::GettingBetter),
                     history: vec![(at(2), Level::GettingReady), (at(12), Level::GettingBetter)],
                 },
                 FocusLevel {
-                    school_id: 2,
+                    school_id: SchoolId::new(2),
                     indicator_id: "12b".into(),
                     level: Some(Level::GettingStarted),
                     history: vec![
@@ -254,7 +255,7 @@ mod tests {
             open_barriers: vec![BarrierFact {
                 category: "time".into(),
                 raised_at: at(3),
-                raised_by: 1,
+                raised_by: UserId::new(1),
             }],
             previous: None,
             min_group: summary::MIN_GROUP,

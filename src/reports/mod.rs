@@ -8,6 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::digest::{self, CoachDigest, FIRST_LOOKBACK_DAYS};
 use crate::domain::framework::Framework;
+use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::summary::{self, IndicatorSummary};
 use crate::store::schools::School;
 use crate::store::{Db, digests, frameworks, schools, summaries};
@@ -16,8 +17,8 @@ use crate::store::{Db, digests, frameworks, schools, summaries};
 /// (or the last week, for the first), in the coach's time zone.
 pub async fn build_digest(
     db: &Db,
-    server: u64,
-    coach: u64,
+    server: ServerId,
+    coach: UserId,
     zone: chrono_tz::Tz,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CoachDigest> {
@@ -33,8 +34,8 @@ pub async fn build_digest(
 pub async fn build_summary(
     db: &Db,
     default_framework: &Framework,
-    server: u64,
-    school_id: Option<i64>,
+    server: ServerId,
+    school_id: Option<SchoolId>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(IndicatorSummary, Vec<u8>)> {
     let framework = frameworks::effective(db, server, default_framework).await?;

@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use chrono::Utc;
 
 use crate::domain::framework::Level;
+use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::plan::{BarrierCategory, StepStatus};
 use crate::domain::roles::Role;
 use crate::domain::school::{SchoolName, TimeZoneName};
@@ -31,6 +32,13 @@ pub struct Person {
     pub user_id: u64,
 }
 
+impl Person {
+    /// The person as the store knows them.
+    pub fn id(&self) -> UserId {
+        UserId::new(self.user_id)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Demo {
     pub guild: u64,
@@ -42,6 +50,11 @@ pub struct Demo {
 }
 
 impl Demo {
+    /// The demo server as the store knows it.
+    pub fn server(&self) -> ServerId {
+        ServerId::new(self.guild)
+    }
+
     pub fn person(&self, handle: &str) -> Option<&Person> {
         self.people.iter().find(|p| {
             p.handle
@@ -208,30 +221,30 @@ pub fn seed_world(emu: &Emulator) -> anyhow::Result<Demo> {
 async fn seed_digest(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> anyhow::Result<()> {
     let casey = demo.person("casey").context("demo person casey")?;
     // Casey is known as a coach before typing anything, as after a first command.
-    let grants = members::grants_for(db, demo.guild, &[demo.role_id("Coaches")?]).await?;
+    let grants = members::grants_for(db, demo.server(), &[demo.role_id("Coaches")?]).await?;
     members::record(
         db,
         &members::MemberSighting {
-            server_id: demo.guild,
+            server_id: demo.server(),
             server_name: SERVER_NAME,
-            user_id: casey.user_id,
+            user_id: casey.id(),
             display_name: casey.name,
             grants: &grants,
         },
         now,
     )
     .await?;
-    let casey = casey.user_id;
-    let has_one = schedules::list(db, demo.guild, None)
+    let casey = casey.id();
+    let has_one = schedules::list(db, demo.server(), None)
         .await?
         .iter()
-        .any(|s| s.kind == "digest" && s.person_id == Some(crate::store::db_id(casey)));
+        .any(|s| s.kind == "digest" && s.person_id == Some(casey));
     if has_one {
         return Ok(());
     }
     schedules::schedule_report(
         db,
-        demo.guild,
+        demo.server(),
         ReportKind::Digest { coach: casey },
         DIGEST_WHEN,
         &TimeZoneName::parse(DIGEST_ZONE)?,
@@ -247,10 +260,10 @@ async fn seed_digest(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> anyhow
 async fn seed_plan(
     db: &Db,
     demo: &Demo,
-    lincoln: i64,
+    lincoln: SchoolId,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    if !indicators::for_school(db, demo.guild, lincoln)
+    if !indicators::for_school(db, demo.server(), lincoln)
         .await?
         .is_empty()
     {
@@ -258,17 +271,17 @@ async fn seed_plan(
     }
     let person = |handle: &str| {
         demo.person(handle)
-            .map(|p| p.user_id)
+            .map(Person::id)
             .with_context(|| format!("demo person {handle}"))
     };
     let (pat, terry, jordan) = (person("pat")?, person("terry")?, person("jordan")?);
     for handle in ["pat", "terry", "jordan"] {
         if let Some(p) = demo.person(handle) {
-            members::note(db, demo.guild, SERVER_NAME, p.user_id, p.name, now).await?;
+            members::note(db, demo.server(), SERVER_NAME, p.id(), p.name, now).await?;
         }
     }
     let (partnerships, _) =
-        indicators::focus(db, demo.guild, lincoln, "12a", pat, now, None).await?;
+        indicators::focus(db, demo.server(), lincoln, "12a", pat, now, None).await?;
     indicators::set_level(
         db,
         &partnerships,
@@ -280,7 +293,7 @@ async fn seed_plan(
     )
     .await?;
     let (coaching_notes, _) =
-        indicators::focus(db, demo.guild, lincoln, "11", pat, now, None).await?;
+        indicators::focus(db, demo.server(), lincoln, "11", pat, now, None).await?;
     let today = now.with_timezone(&chrono_tz::America::Chicago).date_naive();
     let in_days = |days: u64| {
         today
@@ -313,7 +326,7 @@ async fn seed_plan(
             steps::add(
                 db,
                 &NewStep {
-                    server_id: demo.guild,
+                    server_id: demo.server(),
                     school_id: lincoln,
                     focus_id,
                     title,
@@ -340,7 +353,7 @@ async fn seed_plan(
             note: None,
             status: Some(StepStatus::Blocked.key()),
             barrier: Some(NewBarrier {
-                server_id: demo.guild,
+                server_id: demo.server(),
                 school_id: lincoln,
                 step_id: Some(third.id),
                 category: BarrierCategory::Time.key(),
@@ -362,7 +375,7 @@ pub async fn seed_database(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> 
         let (school, _) = schools::save(
             db,
             &SchoolSetup {
-                server_id: demo.guild,
+                server_id: demo.server(),
                 server_name: SERVER_NAME,
                 name: &name,
                 time_zone: TimeZoneName::parse(zone)?,
@@ -385,12 +398,12 @@ pub async fn seed_database(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> 
         members::map_role(
             db,
             &NewMapping {
-                server_id: demo.guild,
+                server_id: demo.server(),
                 server_name: SERVER_NAME,
                 discord_role_id: demo.role_id(discord_role)?,
                 role,
                 school_id,
-                created_by: demo.people[0].user_id,
+                created_by: demo.people[0].id(),
             },
             now,
         )

@@ -4,19 +4,20 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::outbox::{Announcement, announce_in};
-use super::{BeginWrite as _, Db, db_id, on_backend};
+use super::{BeginWrite as _, Db, on_backend};
+use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Barrier {
     pub id: i64,
-    pub server_id: i64,
-    pub school_id: i64,
-    pub step_id: Option<i64>,
+    pub server_id: ServerId,
+    pub school_id: SchoolId,
+    pub step_id: Option<StepId>,
     pub category: String,
     pub text: String,
-    pub raised_by: i64,
+    pub raised_by: UserId,
     pub raised_at: DateTime<Utc>,
-    pub resolved_by: Option<i64>,
+    pub resolved_by: Option<UserId>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub resolution: Option<String>,
 }
@@ -24,12 +25,12 @@ pub struct Barrier {
 /// What is needed to raise a barrier.
 #[derive(Clone, Debug)]
 pub struct NewBarrier<'a> {
-    pub server_id: u64,
-    pub school_id: i64,
-    pub step_id: Option<i64>,
+    pub server_id: ServerId,
+    pub school_id: SchoolId,
+    pub step_id: Option<StepId>,
     pub category: &'a str,
     pub text: &'a str,
-    pub raised_by: u64,
+    pub raised_by: UserId,
 }
 
 /// Inserts a barrier on any executor (inside the caller's transaction); returns its id.
@@ -41,12 +42,12 @@ pub(crate) const INSERT: &str = "INSERT INTO barriers
 macro_rules! insert_barrier {
     ($executor:expr, $new:expr, $now:expr) => {
         sqlx::query_scalar::<_, i64>($crate::store::barriers::INSERT)
-            .bind($crate::store::db_id($new.server_id))
+            .bind($new.server_id)
             .bind($new.school_id)
             .bind($new.step_id)
             .bind($new.category.to_owned())
             .bind($new.text.to_owned())
-            .bind($crate::store::db_id($new.raised_by))
+            .bind($new.raised_by)
             .bind($now)
             .fetch_one($executor)
     };
@@ -78,11 +79,11 @@ pub async fn add(
 }
 
 /// The barrier with this id in this server.
-pub async fn get(db: &Db, server_id: u64, id: i64) -> anyhow::Result<Option<Barrier>> {
+pub async fn get(db: &Db, server_id: ServerId, id: i64) -> anyhow::Result<Option<Barrier>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1 AND server_id = $2")))
             .bind(id)
-            .bind(db_id(server_id))
+            .bind(server_id)
             .fetch_optional(pool)
             .await
     })
@@ -93,7 +94,7 @@ pub async fn get(db: &Db, server_id: u64, id: i64) -> anyhow::Result<Option<Barr
 pub async fn resolve(
     db: &Db,
     barrier: &Barrier,
-    by: u64,
+    by: UserId,
     resolution: &str,
     now: DateTime<Utc>,
     announce: Option<&Announcement<'_>>,
@@ -104,7 +105,7 @@ pub async fn resolve(
             "UPDATE barriers SET resolved_by = $1, resolved_at = $2, resolution = $3
              WHERE id = $4 AND server_id = $5 AND resolved_at IS NULL",
         )
-        .bind(db_id(by))
+        .bind(by)
         .bind(now)
         .bind(resolution.to_owned())
         .bind(barrier.id)
@@ -124,8 +125,8 @@ pub async fn resolve(
 /// Barriers of a school (or of every school in the server): open ones first, oldest first.
 pub async fn list(
     db: &Db,
-    server_id: u64,
-    school_id: Option<i64>,
+    server_id: ServerId,
+    school_id: Option<SchoolId>,
     include_resolved: bool,
 ) -> anyhow::Result<Vec<Barrier>> {
     on_backend!(db, pool => {
@@ -135,7 +136,7 @@ pub async fn list(
                AND ($3 OR resolved_at IS NULL)
              ORDER BY CASE WHEN resolved_at IS NULL THEN 0 ELSE 1 END, raised_at, id"
         )))
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(school_id)
         .bind(include_resolved)
         .fetch_all(pool)
@@ -145,12 +146,16 @@ pub async fn list(
 }
 
 /// Open barriers raised against a step.
-pub async fn open_for_step(db: &Db, server_id: u64, step_id: i64) -> anyhow::Result<Vec<Barrier>> {
+pub async fn open_for_step(
+    db: &Db,
+    server_id: ServerId,
+    step_id: StepId,
+) -> anyhow::Result<Vec<Barrier>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE server_id = $1 AND step_id = $2 AND resolved_at IS NULL ORDER BY id"
         )))
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(step_id)
         .fetch_all(pool)
         .await

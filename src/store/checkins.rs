@@ -5,30 +5,32 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::outbox::{NewRow, OutboxMessage, insert_row};
-use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+use super::{BeginWrite as _, Db, db_id, on_backend};
 pub use crate::domain::checkin::SessionStatus;
 use crate::domain::checkin::{Answered, Outcome};
 use crate::domain::flow::Asked;
+use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
+use crate::domain::message::Prompt;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct CheckinSession {
     pub id: i64,
-    pub server_id: i64,
-    pub school_id: i64,
-    pub person_id: i64,
+    pub server_id: ServerId,
+    pub school_id: SchoolId,
+    pub person_id: UserId,
     pub flow_id: String,
     pub flow_title: String,
     pub opener: Option<String>,
     pub plan: String,
     pub status: SessionStatus,
     pub correcting: Option<i64>,
-    /// The last prompt sent (`q3`, `k3`, `review`, `fix`), so none is sent twice.
+    /// The last prompt queued (`q3`, `k3`, `review`, `fix3`), so none is queued twice.
     pub prompted: Option<String>,
-    /// The (last) message that carried that prompt.
-    pub prompted_message_id: Option<i64>,
+    /// How many prompts have been queued: the number of the last one (see [`prompt_keys`]).
+    pub prompts: i64,
     pub dm_channel_id: Option<i64>,
     pub last_message_id: Option<i64>,
-    pub started_by: i64,
+    pub started_by: UserId,
     pub started_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -46,12 +48,12 @@ impl CheckinSession {
         serde_json::from_str(&self.plan).context("reading a check-in's questions")
     }
 
-    pub fn person(&self) -> u64 {
-        discord_id(self.person_id)
+    pub fn person(&self) -> UserId {
+        self.person_id
     }
 
-    pub fn server(&self) -> u64 {
-        discord_id(self.server_id)
+    pub fn server(&self) -> ServerId {
+        self.server_id
     }
 }
 
@@ -60,7 +62,7 @@ pub struct AnswerRow {
     pub session_id: i64,
     pub position: i64,
     pub purpose: String,
-    pub step_id: Option<i64>,
+    pub step_id: Option<StepId>,
     pub answer: String,
     pub category: Option<String>,
     pub message_id: Option<i64>,
@@ -79,20 +81,20 @@ impl AnswerRow {
 
 const SELECT: &str =
     "SELECT id, server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
-            correcting, prompted, prompted_message_id, dm_channel_id, last_message_id, started_by,
+            correcting, prompted, prompts, dm_channel_id, last_message_id, started_by,
             started_at, expires_at, updated_at, finished_at, origin, nudge_hours, nudged_at
      FROM checkin_sessions";
 
 #[derive(Clone, Debug)]
 pub struct NewSession<'a> {
-    pub server_id: u64,
-    pub school_id: i64,
-    pub person_id: u64,
+    pub server_id: ServerId,
+    pub school_id: SchoolId,
+    pub person_id: UserId,
     pub flow_id: &'a str,
     pub flow_title: &'a str,
     pub opener: Option<&'a str>,
     pub plan: &'a [Asked],
-    pub started_by: u64,
+    pub started_by: UserId,
     pub expires_at: DateTime<Utc>,
     /// The outbox key of a scheduled check-in: a retry finds the session it already started.
     pub origin: Option<&'a str>,
@@ -114,7 +116,7 @@ pub async fn start(
             "SELECT id FROM checkin_sessions WHERE (person_id = $1 AND status = 'open') OR origin = $2
              ORDER BY CASE WHEN origin = $2 THEN 0 ELSE 1 END, id LIMIT 1",
         )
-        .bind(db_id(new.person_id))
+        .bind(new.person_id)
         .bind(new.origin.map(str::to_owned))
         .fetch_optional(&mut *tx)
         .await?;
@@ -128,13 +130,13 @@ pub async fn start(
                       started_by, started_at, expires_at, updated_at, origin, nudge_hours, dm_channel_id)
                  VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8, $11, $12, $13) RETURNING id",
             )
-            .bind(db_id(new.server_id))
+            .bind(new.server_id)
             .bind(new.school_id)
-            .bind(db_id(new.person_id))
+            .bind(new.person_id)
             .bind(new.flow_id.to_owned())
             .bind(new.flow_title.to_owned())
             .bind(plan.clone())
-            .bind(db_id(new.started_by))
+            .bind(new.started_by)
             .bind(now)
             .bind(new.expires_at)
             .bind(new.opener.map(str::to_owned))
@@ -165,10 +167,10 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<CheckinSession>> {
 }
 
 /// The person's open check-in, in whichever server it was started.
-pub async fn open_for(db: &Db, person_id: u64) -> anyhow::Result<Option<CheckinSession>> {
+pub async fn open_for(db: &Db, person_id: UserId) -> anyhow::Result<Option<CheckinSession>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE person_id = $1 AND status = 'open'")))
-            .bind(db_id(person_id))
+            .bind(person_id)
             .fetch_optional(pool)
             .await
     })
@@ -188,14 +190,14 @@ pub async fn all_open(db: &Db) -> anyhow::Result<Vec<CheckinSession>> {
 /// Open check-ins in a server, for one school or all.
 pub async fn open_in(
     db: &Db,
-    server_id: u64,
-    school_id: Option<i64>,
+    server_id: ServerId,
+    school_id: Option<SchoolId>,
 ) -> anyhow::Result<Vec<CheckinSession>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2) AND status = 'open' ORDER BY started_at"
         )))
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(school_id)
         .fetch_all(pool)
         .await
@@ -206,15 +208,15 @@ pub async fn open_in(
 /// A person's check-ins in a server, newest first.
 pub async fn of_person(
     db: &Db,
-    server_id: u64,
-    person_id: u64,
+    server_id: ServerId,
+    person_id: UserId,
 ) -> anyhow::Result<Vec<CheckinSession>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE server_id = $1 AND person_id = $2 ORDER BY started_at DESC, id DESC"
         )))
-        .bind(db_id(server_id))
-        .bind(db_id(person_id))
+        .bind(server_id)
+        .bind(person_id)
         .fetch_all(pool)
         .await
     })
@@ -237,8 +239,8 @@ pub async fn answers(db: &Db, session_id: i64) -> anyhow::Result<Vec<AnswerRow>>
 /// The next step the person named in their last confirmed check-in in this server.
 pub async fn last_next_step(
     db: &Db,
-    server_id: u64,
-    person_id: u64,
+    server_id: ServerId,
+    person_id: UserId,
 ) -> anyhow::Result<Option<String>> {
     on_backend!(db, pool => {
         sqlx::query_scalar(
@@ -246,8 +248,8 @@ pub async fn last_next_step(
              WHERE s.server_id = $1 AND s.person_id = $2 AND s.status = 'confirmed' AND a.purpose = 'next_step'
              ORDER BY s.finished_at DESC, a.position DESC LIMIT 1",
         )
-        .bind(db_id(server_id))
-        .bind(db_id(person_id))
+        .bind(server_id)
+        .bind(person_id)
         .fetch_optional(pool)
         .await
     })
@@ -259,7 +261,7 @@ pub async fn last_next_step(
 pub struct NewAnswer<'a> {
     pub position: usize,
     pub purpose: &'a str,
-    pub step_id: Option<i64>,
+    pub step_id: Option<StepId>,
     pub answer: &'a str,
     pub message_id: Option<u64>,
 }
@@ -362,25 +364,68 @@ async fn set(
     .context("updating a check-in")
 }
 
-/// Records the prompt just sent (`q3`, `k3`, `review`, `fix`).
-pub async fn mark_prompted(
+/// The outbox key of a session's prompt number `number`.
+pub fn prompt_key(session_id: i64, number: i64) -> String {
+    format!("prompt:{session_id}:{number}")
+}
+
+/// Who sends a prompt just queued, and until when no one else may.
+pub struct Lease<'a> {
+    pub owner: &'a str,
+    pub until: DateTime<Utc>,
+}
+
+/// Queues the prompt `key` (`q3`, `k3`, `review`, `fix3`) of an open session as an outbox row
+/// in the same transaction that records it as the session's prompt, leased to its sender;
+/// returns its number and whether it was queued now. A prompt already queued is not queued
+/// again: its number is returned as it was.
+pub async fn queue_prompt(
     db: &Db,
-    session_id: i64,
+    session: &CheckinSession,
     key: &str,
-    message_id: Option<u64>,
-) -> anyhow::Result<()> {
+    messages: &[Prompt],
+    lease: &Lease<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<(i64, bool)> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        sqlx::query("UPDATE checkin_sessions SET prompted = $1, prompted_message_id = $2 WHERE id = $3")
-            .bind(key.to_owned())
-            .bind(message_id.map(db_id))
-            .bind(session_id)
+        let number: Option<i64> = sqlx::query_scalar(
+            "UPDATE checkin_sessions SET prompted = $1, prompts = prompts + 1, updated_at = $2
+             WHERE id = $3 AND status = 'open' AND (prompted IS NULL OR prompted <> $1)
+             RETURNING prompts",
+        )
+        .bind(key.to_owned())
+        .bind(now)
+        .bind(session.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(number) = number else {
+            // Queued before (or the session closed meanwhile): nothing new to write.
+            let current: i64 = sqlx::query_scalar("SELECT prompts FROM checkin_sessions WHERE id = $1")
+                .bind(session.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok((current, false));
+        };
+        let message = OutboxMessage::Prompt {
+            session_id: session.id,
+            messages: messages.to_vec(),
+        };
+        let row_key = prompt_key(session.id, number);
+        let row = NewRow::new(row_key.clone(), session.server_id, Some(session.person_id), &message, now)
+            .map_err(|error| sqlx::Error::Encode(error.into()))?;
+        insert_row!(tx, &row, now)?;
+        sqlx::query("UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE key = $3")
+            .bind(lease.owner.to_owned())
+            .bind(lease.until)
+            .bind(row_key)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
+        Ok::<_, sqlx::Error>((number, true))
     })
-    .context("recording a check-in prompt")
+    .context("queueing a check-in prompt")
 }
 
 /// Marks an answer as being corrected: the person's next DM replaces it.
@@ -534,7 +579,7 @@ pub async fn nudge_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<i64>> 
         "SELECT id, server_id, person_id FROM checkin_sessions
          WHERE status = 'open' AND nudged_at IS NULL AND expires_at > $1 AND {quiet} ORDER BY id"
     );
-    let due: Vec<(i64, i64, i64)> = on_backend!(db, pool => {
+    let due: Vec<(i64, ServerId, UserId)> = on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))
             .bind(now)
             .fetch_all(pool)

@@ -8,12 +8,17 @@ use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::schools::School;
-use super::{Db, db_id, discord_id, on_backend};
+use super::{Db, on_backend};
 use crate::domain::digest::{MissedCheckin, OpenBarrier, OpenStep, SchoolFacts};
+use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 
 /// The schools `coach` coaches in this server (all of them for a server-wide coach role),
 /// by name.
-pub async fn coach_schools(db: &Db, server_id: u64, coach: u64) -> anyhow::Result<Vec<School>> {
+pub async fn coach_schools(
+    db: &Db,
+    server_id: ServerId,
+    coach: UserId,
+) -> anyhow::Result<Vec<School>> {
     on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at FROM schools s
@@ -23,8 +28,8 @@ pub async fn coach_schools(db: &Db, server_id: u64, coach: u64) -> anyhow::Resul
                    AND (r.school_id = s.id OR r.school_id IS NULL))
              ORDER BY s.name",
         )
-        .bind(db_id(server_id))
-        .bind(db_id(coach))
+        .bind(server_id)
+        .bind(coach)
         .fetch_all(pool)
         .await
     })
@@ -34,41 +39,46 @@ pub async fn coach_schools(db: &Db, server_id: u64, coach: u64) -> anyhow::Resul
 /// When the last digest for this coach was built.
 pub async fn last_built(
     db: &Db,
-    server_id: u64,
-    coach: u64,
+    server_id: ServerId,
+    coach: UserId,
 ) -> anyhow::Result<Option<DateTime<Utc>>> {
     on_backend!(db, pool => {
         sqlx::query_scalar("SELECT MAX(built_at) FROM coach_digests WHERE server_id = $1 AND coach_id = $2")
-            .bind(db_id(server_id))
-            .bind(db_id(coach))
+            .bind(server_id)
+            .bind(coach)
             .fetch_one(pool)
             .await
     })
     .context("reading when the last digest was built")
 }
 
-type StepRow = (i64, i64, String, NaiveDate, String);
-type BarrierRow = (i64, i64, String, String, DateTime<Utc>);
-type SessionRow = (i64, i64, String, String, DateTime<Utc>);
-type MissedRunRow = (Option<i64>, Option<i64>, Option<String>, DateTime<Utc>);
+type StepRow = (StepId, SchoolId, String, NaiveDate, String);
+type BarrierRow = (i64, SchoolId, String, String, DateTime<Utc>);
+type SessionRow = (SchoolId, UserId, String, String, DateTime<Utc>);
+type MissedRunRow = (
+    Option<SchoolId>,
+    Option<UserId>,
+    Option<String>,
+    DateTime<Utc>,
+);
 type Gathered = (
     Vec<StepRow>,
     Vec<BarrierRow>,
     Vec<SessionRow>,
     Vec<MissedRunRow>,
-    Vec<(i64, Option<DateTime<Utc>>)>,
-    Vec<(i64, i64)>,
+    Vec<(SchoolId, Option<DateTime<Utc>>)>,
+    Vec<(SchoolId, UserId)>,
 );
 
 /// The facts for each of `schools`: missed check-ins after `since`, open steps and barriers,
 /// the last activity, and unreachable people.
 pub async fn facts(
     db: &Db,
-    server_id: u64,
+    server_id: ServerId,
     schools: &[School],
     since: DateTime<Utc>,
 ) -> anyhow::Result<Vec<SchoolFacts>> {
-    let server = db_id(server_id);
+    let server = server_id;
     let (steps, barriers, sessions, missed_runs, activity, unreachable): Gathered = on_backend!(db, pool => {
         let steps = sqlx::query_as(
             "SELECT id, school_id, title, due_on, status FROM action_steps
@@ -132,17 +142,17 @@ pub async fn facts(
     })
     .context("gathering what a digest reports")?;
     let names = super::members::names(db, server_id).await?;
-    let name = |id: i64| {
+    let name = |id: UserId| {
         names
-            .get(&discord_id(id))
+            .get(&id)
             .cloned()
             .unwrap_or_else(|| "someone who left the server".to_owned())
     };
-    let activity: HashMap<i64, DateTime<Utc>> = activity
+    let activity: HashMap<SchoolId, DateTime<Utc>> = activity
         .into_iter()
         .filter_map(|(school, at)| at.map(|at| (school, at)))
         .collect();
-    let mut by_school: HashMap<i64, SchoolFacts> = schools
+    let mut by_school: HashMap<SchoolId, SchoolFacts> = schools
         .iter()
         .map(|s| {
             let facts = SchoolFacts {

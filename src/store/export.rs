@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use super::barriers::Barrier;
 use super::steps::ActionStep;
-use super::{Backend, Db, db_id, discord_id, on_backend};
+use super::{Backend, Db, on_backend};
+use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 
 /// Whose check-in answers an export carries. Answers go only to the person and their coach.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,17 +19,17 @@ pub enum Answers {
     Withheld,
     /// Confirmed check-ins in the schools the person exporting coaches: these, or every
     /// school for a coach of all of them (`None`).
-    Coached(Option<Vec<i64>>),
+    Coached(Option<Vec<SchoolId>>),
     /// Every answer this person gave, confirmed or not (their own export).
-    OfPerson(u64),
+    OfPerson(UserId),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct UpdateRow {
     pub id: i64,
-    pub step_id: i64,
-    pub school_id: i64,
-    pub author_id: i64,
+    pub step_id: StepId,
+    pub school_id: SchoolId,
+    pub author_id: UserId,
     pub at: DateTime<Utc>,
     pub kind: String,
     pub old_status: Option<String>,
@@ -39,25 +40,25 @@ pub struct UpdateRow {
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct LevelRow {
     pub id: i64,
-    pub school_id: i64,
+    pub school_id: SchoolId,
     pub indicator_id: String,
     pub level: String,
     pub note: Option<String>,
-    pub set_by: i64,
+    pub set_by: UserId,
     pub set_at: DateTime<Utc>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct AnswerRow {
     pub session_id: i64,
-    pub school_id: i64,
-    pub person_id: i64,
+    pub school_id: SchoolId,
+    pub person_id: UserId,
     pub flow_title: String,
     pub status: String,
     pub started_at: DateTime<Utc>,
     pub position: i64,
     pub purpose: String,
-    pub step_id: Option<i64>,
+    pub step_id: Option<StepId>,
     pub category: Option<String>,
     pub answer: String,
     pub answered_at: DateTime<Utc>,
@@ -67,12 +68,12 @@ pub struct AnswerRow {
 #[derive(Clone, Debug, Default)]
 pub struct Records {
     /// School names by id.
-    pub schools: HashMap<i64, String>,
+    pub schools: HashMap<SchoolId, String>,
     /// Member display names by Discord user id.
-    pub names: HashMap<u64, String>,
+    pub names: HashMap<UserId, String>,
     pub steps: Vec<ActionStep>,
     /// `(step id, user id)`.
-    pub owners: Vec<(i64, i64)>,
+    pub owners: Vec<(StepId, UserId)>,
     pub updates: Vec<UpdateRow>,
     pub barriers: Vec<Barrier>,
     pub levels: Vec<LevelRow>,
@@ -80,10 +81,10 @@ pub struct Records {
 }
 
 type Gathered = (
-    Vec<(i64, String)>,
-    Vec<(i64, String)>,
+    Vec<(SchoolId, String)>,
+    Vec<(UserId, String)>,
     Vec<ActionStep>,
-    Vec<(i64, i64)>,
+    Vec<(StepId, UserId)>,
     Vec<UpdateRow>,
     Vec<Barrier>,
     Vec<LevelRow>,
@@ -99,11 +100,11 @@ const ANSWERS: &str = "SELECT s.id AS session_id, s.school_id, s.person_id, s.fl
 /// one snapshot of the database.
 pub async fn records(
     db: &Db,
-    server_id: u64,
-    school_id: Option<i64>,
+    server_id: ServerId,
+    school_id: Option<SchoolId>,
     answers: &Answers,
 ) -> anyhow::Result<Records> {
-    let server = db_id(server_id);
+    let server = server_id;
     let postgres = db.backend() == Backend::Postgres;
     let gathered: Gathered = on_backend!(db, pool => {
         let mut tx = pool.begin().await?;
@@ -191,7 +192,7 @@ pub async fn records(
                 )))
                 .bind(server)
                 .bind(school_id)
-                .bind(db_id(*person))
+                .bind(*person)
                 .fetch_all(&mut *tx)
                 .await?
             }
@@ -203,10 +204,7 @@ pub async fn records(
     let (schools, names, steps, owners, updates, barriers, levels, answers) = gathered;
     Ok(Records {
         schools: schools.into_iter().collect(),
-        names: names
-            .into_iter()
-            .map(|(id, name)| (discord_id(id), name))
-            .collect(),
+        names: names.into_iter().collect(),
         steps,
         owners,
         updates,
@@ -217,15 +215,11 @@ pub async fn records(
 }
 
 /// The ids of the servers coachbot has records for, with their names.
-pub async fn servers(db: &Db) -> anyhow::Result<Vec<(u64, String)>> {
-    let rows: Vec<(i64, String)> = on_backend!(db, pool => {
+pub async fn servers(db: &Db) -> anyhow::Result<Vec<(ServerId, String)>> {
+    on_backend!(db, pool => {
         sqlx::query_as("SELECT id, name FROM servers ORDER BY name, id")
             .fetch_all(pool)
             .await
     })
-    .context("listing servers")?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name)| (discord_id(id), name))
-        .collect())
+    .context("listing servers")
 }

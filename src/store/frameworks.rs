@@ -4,16 +4,17 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::servers::ensure_server;
-use super::{BeginWrite as _, Db, db_id, on_backend};
+use super::{BeginWrite as _, Db, on_backend};
 use crate::domain::framework::Framework;
+use crate::domain::ids::{ServerId, UserId};
 
 /// Stores (or replaces) the server's framework source.
 pub async fn save(
     db: &Db,
-    server_id: u64,
+    server_id: ServerId,
     server_name: &str,
     source: &str,
-    loaded_by: u64,
+    loaded_by: UserId,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     on_backend!(db, pool => {
@@ -24,9 +25,9 @@ pub async fn save(
              ON CONFLICT (server_id) DO UPDATE
              SET source = excluded.source, loaded_by = excluded.loaded_by, loaded_at = excluded.loaded_at",
         )
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(source.to_owned())
-        .bind(db_id(loaded_by))
+        .bind(loaded_by)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -37,10 +38,10 @@ pub async fn save(
 }
 
 /// The server's framework source, if it loaded one.
-pub async fn source(db: &Db, server_id: u64) -> anyhow::Result<Option<String>> {
+pub async fn source(db: &Db, server_id: ServerId) -> anyhow::Result<Option<String>> {
     on_backend!(db, pool => {
         sqlx::query_scalar("SELECT source FROM frameworks WHERE server_id = $1")
-            .bind(db_id(server_id))
+            .bind(server_id)
             .fetch_optional(pool)
             .await
     })
@@ -48,7 +49,11 @@ pub async fn source(db: &Db, server_id: u64) -> anyhow::Result<Option<String>> {
 }
 
 /// The framework the server works with: its own if an admin loaded one, else `default`.
-pub async fn effective(db: &Db, server_id: u64, default: &Framework) -> anyhow::Result<Framework> {
+pub async fn effective(
+    db: &Db,
+    server_id: ServerId,
+    default: &Framework,
+) -> anyhow::Result<Framework> {
     match source(db, server_id).await? {
         Some(source) => Framework::parse(&source)
             .map_err(|e| anyhow::anyhow!("the server's stored framework no longer parses: {e}")),

@@ -4,17 +4,18 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::outbox::{Announcement, announce_in};
-use super::{BeginWrite as _, Db, db_id, on_backend};
+use super::{BeginWrite as _, Db, on_backend};
+use crate::domain::ids::{SchoolId, ServerId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct FocusIndicator {
     pub id: i64,
-    pub server_id: i64,
-    pub school_id: i64,
+    pub server_id: ServerId,
+    pub school_id: SchoolId,
     pub indicator_id: String,
     /// The current level's key, once one was set.
     pub level: Option<String>,
-    pub created_by: i64,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
 }
 
@@ -22,7 +23,7 @@ pub struct FocusIndicator {
 pub struct LevelChange {
     pub level: String,
     pub note: Option<String>,
-    pub set_by: i64,
+    pub set_by: UserId,
     pub set_at: DateTime<Utc>,
 }
 
@@ -32,10 +33,10 @@ const SELECT: &str = "SELECT id, server_id, school_id, indicator_id, level, crea
 /// Makes the indicator one of the school's focus indicators; returns it and whether it is new.
 pub async fn focus(
     db: &Db,
-    server_id: u64,
-    school_id: i64,
+    server_id: ServerId,
+    school_id: SchoolId,
     indicator_id: &str,
-    by: u64,
+    by: UserId,
     now: DateTime<Utc>,
     announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<(FocusIndicator, bool)> {
@@ -45,10 +46,10 @@ pub async fn focus(
             "INSERT INTO focus_indicators (server_id, school_id, indicator_id, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (school_id, indicator_id) DO NOTHING",
         )
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(school_id)
         .bind(indicator_id.to_owned())
-        .bind(db_id(by))
+        .bind(by)
         .bind(now)
         .execute(&mut *tx)
         .await?
@@ -57,7 +58,7 @@ pub async fn focus(
         let focus: FocusIndicator = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE server_id = $1 AND school_id = $2 AND indicator_id = $3"
         )))
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(school_id)
         .bind(indicator_id.to_owned())
         .fetch_one(&mut *tx)
@@ -73,15 +74,15 @@ pub async fn focus(
 
 pub async fn find(
     db: &Db,
-    server_id: u64,
-    school_id: i64,
+    server_id: ServerId,
+    school_id: SchoolId,
     indicator_id: &str,
 ) -> anyhow::Result<Option<FocusIndicator>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE server_id = $1 AND school_id = $2 AND indicator_id = $3"
         )))
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(school_id)
         .bind(indicator_id.to_owned())
         .fetch_optional(pool)
@@ -93,14 +94,14 @@ pub async fn find(
 /// The school's focus indicators, in the order they were chosen.
 pub async fn for_school(
     db: &Db,
-    server_id: u64,
-    school_id: i64,
+    server_id: ServerId,
+    school_id: SchoolId,
 ) -> anyhow::Result<Vec<FocusIndicator>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE server_id = $1 AND school_id = $2 ORDER BY id"
         )))
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(school_id)
         .fetch_all(pool)
         .await
@@ -114,7 +115,7 @@ pub async fn set_level(
     focus: &FocusIndicator,
     level: &str,
     note: Option<&str>,
-    by: u64,
+    by: UserId,
     now: DateTime<Utc>,
     announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<()> {
@@ -134,7 +135,7 @@ pub async fn set_level(
         .bind(focus.id)
         .bind(level.to_owned())
         .bind(note.map(str::to_owned))
-        .bind(db_id(by))
+        .bind(by)
         .bind(now)
         .execute(&mut *tx)
         .await?;

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::servers::ensure_server;
 use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::roles::{Grant, Role};
 
 /// A Discord role that grants a coachbot role, for one school or the whole server.
@@ -13,14 +14,14 @@ use crate::domain::roles::{Grant, Role};
 pub struct RoleMapping {
     pub discord_role_id: u64,
     pub role: Role,
-    pub school_id: Option<i64>,
+    pub school_id: Option<SchoolId>,
 }
 
 #[derive(sqlx::FromRow)]
 struct MappingRow {
     discord_role_id: i64,
     role: String,
-    school_id: Option<i64>,
+    school_id: Option<SchoolId>,
 }
 
 impl TryFrom<MappingRow> for RoleMapping {
@@ -38,12 +39,12 @@ impl TryFrom<MappingRow> for RoleMapping {
 /// What `/setup role` asks for.
 #[derive(Clone, Debug)]
 pub struct NewMapping<'a> {
-    pub server_id: u64,
+    pub server_id: ServerId,
     pub server_name: &'a str,
     pub discord_role_id: u64,
     pub role: Role,
-    pub school_id: Option<i64>,
-    pub created_by: u64,
+    pub school_id: Option<SchoolId>,
+    pub created_by: UserId,
 }
 
 /// Records a mapping; returns false when the same mapping already existed.
@@ -60,11 +61,11 @@ pub async fn map_role(
              VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT DO NOTHING",
         )
-        .bind(db_id(mapping.server_id))
+        .bind(mapping.server_id)
         .bind(db_id(mapping.discord_role_id))
         .bind(mapping.role.as_str())
         .bind(mapping.school_id)
-        .bind(db_id(mapping.created_by))
+        .bind(mapping.created_by)
         .bind(now)
         .execute(&mut *tx)
         .await?
@@ -76,13 +77,13 @@ pub async fn map_role(
 }
 
 /// Every mapping in the server.
-pub async fn mappings(db: &Db, server_id: u64) -> anyhow::Result<Vec<RoleMapping>> {
+pub async fn mappings(db: &Db, server_id: ServerId) -> anyhow::Result<Vec<RoleMapping>> {
     let rows: Vec<MappingRow> = on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT discord_role_id, role, school_id FROM role_mappings
              WHERE server_id = $1 ORDER BY id",
         )
-        .bind(db_id(server_id))
+        .bind(server_id)
         .fetch_all(pool)
         .await
     })
@@ -93,7 +94,7 @@ pub async fn mappings(db: &Db, server_id: u64) -> anyhow::Result<Vec<RoleMapping
 /// The coachbot roles that a member's Discord roles grant.
 pub async fn grants_for(
     db: &Db,
-    server_id: u64,
+    server_id: ServerId,
     discord_roles: &[u64],
 ) -> anyhow::Result<Vec<Grant>> {
     let mut grants: Vec<Grant> = mappings(db, server_id)
@@ -113,17 +114,17 @@ pub async fn grants_for(
 /// A member as coachbot last saw them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberSighting<'a> {
-    pub server_id: u64,
+    pub server_id: ServerId,
     pub server_name: &'a str,
-    pub user_id: u64,
+    pub user_id: UserId,
     pub display_name: &'a str,
     pub grants: &'a [Grant],
 }
 
 /// Records the member and replaces the roles they hold with `grants`, in one transaction.
 pub async fn record(db: &Db, seen: &MemberSighting<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let server = db_id(seen.server_id);
-    let user = db_id(seen.user_id);
+    let server = seen.server_id;
+    let user = seen.user_id;
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         ensure_server!(&mut *tx, seen.server_id, seen.server_name.to_owned(), now).await?;
@@ -162,14 +163,14 @@ pub async fn record(db: &Db, seen: &MemberSighting<'_>, now: DateTime<Utc>) -> a
 }
 
 /// The roles a member was last seen holding.
-pub async fn roles_of(db: &Db, server_id: u64, user_id: u64) -> anyhow::Result<Vec<Grant>> {
-    let rows: Vec<(String, Option<i64>)> = on_backend!(db, pool => {
+pub async fn roles_of(db: &Db, server_id: ServerId, user_id: UserId) -> anyhow::Result<Vec<Grant>> {
+    let rows: Vec<(String, Option<SchoolId>)> = on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT role, school_id FROM member_roles WHERE server_id = $1 AND user_id = $2
              ORDER BY role, school_id",
         )
-        .bind(db_id(server_id))
-        .bind(db_id(user_id))
+        .bind(server_id)
+        .bind(user_id)
         .fetch_all(pool)
         .await
     })
@@ -188,9 +189,9 @@ pub async fn roles_of(db: &Db, server_id: u64, user_id: u64) -> anyhow::Result<V
 /// Records a person's display name (an owner picked in a command) without touching roles.
 pub async fn note(
     db: &Db,
-    server_id: u64,
+    server_id: ServerId,
     server_name: &str,
-    user_id: u64,
+    user_id: UserId,
     display_name: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
@@ -203,8 +204,8 @@ pub async fn note(
              ON CONFLICT (server_id, user_id)
              DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at",
         )
-        .bind(db_id(server_id))
-        .bind(db_id(user_id))
+        .bind(server_id)
+        .bind(user_id)
         .bind(display_name.to_owned())
         .bind(now)
         .execute(&mut *tx)
@@ -218,27 +219,24 @@ pub async fn note(
 /// Display names of the server's members, by user id.
 pub async fn names(
     db: &Db,
-    server_id: u64,
-) -> anyhow::Result<std::collections::HashMap<u64, String>> {
-    let rows: Vec<(i64, String)> = on_backend!(db, pool => {
+    server_id: ServerId,
+) -> anyhow::Result<std::collections::HashMap<UserId, String>> {
+    let rows: Vec<(UserId, String)> = on_backend!(db, pool => {
         sqlx::query_as("SELECT user_id, display_name FROM members WHERE server_id = $1")
-            .bind(db_id(server_id))
+            .bind(server_id)
             .fetch_all(pool)
             .await
     })
     .context("reading member names")?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name)| (discord_id(id), name))
-        .collect())
+    Ok(rows.into_iter().collect())
 }
 
 /// One member's display name.
-pub async fn name(db: &Db, server_id: u64, user_id: u64) -> anyhow::Result<Option<String>> {
+pub async fn name(db: &Db, server_id: ServerId, user_id: UserId) -> anyhow::Result<Option<String>> {
     on_backend!(db, pool => {
         sqlx::query_scalar("SELECT display_name FROM members WHERE server_id = $1 AND user_id = $2")
-            .bind(db_id(server_id))
-            .bind(db_id(user_id))
+            .bind(server_id)
+            .bind(user_id)
             .fetch_optional(pool)
             .await
     })
@@ -246,11 +244,15 @@ pub async fn name(db: &Db, server_id: u64, user_id: u64) -> anyhow::Result<Optio
 }
 
 /// The DM channel stored for a member, if one was opened before.
-pub async fn dm_channel(db: &Db, server_id: u64, user_id: u64) -> anyhow::Result<Option<u64>> {
+pub async fn dm_channel(
+    db: &Db,
+    server_id: ServerId,
+    user_id: UserId,
+) -> anyhow::Result<Option<u64>> {
     let stored: Option<Option<i64>> = on_backend!(db, pool => {
         sqlx::query_scalar("SELECT dm_channel_id FROM members WHERE server_id = $1 AND user_id = $2")
-            .bind(db_id(server_id))
-            .bind(db_id(user_id))
+            .bind(server_id)
+            .bind(user_id)
             .fetch_optional(pool)
             .await
     })
@@ -261,16 +263,16 @@ pub async fn dm_channel(db: &Db, server_id: u64, user_id: u64) -> anyhow::Result
 /// Remembers the DM channel opened with a member, so it is not opened again.
 pub async fn set_dm_channel(
     db: &Db,
-    server_id: u64,
-    user_id: u64,
+    server_id: ServerId,
+    user_id: UserId,
     channel_id: u64,
 ) -> anyhow::Result<()> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         sqlx::query("UPDATE members SET dm_channel_id = $1 WHERE server_id = $2 AND user_id = $3")
             .bind(db_id(channel_id))
-            .bind(db_id(server_id))
-            .bind(db_id(user_id))
+            .bind(server_id)
+            .bind(user_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

@@ -27,6 +27,8 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
+
 /// A connection pool to one of the two engines.
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -84,6 +86,61 @@ text_enum!(crate::domain::plan::StepStatus);
 text_enum!(crate::domain::school::TimeZoneName, |raw: &str| {
     crate::domain::school::TimeZoneName::parse(raw).ok()
 });
+
+/// Stores an id type as a BIGINT on both engines. Discord's ids are below 2^63, so an unsigned
+/// snowflake fits a signed column unchanged (`cast_signed` and back).
+macro_rules! id_column {
+    ($ty:ty, $to_db:expr, $from_db:expr) => {
+        impl<DB: sqlx::Database> sqlx::Type<DB> for $ty
+        where
+            i64: sqlx::Type<DB>,
+        {
+            fn type_info() -> DB::TypeInfo {
+                <i64 as sqlx::Type<DB>>::type_info()
+            }
+
+            fn compatible(ty: &DB::TypeInfo) -> bool {
+                <i64 as sqlx::Type<DB>>::compatible(ty)
+            }
+        }
+
+        impl<'q, DB: sqlx::Database> sqlx::Encode<'q, DB> for $ty
+        where
+            i64: sqlx::Encode<'q, DB>,
+        {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <DB as sqlx::Database>::ArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                let to_db = $to_db;
+                <i64 as sqlx::Encode<'q, DB>>::encode(to_db(*self), buf)
+            }
+        }
+
+        impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for $ty
+        where
+            i64: sqlx::Decode<'r, DB>,
+        {
+            fn decode(
+                value: <DB as sqlx::Database>::ValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let from_db = $from_db;
+                Ok(from_db(<i64 as sqlx::Decode<'r, DB>>::decode(value)?))
+            }
+        }
+    };
+}
+
+id_column!(ServerId, |id: ServerId| db_id(id.get()), |raw: i64| {
+    ServerId::new(discord_id(raw))
+});
+id_column!(
+    UserId,
+    |id: UserId| db_id(id.get()),
+    |raw: i64| UserId::new(discord_id(raw))
+);
+id_column!(SchoolId, SchoolId::get, SchoolId::new);
+id_column!(StepId, StepId::get, StepId::new);
 
 /// Runs `$body` with `$pool` bound to the concrete pool, so one query text serves both engines.
 macro_rules! on_backend {

@@ -4,8 +4,10 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::{BeginWrite as _, Db, db_id, discord_id, on_backend, text_enum};
+use super::{BeginWrite as _, Db, db_id, on_backend, text_enum};
+use crate::domain::ids::{SchoolId, ServerId, UserId};
 pub use crate::domain::outbox::OutboxMessage;
+use crate::domain::outbox::Retry;
 
 /// Where an outbox row stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,9 +58,9 @@ impl PartialEq<&str> for OutboxStatus {
 #[derive(Clone, Debug)]
 pub struct NewRow {
     pub key: String,
-    pub server_id: i64,
+    pub server_id: ServerId,
     /// Who it goes to by DM; None for a channel post.
-    pub person_id: Option<i64>,
+    pub person_id: Option<UserId>,
     pub kind: &'static str,
     pub payload: String,
     pub not_before: DateTime<Utc>,
@@ -67,16 +69,16 @@ pub struct NewRow {
 impl NewRow {
     pub fn new(
         key: impl Into<String>,
-        server_id: u64,
-        person_id: Option<u64>,
+        server_id: ServerId,
+        person_id: Option<UserId>,
         message: &OutboxMessage,
         not_before: DateTime<Utc>,
     ) -> anyhow::Result<Self> {
         let (kind, payload) = message.encode().context("encoding an outbox message")?;
         Ok(Self {
             key: key.into(),
-            server_id: db_id(server_id),
-            person_id: person_id.map(db_id),
+            server_id,
+            person_id,
             kind,
             payload,
             not_before,
@@ -110,7 +112,7 @@ pub(crate) use insert_row;
 /// change's own transaction: the change and its announcement are saved together or not at all,
 /// and a crash after the commit loses neither.
 pub struct Announcement<'a> {
-    pub server_id: u64,
+    pub server_id: ServerId,
     pub channel_id: u64,
     /// The row's key, one per change (`announce:<interaction id>`).
     pub key: String,
@@ -145,10 +147,10 @@ pub(crate) use announce_in;
 pub struct OutboxRow {
     pub id: i64,
     pub key: String,
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub kind: String,
     pub payload: String,
-    pub person_id: Option<i64>,
+    pub person_id: Option<UserId>,
     pub status: OutboxStatus,
     pub attempts: i64,
     pub not_before: DateTime<Utc>,
@@ -258,11 +260,22 @@ pub async fn claim_key(
     .context("claiming an outbox row")
 }
 
+/// A name for a lease holder, unique to this process and call: what a scheduler or a
+/// check-in engine writes as `lease_owner`.
+pub fn lease_owner() -> String {
+    static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let nth = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("process-{}-{nanos}-{nth}", std::process::id())
+}
+
 /// Every row (for tests and the digest).
-pub async fn all(db: &Db, server_id: u64) -> anyhow::Result<Vec<OutboxRow>> {
+pub async fn all(db: &Db, server_id: ServerId) -> anyhow::Result<Vec<OutboxRow>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE server_id = $1 ORDER BY id")))
-            .bind(db_id(server_id))
+            .bind(server_id)
             .fetch_all(pool)
             .await
     })
@@ -386,6 +399,21 @@ pub async fn mark_failed(db: &Db, id: i64, error: &str, now: DateTime<Utc>) -> a
     finish(db, id, end, now).await
 }
 
+/// Records how a failed send ends for the row: tried again later, unreachable, or failed.
+pub async fn record_failure(
+    db: &Db,
+    row: &OutboxRow,
+    retry: Retry,
+    error: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    match retry {
+        Retry::Unreachable => mark_unreachable(db, row, error, now).await,
+        Retry::At { at, counts, .. } => retry_at(db, row.id, error, at, counts, now).await,
+        Retry::GiveUp => mark_failed(db, row.id, error, now).await,
+    }
+}
+
 /// The person cannot receive DMs: stop, and remember it on the member.
 pub async fn mark_unreachable(
     db: &Db,
@@ -421,15 +449,15 @@ pub async fn mark_unreachable(
 /// Queues a notice (a DM with `text`) to each coach of the school, once per `key`.
 pub async fn notify_coaches(
     db: &Db,
-    server_id: i64,
-    school_id: i64,
+    server_id: ServerId,
+    school_id: SchoolId,
     key: &str,
     text: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<usize> {
     let notice = NewRow::new(
         key,
-        discord_id(server_id),
+        server_id,
         None,
         &OutboxMessage::Notice {
             text: text.to_owned(),
@@ -438,7 +466,7 @@ pub async fn notify_coaches(
     )?;
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let coaches: Vec<i64> = sqlx::query_scalar(
+        let coaches: Vec<UserId> = sqlx::query_scalar(
             "SELECT DISTINCT user_id FROM member_roles
              WHERE server_id = $1 AND role = 'coach' AND (school_id = $2 OR school_id IS NULL) ORDER BY user_id",
         )

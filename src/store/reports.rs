@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::outbox::{NewRow, insert_row};
 use super::{BeginWrite as _, Db, db_id, on_backend};
+use crate::domain::ids::{SchoolId, ServerId, UserId};
 
 /// A composed report: the outbox row it came from (a digest or a summary) is marked sent, and
 /// its messages become outbox rows of their own, all in one transaction, so a crash leaves
@@ -13,7 +14,7 @@ use super::{BeginWrite as _, Db, db_id, on_backend};
 pub struct Composed<'a> {
     pub row_id: i64,
     pub row_key: &'a str,
-    pub server_id: i64,
+    pub server_id: ServerId,
     /// The messages, in sending order.
     pub messages: &'a [NewRow],
     /// Files for the messages: `(message key, filename, bytes)`.
@@ -23,10 +24,10 @@ pub struct Composed<'a> {
 /// What a composed report leaves behind for the next one.
 pub enum Report<'a> {
     /// A coach's digest: the next one lists what is new since.
-    Digest { coach: u64 },
+    Digest { coach: UserId },
     /// An indicator summary: the next one says how levels changed since.
     Summary {
-        school_id: Option<i64>,
+        school_id: Option<SchoolId>,
         channel_id: u64,
         levels: &'a str,
     },
@@ -63,7 +64,7 @@ pub async fn compose(
                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (outbox_key) DO NOTHING",
                 )
                 .bind(composed.server_id)
-                .bind(db_id(*coach))
+                .bind(*coach)
                 .bind(composed.row_key.to_owned())
                 .bind(now)
                 .bind(i64::try_from(composed.messages.len()).unwrap_or(i64::MAX))

@@ -5,20 +5,21 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::outbox::{NewRow, insert_row};
-use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+use super::{BeginWrite as _, Db, db_id, on_backend};
+use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 use crate::domain::schedule::CronSpec;
 use crate::domain::school::TimeZoneName;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Schedule {
     pub id: i64,
-    pub server_id: i64,
+    pub server_id: ServerId,
     /// None for a coach's digest and a server-wide summary.
-    pub school_id: Option<i64>,
+    pub school_id: Option<SchoolId>,
     /// `checkin`, `digest` or `summary`.
     pub kind: String,
     /// A check-in's one person (None: the school's principals and team); a digest's coach.
-    pub person_id: Option<i64>,
+    pub person_id: Option<UserId>,
     /// A check-in's flow.
     pub flow_id: Option<String>,
     pub spec: String,
@@ -29,10 +30,10 @@ pub struct Schedule {
     /// Hours an unanswered check-in waits before its one nudge.
     pub nudge_hours: i64,
     /// For a follow-up: the step it comes back to.
-    pub step_id: Option<i64>,
+    pub step_id: Option<StepId>,
     /// A summary's channel.
     pub channel_id: Option<i64>,
-    pub created_by: i64,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -43,16 +44,16 @@ const SELECT: &str = "SELECT id, server_id, school_id, kind, person_id, flow_id,
 
 #[derive(Clone, Debug)]
 pub struct NewSchedule<'a> {
-    pub server_id: u64,
-    pub school_id: i64,
-    pub person_id: Option<u64>,
+    pub server_id: ServerId,
+    pub school_id: SchoolId,
+    pub person_id: Option<UserId>,
     pub flow_id: &'a str,
     pub spec: &'a str,
     pub time_zone: &'a str,
     pub next_fire_at: Option<DateTime<Utc>>,
-    pub created_by: u64,
+    pub created_by: UserId,
     /// For a follow-up: the step it comes back to.
-    pub step_id: Option<i64>,
+    pub step_id: Option<StepId>,
 }
 
 pub async fn create(
@@ -66,14 +67,14 @@ pub async fn create(
             "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at, step_id)
              VALUES ($1, $2, 'checkin', $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
         )
-        .bind(db_id(new.server_id))
+        .bind(new.server_id)
         .bind(new.school_id)
-        .bind(new.person_id.map(db_id))
+        .bind(new.person_id)
         .bind(new.flow_id.to_owned())
         .bind(new.spec.to_owned())
         .bind(new.time_zone.to_owned())
         .bind(new.next_fire_at)
-        .bind(db_id(new.created_by))
+        .bind(new.created_by)
         .bind(now)
         .bind(new.step_id)
         .fetch_one(&mut *tx)
@@ -90,23 +91,23 @@ pub async fn create(
 /// A coach's digest or an indicator summary on a schedule.
 #[derive(Clone, Debug)]
 pub struct NewReport<'a> {
-    pub server_id: u64,
+    pub server_id: ServerId,
     pub kind: ReportKind,
     pub spec: &'a str,
     pub time_zone: &'a str,
     pub next_fire_at: Option<DateTime<Utc>>,
-    pub created_by: u64,
+    pub created_by: UserId,
 }
 
 /// What a report schedule sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportKind {
     /// A coach's digest, by DM; a coach has one, so a new one replaces theirs.
-    Digest { coach: u64 },
+    Digest { coach: UserId },
     /// An indicator summary for a school (or the whole server) posted in a channel; one per
     /// school and channel, so a new one replaces it.
     Summary {
-        school_id: Option<i64>,
+        school_id: Option<SchoolId>,
         channel_id: u64,
     },
 }
@@ -124,11 +125,11 @@ pub struct SavedReport {
 /// [`create_report`] does.
 pub async fn schedule_report(
     db: &Db,
-    server_id: u64,
+    server_id: ServerId,
     kind: ReportKind,
     when: &str,
     zone: &TimeZoneName,
-    created_by: u64,
+    created_by: UserId,
     now: DateTime<Utc>,
 ) -> anyhow::Result<SavedReport> {
     let spec = CronSpec::parse(when, now.with_timezone(&zone.tz()).date_naive())?;
@@ -160,7 +161,7 @@ pub async fn create_report(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Schedule> {
     let (kind, school_id, person_id, channel_id) = match new.kind {
-        ReportKind::Digest { coach } => ("digest", None, Some(db_id(coach)), None),
+        ReportKind::Digest { coach } => ("digest", None, Some(coach), None),
         ReportKind::Summary {
             school_id,
             channel_id,
@@ -173,7 +174,7 @@ pub async fn create_report(
                AND (($2 = 'digest' AND person_id = $3)
                  OR ($2 = 'summary' AND channel_id = $4 AND COALESCE(school_id, 0) = COALESCE($5, 0)))",
         )
-        .bind(db_id(new.server_id))
+        .bind(new.server_id)
         .bind(kind)
         .bind(person_id)
         .bind(channel_id)
@@ -184,7 +185,7 @@ pub async fn create_report(
             "INSERT INTO schedules (server_id, school_id, kind, person_id, channel_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
         )
-        .bind(db_id(new.server_id))
+        .bind(new.server_id)
         .bind(school_id)
         .bind(kind)
         .bind(person_id)
@@ -192,7 +193,7 @@ pub async fn create_report(
         .bind(new.spec.to_owned())
         .bind(new.time_zone.to_owned())
         .bind(new.next_fire_at)
-        .bind(db_id(new.created_by))
+        .bind(new.created_by)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
@@ -206,11 +207,11 @@ pub async fn create_report(
 }
 
 /// The schedule with this id in this server.
-pub async fn get(db: &Db, server_id: u64, id: i64) -> anyhow::Result<Option<Schedule>> {
+pub async fn get(db: &Db, server_id: ServerId, id: i64) -> anyhow::Result<Option<Schedule>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1 AND server_id = $2")))
             .bind(id)
-            .bind(db_id(server_id))
+            .bind(server_id)
             .fetch_optional(pool)
             .await
     })
@@ -220,14 +221,14 @@ pub async fn get(db: &Db, server_id: u64, id: i64) -> anyhow::Result<Option<Sche
 /// The server's schedules, for one school or all.
 pub async fn list(
     db: &Db,
-    server_id: u64,
-    school_id: Option<i64>,
+    server_id: ServerId,
+    school_id: Option<SchoolId>,
 ) -> anyhow::Result<Vec<Schedule>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2) ORDER BY id"
         )))
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(school_id)
         .fetch_all(pool)
         .await
@@ -301,7 +302,7 @@ pub async fn fire_due(
     db: &Db,
     now: DateTime<Utc>,
     limit: i64,
-    mut decide: impl FnMut(&Schedule, &[u64]) -> Firing,
+    mut decide: impl FnMut(&Schedule, &[UserId]) -> Firing,
 ) -> anyhow::Result<Vec<(Schedule, Firing)>> {
     let lock = match db {
         Db::Sqlite(_) => "",
@@ -318,7 +319,7 @@ pub async fn fire_due(
         .await?;
         let mut done = Vec::new();
         for schedule in due {
-            let people: Vec<i64> = match (schedule.person_id, schedule.step_id) {
+            let people: Vec<UserId> = match (schedule.person_id, schedule.step_id) {
                 _ if schedule.kind == "summary" => Vec::new(),
                 (Some(person), _) => vec![person],
                 (None, Some(step)) => sqlx::query_scalar("SELECT user_id FROM step_owners WHERE step_id = $1 ORDER BY user_id")
@@ -334,7 +335,6 @@ pub async fn fire_due(
                 .fetch_all(&mut *tx)
                 .await?,
             };
-            let people: Vec<u64> = people.into_iter().map(discord_id).collect();
             let firing = decide(&schedule, &people);
             for (at, outcome) in firing.fired.iter().map(|t| (*t, "fired")).chain(firing.missed.iter().map(|t| (*t, "missed"))) {
                 sqlx::query(

@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 
 use super::servers::ensure_server;
 use super::{BeginWrite as _, Db, db_id, on_backend};
+use crate::domain::ids::{SchoolId, ServerId};
 use crate::domain::school::{SchoolName, TimeZoneName};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct School {
-    pub id: i64,
-    pub server_id: i64,
+    pub id: SchoolId,
+    pub server_id: ServerId,
     pub name: String,
     /// A stored zone that no longer parses fails the read (and is logged), never a silent UTC.
     pub time_zone: TimeZoneName,
@@ -29,7 +30,7 @@ impl School {
 /// What `/setup school` asks for.
 #[derive(Clone, Debug)]
 pub struct SchoolSetup<'a> {
-    pub server_id: u64,
+    pub server_id: ServerId,
     pub server_name: &'a str,
     pub name: &'a SchoolName,
     pub time_zone: TimeZoneName,
@@ -49,7 +50,7 @@ pub async fn save(
     setup: &SchoolSetup<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(School, Saved)> {
-    let server = db_id(setup.server_id);
+    let server = setup.server_id;
     let channel = setup.channel_id.map(db_id);
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -102,13 +103,13 @@ pub async fn save(
 }
 
 /// The server's schools, by name.
-pub async fn list(db: &Db, server_id: u64) -> anyhow::Result<Vec<School>> {
+pub async fn list(db: &Db, server_id: ServerId) -> anyhow::Result<Vec<School>> {
     on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
              FROM schools WHERE server_id = $1 ORDER BY name",
         )
-        .bind(db_id(server_id))
+        .bind(server_id)
         .fetch_all(pool)
         .await
     })
@@ -116,13 +117,17 @@ pub async fn list(db: &Db, server_id: u64) -> anyhow::Result<Vec<School>> {
 }
 
 /// The school with this exact name in the server.
-pub async fn find_by_name(db: &Db, server_id: u64, name: &str) -> anyhow::Result<Option<School>> {
+pub async fn find_by_name(
+    db: &Db,
+    server_id: ServerId,
+    name: &str,
+) -> anyhow::Result<Option<School>> {
     on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
              FROM schools WHERE server_id = $1 AND name = $2",
         )
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(name.to_owned())
         .fetch_optional(pool)
         .await
@@ -133,14 +138,14 @@ pub async fn find_by_name(db: &Db, server_id: u64, name: &str) -> anyhow::Result
 /// Names of the server's schools containing `typed` (case-insensitive), for autocomplete.
 pub async fn names_matching(
     db: &Db,
-    server_id: u64,
+    server_id: ServerId,
     typed: &str,
     limit: usize,
 ) -> anyhow::Result<Vec<String>> {
     let typed = typed.trim().to_lowercase();
     let names: Vec<String> = on_backend!(db, pool => {
         sqlx::query_scalar("SELECT name FROM schools WHERE server_id = $1 ORDER BY name")
-            .bind(db_id(server_id))
+            .bind(server_id)
             .fetch_all(pool)
             .await
     })
@@ -153,13 +158,13 @@ pub async fn names_matching(
 }
 
 /// The school with this id in this server (never another server's).
-pub async fn get(db: &Db, server_id: u64, id: i64) -> anyhow::Result<Option<School>> {
+pub async fn get(db: &Db, server_id: ServerId, id: SchoolId) -> anyhow::Result<Option<School>> {
     on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
              FROM schools WHERE server_id = $1 AND id = $2",
         )
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(id)
         .fetch_optional(pool)
         .await

@@ -8,7 +8,7 @@ pub(crate) const UPSERT: &str = "INSERT INTO servers (id, name, created_at) VALU
 macro_rules! ensure_server {
     ($executor:expr, $server_id:expr, $name:expr, $now:expr) => {
         sqlx::query($crate::store::servers::UPSERT)
-            .bind($crate::store::db_id($server_id))
+            .bind($server_id)
             .bind($name)
             .bind($now)
             .execute($executor)

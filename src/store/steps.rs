@@ -5,14 +5,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::barriers::{NewBarrier, insert_barrier};
 use super::outbox::{Announcement, announce_in};
-use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+use super::{BeginWrite as _, Db, on_backend};
+use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 use crate::domain::plan::StepStatus;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct ActionStep {
-    pub id: i64,
-    pub server_id: i64,
-    pub school_id: i64,
+    pub id: StepId,
+    pub server_id: ServerId,
+    pub school_id: SchoolId,
     pub focus_id: i64,
     /// The framework indicator the step serves (from its focus indicator).
     pub indicator_id: String,
@@ -20,7 +21,7 @@ pub struct ActionStep {
     pub due_on: NaiveDate,
     pub status: StepStatus,
     pub resources: Option<String>,
-    pub created_by: i64,
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -28,8 +29,8 @@ pub struct ActionStep {
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct StepUpdate {
     pub id: i64,
-    pub step_id: i64,
-    pub author_id: i64,
+    pub step_id: StepId,
+    pub author_id: UserId,
     pub at: DateTime<Utc>,
     pub kind: String,
     pub note: Option<String>,
@@ -39,14 +40,14 @@ pub struct StepUpdate {
 
 #[derive(Clone, Debug)]
 pub struct NewStep<'a> {
-    pub server_id: u64,
-    pub school_id: i64,
+    pub server_id: ServerId,
+    pub school_id: SchoolId,
     pub focus_id: i64,
     pub title: &'a str,
     pub due_on: NaiveDate,
     pub resources: Option<&'a str>,
-    pub owners: &'a [u64],
-    pub author: u64,
+    pub owners: &'a [UserId],
+    pub author: UserId,
 }
 
 pub(super) const SELECT: &str =
@@ -63,25 +64,25 @@ pub async fn add(
 ) -> anyhow::Result<ActionStep> {
     let id = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let id: i64 = sqlx::query_scalar(
+        let id: StepId = sqlx::query_scalar(
             "INSERT INTO action_steps
                  (server_id, school_id, focus_id, title, due_on, status, resources, created_by, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8, $8) RETURNING id",
         )
-        .bind(db_id(new.server_id))
+        .bind(new.server_id)
         .bind(new.school_id)
         .bind(new.focus_id)
         .bind(new.title.to_owned())
         .bind(new.due_on)
         .bind(new.resources.map(str::to_owned))
-        .bind(db_id(new.author))
+        .bind(new.author)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
         for owner in new.owners {
             sqlx::query("INSERT INTO step_owners (step_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(id)
-                .bind(db_id(*owner))
+                .bind(*owner)
                 .execute(&mut *tx)
                 .await?;
         }
@@ -89,11 +90,11 @@ pub async fn add(
             "INSERT INTO step_updates (step_id, author_id, at, kind, new_status) VALUES ($1, $2, $3, 'created', 'planned')",
         )
         .bind(id)
-        .bind(db_id(new.author))
+        .bind(new.author)
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        announce_in!(tx, announce, id, now);
+        announce_in!(tx, announce, id.get(), now);
         tx.commit().await?;
         Ok::<_, sqlx::Error>(id)
     })
@@ -104,26 +105,25 @@ pub async fn add(
 }
 
 /// The step with this id in this server (never another server's).
-pub async fn get(db: &Db, server_id: u64, id: i64) -> anyhow::Result<Option<ActionStep>> {
+pub async fn get(db: &Db, server_id: ServerId, id: StepId) -> anyhow::Result<Option<ActionStep>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE s.id = $1 AND s.server_id = $2")))
             .bind(id)
-            .bind(db_id(server_id))
+            .bind(server_id)
             .fetch_optional(pool)
             .await
     })
     .context("looking up a step")
 }
 
-pub async fn owners(db: &Db, step_id: i64) -> anyhow::Result<Vec<u64>> {
-    let ids: Vec<i64> = on_backend!(db, pool => {
+pub async fn owners(db: &Db, step_id: StepId) -> anyhow::Result<Vec<UserId>> {
+    on_backend!(db, pool => {
         sqlx::query_scalar("SELECT user_id FROM step_owners WHERE step_id = $1 ORDER BY user_id")
             .bind(step_id)
             .fetch_all(pool)
             .await
     })
-    .context("reading a step's owners")?;
-    Ok(ids.into_iter().map(discord_id).collect())
+    .context("reading a step's owners")
 }
 
 /// A progress note and/or a status change, with an optional barrier raised in the same
@@ -133,7 +133,7 @@ pub struct Change<'a> {
     pub note: Option<&'a str>,
     pub status: Option<&'a str>,
     pub barrier: Option<NewBarrier<'a>>,
-    pub author: u64,
+    pub author: UserId,
 }
 
 /// Applies a change and logs it; returns the step as it now is.
@@ -164,7 +164,7 @@ pub async fn update(
              VALUES ($1, $2, $3, 'progress', $4, $5, $6)",
         )
         .bind(step.id)
-        .bind(db_id(change.author))
+        .bind(change.author)
         .bind(now)
         .bind(change.note.map(str::to_owned))
         .bind(changed.then(|| old.clone()))
@@ -174,12 +174,12 @@ pub async fn update(
         if let Some(barrier) = &change.barrier {
             insert_barrier!(&mut *tx, barrier, now).await?;
         }
-        announce_in!(tx, announce, step.id, now);
+        announce_in!(tx, announce, step.id.get(), now);
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })
     .context("updating a step")?;
-    get(db, discord_id(step.server_id), step.id)
+    get(db, step.server_id, step.id)
         .await?
         .context("the step just updated is missing")
 }
@@ -188,9 +188,9 @@ pub async fn update(
 pub async fn assign(
     db: &Db,
     step: &ActionStep,
-    user: u64,
+    user: UserId,
     add: bool,
-    author: u64,
+    author: UserId,
     now: DateTime<Utc>,
     announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<bool> {
@@ -203,7 +203,7 @@ pub async fn assign(
         };
         let changed = sqlx::query(sql)
             .bind(step.id)
-            .bind(db_id(user))
+            .bind(user)
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -213,7 +213,7 @@ pub async fn assign(
                 "INSERT INTO step_updates (step_id, author_id, at, kind, note) VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(step.id)
-            .bind(db_id(author))
+            .bind(author)
             .bind(now)
             .bind(if add { "assigned" } else { "unassigned" })
             .bind(user.to_string())
@@ -224,7 +224,7 @@ pub async fn assign(
                 .bind(step.id)
                 .execute(&mut *tx)
                 .await?;
-            announce_in!(tx, announce, step.id, now);
+            announce_in!(tx, announce, step.id.get(), now);
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(changed)
@@ -249,8 +249,8 @@ pub async fn updates(db: &Db, step: &ActionStep) -> anyhow::Result<Vec<StepUpdat
 /// Which steps `/step list` shows. Every field narrows; all are optional.
 #[derive(Clone, Debug, Default)]
 pub struct StepFilter<'a> {
-    pub school_id: Option<i64>,
-    pub owner: Option<u64>,
+    pub school_id: Option<SchoolId>,
+    pub owner: Option<UserId>,
     pub indicator_id: Option<&'a str>,
     pub status: Option<&'a str>,
     /// Open steps due before this date.
@@ -260,7 +260,7 @@ pub struct StepFilter<'a> {
 /// Steps in the server matching the filter, by due date.
 pub async fn list(
     db: &Db,
-    server_id: u64,
+    server_id: ServerId,
     filter: &StepFilter<'_>,
 ) -> anyhow::Result<Vec<ActionStep>> {
     on_backend!(db, pool => {
@@ -273,9 +273,9 @@ pub async fn list(
                AND ($6 IS NULL OR (s.due_on < $6 AND s.status NOT IN ('done', 'dropped')))
              ORDER BY s.due_on, s.id"
         )))
-        .bind(db_id(server_id))
+        .bind(server_id)
         .bind(filter.school_id)
-        .bind(filter.owner.map(db_id))
+        .bind(filter.owner)
         .bind(filter.indicator_id.map(str::to_owned))
         .bind(filter.status.map(str::to_owned))
         .bind(filter.overdue_on)
@@ -286,10 +286,10 @@ pub async fn list(
 }
 
 /// How many steps the server has (all schools).
-pub async fn count(db: &Db, server_id: u64) -> anyhow::Result<i64> {
+pub async fn count(db: &Db, server_id: ServerId) -> anyhow::Result<i64> {
     on_backend!(db, pool => {
         sqlx::query_scalar("SELECT COUNT(*) FROM action_steps WHERE server_id = $1")
-            .bind(db_id(server_id))
+            .bind(server_id)
             .fetch_one(pool)
             .await
     })

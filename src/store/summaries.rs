@@ -7,17 +7,18 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::{BeginWrite as _, Db, db_id, on_backend};
+use super::{BeginWrite as _, Db, on_backend};
 use crate::domain::framework::Level;
+use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::summary::{BarrierFact, FocusLevel, MIN_GROUP, Remembered, SummaryFacts};
 
 /// Schools, focus rows, level history, step counts, open barriers, the last summary's levels.
 type Gathered = (
     i64,
-    Vec<(i64, i64, String, Option<String>)>,
+    Vec<(i64, SchoolId, String, Option<String>)>,
     Vec<(i64, String, DateTime<Utc>)>,
     Vec<(String, i64)>,
-    Vec<(String, DateTime<Utc>, i64)>,
+    Vec<(String, DateTime<Utc>, UserId)>,
     Option<String>,
 );
 
@@ -30,10 +31,10 @@ pub struct SummarySettings {
     pub min_group: usize,
 }
 
-pub async fn settings(db: &Db, server_id: u64) -> anyhow::Result<SummarySettings> {
+pub async fn settings(db: &Db, server_id: ServerId) -> anyhow::Result<SummarySettings> {
     let row: Option<(i64, i64)> = on_backend!(db, pool => {
         sqlx::query_as("SELECT summary_threads, min_group FROM servers WHERE id = $1")
-            .bind(db_id(server_id))
+            .bind(server_id)
             .fetch_optional(pool)
             .await
     })
@@ -52,7 +53,7 @@ pub async fn settings(db: &Db, server_id: u64) -> anyhow::Result<SummarySettings
 
 pub async fn set_settings(
     db: &Db,
-    server_id: u64,
+    server_id: ServerId,
     settings: SummarySettings,
 ) -> anyhow::Result<()> {
     on_backend!(db, pool => {
@@ -60,7 +61,7 @@ pub async fn set_settings(
         sqlx::query("UPDATE servers SET summary_threads = $1, min_group = $2 WHERE id = $3")
             .bind(i64::from(settings.threads))
             .bind(i64::try_from(settings.min_group).unwrap_or(i64::MAX))
-            .bind(db_id(server_id))
+            .bind(server_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -73,11 +74,11 @@ pub async fn set_settings(
 /// `indicator_names` come from the server's framework.
 pub async fn facts(
     db: &Db,
-    server_id: u64,
-    school: Option<(i64, &str)>,
+    server_id: ServerId,
+    school: Option<(SchoolId, &str)>,
     indicator_names: BTreeMap<String, String>,
 ) -> anyhow::Result<SummaryFacts> {
-    let server = db_id(server_id);
+    let server = server_id;
     let school_id = school.map(|(id, _)| id);
     let (schools, focus, history, steps, barriers, previous): Gathered = on_backend!(db, pool => {
         let schools = sqlx::query_scalar("SELECT COUNT(*) FROM schools WHERE server_id = $1 AND ($2 IS NULL OR id = $2)")

@@ -1,6 +1,7 @@
 //! Check-ins in DM: one question at a time, barrier categories, the reflection, Confirm,
 //! a restart in the middle, and the form path.
 
+use coachbot::domain::ids::{StepId, UserId};
 use coachbot::emulator::RecordedCall;
 use coachbot::store::barriers;
 use coachbot::store::checkins;
@@ -20,7 +21,7 @@ const ANSWERS: [&str; 5] = [
 ];
 
 /// Two steps owned by `owner`, added by a team member; returns their ids in due order.
-async fn two_steps(bot: &TestBot, plan: &Plan, owner: u64, prefix: &str) -> [i64; 2] {
+async fn two_steps(bot: &TestBot, plan: &Plan, owner: u64, prefix: &str) -> [StepId; 2] {
     let mut ids = Vec::new();
     for (title, due) in [
         ("partnership meetings", "in 1 week"),
@@ -40,7 +41,7 @@ async fn two_steps(bot: &TestBot, plan: &Plan, owner: u64, prefix: &str) -> [i64
             )
             .await;
         assert!(reply.content.starts_with("Added step"), "{}", reply.content);
-        let all = steps::list(&bot.db, bot.ids.guild, &StepFilter::default())
+        let all = steps::list(&bot.db, bot.ids.server(), &StepFilter::default())
             .await
             .expect("steps");
         ids.push(all.iter().map(|s| s.id).max().expect("a step"));
@@ -66,7 +67,7 @@ async fn start_weekly(bot: &TestBot, plan: &Plan, person: u64) -> i64 {
         "{}",
         reply.content
     );
-    checkins::open_for(&bot.db, person)
+    checkins::open_for(&bot.db, UserId::new(person))
         .await
         .expect("open")
         .expect("a session")
@@ -166,11 +167,11 @@ async fn answer_all_in_dm(bot: &TestBot, person: u64, titles: [&str; 2]) -> Reco
 
 async fn outcomes_of(
     bot: &TestBot,
-    step_ids: [i64; 2],
+    step_ids: [StepId; 2],
 ) -> (Vec<Vec<String>>, Vec<(Option<usize>, String, String)>) {
     let mut notes = Vec::new();
     for id in step_ids {
-        let step = steps::get(&bot.db, bot.ids.guild, id)
+        let step = steps::get(&bot.db, bot.ids.server(), id)
             .await
             .expect("get")
             .expect("step");
@@ -184,7 +185,7 @@ async fn outcomes_of(
                 .collect(),
         );
     }
-    let barriers = barriers::list(&bot.db, bot.ids.guild, None, true)
+    let barriers = barriers::list(&bot.db, bot.ids.server(), None, true)
         .await
         .expect("barriers")
         .into_iter()
@@ -243,8 +244,8 @@ e2e! {
         let interaction = bot.emu.click_button(pat, dm, reflection_id, &follow).expect("click");
         let scheduled = bot.reply(&interaction).await;
         assert!(scheduled.content.contains("I will check in with you again on"), "{}", scheduled.content);
-        let followup = coachbot::store::schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").pop().expect("a follow-up");
-        assert_eq!((followup.step_id, followup.person_id, followup.flow_id.as_deref()), (Some(steps[1]), Some(pat as i64), Some("step_followup")));
+        let followup = coachbot::store::schedules::list(&bot.db, bot.ids.server(), None).await.expect("list").pop().expect("a follow-up");
+        assert_eq!((followup.step_id, followup.person_id, followup.flow_id.as_deref()), (Some(steps[1]), Some(UserId::new(pat)), Some("step_followup")));
         let (notes, barriers) = outcomes_of(bot, steps).await;
         assert_eq!(notes[0], [ANSWERS[1]]);
         assert_eq!(notes[1], [ANSWERS[2].to_owned(), format!("Next step: {}", ANSWERS[4])]);
@@ -418,7 +419,7 @@ e2e! {
 
         let skipped = bot.command(pat, general, "checkin skip", &[]).await;
         assert!(skipped.content.contains("Closed **Weekly step check-in**"), "{}", skipped.content);
-        assert!(checkins::open_for(&bot.db, pat).await.expect("open").is_none());
+        assert!(checkins::open_for(&bot.db, UserId::new(pat)).await.expect("open").is_none());
         let status = bot.command(casey, general, "checkin status", &[]).await;
         assert!(status.text().contains("No check-ins are open"), "{}", status.text());
         let (notes, barriers) = outcomes_of(bot, steps).await;

@@ -134,9 +134,9 @@ e2e! {
 }
 
 e2e! {
-    /// Killed after Discord accepted a question but before anything was recorded: the new
-    /// process sends it again with the same nonce, and Discord (the emulator) keeps the first;
-    /// no one sees a question twice.
+    /// Killed after Discord accepted a question but before its row was marked sent: the new
+    /// process takes the row over when its lease runs out and sends it again with the same
+    /// nonce, and Discord (the emulator) keeps the first; no one sees a question twice.
     async fn killed_after_discord_accepted_before_recording(bot) {
         let (posts, people) = crash_then_restart(bot, "prompt-sent", async |bot: &TestBot, posts: Vec<RecordedCall>| {
             assert_eq!(posts.len(), 1, "one question went out before the kill");
@@ -145,8 +145,14 @@ e2e! {
             assert!(rows.iter().all(|r| r.status == "pending"), "nothing marked sent");
             let open = checkins::all_open(&bot.db).await.expect("sessions");
             assert_eq!(open.len(), 1, "the session it started is stored");
-            assert_eq!(open[0].prompted, None, "the question is not recorded as asked");
+            assert_eq!(open[0].prompted.as_deref(), Some("q0"), "the question is queued with the session");
+            let prompts = crate::support::prompt_rows(bot).await;
+            assert_eq!(prompts.len(), 1, "one prompt row");
+            assert!(prompts[0].status == "pending" && prompts[0].message_id.is_none(), "not marked sent: {prompts:?}");
         }).await;
+        let prompts = crate::support::prompt_rows(bot).await;
+        assert_eq!(prompts.len(), people.len(), "one prompt row each");
+        assert!(prompts.iter().all(|r| r.status == "sent" && r.message_id.is_some()), "{prompts:?}");
         assert_eq!(posts.len(), people.len() + 1, "the unrecorded question was posted again");
         let first = &posts[0];
         let again = posts.iter().skip(1).find(|c| c.path == first.path).expect("the resend");
@@ -209,13 +215,13 @@ e2e! {
         crashing.kill9().await;
         gateway_closed(bot).await;
 
-        let step = coachbot::store::steps::list(&bot.db, bot.ids.guild, &Default::default())
+        let step = coachbot::store::steps::list(&bot.db, bot.ids.server(), &Default::default())
             .await
             .expect("steps")
             .into_iter()
             .find(|s| s.title == "Share the walkthrough rota")
             .expect("the step was saved before the kill");
-        let rows = outbox::all(&bot.db, bot.ids.guild).await.expect("outbox");
+        let rows = outbox::all(&bot.db, bot.ids.server()).await.expect("outbox");
         let row = rows.iter().find(|r| r.kind == "announcement" && r.status == "pending").expect("its announcement is queued, not sent");
         assert!(row.payload.contains(&format!("New step #{}", step.id)), "{}", row.payload);
         assert_eq!(announced(bot), 0, "nothing reached the channel before the kill");

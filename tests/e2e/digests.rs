@@ -2,6 +2,7 @@
 //! messages in the outbox and sent by DM; `/digest preview` shows it now.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use coachbot::domain::ids::{SchoolId, StepId, UserId};
 use coachbot::domain::schedule::CronSpec;
 use coachbot::emulator::world::permissions;
 use coachbot::store::barriers::{self, NewBarrier};
@@ -14,7 +15,7 @@ use crate::support::TestBot;
 
 /// A school set up through `/setup school`, with a team role and a member on it.
 struct Seeded {
-    id: i64,
+    id: SchoolId,
     member: u64,
 }
 
@@ -59,7 +60,7 @@ async fn school(bot: &TestBot, name: &str, coach_role: u64) -> Seeded {
             .await;
         assert!(reply.content.starts_with("Done"), "{}", reply.content);
     }
-    let id = schools::find_by_name(&bot.db, ids.guild, name)
+    let id = schools::find_by_name(&bot.db, ids.server(), name)
         .await
         .expect("schools")
         .expect("the school")
@@ -69,17 +70,17 @@ async fn school(bot: &TestBot, name: &str, coach_role: u64) -> Seeded {
 
 async fn overdue_step(
     bot: &TestBot,
-    school: i64,
+    school: SchoolId,
     owner: u64,
     title: &str,
     due_on: NaiveDate,
-) -> i64 {
+) -> StepId {
     let (focus, _) = indicators::focus(
         &bot.db,
-        bot.ids.guild,
+        bot.ids.server(),
         school,
         "12a",
-        owner,
+        UserId::new(owner),
         Utc::now(),
         None,
     )
@@ -88,14 +89,14 @@ async fn overdue_step(
     steps::add(
         &bot.db,
         &NewStep {
-            server_id: bot.ids.guild,
+            server_id: bot.ids.server(),
             school_id: school,
             focus_id: focus.id,
             title,
             due_on,
             resources: None,
-            owners: &[owner],
-            author: owner,
+            owners: &[UserId::new(owner)],
+            author: UserId::new(owner),
         },
         Utc::now(),
         None,
@@ -105,16 +106,16 @@ async fn overdue_step(
     .id
 }
 
-async fn barrier(bot: &TestBot, school: i64, by: u64, text: &str, at: DateTime<Utc>) -> i64 {
+async fn barrier(bot: &TestBot, school: SchoolId, by: u64, text: &str, at: DateTime<Utc>) -> i64 {
     barriers::add(
         &bot.db,
         &NewBarrier {
-            server_id: bot.ids.guild,
+            server_id: bot.ids.server(),
             school_id: school,
             step_id: None,
             category: "time",
             text,
-            raised_by: by,
+            raised_by: UserId::new(by),
         },
         at,
         None,
@@ -160,9 +161,9 @@ e2e! {
         assert!(reply.ephemeral);
         assert!(reply.content.contains("`weekdays 07:00` in America/Chicago"), "{}", reply.content);
         assert!(reply.content.contains("3 school(s): Adams Elementary, Baker Middle, Carver High"), "{}", reply.content);
-        let saved = schedules::list(&bot.db, ids.guild, None).await.expect("schedules");
+        let saved = schedules::list(&bot.db, ids.server(), None).await.expect("schedules");
         assert_eq!(saved.len(), 1, "{saved:?}");
-        assert_eq!((saved[0].kind.as_str(), saved[0].person_id), ("digest", Some(cora as i64)));
+        assert_eq!((saved[0].kind.as_str(), saved[0].person_id), ("digest", Some(UserId::new(cora))));
         let first = saved[0].next_fire_at.expect("a next time");
 
         // A week after the first digest time, at its occurrence.
@@ -224,7 +225,7 @@ e2e! {
         assert!(digest_rows.iter().all(|r| r.status == "sent"));
         let message_row = digest_rows.iter().find(|r| r.kind == "message").expect("the message row");
         assert_eq!(message_row.message_id, messages[0]["id"].as_str().and_then(|id| id.parse::<i64>().ok()));
-        assert_eq!(coachbot::store::digests::last_built(&bot.db, ids.guild, cora).await.expect("last"), Some(at));
+        assert_eq!(coachbot::store::digests::last_built(&bot.db, ids.server(), UserId::new(cora)).await.expect("last"), Some(at));
 
         // Nothing is sent twice: another round finds nothing to do.
         assert_eq!(scheduler.deliver(at + TimeDelta::minutes(1)).await.expect("deliver"), coachbot::outbox::DeliverOutcome::default());
@@ -234,7 +235,7 @@ e2e! {
         let preview = bot.command(cora, ids.general, "digest preview", &[]).await;
         assert!(preview.ephemeral);
         assert!(preview.content.contains("Coaching digest"), "{}", preview.content);
-        assert_eq!(coachbot::store::digests::last_built(&bot.db, ids.guild, cora).await.expect("last"), Some(at));
+        assert_eq!(coachbot::store::digests::last_built(&bot.db, ids.server(), UserId::new(cora)).await.expect("last"), Some(at));
     }
 }
 
@@ -253,7 +254,7 @@ e2e! {
         let mut steps_written = Vec::new();
         for n in 0..200 {
             let name = coachbot::domain::school::SchoolName::parse(&format!("School {n:03} of the Riverbend Unified District")).expect("name");
-            let (saved, _) = schools::save(&bot.db, &schools::SchoolSetup { server_id: ids.guild, server_name: "Riverbend District", name: &name, time_zone: zone, channel_id: None }, now).await.expect("school");
+            let (saved, _) = schools::save(&bot.db, &schools::SchoolSetup { server_id: ids.server(), server_name: "Riverbend District", name: &name, time_zone: zone, channel_id: None }, now).await.expect("school");
             for k in 0..3 {
                 let title = format!("Step {k} at school {n:03}: {}", "observe classrooms and debrief with the team ".repeat(3));
                 steps_written.push(overdue_step(bot, saved.id, coach, title.trim(), now.date_naive() - TimeDelta::days(10 + k)).await);
@@ -261,7 +262,7 @@ e2e! {
         }
         let reply = bot.command(coach, ids.general, "digest schedule", &[("when", json!("daily 06:30")), ("time_zone", json!("America/New_York"))]).await;
         assert!(reply.content.contains("200 school(s)"), "{}", reply.content.chars().take(300).collect::<String>());
-        let first = schedules::list(&bot.db, ids.guild, None).await.expect("schedules")[0].next_fire_at.expect("next");
+        let first = schedules::list(&bot.db, ids.server(), None).await.expect("schedules")[0].next_fire_at.expect("next");
 
         let scheduler = bot.scheduler();
         scheduler.tick(first).await.expect("tick");

@@ -2,6 +2,7 @@
 //! rows of the school (or server) asked for; check-in answers only for the person's coach (or
 //! the person); no file at all for someone without the role.
 
+use coachbot::domain::ids::{SchoolId, ServerId, StepId, UserId};
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
@@ -9,9 +10,9 @@ use coachbot::domain::school::{SchoolName, TimeZoneName};
 use coachbot::emulator::Attachment;
 use coachbot::store::barriers::{self, NewBarrier};
 use coachbot::store::checkins::{self, NewAnswer, NewSession};
+use coachbot::store::indicators;
 use coachbot::store::schools::{self, SchoolSetup};
 use coachbot::store::steps::{self, StepFilter};
-use coachbot::store::{discord_id, indicators};
 use serde_json::json;
 
 use crate::e2e;
@@ -63,19 +64,19 @@ fn by_id(rows: Vec<Row>, column: &str) -> HashMap<i64, Row> {
 }
 
 /// A finished check-in with one answer, or (when `confirm` is false) one left open.
-async fn checkin(bot: &TestBot, school_id: i64, person: u64, answer: &str, confirm: bool) {
+async fn checkin(bot: &TestBot, school_id: SchoolId, person: u64, answer: &str, confirm: bool) {
     let now = Utc::now();
     let session = checkins::start(
         &bot.db,
         &NewSession {
-            server_id: bot.ids.guild,
+            server_id: bot.ids.server(),
             school_id,
-            person_id: person,
+            person_id: UserId::new(person),
             flow_id: "weekly",
             flow_title: "Weekly step check-in",
             opener: None,
             plan: &[],
-            started_by: person,
+            started_by: UserId::new(person),
             expires_at: now + TimeDelta::days(2),
             origin: None,
             nudge_hours: 24,
@@ -107,7 +108,7 @@ async fn checkin(bot: &TestBot, school_id: i64, person: u64, answer: &str, confi
 
 /// Lincoln's plan with text that needs quoting, Washington's barrier, another server's barrier,
 /// and two check-ins (Terry's confirmed at Lincoln, Wendy's still open at Washington).
-async fn seed(bot: &TestBot, plan: &Plan) -> i64 {
+async fn seed(bot: &TestBot, plan: &Plan) -> StepId {
     let general = bot.ids.general;
     let added = bot
         .command(
@@ -125,7 +126,7 @@ async fn seed(bot: &TestBot, plan: &Plan) -> i64 {
         )
         .await;
     assert!(added.content.starts_with("Added step"), "{}", added.content);
-    let step = steps::list(&bot.db, bot.ids.guild, &StepFilter::default())
+    let step = steps::list(&bot.db, bot.ids.server(), &StepFilter::default())
         .await
         .expect("steps")[0]
         .id;
@@ -179,7 +180,7 @@ async fn seed(bot: &TestBot, plan: &Plan) -> i64 {
             reply.content
         );
     }
-    let lincoln_barrier = barriers::list(&bot.db, bot.ids.guild, Some(plan.lincoln), false)
+    let lincoln_barrier = barriers::list(&bot.db, bot.ids.server(), Some(plan.lincoln), false)
         .await
         .expect("barriers")[0]
         .id;
@@ -205,7 +206,7 @@ async fn seed(bot: &TestBot, plan: &Plan) -> i64 {
     let (other, _) = schools::save(
         &bot.db,
         &SchoolSetup {
-            server_id: other_server,
+            server_id: ServerId::new(other_server),
             server_name: "Elsewhere",
             name: &SchoolName::parse("Elsewhere High").expect("a name"),
             time_zone: TimeZoneName::parse("UTC").expect("a zone"),
@@ -218,12 +219,12 @@ async fn seed(bot: &TestBot, plan: &Plan) -> i64 {
     barriers::add(
         &bot.db,
         &NewBarrier {
-            server_id: other_server,
+            server_id: ServerId::new(other_server),
             school_id: other.id,
             step_id: None,
             category: "other",
             text: "Other server secret",
-            raised_by: plan.terry,
+            raised_by: UserId::new(plan.terry),
         },
         Utc::now(),
         None,
@@ -231,7 +232,7 @@ async fn seed(bot: &TestBot, plan: &Plan) -> i64 {
     .await
     .expect("another server's barrier");
 
-    let washington = schools::find_by_name(&bot.db, bot.ids.guild, "Washington Middle")
+    let washington = schools::find_by_name(&bot.db, bot.ids.server(), "Washington Middle")
         .await
         .expect("find")
         .expect("Washington")
@@ -297,10 +298,10 @@ e2e! {
 
         // Steps: every one of the school's, field for field.
         let step_rows = by_id(file(&files, "steps"), "step_id");
-        let stored = steps::list(&bot.db, ids.guild, &StepFilter { school_id: Some(plan.lincoln), ..StepFilter::default() }).await.expect("steps");
+        let stored = steps::list(&bot.db, ids.server(), &StepFilter { school_id: Some(plan.lincoln), ..StepFilter::default() }).await.expect("steps");
         assert_eq!(step_rows.len(), stored.len());
         for s in &stored {
-            let row = &step_rows[&s.id];
+            let row = &step_rows[&s.id.get()];
             assert_eq!(row["school"], "Lincoln Elementary");
             assert_eq!(row["indicator"], s.indicator_id);
             assert!(!row["indicator_name"].is_empty());
@@ -308,17 +309,17 @@ e2e! {
             assert_eq!(row["status"], s.status.key());
             assert_eq!(row["due_on"], s.due_on.to_string());
             assert_eq!(row["resources"], format!("'{}", s.resources.as_deref().unwrap_or_default()), "a formula is defused");
-            let mut owners: Vec<String> = steps::owners(&bot.db, s.id).await.expect("owners").iter().map(u64::to_string).collect();
+            let mut owners: Vec<String> = steps::owners(&bot.db, s.id).await.expect("owners").iter().map(UserId::to_string).collect();
             owners.sort();
             let mut exported: Vec<String> = row["owner_ids"].split(' ').map(str::to_owned).collect();
             exported.sort();
             assert_eq!(exported, owners);
             assert_eq!(row["owners"], "Terry Okafor; Jordan Silva");
-            assert_eq!(row["created_by_id"], discord_id(s.created_by).to_string());
+            assert_eq!(row["created_by_id"], s.created_by.to_string());
             assert_eq!(row["created_at"], time(s.created_at));
             assert_eq!(row["updated_at"], time(s.updated_at));
         }
-        assert_eq!(step_rows[&step]["title"], "Walkthroughs, \"quick\" ones — ten minutes");
+        assert_eq!(step_rows[&step.get()]["title"], "Walkthroughs, \"quick\" ones — ten minutes");
 
         // Updates: the step's whole log.
         let update_rows = by_id(file(&files, "updates"), "update_id");
@@ -328,7 +329,7 @@ e2e! {
             let row = &update_rows[&u.id];
             assert_eq!(row["step_id"], u.step_id.to_string());
             assert_eq!(row["kind"], u.kind);
-            assert_eq!(row["author_id"], discord_id(u.author_id).to_string());
+            assert_eq!(row["author_id"], u.author_id.to_string());
             assert_eq!(row["at"], time(u.at));
             assert_eq!(row["note"], u.note.clone().unwrap_or_default());
             assert_eq!(row["old_status"], u.old_status.clone().unwrap_or_default());
@@ -338,7 +339,7 @@ e2e! {
 
         // Barriers, resolved ones included.
         let barrier_rows = by_id(file(&files, "barriers"), "barrier_id");
-        let stored = barriers::list(&bot.db, ids.guild, Some(plan.lincoln), true).await.expect("barriers");
+        let stored = barriers::list(&bot.db, ids.server(), Some(plan.lincoln), true).await.expect("barriers");
         assert_eq!(barrier_rows.len(), stored.len());
         for b in &stored {
             let row = &barrier_rows[&b.id];
@@ -354,7 +355,7 @@ e2e! {
         }
 
         // Indicator levels: the history.
-        let focus = indicators::find(&bot.db, ids.guild, plan.lincoln, "12a").await.expect("find").expect("12a");
+        let focus = indicators::find(&bot.db, ids.server(), plan.lincoln, "12a").await.expect("find").expect("12a");
         let history = indicators::history(&bot.db, &focus).await.expect("history");
         let level_rows = file(&files, "indicator-levels");
         assert_eq!(level_rows.len(), history.len());
@@ -363,7 +364,7 @@ e2e! {
             assert_eq!(row["level"], change.level);
             assert_eq!(row["level_label"], "Getting Started");
             assert_eq!(row["note"], change.note.clone().unwrap_or_default());
-            assert_eq!(row["set_by_id"], discord_id(change.set_by).to_string());
+            assert_eq!(row["set_by_id"], change.set_by.to_string());
             assert_eq!(row["set_at"], time(change.set_at));
         }
 

@@ -44,16 +44,16 @@ async fn queued_then_fault(
 }
 
 e2e! {
-    /// Discord says "retry after 12.5 s": the row is not tried again a moment before, it is
-    /// not counted as a failed attempt, and it is delivered once when the time comes, with
-    /// the message id recorded.
+    /// Discord says "retry after 12.5 s" to the first question: the check-in has started,
+    /// and the question's row is not tried again a moment before, is not counted as a failed
+    /// attempt, and is delivered once when the time comes, with the message id recorded.
     async fn a_429s_retry_after_is_honoured(bot) {
         let plan = bot.plan().await;
         // The body says 12.5 s; the header (whole seconds) says 13: the body's figure is used.
         let limited = FaultKind::RateLimited { retry_after: 12.5, global: false };
         let (first, scheduler) = queued_then_fault(bot, &plan, 1, limited).await;
-        assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { retried: 1, ..DeliverOutcome::default() });
-        let row = crate::support::queued(bot).await.remove(0);
+        assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { sent: 1, ..DeliverOutcome::default() }, "the check-in started");
+        let row = crate::support::prompt_rows(bot).await.remove(0);
         assert_eq!(row.status, "pending");
         assert_eq!(row.not_before, first + TimeDelta::milliseconds(12_500), "next attempt exactly when Discord said");
         assert_eq!(row.attempts, 0, "a 429 is not a failed attempt");
@@ -69,30 +69,32 @@ e2e! {
         let dm = bot.emu.dm_channel_of(plan.pat).expect("a DM");
         let posted = bot.emu.messages_in(dm);
         let question_id: i64 = posted.last().and_then(|m| m["id"].as_str()).and_then(|id| id.parse().ok()).expect("a message id");
-        let row = crate::support::queued(bot).await.remove(0);
+        let row = crate::support::prompt_rows(bot).await.remove(0);
         assert_eq!((row.status.key(), row.message_id), ("sent", Some(question_id)), "the message id is recorded");
         assert_eq!(posts_in(bot, dm).len(), 2, "one refused, one delivered");
     }
 }
 
 e2e! {
-    /// Three 502s in a row: each is retried after a longer wait (2 s, 4 s, 8 s), then the
-    /// question goes out once.
+    /// Three 502s in a row for the first question: each is retried after a longer wait (2 s,
+    /// 4 s, 8 s), then the question goes out once.
     async fn a_run_of_server_errors_is_retried_then_delivered(bot) {
         let plan = bot.plan().await;
         let (first, scheduler) = queued_then_fault(bot, &plan, 3, FaultKind::ServerError { status: 502 }).await;
         let mut at = first;
         for (attempt, backoff) in [2, 4, 8].into_iter().enumerate() {
             let round = scheduler.deliver(at).await.expect("deliver");
-            assert_eq!(round, DeliverOutcome { retried: 1, ..DeliverOutcome::default() }, "attempt {attempt}");
-            let row = crate::support::queued(bot).await.remove(0);
+            // The first round starts the check-in; its question's row is what is retried.
+            let expected = if attempt == 0 { DeliverOutcome { sent: 1, ..DeliverOutcome::default() } } else { DeliverOutcome { retried: 1, ..DeliverOutcome::default() } };
+            assert_eq!(round, expected, "attempt {attempt}");
+            let row = crate::support::prompt_rows(bot).await.remove(0);
             assert_eq!(row.not_before, at + TimeDelta::seconds(backoff), "backoff doubles");
             assert!(row.last_error.as_deref().is_some_and(|e| e.contains("502")), "{:?}", row.last_error);
             assert_eq!(scheduler.deliver(row.not_before - TimeDelta::milliseconds(1)).await.expect("deliver"), DeliverOutcome::default(), "not before the backoff");
             at = row.not_before;
         }
         assert_eq!(scheduler.deliver(at).await.expect("deliver"), DeliverOutcome { sent: 1, ..DeliverOutcome::default() });
-        let row = crate::support::queued(bot).await.remove(0);
+        let row = crate::support::prompt_rows(bot).await.remove(0);
         assert_eq!((row.status.key(), row.attempts), ("sent", 4));
         assert_eq!(dm_questions(bot, plan.pat).await, 1, "delivered once");
         let dm = bot.emu.dm_channel_of(plan.pat).expect("a DM");

@@ -1,5 +1,6 @@
 //! Action plans: focus indicators, steps, barriers; roles, isolation and bad input.
 
+use coachbot::domain::ids::{StepId, UserId};
 use coachbot::store::steps::{self, StepFilter};
 use coachbot::store::{Db, barriers, frameworks, indicators};
 use serde_json::{Value, json};
@@ -11,7 +12,7 @@ use crate::support::{Plan, TestBot, WAIT};
 type Options = Vec<(&'static str, Value)>;
 
 /// Adds a step as `user` and returns its id.
-async fn add_step(bot: &TestBot, user: u64, title: &str, owners: &[u64]) -> i64 {
+async fn add_step(bot: &TestBot, user: u64, title: &str, owners: &[u64]) -> StepId {
     let mut options = vec![
         ("title", json!(title)),
         ("indicator", json!("12a")),
@@ -26,7 +27,7 @@ async fn add_step(bot: &TestBot, user: u64, title: &str, owners: &[u64]) -> i64 
         .await;
     assert!(reply.ephemeral);
     assert!(reply.content.starts_with("Added step"), "{}", reply.content);
-    steps::list(&bot.db, bot.ids.guild, &StepFilter::default())
+    steps::list(&bot.db, bot.ids.server(), &StepFilter::default())
         .await
         .expect("steps")
         .iter()
@@ -35,8 +36,8 @@ async fn add_step(bot: &TestBot, user: u64, title: &str, owners: &[u64]) -> i64 
         .expect("a step")
 }
 
-async fn update_count(bot: &TestBot, step: i64) -> usize {
-    let step = steps::get(&bot.db, bot.ids.guild, step)
+async fn update_count(bot: &TestBot, step: StepId) -> usize {
+    let step = steps::get(&bot.db, bot.ids.server(), step)
         .await
         .expect("get")
         .expect("step");
@@ -82,15 +83,15 @@ e2e! {
         assert!(lines[2].contains("Jordan Silva") && lines[2].contains("in progress → done"), "{log}");
         assert!(shown.text().contains("Terry Okafor and Jordan Silva"), "owners: {}", shown.text());
 
-        let stored = steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step");
+        let stored = steps::get(&bot.db, bot.ids.server(), step).await.expect("get").expect("step");
         assert_eq!(stored.status.key(), "done");
         let updates = steps::updates(&bot.db, &stored).await.expect("updates");
-        let authors: Vec<u64> = updates.iter().map(|u| u.author_id as u64).collect();
+        let authors: Vec<u64> = updates.iter().map(|u| u.author_id.get()).collect();
         assert_eq!(authors, [terry, jordan, jordan]);
         let statuses: Vec<Option<&str>> = updates.iter().map(|u| u.new_status.as_deref()).collect();
         assert_eq!(statuses, [Some("planned"), Some("in_progress"), Some("done")]);
         assert_eq!(steps::owners(&bot.db, step).await.expect("owners"), {
-            let mut both = vec![terry, jordan];
+            let mut both = vec![UserId::new(terry), UserId::new(jordan)];
             both.sort_unstable();
             both
         });
@@ -131,7 +132,7 @@ e2e! {
         assert!(listed.text().contains("`12a` Leader partnerships ★ Getting Started"), "{}", listed.text());
         assert!(listed.text().contains("`12b` Instructional coaching\n") || listed.text().ends_with("`12b` Instructional coaching"), "{}", listed.text());
 
-        let focus = indicators::find(&bot.db, bot.ids.guild, lincoln, "12a").await.expect("find").expect("focus");
+        let focus = indicators::find(&bot.db, bot.ids.server(), lincoln, "12a").await.expect("find").expect("focus");
         assert_eq!(focus.level.as_deref(), Some("getting_started"));
         let rows = indicators::history(&bot.db, &focus).await.expect("history");
         let levels: Vec<&str> = rows.iter().map(|r| r.level.as_str()).collect();
@@ -154,10 +155,10 @@ e2e! {
         ]).expect("interaction");
         let form = bot.reply(&interaction).await;
         assert_eq!(form.kind, 9, "a modal opens: {:?}", form.call.body);
-        let stored = steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step");
+        let stored = steps::get(&bot.db, bot.ids.server(), step).await.expect("get").expect("step");
         assert_eq!(stored.status.key(), "planned", "nothing is saved before the form is sent");
         assert_eq!(update_count(bot, step).await, updates_before);
-        assert!(barriers::list(&bot.db, bot.ids.guild, None, true).await.expect("barriers").is_empty());
+        assert!(barriers::list(&bot.db, bot.ids.server(), None, true).await.expect("barriers").is_empty());
 
         let modal_id = form.call.body.as_ref().and_then(|b| b["data"]["custom_id"].as_str()).expect("modal id").to_owned();
         let mark = bot.emu.call_count();
@@ -167,11 +168,11 @@ e2e! {
         assert!(done.ephemeral);
         assert!(done.content.contains("is now **blocked**") && done.content.contains("barrier is recorded (time)"), "{}", done.content);
 
-        let open = barriers::open_for_step(&bot.db, bot.ids.guild, step).await.expect("open");
+        let open = barriers::open_for_step(&bot.db, bot.ids.server(), step).await.expect("open");
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].category, "time");
         assert_eq!(open[0].text, "No substitute cover for the training day");
-        assert_eq!(steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step").status.key(), "blocked");
+        assert_eq!(steps::get(&bot.db, bot.ids.server(), step).await.expect("get").expect("step").status.key(), "blocked");
 
         let listed = bot.command(terry, general, "barrier list", &[]).await;
         assert!(listed.text().contains("No substitute cover") && listed.text().contains("open less than a day"), "{}", listed.text());
@@ -181,10 +182,10 @@ e2e! {
             ("note", json!("The district funded two substitute days")),
         ]).await;
         assert!(resolved.content.contains("is resolved"), "{}", resolved.content);
-        let row = barriers::get(&bot.db, bot.ids.guild, open[0].id).await.expect("get").expect("barrier");
+        let row = barriers::get(&bot.db, bot.ids.server(), open[0].id).await.expect("get").expect("barrier");
         assert_eq!(row.resolution.as_deref(), Some("The district funded two substitute days"));
         assert!(row.resolved_at.is_some());
-        assert_eq!(row.resolved_by, Some(terry as i64));
+        assert_eq!(row.resolved_by, Some(UserId::new(terry)));
     }
 }
 
@@ -215,7 +216,7 @@ e2e! {
             ("owner", json!(bea)), ("due", json!("friday")),
         ]).await;
         assert!(reply.content.starts_with("Added step"), "{}", reply.content);
-        let step_there = steps::list(&bot.db, other, &StepFilter::default()).await.expect("steps")[0].id;
+        let step_there = steps::list(&bot.db, coachbot::domain::ids::ServerId::new(other), &StepFilter::default()).await.expect("steps")[0].id;
         assert_ne!(step_here, step_there);
 
         // Autocomplete in this server offers only this server's step.
@@ -269,7 +270,7 @@ e2e! {
         let Plan { terry, wendy, .. } = bot.plan().await;
         let general = bot.ids.general;
         let step = add_step(bot, terry, "Draft the partnership agenda", &[terry]).await;
-        let before = steps::count(&bot.db, bot.ids.guild).await.expect("count");
+        let before = steps::count(&bot.db, bot.ids.server()).await.expect("count");
         let updates_before = update_count(bot, step).await;
 
         let reply = bot.command(bot.ids.nobody, general, "step add", &[
@@ -290,9 +291,9 @@ e2e! {
         assert!(reply.ephemeral);
         assert!(reply.content.contains("Only Lincoln Elementary's principal, leadership team, coach or a coachbot admin can change its steps"), "{}", reply.content);
 
-        assert_eq!(steps::count(&bot.db, bot.ids.guild).await.expect("count"), before);
+        assert_eq!(steps::count(&bot.db, bot.ids.server()).await.expect("count"), before);
         assert_eq!(update_count(bot, step).await, updates_before);
-        assert_eq!(steps::get(&bot.db, bot.ids.guild, step).await.expect("get").expect("step").status.key(), "planned");
+        assert_eq!(steps::get(&bot.db, bot.ids.server(), step).await.expect("get").expect("step").status.key(), "planned");
     }
 }
 
@@ -302,7 +303,7 @@ e2e! {
         let Plan { terry, .. } = bot.plan().await;
         let general = bot.ids.general;
         let step = add_step(bot, terry, "A real step", &[terry]).await;
-        let steps_before = steps::count(&bot.db, bot.ids.guild).await.expect("count");
+        let steps_before = steps::count(&bot.db, bot.ids.server()).await.expect("count");
         let updates_before = update_count(bot, step).await;
         let add = |title: String, indicator: &str, due: &str| vec![
             ("title", json!(title)), ("indicator", json!(indicator)),
@@ -333,11 +334,11 @@ e2e! {
         let reply = bot.command(bot.ids.owner, general, "setup framework", &[("file", json!(file))]).await;
         assert!(reply.ephemeral);
         assert!(reply.content.contains("was not loaded") && reply.content.contains("12a is used twice"), "{}", reply.content);
-        assert_eq!(frameworks::source(&bot.db, bot.ids.guild).await.expect("source"), None);
+        assert_eq!(frameworks::source(&bot.db, bot.ids.server()).await.expect("source"), None);
 
-        assert_eq!(steps::count(&bot.db, bot.ids.guild).await.expect("count"), steps_before);
+        assert_eq!(steps::count(&bot.db, bot.ids.server()).await.expect("count"), steps_before);
         assert_eq!(update_count(bot, step).await, updates_before);
-        assert!(barriers::list(&bot.db, bot.ids.guild, None, true).await.expect("barriers").is_empty());
+        assert!(barriers::list(&bot.db, bot.ids.server(), None, true).await.expect("barriers").is_empty());
     }
 }
 
@@ -374,7 +375,7 @@ e2e! {
         let file = bot.emu.upload("riverbend.toml", own.as_bytes());
         let reply = bot.command(bot.ids.owner, general, "setup framework", &[("file", json!(file))]).await;
         assert!(reply.content.contains("Loaded **Riverbend rubric**") && reply.content.contains("12c"), "{}", reply.content);
-        assert!(frameworks::source(&bot.db, bot.ids.guild).await.expect("source").is_some());
+        assert!(frameworks::source(&bot.db, bot.ids.server()).await.expect("source").is_some());
 
         let typed = bot.emu.autocomplete(terry, general, "indicator focus", &[("indicator", json!("12"))], "indicator").expect("autocomplete");
         let values: Vec<Value> = bot.reply(&typed).await.choices.into_iter().map(|(_, v)| v).collect();
@@ -408,7 +409,7 @@ e2e! {
         }
         let listed = bot.command(terry, general, "step list", &[("overdue", json!(true))]).await;
         assert!(listed.text().contains(&format!("#{mine}**")) && !listed.text().contains(&format!("#{theirs}**")), "{}", listed.text());
-        assert!(steps::list(&bot.db, bot.ids.guild, &StepFilter { school_id: Some(lincoln), overdue_on: Some(chrono::Utc::now().date_naive()), ..StepFilter::default() })
+        assert!(steps::list(&bot.db, bot.ids.server(), &StepFilter { school_id: Some(lincoln), overdue_on: Some(chrono::Utc::now().date_naive()), ..StepFilter::default() })
             .await.expect("overdue").iter().all(|s| s.id == mine));
     }
 }

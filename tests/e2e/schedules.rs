@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use coachbot::discord::Options;
+use coachbot::domain::ids::UserId;
 use coachbot::outbox::{DeliverOutcome, TickOutcome};
 use coachbot::store::schedules;
 use coachbot::store::{checkins, outbox};
@@ -56,7 +57,7 @@ pub(crate) async fn schedule_for_pat(
         "{}",
         saved.content
     );
-    let all = schedules::list(&bot.db, bot.ids.guild, None)
+    let all = schedules::list(&bot.db, bot.ids.server(), None)
         .await
         .expect("schedules");
     all.last().cloned().expect("a schedule")
@@ -80,9 +81,9 @@ e2e! {
         assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome::default());
         assert_eq!(dm_questions(bot, plan.pat).await, 1);
 
-        let session = checkins::open_for(&bot.db, plan.pat).await.expect("open").expect("a session");
+        let session = checkins::open_for(&bot.db, UserId::new(plan.pat)).await.expect("open").expect("a session");
         assert!(session.origin.as_deref().is_some_and(|o| o.starts_with(&format!("checkin:{}:", schedule.id))));
-        let stored = schedules::get(&bot.db, bot.ids.guild, schedule.id).await.expect("get").expect("schedule");
+        let stored = schedules::get(&bot.db, bot.ids.server(), schedule.id).await.expect("get").expect("schedule");
         assert_eq!(stored.next_fire_at, Some(first + TimeDelta::days(1)));
         let runs = schedules::runs(&bot.db, schedule.id).await.expect("runs");
         assert_eq!(runs, [(first, "fired".to_owned())]);
@@ -106,7 +107,7 @@ e2e! {
 
         // 26 hours down over the daily schedule: the one occurrence inside the grace window is
         // sent, the one before it is recorded as missed.
-        let next = schedules::get(&bot.db, bot.ids.guild, schedule.id).await.expect("get").expect("s").next_fire_at.expect("next");
+        let next = schedules::get(&bot.db, bot.ids.server(), schedule.id).await.expect("get").expect("s").next_fire_at.expect("next");
         let after_26h = next + TimeDelta::hours(25);
         let round = scheduler.tick(after_26h).await.expect("tick");
         assert_eq!((round.fired, round.missed, round.queued), (1, 1, 1), "{round:?}");
@@ -181,7 +182,7 @@ e2e! {
             ("flow", json!("weekly")), ("when", json!("0 0 30 2 *")), ("person", json!(plan.pat)),
         ]).await;
         assert!(never.ephemeral && never.content.contains("it never fires"), "{}", never.content);
-        assert!(schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").is_empty(), "nothing written");
+        assert!(schedules::list(&bot.db, bot.ids.server(), None).await.expect("list").is_empty(), "nothing written");
 
         let schedule = schedule_for_pat(bot, &plan, "mondays 15:30").await;
         let listed = bot.command(plan.casey, general, "schedule list", &[]).await;
@@ -197,7 +198,7 @@ e2e! {
         assert!(refused.content.contains("Only"), "{}", refused.content);
         let deleted = bot.command(plan.casey, general, "schedule delete", &[("schedule", json!(schedule.id.to_string()))]).await;
         assert!(deleted.content.contains("is deleted"), "{}", deleted.content);
-        assert!(schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").is_empty());
+        assert!(schedules::list(&bot.db, bot.ids.server(), None).await.expect("list").is_empty());
     }
 }
 
@@ -228,7 +229,7 @@ e2e! {
 
         let later = scheduler.tick(first + TimeDelta::days(8)).await.expect("tick");
         assert_eq!(later.expired, 1);
-        let sessions = checkins::of_person(&bot.db, bot.ids.guild, plan.pat).await.expect("sessions");
+        let sessions = checkins::of_person(&bot.db, bot.ids.server(), UserId::new(plan.pat)).await.expect("sessions");
         assert_eq!(sessions[0].status.key(), "expired");
     }
 }
@@ -244,14 +245,14 @@ e2e! {
             ("owner", json!(plan.terry)), ("owner2", json!(plan.jordan)), ("due", json!("in 3 weeks")),
         ]).await;
         assert!(reply.content.starts_with("Added step"), "{}", reply.content);
-        let step = coachbot::store::steps::list(&bot.db, bot.ids.guild, &Default::default()).await.expect("steps")[0].id;
+        let step = coachbot::store::steps::list(&bot.db, bot.ids.server(), &Default::default()).await.expect("steps")[0].id;
         let past = bot.command(plan.terry, general, "followup", &[("step", json!(step.to_string())), ("when", json!("2020-01-01"))]).await;
         assert!(past.content.contains("is in the past"), "{}", past.content);
         let reply = bot.command(plan.terry, general, "followup", &[
             ("step", json!(step.to_string())), ("when", json!("in 2 weeks")), ("at", json!("16:00")),
         ]).await;
         assert!(reply.content.starts_with("I will check in with Terry Okafor and Jordan Silva about **#"), "{}", reply.content);
-        let schedule = schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").pop().expect("a follow-up");
+        let schedule = schedules::list(&bot.db, bot.ids.server(), None).await.expect("list").pop().expect("a follow-up");
         assert_eq!(schedule.step_id, Some(step));
         assert!(schedule.spec.starts_with("once "), "{}", schedule.spec);
         let at = schedule.next_fire_at.expect("when");
@@ -266,7 +267,7 @@ e2e! {
             assert!(asked.iter().any(|c| c.contains("Question 1 of 3")), "only that step is asked about: {asked:?}");
         }
         assert_eq!(scheduler.tick(at + TimeDelta::days(30)).await.expect("tick").queued, 0, "a follow-up fires once");
-        let stored = schedules::get(&bot.db, bot.ids.guild, schedule.id).await.expect("get").expect("schedule");
+        let stored = schedules::get(&bot.db, bot.ids.server(), schedule.id).await.expect("get").expect("schedule");
         assert_eq!(stored.next_fire_at, None);
     }
 }
@@ -301,7 +302,7 @@ e2e! {
         let save = format!("schedule:{}:save", interaction.id);
         let (channel, message) = emu.find_component(&save).expect("save");
         bot.reply(&emu.click_button(plan.casey, channel, message, &save).expect("click")).await;
-        let schedule = schedules::list(&bot.db, bot.ids.guild, None).await.expect("list").pop().expect("schedule");
+        let schedule = schedules::list(&bot.db, bot.ids.server(), None).await.expect("list").pop().expect("schedule");
         let first = schedule.next_fire_at.expect("first");
 
         let (a, b) = (bot.scheduler(), bot.scheduler());

@@ -1,5 +1,6 @@
 //! `/setup school`, `/setup role`, `/help`, and the role checks behind them.
 
+use coachbot::domain::ids::UserId;
 use coachbot::store::schools;
 use serde_json::json;
 
@@ -21,7 +22,7 @@ e2e! {
         assert!(reply.content.contains("America/Chicago"), "{}", reply.content);
         assert!(reply.mentions_disabled, "replies never ping");
 
-        let stored = schools::list(&bot.db, ids.guild).await.expect("schools");
+        let stored = schools::list(&bot.db, ids.server()).await.expect("schools");
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].name, "Lincoln Elementary");
         assert_eq!(stored[0].time_zone.name(), "America/Chicago");
@@ -35,7 +36,7 @@ e2e! {
             ])
             .await;
         assert!(reply.content.contains("Updated **Lincoln Elementary**"), "{}", reply.content);
-        let stored = schools::list(&bot.db, ids.guild).await.expect("schools");
+        let stored = schools::list(&bot.db, ids.server()).await.expect("schools");
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].time_zone.name(), "America/New_York");
         assert_eq!(stored[0].channel_id, None);
@@ -55,7 +56,7 @@ e2e! {
         assert!(reply.ephemeral);
         assert!(reply.content.contains("`Mars/Olympus_Mons` is not a time zone"), "{}", reply.content);
         assert!(reply.content.contains("America/Chicago"), "gives a valid example: {}", reply.content);
-        assert!(schools::list(&bot.db, ids.guild).await.expect("schools").is_empty());
+        assert!(schools::list(&bot.db, ids.server()).await.expect("schools").is_empty());
     }
 }
 
@@ -72,7 +73,7 @@ e2e! {
         assert!(reply.ephemeral);
         assert!(reply.content.contains("Only coachbot admins can change coachbot's settings"), "{}", reply.content);
         assert!(reply.content.contains("/setup role"), "says what to do: {}", reply.content);
-        assert!(schools::list(&bot.db, ids.guild).await.expect("schools").is_empty());
+        assert!(schools::list(&bot.db, ids.server()).await.expect("schools").is_empty());
     }
 }
 
@@ -96,7 +97,7 @@ e2e! {
             .await;
         assert!(reply.ephemeral);
         assert!(reply.content.contains("now counts as a coachbot admin across the server"), "{}", reply.content);
-        let mappings = coachbot::store::members::mappings(&bot.db, ids.guild).await.expect("mappings");
+        let mappings = coachbot::store::members::mappings(&bot.db, ids.server()).await.expect("mappings");
         assert_eq!(mappings.len(), 1);
         assert_eq!(mappings[0].discord_role_id, ids.staff_role);
 
@@ -107,7 +108,7 @@ e2e! {
             ])
             .await;
         assert!(reply.content.contains("Added **Lincoln Elementary**"), "{}", reply.content);
-        let roles = coachbot::store::members::roles_of(&bot.db, ids.guild, ids.staffer).await.expect("roles");
+        let roles = coachbot::store::members::roles_of(&bot.db, ids.server(), UserId::new(ids.staffer)).await.expect("roles");
         assert_eq!(roles.len(), 1, "the member's roles are recorded: {roles:?}");
     }
 }
@@ -138,7 +139,7 @@ e2e! {
             ])
             .await;
         assert!(reply.content.contains("no school called `Nowhere High`"), "{}", reply.content);
-        let mappings = coachbot::store::members::mappings(&bot.db, ids.guild).await.expect("mappings");
+        let mappings = coachbot::store::members::mappings(&bot.db, ids.server()).await.expect("mappings");
         assert_eq!(mappings.len(), 1, "the refused mapping wrote nothing");
     }
 }

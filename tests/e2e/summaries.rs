@@ -2,6 +2,7 @@
 //! a PNG chart) and posts it to the leadership channel as a multipart request.
 
 use chrono::{TimeDelta, Utc};
+use coachbot::domain::ids::UserId;
 use coachbot::store::barriers::{self, NewBarrier};
 use coachbot::store::steps::{self, NewStep};
 use coachbot::store::{Db, indicators, summaries};
@@ -16,13 +17,13 @@ e2e! {
         let plan = bot.plan().await;
         let ids = &bot.ids;
         let now = Utc::now();
-        let focus = indicators::find(&bot.db, ids.guild, plan.lincoln, "12a").await.expect("find").expect("12a");
-        indicators::set_level(&bot.db, &focus, "getting_ready", None, plan.casey, now - TimeDelta::days(30), None).await.expect("level");
-        indicators::set_level(&bot.db, &focus, "getting_started", None, plan.casey, now - TimeDelta::days(5), None).await.expect("level");
+        let focus = indicators::find(&bot.db, ids.server(), plan.lincoln, "12a").await.expect("find").expect("12a");
+        indicators::set_level(&bot.db, &focus, "getting_ready", None, UserId::new(plan.casey), now - TimeDelta::days(30), None).await.expect("level");
+        indicators::set_level(&bot.db, &focus, "getting_started", None, UserId::new(plan.casey), now - TimeDelta::days(5), None).await.expect("level");
         for (title, owner) in [("Terry Okafor leads walkthroughs", plan.terry), ("Jordan Silva runs data talks", plan.jordan)] {
             steps::add(&bot.db, &NewStep {
-                server_id: ids.guild, school_id: plan.lincoln, focus_id: focus.id, title,
-                due_on: now.date_naive() + TimeDelta::days(10), resources: None, owners: &[owner], author: owner,
+                server_id: ids.server(), school_id: plan.lincoln, focus_id: focus.id, title,
+                due_on: now.date_naive() + TimeDelta::days(10), resources: None, owners: &[UserId::new(owner)], author: UserId::new(owner),
             }, now, None).await.expect("step");
         }
         // Five people name time; only Pat names people (and names Terry in it).
@@ -35,13 +36,13 @@ e2e! {
         raisers.extend(&extra);
         for (i, by) in raisers.iter().enumerate() {
             barriers::add(&bot.db, &NewBarrier {
-                server_id: ids.guild, school_id: plan.lincoln, step_id: None, category: "time",
-                text: &format!("No time for the walkthroughs, says person {i}"), raised_by: *by,
+                server_id: ids.server(), school_id: plan.lincoln, step_id: None, category: "time",
+                text: &format!("No time for the walkthroughs, says person {i}"), raised_by: UserId::new(*by),
             }, now - TimeDelta::days(4), None).await.expect("barrier");
         }
         barriers::add(&bot.db, &NewBarrier {
-            server_id: ids.guild, school_id: plan.lincoln, step_id: None, category: "people",
-            text: "Terry Okafor is overloaded", raised_by: plan.pat,
+            server_id: ids.server(), school_id: plan.lincoln, step_id: None, category: "people",
+            text: "Terry Okafor is overloaded", raised_by: UserId::new(plan.pat),
         }, now - TimeDelta::days(2), None).await.expect("barrier");
 
         // A team member may not post it; nothing is queued.
@@ -95,7 +96,7 @@ e2e! {
         assert_eq!(rows[1].message_id, post.response.as_ref().and_then(|m| m["id"].as_str()).and_then(|id| id.parse().ok()));
 
         // The next summary says how the level moved since this one.
-        indicators::set_level(&bot.db, &focus, "getting_better", None, plan.casey, Utc::now(), None).await.expect("level");
+        indicators::set_level(&bot.db, &focus, "getting_better", None, UserId::new(plan.casey), Utc::now(), None).await.expect("level");
         let preview = bot.command(plan.casey, ids.general, "summary preview", &[("school", json!("Lincoln Elementary"))]).await;
         assert!(preview.ephemeral);
         let previewed = preview.embeds[0]["description"].as_str().unwrap_or_default().to_owned();
@@ -113,10 +114,10 @@ e2e! {
         let ids = &bot.ids;
         let refused = bot.command(plan.casey, ids.general, "summary settings", &[("threads", json!(true))]).await;
         assert!(refused.ephemeral && refused.content.contains("Only coachbot admins"), "{}", refused.content);
-        assert!(!summaries::settings(&bot.db, ids.guild).await.expect("settings").threads);
+        assert!(!summaries::settings(&bot.db, ids.server()).await.expect("settings").threads);
         let set = bot.command(ids.owner, ids.general, "summary settings", &[("threads", json!(true))]).await;
         assert!(set.ephemeral && set.content.contains("fewer than 5 people, and are posted each in a thread of its own"), "{}", set.content);
-        assert!(summaries::settings(&bot.db, ids.guild).await.expect("settings").threads);
+        assert!(summaries::settings(&bot.db, ids.server()).await.expect("settings").threads);
 
         let asked = bot.command(plan.casey, ids.general, "summary post", &[("school", json!("Lincoln Elementary"))]).await;
         assert!(asked.content.contains("on its way"), "{}", asked.content);

@@ -1,6 +1,7 @@
 //! `TestBot::spawn(backend)`: the emulator with a small server, the real bot, a fresh database
 //! (a temp SQLite file, or a uniquely named PostgreSQL database dropped afterwards).
 
+use coachbot::domain::ids::{SchoolId, ServerId, UserId};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -36,6 +37,13 @@ pub struct Ids {
     pub staff_role: u64,
     /// A member holding `staff_role`.
     pub staffer: u64,
+}
+
+impl Ids {
+    /// The test server as the store knows it.
+    pub fn server(&self) -> ServerId {
+        ServerId::new(self.guild)
+    }
 }
 
 /// A bot process (its `App`, client task and shards).
@@ -405,7 +413,7 @@ pub async fn run(
 /// Two schools with their teams, a coach, and Lincoln focusing on 12a — set up through the
 /// bot's own commands, as an admin would.
 pub struct Plan {
-    pub lincoln: i64,
+    pub lincoln: SchoolId,
     pub terry: u64,
     pub jordan: u64,
     pub wendy: u64,
@@ -501,7 +509,7 @@ impl TestBot {
         emu.wait_for_call(mark, WAIT, |c| c.method == "POST" && c.path == announced)
             .await
             .expect("the new focus is announced in Lincoln's channel");
-        let schools = coachbot::store::schools::list(&self.db, ids.guild)
+        let schools = coachbot::store::schools::list(&self.db, ids.server())
             .await
             .expect("schools");
         let id_of = |name: &str| {
@@ -551,14 +559,14 @@ pub async fn checkin_due(
     coachbot::store::schedules::create(
         &bot.db,
         &coachbot::store::schedules::NewSchedule {
-            server_id: bot.ids.guild,
+            server_id: bot.ids.server(),
             school_id: plan.lincoln,
-            person_id: Some(person),
+            person_id: Some(UserId::new(person)),
             flow_id: "wellbeing",
             spec: "daily 08:00",
             time_zone: "America/Chicago",
             next_fire_at: Some(at),
-            created_by: plan.casey,
+            created_by: UserId::new(plan.casey),
             step_id: None,
         },
         chrono::Utc::now(),
@@ -568,12 +576,23 @@ pub async fn checkin_due(
 }
 
 /// The outbox rows of the test's server, leaving out the channel announcements that plan
-/// commands queue (and send at once): what the scheduler queued and composed.
+/// commands queue and the check-in prompts the conversation queues (both sent at once): what
+/// the scheduler queued and composed.
 pub async fn queued(bot: &TestBot) -> Vec<coachbot::store::outbox::OutboxRow> {
-    coachbot::store::outbox::all(&bot.db, bot.ids.guild)
+    coachbot::store::outbox::all(&bot.db, bot.ids.server())
         .await
         .expect("the outbox")
         .into_iter()
-        .filter(|row| row.kind != "announcement")
+        .filter(|row| row.kind != "announcement" && row.kind != "prompt")
+        .collect()
+}
+
+/// The check-in prompt rows of the test's server, oldest first.
+pub async fn prompt_rows(bot: &TestBot) -> Vec<coachbot::store::outbox::OutboxRow> {
+    coachbot::store::outbox::all(&bot.db, bot.ids.server())
+        .await
+        .expect("the outbox")
+        .into_iter()
+        .filter(|row| row.kind == "prompt")
         .collect()
 }

@@ -26,12 +26,12 @@ pub async fn on_component(
     let lock = data
         .checkins
         .conversations
-        .lock_for(interaction.user.id.get());
+        .lock_for(interaction.user.id.into());
     let _held = lock.lock().await;
     let Some(session) = checkins::get(&data.db, session_id).await? else {
         return say(ctx, interaction, "I cannot find that check-in any more.").await;
     };
-    if session.person() != interaction.user.id.get() {
+    if session.person() != interaction.user.id.into() {
         return say(ctx, interaction, "This check-in belongs to someone else.").await;
     }
     // Follow-up buttons come after Confirm, on a closed check-in.
@@ -103,7 +103,7 @@ pub async fn on_component(
         }
         _ => return say(ctx, interaction, "I do not know that button.").await,
     }
-    advance(&data.checkins, session.id).await?;
+    advance(&data.checkins, session.id, data.now()).await?;
     Ok(())
 }
 
@@ -196,11 +196,11 @@ pub async fn on_modal(
     let lock = data
         .checkins
         .conversations
-        .lock_for(interaction.user.id.get());
+        .lock_for(interaction.user.id.into());
     let _held = lock.lock().await;
     let Some(session) = checkins::get(&data.db, session_id)
         .await?
-        .filter(|s| s.status == SessionStatus::Open && s.person() == interaction.user.id.get())
+        .filter(|s| s.status == SessionStatus::Open && s.person() == interaction.user.id.into())
     else {
         let message = serenity::CreateInteractionResponseMessage::new()
             .content("This check-in is already closed.");
@@ -226,7 +226,7 @@ pub async fn on_modal(
     interaction
         .create_response(ctx, serenity::CreateInteractionResponse::Acknowledge)
         .await?;
-    advance(&data.checkins, session.id).await?;
+    advance(&data.checkins, session.id, data.now()).await?;
     Ok(())
 }
 
@@ -251,7 +251,7 @@ async fn follow_up_picked(
         .unwrap_or_default();
     let session = checkins::get(&data.db, session_id)
         .await?
-        .filter(|s| s.person() == interaction.user.id.get());
+        .filter(|s| s.person() == interaction.user.id.into());
     let text = match session {
         Some(session) => match follow_up_after(
             &data.checkins,

@@ -12,6 +12,7 @@ use crate::app::App;
 use crate::checkin::{Begin, NUDGE_HOURS, Opened, open};
 
 use crate::domain::flow;
+use crate::domain::ids::{SchoolId, UserId};
 use crate::domain::roles::Role;
 use crate::domain::text;
 use crate::error::UserError;
@@ -62,7 +63,7 @@ async fn school_of(
             });
     }
     let roles: Vec<u64> = person.roles.iter().map(|r| r.get()).collect();
-    let mut ids: Vec<i64> = members::grants_for(db, caller.guild_id, &roles)
+    let mut ids: Vec<SchoolId> = members::grants_for(db, caller.guild_id, &roles)
         .await?
         .iter()
         .filter(|g| matches!(g.role, Role::Principal | Role::Team))
@@ -102,7 +103,7 @@ async fn start(
     let chosen = find_flow(data, &flow)?;
     let name = person.display_name().to_owned();
     let school = school_of(ctx, &caller, &person, school.as_deref()).await?;
-    let is_self = person.user.id.get() == caller.user_id;
+    let is_self = UserId::from(person.user.id) == caller.user_id;
     if !caller.access.may_start_checkin(school.id, is_self) {
         return Err(UserError::NotTheirCoach {
             name,
@@ -111,13 +112,13 @@ async fn start(
         .into());
     }
     let now = data.now();
-    scope::note_member(ctx, person.user.id.get(), &name).await?;
+    scope::note_member(ctx, person.user.id.into(), &name).await?;
     let opened = open(
         &data.checkins,
         &Begin {
             guild_id: caller.guild_id,
             school: &school,
-            person_id: person.user.id.get(),
+            person_id: person.user.id.into(),
             person_name: &name,
             flow: chosen,
             started_by: caller.user_id,
@@ -129,25 +130,26 @@ async fn start(
         now,
     )
     .await?;
-    let questions = match opened {
-        Opened::Asked { questions } => questions,
+    let questions = questions_asked(opened, &name, &school)?;
+    scope::say(ctx, format!(
+        "Started **{}** with {name} in DM: {questions} question(s). Their answers stay between them and their coach; nothing is saved to the plan until they confirm.",
+        chosen.title
+    ))
+    .await
+}
+
+/// How many questions a check-in opened by hand asks, or why it did not open.
+fn questions_asked(opened: Opened, name: &str, school: &School) -> Result<usize, UserError> {
+    let name = name.to_owned();
+    match opened {
+        Opened::Asked { questions } => Ok(questions),
         Opened::Busy { started_at } => {
-            let started = scope::local_time(started_at, scope::zone(&school));
-            return Err(UserError::CheckinOpen { name, started }.into());
+            let started = scope::local_time(started_at, scope::zone(school));
+            Err(UserError::CheckinOpen { name, started })
         }
-        Opened::NothingToAsk => return Err(UserError::NothingToAsk { name }.into()),
-        Opened::DmFailed => return Err(UserError::DmFailed { name }.into()),
-    };
-    ctx.send(
-        CreateReply::default()
-            .content(format!(
-                "Started **{}** with {name} in DM: {questions} question(s). Their answers stay between them and their coach; nothing is saved to the plan until they confirm.",
-                chosen.title
-            ))
-            .ephemeral(true),
-    )
-    .await?;
-    Ok(())
+        Opened::NothingToAsk => Err(UserError::NothingToAsk { name }),
+        Opened::DmFailed => Err(UserError::DmFailed { name }),
+    }
 }
 
 /// The school a check-in schedule is for: the person's, or the one named (or the caller's),
@@ -178,7 +180,7 @@ async fn save_schedule(
     ctx: Context<'_>,
     caller: &Caller,
     school: &School,
-    person_id: Option<u64>,
+    person_id: Option<UserId>,
     chosen: &flow::Flow,
     spec: &crate::domain::schedule::CronSpec,
     first: chrono::DateTime<chrono::Utc>,
@@ -235,7 +237,7 @@ async fn schedule(
         |p| p.display_name().to_owned(),
     );
     if let Some(person) = &person {
-        scope::note_member(ctx, person.user.id.get(), person.display_name()).await?;
+        scope::note_member(ctx, person.user.id.into(), person.display_name()).await?;
     }
     let preview = format!(
         "**{}** with {who}, `{}` in {}. The next five times:\n{}\nSave it?",
@@ -248,7 +250,7 @@ async fn schedule(
         return Ok(());
     };
     let text = if save {
-        let person_id = person.as_ref().map(|p| p.user.id.get());
+        let person_id = person.as_ref().map(|p| UserId::from(p.user.id));
         let saved = save_schedule(ctx, &caller, &school, person_id, chosen, &spec, first).await?;
         format!(
             "Saved schedule **#{}**: {} with {who}, `{}`. First on {}. See `/schedule list`.",
@@ -294,7 +296,7 @@ async fn status(
     }
     let names = Names::load(ctx, caller.guild_id).await?;
     let all_schools = schools::list(db, caller.guild_id).await?;
-    let zone_of = |school_id: i64| {
+    let zone_of = |school_id: SchoolId| {
         all_schools
             .iter()
             .find(|s| s.id == school_id)
@@ -327,7 +329,7 @@ async fn history(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
-    let person_id = person.as_ref().map_or(caller.user_id, |p| p.id.get());
+    let person_id = person.as_ref().map_or(caller.user_id, |p| p.id.into());
     let names = Names::load(ctx, caller.guild_id).await?;
     let name = person
         .as_ref()
@@ -349,32 +351,9 @@ async fn history(
         .into());
     }
     let all_schools = schools::list(db, caller.guild_id).await?;
-    let zone_of = |school_id: i64| {
-        all_schools
-            .iter()
-            .find(|s| s.id == school_id)
-            .map_or(chrono_tz::UTC, scope::zone)
-    };
     let mut lines = Vec::new();
     for session in &sessions {
-        let plan = session.questions()?;
-        lines.push(format!(
-            "**{}** · {} · {}",
-            session.flow_title,
-            scope::local_time(session.started_at, zone_of(session.school_id)),
-            session.status
-        ));
-        for answer in checkins::answers(db, session.id).await? {
-            let question = usize::try_from(answer.position)
-                .ok()
-                .and_then(|p| plan.get(p))
-                .map_or("", |q| q.text.as_str());
-            lines.push(format!(
-                "> {}\n“{}”",
-                text::clip(question, 120),
-                answer.answer
-            ));
-        }
+        lines.extend(session_lines(db, session, &all_schools).await?);
     }
     scope::send_list(
         ctx,
@@ -385,6 +364,38 @@ async fn history(
     .await
 }
 
+/// One check-in as `/checkin history` shows it: when and how it ended, then each question
+/// with its answer.
+async fn session_lines(
+    db: &crate::store::Db,
+    session: &checkins::CheckinSession,
+    schools: &[School],
+) -> Result<Vec<String>, Error> {
+    let zone = schools
+        .iter()
+        .find(|s| s.id == session.school_id)
+        .map_or(chrono_tz::UTC, scope::zone);
+    let plan = session.questions()?;
+    let mut lines = vec![format!(
+        "**{}** · {} · {}",
+        session.flow_title,
+        scope::local_time(session.started_at, zone),
+        session.status
+    )];
+    for answer in checkins::answers(db, session.id).await? {
+        let question = usize::try_from(answer.position)
+            .ok()
+            .and_then(|p| plan.get(p))
+            .map_or("", |q| q.text.as_str());
+        lines.push(format!(
+            "> {}\n“{}”",
+            text::clip(question, 120),
+            answer.answer
+        ));
+    }
+    Ok(lines)
+}
+
 /// Close someone's open check-in without saving it (the person or their coach)
 #[poise::command(slash_command, guild_only)]
 async fn skip(
@@ -393,7 +404,7 @@ async fn skip(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
-    let person_id = person.as_ref().map_or(caller.user_id, |p| p.id.get());
+    let person_id = person.as_ref().map_or(caller.user_id, |p| p.id.into());
     let name = person
         .as_ref()
         .map_or_else(|| "You".to_owned(), scope::user_name);

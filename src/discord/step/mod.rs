@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
 mod choices;
@@ -15,6 +14,7 @@ use super::scope::{self, Caller, Names, Need};
 use super::{Context, Error, complete};
 use crate::domain::dates;
 use crate::domain::framework::Indicator;
+use crate::domain::ids::UserId;
 use crate::domain::plan::{self, BarrierCategory, StepStatus};
 use crate::domain::text;
 use crate::error::UserError;
@@ -71,19 +71,10 @@ async fn add(
     school: Option<String>,
 ) -> Result<(), Error> {
     let title = plan::step_title(&title)?;
-    let resources = resources
-        .as_deref()
-        .map(|r| text::bounded("resources needed", r, plan::RESOURCES_MAX))
-        .transpose()?;
+    let resources = resources.as_deref().map(plan::resources).transpose()?;
     let caller = scope::caller(ctx).await?;
-    let school = scope::school(
-        ctx,
-        &caller,
-        school.as_deref(),
-        Need::Edit,
-        "add steps to its plan",
-    )
-    .await?;
+    let action = "add steps to its plan";
+    let school = scope::school(ctx, &caller, school.as_deref(), Need::Edit, action).await?;
     let (indicator, focus) = focus_for(ctx, &caller, &school, &indicator).await?;
     let db = &ctx.data().db;
     let now = ctx.data().now();
@@ -115,20 +106,16 @@ async fn add(
         announcement.as_ref(),
     )
     .await?;
-    ctx.send(
-        CreateReply::default()
-            .content(format!(
-                "Added step **#{} · {}** under {} for {}. Owners: {}. Due {}.",
-                step.id,
-                step.title,
-                indicator.title(),
-                school.name,
-                names.list(&owner_ids),
-                scope::day(step.due_on)
-            ))
-            .ephemeral(true),
-    )
-    .await?;
+    let reply = format!(
+        "Added step **#{} · {}** under {} for {}. Owners: {}. Due {}.",
+        step.id,
+        step.title,
+        indicator.title(),
+        school.name,
+        names.list(&owner_ids),
+        scope::day(step.due_on)
+    );
+    scope::say(ctx, reply).await?;
     scope::announce(ctx, announcement.as_ref()).await;
     Ok(())
 }
@@ -167,7 +154,10 @@ async fn indicator_named(
 }
 
 /// The owners given (each once, at most three), noted as members so their names show.
-async fn owners_of(ctx: Context<'_>, given: &[Option<&serenity::User>]) -> Result<Vec<u64>, Error> {
+async fn owners_of(
+    ctx: Context<'_>,
+    given: &[Option<&serenity::User>],
+) -> Result<Vec<UserId>, Error> {
     let mut owners: Vec<&serenity::User> = Vec::new();
     for user in given.iter().flatten() {
         if !owners.iter().any(|o| o.id == user.id) {
@@ -182,9 +172,9 @@ async fn owners_of(ctx: Context<'_>, given: &[Option<&serenity::User>]) -> Resul
         .into());
     }
     for user in &owners {
-        scope::note_member(ctx, user.id.get(), &scope::user_name(user)).await?;
+        scope::note_member(ctx, user.id.into(), &scope::user_name(user)).await?;
     }
-    Ok(owners.iter().map(|u| u.id.get()).collect())
+    Ok(owners.iter().map(|u| u.id.into()).collect())
 }
 
 /// The step and its school, if the caller may act on it.
@@ -257,44 +247,14 @@ async fn change(
     let caller = scope::caller(ctx).await?;
     let (step, school) = step_for(ctx, &caller, raw_step, Need::Edit, "change its steps").await?;
     let db = &ctx.data().db;
-    let mut barrier_text = None;
-    if status == Some(StepStatus::Blocked)
-        && barriers::open_for_step(db, caller.guild_id, step.id)
-            .await?
-            .is_empty()
-    {
-        // A blocked step always says what blocks it: ask before anything is written.
-        let poise::Context::Application(app) = ctx else {
-            return Err(UserError::ServerOnly.into());
-        };
-        let Some(form) =
-            poise::execute_modal::<_, _, BarrierForm>(app, None, Some(FORM_WAIT)).await?
-        else {
-            ctx.send(
-                CreateReply::default()
-                    .content("The step was not changed: a blocked step needs its barrier. Run the command again when you are ready to describe it.")
-                    .ephemeral(true),
-            )
-            .await?;
-            return Ok(());
-        };
-        barrier_text = Some(plan::note("barrier", &form.barrier)?);
-    }
-    let category = category.map_or(BarrierCategory::Other, BarrierCategory::from);
-    let names = Names::load(ctx, caller.guild_id).await?;
-    let moved = status.is_some_and(|s| s.key() != step.status.key());
-    let announced_status = status.map_or(step.status, |s| s).label();
-    let by = names.of(caller.user_id);
-    let line = |id: i64| {
-        if moved {
-            format!(
-                "Step #{id} “{}” is now {announced_status} ({by}).",
-                step.title
-            )
-        } else {
-            format!("Progress on step #{id} “{}” ({by}).", step.title)
-        }
+    let barrier_text = match barrier_if_blocked(ctx, &caller, &step, status).await? {
+        BarrierAsk::NotNeeded => None,
+        BarrierAsk::Given(text) => Some(text),
+        BarrierAsk::Cancelled => return Ok(()),
     };
+    let category = category.map_or(BarrierCategory::Other, BarrierCategory::from);
+    let by = Names::load(ctx, caller.guild_id).await?.of(caller.user_id);
+    let line = change_line(&step, status, &by);
     let announcement = scope::announcement(ctx, &school, &line);
     let updated = steps::update(
         db,
@@ -316,9 +276,72 @@ async fn change(
         announcement.as_ref(),
     )
     .await?;
+    let reply = changed_reply(&step, &updated, barrier_text.is_some().then_some(category));
+    scope::say(ctx, reply).await?;
+    scope::announce(ctx, announcement.as_ref()).await;
+    Ok(())
+}
+
+/// What a change to a step asks for first: a step set to blocked always says what blocks it.
+enum BarrierAsk {
+    NotNeeded,
+    Given(String),
+    /// The form was closed: nothing is written, and the person has been told.
+    Cancelled,
+}
+
+/// Asks for the barrier (a form) when the step is being set to blocked and has none open,
+/// before anything is written.
+async fn barrier_if_blocked(
+    ctx: Context<'_>,
+    caller: &Caller,
+    step: &ActionStep,
+    status: Option<StepStatus>,
+) -> Result<BarrierAsk, Error> {
+    if status != Some(StepStatus::Blocked)
+        || !barriers::open_for_step(&ctx.data().db, caller.guild_id, step.id)
+            .await?
+            .is_empty()
+    {
+        return Ok(BarrierAsk::NotNeeded);
+    }
+    let poise::Context::Application(app) = ctx else {
+        return Err(UserError::ServerOnly.into());
+    };
+    let Some(form) = poise::execute_modal::<_, _, BarrierForm>(app, None, Some(FORM_WAIT)).await?
+    else {
+        let note = "The step was not changed: a blocked step needs its barrier. Run the command again when you are ready to describe it.";
+        scope::say(ctx, note.to_owned()).await?;
+        return Ok(BarrierAsk::Cancelled);
+    };
+    Ok(BarrierAsk::Given(plan::note("barrier", &form.barrier)?))
+}
+
+/// The channel's line about a change to `step` by `by`, given the step's id.
+fn change_line<'a>(
+    step: &'a ActionStep,
+    status: Option<StepStatus>,
+    by: &'a str,
+) -> impl Fn(i64) -> String + Send + Sync + 'a {
+    let moved = status.is_some_and(|s| s != step.status);
+    let label = status.unwrap_or(step.status).label();
+    move |id| {
+        if moved {
+            format!("Step #{id} “{}” is now {label} ({by}).", step.title)
+        } else {
+            format!("Progress on step #{id} “{}” ({by}).", step.title)
+        }
+    }
+}
+
+/// The reply to a change: where the step now stands, and the barrier if one was raised.
+fn changed_reply(
+    before: &ActionStep,
+    updated: &ActionStep,
+    barrier: Option<BarrierCategory>,
+) -> String {
     let now_status = updated.status.label();
-    let moved = updated.status != step.status;
-    let mut reply = if moved {
+    let mut reply = if updated.status != before.status {
         format!(
             "Step **#{} · {}** is now **{now_status}**.",
             updated.id, updated.title
@@ -329,13 +352,10 @@ async fn change(
             updated.id, updated.title
         )
     };
-    if barrier_text.is_some() {
+    if let Some(category) = barrier {
         reply.push_str(&format!(" The barrier is recorded ({category}); resolve it with `/barrier resolve` when it clears."));
     }
-    ctx.send(CreateReply::default().content(reply).ephemeral(true))
-        .await?;
-    scope::announce(ctx, announcement.as_ref()).await;
-    Ok(())
+    reply
 }
 
 /// Add an owner to a step, or take one off
@@ -354,11 +374,12 @@ async fn assign(
     let remove = remove.unwrap_or(false);
     let now = ctx.data().now();
     let name = scope::user_name(&member);
-    scope::note_member(ctx, member.id.get(), &name).await?;
+    let member_id = UserId::from(member.id);
+    scope::note_member(ctx, member_id, &name).await?;
     let mut owners_after = steps::owners(db, step.id).await?;
-    owners_after.retain(|o| *o != member.id.get());
+    owners_after.retain(|o| *o != member_id);
     if !remove {
-        owners_after.push(member.id.get());
+        owners_after.push(member_id);
         owners_after.sort_unstable();
     }
     let names = Names::load(ctx, caller.guild_id).await?;
@@ -370,37 +391,31 @@ async fn assign(
         )
     };
     let announcement = scope::announcement(ctx, &school, &line);
-    let changed = steps::assign(
-        db,
-        &step,
-        member.id.get(),
-        !remove,
-        caller.user_id,
-        now,
-        announcement.as_ref(),
-    )
-    .await?;
-    let owners = steps::owners(db, step.id).await?;
-    let reply = match (changed, remove) {
-        (true, false) => format!(
-            "{name} now owns step **#{} · {}**. Owners: {}.",
-            step.id,
-            step.title,
-            names.list(&owners)
-        ),
-        (true, true) => format!(
-            "{name} no longer owns step **#{} · {}**. Owners: {}.",
-            step.id,
-            step.title,
-            names.list(&owners)
-        ),
-        (false, false) => format!("{name} already owns step **#{}**.", step.id),
-        (false, true) => format!("{name} did not own step **#{}**.", step.id),
-    };
-    ctx.send(CreateReply::default().content(reply).ephemeral(true))
-        .await?;
+    let (by, announce) = (caller.user_id, announcement.as_ref());
+    let changed = steps::assign(db, &step, member_id, !remove, by, now, announce).await?;
+    let owners = names.list(&steps::owners(db, step.id).await?);
+    scope::say(ctx, assigned_reply(&name, &step, changed, remove, &owners)).await?;
     if changed {
         scope::announce(ctx, announcement.as_ref()).await;
     }
     Ok(())
+}
+
+/// The reply to `/step assign`: who owns the step now, or why nothing changed.
+fn assigned_reply(
+    name: &str,
+    step: &ActionStep,
+    changed: bool,
+    remove: bool,
+    owners: &str,
+) -> String {
+    let (id, title) = (step.id, &step.title);
+    match (changed, remove) {
+        (true, false) => format!("{name} now owns step **#{id} · {title}**. Owners: {owners}."),
+        (true, true) => {
+            format!("{name} no longer owns step **#{id} · {title}**. Owners: {owners}.")
+        }
+        (false, false) => format!("{name} already owns step **#{id}**."),
+        (false, true) => format!("{name} did not own step **#{id}**."),
+    }
 }

@@ -6,10 +6,10 @@ use poise::serenity_prelude as serenity;
 use super::super::scope::{self, Names, Need};
 use super::super::{Context, Error, complete};
 use super::{StatusChoice, indicator_named, step_for};
+use crate::domain::ids::{ServerId, UserId};
 use crate::domain::plan::StepStatus;
 use crate::domain::text::{self, EMBED_DESCRIPTION};
 use crate::store::barriers;
-use crate::store::discord_id;
 use crate::store::schools::{self, School};
 use crate::store::steps::{self, ActionStep, StepFilter, StepUpdate};
 
@@ -83,7 +83,7 @@ pub(super) async fn list(
 /// One line a step for `/step list`; with `every_school`, each line names its school.
 async fn list_lines(
     ctx: Context<'_>,
-    guild_id: u64,
+    guild_id: ServerId,
     found: &[ActionStep],
     every_school: Option<&[School]>,
 ) -> Result<Vec<String>, Error> {
@@ -115,7 +115,7 @@ fn status_label(key: &str) -> String {
 
 /// One entry of a step's log: when, who, what.
 fn update_line(u: &StepUpdate, names: &Names, zone: chrono_tz::Tz) -> String {
-    let who = names.of(discord_id(u.author_id));
+    let who = names.of(u.author_id);
     let when = scope::local_time(u.at, zone);
     let what = match u.kind.as_str() {
         "created" => "added the step".to_owned(),
@@ -124,7 +124,7 @@ fn update_line(u: &StepUpdate, names: &Names, zone: chrono_tz::Tz) -> String {
                 .note
                 .as_deref()
                 .and_then(|n| n.parse::<u64>().ok())
-                .map_or_else(|| "someone".to_owned(), |id| names.of(id));
+                .map_or_else(|| "someone".to_owned(), |id| names.of(UserId::new(id)));
             if u.kind == "assigned" {
                 format!("made {whom} an owner")
             } else {
