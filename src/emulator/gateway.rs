@@ -239,6 +239,7 @@ impl Gateway {
 }
 
 /// Why the emulator closes a connection.
+#[derive(Debug)]
 struct Close(u16, &'static str);
 
 fn bare_token(token: &str) -> &str {
@@ -698,4 +699,202 @@ async fn wait_count(
         .with_context(|| format!("the bot did not {what} the emulator's gateway in time"))?
         .map_err(|_| anyhow::anyhow!("the emulator's gateway stopped"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identify_frame(token: &str, intent_bits: u64) -> Value {
+        json!({"op": 2, "d": {"token": token, "intents": intent_bits, "properties": {}}})
+    }
+
+    /// The frames a connection has been sent so far (and the close, if any).
+    fn drain(rx: &mut mpsc::UnboundedReceiver<Outgoing>) -> Vec<Value> {
+        let mut out = Vec::new();
+        while let Ok(item) = rx.try_recv() {
+            out.push(match item {
+                Outgoing::Frame(frame) => frame,
+                Outgoing::Close(code, _) => json!({"close": code}),
+            });
+        }
+        out
+    }
+
+    fn events(frames: &[Value]) -> Vec<String> {
+        frames
+            .iter()
+            .filter_map(|f| f.get("t").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }
+
+    async fn emulator() -> Emulator {
+        Emulator::start_with(None, 0, false)
+            .await
+            .expect("the emulator starts")
+    }
+
+    #[tokio::test]
+    async fn a_token_other_than_the_worlds_fails_with_4004() {
+        let emu = emulator().await;
+        emu.set_token("right");
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let refused = identify(&emu.shared, 1, &tx, &identify_frame("Bot wrong", 1));
+        assert_eq!(refused.err().map(|c| c.0), Some(4004));
+        let accepted = identify(&emu.shared, 1, &tx, &identify_frame("Bot right", 1));
+        assert!(accepted.is_ok());
+        let (tx, _rx) = mpsc::unbounded_channel();
+        assert_eq!(
+            identify(&emu.shared, 2, &tx, &identify_frame("", 1))
+                .err()
+                .map(|c| c.0),
+            Some(4004)
+        );
+    }
+
+    #[tokio::test]
+    async fn privileged_intents_not_enabled_fail_with_4014() {
+        let emu = emulator().await;
+        emu.set_privileged_intents(intents::MESSAGE_CONTENT);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let wanted = intents::GUILDS | intents::GUILD_MEMBERS;
+        let refused = identify(&emu.shared, 1, &tx, &identify_frame("t", wanted));
+        assert_eq!(refused.err().map(|c| c.0), Some(4014));
+        let allowed = intents::GUILDS | intents::MESSAGE_CONTENT;
+        assert!(identify(&emu.shared, 1, &tx, &identify_frame("t", allowed)).is_ok());
+        assert_eq!(
+            identify(&emu.shared, 1, &tx, &identify_frame("t", 1 << 40))
+                .err()
+                .map(|c| c.0),
+            Some(4013)
+        );
+    }
+
+    #[tokio::test]
+    async fn guild_create_lists_only_the_bot_without_guild_presences() {
+        let emu = emulator().await;
+        let owner = emu.add_user("Owner");
+        let guild = emu.add_guild("Server", owner);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        identify(&emu.shared, 1, &tx, &identify_frame("t", intents::GUILDS)).expect("identify");
+        let frames = drain(&mut rx);
+        let create = frames
+            .iter()
+            .find(|f| f["t"] == "GUILD_CREATE")
+            .expect("a GUILD_CREATE");
+        let members = create["d"]["members"].as_array().expect("members");
+        assert_eq!(members.len(), 1);
+        assert_eq!(members[0]["user"]["id"], json!(emu.bot_id().to_string()));
+        assert_eq!(create["d"]["member_count"], json!(2));
+        assert_eq!(create["d"]["id"], json!(guild.to_string()));
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let wanted = intents::GUILDS | intents::GUILD_PRESENCES;
+        identify(&emu.shared, 2, &tx, &identify_frame("t", wanted)).expect("identify");
+        let frames = drain(&mut rx);
+        let create = frames
+            .iter()
+            .find(|f| f["t"] == "GUILD_CREATE")
+            .expect("a GUILD_CREATE");
+        assert_eq!(create["d"]["members"].as_array().map(Vec::len), Some(2));
+    }
+
+    #[tokio::test]
+    async fn member_events_reach_only_sessions_with_guild_members() {
+        let emu = emulator().await;
+        let owner = emu.add_user("Owner");
+        let guild = emu.add_guild("Server", owner);
+        let person = emu.add_user("Pat");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        identify(&emu.shared, 1, &tx, &identify_frame("t", intents::GUILDS)).expect("identify");
+        drain(&mut rx);
+        emu.add_member(guild, person, &[]).expect("member");
+        assert!(events(&drain(&mut rx)).is_empty());
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let wanted = intents::GUILDS | intents::GUILD_MEMBERS;
+        identify(&emu.shared, 2, &tx, &identify_frame("t", wanted)).expect("identify");
+        drain(&mut rx);
+        let role = emu.add_role(guild, "Coach", 0).expect("role");
+        emu.set_member_roles(guild, person, &[role]).expect("roles");
+        emu.remove_member(guild, person).expect("removed");
+        emu.add_member(guild, person, &[]).expect("back");
+        assert_eq!(
+            events(&drain(&mut rx)),
+            [
+                "GUILD_ROLE_CREATE",
+                "GUILD_MEMBER_UPDATE",
+                "GUILD_MEMBER_REMOVE",
+                "GUILD_MEMBER_ADD"
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn resume_replays_what_the_session_missed_then_resumed() {
+        let emu = emulator().await;
+        let person = emu.add_user("Pat");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        identify(
+            &emu.shared,
+            1,
+            &tx,
+            &identify_frame("t", intents::DIRECT_MESSAGES),
+        )
+        .expect("identify");
+        let ready = drain(&mut rx);
+        let session = ready[0]["d"]["session_id"]
+            .as_str()
+            .expect("session")
+            .to_owned();
+        let seq = ready.last().and_then(|f| f["s"].as_u64()).expect("seq");
+        // The connection drops without a close frame: the session stays resumable.
+        emu.shared.gateway.disconnected(1, None);
+        emu.send_dm(person, "while you were away");
+        assert_eq!(emu.missed().len(), 1);
+
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let frame = json!({"op": 6, "d": {"token": "t", "session_id": session, "seq": seq}});
+        resume(&emu.shared, 2, &tx, &frame).expect("resume");
+        let frames = drain(&mut rx);
+        assert_eq!(events(&frames), ["MESSAGE_CREATE", "RESUMED"]);
+        assert_eq!(frames[0]["s"], json!(seq + 1));
+        assert!(emu.missed().is_empty(), "delivered by the RESUME");
+        assert_eq!(emu.resumed_count(), 1);
+
+        // A session that was closed with 1000 is gone: op 9.
+        emu.shared.gateway.disconnected(2, Some(1000));
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        resume(&emu.shared, 3, &tx, &frame).expect("answered");
+        assert_eq!(drain(&mut rx), [json!({"op": 9, "d": false})]);
+    }
+
+    #[tokio::test]
+    async fn request_guild_members_answers_with_chunks() {
+        let emu = emulator().await;
+        let owner = emu.add_user("Owner");
+        let guild = emu.add_guild("Server", owner);
+        let pat = emu.add_user("Pat");
+        emu.add_member(guild, pat, &[]).expect("member");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        identify(&emu.shared, 1, &tx, &identify_frame("t", intents::GUILDS)).expect("identify");
+        drain(&mut rx);
+        let all = json!({"op": 8, "d": {"guild_id": guild.to_string(), "query": "", "limit": 0}});
+        assert_eq!(
+            request_members(&emu.shared, &all).err().map(|c| c.0),
+            Some(4013),
+            "the whole list needs GUILD_MEMBERS"
+        );
+        let by_name = json!({"op": 8, "d": {"guild_id": guild.to_string(), "query": "pa", "limit": 10, "nonce": "n1"}});
+        request_members(&emu.shared, &by_name).expect("answered");
+        let frames = drain(&mut rx);
+        assert_eq!(events(&frames), ["GUILD_MEMBERS_CHUNK"]);
+        let chunk = &frames[0]["d"];
+        assert_eq!(chunk["members"].as_array().map(Vec::len), Some(1));
+        assert_eq!(chunk["nonce"], json!("n1"));
+        assert_eq!(
+            (chunk["chunk_index"].clone(), chunk["chunk_count"].clone()),
+            (json!(0), json!(1))
+        );
+    }
 }
