@@ -236,11 +236,11 @@ impl Emulator {
         custom_id: &str,
         fields: &[(&str, &str)],
     ) -> anyhow::Result<Interaction> {
-        let (modal, source_message) = {
-            let mut interactions = self.shared.interactions();
-            let opened = interactions
-                .values_mut()
-                .filter(|s| {
+        let (token, modal, source_message) = {
+            let interactions = self.shared.interactions();
+            let (token, opened) = interactions
+                .iter()
+                .filter(|(_, s)| {
                     s.user_id == user_id
                         && s.channel_id == channel_id
                         && !s.modal_submitted
@@ -250,12 +250,12 @@ impl Emulator {
                             .and_then(Value::as_str)
                             == Some(custom_id)
                 })
-                .max_by_key(|s| s.id)
+                .max_by_key(|(_, s)| s.id)
                 .ok_or_else(|| {
                     anyhow!("no modal `{custom_id}` was opened for user {user_id} in channel {channel_id}")
                 })?;
-            opened.modal_submitted = true;
             (
+                token.clone(),
                 opened.modal.clone().unwrap_or(Value::Null),
                 opened.source_message,
             )
@@ -290,6 +290,10 @@ impl Emulator {
             rows.push(json!({"type": 1, "components": [
                 {"type": 4, "custom_id": input.custom_id, "value": value}
             ]}));
+        }
+        // A modal closes when it is submitted.
+        if let Some(opened) = self.shared.interactions().get_mut(&token) {
+            opened.modal_submitted = true;
         }
         let message = source_message.and_then(|m| self.shared.find_message(channel_id, m));
         let data = json!({"custom_id": custom_id, "components": rows});
