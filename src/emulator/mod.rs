@@ -6,6 +6,60 @@
 //! The real serenity client talks to it unmodified: point `HttpBuilder::proxy` at
 //! [`Emulator::api_url`] with the rate limiter disabled, and the gateway URL follows from
 //! `GET /gateway`.
+//!
+//! # Discord's rules it enforces
+//!
+//! All are on by default ([`Rules::default`], used by [`Emulator::start`] and
+//! [`Emulator::start_with`]); [`Emulator::start_with_rules`] or [`Emulator::set_rules`] turn
+//! parts off, and [`Rules::describe`] says what is off. Time is the emulator's clock
+//! ([`Emulator::now`], moved by [`Emulator::advance`]).
+//!
+//! - **Interactions** (`Rules::interactions`): the initial response within 3 s, else 404
+//!   10062 Unknown interaction; one initial response, else 400 40060; follow-ups and
+//!   `@original` edits only after the initial response (404 10015 Unknown Webhook) and within
+//!   15 minutes (401 50027 Invalid Webhook Token); callback types that fit the kind (8 only
+//!   and always for autocomplete; 6 and 7 for components and for modal submits from a
+//!   component; 9 not for modal submits), else 400 50035.
+//! - **Messages as Discord keeps them**: callbacks 4 and 7, `@original` after 5 or 6, and
+//!   `PATCH /channels/{c}/messages/{m}` change the stored message; ephemeral messages are seen
+//!   only by their person ([`Emulator::messages_seen_by`]) and are not in channel history.
+//!   `click_button` fails for a component not on the message or disabled; `submit_modal`
+//!   takes its fields from the modal the bot opened and fails for any other field.
+//! - **Nonces**: with `enforce_nonce: true` only, the same author's nonce in the same channel
+//!   within `Rules::nonce_window` (5 minutes) returns the first message.
+//! - **Rate limits** (`Rules::rate_limits`): 50 requests a second per token (interaction
+//!   endpoints exempt), `POST /channels/{id}/messages` 5 per 5 s per channel, `X-RateLimit-*`
+//!   headers on every answer, 429s with `Retry-After`, `X-RateLimit-Scope` and Discord's body;
+//!   10,000 invalid requests (401, 403, 429 but `shared`) in 10 minutes refuse everything.
+//! - **Gateway**: close 4004 for a token the world does not accept ([`Emulator::set_token`];
+//!   any non-empty token by default), 4013 for unknown intent bits, 4014 for privileged
+//!   intents the app has not enabled ([`Emulator::set_privileged_intents`]; all by default),
+//!   4005 for a second IDENTIFY; RESUME replays what the session missed, then RESUMED
+//!   ([`Emulator::request_reconnect`] sends op 7); a close with 1000/1001 ends the session,
+//!   and [`Emulator::close_gateway`] ends it too. GUILD_CREATE lists only the bot without
+//!   GUILD_PRESENCES; GUILD_MEMBER_ADD/UPDATE/REMOVE go only to sessions with GUILD_MEMBERS;
+//!   op 8 answers with GUILD_MEMBERS_CHUNK (the whole list needs GUILD_MEMBERS).
+//! - **Uploads** (`Rules::message_checks`): 10 MiB of files per request, else 413 40005; at
+//!   most 10 files, else 400 50035.
+//! - **Message checks** (`Rules::message_checks`): an empty message is 400 50006; more than 5
+//!   action rows, duplicate custom ids, embeds over 6,000 characters and unnamed embed fields
+//!   are 400 50035.
+//! - **Authorization** (`Rules::require_authorization`): `Authorization: Bot <token>` on every
+//!   route not authorised by its own token, else 401 code 0; a DM with a user who does not
+//!   exist is 404 10013 Unknown User.
+//! - **The document**: request bodies and query strings are checked against Discord's OpenAPI
+//!   document, and the emulator's own 2xx answers against the fields it marks required; each
+//!   breach is a violation on the recorded call.
+//!
+//! # Failing a test at once
+//!
+//! Every violation, every 4xx the emulator answers (injected faults aside), every unhandled
+//! route and every gateway close for a fault of the bot is a [`Problem`]. A harness
+//! subscribes with [`Emulator::subscribe_problems`] (a `tokio::sync::broadcast` receiver it can
+//! `select!` on beside the test) or drains [`Emulator::take_problems`] and asserts it is
+//! empty. A test that provokes an error on purpose marks it first with
+//! [`Emulator::expect_error`] (by Discord's code) or [`Emulator::expect_status`] (by status,
+//! for 429s).
 
 mod checks;
 pub mod clock;
@@ -159,6 +213,16 @@ impl Shared {
             "verify_key": "0000",
             "team": null,
             "flags": 0,
+            "type": null,
+            "flags_new": "0",
+            "redirect_uris": [],
+            "interactions_endpoint_url": null,
+            "role_connections_verification_url": null,
+            "approximate_guild_count": world.guilds.len(),
+            "approximate_user_install_count": 0,
+            "approximate_user_authorization_count": 0,
+            "explicit_content_filter": 0,
+            "eligible_oauth2_scopes": [],
         })
     }
 

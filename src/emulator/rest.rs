@@ -579,6 +579,10 @@ fn register(shared: &Shared, guild: Option<u64>, body: Value) -> Value {
             if command.get("type").is_none() {
                 command["type"] = json!(1);
             }
+            // Required in Discord's answer, even when null.
+            if command.get("default_member_permissions").is_none() {
+                command["default_member_permissions"] = Value::Null;
+            }
             if let Some(g) = guild {
                 command["guild_id"] = json!(g.to_string());
             }
