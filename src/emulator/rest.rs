@@ -599,7 +599,8 @@ fn register(shared: &Shared, guild: Option<u64>, body: Value) -> Value {
 }
 
 /// Whether a callback type answers an interaction of this kind, as Discord allows:
-/// 4 and 5 for all but autocomplete; 6 and 7 for components and modals opened from one;
+/// 4 and 5 for all but autocomplete; 6 for components and modal submits (it closes the
+/// modal; poise answers every modal so); 7 for components and modals opened from one;
 /// 8 (and only 8) for autocomplete; 9 for commands and components.
 fn callback_fits(kind: InteractionKind, from_component: bool, callback: u64) -> bool {
     use InteractionKind::{Autocomplete, Command, Component, ModalSubmit};
@@ -607,8 +608,8 @@ fn callback_fits(kind: InteractionKind, from_component: bool, callback: u64) -> 
         (Autocomplete, 8) => true,
         (Autocomplete, _) | (_, 8) => false,
         (_, 4 | 5) => true,
-        (Component, 6 | 7) => true,
-        (ModalSubmit, 6 | 7) => from_component,
+        (Component, 6 | 7) | (ModalSubmit, 6) => true,
+        (ModalSubmit, 7) => from_component,
         (Command | Component, 9) => true,
         _ => false,
     }

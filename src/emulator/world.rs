@@ -276,6 +276,8 @@ impl World {
             "mute": false,
             "flags": 0,
             "pending": false,
+            "banner": null,
+            "communication_disabled_until": null,
             "permissions": self.permissions(guild.id, member.user_id).to_string(),
         })
     }
