@@ -18,8 +18,8 @@
 //!   10062 Unknown interaction; one initial response, else 400 40060; follow-ups and
 //!   `@original` edits only after the initial response (404 10015 Unknown Webhook) and within
 //!   15 minutes (401 50027 Invalid Webhook Token); callback types that fit the kind (8 only
-//!   and always for autocomplete; 6 and 7 for components and for modal submits from a
-//!   component; 9 not for modal submits), else 400 50035.
+//!   and always for autocomplete; 6 for components and modal submits; 7 for components and
+//!   modal submits from a component; 9 not for modal submits), else 400 50035.
 //! - **Messages as Discord keeps them**: callbacks 4 and 7, `@original` after 5 or 6, and
 //!   `PATCH /channels/{c}/messages/{m}` change the stored message; ephemeral messages are seen
 //!   only by their person ([`Emulator::messages_seen_by`]) and are not in channel history.
