@@ -6,8 +6,9 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow, bail};
 use serde_json::{Map, Value, json};
 
+use super::checks;
 use super::world::{DM, World};
-use super::{Emulator, InteractionState, RecordedCall};
+use super::{Emulator, InteractionKind, InteractionState, RecordedCall};
 
 /// An interaction the emulator sent to the bot.
 #[derive(Clone, Debug)]
@@ -113,10 +114,36 @@ impl Reply {
     }
 }
 
-const APPLICATION_COMMAND: u64 = 2;
-const MESSAGE_COMPONENT: u64 = 3;
-const AUTOCOMPLETE: u64 = 4;
-const MODAL_SUBMIT: u64 = 5;
+/// A text input on a modal: its id and whether Discord makes the person fill it in.
+struct TextInput {
+    custom_id: String,
+    required: bool,
+}
+
+/// The text inputs of a modal, in order (in action rows or labels).
+fn text_inputs(components: &[Value]) -> Vec<TextInput> {
+    let mut out = Vec::new();
+    for component in components {
+        if component.get("type").and_then(Value::as_u64) == Some(4)
+            && let Some(id) = component.get("custom_id").and_then(Value::as_str)
+        {
+            out.push(TextInput {
+                custom_id: id.to_owned(),
+                required: component
+                    .get("required")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true),
+            });
+        }
+        if let Some(children) = component.get("components").and_then(Value::as_array) {
+            out.extend(text_inputs(children));
+        }
+        if let Some(child) = component.get("component").filter(|c| c.is_object()) {
+            out.extend(text_inputs(std::slice::from_ref(child)));
+        }
+    }
+    out
+}
 
 impl Emulator {
     /// A person runs a slash command, e.g. `("setup school", &[("name", json!("Lincoln"))])`.
@@ -129,7 +156,7 @@ impl Emulator {
         options: &[(&str, Value)],
     ) -> anyhow::Result<Interaction> {
         let data = self.command_data(channel_id, invocation, options, None)?;
-        self.send_interaction(APPLICATION_COMMAND, user_id, channel_id, data, None)
+        self.send_interaction(InteractionKind::Command, user_id, channel_id, data, None)
     }
 
     /// A person types into an option that has autocomplete; `focused` names that option.
@@ -142,10 +169,18 @@ impl Emulator {
         focused: &str,
     ) -> anyhow::Result<Interaction> {
         let data = self.command_data(channel_id, invocation, options, Some(focused))?;
-        self.send_interaction(AUTOCOMPLETE, user_id, channel_id, data, None)
+        self.send_interaction(
+            InteractionKind::Autocomplete,
+            user_id,
+            channel_id,
+            data,
+            None,
+        )
     }
 
-    /// A person clicks the button with `custom_id` on a message the bot sent.
+    /// A person clicks the button (or component) with `custom_id` on a message the bot sent.
+    /// Fails, as the click could not happen, when the message has no such component, the
+    /// component is disabled, or the message is ephemeral for someone else.
     pub fn click_button(
         &self,
         user_id: u64,
@@ -157,11 +192,43 @@ impl Emulator {
             .shared
             .find_message(channel_id, message_id)
             .ok_or_else(|| anyhow!("no message {message_id} in channel {channel_id}"))?;
-        let data = json!({"custom_id": custom_id, "component_type": 2});
-        self.send_interaction(MESSAGE_COMPONENT, user_id, channel_id, data, Some(message))
+        if let Some(viewer) = self.shared.visible_to(message_id)
+            && viewer != user_id
+        {
+            bail!("message {message_id} is ephemeral: only user {viewer} sees it");
+        }
+        let components = message
+            .get("components")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let component = checks::find_component(components, custom_id).ok_or_else(|| {
+            anyhow!(
+                "message {message_id} has no component `{custom_id}` (it has {:?})",
+                checks::custom_ids(components)
+            )
+        })?;
+        if component.get("disabled").and_then(Value::as_bool) == Some(true) {
+            bail!("component `{custom_id}` on message {message_id} is disabled");
+        }
+        let component_type = component.get("type").and_then(Value::as_u64).unwrap_or(2);
+        let mut data = json!({"custom_id": custom_id, "component_type": component_type});
+        if component_type != 2 {
+            data["values"] = json!([]);
+        }
+        self.send_interaction(
+            InteractionKind::Component,
+            user_id,
+            channel_id,
+            data,
+            Some(message),
+        )
     }
 
-    /// A person submits a modal the bot opened, with `(input custom_id, value)` pairs.
+    /// A person submits the modal `custom_id` the bot opened for them (the newest such one),
+    /// with `(input custom_id, value)` pairs. Inputs left out are sent empty, as Discord does.
+    /// Fails when no such modal was opened for this person, when a field was never on the
+    /// form, or when a required field is left empty.
     pub fn submit_modal(
         &self,
         user_id: u64,
@@ -169,14 +236,74 @@ impl Emulator {
         custom_id: &str,
         fields: &[(&str, &str)],
     ) -> anyhow::Result<Interaction> {
-        let rows: Vec<Value> = fields
-            .iter()
-            .map(|(id, value)| {
-                json!({"type": 1, "components": [{"type": 4, "custom_id": id, "value": value}]})
-            })
-            .collect();
+        let (token, modal, source_message) = {
+            let interactions = self.shared.interactions();
+            let (token, opened) = interactions
+                .iter()
+                .filter(|(_, s)| {
+                    s.user_id == user_id
+                        && s.channel_id == channel_id
+                        && !s.modal_submitted
+                        && s.modal
+                            .as_ref()
+                            .and_then(|m| m.get("custom_id"))
+                            .and_then(Value::as_str)
+                            == Some(custom_id)
+                })
+                .max_by_key(|(_, s)| s.id)
+                .ok_or_else(|| {
+                    anyhow!("no modal `{custom_id}` was opened for user {user_id} in channel {channel_id}")
+                })?;
+            (
+                token.clone(),
+                opened.modal.clone().unwrap_or(Value::Null),
+                opened.source_message,
+            )
+        };
+        let inputs = text_inputs(
+            modal
+                .get("components")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        );
+        for (id, _) in fields {
+            if !inputs.iter().any(|i| i.custom_id == *id) {
+                bail!(
+                    "modal `{custom_id}` has no field `{id}` (it has {:?})",
+                    inputs.iter().map(|i| &i.custom_id).collect::<Vec<_>>()
+                );
+            }
+        }
+        let mut rows = Vec::new();
+        for input in &inputs {
+            let value = fields
+                .iter()
+                .find(|(id, _)| *id == input.custom_id)
+                .map_or("", |(_, v)| *v);
+            if input.required && value.is_empty() {
+                bail!(
+                    "modal `{custom_id}`: the required field `{}` is empty",
+                    input.custom_id
+                );
+            }
+            rows.push(json!({"type": 1, "components": [
+                {"type": 4, "custom_id": input.custom_id, "value": value}
+            ]}));
+        }
+        // A modal closes when it is submitted.
+        if let Some(opened) = self.shared.interactions().get_mut(&token) {
+            opened.modal_submitted = true;
+        }
+        let message = source_message.and_then(|m| self.shared.find_message(channel_id, m));
         let data = json!({"custom_id": custom_id, "components": rows});
-        self.send_interaction(MODAL_SUBMIT, user_id, channel_id, data, None)
+        self.send_interaction(
+            InteractionKind::ModalSubmit,
+            user_id,
+            channel_id,
+            data,
+            message,
+        )
     }
 
     /// Waits for the bot's answer to an interaction: its callback, and for a deferred one the
@@ -262,7 +389,7 @@ impl Emulator {
 
     fn send_interaction(
         &self,
-        kind: u64,
+        kind: InteractionKind,
         user_id: u64,
         channel_id: u64,
         data: Value,
@@ -279,7 +406,7 @@ impl Emulator {
         let mut payload = json!({
             "id": id.to_string(),
             "application_id": world.application_id.to_string(),
-            "type": kind,
+            "type": kind.type_number(),
             "data": data,
             "channel_id": channel_id.to_string(),
             "token": token,
@@ -314,6 +441,11 @@ impl Emulator {
                 payload["context"] = json!(1);
             }
         }
+        let source_message = message.as_ref().and_then(|m| {
+            m.get("id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<u64>().ok())
+        });
         if let Some(message) = message {
             payload["message"] = message;
         }
@@ -322,9 +454,16 @@ impl Emulator {
             token.clone(),
             InteractionState {
                 id,
+                kind,
+                created: self.shared.clock.now(),
                 channel_id,
-                responded: false,
+                user_id,
+                source_message,
+                response: None,
+                ephemeral: false,
                 original: None,
+                modal: None,
+                modal_submitted: false,
             },
         );
         let mark = self.call_count();

@@ -6,11 +6,71 @@
 //! The real serenity client talks to it unmodified: point `HttpBuilder::proxy` at
 //! [`Emulator::api_url`] with the rate limiter disabled, and the gateway URL follows from
 //! `GET /gateway`.
+//!
+//! # Discord's rules it enforces
+//!
+//! All are on by default ([`Rules::default`], used by [`Emulator::start`] and
+//! [`Emulator::start_with`]); [`Emulator::start_with_rules`] or [`Emulator::set_rules`] turn
+//! parts off, and [`Rules::describe`] says what is off. Time is the emulator's clock
+//! ([`Emulator::now`], moved by [`Emulator::advance`]).
+//!
+//! - **Interactions** (`Rules::interactions`): the initial response within 3 s, else 404
+//!   10062 Unknown interaction; one initial response, else 400 40060; follow-ups and
+//!   `@original` edits only after the initial response (404 10015 Unknown Webhook) and within
+//!   15 minutes (401 50027 Invalid Webhook Token); callback types that fit the kind (8 only
+//!   and always for autocomplete; 6 for components and modal submits; 7 for components and
+//!   modal submits from a component; 9 not for modal submits), else 400 50035.
+//! - **Messages as Discord keeps them**: callbacks 4 and 7, `@original` after 5 or 6, and
+//!   `PATCH /channels/{c}/messages/{m}` change the stored message; ephemeral messages are seen
+//!   only by their person ([`Emulator::messages_seen_by`]) and are not in channel history.
+//!   `click_button` fails for a component not on the message or disabled; `submit_modal`
+//!   takes its fields from the modal the bot opened and fails for any other field.
+//! - **Nonces**: with `enforce_nonce: true` only, the same author's nonce in the same channel
+//!   within `Rules::nonce_window` (5 minutes) returns the first message.
+//! - **Rate limits** (`Rules::rate_limits`): 50 requests a second per token (interaction
+//!   endpoints exempt), `POST /channels/{id}/messages` 5 per 5 s per channel, `X-RateLimit-*`
+//!   headers on every answer, 429s with `Retry-After`, `X-RateLimit-Scope` and Discord's body;
+//!   10,000 invalid requests (401, 403, 429 but `shared`) in 10 minutes refuse everything.
+//! - **Gateway**: close 4004 for a token the world does not accept ([`Emulator::set_token`];
+//!   any non-empty token by default), 4013 for unknown intent bits, 4014 for privileged
+//!   intents the app has not enabled ([`Emulator::set_privileged_intents`]; all by default),
+//!   4005 for a second IDENTIFY; RESUME replays what the session missed, then RESUMED
+//!   ([`Emulator::request_reconnect`] sends op 7); a close with 1000/1001 ends the session,
+//!   and [`Emulator::close_gateway`] ends it too. GUILD_CREATE lists only the bot without
+//!   GUILD_PRESENCES; GUILD_MEMBER_ADD/UPDATE/REMOVE go only to sessions with GUILD_MEMBERS;
+//!   op 8 answers with GUILD_MEMBERS_CHUNK (the whole list needs GUILD_MEMBERS).
+//! - **Uploads** (`Rules::message_checks`): 10 MiB of files per request, else 413 40005; at
+//!   most 10 files, else 400 50035.
+//! - **Message checks** (`Rules::message_checks`): an empty message is 400 50006; more than 5
+//!   action rows, duplicate custom ids, embeds over 6,000 characters and unnamed embed fields
+//!   are 400 50035.
+//! - **Authorization** (`Rules::require_authorization`): `Authorization: Bot <token>` on every
+//!   route not authorised by its own token, else 401 code 0; a DM with a user who does not
+//!   exist is 404 10013 Unknown User.
+//! - **The document**: request bodies and query strings are checked against Discord's OpenAPI
+//!   document, and the emulator's own 2xx answers against the fields it marks required; each
+//!   breach is a violation on the recorded call.
+//!
+//! # Failing a test at once
+//!
+//! Every violation, every 4xx the emulator answers (injected faults aside), every unhandled
+//! route and every gateway close for a fault of the bot is a [`Problem`]. A harness
+//! subscribes with [`Emulator::subscribe_problems`] (a `tokio::sync::broadcast` receiver it can
+//! `select!` on beside the test) or drains [`Emulator::take_problems`] and asserts it is
+//! empty. A test that provokes an error on purpose marks it first with
+//! [`Emulator::expect_error`] (by Discord's code) or [`Emulator::expect_status`] (by status,
+//! for 429s).
 
+mod checks;
+pub mod clock;
 mod gateway;
 mod interactions;
+mod limits;
+mod messages;
+pub mod problems;
 pub mod record;
 mod rest;
+pub mod rules;
 pub mod spec;
 pub mod world;
 
@@ -19,14 +79,20 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use interactions::{Interaction, Reply};
+pub use problems::{Problem, ProblemKind};
 pub use record::{Attachment, RecordedCall};
+pub use rules::Rules;
 use spec::SpecValidator;
 use world::{Channel, DM, GUILD_TEXT, Guild, Member, Role, Snowflakes, User, World, permissions};
+
+/// The EPHEMERAL message flag.
+pub(crate) const EPHEMERAL: u64 = 1 << 6;
 
 /// A failure the emulator answers with instead of handling the request.
 #[derive(Clone, Debug)]
@@ -42,30 +108,73 @@ pub struct Fault {
 
 #[derive(Clone, Debug)]
 pub enum FaultKind {
-    /// 429 with `retry_after` in seconds.
+    /// 429 with `retry_after` in seconds (scope `global` or `user`).
     RateLimited { retry_after: f64, global: bool },
+    /// 429 for a limit on the resource (scope `shared`): not counted as an invalid request.
+    SharedRateLimited { retry_after: f64 },
     /// A 5xx answer.
     ServerError { status: u16 },
+}
+
+/// The kinds of interaction Discord sends (the interaction `type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InteractionKind {
+    Command,
+    Component,
+    Autocomplete,
+    ModalSubmit,
+}
+
+impl InteractionKind {
+    pub fn type_number(self) -> u64 {
+        match self {
+            Self::Command => 2,
+            Self::Component => 3,
+            Self::Autocomplete => 4,
+            Self::ModalSubmit => 5,
+        }
+    }
 }
 
 /// What the emulator remembers about an interaction it sent.
 pub(crate) struct InteractionState {
     pub id: u64,
+    pub kind: InteractionKind,
+    /// When it was created, on the emulator's clock.
+    pub created: DateTime<Utc>,
     pub channel_id: u64,
-    pub responded: bool,
-    pub original: Option<Value>,
+    pub user_id: u64,
+    /// For a component (or a modal opened from one): the message it is on.
+    pub source_message: Option<u64>,
+    /// The callback type of the initial response, once there is one.
+    pub response: Option<u64>,
+    /// Whether the deferred answer (type 5) will be ephemeral.
+    pub ephemeral: bool,
+    /// The message `@original` names, once there is one.
+    pub original: Option<u64>,
+    /// The modal opened in answer (callback type 9), and whether it was submitted.
+    pub modal: Option<Value>,
+    pub modal_submitted: bool,
 }
+
+/// Messages sent with `enforce_nonce`: `(author, channel, nonce)` → when the message was
+/// made, and the message.
+pub(crate) type Nonces = HashMap<(u64, u64, String), (DateTime<Utc>, Value)>;
 
 /// State shared by the HTTP handlers, the gateway and the test-facing [`Emulator`].
 pub(crate) struct Shared {
     world: Mutex<World>,
     pub ids: Snowflakes,
+    pub clock: Arc<clock::EmulatorClock>,
+    rules: Mutex<Rules>,
     pub recorder: record::Recorder,
     pub gateway: gateway::Gateway,
     pub faults: Mutex<Vec<Fault>>,
     pub spec: Option<SpecValidator>,
+    pub limiter: limits::Limiter,
+    pub problems: problems::Problems,
     interactions: Mutex<HashMap<String, InteractionState>>,
-    nonces: Mutex<HashMap<(u64, String), Value>>,
+    nonces: Mutex<Nonces>,
     pub gateway_url: String,
 }
 
@@ -78,11 +187,15 @@ impl Shared {
         lock(&self.world)
     }
 
+    pub fn rules(&self) -> Rules {
+        lock(&self.rules).clone()
+    }
+
     pub fn interactions(&self) -> MutexGuard<'_, HashMap<String, InteractionState>> {
         lock(&self.interactions)
     }
 
-    pub fn nonces(&self) -> MutexGuard<'_, HashMap<(u64, String), Value>> {
+    pub fn nonces(&self) -> MutexGuard<'_, Nonces> {
         lock(&self.nonces)
     }
 
@@ -100,57 +213,17 @@ impl Shared {
             "verify_key": "0000",
             "team": null,
             "flags": 0,
+            "type": null,
+            "flags_new": "0",
+            "redirect_uris": [],
+            "interactions_endpoint_url": null,
+            "role_connections_verification_url": null,
+            "approximate_guild_count": world.guilds.len(),
+            "approximate_user_install_count": 0,
+            "approximate_user_authorization_count": 0,
+            "explicit_content_filter": 0,
+            "eligible_oauth2_scopes": [],
         })
-    }
-
-    /// Stores a message the bot sent (from a request body) and returns it as Discord would.
-    pub fn store_message(&self, channel_id: u64, body: &Value) -> Value {
-        let id = self.ids.next();
-        let mut world = self.world();
-        let message = world.message_json(id, channel_id, world.bot_id, body);
-        world
-            .messages
-            .entry(channel_id)
-            .or_default()
-            .push(message.clone());
-        message
-    }
-
-    pub fn find_message(&self, channel_id: u64, message_id: u64) -> Option<Value> {
-        let id = message_id.to_string();
-        self.world()
-            .messages
-            .get(&channel_id)?
-            .iter()
-            .find(|m| m.get("id").and_then(Value::as_str) == Some(id.as_str()))
-            .cloned()
-    }
-
-    /// Applies an edit's fields to a stored message and returns the result.
-    pub fn edit_message(&self, channel_id: u64, message_id: u64, body: &Value) -> Value {
-        let id = message_id.to_string();
-        let mut world = self.world();
-        let Some(message) = world.messages.get_mut(&channel_id).and_then(|all| {
-            all.iter_mut()
-                .find(|m| m.get("id").and_then(Value::as_str) == Some(id.as_str()))
-        }) else {
-            return Value::Null;
-        };
-        if let Some(fields) = body.as_object() {
-            for (key, value) in fields {
-                if !value.is_null()
-                    && matches!(
-                        key.as_str(),
-                        "content" | "embeds" | "components" | "attachments" | "flags"
-                    )
-                {
-                    message[key.as_str()] = value.clone();
-                }
-            }
-        }
-        message["edited_timestamp"] =
-            json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false));
-        message.clone()
     }
 
     /// The DM channel with a user, opened on first use.
@@ -205,27 +278,43 @@ impl Emulator {
                 None
             }
         };
-        Self::start_with(spec, 0, false).await
+        Self::start_with_rules(spec, 0, false, Rules::default()).await
     }
 
     /// Starts with a given validator (or none) on a given port (0 = any free one). With
-    /// `deterministic_ids`, every start hands out the same ids in the same order.
+    /// `deterministic_ids`, every start hands out the same ids in the same order. Discord's
+    /// rules are all enforced ([`Rules::default`]).
     pub async fn start_with(
         spec: Option<SpecValidator>,
         port: u16,
         deterministic_ids: bool,
+    ) -> anyhow::Result<Self> {
+        Self::start_with_rules(spec, port, deterministic_ids, Rules::default()).await
+    }
+
+    /// Starts like [`Emulator::start_with`], enforcing these rules.
+    pub async fn start_with_rules(
+        spec: Option<SpecValidator>,
+        port: u16,
+        deterministic_ids: bool,
+        rules: Rules,
     ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .context("binding the emulator's loopback port")?;
         let address = listener.local_addr()?;
         let api_url = format!("http://{address}");
-        let ids = Snowflakes::new(deterministic_ids);
-        let mut world = World::new(&ids);
+        let clock = Arc::new(clock::EmulatorClock::default());
+        let ids = Snowflakes::new(deterministic_ids, clock.clone());
+        let mut world = World::new(&ids, clock.clone());
         world.cdn_base = api_url.clone();
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
             ids,
+            clock,
+            rules: Mutex::new(rules.clone()),
+            limiter: limits::Limiter::default(),
+            problems: problems::Problems::default(),
             recorder: record::Recorder::default(),
             gateway: gateway::Gateway::default(),
             faults: Mutex::new(Vec::new()),
@@ -257,6 +346,11 @@ impl Emulator {
                 ),
             )
             .fallback(rest::handle)
+            // Files are measured against Discord's limit by the handler (413, 40005); axum's
+            // own limit only bounds memory.
+            .layer(axum::extract::DefaultBodyLimit::max(
+                rules.upload_limit.saturating_mul(2).max(rest::BODY_CAP),
+            ))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
             // Discord answers without Nagle's delay; so must a stand-in measured for speed.
@@ -342,12 +436,16 @@ impl Emulator {
             channels: Vec::new(),
             members,
         };
-        let payload = world.guild_create_json(&guild);
         world.guilds.insert(id, guild);
         drop(world);
-        if self.shared.gateway.is_connected() {
-            self.shared.gateway.dispatch("GUILD_CREATE", payload);
-        }
+        self.shared
+            .gateway
+            .dispatch_with("GUILD_CREATE", |(intents, large_threshold)| {
+                let world = self.shared.world();
+                world.guilds.get(&id).map_or(Value::Null, |g| {
+                    world.guild_create_for(g, intents, large_threshold)
+                })
+            });
         id
     }
 
@@ -372,9 +470,7 @@ impl Emulator {
         );
         let payload = world.channel_json(id);
         drop(world);
-        if self.shared.gateway.is_connected() {
-            self.shared.gateway.dispatch("CHANNEL_CREATE", payload);
-        }
+        self.shared.gateway.dispatch("CHANNEL_CREATE", payload);
         Ok(id)
     }
 
@@ -394,13 +490,12 @@ impl Emulator {
         let payload = json!({"guild_id": guild_id.to_string(), "role": World::role_json(&role)});
         guild.roles.push(role);
         drop(world);
-        if self.shared.gateway.is_connected() {
-            self.shared.gateway.dispatch("GUILD_ROLE_CREATE", payload);
-        }
+        self.shared.gateway.dispatch("GUILD_ROLE_CREATE", payload);
         Ok(id)
     }
 
-    /// Adds (or replaces) a member with the given roles.
+    /// Adds (or replaces) a member with the given roles. Sessions with the GUILD_MEMBERS
+    /// intent receive GUILD_MEMBER_ADD (or GUILD_MEMBER_UPDATE for a member already there).
     pub fn add_member(&self, guild_id: u64, user_id: u64, roles: &[u64]) -> anyhow::Result<()> {
         let mut world = self.shared.world();
         if !world.users.contains_key(&user_id) {
@@ -410,15 +505,90 @@ impl Emulator {
             .guilds
             .get_mut(&guild_id)
             .ok_or_else(|| anyhow!("no server {guild_id} in the emulator"))?;
-        guild.members.insert(
-            user_id,
-            Member {
+        let existed = guild
+            .members
+            .insert(
                 user_id,
-                nick: None,
-                roles: roles.to_vec(),
-            },
-        );
+                Member {
+                    user_id,
+                    nick: None,
+                    roles: roles.to_vec(),
+                },
+            )
+            .is_some();
+        drop(world);
+        if existed {
+            self.dispatch_member_update(guild_id, user_id);
+        } else {
+            let payload = self.member_payload(guild_id, user_id);
+            self.shared.gateway.dispatch("GUILD_MEMBER_ADD", payload);
+        }
         Ok(())
+    }
+
+    /// Gives a member exactly these roles; GUILD_MEMBER_UPDATE goes to sessions with the
+    /// GUILD_MEMBERS intent.
+    pub fn set_member_roles(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+        roles: &[u64],
+    ) -> anyhow::Result<()> {
+        let mut world = self.shared.world();
+        let member = world
+            .guilds
+            .get_mut(&guild_id)
+            .ok_or_else(|| anyhow!("no server {guild_id} in the emulator"))?
+            .members
+            .get_mut(&user_id)
+            .ok_or_else(|| anyhow!("user {user_id} is not a member of server {guild_id}"))?;
+        member.roles = roles.to_vec();
+        drop(world);
+        self.dispatch_member_update(guild_id, user_id);
+        Ok(())
+    }
+
+    /// Removes a member; GUILD_MEMBER_REMOVE goes to sessions with the GUILD_MEMBERS intent.
+    pub fn remove_member(&self, guild_id: u64, user_id: u64) -> anyhow::Result<()> {
+        let mut world = self.shared.world();
+        let removed = world
+            .guilds
+            .get_mut(&guild_id)
+            .ok_or_else(|| anyhow!("no server {guild_id} in the emulator"))?
+            .members
+            .remove(&user_id);
+        if removed.is_none() {
+            bail!("user {user_id} is not a member of server {guild_id}");
+        }
+        let payload = json!({"guild_id": guild_id.to_string(), "user": world.user_json(user_id)});
+        drop(world);
+        self.shared.gateway.dispatch("GUILD_MEMBER_REMOVE", payload);
+        Ok(())
+    }
+
+    /// A member with `guild_id`, as GUILD_MEMBER_ADD carries it.
+    fn member_payload(&self, guild_id: u64, user_id: u64) -> Value {
+        let world = self.shared.world();
+        let Some(guild) = world.guilds.get(&guild_id) else {
+            return Value::Null;
+        };
+        let Some(member) = guild.members.get(&user_id) else {
+            return Value::Null;
+        };
+        let mut payload = world.member_json(guild, member);
+        payload["guild_id"] = json!(guild_id.to_string());
+        payload
+    }
+
+    fn dispatch_member_update(&self, guild_id: u64, user_id: u64) {
+        let mut payload = self.member_payload(guild_id, user_id);
+        if let Some(fields) = payload.as_object_mut() {
+            // GUILD_MEMBER_UPDATE carries no permissions, deaf or mute.
+            for key in ["permissions", "deaf", "mute"] {
+                fields.remove(key);
+            }
+        }
+        self.shared.gateway.dispatch("GUILD_MEMBER_UPDATE", payload);
     }
 
     /// Makes DMs to this user fail with Discord's error 50007.
@@ -459,48 +629,6 @@ impl Emulator {
             Some(channel) => format!("#{}", channel.name),
             None => format!("channel {channel_id}"),
         }
-    }
-
-    /// The newest message carrying a component with this `custom_id`: `(channel, message)`.
-    pub fn find_component(&self, custom_id: &str) -> Option<(u64, u64)> {
-        let world = self.shared.world();
-        let mut best: Option<(u64, u64)> = None;
-        for (channel, messages) in &world.messages {
-            for message in messages {
-                let has = message
-                    .get("components")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|row| {
-                        row.get("components")
-                            .and_then(Value::as_array)
-                            .cloned()
-                            .unwrap_or_default()
-                    })
-                    .any(|c| c.get("custom_id").and_then(Value::as_str) == Some(custom_id));
-                let id = message
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse::<u64>().ok());
-                if let (true, Some(id)) = (has, id)
-                    && best.is_none_or(|(_, b)| id > b)
-                {
-                    best = Some((*channel, id));
-                }
-            }
-        }
-        best
-    }
-
-    /// The messages in a channel, oldest first (what the bot sent and what people sent).
-    pub fn messages_in(&self, channel_id: u64) -> Vec<Value> {
-        self.shared
-            .world()
-            .messages
-            .get(&channel_id)
-            .cloned()
-            .unwrap_or_default()
     }
 
     /// Opens the DM channel between the bot and a user (as `POST /users/@me/channels` does)
@@ -610,23 +738,6 @@ impl Emulator {
         self.calls().into_iter().filter(|c| c.unhandled).collect()
     }
 
-    // ----- gateway -----
-
-    /// How many times a bot has identified so far.
-    pub fn ready_count(&self) -> u64 {
-        *self.shared.gateway.ready_count().borrow()
-    }
-
-    /// Waits until the bot has identified `count` times in all.
-    pub async fn wait_ready(&self, count: u64, timeout: Duration) -> anyhow::Result<()> {
-        let mut rx = self.shared.gateway.ready_count();
-        tokio::time::timeout(timeout, rx.wait_for(|n| *n >= count))
-            .await
-            .context("the bot did not connect to the emulator's gateway in time")?
-            .map_err(|_| anyhow!("the emulator's gateway stopped"))?;
-        Ok(())
-    }
-
     /// Waits until the bot has registered its slash commands.
     pub async fn wait_for_commands(&self, timeout: Duration) -> anyhow::Result<Vec<Value>> {
         self.wait_for_call(0, timeout, |c| {
@@ -642,29 +753,64 @@ impl Emulator {
         self.shared.world().global_commands.clone()
     }
 
-    /// Events that happened while no bot was connected (and so never reached it).
-    pub fn missed(&self) -> Vec<(String, Value)> {
-        self.shared.gateway.missed()
-    }
-
-    /// Whether a bot is connected to the gateway now.
-    pub fn bot_connected(&self) -> bool {
-        self.shared.gateway.is_connected()
-    }
-
-    /// Every gateway dispatch sent to the bot so far, as `(event, payload)`.
-    pub fn dispatched(&self) -> Vec<(String, Value)> {
-        self.shared.gateway.sent()
-    }
-
-    /// Closes the bot's gateway connection with a close code; the bot should reconnect.
-    pub fn close_gateway(&self, code: u16) -> bool {
-        self.shared.gateway.close(code)
-    }
-
     // ----- faults -----
 
     pub fn inject_fault(&self, fault: Fault) {
         lock(&self.shared.faults).push(fault);
+    }
+
+    // ----- time -----
+
+    /// The emulator's time: the system clock plus what tests advanced it by.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    /// Moves the emulator's clock forward: interaction deadlines, token lifetimes, nonce
+    /// windows, rate-limit windows and timestamps all follow.
+    pub fn advance(&self, by: Duration) {
+        self.shared.clock.advance(by);
+    }
+
+    // ----- rules -----
+
+    /// The rules this emulator enforces (a benchmark prints `rules().describe()`).
+    pub fn rules(&self) -> Rules {
+        self.shared.rules()
+    }
+
+    /// Changes the rules from now on.
+    pub fn set_rules(&self, rules: Rules) {
+        *lock(&self.shared.rules) = rules;
+    }
+
+    // ----- problems -----
+
+    /// Problems as they happen: every request that breaks Discord's API, every 4xx the
+    /// emulator answers, every unhandled route and every gateway close for a fault of the
+    /// bot, unless marked expected. A harness can `select!` on this to fail a test at once.
+    pub fn subscribe_problems(&self) -> tokio::sync::broadcast::Receiver<Problem> {
+        self.shared.problems.subscribe()
+    }
+
+    /// The unexpected problems so far, emptied: a harness asserts this is empty at the end.
+    pub fn take_problems(&self) -> Vec<Problem> {
+        self.shared.problems.take()
+    }
+
+    /// Marks the next error answer with Discord's JSON `code` as expected: it is not reported.
+    pub fn expect_error(&self, code: u64) {
+        self.expect_errors(code, 1);
+    }
+
+    /// Marks the next `times` error answers with this `code` as expected.
+    pub fn expect_errors(&self, code: u64, times: u32) {
+        self.shared.problems.expect(Some(code), None, times);
+    }
+
+    /// Marks the next error answer (or gateway close) with this HTTP status (or close code)
+    /// as expected, whatever its JSON code: for 429s, which carry none.
+    pub fn expect_status(&self, status: u16, times: u32) {
+        self.shared.problems.expect(None, Some(status), times);
     }
 }

@@ -28,6 +28,10 @@ struct Operation {
     segments: Vec<String>,
     template: String,
     body_schema: Option<Value>,
+    /// Query parameters: name → schema.
+    query: Vec<(String, Value)>,
+    /// Success responses: status → schema.
+    responses: Vec<(u16, Value)>,
 }
 
 impl SpecValidator {
@@ -69,11 +73,38 @@ impl SpecValidator {
                 let body_schema = op
                     .pointer("/requestBody/content/application~1json/schema")
                     .cloned();
+                let query = op
+                    .get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p.get("in").and_then(Value::as_str) == Some("query"))
+                    .filter_map(|p| {
+                        let name = p.get("name").and_then(Value::as_str)?;
+                        Some((
+                            name.to_owned(),
+                            p.get("schema").cloned().unwrap_or(Value::Null),
+                        ))
+                    })
+                    .collect();
+                let responses = op
+                    .get("responses")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|(status, response)| {
+                        let status = status.parse::<u16>().ok().filter(|s| *s < 300)?;
+                        let schema = response.pointer("/content/application~1json/schema")?;
+                        Some((status, schema.clone()))
+                    })
+                    .collect();
                 operations.push(Operation {
                     method: method.to_uppercase(),
                     segments: template.split('/').map(str::to_owned).collect(),
                     template: template.clone(),
                     body_schema,
+                    query,
+                    responses,
                 });
             }
         }
@@ -160,6 +191,131 @@ impl SpecValidator {
             violations.extend(bot_limits(method, &op.template, body));
         }
         violations
+    }
+
+    /// Query parameters the operation does not declare, or whose value does not fit its
+    /// declared type and bounds.
+    pub fn check_query(&self, method: &str, path: &str, query: &str) -> Vec<String> {
+        let Some(index) = self.find(method, path) else {
+            return Vec::new();
+        };
+        let op = &self.operations[index];
+        let mut violations = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let Some((_, schema)) = op.query.iter().find(|(n, _)| n == name) else {
+                violations.push(format!(
+                    "{method} {}: query parameter `{name}` is not in Discord's API",
+                    op.template
+                ));
+                continue;
+            };
+            let schema = self.resolve(schema);
+            let fits = match schema.get("type").and_then(Value::as_str) {
+                Some("integer") => value.parse::<i64>().ok().is_some_and(|n| {
+                    schema
+                        .get("minimum")
+                        .and_then(Value::as_i64)
+                        .is_none_or(|min| n >= min)
+                        && schema
+                            .get("maximum")
+                            .and_then(Value::as_i64)
+                            .is_none_or(|max| n <= max)
+                }),
+                Some("boolean") => matches!(value, "true" | "false" | "True" | "False" | "1" | "0"),
+                // Snowflakes and other strings: anything goes but nothing.
+                _ => !value.is_empty(),
+            };
+            if !fits {
+                violations.push(format!(
+                    "{method} {}: query parameter `{name}={value}` does not fit {schema}",
+                    op.template
+                ));
+            }
+        }
+        violations
+    }
+
+    /// Fields the document marks required that an answer of the emulator's lacks (checked at
+    /// the top level of the object, or of each item of an array).
+    pub fn check_response(
+        &self,
+        method: &str,
+        path: &str,
+        status: u16,
+        body: &Value,
+    ) -> Vec<String> {
+        let Some(index) = self.find(method, path) else {
+            return Vec::new();
+        };
+        let op = &self.operations[index];
+        let Some((_, schema)) = op.responses.iter().find(|(s, _)| *s == status) else {
+            return Vec::new();
+        };
+        let items: Vec<&Value> = match body {
+            Value::Array(items) => items.iter().collect(),
+            one => vec![one],
+        };
+        let schema = self.resolve(schema);
+        let schema = if body.is_array() {
+            schema.get("items").map_or(schema, |i| self.resolve(i))
+        } else {
+            schema
+        };
+        let mut problems = Vec::new();
+        for item in items {
+            let missing = self.missing_required(schema, item);
+            if !missing.is_empty() {
+                problems.push(format!(
+                    "emulator's answer to {method} {} lacks required {missing:?}",
+                    op.template
+                ));
+            }
+        }
+        problems
+    }
+
+    /// The required fields `value` lacks; for `oneOf`/`anyOf`, the fewest over the choices.
+    fn missing_required(&self, schema: &Value, value: &Value) -> Vec<String> {
+        let schema = self.resolve(schema);
+        for key in ["oneOf", "anyOf"] {
+            if let Some(choices) = schema.get(key).and_then(Value::as_array) {
+                return choices
+                    .iter()
+                    .map(|c| self.missing_required(c, value))
+                    .min_by_key(Vec::len)
+                    .unwrap_or_default();
+            }
+        }
+        let Some(fields) = value.as_object() else {
+            return Vec::new();
+        };
+        schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .filter(|name| !fields.contains_key(*name))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Follows `$ref`s into the document's components.
+    fn resolve<'a>(&'a self, mut schema: &'a Value) -> &'a Value {
+        for _ in 0..16 {
+            let Some(reference) = schema.get("$ref").and_then(Value::as_str) else {
+                break;
+            };
+            let Some(pointer) = reference.strip_prefix("#/components") else {
+                break;
+            };
+            match self.components.pointer(pointer) {
+                Some(target) => schema = target,
+                None => break,
+            }
+        }
+        schema
     }
 
     fn validator(&self, index: usize) -> anyhow::Result<std::sync::Arc<jsonschema::Validator>> {
@@ -267,6 +423,38 @@ mod tests {
         let body = json!({"type": 4, "data": {"content": 5}});
         let violations = spec.check("POST", "/interactions/1/tok/callback", Some(&body));
         assert!(!violations.is_empty());
+    }
+
+    #[test]
+    fn query_parameters_are_checked_against_the_document() {
+        let Some(spec) = spec() else { return };
+        assert!(
+            spec.check_query("GET", "/channels/1/messages", "limit=50&after=12")
+                .is_empty()
+        );
+        assert_eq!(
+            spec.check_query("GET", "/channels/1/messages", "limit=500")
+                .len(),
+            1
+        );
+        assert_eq!(
+            spec.check_query("GET", "/channels/1/messages", "colour=red")
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_answer_without_a_required_field_is_reported() {
+        let Some(spec) = spec() else { return };
+        let problems = spec.check_response(
+            "POST",
+            "/users/@me/channels",
+            200,
+            &json!({"id": "1", "type": 1}),
+        );
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("recipients"), "{problems:?}");
     }
 
     #[test]

@@ -2,10 +2,12 @@
 //! and the JSON Discord would send for each of them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::Utc;
 use serde_json::{Value, json};
+
+use super::clock::EmulatorClock;
 
 /// Discord's permission bits the emulator cares about.
 pub mod permissions {
@@ -31,9 +33,16 @@ pub mod permissions {
 /// Gateway intents the emulator filters dispatches by.
 pub mod intents {
     pub const GUILDS: u64 = 1 << 0;
+    pub const GUILD_MEMBERS: u64 = 1 << 1;
+    pub const GUILD_PRESENCES: u64 = 1 << 8;
     pub const GUILD_MESSAGES: u64 = 1 << 9;
     pub const DIRECT_MESSAGES: u64 = 1 << 12;
     pub const MESSAGE_CONTENT: u64 = 1 << 15;
+    /// The intents an app must enable (or be approved for) before it may ask for them.
+    pub const PRIVILEGED: u64 = GUILD_MEMBERS | GUILD_PRESENCES | MESSAGE_CONTENT;
+    /// Every intent Discord defines (up to DIRECT_MESSAGE_POLLS, 1 << 25); other bits are
+    /// invalid (close 4013).
+    pub const ALL_KNOWN: u64 = (1 << 26) - 1;
 }
 
 /// Channel types used here.
@@ -46,6 +55,7 @@ pub const PUBLIC_THREAD: u8 = 11;
 pub struct Snowflakes {
     counter: AtomicU64,
     deterministic: bool,
+    clock: Arc<EmulatorClock>,
 }
 
 const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
@@ -53,10 +63,11 @@ const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 const FIXED_BASE: u64 = 1_191_000_000_000_000_000;
 
 impl Snowflakes {
-    pub fn new(deterministic: bool) -> Self {
+    pub fn new(deterministic: bool, clock: Arc<EmulatorClock>) -> Self {
         Self {
             counter: AtomicU64::new(1),
             deterministic,
+            clock,
         }
     }
 
@@ -65,7 +76,7 @@ impl Snowflakes {
         if self.deterministic {
             return FIXED_BASE + counter;
         }
-        let ms = (Utc::now().timestamp_millis() - DISCORD_EPOCH_MS).max(1) as u64;
+        let ms = (self.clock.now().timestamp_millis() - DISCORD_EPOCH_MS).max(1) as u64;
         (ms << 22) | (counter & 0x3f_ffff)
     }
 }
@@ -136,10 +147,17 @@ pub struct World {
     pub cdn_base: String,
     /// Files people attached to commands: id → (file name, bytes), served under /attachments.
     pub uploads: HashMap<u64, (String, Vec<u8>)>,
+    /// Ephemeral messages: message id → the one person who sees it.
+    pub ephemeral: HashMap<u64, u64>,
+    /// The bot's token, when a test set one: then only it identifies and authorises.
+    pub token: Option<String>,
+    /// The privileged intents enabled for the app (all, by default).
+    pub privileged_intents: u64,
+    pub clock: Arc<EmulatorClock>,
 }
 
 impl World {
-    pub fn new(ids: &Snowflakes) -> Self {
+    pub fn new(ids: &Snowflakes, clock: Arc<EmulatorClock>) -> Self {
         let application_id = ids.next();
         let mut users = BTreeMap::new();
         users.insert(
@@ -163,6 +181,10 @@ impl World {
             guild_commands: HashMap::new(),
             uploads: HashMap::new(),
             cdn_base: String::new(),
+            ephemeral: HashMap::new(),
+            token: None,
+            privileged_intents: intents::PRIVILEGED,
+            clock,
         }
     }
 
@@ -209,6 +231,7 @@ impl World {
             return json!({
                 "id": id.to_string(),
                 "type": DM,
+                "flags": 0,
                 "last_message_id": null,
                 "recipients": [self.user_json(recipient)],
             });
@@ -234,7 +257,7 @@ impl World {
             json["thread_metadata"] = json!({
                 "archived": false,
                 "auto_archive_duration": 10080,
-                "archive_timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+                "archive_timestamp": self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
                 "locked": false,
             });
         }
@@ -253,6 +276,8 @@ impl World {
             "mute": false,
             "flags": 0,
             "pending": false,
+            "banner": null,
+            "communication_disabled_until": null,
             "permissions": self.permissions(guild.id, member.user_id).to_string(),
         })
     }
@@ -284,7 +309,29 @@ impl World {
         }
     }
 
-    /// GUILD_CREATE's payload: the whole server.
+    /// GUILD_CREATE's payload as a session with these intents receives it. Without
+    /// GUILD_PRESENCES the member list holds only the bot (nobody is in voice here); with it,
+    /// a server over `large_threshold` members lists only members with a role or a nickname
+    /// (everyone here is offline), as Discord does.
+    pub fn guild_create_for(&self, guild: &Guild, intent_bits: u64, large_threshold: u64) -> Value {
+        let large = guild.members.len() as u64 > large_threshold;
+        let members: Vec<Value> = guild
+            .members
+            .values()
+            .filter(|m| {
+                m.user_id == self.bot_id
+                    || (intent_bits & intents::GUILD_PRESENCES != 0
+                        && (!large || !m.roles.is_empty() || m.nick.is_some()))
+            })
+            .map(|m| self.member_json(guild, m))
+            .collect();
+        let mut json = self.guild_create_json(guild);
+        json["members"] = Value::Array(members);
+        json["large"] = json!(large);
+        json
+    }
+
+    /// GUILD_CREATE's payload with every member (see [`World::guild_create_for`]).
     pub fn guild_create_json(&self, guild: &Guild) -> Value {
         json!({
             "id": guild.id.to_string(),
@@ -340,7 +387,7 @@ impl World {
             "channel_id": channel_id.to_string(),
             "author": self.user_json(author),
             "content": field("content").unwrap_or(json!("")),
-            "timestamp": Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
+            "timestamp": self.clock.now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false),
             "edited_timestamp": null,
             "tts": false,
             "mention_everyone": false,
