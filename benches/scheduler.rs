@@ -223,7 +223,11 @@ async fn tick_figures(backend: &Backend, pending: i64) -> anyhow::Result<TickFig
 /// Delivers `count` check-ins that came due in the same minute; the wall time from the first
 /// round to the last message.
 async fn deliver_all(count: usize, per_second: usize) -> anyhow::Result<Duration> {
-    let emu = Emulator::start_with(None, 0, false).await?;
+    // The bot's own pace is what is measured: the emulator's rate limits are off, and the
+    // output says so.
+    let rules = coachbot::emulator::Rules::without_rate_limits();
+    println!("emulator: {}", rules.describe());
+    let emu = Emulator::start_with_rules(None, 0, false, rules).await?;
     let fresh = Fresh::open(&Backend::Sqlite).await?;
     let db = &fresh.db;
     let now = Utc::now();

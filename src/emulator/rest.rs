@@ -450,8 +450,15 @@ fn route_request(shared: &Shared, incoming: &mut Incoming, segments: &[&str]) ->
         })),
         (Method::GET, ["oauth2", "applications", "@me"]) => ok(shared.application_json()),
         (Method::GET, ["users", "@me"]) => {
+            // The current user: a user object with the private fields Discord adds for it.
             let world = shared.world();
-            ok(world.user_json(world.bot_id))
+            let mut me = world.user_json(world.bot_id);
+            if let Some(fields) = me.as_object_mut() {
+                fields.insert("flags".into(), json!(0));
+                fields.insert("mfa_enabled".into(), json!(false));
+                fields.insert("locale".into(), json!("en-US"));
+            }
+            ok(me)
         }
         (Method::PUT, ["applications", _, "commands"]) => ok(register(shared, None, body)),
         (Method::GET, ["applications", _, "commands"]) => {

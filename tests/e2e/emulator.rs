@@ -70,7 +70,15 @@ e2e! {
             }))
             .await
             .expect("a message with a button");
-        emu.click_button(ids.nobody, ids.general, with_button.id.get(), "go").expect("click");
+        let click = emu.click_button(ids.nobody, ids.general, with_button.id.get(), "go").expect("click");
+        // A form can only be submitted once it has been opened in answer to an interaction:
+        // this test opens one on the click (coachbot does not know the button).
+        let modal = json!({"type": 9, "data": {"custom_id": "form", "title": "A form", "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": "answer", "style": 1, "label": "Answer"}]},
+        ]}});
+        http.create_interaction_response(serenity::InteractionId::new(click.id), &click.token, &modal, vec![])
+            .await
+            .expect("the form opens");
         emu.submit_modal(ids.nobody, ids.general, "form", &[("answer", "fine")]).expect("modal");
         emu.add_text_channel(ids.guild, "late-channel").expect("channel");
         emu.add_role(ids.guild, "Late Role", 0).expect("role");
