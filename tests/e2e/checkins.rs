@@ -381,6 +381,15 @@ e2e! {
         bot_dm(bot, pat, mark, "What should answer 5 say instead?").await;
         let again = answer(bot, pat, "Book the hall instead", "Here is what I heard").await;
         assert!(again.content().unwrap_or_default().contains("“Book the hall instead”"));
+        // What Pat sees: the newest reflection in the DM carries the corrected answer (a new
+        // message, not the first reflection returned again for a reused nonce).
+        let seen = bot.emu.messages_seen_by(dm, pat);
+        let reflections: Vec<&str> = seen.iter()
+            .filter_map(|m| m["content"].as_str())
+            .filter(|c| c.contains("Here is what I heard"))
+            .collect();
+        assert_eq!(reflections.len(), 2, "the first reflection and the corrected one: {reflections:?}");
+        assert!(reflections[1].contains("“Book the hall instead”") && !reflections[0].contains("Book the hall"), "{reflections:?}");
         click(bot, pat, &again, &button_id(&again, "confirm")).await;
         let (notes, _) = outcomes_of(bot, steps).await;
         assert_eq!(notes[1][1], "Next step: Book the hall instead");
