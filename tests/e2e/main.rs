@@ -1,5 +1,6 @@
 //! End-to-end tests: the real bot against the local Discord emulator, on SQLite and on
-//! PostgreSQL (set TEST_DATABASE_URL; without it the PostgreSQL runs say so and skip).
+//! PostgreSQL (set TEST_DATABASE_URL; without it the PostgreSQL runs are reported as ignored,
+//! with the reason).
 
 mod support;
 

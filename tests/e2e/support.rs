@@ -389,6 +389,10 @@ macro_rules! e2e {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(
+                not(pg_tests),
+                ignore = "PostgreSQL run: set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) when building the tests"
+            )]
             async fn postgres() {
                 $crate::support::run(coachbot::store::Backend::Postgres, |bot| Box::pin(body(bot))).await;
             }
