@@ -127,6 +127,8 @@ e2e! {
         let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
         let first = schedule.next_fire_at.expect("first");
         bot.emu.close_dms(plan.pat);
+        // Discord answers the question with 50007, Cannot send messages to this user.
+        bot.emu.expect_error(50_007);
         let scheduler = bot.scheduler();
         scheduler.tick(first).await.expect("tick");
         assert_eq!(scheduler.deliver(first).await.expect("deliver"), DeliverOutcome { unreachable: 1, ..DeliverOutcome::default() });

@@ -218,7 +218,29 @@ impl TestBot {
             .emu
             .slash_command(user, channel, invocation, options)
             .expect("the emulator builds the interaction");
-        self.reply(&interaction).await
+        let reply = self.reply(&interaction).await;
+        self.announcements_sent().await;
+        reply
+    }
+
+    /// Waits (a little, at most) until the channel announcements a command queued have gone
+    /// out: they follow the reply, and a test that counts rows or messages next must not race
+    /// them. Announcements that failed and wait for a retry are not waited for.
+    pub async fn announcements_sent(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        loop {
+            let in_flight = coachbot::store::outbox::all(&self.db, self.ids.server())
+                .await
+                .expect("the outbox")
+                .iter()
+                .any(|r| {
+                    r.kind == "announcement" && r.status == "pending" && r.last_error.is_none()
+                });
+            if !in_flight || tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     pub async fn reply(&self, interaction: &Interaction) -> Reply {
@@ -245,6 +267,16 @@ impl TestBot {
         assert!(
             unhandled.is_empty(),
             "the bot called routes the emulator does not know: {unhandled:?}"
+        );
+        let problems: Vec<String> = self
+            .emu
+            .take_problems()
+            .iter()
+            .map(|p| format!("{p:?}"))
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "the emulator refused requests the test did not expect: {problems:#?}"
         );
         let running = self
             .running
