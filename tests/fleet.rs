@@ -156,10 +156,24 @@ async fn two_processes_deliver_ten_thousand_checkins_once() {
     let rows = support::queued(&bot).await;
     assert_eq!(rows.len(), FLEET_JOBS, "one row per person");
     assert!(rows.iter().all(|r| r.status == "sent"));
+    // The dead worker held check-in starts, or the question rows its engine was sending.
+    let every = coachbot::store::outbox::all(&bot.db, bot.ids.server())
+        .await
+        .expect("the outbox");
     for orphan in &orphans {
-        let row = rows.iter().find(|r| r.id == *orphan).expect("the orphan");
-        assert_eq!(row.status, "sent", "the dead worker's row was taken over");
+        let row = every.iter().find(|r| r.id == *orphan).expect("the orphan");
+        assert_eq!(
+            row.status, "sent",
+            "the dead worker's row was taken over: {row:?}"
+        );
     }
+    assert!(
+        every
+            .iter()
+            .filter(|r| r.kind == "prompt")
+            .all(|r| r.status == "sent"),
+        "every question row went out"
+    );
     let fired = count("SELECT COUNT(*) FROM schedule_runs WHERE outcome = 'fired'").await;
     assert_eq!(
         fired,
