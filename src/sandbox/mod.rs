@@ -436,7 +436,10 @@ fn next_morning(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::
         .unwrap_or(chrono_tz::America::Chicago);
     let local = now.with_timezone(&zone);
     let half_seven = chrono::NaiveTime::from_hms_opt(7, 30, 0).unwrap_or_default();
-    let day = if local.time() < half_seven {
+    // Today's half past seven only when the 07:00 digest of today is still ahead: started
+    // between 07:00 and 07:30, "morning" is tomorrow's, so the digest comes.
+    let seven = chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap_or_default();
+    let day = if local.time() < seven {
         local.date_naive()
     } else {
         local.date_naive() + chrono::Days::new(1)
