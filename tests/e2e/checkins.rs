@@ -6,7 +6,8 @@ use coachbot::emulator::RecordedCall;
 use coachbot::store::barriers;
 use coachbot::store::checkins;
 use coachbot::store::steps::{self, StepFilter};
-use serde_json::json;
+use serde_json::{Value, json};
+use std::time::Duration;
 
 use crate::e2e;
 use crate::support::{Plan, TestBot, WAIT};
@@ -123,6 +124,26 @@ async fn click(
     bot.reply(&interaction).await
 }
 
+/// The id of the message a bot call posted.
+fn message_id(call: &RecordedCall) -> u64 {
+    call.response
+        .as_ref()
+        .and_then(|r| r["id"].as_str())
+        .and_then(|s| s.parse().ok())
+        .expect("a message id")
+}
+
+/// The message `posted` as `person` sees it now, after every edit.
+fn seen_message(bot: &TestBot, person: u64, posted: &RecordedCall) -> Value {
+    let dm = bot.emu.dm_channel_of(person).expect("a DM channel");
+    let id = message_id(posted).to_string();
+    bot.emu
+        .messages_seen_by(dm, person)
+        .into_iter()
+        .find(|m| m["id"] == json!(id))
+        .expect("the message is still there")
+}
+
 fn button_id(call: &RecordedCall, starting: &str) -> String {
     call.body
         .as_ref()
@@ -155,11 +176,17 @@ async fn answer_all_in_dm(bot: &TestBot, person: u64, titles: [&str; 2]) -> Reco
     let kinds = answer(bot, person, ANSWERS[3], "What kind of barrier").await;
     let mark = bot.emu.call_count();
     let chosen = click(bot, person, &kinds, &button_id(&kinds, "cat:3:time")).await;
-    assert_eq!(chosen.kind, 7, "the buttons are replaced by the choice");
+    assert_eq!(chosen.kind, 6, "the click is acknowledged before the work");
+    let seen = seen_message(bot, person, &kinds);
+    let content = seen["content"].as_str().unwrap_or_default();
     assert!(
-        chosen.content.contains("Noted: a **time** barrier"),
-        "{}",
-        chosen.content
+        content.contains("Noted: a **time** barrier"),
+        "the person sees the choice on the question: {content}"
+    );
+    assert_eq!(
+        seen["components"],
+        json!([]),
+        "the category buttons are gone"
     );
     bot_dm(bot, person, mark, "Question 5 of 5").await;
     answer(bot, person, ANSWERS[4], "Here is what I heard").await
@@ -498,5 +525,71 @@ e2e! {
         }
         let span = posts[posts.len() - 1].at.duration_since(posts[0].at);
         assert!(span >= std::time::Duration::from_secs(15), "paced, not sent in a burst: {span:?}");
+    }
+}
+
+e2e! {
+    /// A click that must wait for the person's lock (their last answer still being saved; a
+    /// slow database would do the same) is acknowledged at once, so Discord's 3 seconds are
+    /// never missed; the message then shows what was saved.
+    async fn a_click_is_acknowledged_in_time_while_its_work_waits(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        two_steps(bot, &plan, pat, "Pat:").await;
+        let session = start_weekly(bot, &plan, pat).await;
+        let reflection = answer_all_in_dm(bot, pat, ["Pat: partnership meetings", "Pat: notes template"]).await;
+
+        let app = bot.app();
+        let lock = app.checkins.conversations.lock_for(UserId::new(pat));
+        let held = lock.lock().await;
+        let dm = bot.emu.dm_channel_of(pat).expect("dm");
+        bot.human_pause().await;
+        let mark = bot.emu.call_count();
+        let interaction = bot.emu.click_button(pat, dm, message_id(&reflection), &button_id(&reflection, "confirm")).expect("click");
+        let callback = format!("/interactions/{}/{}/callback", interaction.id, interaction.token);
+        let ack = bot.emu.wait_for_call(mark, WAIT, |c| c.path == callback).await.expect("the click is answered while the lock is held");
+        assert_eq!(ack.body.as_ref().map(|b| b["type"].clone()), Some(json!(6)), "a deferred update");
+        assert_eq!(ack.status, 204, "in time: {:?}", ack.response);
+        // Discord's clock passes the 3 seconds while the work waits: an answer given only now
+        // would be refused with 10062 (and fail this test at once).
+        bot.emu.advance(Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(checkins::get(&bot.db, session).await.expect("get").expect("s").status.key(), "open", "nothing is saved while the lock is held");
+        drop(held);
+
+        let saved = bot.reply(&interaction).await;
+        assert!(saved.content.contains("Saved. 3 step update(s)"), "{}", saved.content);
+        let seen = seen_message(bot, pat, &reflection);
+        let content = seen["content"].as_str().unwrap_or_default();
+        assert!(content.contains("Here is what I heard") && content.contains("Saved. 3 step update(s)"), "what Pat sees: {content}");
+        assert!(seen["components"].to_string().contains("fu:14"), "the follow-up buttons replace Confirm: {}", seen["components"]);
+        assert_eq!(checkins::get(&bot.db, session).await.expect("get").expect("s").status.key(), "confirmed");
+    }
+}
+
+e2e! {
+    /// A dropped connection is resumed: the DM the person sent while the bot was away is
+    /// replayed by Discord on RESUME (no new session, no catch-up through the REST API) and
+    /// answered.
+    async fn a_resumed_session_answers_the_dm_sent_during_the_drop(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        two_steps(bot, &plan, pat, "Pat:").await;
+        let session = start_weekly(bot, &plan, pat).await;
+        answer(bot, pat, ANSWERS[0], "Question 2 of 5").await;
+        let (readies, resumes) = (bot.emu.ready_count(), bot.emu.resumed_count());
+        assert!(bot.emu.drop_gateway(), "the bot was connected");
+        let mark = bot.emu.call_count();
+        bot.emu.send_dm(pat, ANSWERS[1]);
+        assert!(bot.emu.missed().iter().any(|(t, _)| t == "MESSAGE_CREATE"), "the DM arrived while the bot was away");
+        bot.emu.wait_resumed(resumes + 1, Duration::from_secs(30)).await.expect("the bot resumes");
+        bot_dm(bot, pat, mark, "Question 3 of 5").await;
+        assert!(bot.emu.missed().iter().all(|(t, _)| t != "MESSAGE_CREATE"), "the RESUME delivered the DM");
+        assert_eq!(bot.emu.ready_count(), readies, "the session was resumed, not identified again");
+        let read_back = bot.emu.calls_since(mark).into_iter().filter(|c| c.method == "GET" && c.path.contains("/messages")).count();
+        assert_eq!(read_back, 0, "nothing was read back through the REST API");
+        let answers = checkins::answers(&bot.db, session).await.expect("answers");
+        assert_eq!(answers.len(), 2);
+        assert_eq!(answers[1].answer, ANSWERS[1]);
     }
 }

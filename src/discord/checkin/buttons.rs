@@ -15,6 +15,10 @@ use crate::outbound::components;
 use crate::store::checkins::{self, CheckinSession, SessionStatus};
 
 /// A click on one of the check-in's buttons.
+///
+/// Discord waits 3 seconds for the first answer to a click, and the person's lock may be held
+/// by an answer still being saved: every click is acknowledged first and answered after the
+/// work, except the ones that open a form, which must be the first answer and need no lock.
 pub async fn on_component(
     ctx: &serenity::Context,
     data: &Data,
@@ -23,88 +27,194 @@ pub async fn on_component(
     let Some((session_id, action)) = parse_custom_id(&interaction.data.custom_id) else {
         return Ok(());
     };
+    if let Some(position) = action.strip_prefix("form:") {
+        let position: usize = position.parse().context("a form button's position")?;
+        return open_form(ctx, data, interaction, session_id, position).await;
+    }
+    if action == "fu:pick" {
+        return open_follow_up_form(ctx, data, interaction, session_id).await;
+    }
+    interaction
+        .defer(ctx)
+        .await
+        .context("acknowledging a check-in button")?;
     let lock = data
         .checkins
         .conversations
         .lock_for(interaction.user.id.into());
     let _held = lock.lock().await;
+    let answer = match clicked(data, interaction, session_id, action).await {
+        Ok(answer) => answer,
+        Err(error) => {
+            // The person is told; nothing they confirmed is lost (each step is one transaction).
+            let _ = say(ctx, interaction, SOMETHING_WENT_WRONG).await;
+            return Err(error);
+        }
+    };
+    match answer.reply {
+        Reply::Update { note, components } => update(ctx, interaction, &note, components).await?,
+        Reply::Say(text) => say(ctx, interaction, &text).await?,
+        Reply::Message {
+            content,
+            components,
+        } => {
+            let message = serenity::CreateInteractionResponseFollowup::new()
+                .content(content)
+                .components(components);
+            interaction
+                .create_followup(ctx, message)
+                .await
+                .context("answering a check-in button")?;
+        }
+    }
+    if answer.advance {
+        advance(&data.checkins, session_id, data.now()).await?;
+    }
+    Ok(())
+}
+
+const SOMETHING_WENT_WRONG: &str =
+    "Something went wrong on my side. Your answers so far are kept; please try again in a minute.";
+
+/// What a click is answered with, once its work is done.
+struct Answer {
+    reply: Reply,
+    /// Whether the check-in moves on to its next question afterwards.
+    advance: bool,
+}
+
+enum Reply {
+    /// The clicked message gets a note of what was chosen, and these buttons in place of its own.
+    Update {
+        note: String,
+        components: Vec<serenity::CreateActionRow>,
+    },
+    /// A note for the person alone.
+    Say(String),
+    /// A new message with buttons.
+    Message {
+        content: String,
+        components: Vec<serenity::CreateActionRow>,
+    },
+}
+
+impl Answer {
+    fn update(note: String) -> Self {
+        Self {
+            reply: Reply::Update {
+                note,
+                components: Vec::new(),
+            },
+            advance: true,
+        }
+    }
+
+    fn say(text: &str) -> Self {
+        Self {
+            reply: Reply::Say(text.to_owned()),
+            advance: false,
+        }
+    }
+}
+
+/// Does what a click asks, under the person's lock.
+async fn clicked(
+    data: &Data,
+    interaction: &serenity::ComponentInteraction,
+    session_id: i64,
+    action: &str,
+) -> anyhow::Result<Answer> {
     let Some(session) = checkins::get(&data.db, session_id).await? else {
-        return say(ctx, interaction, "I cannot find that check-in any more.").await;
+        return Ok(Answer::say("I cannot find that check-in any more."));
     };
     if session.person() != interaction.user.id.into() {
-        return say(ctx, interaction, "This check-in belongs to someone else.").await;
+        return Ok(Answer::say("This check-in belongs to someone else."));
     }
     // Follow-up buttons come after Confirm, on a closed check-in.
     if let Some(choice) = action.strip_prefix("fu:") {
-        return follow_up_button(ctx, data, interaction, &session, choice).await;
+        let days: u64 = choice.parse().context("a follow-up button's days")?;
+        let note = match follow_up_after(
+            &data.checkins,
+            &session,
+            FollowUpWhen::Days(days),
+            data.now(),
+        )
+        .await?
+        {
+            Ok(when) => format!("I will check in with you again on {when}."),
+            Err(error) => error.to_string(),
+        };
+        return Ok(Answer {
+            advance: false,
+            ..Answer::update(note)
+        });
     }
     if session.status != SessionStatus::Open {
-        return say(ctx, interaction, "This check-in is already closed.").await;
+        return Ok(Answer::say("This check-in is already closed."));
     }
     let parts: Vec<&str> = action.split(':').collect();
-    match parts.as_slice() {
+    let answer = match parts.as_slice() {
         ["cat", position, category] => {
             let position: usize = position.parse().context("a category button's position")?;
             let category =
                 BarrierCategory::parse(category).context("a category button's category")?;
             turns::categorize(&data.checkins, &session, position, category, data.now()).await?;
-            update(
-                ctx,
-                interaction,
-                &format!("Noted: a **{category}** barrier."),
-            )
-            .await?;
+            Answer::update(format!("Noted: a **{category}** barrier."))
         }
         ["confirm"] => {
             let Confirmed::Saved { updates, barriers } =
                 turns::confirm(&data.checkins, &session, data.now()).await?
             else {
-                return say(
-                    ctx,
-                    interaction,
+                return Ok(Answer::say(
                     "There are still questions to answer before this can be saved.",
-                )
-                .await;
+                ));
             };
-            update_with(
-                ctx,
-                interaction,
-                &format!("Saved. {updates} step update(s) and {barriers} barrier(s) are on your plan now, and your coach can see this check-in. Thank you. Shall I check in with you again?"),
-                components(&[prompt::follow_up_choices(session.id)]),
-            )
-            .await?;
-            return Ok(());
+            Answer {
+                reply: Reply::Update {
+                    note: format!(
+                        "Saved. {updates} step update(s) and {barriers} barrier(s) are on your plan now, and your coach can see this check-in. Thank you. Shall I check in with you again?"
+                    ),
+                    components: components(&[prompt::follow_up_choices(session.id)]),
+                },
+                advance: false,
+            }
         }
         ["correct"] => {
             let positions = turns::answered_positions(&data.checkins, session.id).await?;
             let buttons = prompt::answers_to_fix(session.id, &positions);
-            let rows = components(&buttons.chunks(5).map(<[_]>::to_vec).collect::<Vec<_>>());
-            let message = serenity::CreateInteractionResponseMessage::new()
-                .content("Which answer would you like to change?")
-                .components(rows);
-            interaction
-                .create_response(ctx, serenity::CreateInteractionResponse::Message(message))
-                .await?;
-            return Ok(());
+            Answer {
+                reply: Reply::Message {
+                    content: "Which answer would you like to change?".to_owned(),
+                    components: components(
+                        &buttons.chunks(5).map(<[_]>::to_vec).collect::<Vec<_>>(),
+                    ),
+                },
+                advance: false,
+            }
         }
         ["fix", position] => {
             let position: usize = position.parse().context("a fix button's position")?;
             turns::correct(&data.checkins, &session, position).await?;
-            update(
-                ctx,
-                interaction,
-                &format!("Changing answer {}.", position + 1),
-            )
-            .await?;
+            Answer::update(format!("Changing answer {}.", position + 1))
         }
-        ["form", position] => {
-            let position: usize = position.parse().context("a form button's position")?;
-            return open_form(ctx, data, interaction, &session, position).await;
+        _ => Answer::say("I do not know that button."),
+    };
+    Ok(answer)
+}
+
+/// The session behind a button that opens a form, if it is the person's and still open.
+async fn own_session(
+    data: &Data,
+    interaction: &serenity::ComponentInteraction,
+    session_id: i64,
+) -> anyhow::Result<Result<CheckinSession, &'static str>> {
+    Ok(match checkins::get(&data.db, session_id).await? {
+        None => Err("I cannot find that check-in any more."),
+        Some(session) if session.person() != interaction.user.id.into() => {
+            Err("This check-in belongs to someone else.")
         }
-        _ => return say(ctx, interaction, "I do not know that button.").await,
-    }
-    advance(&data.checkins, session.id, data.now()).await?;
-    Ok(())
+        Some(session) => Ok(session),
+    })
 }
 
 /// Opens a form with the unanswered questions from `from` on (at most five).
@@ -112,11 +222,16 @@ async fn open_form(
     ctx: &serenity::Context,
     data: &Data,
     interaction: &serenity::ComponentInteraction,
-    session: &CheckinSession,
+    session_id: i64,
     from: usize,
 ) -> anyhow::Result<()> {
-    let Some(form) = turns::form(&data.checkins, session, from).await? else {
-        return say(ctx, interaction, "Those questions are answered already.").await;
+    let session = match own_session(data, interaction, session_id).await? {
+        Ok(session) if session.status == SessionStatus::Open => session,
+        Ok(_) => return first_answer(ctx, interaction, "This check-in is already closed.").await,
+        Err(why) => return first_answer(ctx, interaction, why).await,
+    };
+    let Some(form) = turns::form(&data.checkins, &session, from).await? else {
+        return first_answer(ctx, interaction, "Those questions are answered already.").await;
     };
     let rows: Vec<serenity::CreateActionRow> = form
         .inputs
@@ -140,48 +255,34 @@ async fn open_form(
         .context("opening the check-in form")
 }
 
-/// "Check in again in 1 week / 2 weeks / pick a date" after Confirm.
-async fn follow_up_button(
+/// "Pick a date" after Confirm: a form for when to check in again.
+async fn open_follow_up_form(
     ctx: &serenity::Context,
     data: &Data,
     interaction: &serenity::ComponentInteraction,
-    session: &CheckinSession,
-    choice: &str,
+    session_id: i64,
 ) -> anyhow::Result<()> {
-    if choice == "pick" {
-        let input = serenity::CreateInputText::new(
-            serenity::InputTextStyle::Short,
-            "When? (2026-12-07, friday, in 3 weeks)",
-            "date",
-        )
-        .placeholder("in 3 weeks")
-        .max_length(40);
-        let modal = serenity::CreateModal::new(
-            format!("{}fupick", id_prefix(session.id)),
-            "Check in again",
-        )
-        .components(vec![serenity::CreateActionRow::InputText(input)]);
-        return interaction
-            .create_response(ctx, serenity::CreateInteractionResponse::Modal(modal))
-            .await
-            .context("opening the follow-up form");
+    if let Err(why) = own_session(data, interaction, session_id).await? {
+        return first_answer(ctx, interaction, why).await;
     }
-    let days: u64 = choice.parse().context("a follow-up button's days")?;
-    let note = match follow_up_after(
-        &data.checkins,
-        session,
-        FollowUpWhen::Days(days),
-        data.now(),
+    let input = serenity::CreateInputText::new(
+        serenity::InputTextStyle::Short,
+        "When? (2026-12-07, friday, in 3 weeks)",
+        "date",
     )
-    .await?
-    {
-        Ok(when) => format!("I will check in with you again on {when}."),
-        Err(error) => error.to_string(),
-    };
-    update(ctx, interaction, &note).await
+    .placeholder("in 3 weeks")
+    .max_length(40);
+    let modal =
+        serenity::CreateModal::new(format!("{}fupick", id_prefix(session_id)), "Check in again")
+            .components(vec![serenity::CreateActionRow::InputText(input)]);
+    interaction
+        .create_response(ctx, serenity::CreateInteractionResponse::Modal(modal))
+        .await
+        .context("opening the follow-up form")
 }
 
-/// A submitted check-in form: its answers are stored exactly as DM answers would be.
+/// A submitted check-in form: its answers are stored exactly as DM answers would be. The form
+/// is acknowledged first; the next question follows as a message.
 pub async fn on_modal(
     ctx: &serenity::Context,
     data: &Data,
@@ -190,9 +291,27 @@ pub async fn on_modal(
     let Some((session_id, action)) = parse_custom_id(&interaction.data.custom_id) else {
         return Ok(());
     };
-    if action == "fupick" {
-        return follow_up_picked(ctx, data, interaction, session_id).await;
+    interaction
+        .defer(ctx)
+        .await
+        .context("acknowledging a check-in form")?;
+    let result = if action == "fupick" {
+        follow_up_picked(ctx, data, interaction, session_id).await
+    } else {
+        form_submitted(ctx, data, interaction, session_id).await
+    };
+    if result.is_err() {
+        let _ = follow_up_message(ctx, interaction, SOMETHING_WENT_WRONG).await;
     }
+    result
+}
+
+async fn form_submitted(
+    ctx: &serenity::Context,
+    data: &Data,
+    interaction: &serenity::ModalInteraction,
+    session_id: i64,
+) -> anyhow::Result<()> {
     let lock = data
         .checkins
         .conversations
@@ -202,12 +321,7 @@ pub async fn on_modal(
         .await?
         .filter(|s| s.status == SessionStatus::Open && s.person() == interaction.user.id.into())
     else {
-        let message = serenity::CreateInteractionResponseMessage::new()
-            .content("This check-in is already closed.");
-        interaction
-            .create_response(ctx, serenity::CreateInteractionResponse::Message(message))
-            .await?;
-        return Ok(());
+        return follow_up_message(ctx, interaction, "This check-in is already closed.").await;
     };
     let given: Vec<(String, String)> = interaction
         .data
@@ -223,9 +337,6 @@ pub async fn on_modal(
         })
         .collect();
     turns::answer_form(&data.checkins, &session, &given, data.now()).await?;
-    interaction
-        .create_response(ctx, serenity::CreateInteractionResponse::Acknowledge)
-        .await?;
     advance(&data.checkins, session.id, data.now()).await?;
     Ok(())
 }
@@ -266,14 +377,27 @@ async fn follow_up_picked(
         },
         None => "This check-in belongs to someone else.".to_owned(),
     };
-    let message = serenity::CreateInteractionResponseMessage::new().content(text);
-    interaction
-        .create_response(ctx, serenity::CreateInteractionResponse::Message(message))
-        .await
-        .context("answering the follow-up form")
+    follow_up_message(ctx, interaction, &text).await
 }
 
-async fn say(
+/// A message after an acknowledged form.
+async fn follow_up_message(
+    ctx: &serenity::Context,
+    interaction: &serenity::ModalInteraction,
+    text: &str,
+) -> anyhow::Result<()> {
+    interaction
+        .create_followup(
+            ctx,
+            serenity::CreateInteractionResponseFollowup::new().content(text),
+        )
+        .await
+        .map(drop)
+        .context("answering a check-in form")
+}
+
+/// The first answer to a click, for the person alone.
+async fn first_answer(
     ctx: &serenity::Context,
     interaction: &serenity::ComponentInteraction,
     text: &str,
@@ -287,33 +411,41 @@ async fn say(
         .context("answering a button")
 }
 
-/// Replaces the clicked message's buttons with a short note of what was chosen.
-async fn update(
+/// A note for the person alone, after the click was acknowledged.
+async fn say(
     ctx: &serenity::Context,
     interaction: &serenity::ComponentInteraction,
-    note: &str,
+    text: &str,
 ) -> anyhow::Result<()> {
-    update_with(ctx, interaction, note, Vec::new()).await
+    interaction
+        .create_followup(
+            ctx,
+            serenity::CreateInteractionResponseFollowup::new()
+                .content(text)
+                .ephemeral(true),
+        )
+        .await
+        .map(drop)
+        .context("answering a button")
 }
 
-/// Like [`update`], with new buttons in place of the old.
-async fn update_with(
+/// Replaces the clicked message's buttons with `components` and adds a short note of what was
+/// chosen.
+async fn update(
     ctx: &serenity::Context,
     interaction: &serenity::ComponentInteraction,
     note: &str,
     components: Vec<serenity::CreateActionRow>,
 ) -> anyhow::Result<()> {
-    let message = serenity::CreateInteractionResponseMessage::new()
+    let edit = serenity::EditInteractionResponse::new()
         .content(clip(
             &format!("{}\n{note}", interaction.message.content),
             MESSAGE_CONTENT,
         ))
         .components(components);
     interaction
-        .create_response(
-            ctx,
-            serenity::CreateInteractionResponse::UpdateMessage(message),
-        )
+        .edit_response(ctx, edit)
         .await
+        .map(drop)
         .context("answering a button")
 }

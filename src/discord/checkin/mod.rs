@@ -98,6 +98,9 @@ async fn start(
     #[autocomplete = "complete::school"]
     school: Option<String>,
 ) -> Result<(), Error> {
+    // The first question goes out by DM (and may wait for the person's lock) before the
+    // reply: answer Discord first, every reply here is for the caller alone.
+    ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
     let data = ctx.data();
     let chosen = find_flow(data, &flow)?;
@@ -222,6 +225,9 @@ async fn schedule(
     #[autocomplete = "complete::school"]
     school: Option<String>,
 ) -> Result<(), Error> {
+    // The first question goes out by DM (and may wait for the person's lock) before the
+    // reply: answer Discord first, every reply here is for the caller alone.
+    ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
     let data = ctx.data();
     let chosen = find_flow(data, &flow)?;

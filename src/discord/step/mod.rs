@@ -24,8 +24,11 @@ use crate::store::indicators::FocusIndicator;
 use crate::store::schools::{self, School};
 use crate::store::steps::{self, ActionStep, Change, NewStep};
 
-/// How long the barrier form waits for an answer before the change is abandoned.
-const FORM_WAIT: Duration = Duration::from_secs(15 * 60);
+/// How long the barrier form waits to be sent before the change is abandoned. The reply then
+/// goes on the command's token, which lives 15 minutes from the command: the wait leaves time
+/// for the work and the reply.
+const FORM_WAIT: Duration = Duration::from_secs(10 * 60);
+const _: () = assert!(FORM_WAIT.as_secs() + 5 * 60 <= 15 * 60);
 
 /// Action steps: add them, report progress, see who does what
 #[poise::command(
