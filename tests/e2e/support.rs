@@ -128,7 +128,15 @@ pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
         .await
         .expect("the database opens and migrates");
     // Tests drive the scheduler one tick at a time; the loop runs only where a test asks.
-    let running = start_client(&emu, &db, Options { scheduler: false }).await;
+    let running = start_client(
+        &emu,
+        &db,
+        Options {
+            scheduler: false,
+            ..Options::default()
+        },
+    )
+    .await;
     emu.wait_for_commands(WAIT)
         .await
         .expect("the bot registers its commands");
@@ -165,7 +173,11 @@ impl TestBot {
 
     /// Starts a new bot process on the same database and waits until it is ready.
     pub async fn start(&self) {
-        self.start_with(Options { scheduler: false }).await;
+        self.start_with(Options {
+            scheduler: false,
+            ..Options::default()
+        })
+        .await;
     }
 
     /// Starts a new bot process with these options.
@@ -442,8 +454,33 @@ pub async fn run(
     let Some(bot) = spawn_bot(backend).await else {
         return;
     };
-    test(&bot).await;
+    // A request Discord would refuse fails the test where it happens, not at the end.
+    let mut problems = bot.emu.subscribe_problems();
+    tokio::select! {
+        () = test(&bot) => {}
+        problem = next_problem(&mut problems) => {
+            let body = problem
+                .call
+                .and_then(|index| bot.emu.calls().get(index).and_then(|c| c.body.clone()));
+            panic!("the emulator refused a request the test did not expect: {problem}\nrequest body: {body:#?}");
+        }
+    }
     bot.finish().await;
+}
+
+/// The next problem the emulator reports (one a test expected is never reported).
+async fn next_problem(
+    problems: &mut tokio::sync::broadcast::Receiver<coachbot::emulator::Problem>,
+) -> coachbot::emulator::Problem {
+    loop {
+        match problems.recv().await {
+            Ok(problem) => return problem,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
 }
 
 /// Two schools with their teams, a coach, and Lincoln focusing on 12a — set up through the
