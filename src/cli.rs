@@ -344,17 +344,35 @@ pub async fn export(
 }
 
 /// Runs the full bot until Ctrl-C: gateway, commands, and the scheduler loop.
+/// Without the Server Members intent (Discord closes with 4014) it says what to switch on
+/// and runs without it.
 async fn run_bot(app: App, token: &Token, api_url: Option<&str>) -> anyhow::Result<()> {
-    let options = crate::discord::Options { scheduler: true };
-    let mut client = crate::discord::client(app, token, api_url, options).await?;
-    let shards = client.shard_manager.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::info!("shutting down");
-            shards.shutdown_all().await;
+    let mut options = crate::discord::Options::default();
+    loop {
+        let mut client = crate::discord::client(app.clone(), token, api_url, options).await?;
+        let shards = client.shard_manager.clone();
+        let stop = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("shutting down");
+                shards.shutdown_all().await;
+            }
+        });
+        let result = client.start().await;
+        stop.abort();
+        match result {
+            Err(error) if options.members && crate::discord::intent_refused(&error) => {
+                tracing::warn!("{}", crate::discord::MEMBERS_INTENT_OFF);
+                options.members = false;
+            }
+            Err(error) if crate::discord::token_refused(&error) => {
+                anyhow::bail!(
+                    "Discord refused the bot token: check DISCORD_TOKEN (or DISCORD_TOKEN_FILE) \
+                     against the Bot page of your application in the Developer Portal"
+                )
+            }
+            other => return other.context("running the Discord client"),
         }
-    });
-    client.start().await.context("running the Discord client")
+    }
 }
 
 /// Runs only the scheduler and outbox sender, over REST, without a gateway connection: the

@@ -1,4 +1,4 @@
-//! Gateway events that are not commands: DMs and check-in buttons and forms.
+//! Gateway events that are not commands: DMs, check-in buttons and forms, member changes.
 
 use poise::serenity_prelude as serenity;
 
@@ -6,6 +6,7 @@ use super::Error;
 use super::checkin::buttons;
 use crate::app::App;
 use crate::checkin::{self, Dm};
+use crate::store::members::{self, MemberSighting};
 
 pub(super) async fn handle(
     framework: poise::FrameworkContext<'_, App, Error>,
@@ -28,6 +29,13 @@ pub(super) async fn handle(
             };
             checkin::on_dm(&data.checkins, &dm, data.now()).await
         }
+        // With the Server Members intent: roles follow Discord's at once.
+        serenity::FullEvent::GuildMemberUpdate { event, .. } => {
+            member_changed(ctx, data, event).await
+        }
+        serenity::FullEvent::GuildMemberRemoval { guild_id, user, .. } => {
+            members::left(&data.db, (*guild_id).into(), user.id.into()).await
+        }
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Component(component),
         } if component.data.custom_id.starts_with("ci:") => {
@@ -41,8 +49,44 @@ pub(super) async fn handle(
     if let Err(error) = &result {
         tracing::error!(
             error = format!("{error:#}"),
-            "handling a check-in event failed"
+            "handling a gateway event failed"
         );
     }
     Ok(())
+}
+
+/// A member's roles or name changed: their coachbot roles are recomputed from Discord's.
+async fn member_changed(
+    ctx: &serenity::Context,
+    data: &App,
+    event: &serenity::GuildMemberUpdateEvent,
+) -> anyhow::Result<()> {
+    if event.user.bot {
+        return Ok(());
+    }
+    let server_id = event.guild_id.into();
+    let roles: Vec<u64> = event.roles.iter().map(|r| r.get()).collect();
+    let grants = members::grants_for(&data.db, server_id, &roles).await?;
+    let server_name = ctx
+        .cache
+        .guild(event.guild_id)
+        .map(|g| g.name.clone())
+        .unwrap_or_else(|| format!("server {}", event.guild_id));
+    let display_name = event
+        .nick
+        .as_deref()
+        .or(event.user.global_name.as_deref())
+        .unwrap_or(&event.user.name);
+    members::record(
+        &data.db,
+        &MemberSighting {
+            server_id,
+            server_name: &server_name,
+            user_id: event.user.id.into(),
+            display_name,
+            grants: &grants,
+        },
+        data.now(),
+    )
+    .await
 }

@@ -35,18 +35,54 @@ pub type Context<'a> = poise::Context<'a, App, Error>;
 pub struct Options {
     /// Run the scheduler loop (tests drive `Scheduler::tick` themselves instead).
     pub scheduler: bool,
+    /// Ask for the Server Members intent, so role changes reach the bot as they happen.
+    pub members: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { scheduler: true }
+        Self {
+            scheduler: true,
+            members: true,
+        }
     }
 }
 
-/// The gateway intents coachbot asks for. None is privileged: check-in answers arrive as DMs,
-/// whose content Discord always delivers.
-pub fn intents() -> serenity::GatewayIntents {
-    serenity::GatewayIntents::GUILDS | serenity::GatewayIntents::DIRECT_MESSAGES
+/// The gateway intents coachbot asks for. Check-in answers arrive as DMs, whose content
+/// Discord always delivers; the one privileged intent, Server Members (`members`), brings
+/// role changes and departures (GUILD_MEMBER_UPDATE / REMOVE), so access follows Discord's
+/// roles without waiting for the person's next command.
+pub fn intents(members: bool) -> serenity::GatewayIntents {
+    let base = serenity::GatewayIntents::GUILDS | serenity::GatewayIntents::DIRECT_MESSAGES;
+    if members {
+        base | serenity::GatewayIntents::GUILD_MEMBERS
+    } else {
+        base
+    }
+}
+
+/// What to say when Discord refuses the Server Members intent (close 4014).
+pub const MEMBERS_INTENT_OFF: &str = "Discord refused the Server Members intent: switch it on \
+     for this application (Developer Portal, Bot, Privileged Gateway Intents) so role changes \
+     reach coachbot at once; until then roles are read when people use a command";
+
+/// Whether a client stopped because Discord refused its token (401 on REST, close 4004).
+pub fn token_refused(error: &serenity::Error) -> bool {
+    match error {
+        serenity::Error::Gateway(serenity::GatewayError::InvalidAuthentication) => true,
+        serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(response)) => {
+            response.status_code == serenity::StatusCode::UNAUTHORIZED
+        }
+        _ => false,
+    }
+}
+
+/// Whether a client stopped because Discord refused a privileged intent (close 4014).
+pub fn intent_refused(error: &serenity::Error) -> bool {
+    matches!(
+        error,
+        serenity::Error::Gateway(serenity::GatewayError::DisallowedGatewayIntents)
+    )
 }
 
 /// Every command coachbot registers.
@@ -179,7 +215,7 @@ pub async fn client(
             })
         })
         .build();
-    serenity::ClientBuilder::new_with_http(http, intents())
+    serenity::ClientBuilder::new_with_http(http, intents(options.members))
         .framework(Traced(framework))
         .await
         .context("building the Discord client")

@@ -185,6 +185,22 @@ impl Gateway {
             })
     }
 
+    /// Drops the live connection as a network failure would (an unclean close, 4000): the
+    /// session stays resumable, and every event from now on waits for its RESUME.
+    pub(crate) fn drop_connection(&self) -> bool {
+        let mut state = self.state();
+        let state = &mut *state;
+        state
+            .current
+            .as_ref()
+            .and_then(|id| state.sessions.get_mut(id))
+            .and_then(|s| s.connection.take())
+            .is_some_and(|(_, tx)| {
+                tx.send(Outgoing::Close(4000, "emulator: the connection dropped"))
+                    .is_ok()
+            })
+    }
+
     /// The intents of the bot's session (0 with none).
     pub(crate) fn intents(&self) -> u64 {
         let state = self.state();
@@ -667,6 +683,13 @@ impl Emulator {
     /// reconnects, its RESUME is refused (op 9), and it identifies again.
     pub fn close_gateway(&self, code: u16) -> bool {
         self.shared.gateway.close(code)
+    }
+
+    /// Drops the bot's connection without ending its session, as a network failure would:
+    /// events from now on (a DM, a member change) wait until the bot RESUMEs, which replays
+    /// them.
+    pub fn drop_gateway(&self) -> bool {
+        self.shared.gateway.drop_connection()
     }
 
     /// Sends op 7 (Reconnect): the bot should reconnect and RESUME, receiving what it missed.

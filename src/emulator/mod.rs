@@ -526,6 +526,17 @@ impl Emulator {
         Ok(())
     }
 
+    /// The Discord roles a member holds now.
+    pub fn member_roles(&self, guild_id: u64, user_id: u64) -> anyhow::Result<Vec<u64>> {
+        self.shared
+            .world()
+            .guilds
+            .get(&guild_id)
+            .and_then(|g| g.members.get(&user_id))
+            .map(|m| m.roles.clone())
+            .ok_or_else(|| anyhow!("user {user_id} is not a member of server {guild_id}"))
+    }
+
     /// Gives a member exactly these roles; GUILD_MEMBER_UPDATE goes to sessions with the
     /// GUILD_MEMBERS intent.
     pub fn set_member_roles(

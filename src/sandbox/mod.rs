@@ -78,7 +78,10 @@ impl Sandbox {
                 .token()?
                 .clone();
         // The sandbox drives the scheduler itself, on its own clock (see `clock`).
-        let options = crate::discord::Options { scheduler: false };
+        let options = crate::discord::Options {
+            scheduler: false,
+            ..crate::discord::Options::default()
+        };
         let app = crate::app::App::load(
             db.clone(),
             &token,

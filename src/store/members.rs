@@ -162,6 +162,20 @@ pub async fn record(db: &Db, seen: &MemberSighting<'_>, now: DateTime<Utc>) -> a
     .context("recording a member")
 }
 
+/// A member left the server: they hold no coachbot role there any more. Their name stays on
+/// what they wrote.
+pub async fn left(db: &Db, server_id: ServerId, user_id: UserId) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        sqlx::query("DELETE FROM member_roles WHERE server_id = $1 AND user_id = $2")
+            .bind(server_id)
+            .bind(user_id)
+            .execute(pool)
+            .await
+            .map(drop)
+    })
+    .context("dropping the roles of a member who left")
+}
+
 /// The roles a member was last seen holding.
 pub async fn roles_of(db: &Db, server_id: ServerId, user_id: UserId) -> anyhow::Result<Vec<Grant>> {
     let rows: Vec<(String, Option<SchoolId>)> = on_backend!(db, pool => {

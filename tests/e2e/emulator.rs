@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use serenity::all as serenity;
 
 use crate::e2e;
+use crate::process::{BotProcess, Launch};
 use crate::support::WAIT;
 
 fn http(emu: &Emulator) -> serenity::Http {
@@ -333,5 +334,40 @@ e2e! {
         bot.emu.wait_ready(2, Duration::from_secs(30)).await.expect("the bot identifies again");
         let reply = bot.command(ids.nobody, ids.general, "help", &[]).await;
         assert!(reply.text().contains("/setup school"));
+    }
+}
+
+e2e! {
+    /// Without the Server Members intent switched on for the application, Discord closes the
+    /// gateway with 4014: `coachbot run` says what to switch on, connects without it, and
+    /// answers commands.
+    async fn without_the_members_intent_the_bot_says_so_and_runs_without_it(bot) {
+        bot.stop().await;
+        bot.emu.set_privileged_intents(0);
+        bot.emu.expect_status(4014, 1);
+        let readies = bot.emu.ready_count();
+        let process = BotProcess::start(bot, &Launch::default());
+        let said = process.wait_for_log("Server Members intent", WAIT).await;
+        assert!(said.contains("Privileged Gateway Intents"), "{said}");
+        bot.emu.wait_ready(readies + 1, WAIT).await.expect("it connects without the intent");
+        let reply = bot.command(bot.ids.nobody, bot.ids.general, "help", &[]).await;
+        assert!(reply.text().contains("/setup school"), "{}", reply.text());
+        process.kill9().await;
+    }
+}
+
+e2e! {
+    /// A token Discord refuses (401, or a gateway close with 4004) stops `coachbot run` with
+    /// a message that says what to check, instead of retrying for ever.
+    async fn a_refused_token_stops_the_bot_and_says_what_to_check(bot) {
+        bot.stop().await;
+        bot.emu.set_token("the-token-of-another-application");
+        bot.emu.expect_status(401, 10);
+        bot.emu.expect_status(4004, 1);
+        let mut process = BotProcess::start(bot, &Launch::default());
+        let status = process.exit(WAIT).await;
+        assert!(!status.success(), "{status:?}");
+        let log = process.log();
+        assert!(log.contains("Discord refused the bot token: check DISCORD_TOKEN"), "{log}");
     }
 }

@@ -119,6 +119,14 @@ impl BotProcess {
             .join("\n")
     }
 
+    /// Waits for the process to exit on its own; its exit status.
+    pub async fn exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        match tokio::time::timeout(timeout, self.child.wait()).await {
+            Ok(status) => status.expect("the process ends"),
+            Err(_) => panic!("process {} is still running:\n{}", self.pid, self.log()),
+        }
+    }
+
     /// `kill -9`: the process gets no chance to finish anything.
     pub async fn kill9(mut self) {
         self.child.start_kill().expect("SIGKILL is sent");

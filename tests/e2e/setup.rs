@@ -195,3 +195,64 @@ e2e! {
         assert!(total <= 6000, "/help holds {total} characters of embeds");
     }
 }
+
+/// The coachbot roles `user` holds as the store has them now, as `role@school`.
+async fn roles_held(bot: &crate::support::TestBot, user: u64) -> Vec<String> {
+    coachbot::store::members::roles_of(&bot.db, bot.ids.server(), UserId::new(user))
+        .await
+        .expect("roles")
+        .into_iter()
+        .map(|g| {
+            format!(
+                "{}@{}",
+                g.role.as_str(),
+                g.school_id
+                    .map_or("all".to_owned(), |s| s.get().to_string())
+            )
+        })
+        .collect()
+}
+
+/// Waits until `user` holds exactly `expected`.
+async fn roles_become(bot: &crate::support::TestBot, user: u64, expected: &[String]) {
+    let deadline = tokio::time::Instant::now() + crate::support::WAIT;
+    loop {
+        let held = roles_held(bot, user).await;
+        if held == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "roles of {user} stayed {held:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+e2e! {
+    /// With the Server Members intent, a role given or taken in Discord reaches coachbot at
+    /// once (GUILD_MEMBER_UPDATE, GUILD_MEMBER_REMOVE): a member's coachbot roles follow
+    /// without waiting for their next command, so a coach whose role is taken away is no
+    /// longer a coach, and a member who leaves holds nothing.
+    async fn role_changes_in_discord_reach_coachbot_at_once(bot) {
+        let plan = bot.plan().await;
+        let ids = &bot.ids;
+        let lincoln = plan.lincoln.get();
+        bot.command(plan.casey, ids.general, "step list", &[]).await;
+        assert_eq!(roles_held(bot, plan.casey).await, ["coach@all"]);
+        let coaches = bot.emu.member_roles(ids.guild, plan.casey).expect("Casey's roles");
+
+        bot.emu.set_member_roles(ids.guild, plan.casey, &[]).expect("roles");
+        roles_become(bot, plan.casey, &[]).await;
+
+        // Pat, Lincoln's principal, becomes a coach too: both roles, before any command.
+        let mut pats = bot.emu.member_roles(ids.guild, plan.pat).expect("Pat's roles");
+        pats.extend(coaches);
+        bot.emu.set_member_roles(ids.guild, plan.pat, &pats).expect("roles");
+        roles_become(bot, plan.pat, &["coach@all".to_owned(), format!("principal@{lincoln}")]).await;
+
+        assert_eq!(roles_held(bot, plan.terry).await, [format!("team@{lincoln}")]);
+        bot.emu.remove_member(ids.guild, plan.terry).expect("removed");
+        roles_become(bot, plan.terry, &[]).await;
+    }
+}
