@@ -5,8 +5,11 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use coachbot::config::Sending as Settings;
 use coachbot::discord::Options;
+use coachbot::domain::ids::UserId;
+use coachbot::domain::outbox::OutboxMessage;
 use coachbot::emulator::{Fault, FaultKind};
 use coachbot::outbox::{DeliverOutcome, Scheduler};
+use coachbot::store::outbox::NewRow;
 
 use crate::e2e;
 use crate::schedules::schedule_for_pat;
@@ -162,5 +165,121 @@ e2e! {
         for person in [plan.pat, plan.terry, plan.jordan] {
             assert_eq!(dm_questions(bot, person).await, 1);
         }
+    }
+}
+
+/// Queues `message` for `person` (a DM) or a channel, due now.
+async fn queue(bot: &TestBot, key: &str, person: Option<u64>, message: &OutboxMessage) {
+    let now = Utc::now();
+    let row = NewRow::new(
+        key,
+        bot.ids.server(),
+        person.map(UserId::new),
+        message,
+        now - TimeDelta::seconds(1),
+    )
+    .expect("a row");
+    coachbot::store::outbox::enqueue(&bot.db, &[row], now)
+        .await
+        .expect("queued");
+}
+
+/// Another process with the bot's token sends to `path` until Discord says 429 (at most 100
+/// requests): the bucket is then empty.
+async fn spend(bot: &TestBot, method: reqwest::Method, path: &str) {
+    let client = reqwest::Client::new();
+    for i in 0..100 {
+        let mut request = client
+            .request(
+                method.clone(),
+                format!("{}/api/v10{path}", bot.emu.api_url()),
+            )
+            .header("Authorization", "Bot test-token");
+        if method == reqwest::Method::POST {
+            request = request
+                .header("Content-Type", "application/json")
+                .body(serde_json::json!({"content": format!("another process, {i}")}).to_string());
+        }
+        let status = request.send().await.expect("sent").status();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            return;
+        }
+        assert!(
+            status.is_success(),
+            "the other process's request {i} got {status}"
+        );
+    }
+    panic!("100 requests to {path} and no 429");
+}
+
+/// The outbox's POSTs to `path` and what the emulator answered.
+fn posts_to(bot: &TestBot, path: &str, content: &str) -> Vec<coachbot::emulator::RecordedCall> {
+    bot.emu
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path == path && c.content() == Some(content))
+        .collect()
+}
+
+e2e! {
+    /// Discord's own limits as the emulator enforces them, with no injected fault: another
+    /// process with the same token has used the channel's 5 messages in 5 s, then the 50
+    /// requests of this second. The outbox meets a route 429 and then a global one, waits
+    /// each out as Discord says, and every row arrives once.
+    async fn the_outbox_honours_discords_route_and_global_limits(bot) {
+        let plan = bot.plan().await;
+        let channel = bot.ids.lincoln_channel;
+        let scheduler = bot.scheduler();
+        bot.emu.expect_status(429, 20);
+
+        // The route: the channel's bucket is empty; a DM is not held by it.
+        spend(bot, reqwest::Method::POST, &format!("/channels/{channel}/messages")).await;
+        let line = "Step #1 “Book the library” is now done (Terry Okafor).";
+        queue(bot, "limits:line", None, &OutboxMessage::Announcement { channel_id: channel, text: line.to_owned() }).await;
+        queue(bot, "limits:pat", Some(plan.pat), &OutboxMessage::Notice { text: "A note for Pat".to_owned() }).await;
+        let round = scheduler.deliver(Utc::now()).await.expect("deliver");
+        assert_eq!((round.sent, round.retried, round.failed), (1, 1, 0), "the DM went; the line waits: {round:?}");
+        let channel_path = format!("/channels/{channel}/messages");
+        let refused = posts_to(bot, &channel_path, line);
+        assert_eq!(refused.iter().map(|c| c.status).collect::<Vec<_>>(), [429]);
+        let body = refused[0].response.clone().expect("a 429 body");
+        assert_eq!(body["global"], serde_json::json!(false), "a route limit: {body}");
+
+        // The global limit: 50 requests this second, then the outbox's next DM.
+        spend(bot, reqwest::Method::GET, "/users/@me").await;
+        queue(bot, "limits:terry", Some(plan.terry), &OutboxMessage::Notice { text: "A note for Terry".to_owned() }).await;
+        scheduler.deliver(Utc::now()).await.expect("deliver");
+        let global = bot.emu.calls().into_iter().find(|c| c.method == "POST" && c.status == 429 && c.response.as_ref().is_some_and(|r| r["global"] == serde_json::json!(true)))
+            .expect("the outbox met the global limit");
+
+        // Rounds as the running bot would make them, until everything is out.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            scheduler.deliver(Utc::now()).await.expect("deliver");
+            let rows = coachbot::store::outbox::all(&bot.db, bot.ids.server()).await.expect("rows");
+            let ours: Vec<_> = rows.iter().filter(|r| r.key.starts_with("limits:")).collect();
+            if ours.iter().all(|r| r.status == "sent") {
+                assert!(ours.iter().all(|r| r.attempts <= 1), "a 429 is not a failed attempt: {ours:?}");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "rows still waiting: {ours:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+
+        // Each once, and none before Discord said.
+        let posted = posts_to(bot, &channel_path, line);
+        assert_eq!(posted.iter().map(|c| c.status).collect::<Vec<_>>(), [429, 200], "the line: refused once, then sent once");
+        let waited = posted[1].at.duration_since(posted[0].at).as_secs_f64();
+        let retry_after = body["retry_after"].as_f64().expect("retry_after");
+        assert!(waited + 0.05 >= retry_after, "sent {waited:.2} s after a 429 that said {retry_after} s");
+        assert_eq!(bot.emu.messages_in(channel).iter().filter(|m| m["content"] == serde_json::json!(line)).count(), 1);
+        for (person, text) in [(plan.pat, "A note for Pat"), (plan.terry, "A note for Terry")] {
+            let dm = bot.emu.dm_channel_of(person).expect("a DM channel");
+            let seen = bot.emu.messages_in(dm).iter().filter(|m| m["content"] == serde_json::json!(text)).count();
+            assert_eq!(seen, 1, "{text}: delivered once");
+        }
+        let after_global = bot.emu.calls().into_iter().filter(|c| c.index > global.index && c.method == "POST").map(|c| c.at.duration_since(global.at).as_secs_f64()).fold(f64::INFINITY, f64::min);
+        let global_after = global.response.as_ref().and_then(|r| r["retry_after"].as_f64()).expect("retry_after");
+        assert!(after_global + 0.05 >= global_after, "a POST {after_global:.2} s after a global 429 that said {global_after} s");
     }
 }
