@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use poise::serenity_prelude as serenity;
+
 use crate::checkin::Engine;
 use crate::clock::Clock;
 use crate::config::{Sending, Token};
@@ -44,7 +46,18 @@ impl App {
         sending: Sending,
         clock: Clock,
     ) -> anyhow::Result<Self> {
-        let http = Arc::new(crate::outbound::http_client(token, api_url));
+        let http = crate::outbound::http_client(token, api_url);
+        Self::with_http(db, Arc::new(http), sending, clock)
+    }
+
+    /// Like [`App::load`], sending through `http` as it is built (a test's production path:
+    /// `outbound::http_client_through`).
+    pub fn with_http(
+        db: Db,
+        http: Arc<serenity::Http>,
+        sending: Sending,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
         let outbound = Arc::new(Outbound::new(http, sending.per_second)?);
         let wake = Arc::<tokio::sync::Notify>::default();
         Ok(Self {

@@ -34,7 +34,7 @@ const FLEET_JOBS: usize = 10_000;
     ignore = "runs on PostgreSQL: set TEST_DATABASE_URL when building the tests"
 )]
 async fn two_processes_deliver_ten_thousand_checkins_once() {
-    let Some(bot) = support::spawn_bot(Backend::Postgres).await else {
+    let Some(bot) = support::spawn_bot(Backend::Postgres, support::HttpPath::Proxy).await else {
         return;
     };
     // What is tested is that nothing is lost or sent twice when a process dies, at a pace far

@@ -195,7 +195,16 @@ pub async fn client(
     api_url: Option<&str>,
     options: Options,
 ) -> anyhow::Result<serenity::Client> {
-    let http = crate::outbound::http_client(token, api_url);
+    client_with_http(app, crate::outbound::http_client(token, api_url), options).await
+}
+
+/// Like [`client`], on an `http` built by the caller (a test's production path:
+/// `outbound::http_client_through`). The gateway's address comes from `GET /gateway` on it.
+pub async fn client_with_http(
+    app: App,
+    http: serenity::Http,
+    options: Options,
+) -> anyhow::Result<serenity::Client> {
     let framework = poise::Framework::builder()
         .options(framework_options())
         .setup(move |ctx, ready, framework| {

@@ -5,7 +5,9 @@
 //!
 //! The real serenity client talks to it unmodified: point `HttpBuilder::proxy` at
 //! [`Emulator::api_url`] with the rate limiter disabled, and the gateway URL follows from
-//! `GET /gateway`.
+//! `GET /gateway`. The same API is served over TLS as `https://discord.com`
+//! ([`Emulator::tls_client`]), so serenity can also run with its own rate limiter on, as it
+//! does in production.
 //!
 //! # Discord's rules it enforces
 //!
@@ -72,9 +74,11 @@ pub mod record;
 mod rest;
 pub mod rules;
 pub mod spec;
+mod tls;
 pub mod world;
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -253,6 +257,11 @@ impl Shared {
 pub struct Emulator {
     shared: Arc<Shared>,
     api_url: String,
+    /// Where the same API is served over TLS, as `discord.com`.
+    tls_addr: SocketAddr,
+    /// The certificate it serves (DER), self-signed for `discord.com`.
+    tls_certificate: Vec<u8>,
+    /// Both listeners.
     server: JoinHandle<()>,
 }
 
@@ -304,6 +313,11 @@ impl Emulator {
             .context("binding the emulator's loopback port")?;
         let address = listener.local_addr()?;
         let api_url = format!("http://{address}");
+        let identity = tls::Identity::generate()?;
+        let tls_listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .context("binding the emulator's TLS port")?;
+        let tls_addr = tls_listener.local_addr()?;
         let clock = Arc::new(clock::EmulatorClock::default());
         let ids = Snowflakes::new(deterministic_ids, clock.clone());
         let mut world = World::new(&ids, clock.clone());
@@ -352,6 +366,8 @@ impl Emulator {
                 rules.upload_limit.saturating_mul(2).max(rest::BODY_CAP),
             ))
             .with_state(shared.clone());
+        let tls_listener = tls::TlsListener::new(tls_listener, &identity);
+        let tls_app = app.clone();
         let server = tokio::spawn(async move {
             // Discord answers without Nagle's delay; so must a stand-in measured for speed.
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
@@ -359,13 +375,23 @@ impl Emulator {
                     tracing::warn!(%error, "emulator: could not set TCP_NODELAY");
                 }
             });
-            if let Err(error) = axum::serve(listener, app).await {
-                tracing::error!(%error, "emulator server stopped");
-            }
+            let plain = async {
+                if let Err(error) = axum::serve(listener, app).await {
+                    tracing::error!(%error, "emulator server stopped");
+                }
+            };
+            let tls = async {
+                if let Err(error) = axum::serve(tls_listener, tls_app).await {
+                    tracing::error!(%error, "emulator TLS server stopped");
+                }
+            };
+            tokio::join!(plain, tls);
         });
         Ok(Self {
             shared,
             api_url,
+            tls_addr,
+            tls_certificate: identity.certificate,
             server,
         })
     }
@@ -373,6 +399,36 @@ impl Emulator {
     /// The base URL to hand to `HttpBuilder::proxy` (and `DISCORD_API_URL`).
     pub fn api_url(&self) -> &str {
         &self.api_url
+    }
+
+    /// The loopback address where the same API is served over TLS, with a certificate for
+    /// `discord.com`: what `https://discord.com` resolves to in [`Emulator::tls_client`].
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.tls_addr
+    }
+
+    /// The self-signed certificate the TLS port serves (DER), to trust as a root.
+    pub fn tls_root_certificate(&self) -> &[u8] {
+        &self.tls_certificate
+    }
+
+    /// An HTTP client for which `https://discord.com` is this emulator: the name resolves to
+    /// [`Emulator::tls_addr`] and only the emulator's certificate is trusted, so a request
+    /// that would leave for any other HTTPS host fails instead. Hand it to serenity's
+    /// `HttpBuilder::client` and `Ratelimiter::new` (see
+    /// `coachbot::outbound::http_client_through`) to run serenity's rate limiter, which
+    /// sends to `https://discord.com/api/v10` whatever the proxy says.
+    pub fn tls_client(&self) -> anyhow::Result<reqwest::Client> {
+        let root = reqwest::Certificate::from_der(&self.tls_certificate)
+            .context("reading the emulator's certificate")?;
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(root)
+            // Without a port in the URL, the override's port is used.
+            .resolve(tls::HOST, self.tls_addr)
+            .build()
+            .context("building the client for the emulator's TLS port")
     }
 
     pub fn gateway_url(&self) -> &str {

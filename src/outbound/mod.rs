@@ -50,15 +50,30 @@ impl From<UserId> for serenity::UserId {
     }
 }
 
-/// An HTTP client for Discord, or for the emulator at `api_url`. With a proxy the rate limiter
-/// must be off: serenity's limiter builds its requests without the proxy and would reach
-/// Discord itself.
+/// An HTTP client for Discord, or for the emulator at `api_url`. With a proxy serenity's rate
+/// limiter must be off: it builds its requests without the proxy and would reach Discord
+/// itself. Without one (production) the limiter is on, reading Discord's `X-RateLimit-*`
+/// headers and 429s; tests run that path through [`http_client_through`].
 pub fn http_client(token: &crate::config::Token, api_url: Option<&str>) -> serenity::Http {
     let mut builder = serenity::HttpBuilder::new(token.expose());
     if let Some(url) = api_url {
         builder = builder.proxy(url).ratelimiter_disabled(true);
     }
     builder.build()
+}
+
+/// An HTTP client for `https://discord.com` as production has it (no proxy, serenity's rate
+/// limiter on), sending every request, the limiter's and the others, through `client`. With
+/// `Emulator::tls_client` that is the emulator's TLS port: the production path under test.
+pub fn http_client_through(
+    token: &crate::config::Token,
+    client: reqwest::Client,
+) -> serenity::Http {
+    // The builder makes the limiter with this client and the token prefixed "Bot ", as
+    // `Ratelimiter::new` wants it.
+    serenity::HttpBuilder::new(token.expose())
+        .client(client)
+        .build()
 }
 
 /// Sends to Discord, paced. Shared by everything in a process (see `App`).
@@ -80,6 +95,12 @@ impl Outbound {
                 .context("building the HTTP client")?,
             throttle: tokio::sync::Mutex::new(Throttle::new(per_second)),
         })
+    }
+
+    /// The serenity client it sends through (whether serenity's own rate limiter is on, and
+    /// what it has read of Discord's limits, are there).
+    pub fn http(&self) -> &serenity::Http {
+        &self.http
     }
 
     /// Waits until a request may go out under Discord's limits, and counts it. `None` is a

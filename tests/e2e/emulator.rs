@@ -43,6 +43,9 @@ fn the_rate_limiter_is_off_whenever_a_proxy_is_set() {
             .ratelimiter
             .is_some()
     );
+    // Production's path under test: no proxy, so the limiter may be on.
+    let through = coachbot::outbound::http_client_through(&token, reqwest::Client::new());
+    assert!(through.ratelimiter.is_some() && through.proxy.is_none());
 }
 
 e2e! {
@@ -369,5 +372,89 @@ e2e! {
         assert!(!status.success(), "{status:?}");
         let log = process.log();
         assert!(log.contains("Discord refused the bot token: check DISCORD_TOKEN"), "{log}");
+    }
+}
+
+e2e! {
+    via Production;
+    /// In production serenity's own rate limiter is on: it reads Discord's `X-RateLimit-*`
+    /// headers and waits. Here the bot runs that path (no proxy, `https://discord.com` is the
+    /// emulator's TLS port) and posts seven times in Lincoln's channel within seconds (the new
+    /// focus and six new steps), past Discord's 5 per 5 s: every announcement arrives once and
+    /// the emulator answers no 429. Then seven messages in a row through the bot's client go
+    /// to #general: serenity itself waits out the window the headers gave, about 5 s, instead
+    /// of drawing a 429.
+    async fn serenity_s_own_rate_limiter_keeps_a_busy_channel_within_discord_s_limits(bot) {
+        let emu = &bot.emu;
+        let app = bot.app();
+        let client_http = bot.client_http().expect("the bot is running");
+        for (who, http) in [("the outbound sender", app.outbound.http()), ("the client", &*client_http)] {
+            assert!(http.ratelimiter.is_some(), "{who}: serenity's rate limiter is on");
+            assert!(http.proxy.is_none(), "{who}: no proxy, requests go to https://discord.com");
+        }
+        eprintln!("serenity's rate limiter is on; https://discord.com is the emulator at {}", emu.tls_addr());
+
+        let plan = bot.plan().await;
+        let lincoln = bot.ids.lincoln_channel;
+        let titles: Vec<String> = (1..=6).map(|n| format!("Walkthrough round {n}")).collect();
+        for title in &titles {
+            let reply = bot.command(plan.terry, bot.ids.general, "step add", &[
+                ("title", json!(title)), ("indicator", json!("12a")),
+                ("owner", json!(plan.terry)), ("due", json!("in 2 weeks")),
+            ]).await;
+            assert!(reply.content.starts_with("Added step"), "{}", reply.content);
+        }
+        // The sixth and seventh wait for the channel's window to pass.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while emu.messages_in(lincoln).len() < 7 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let posted: Vec<String> = emu
+            .messages_in(lincoln)
+            .iter()
+            .map(|m| m["content"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(posted.len(), 7, "the focus and six steps, each once: {posted:#?}");
+        assert!(posted[0].contains("12a"), "{posted:#?}");
+        for title in &titles {
+            let times = posted.iter().filter(|c| c.contains(&format!("“{title}”"))).count();
+            assert_eq!(times, 1, "{title} announced once: {posted:#?}");
+        }
+        // serenity read the emulator's headers: the channel's bucket allows 5.
+        let limiter = app.outbound.http().ratelimiter.as_ref().expect("the limiter");
+        let bucket = serenity::Route::ChannelMessages { channel_id: serenity::ChannelId::new(lincoln) }
+            .ratelimiting_bucket();
+        let limit = match limiter.routes().read().await.get(&bucket) {
+            Some(route) => route.lock().await.limit(),
+            None => panic!("serenity's limiter never saw Lincoln's channel"),
+        };
+        assert_eq!(limit, 5, "serenity knows Discord's limit for the channel");
+
+        // serenity's own wait, with nothing of coachbot's in front of it.
+        let general = serenity::ChannelId::new(bot.ids.general);
+        let started = std::time::Instant::now();
+        for n in 1..=7 {
+            general
+                .say(&*client_http, format!("Reminder {n}"))
+                .await
+                .expect("serenity waits for the window instead of drawing a 429");
+        }
+        let took = started.elapsed();
+        eprintln!("seven messages in one channel through serenity's limiter took {took:?}");
+        assert!(took >= Duration::from_millis(4500), "serenity waited out the 5 s window: {took:?}");
+        let reminders = emu
+            .messages_in(bot.ids.general)
+            .iter()
+            .filter(|m| m["content"].as_str().is_some_and(|c| c.starts_with("Reminder ")))
+            .count();
+        assert_eq!(reminders, 7);
+
+        let refused: Vec<String> = emu
+            .calls()
+            .iter()
+            .filter(|c| c.status == 429)
+            .map(|c| format!("{} {}", c.method, c.path))
+            .collect();
+        assert!(refused.is_empty(), "no request drew a 429: {refused:?}");
     }
 }

@@ -46,9 +46,22 @@ impl Ids {
     }
 }
 
+/// How the bot's REST requests reach the emulator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HttpPath {
+    /// serenity's proxy setting, to the emulator's plain port; serenity's rate limiter off
+    /// (it would send to Discord itself). Every test but those that say otherwise.
+    Proxy,
+    /// Production's path: no proxy, serenity's rate limiter on, `https://discord.com`
+    /// resolved to the emulator's TLS port (`Emulator::tls_client`).
+    Production,
+}
+
 /// A bot process (its `App`, client task and shards).
 struct Running {
     app: App,
+    /// The serenity client's own HTTP client (poise's replies go through it).
+    http: Arc<serenity::all::Http>,
     client: JoinHandle<()>,
     shards: Arc<serenity::all::ShardManager>,
 }
@@ -61,23 +74,34 @@ fn token() -> Token {
         .clone()
 }
 
+/// A serenity HTTP client to the emulator along `path`.
+fn http(emu: &Emulator, path: HttpPath) -> serenity::all::Http {
+    match path {
+        HttpPath::Proxy => coachbot::outbound::http_client(&token(), Some(emu.api_url())),
+        HttpPath::Production => coachbot::outbound::http_client_through(
+            &token(),
+            emu.tls_client().expect("the emulator's TLS client builds"),
+        ),
+    }
+}
+
 /// The `App` of a bot process on the test's database and emulator.
-fn app(emu: &Emulator, db: &Db, sending: Sending) -> App {
-    App::load(
+fn app(emu: &Emulator, db: &Db, sending: Sending, path: HttpPath) -> App {
+    App::with_http(
         db.clone(),
-        &token(),
-        Some(emu.api_url()),
+        Arc::new(http(emu, path)),
         sending,
         Clock::system(),
     )
     .expect("prompt files load")
 }
 
-async fn start_client(emu: &Emulator, db: &Db, options: Options) -> Running {
-    let app = app(emu, db, Sending::default());
-    let mut client = coachbot::discord::client(app.clone(), &token(), Some(emu.api_url()), options)
+async fn start_client(emu: &Emulator, db: &Db, options: Options, path: HttpPath) -> Running {
+    let app = app(emu, db, Sending::default(), path);
+    let mut client = coachbot::discord::client_with_http(app.clone(), http(emu, path), options)
         .await
         .expect("the client builds");
+    let http = client.http.clone();
     let shards = client.shard_manager.clone();
     let client = tokio::spawn(async move {
         if let Err(error) = client.start().await {
@@ -86,6 +110,7 @@ async fn start_client(emu: &Emulator, db: &Db, options: Options) -> Running {
     });
     Running {
         app,
+        http,
         client,
         shards,
     }
@@ -97,14 +122,16 @@ pub struct TestBot {
     /// The database's URL, for bot processes started beside the test.
     pub url: String,
     pub ids: Ids,
+    /// How the bot's requests reach the emulator, for every process a test starts.
+    pub http_path: HttpPath,
     running: std::sync::Mutex<Option<Running>>,
     _sqlite_dir: Option<tempfile::TempDir>,
     _pg: Option<PgTestDb>,
 }
 
-/// Starts the emulator, the bot and a fresh database; `None` (with a note on stderr) when the
-/// backend is not available.
-pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
+/// Starts the emulator, the bot (its requests taking `http_path`) and a fresh database;
+/// `None` (with a note on stderr) when the backend is not available.
+pub async fn spawn_bot(backend: Backend, http_path: HttpPath) -> Option<TestBot> {
     let (url, sqlite_dir, pg) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("a temp dir");
@@ -135,6 +162,7 @@ pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
             scheduler: false,
             ..Options::default()
         },
+        http_path,
     )
     .await;
     emu.wait_for_commands(WAIT)
@@ -145,6 +173,7 @@ pub async fn spawn_bot(backend: Backend) -> Option<TestBot> {
         db,
         url,
         ids,
+        http_path,
         running: std::sync::Mutex::new(Some(running)),
         _sqlite_dir: sqlite_dir,
         _pg: pg,
@@ -183,7 +212,7 @@ impl TestBot {
     /// Starts a new bot process with these options.
     pub async fn start_with(&self, options: Options) {
         let before = self.emu.ready_count();
-        let running = start_client(&self.emu, &self.db, options).await;
+        let running = start_client(&self.emu, &self.db, options, self.http_path).await;
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(running);
         self.emu
             .wait_ready(before + 1, WAIT)
@@ -205,7 +234,16 @@ impl TestBot {
             .unwrap_or_else(|e| e.into_inner())
             .as_ref()
             .map(|r| r.app.clone())
-            .unwrap_or_else(|| app(&self.emu, &self.db, Sending::default()))
+            .unwrap_or_else(|| app(&self.emu, &self.db, Sending::default(), self.http_path))
+    }
+
+    /// The running bot's serenity HTTP client (the one poise answers through).
+    pub fn client_http(&self) -> Option<Arc<serenity::all::Http>> {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|r| r.http.clone())
     }
 
     /// The running bot's scheduler, to drive with a fixed `now`.
@@ -215,7 +253,7 @@ impl TestBot {
 
     /// The scheduler of another process on the same database, with its own pace and lease.
     pub fn scheduler_with(&self, sending: Sending) -> coachbot::outbox::Scheduler {
-        app(&self.emu, &self.db, sending).scheduler()
+        app(&self.emu, &self.db, sending, self.http_path).scheduler()
     }
 
     /// Runs a slash command as `user` in `channel` and waits for the reply.
@@ -416,10 +454,14 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// Declares an end-to-end test that runs once on SQLite and once on PostgreSQL.
+/// Declares an end-to-end test that runs once on SQLite and once on PostgreSQL. It starts with
+/// `via Production;` for a bot on production's HTTP path ([`HttpPath::Production`]).
 #[macro_export]
 macro_rules! e2e {
     ($(#[$meta:meta])* async fn $name:ident($bot:ident) $body:block) => {
+        $crate::e2e!(via Proxy; $(#[$meta])* async fn $name($bot) $body);
+    };
+    (via $path:ident; $(#[$meta:meta])* async fn $name:ident($bot:ident) $body:block) => {
         $(#[$meta])*
         mod $name {
             #[allow(unused_imports)]
@@ -429,7 +471,7 @@ macro_rules! e2e {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                $crate::support::run(coachbot::store::Backend::Sqlite, |bot| Box::pin(body(bot))).await;
+                $crate::support::run(coachbot::store::Backend::Sqlite, $crate::support::HttpPath::$path, |bot| Box::pin(body(bot))).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -438,7 +480,7 @@ macro_rules! e2e {
                 ignore = "PostgreSQL run: set TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/test) when building the tests"
             )]
             async fn postgres() {
-                $crate::support::run(coachbot::store::Backend::Postgres, |bot| Box::pin(body(bot))).await;
+                $crate::support::run(coachbot::store::Backend::Postgres, $crate::support::HttpPath::$path, |bot| Box::pin(body(bot))).await;
             }
         }
     };
@@ -446,12 +488,13 @@ macro_rules! e2e {
 
 pub async fn run(
     backend: Backend,
+    http_path: HttpPath,
     test: impl for<'a> FnOnce(
         &'a TestBot,
     )
         -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'a>>,
 ) {
-    let Some(bot) = spawn_bot(backend).await else {
+    let Some(bot) = spawn_bot(backend, http_path).await else {
         return;
     };
     // A request Discord would refuse fails the test where it happens, not at the end.
