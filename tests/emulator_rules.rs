@@ -711,6 +711,17 @@ async fn uploads_up_to_ten_mebibytes_and_ten_files() {
         .multipart(&path, &json!({"content": "big"}), &[("big.bin", too_big)])
         .await;
     assert_eq!((refused.status, refused.code()), (413, Some(40005)));
+    let twelve_mib = vec![7u8; 12 * 1024 * 1024];
+    scene.emu.advance(Duration::from_secs(5));
+    let refused = scene
+        .client
+        .multipart(
+            &path,
+            &json!({"content": "big"}),
+            &[("export.zip", twelve_mib)],
+        )
+        .await;
+    assert_eq!((refused.status, refused.code()), (413, Some(40005)));
 
     let files: Vec<(&str, Vec<u8>)> = (0..11).map(|_| ("f.txt", b"x".to_vec())).collect();
     scene.emu.advance(Duration::from_secs(5));

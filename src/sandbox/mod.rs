@@ -42,6 +42,7 @@ pub struct Sandbox {
     /// The bot's process: its clock is the sandbox's (see `clock`).
     app: crate::app::App,
     bot: JoinHandle<()>,
+    shards: std::sync::Arc<serenity::all::ShardManager>,
 }
 
 impl Drop for Sandbox {
@@ -91,6 +92,7 @@ impl Sandbox {
         )?;
         let mut client =
             crate::discord::client(app.clone(), &token, Some(emu.api_url()), options).await?;
+        let shards = client.shard_manager.clone();
         let bot = tokio::spawn(async move {
             if let Err(error) = client.start().await {
                 tracing::error!(error = format!("{error:#}"), "the sandbox's bot stopped");
@@ -112,6 +114,7 @@ impl Sandbox {
                 .join("coachbot-sandbox-files"),
             app,
             bot,
+            shards,
         })
     }
 
@@ -308,15 +311,17 @@ impl Sandbox {
     async fn fill_form(&mut self, fields: &[(String, String)]) -> anyhow::Result<String> {
         let (custom_id, channel) = self
             .form
-            .take()
+            .clone()
             .context("no form is open; the bot opens one when it needs more from you")?;
         let pairs: Vec<(&str, &str)> = fields
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let mark = self.emu.call_count();
+        // A form Discord would not send (a required field left empty) stays open to fill again.
         self.emu
             .submit_modal(self.me().user_id, channel, &custom_id, &pairs)?;
+        self.form = None;
         Ok(self.answers_since(mark).await)
     }
 
@@ -361,12 +366,19 @@ impl Sandbox {
         let mark = self.emu.call_count();
         self.emu
             .click_button(self.me().user_id, channel, message, custom_id)?;
-        Ok(self.answers_since(mark).await)
+        // A form the click opens belongs to the button's channel (a DM, say).
+        Ok(self.answers_in(mark, channel).await)
     }
 
     /// Waits for the bot to answer and go quiet, then renders what it sent (remembering a form
     /// it opened, for `form`).
     async fn answers_since(&mut self, mark: usize) -> String {
+        let channel = self.channel;
+        self.answers_in(mark, channel).await
+    }
+
+    /// Like [`Self::answers_since`], for an interaction in `channel`.
+    async fn answers_in(&mut self, mark: usize, channel: u64) -> String {
         if self
             .emu
             .wait_for_call(mark, FIRST_ANSWER, |_| true)
@@ -391,7 +403,7 @@ impl Sandbox {
                 && body.and_then(|b| b["type"].as_u64()) == Some(9)
                 && let Some(id) = body.and_then(|b| b["data"]["custom_id"].as_str())
             {
-                self.form = Some((id.to_owned(), self.channel));
+                self.form = Some((id.to_owned(), channel));
             }
         }
         let mut shown = Vec::new();
@@ -516,6 +528,9 @@ pub async fn run(database: &Path, fresh: bool) -> anyhow::Result<()> {
             writeln!(out, "  {violation}")?;
         }
     }
+    // The bot stops before its database closes: no event finds the pool gone.
+    sandbox.shards.shutdown_all().await;
+    sandbox.bot.abort();
     sandbox.db.close().await;
     Ok(())
 }

@@ -251,3 +251,42 @@ async fn the_clock_moves_commands_and_previews_too() {
         sandbox.emu.violations()
     );
 }
+
+/// A form opened by a button in DM is filled from the prompt in any channel; one Discord
+/// would not send (a required field empty) stays open to fill again; the follow-up choices
+/// after Confirm can be clicked and their form filled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_opened_from_dm_buttons_are_filled_from_the_prompt() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sandbox = Sandbox::start(&dir.path().join("sandbox.db"), true)
+        .await
+        .expect("the sandbox starts");
+    say(&mut sandbox, "as casey").await;
+    say(&mut sandbox, "/checkin start person:@pat flow:weekly").await;
+    say(&mut sandbox, "as pat").await;
+    let form = say(&mut sandbox, "click ci:1:form:0").await;
+    assert!(form.contains("opened a form"), "{form}");
+    let refused = say(
+        &mut sandbox,
+        r#"form q0:"Met twice" q1:"Template picked" q2:"" q3:"Book the library""#,
+    )
+    .await;
+    assert!(refused.contains("`q2` is empty"), "{refused}");
+    let sent = say(
+        &mut sandbox,
+        r#"form q0:"Met twice" q1:"Template picked" q2:"Not enough time" q3:"Book the library""#,
+    )
+    .await;
+    assert!(sent.contains("What kind of barrier"), "{sent}");
+    let heard = say(&mut sandbox, "click ci:1:cat:2:time").await;
+    assert!(heard.contains("Here is what I heard"), "{heard}");
+    let saved = say(&mut sandbox, "click ci:1:confirm").await;
+    assert!(
+        saved.contains("Saved. 2 step update(s) and 1 barrier(s)"),
+        "{saved}"
+    );
+    let pick = say(&mut sandbox, "click ci:1:fu:pick").await;
+    assert!(pick.contains("opened a form: Check in again"), "{pick}");
+    let when = say(&mut sandbox, r#"form date:"in 3 weeks""#).await;
+    assert!(when.contains("I will check in with you again on"), "{when}");
+}
