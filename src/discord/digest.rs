@@ -121,6 +121,9 @@ async fn schedule(
 /// See your digest as it would be now (only you see it; nothing is recorded)
 #[poise::command(slash_command, guild_only)]
 async fn preview(ctx: Context<'_>) -> Result<(), Error> {
+    // Composing reads every school the caller coaches: answer Discord first (for the caller
+    // alone, as the preview is).
+    ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
     let schools = coached(ctx, &caller).await?;
     let zone = zone_for(ctx, &caller, None, &schools).await?;

@@ -95,6 +95,9 @@ async fn preview(
     #[autocomplete = "complete::school"]
     school: Option<String>,
 ) -> Result<(), Error> {
+    // Composing and drawing the chart take a while: answer Discord first (for the caller
+    // alone, as the preview is).
+    ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
     let school = scope::school_or_all(ctx, &caller, school.as_deref(), "see its summary").await?;
     let data = ctx.data();

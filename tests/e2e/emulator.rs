@@ -341,6 +341,20 @@ e2e! {
 }
 
 e2e! {
+    /// Discord asks the bot to reconnect (op 7): it resumes its session instead of
+    /// identifying again, and keeps answering.
+    async fn the_bot_resumes_when_discord_asks_it_to_reconnect(bot) {
+        let ids = &bot.ids;
+        let (readies, resumes) = (bot.emu.ready_count(), bot.emu.resumed_count());
+        assert!(bot.emu.request_reconnect(), "the bot was connected");
+        bot.emu.wait_resumed(resumes + 1, Duration::from_secs(30)).await.expect("the bot resumes");
+        assert_eq!(bot.emu.ready_count(), readies, "no second IDENTIFY");
+        let reply = bot.command(ids.nobody, ids.general, "help", &[]).await;
+        assert!(reply.text().contains("/setup school"), "{}", reply.text());
+    }
+}
+
+e2e! {
     /// Without the Server Members intent switched on for the application, Discord closes the
     /// gateway with 4014: `coachbot run` says what to switch on, connects without it, and
     /// answers commands.
