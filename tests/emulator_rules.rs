@@ -595,6 +595,42 @@ async fn five_messages_per_channel_per_five_seconds_then_429_with_discords_heade
 }
 
 #[tokio::test]
+async fn fifty_one_requests_in_one_second_meet_the_global_limit_with_its_headers() {
+    let scene = scene().await;
+    // A burst that the machine stretched past one second proves nothing: it is tried again.
+    for _ in 0..3 {
+        scene.emu.advance(Duration::from_secs(2));
+        let started = std::time::Instant::now();
+        let mut answers = Vec::new();
+        for _ in 0..51 {
+            answers.push(scene.client.get("/users/@me").await);
+        }
+        if started.elapsed() >= Duration::from_millis(900) {
+            continue;
+        }
+        let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+        assert!(
+            statuses[..50].iter().all(|s| *s == 200),
+            "fifty in a second are allowed: {statuses:?}"
+        );
+        let limited = &answers[50];
+        assert_eq!(limited.status, 429);
+        assert_eq!(limited.header("x-ratelimit-scope"), Some("global"));
+        assert_eq!(limited.header("x-ratelimit-global"), Some("true"));
+        assert!(limited.header("retry-after").is_some());
+        assert_eq!(limited.body["global"], json!(true));
+        let retry_after = limited.body["retry_after"].as_f64().expect("retry_after");
+        assert!(
+            retry_after > 0.0 && retry_after <= 1.0,
+            "until the second is over: {retry_after}"
+        );
+        assert!(answers[49].header("x-ratelimit-limit").is_some());
+        return;
+    }
+    panic!("three bursts of 51 requests each took a second or more on this machine");
+}
+
+#[tokio::test]
 async fn the_global_limit_spares_interaction_callbacks() {
     let scene = scene_with(Rules {
         global_per_second: 3,
