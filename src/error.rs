@@ -158,9 +158,17 @@ pub enum UserError {
     DmFailed { name: String },
 
     #[error(
-        "{name} has no school role here, so I do not know which school's check-in this is. Add the `school` option."
+        "{name} is not a principal or leadership-team member of any school here (by their Discord roles), so there is no school's check-in to run with them. An admin maps Discord roles to schools with `/setup role`."
     )]
     PersonWithoutSchool { name: String },
+
+    #[error("{name} belongs to more than one school ({schools}): add the `school` option.")]
+    PersonInSeveralSchools { name: String, schools: String },
+
+    #[error(
+        "{name} is not a principal or leadership-team member at {school}: a school's check-ins are only with its own people. Leave `school` empty to use theirs."
+    )]
+    PersonNotAtSchool { name: String, school: String },
 
     #[error(
         "That flow has no questions for {name} right now (it asks about open steps, and they own none)."

@@ -71,7 +71,8 @@ pub async fn begin(
         due: crate::domain::text::day(s.due_on),
     })
     .collect::<Vec<_>>();
-    let last = checkins::last_next_step(db, request.guild_id, request.person_id).await?;
+    let last = checkins::last_next_step(db, request.guild_id, request.school.id, request.person_id)
+        .await?;
     let vars = Vars {
         name: request.person_name,
         school: &request.school.name,

@@ -236,19 +236,23 @@ pub async fn answers(db: &Db, session_id: i64) -> anyhow::Result<Vec<AnswerRow>>
     .context("reading a check-in's answers")
 }
 
-/// The next step the person named in their last confirmed check-in in this server.
+/// The next step the person named in their last confirmed check-in for this school (a quote
+/// never crosses schools or servers).
 pub async fn last_next_step(
     db: &Db,
     server_id: ServerId,
+    school_id: SchoolId,
     person_id: UserId,
 ) -> anyhow::Result<Option<String>> {
     on_backend!(db, pool => {
         sqlx::query_scalar(
             "SELECT a.answer FROM checkin_answers a JOIN checkin_sessions s ON s.id = a.session_id
-             WHERE s.server_id = $1 AND s.person_id = $2 AND s.status = 'confirmed' AND a.purpose = 'next_step'
+             WHERE s.server_id = $1 AND s.school_id = $2 AND s.person_id = $3
+               AND s.status = 'confirmed' AND a.purpose = 'next_step'
              ORDER BY s.finished_at DESC, a.position DESC LIMIT 1",
         )
         .bind(server_id)
+        .bind(school_id)
         .bind(person_id)
         .fetch_optional(pool)
         .await

@@ -593,3 +593,65 @@ e2e! {
         assert_eq!(answers[1].answer, ANSWERS[1]);
     }
 }
+
+e2e! {
+    /// A coach of Washington cannot start, schedule or read the check-ins of Lincoln's
+    /// principal: naming Washington is refused (Pat is not one of its people), and Pat's own
+    /// school is not theirs. Nothing is sent, nothing is written.
+    async fn a_coach_of_another_school_cannot_reach_a_principal(bot) {
+        let plan = bot.plan().await;
+        let ids = &bot.ids;
+        let role = bot.emu.add_role(ids.guild, "Washington coaches", coachbot::emulator::world::permissions::EVERYONE_DEFAULT).expect("role");
+        let mapped = bot.command(ids.owner, ids.general, "setup role", &[
+            ("discord_role", json!(role)), ("coachbot_role", json!("coach")), ("school", json!("Washington Middle")),
+        ]).await;
+        assert!(mapped.content.starts_with("Done"), "{}", mapped.content);
+        let wes = bot.emu.add_user("Wes Washington");
+        bot.emu.add_member(ids.guild, wes, &[role]).expect("member");
+
+        // Casey, who coaches Lincoln, runs a check-in with Pat that Pat confirms.
+        two_steps(bot, &plan, plan.pat, "Pat:").await;
+        let session = start_weekly(bot, &plan, plan.pat).await;
+        let reflection = answer_all_in_dm(bot, plan.pat, ["Pat: partnership meetings", "Pat: notes template"]).await;
+        click(bot, plan.pat, &reflection, &button_id(&reflection, "confirm")).await;
+        let sessions_before = checkins::of_person(&bot.db, bot.ids.server(), UserId::new(plan.pat)).await.expect("sessions").len();
+        let calls_before = bot.emu.call_count();
+
+        let named = bot.command(wes, ids.general, "checkin start", &[
+            ("person", json!(plan.pat)), ("flow", json!("weekly")), ("school", json!("Washington Middle")),
+        ]).await;
+        assert!(named.ephemeral && named.content.contains("Pat Lee is not a principal or leadership-team member at Washington Middle"), "{}", named.content);
+        let theirs = bot.command(wes, ids.general, "checkin start", &[
+            ("person", json!(plan.pat)), ("flow", json!("weekly")),
+        ]).await;
+        assert!(theirs.ephemeral && !theirs.content.starts_with("Started"), "{}", theirs.content);
+        let scheduled = bot.command(wes, ids.general, "checkin schedule", &[
+            ("flow", json!("wellbeing")), ("when", json!("daily 08:00")), ("person", json!(plan.pat)), ("school", json!("Washington Middle")),
+        ]).await;
+        assert!(scheduled.content.contains("is not a principal or leadership-team member at Washington Middle"), "{}", scheduled.content);
+        let history = bot.command(wes, ids.general, "checkin history", &[("person", json!(plan.pat))]).await;
+        assert!(history.ephemeral);
+        assert!(ANSWERS.iter().all(|a| !history.text().contains(a)), "no answer of Pat's reaches Washington's coach: {}", history.text());
+
+        let sessions = checkins::of_person(&bot.db, bot.ids.server(), UserId::new(plan.pat)).await.expect("sessions");
+        assert_eq!(sessions.len(), sessions_before, "no check-in was opened");
+        assert!(sessions.iter().any(|s| s.id == session));
+        assert!(coachbot::store::schedules::list(&bot.db, bot.ids.server(), None).await.expect("schedules").is_empty(), "no schedule was saved");
+        let dm = bot.emu.dm_channel_of(plan.pat).expect("dm");
+        let dmed = bot.emu.calls_since(calls_before).iter().filter(|c| c.method == "POST" && c.path == format!("/channels/{dm}/messages")).count();
+        assert_eq!(dmed, 0, "Pat was not messaged");
+
+        // Pat joins Washington's team too: a check-in there never quotes Lincoln's next step.
+        let mut roles = bot.emu.member_roles(ids.guild, plan.pat).expect("Pat's roles");
+        roles.extend(bot.emu.member_roles(ids.guild, plan.wendy).expect("Wendy's roles"));
+        bot.emu.set_member_roles(ids.guild, plan.pat, &roles).expect("roles");
+        let mark = bot.emu.call_count();
+        let started = bot.command(plan.casey, ids.general, "checkin start", &[
+            ("person", json!(plan.pat)), ("flow", json!("weekly")), ("school", json!("Washington Middle")),
+        ]).await;
+        assert!(started.content.starts_with("Started"), "{}", started.content);
+        let first = bot_dm(bot, plan.pat, mark, "Question 1 of").await;
+        let text = first.content().unwrap_or_default();
+        assert!(text.contains("Washington Middle") && !text.contains(ANSWERS[4]), "Lincoln's next step is not quoted at Washington: {text}");
+    }
+}

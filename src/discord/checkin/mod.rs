@@ -44,7 +44,10 @@ fn find_flow<'d>(data: &'d App, typed: &str) -> Result<&'d flow::Flow, UserError
         })
 }
 
-/// The school a person belongs to, from their Discord roles.
+/// The school of a check-in with `person`: one where their Discord roles (as the command
+/// carries them, so current) make them a principal or a team member, the named one if given.
+/// Someone else's check-in is never about a school they are not part of; a person checking in
+/// with themselves may name any school.
 async fn school_of(
     ctx: Context<'_>,
     caller: &Caller,
@@ -52,16 +55,7 @@ async fn school_of(
     named: Option<&str>,
 ) -> Result<School, Error> {
     let db = &ctx.data().db;
-    if let Some(name) = named.map(str::trim).filter(|n| !n.is_empty()) {
-        return schools::find_by_name(db, caller.guild_id, name)
-            .await?
-            .ok_or_else(|| {
-                UserError::UnknownSchool {
-                    name: text::clip(name, 100),
-                }
-                .into()
-            });
-    }
+    let name = person.display_name().to_owned();
     let roles: Vec<u64> = person.roles.iter().map(|r| r.get()).collect();
     let mut ids: Vec<SchoolId> = members::grants_for(db, caller.guild_id, &roles)
         .await?
@@ -69,20 +63,42 @@ async fn school_of(
         .filter(|g| matches!(g.role, Role::Principal | Role::Team))
         .filter_map(|g| g.school_id)
         .collect();
+    ids.sort();
     ids.dedup();
+    let is_self = UserId::from(person.user.id) == caller.user_id;
+    if let Some(named) = named.map(str::trim).filter(|n| !n.is_empty()) {
+        let school = schools::find_by_name(db, caller.guild_id, named)
+            .await?
+            .ok_or_else(|| UserError::UnknownSchool {
+                name: text::clip(named, 100),
+            })?;
+        if !is_self && !ids.contains(&school.id) {
+            return Err(UserError::PersonNotAtSchool {
+                name,
+                school: school.name,
+            }
+            .into());
+        }
+        return Ok(school);
+    }
     match ids.as_slice() {
+        [] => Err(UserError::PersonWithoutSchool { name }.into()),
         [one] => schools::get(db, caller.guild_id, *one)
             .await?
-            .ok_or_else(|| {
-                UserError::PersonWithoutSchool {
-                    name: person.display_name().to_owned(),
+            .ok_or_else(|| UserError::PersonWithoutSchool { name }.into()),
+        several => {
+            let mut names = Vec::new();
+            for id in several {
+                if let Some(school) = schools::get(db, caller.guild_id, *id).await? {
+                    names.push(school.name);
                 }
-                .into()
-            }),
-        _ => Err(UserError::PersonWithoutSchool {
-            name: person.display_name().to_owned(),
+            }
+            Err(UserError::PersonInSeveralSchools {
+                name,
+                schools: names.join(", "),
+            }
+            .into())
         }
-        .into()),
     }
 }
 
@@ -225,8 +241,7 @@ async fn schedule(
     #[autocomplete = "complete::school"]
     school: Option<String>,
 ) -> Result<(), Error> {
-    // The first question goes out by DM (and may wait for the person's lock) before the
-    // reply: answer Discord first, every reply here is for the caller alone.
+    // Answer Discord first; every reply here is for the caller alone.
     ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
     let data = ctx.data();
