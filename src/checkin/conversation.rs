@@ -327,27 +327,49 @@ async fn handle_text(
 /// prompt is still due.
 #[tracing::instrument(skip_all)]
 pub async fn catch_up(engine: &Engine, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let mut failed = 0usize;
     for session in checkins::all_open(&engine.db).await? {
-        let lock = engine.conversations.lock_for(session.person());
-        let _held = lock.lock().await;
-        if let Some(channel) = session.dm_channel_id.map(discord_id) {
-            let missed: Vec<Incoming> = engine
-                .outbound
-                .messages_after(channel, session.last_message_id.map(discord_id))
-                .await
-                .with_context(|| format!("reading the DMs check-in {} missed", session.id))?;
-            for message in missed.iter().filter(|m| m.author == session.person()) {
-                // Each turn re-reads the session: an answer moves it on.
-                let Some(current) = checkins::get(&engine.db, session.id).await? else {
-                    break;
-                };
-                if current.status != SessionStatus::Open {
-                    break;
-                }
-                handle_text(engine, &current, message.id, &message.content, now).await?;
-            }
+        // One session that cannot be read (its DM channel gone, Discord down for a moment)
+        // does not keep the others from being caught up.
+        if let Err(error) = catch_up_one(engine, &session, now).await {
+            failed += 1;
+            tracing::warn!(
+                error = format!("{error:#}"),
+                session = session.id,
+                "catching up a check-in failed; it is tried again at the next connection"
+            );
         }
-        advance(engine, session.id, now).await?;
+    }
+    if failed > 0 {
+        tracing::warn!(failed, "some check-ins could not be caught up");
     }
     Ok(())
+}
+
+/// Reads what one open check-in missed and answers it, under the person's lock.
+async fn catch_up_one(
+    engine: &Engine,
+    session: &CheckinSession,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let lock = engine.conversations.lock_for(session.person());
+    let _held = lock.lock().await;
+    if let Some(channel) = session.dm_channel_id.map(discord_id) {
+        let missed: Vec<Incoming> = engine
+            .outbound
+            .messages_after(channel, session.last_message_id.map(discord_id))
+            .await
+            .with_context(|| format!("reading the DMs check-in {} missed", session.id))?;
+        for message in missed.iter().filter(|m| m.author == session.person()) {
+            // Each turn re-reads the session: an answer moves it on.
+            let Some(current) = checkins::get(&engine.db, session.id).await? else {
+                break;
+            };
+            if current.status != SessionStatus::Open {
+                break;
+            }
+            handle_text(engine, &current, message.id, &message.content, now).await?;
+        }
+    }
+    advance(engine, session.id, now).await.map(drop)
 }

@@ -655,3 +655,31 @@ e2e! {
         assert!(text.contains("Washington Middle") && !text.contains(ANSWERS[4]), "Lincoln's next step is not quoted at Washington: {text}");
     }
 }
+
+e2e! {
+    /// After a restart, a check-in whose missed DMs cannot be read (Discord fails on that
+    /// channel) does not keep the others from being caught up.
+    async fn catch_up_continues_past_a_checkin_that_fails(bot) {
+        let plan = bot.plan().await;
+        two_steps(bot, &plan, plan.pat, "Pat:").await;
+        two_steps(bot, &plan, plan.terry, "Terry:").await;
+        let pats = start_weekly(bot, &plan, plan.pat).await;
+        let terrys = start_weekly(bot, &plan, plan.terry).await;
+        assert!(pats < terrys, "Pat's check-in is caught up first");
+        bot.stop().await;
+        bot.emu.send_dm(plan.pat, ANSWERS[0]);
+        bot.emu.send_dm(plan.terry, ANSWERS[0]);
+        let pat_dm = bot.emu.dm_channel_of(plan.pat).expect("dm");
+        bot.emu.inject_fault(coachbot::emulator::Fault {
+            method: Some("GET".into()),
+            path_prefix: format!("/channels/{pat_dm}/messages"),
+            times: 3,
+            kind: coachbot::emulator::FaultKind::ServerError { status: 500 },
+        });
+        let mark = bot.emu.call_count();
+        bot.start().await;
+        bot_dm(bot, plan.terry, mark, "Question 2 of").await;
+        assert_eq!(checkins::answers(&bot.db, terrys).await.expect("answers").len(), 1, "Terry's answer was read");
+        assert!(checkins::answers(&bot.db, pats).await.expect("answers").is_empty(), "Pat's waits for the next connection");
+    }
+}
