@@ -221,6 +221,24 @@ impl Outbound {
         self.noted(result).await.map(serenity::ChannelId::get)
     }
 
+    /// The Discord roles `user` holds in `server` now; `None` when they are no longer a
+    /// member.
+    pub async fn member_roles(
+        &self,
+        server: ServerId,
+        user: UserId,
+    ) -> Result<Option<Vec<u64>>, SendError> {
+        self.pace(None).await;
+        let result = send::member_roles(
+            &self.http,
+            &self.client,
+            serenity::GuildId::new(server.get()),
+            user.into(),
+        )
+        .await;
+        self.noted(result).await
+    }
+
     /// Up to 100 messages in `channel` after `after` (all, when None), oldest first.
     pub async fn messages_after(
         &self,

@@ -195,6 +195,32 @@ pub async fn open_dm(
     Ok(channel.id)
 }
 
+/// The Discord role ids `user` holds in `guild` now, or `None` when they are not a member
+/// (Discord answers 404, Unknown Member).
+pub async fn member_roles(
+    http: &serenity::Http,
+    client: &reqwest::Client,
+    guild: serenity::GuildId,
+    user: serenity::UserId,
+) -> Result<Option<Vec<u64>>, SendError> {
+    #[derive(serde::Deserialize)]
+    struct Member {
+        roles: Vec<serenity::RoleId>,
+    }
+    let request = Request::new(
+        Route::GuildMember {
+            guild_id: guild,
+            user_id: user,
+        },
+        LightMethod::Get,
+    );
+    match perform::<Member>(http, client, request).await {
+        Ok(member) => Ok(Some(member.roles.iter().map(|r| r.get()).collect())),
+        Err(SendError::Rejected { status: 404, .. }) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 async fn perform<T: DeserializeOwned>(
     http: &serenity::Http,
     client: &reqwest::Client,

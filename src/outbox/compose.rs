@@ -6,14 +6,40 @@ use chrono::{DateTime, Utc};
 
 use super::deliver::Delivered;
 use super::{DigestDue, InThread, OutboxMessage, Outgoing, Scheduler, SummaryDue};
+use crate::domain::ids::{ServerId, UserId};
 use crate::domain::school::TimeZoneName;
 use crate::domain::summary::{CHART_FILE, Remembered};
 use crate::outbound::nonce_for;
 use crate::reports::{build_digest, build_summary};
 use crate::store::outbox::{NewRow, OutboxStatus};
-use crate::store::{discord_id, outbox, reports, summaries};
+use crate::store::{digests, discord_id, members, outbox, reports, summaries};
 
 impl Scheduler {
+    /// Whether `coach` coaches any school in `server`, by their Discord roles as they are now:
+    /// read from Discord before anything about a school is composed for them, so a role taken
+    /// away while the bot could not see it still counts. When Discord cannot be asked, the
+    /// roles last seen decide (and the log says so).
+    async fn still_coaches(&self, server: ServerId, coach: UserId) -> anyhow::Result<bool> {
+        let db = &self.parts.checkins.db;
+        match self
+            .parts
+            .checkins
+            .outbound
+            .member_roles(server, coach)
+            .await
+        {
+            Ok(Some(roles)) => {
+                let grants = members::grants_for(db, server, &roles).await?;
+                members::set_grants(db, server, coach, &grants).await?;
+            }
+            Ok(None) => members::left(db, server, coach).await?,
+            Err(error) => {
+                tracing::warn!(%error, %coach, "could not read a coach's current roles; using those last seen");
+            }
+        }
+        Ok(!digests::coach_schools(db, server, coach).await?.is_empty())
+    }
+
     /// A summary row: built now, queued as its post (with the chart), the row marked sent.
     pub(super) async fn compose_summary(
         &self,
@@ -108,6 +134,10 @@ impl Scheduler {
             },
             TimeZoneName::tz,
         );
+        if !self.still_coaches(server, due.coach_id).await? {
+            tracing::info!(key = %row.key, coach = %due.coach_id, "the digest's coach coaches no school here now (their role was taken away, or they left): nothing is sent");
+            return Ok(Delivered::Skipped);
+        }
         let digest = build_digest(&self.parts.checkins.db, server, due.coach_id, zone, now).await?;
         let messages: Vec<NewRow> = digest
             .render()

@@ -140,26 +140,52 @@ pub async fn record(db: &Db, seen: &MemberSighting<'_>, now: DateTime<Utc>) -> a
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM member_roles WHERE server_id = $1 AND user_id = $2")
-            .bind(server)
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
-        for grant in seen.grants {
-            sqlx::query(
-                "INSERT INTO member_roles (server_id, user_id, role, school_id) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(server)
-            .bind(user)
-            .bind(grant.role.as_str())
-            .bind(grant.school_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        replace_grants!(tx, server, user, seen.grants);
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })
     .context("recording a member")
+}
+
+/// Replaces the coachbot roles `$user` holds in `$server` with `$grants`, inside the
+/// transaction `$tx`.
+macro_rules! replace_grants {
+    ($tx:ident, $server:expr, $user:expr, $grants:expr) => {
+        sqlx::query("DELETE FROM member_roles WHERE server_id = $1 AND user_id = $2")
+            .bind($server)
+            .bind($user)
+            .execute(&mut *$tx)
+            .await?;
+        for grant in $grants {
+            sqlx::query(
+                "INSERT INTO member_roles (server_id, user_id, role, school_id) VALUES ($1, $2, $3, $4)",
+            )
+            .bind($server)
+            .bind($user)
+            .bind(grant.role.as_str())
+            .bind(grant.school_id)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+use replace_grants;
+
+/// Replaces the coachbot roles a member holds with `grants` (from their Discord roles as
+/// read just now), keeping their name.
+pub async fn set_grants(
+    db: &Db,
+    server_id: ServerId,
+    user_id: UserId,
+    grants: &[Grant],
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        replace_grants!(tx, server_id, user_id, grants);
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("recording a member's current roles")
 }
 
 /// A member left the server: they hold no coachbot role there any more. Their name stays on

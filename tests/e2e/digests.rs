@@ -297,3 +297,42 @@ e2e! {
         assert_eq!(titles.len(), 200);
     }
 }
+
+e2e! {
+    /// A coach whose Discord role is taken away gets no further digest, even when the bot
+    /// never heard of it (it was down when the role went): before composing, the digest asks
+    /// Discord for the coach's roles as they are now.
+    async fn a_coach_whose_role_is_taken_away_gets_no_further_digest(bot) {
+        let plan = bot.plan().await;
+        let ids = &bot.ids;
+        let reply = bot.command(plan.casey, ids.general, "digest schedule", &[]).await;
+        assert!(reply.content.contains("Your digest is set"), "{}", reply.content);
+        let fire_time = || async {
+            schedules::list(&bot.db, ids.server(), None).await.expect("schedules").remove(0).next_fire_at.expect("a next time")
+        };
+        let first = fire_time().await;
+        let scheduler = bot.scheduler();
+        assert_eq!(scheduler.tick(first).await.expect("tick").fired, 1);
+        assert_eq!(scheduler.deliver(first).await.expect("deliver").composed, 1);
+        assert!(scheduler.deliver(first).await.expect("deliver").sent >= 1);
+        let dm = bot.emu.dm_channel_of(plan.casey).expect("Casey's DM");
+        let delivered = bot.emu.messages_in(dm).len();
+        assert!(delivered >= 1);
+
+        // The bot is down when Casey's coach role goes: the member update never reaches it.
+        bot.stop().await;
+        bot.emu.set_member_roles(ids.guild, plan.casey, &[]).expect("roles");
+        let held = coachbot::store::members::roles_of(&bot.db, ids.server(), UserId::new(plan.casey)).await.expect("roles");
+        assert!(!held.is_empty(), "the store still has the role it last saw");
+
+        let next = fire_time().await;
+        let scheduler = bot.scheduler();
+        assert_eq!(scheduler.tick(next).await.expect("tick").fired, 1);
+        let round = scheduler.deliver(next).await.expect("deliver");
+        assert_eq!((round.composed, round.skipped), (0, 1), "{round:?}");
+        assert_eq!(scheduler.deliver(next).await.expect("deliver").sent, 0);
+        assert_eq!(bot.emu.messages_in(dm).len(), delivered, "nothing more reached Casey");
+        let held = coachbot::store::members::roles_of(&bot.db, ids.server(), UserId::new(plan.casey)).await.expect("roles");
+        assert!(held.is_empty(), "the roles Discord gave now are on record: {held:?}");
+    }
+}
