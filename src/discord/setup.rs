@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use super::{Context, Error, caller, complete, scope};
 use crate::domain::framework::Framework;
-use crate::domain::roles::Role;
+use crate::domain::roles::{Grant, Role};
 use crate::domain::school::{SchoolName, TimeZoneName};
 use crate::domain::text;
 use crate::error::UserError;
@@ -19,7 +19,7 @@ use crate::store::schools::{self, Saved, SchoolSetup};
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("school", "role", "framework"),
+    subcommands("school", "role", "roles", "framework"),
     subcommand_required
 )]
 pub async fn setup(_ctx: Context<'_>) -> Result<(), Error> {
@@ -109,9 +109,10 @@ async fn role(
     #[description = "Only for this school (leave empty for every school)"]
     #[autocomplete = "complete::school"]
     school: Option<String>,
+    #[description = "True to remove this mapping instead of adding it"] remove: Option<bool>,
 ) -> Result<(), Error> {
     let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
-    if discord_role.id.get() == guild_id.get() {
+    if discord_role.id.get() == guild_id.get() && remove != Some(true) {
         return Err(UserError::EveryoneRole.into());
     }
     let db = &ctx.data().db;
@@ -126,6 +127,34 @@ async fn role(
         None => None,
     };
     let role = Role::from(coachbot_role);
+    let scope = school.as_ref().map_or_else(
+        || "across the server".to_owned(),
+        |s| format!("for **{}**", s.name),
+    );
+    if remove == Some(true) {
+        let grant = Grant {
+            role,
+            school_id: school.as_ref().map(|s| s.id),
+        };
+        let removed =
+            members::unmap_role(db, guild_id.into(), discord_role.id.get(), grant).await?;
+        let reply = if removed {
+            format!(
+                "Done: <@&{}> no longer counts as a {} {scope}. Whoever had that only through this role has lost it now.",
+                discord_role.id,
+                role.label()
+            )
+        } else {
+            format!(
+                "No change: <@&{}> did not count as a {} {scope}. `/setup roles` lists what is mapped.",
+                discord_role.id,
+                role.label()
+            )
+        };
+        ctx.send(CreateReply::default().content(reply).ephemeral(true))
+            .await?;
+        return Ok(());
+    }
     let server_name = server_name(ctx, guild_id);
     let added = members::map_role(
         db,
@@ -140,10 +169,6 @@ async fn role(
         ctx.data().now(),
     )
     .await?;
-    let scope = school.as_ref().map_or_else(
-        || "across the server".to_owned(),
-        |s| format!("for **{}**", s.name),
-    );
     let reply = if added {
         format!(
             "Done: everyone with <@&{}> now counts as a {} {scope}.",
@@ -155,6 +180,45 @@ async fn role(
             "No change: <@&{}> already counts as a {} {scope}.",
             discord_role.id,
             role.label()
+        )
+    };
+    ctx.send(CreateReply::default().content(reply).ephemeral(true))
+        .await?;
+    Ok(())
+}
+
+/// List which Discord roles count as what in coachbot (admins)
+#[poise::command(slash_command, guild_only, check = "caller::admin")]
+async fn roles(ctx: Context<'_>) -> Result<(), Error> {
+    let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
+    let db = &ctx.data().db;
+    let mappings = members::mappings(db, guild_id.into()).await?;
+    let all_schools = schools::list(db, guild_id.into()).await?;
+    let reply = if mappings.is_empty() {
+        "No Discord role is mapped yet: `/setup role` maps one (only admins and Discord administrators can use coachbot until then).".to_owned()
+    } else {
+        let lines: Vec<String> = mappings
+            .iter()
+            .map(|m| {
+                let scope = m.school_id.map_or_else(
+                    || "every school".to_owned(),
+                    |id| {
+                        all_schools
+                            .iter()
+                            .find(|s| s.id == id)
+                            .map_or_else(|| "a removed school".to_owned(), |s| s.name.clone())
+                    },
+                );
+                format!("• <@&{}> → {} ({scope})", m.discord_role_id, m.role.label())
+            })
+            .collect();
+        text::clip(
+            &format!(
+                "Role mappings ({}):\n{}\nRemove one with `/setup role … remove:true`.",
+                lines.len(),
+                lines.join("\n")
+            ),
+            text::MESSAGE_CONTENT,
         )
     };
     ctx.send(CreateReply::default().content(reply).ephemeral(true))

@@ -76,6 +76,50 @@ pub async fn map_role(
     .context("saving the role mapping")
 }
 
+/// Removes a mapping; returns false when there was none. The coachbot roles it gave are
+/// taken from everyone at once: a member who holds the same role through another mapping
+/// gets it back at their next sighting (a command, a member update, a digest's role check).
+pub async fn unmap_role(
+    db: &Db,
+    server_id: ServerId,
+    discord_role_id: u64,
+    grant: Grant,
+) -> anyhow::Result<bool> {
+    let (mapping, held) = match grant.school_id {
+        Some(_) => (
+            "DELETE FROM role_mappings
+             WHERE server_id = $1 AND discord_role_id = $2 AND role = $3 AND school_id = $4",
+            "DELETE FROM member_roles WHERE server_id = $1 AND role = $2 AND school_id = $3",
+        ),
+        None => (
+            "DELETE FROM role_mappings
+             WHERE server_id = $1 AND discord_role_id = $2 AND role = $3 AND school_id IS NULL",
+            "DELETE FROM member_roles WHERE server_id = $1 AND role = $2 AND school_id IS NULL",
+        ),
+    };
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let mut removing = sqlx::query(mapping)
+            .bind(server_id)
+            .bind(db_id(discord_role_id))
+            .bind(grant.role.as_str());
+        if let Some(school) = grant.school_id {
+            removing = removing.bind(school);
+        }
+        let removed = removing.execute(&mut *tx).await?.rows_affected() > 0;
+        if removed {
+            let mut taking = sqlx::query(held).bind(server_id).bind(grant.role.as_str());
+            if let Some(school) = grant.school_id {
+                taking = taking.bind(school);
+            }
+            taking.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(removed)
+    })
+    .context("removing the role mapping")
+}
+
 /// Every mapping in the server.
 pub async fn mappings(db: &Db, server_id: ServerId) -> anyhow::Result<Vec<RoleMapping>> {
     let rows: Vec<MappingRow> = on_backend!(db, pool => {

@@ -256,3 +256,45 @@ e2e! {
         roles_become(bot, plan.terry, &[]).await;
     }
 }
+
+e2e! {
+    /// `/setup roles` lists the mappings (admins only); `/setup role … remove:true` takes one
+    /// away, and with it the coachbot role of everyone who held it through that mapping.
+    async fn a_role_mapping_is_listed_and_removed(bot) {
+        let plan = bot.plan().await;
+        let ids = &bot.ids;
+        let refused = bot.command(plan.terry, ids.general, "setup roles", &[]).await;
+        assert!(refused.ephemeral && !refused.content.contains("Role mappings"), "{}", refused.content);
+        let mapped = bot.command(ids.owner, ids.general, "setup role", &[
+            ("discord_role", json!(ids.staff_role)), ("coachbot_role", json!("coach")), ("school", json!("Lincoln Elementary")),
+        ]).await;
+        assert!(mapped.content.starts_with("Done"), "{}", mapped.content);
+        bot.command(ids.staffer, ids.general, "step list", &[]).await;
+        let lincoln = plan.lincoln.get();
+        assert_eq!(roles_held(bot, ids.staffer).await, [format!("coach@{lincoln}")]);
+
+        let listed = bot.command(ids.owner, ids.general, "setup roles", &[]).await;
+        assert!(listed.ephemeral);
+        assert!(listed.content.contains(&format!("<@&{}> → coach (Lincoln Elementary)", ids.staff_role)), "{}", listed.content);
+        assert!(listed.content.contains("Role mappings (5)"), "{}", listed.content);
+
+        let removed = bot.command(ids.owner, ids.general, "setup role", &[
+            ("discord_role", json!(ids.staff_role)), ("coachbot_role", json!("coach")), ("school", json!("Lincoln Elementary")), ("remove", json!(true)),
+        ]).await;
+        assert!(removed.ephemeral && removed.content.starts_with("Done") && removed.content.contains("no longer counts as a coach"), "{}", removed.content);
+        assert!(roles_held(bot, ids.staffer).await.is_empty(), "the coach role went with the mapping");
+        assert_eq!(
+            roles_held(bot, plan.terry).await,
+            [format!("team@{lincoln}")],
+            "other mappings' roles stay"
+        );
+        let listed = bot.command(ids.owner, ids.general, "setup roles", &[]).await;
+        assert!(!listed.content.contains(&format!("<@&{}>", ids.staff_role)) && listed.content.contains("Role mappings (4)"), "{}", listed.content);
+        let again = bot.command(ids.owner, ids.general, "setup role", &[
+            ("discord_role", json!(ids.staff_role)), ("coachbot_role", json!("coach")), ("school", json!("Lincoln Elementary")), ("remove", json!(true)),
+        ]).await;
+        assert!(again.content.starts_with("No change"), "{}", again.content);
+        let still = bot.command(ids.staffer, ids.general, "digest preview", &[]).await;
+        assert!(still.ephemeral && !still.text().contains("Lincoln Elementary"), "{}", still.text());
+    }
+}
