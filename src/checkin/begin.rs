@@ -52,25 +52,37 @@ pub async fn begin(
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<Begun> {
     let db = &engine.db;
-    let open_steps = steps::list(
-        db,
-        request.guild_id,
-        &StepFilter {
-            school_id: Some(request.school.id),
-            owner: Some(request.person_id),
-            ..StepFilter::default()
-        },
-    )
-    .await?
-    .into_iter()
-    .filter(|s| s.status.is_open())
-    .map(|s| StepContext {
-        id: s.id,
-        title: s.title,
-        indicator: s.indicator_id,
-        due: crate::domain::text::day(s.due_on),
-    })
-    .collect::<Vec<_>>();
+    // A follow-up is about its one step (whoever owns it), while the step is open at the
+    // check-in's school; any other check-in about the person's own open steps.
+    let candidates = match request.only_step {
+        Some(id) => steps::get(db, request.guild_id, id)
+            .await?
+            .filter(|s| s.school_id == request.school.id)
+            .into_iter()
+            .collect(),
+        None => {
+            steps::list(
+                db,
+                request.guild_id,
+                &StepFilter {
+                    school_id: Some(request.school.id),
+                    owner: Some(request.person_id),
+                    ..StepFilter::default()
+                },
+            )
+            .await?
+        }
+    };
+    let open_steps = candidates
+        .into_iter()
+        .filter(|s| s.status.is_open())
+        .map(|s| StepContext {
+            id: s.id,
+            title: s.title,
+            indicator: s.indicator_id,
+            due: crate::domain::text::day(s.due_on),
+        })
+        .collect::<Vec<_>>();
     let last = checkins::last_next_step(db, request.guild_id, request.school.id, request.person_id)
         .await?;
     let vars = Vars {

@@ -7,6 +7,10 @@ use super::scope::{self, Names, Need};
 use super::{Context, Error, complete};
 use crate::checkin::followup::{DEFAULT_TIME, FollowUp, STEP_FOLLOWUP, schedule_followup};
 use crate::domain::dates;
+use crate::domain::ids::UserId;
+use crate::domain::roles::Role;
+use crate::error::UserError;
+use crate::store::members;
 
 /// Come back to a step later: a short check-in with its owners on that day
 #[poise::command(slash_command, guild_only)]
@@ -17,11 +21,42 @@ pub async fn followup(
     step: String,
     #[description = "When: in 2 weeks, friday, 2026-12-07"] when: String,
     #[description = "At what time there (default 09:00)"] at: Option<String>,
-    #[description = "Only this person (default: the step's owners)"] person: Option<serenity::User>,
+    #[description = "Only this person (default: the step's owners)"] person: Option<
+        serenity::Member,
+    >,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let action = "set follow-ups on its steps";
-    let (step, school) = super::step::step_for(ctx, &caller, &step, Need::Edit, action).await?;
+    let (step, school) = super::step::step_for(ctx, &caller, &step, Need::Read, action).await?;
+    let owners = crate::store::steps::owners(&ctx.data().db, step.id).await?;
+    if !caller
+        .access
+        .may_set_followup(school.id, owners.contains(&caller.user_id))
+    {
+        return Err(UserError::NotPermitted {
+            needed: "the school's coaches, admins and the step's owners",
+            action: "set a follow-up on this step",
+        }
+        .into());
+    }
+    // A follow-up is a check-in: only with the step's owners or people of its school.
+    if let Some(person) = &person {
+        let id = UserId::from(person.user.id);
+        let roles: Vec<u64> = person.roles.iter().map(|r| r.get()).collect();
+        let of_school = members::grants_for(&ctx.data().db, caller.guild_id, &roles)
+            .await?
+            .iter()
+            .any(|g| {
+                matches!(g.role, Role::Principal | Role::Team) && g.school_id == Some(school.id)
+            });
+        if !owners.contains(&id) && !of_school {
+            return Err(UserError::PersonNotAtSchool {
+                name: person.display_name().to_owned(),
+                school: school.name.clone(),
+            }
+            .into());
+        }
+    }
     let now = ctx.data().now();
     let date = dates::parse_due(&when, scope::today(&school, now), school.time_zone.name())?;
     let time = dates::parse_time(at.as_deref().unwrap_or(DEFAULT_TIME))?;
@@ -32,18 +67,17 @@ pub async fn followup(
             date,
             time,
             flow_id: STEP_FOLLOWUP,
-            person_id: person.as_ref().map(|p| p.id.into()),
+            person_id: person.as_ref().map(|p| p.user.id.into()),
             step_id: Some(step.id),
             created_by: caller.user_id,
         },
         now,
     )
     .await??;
-    let owners = crate::store::steps::owners(&ctx.data().db, step.id).await?;
     let names = Names::load(ctx, caller.guild_id).await?;
     let who = person
         .as_ref()
-        .map_or_else(|| names.list(&owners), scope::user_name);
+        .map_or_else(|| names.list(&owners), |p| p.display_name().to_owned());
     let when = saved.next_fire_at.map_or_else(String::new, |t| {
         let local = t.with_timezone(&scope::zone(&school));
         local.format("%a %-d %b %Y at %H:%M %Z").to_string()

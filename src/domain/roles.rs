@@ -158,6 +158,12 @@ impl Access {
         self.coaches(school_id) || self.is_admin()
     }
 
+    /// Setting a follow-up on a step of `school_id`: its coaches and admins, and the step's
+    /// own owners (a team member who does not own it may not send its check-ins to anyone).
+    pub fn may_set_followup(&self, school_id: SchoolId, owns_step: bool) -> bool {
+        owns_step || self.may_run_checkins(school_id)
+    }
+
     /// Reading or closing a check-in: the person it is with, or their coach. Not an admin, not
     /// a district leader: answers are between the person and their coach.
     pub fn may_see_checkin(&self, school_id: SchoolId, is_own: bool) -> bool {
@@ -228,6 +234,24 @@ mod tests {
 
     const LINCOLN: i64 = 1;
     const WASHINGTON: i64 = 2;
+
+    #[test]
+    fn a_follow_up_is_set_by_the_schools_coach_an_admin_or_the_steps_owner() {
+        let lincoln = SchoolId::new(LINCOLN);
+        assert!(with(&[(Role::Coach, Some(LINCOLN))]).may_set_followup(lincoln, false));
+        assert!(with(&[(Role::Admin, None)]).may_set_followup(lincoln, false));
+        let team = with(&[(Role::Team, Some(LINCOLN))]);
+        assert!(team.may_set_followup(lincoln, true), "an owner");
+        assert!(
+            !team.may_set_followup(lincoln, false),
+            "a team member who does not own it"
+        );
+        assert!(
+            !with(&[(Role::Coach, Some(WASHINGTON))]).may_set_followup(lincoln, false),
+            "another school's coach"
+        );
+        assert!(!with(&[]).may_set_followup(lincoln, false), "no role");
+    }
 
     #[test]
     fn a_check_in_is_started_by_the_coach_or_the_person_on_the_plan() {

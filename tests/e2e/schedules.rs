@@ -326,3 +326,38 @@ e2e! {
         assert!(rows.iter().all(|r| r.status == "sent"), "{:?}", rows.iter().map(|r| &r.status).collect::<Vec<_>>());
     }
 }
+
+e2e! {
+    /// A follow-up is set by the school's coach, an admin or the step's owner, and goes only
+    /// to the step's owners or people of its school: a team member who does not own the step
+    /// is refused, and so is an owner naming another school's principal. Nothing is saved.
+    /// A follow-up with a principal who does not own the step asks about that step by name.
+    async fn a_followup_stays_with_the_steps_school(bot) {
+        let plan = bot.plan().await;
+        let general = bot.ids.general;
+        let reply = bot.command(plan.terry, general, "step add", &[
+            ("title", json!("Draft the walkthrough rota")), ("indicator", json!("12a")),
+            ("owner", json!(plan.terry)), ("due", json!("in 3 weeks")),
+        ]).await;
+        assert!(reply.content.starts_with("Added step"), "{}", reply.content);
+        let step = coachbot::store::steps::list(&bot.db, bot.ids.server(), &Default::default()).await.expect("steps")[0].id;
+        let options = |person: u64| vec![("step", json!(step.to_string())), ("when", json!("in 2 weeks")), ("person", json!(person))];
+
+        let not_owner = bot.command(plan.jordan, general, "followup", &options(plan.terry)).await;
+        assert!(not_owner.ephemeral && not_owner.content.contains("Only the school's coaches, admins and the step's owners can set a follow-up"), "{}", not_owner.content);
+        let elsewhere = bot.command(plan.terry, general, "followup", &options(plan.wendy)).await;
+        assert!(elsewhere.ephemeral && elsewhere.content.contains("Wendy Chen is not a principal or leadership-team member at Lincoln Elementary"), "{}", elsewhere.content);
+        assert!(schedules::list(&bot.db, bot.ids.server(), None).await.expect("list").is_empty(), "nothing was saved");
+
+        let set = bot.command(plan.terry, general, "followup", &options(plan.pat)).await;
+        assert!(set.content.starts_with("I will check in with Pat Lee about **#"), "{}", set.content);
+        let schedule = schedules::list(&bot.db, bot.ids.server(), None).await.expect("list").pop().expect("the follow-up");
+        let at = schedule.next_fire_at.expect("when");
+        let scheduler = bot.scheduler();
+        assert_eq!(scheduler.tick(at).await.expect("tick").queued, 1);
+        assert_eq!(scheduler.deliver(at).await.expect("deliver").sent, 1);
+        let dm = bot.emu.dm_channel_of(plan.pat).expect("dm");
+        let asked: Vec<String> = bot.emu.messages_in(dm).iter().filter_map(|m| m["content"].as_str().map(str::to_owned)).collect();
+        assert!(asked.iter().any(|c| c.contains("What has happened with “Draft the walkthrough rota” since we last talked about it?")), "the step is named: {asked:?}");
+    }
+}
