@@ -417,6 +417,13 @@ e2e! {
             .collect();
         assert_eq!(reflections.len(), 2, "the first reflection and the corrected one: {reflections:?}");
         assert!(reflections[1].contains("“Book the hall instead”") && !reflections[0].contains("Book the hall"), "{reflections:?}");
+        // The first reflection's Confirm went when Correct was clicked: only the reflection
+        // Pat has now can be confirmed.
+        let first_id: u64 = reflection.response.as_ref().and_then(|r| r["id"].as_str()).and_then(|s| s.parse().ok()).expect("id");
+        let old_confirm = button_id(&reflection, "confirm");
+        assert!(bot.emu.click_button(pat, dm, first_id, &old_confirm).is_err(), "the old Confirm is no longer on the message");
+        let first = seen_message(bot, pat, &reflection);
+        assert!(!first["components"].to_string().contains(&old_confirm), "{}", first["components"]);
         click(bot, pat, &again, &button_id(&again, "confirm")).await;
         let (notes, _) = outcomes_of(bot, steps).await;
         assert_eq!(notes[1][1], "Next step: Book the hall instead");

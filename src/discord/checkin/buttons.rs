@@ -54,18 +54,6 @@ pub async fn on_component(
     match answer.reply {
         Reply::Update { note, components } => update(ctx, interaction, &note, components).await?,
         Reply::Say(text) => say(ctx, interaction, &text).await?,
-        Reply::Message {
-            content,
-            components,
-        } => {
-            let message = serenity::CreateInteractionResponseFollowup::new()
-                .content(content)
-                .components(components);
-            interaction
-                .create_followup(ctx, message)
-                .await
-                .context("answering a check-in button")?;
-        }
     }
     if answer.advance {
         advance(&data.checkins, session_id, data.now()).await?;
@@ -91,11 +79,6 @@ enum Reply {
     },
     /// A note for the person alone.
     Say(String),
-    /// A new message with buttons.
-    Message {
-        content: String,
-        components: Vec<serenity::CreateActionRow>,
-    },
 }
 
 impl Answer {
@@ -182,9 +165,11 @@ async fn clicked(
         ["correct"] => {
             let positions = turns::answered_positions(&data.checkins, session.id).await?;
             let buttons = prompt::answers_to_fix(session.id, &positions);
+            // The choice replaces Confirm and Correct on the reflection: only the reflection
+            // that follows the change can be confirmed.
             Answer {
-                reply: Reply::Message {
-                    content: "Which answer would you like to change?".to_owned(),
+                reply: Reply::Update {
+                    note: "Which answer would you like to change?".to_owned(),
                     components: components(
                         &buttons.chunks(5).map(<[_]>::to_vec).collect::<Vec<_>>(),
                     ),
