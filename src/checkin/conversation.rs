@@ -308,6 +308,23 @@ async fn handle_text(
     let Some((position, asked)) = position.and_then(|p| plan.get(p).map(|a| (p, a))) else {
         return Ok(());
     };
+    let limit = checkin::answer_limit(asked.purpose);
+    let length = text.chars().count();
+    if length > limit {
+        // Nothing is cut: the person says it again, shorter; the question stays open.
+        checkins::see_message(&engine.db, session.id, message_id).await?;
+        if let Some(channel) = channel {
+            let note = format!(
+                "That answer is {length} characters, and what goes on the plan holds {limit}. Could you say it again in fewer words? The question is still open."
+            );
+            engine
+                .outbound
+                .say(channel, &note)
+                .await
+                .context("replying in DM")?;
+        }
+        return Ok(());
+    }
     checkins::record_answers(
         &engine.db,
         session.id,

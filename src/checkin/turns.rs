@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::Engine;
 use super::prompt::id_prefix;
-use crate::domain::checkin::{self, ANSWER_MAX, Answered, Next, Outcome};
+use crate::domain::checkin::{self, Answered, Next, Outcome};
 use crate::domain::message::{Form, FormInput};
 use crate::domain::plan::BarrierCategory;
 use crate::domain::text::clip;
@@ -109,7 +109,7 @@ pub async fn form(
             id: format!("q{p}"),
             label: clip(&format!("{}. {}", p + 1, asked.text), 45),
             placeholder: clip(&asked.text, 100),
-            max_length: ANSWER_MAX,
+            max_length: checkin::answer_limit(asked.purpose),
         })
         .collect();
     let left = plan.len().saturating_sub(answered.len());
@@ -132,22 +132,21 @@ pub async fn answer_form(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let plan = session.questions()?;
-    let texts: Vec<(usize, String)> = given
+    // The form's fields carry each question's limit, so Discord sends nothing longer; an
+    // answer that is longer anyway is not cut, it stays unanswered and is asked again.
+    let answers: Vec<NewAnswer<'_>> = given
         .iter()
         .filter_map(|(id, value)| {
             let position = id.strip_prefix('q')?.parse::<usize>().ok()?;
+            let asked = plan.get(position)?;
             let value = value.trim();
-            (!value.is_empty()).then(|| (position, value.chars().take(ANSWER_MAX).collect()))
-        })
-        .collect();
-    let answers: Vec<NewAnswer<'_>> = texts
-        .iter()
-        .filter_map(|(position, text)| {
-            plan.get(*position).map(|asked| NewAnswer {
-                position: *position,
+            let fits =
+                !value.is_empty() && value.chars().count() <= checkin::answer_limit(asked.purpose);
+            fits.then(|| NewAnswer {
+                position,
                 purpose: asked.purpose.key(),
                 step_id: asked.step_id,
-                answer: text,
+                answer: value,
                 message_id: None,
             })
         })

@@ -96,6 +96,24 @@ pub enum Outcome {
     },
 }
 
+/// The note an answer becomes on the plan, after its purpose's prefix.
+const NEXT_STEP_PREFIX: &str = "Next step: ";
+const RESOURCE_PREFIX: &str = "What would help: ";
+
+/// The longest answer to a question of this purpose that the plan can hold whole: what
+/// becomes a step update or a barrier has the plan's limit (less the note's prefix); what
+/// stays in the check-in, a Discord message. Longer answers are refused with this number,
+/// never cut.
+pub fn answer_limit(purpose: Purpose) -> usize {
+    use crate::domain::plan::NOTE_MAX;
+    match purpose {
+        Purpose::Progress | Purpose::Barrier => NOTE_MAX,
+        Purpose::NextStep => NOTE_MAX - NEXT_STEP_PREFIX.chars().count(),
+        Purpose::Resource => NOTE_MAX - RESOURCE_PREFIX.chars().count(),
+        Purpose::Reflection | Purpose::Wellbeing | Purpose::Equity => ANSWER_MAX,
+    }
+}
+
 /// Turns the answers into step updates and barriers. Progress on a step, and the next step
 /// or resources for the step in question (the question's own, or the last step asked about),
 /// become step updates; barriers become barriers. Reflections stay in the check-in.
@@ -123,7 +141,7 @@ pub fn outcomes(plan: &[Asked], answers: &[Answered]) -> Vec<Outcome> {
                 if let Some(step_id) = asked.step_id.or(in_question) {
                     out.push(Outcome::StepUpdate {
                         step_id,
-                        note: format!("Next step: {text}"),
+                        note: format!("{NEXT_STEP_PREFIX}{text}"),
                     });
                 }
             }
@@ -131,7 +149,7 @@ pub fn outcomes(plan: &[Asked], answers: &[Answered]) -> Vec<Outcome> {
                 if let Some(step_id) = asked.step_id.or(in_question) {
                     out.push(Outcome::StepUpdate {
                         step_id,
-                        note: format!("What would help: {text}"),
+                        note: format!("{RESOURCE_PREFIX}{text}"),
                     });
                 }
             }
@@ -183,6 +201,34 @@ pub fn split_message(lines: &[String], max: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_answer_fits_what_it_becomes() {
+        use crate::domain::plan::NOTE_MAX;
+        assert_eq!(answer_limit(Purpose::Barrier), NOTE_MAX);
+        assert_eq!(answer_limit(Purpose::Progress), NOTE_MAX);
+        let next = "x".repeat(answer_limit(Purpose::NextStep));
+        let plan = [Asked {
+            purpose: Purpose::NextStep,
+            step_id: Some(StepId::new(1)),
+            text: "What next?".into(),
+        }];
+        let answers = [Answered {
+            position: 0,
+            answer: next,
+            category: None,
+        }];
+        let made = outcomes(&plan, &answers);
+        let [Outcome::StepUpdate { note, .. }] = made.as_slice() else {
+            panic!("one step update");
+        };
+        assert_eq!(
+            note.chars().count(),
+            NOTE_MAX,
+            "the longest next step fills the note exactly"
+        );
+        assert_eq!(answer_limit(Purpose::Wellbeing), ANSWER_MAX);
+    }
     use super::*;
 
     fn asked(purpose: Purpose, step_id: Option<StepId>) -> Asked {

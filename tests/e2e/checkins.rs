@@ -690,3 +690,25 @@ e2e! {
         assert!(checkins::answers(&bot.db, pats).await.expect("answers").is_empty(), "Pat's waits for the next connection");
     }
 }
+
+e2e! {
+    /// An answer longer than what it becomes on the plan is not cut: the bot says how long it
+    /// is and what fits, and the question stays open until a shorter answer comes.
+    async fn a_long_answer_is_asked_again_not_cut(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        two_steps(bot, &plan, pat, "Pat:").await;
+        let session = start_weekly(bot, &plan, pat).await;
+        answer(bot, pat, ANSWERS[0], "Question 2 of 5").await;
+        let long = "We keep losing our planning block to cover duty. ".repeat(39);
+        let said = answer(bot, pat, &long, "fewer words").await;
+        let text = said.content().unwrap_or_default();
+        let length = long.trim().chars().count();
+        assert!(length > 1900, "a long answer, but one Discord lets through: {length}");
+        assert!(text.contains(&format!("That answer is {length} characters, and what goes on the plan holds 1000")), "{text}");
+        assert_eq!(checkins::answers(&bot.db, session).await.expect("answers").len(), 1, "nothing was kept of it");
+        answer(bot, pat, ANSWERS[1], "Question 3 of 5").await;
+        let answers = checkins::answers(&bot.db, session).await.expect("answers");
+        assert_eq!((answers.len(), answers[1].answer.as_str()), (2, ANSWERS[1]));
+    }
+}
