@@ -60,10 +60,12 @@ impl App {
     ) -> anyhow::Result<Self> {
         let outbound = Arc::new(Outbound::new(http, sending.per_second)?);
         let wake = Arc::<tokio::sync::Notify>::default();
+        let default_framework = Arc::new(crate::prompts::default_framework()?);
         Ok(Self {
             checkins: Engine {
                 db: db.clone(),
                 flows: Arc::new(crate::prompts::flows()?),
+                default_framework: default_framework.clone(),
                 outbound: outbound.clone(),
                 conversations: Arc::default(),
                 wake: wake.clone(),
@@ -71,7 +73,7 @@ impl App {
                 owner: crate::store::outbox::lease_owner().into(),
             },
             db,
-            default_framework: Arc::new(crate::prompts::default_framework()?),
+            default_framework,
             clock,
             wake,
             outbound,

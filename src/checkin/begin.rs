@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use crate::domain::flow::{self, StepContext, Vars};
 use crate::domain::ids::{ServerId, StepId, UserId};
 use crate::store::checkins::{self, NewSession};
+use crate::store::frameworks;
 use crate::store::schools::School;
 use crate::store::steps::{self, StepFilter};
 
@@ -73,12 +74,17 @@ pub async fn begin(
             .await?
         }
     };
+    let framework = frameworks::effective(db, request.guild_id, &engine.default_framework).await?;
     let open_steps = candidates
         .into_iter()
         .filter(|s| s.status.is_open())
         .map(|s| StepContext {
             id: s.id,
             title: s.title,
+            indicator_name: framework
+                .indicators()
+                .find(|i| i.id == s.indicator_id)
+                .map_or_else(|| s.indicator_id.clone(), |i| i.name.clone()),
             indicator: s.indicator_id,
             due: crate::domain::text::day(s.due_on),
         })

@@ -85,15 +85,16 @@ pub struct Flow {
 }
 
 /// The placeholders a flow may use, and those that only make sense per step.
-pub const PLACEHOLDERS: [&str; 6] = [
+pub const PLACEHOLDERS: [&str; 7] = [
     "name",
     "school",
     "step",
     "indicator",
+    "indicator_name",
     "due",
     "last_next_step",
 ];
-const PER_STEP_ONLY: [&str; 3] = ["step", "indicator", "due"];
+const PER_STEP_ONLY: [&str; 4] = ["step", "indicator", "indicator_name", "due"];
 
 /// Openings of yes/no questions, which close a conversation instead of opening it.
 const CLOSED_OPENINGS: [&str; 16] = [
@@ -277,7 +278,9 @@ pub struct Vars<'a> {
 pub struct StepContext {
     pub id: StepId,
     pub title: String,
+    /// The indicator's id (`12a`) and its name in the server's framework.
     pub indicator: String,
+    pub indicator_name: String,
     pub due: String,
 }
 
@@ -294,10 +297,14 @@ fn fill(template: &str, vars: &Vars<'_>, step: Option<&StepContext>) -> String {
     let mut out = template
         .replace("{name}", vars.name)
         .replace("{school}", vars.school)
-        .replace("{last_next_step}", vars.last_next_step.unwrap_or(""));
+        .replace(
+            "{last_next_step}",
+            vars.last_next_step.map_or("", |quoted| quoted.trim()),
+        );
     if let Some(step) = step {
         out = out
             .replace("{step}", &step.title)
+            .replace("{indicator_name}", &step.indicator_name)
             .replace("{indicator}", &step.indicator)
             .replace("{due}", &step.due);
     }
@@ -469,12 +476,14 @@ text_without_history = "What will you try next?"
                 id: StepId::new(1),
                 title: "A".into(),
                 indicator: "12a".into(),
+                indicator_name: "Partnerships".into(),
                 due: "Fri".into(),
             },
             StepContext {
                 id: StepId::new(2),
                 title: "B".into(),
                 indicator: "11".into(),
+                indicator_name: "Coaching".into(),
                 due: "Mon".into(),
             },
         ];

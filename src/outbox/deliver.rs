@@ -403,10 +403,13 @@ mod tests {
         .expect("a token")
         .clone();
         let http = std::sync::Arc::new(crate::outbound::http_client(&token, Some(emu.api_url())));
+        let framework =
+            std::sync::Arc::new(crate::prompts::default_framework().expect("the framework loads"));
         let scheduler = Scheduler::new(super::super::Parts {
             checkins: crate::checkin::Engine {
                 db: db.clone(),
                 flows: std::sync::Arc::new(crate::prompts::flows().expect("the flows load")),
+                default_framework: framework.clone(),
                 outbound: std::sync::Arc::new(
                     crate::outbound::Outbound::new(http, 40).expect("the sender builds"),
                 ),
@@ -415,9 +418,7 @@ mod tests {
                 lease: std::time::Duration::from_secs(60),
                 owner: crate::store::outbox::lease_owner().into(),
             },
-            default_framework: std::sync::Arc::new(
-                crate::prompts::default_framework().expect("the framework loads"),
-            ),
+            default_framework: framework,
             clock: crate::clock::Clock::system(),
             wake: std::sync::Arc::default(),
             sending: crate::config::Sending::default(),

@@ -162,7 +162,11 @@ async fn answer_all_in_dm(bot: &TestBot, person: u64, titles: [&str; 2]) -> Reco
         bot,
         person,
         ANSWERS[0],
-        &format!("Question 2 of 5**\nWhat has happened with “{}”", titles[0]),
+        // The indicator by its id and its name in the framework.
+        &format!(
+            "Question 2 of 5**\nWhat has happened with “{}” (12a Leader partnerships, due",
+            titles[0]
+        ),
     )
     .await;
     answer(
@@ -304,7 +308,7 @@ e2e! {
         start_weekly(bot, &plan, pat).await;
         let first = bot_dm(bot, pat, mark, "Question 1 of 5").await;
         let text = first.content().unwrap_or_default();
-        assert!(text.contains(&format!("Last time you planned to {}. What has moved since then?", ANSWERS[4])), "{text}");
+        assert!(text.contains(&format!("Last time, your next step was: “{}”. What has moved since then?", ANSWERS[4])), "{text}");
     }
 }
 
