@@ -458,7 +458,8 @@ pub async fn set_dm_channel(db: &Db, session_id: i64, channel_id: u64) -> anyhow
     .await
 }
 
-/// Closes an open session as skipped or expired; false when it was not open.
+/// Closes an open session as skipped or expired, deleting its draft answers; false when it
+/// was not open.
 pub async fn finish(
     db: &Db,
     session_id: i64,
@@ -476,6 +477,14 @@ pub async fn finish(
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        // A check-in closed without Confirm keeps no draft: the coach sees only that it was
+        // skipped or ran out, never what was half said.
+        if changed == 1 && status != SessionStatus::Confirmed {
+            sqlx::query("DELETE FROM checkin_answers WHERE session_id = $1")
+                .bind(session_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(changed == 1)
     })
@@ -552,10 +561,19 @@ pub async fn confirm(
     .context("confirming a check-in")
 }
 
-/// Closes open check-ins whose time ran out; they count as missed. Returns how many.
+/// Closes open check-ins whose time ran out, deleting their draft answers; they count as
+/// missed. Returns how many.
 pub async fn expire_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<u64> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        // Drafts of the check-ins that ran out go first, in the same transaction.
+        sqlx::query(
+            "DELETE FROM checkin_answers WHERE session_id IN (
+                 SELECT id FROM checkin_sessions WHERE status = 'open' AND expires_at <= $1)",
+        )
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         let expired = sqlx::query(
             "UPDATE checkin_sessions SET status = 'expired', finished_at = $1, updated_at = $1
              WHERE status = 'open' AND expires_at <= $1",

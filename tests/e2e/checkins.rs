@@ -464,9 +464,14 @@ e2e! {
         let busy = bot.command(casey, general, "checkin start", &[("person", json!(pat)), ("flow", json!("wellbeing"))]).await;
         assert!(busy.content.contains("already in the middle of a check-in"), "{}", busy.content);
 
+        let session = checkins::open_for(&bot.db, UserId::new(pat)).await.expect("open").expect("a session").id;
         let skipped = bot.command(pat, general, "checkin skip", &[]).await;
         assert!(skipped.content.contains("Closed **Weekly step check-in**"), "{}", skipped.content);
         assert!(checkins::open_for(&bot.db, UserId::new(pat)).await.expect("open").is_none());
+        // The draft goes with it: the coach sees that it was skipped, not what was half said.
+        assert!(checkins::answers(&bot.db, session).await.expect("answers").is_empty(), "the draft is deleted");
+        let history = bot.command(casey, general, "checkin history", &[("person", json!(pat))]).await;
+        assert!(!history.text().contains(ANSWERS[0]), "{}", history.text());
         let status = bot.command(casey, general, "checkin status", &[]).await;
         assert!(status.text().contains("No check-ins are open"), "{}", status.text());
         let (notes, barriers) = outcomes_of(bot, steps).await;

@@ -228,11 +228,19 @@ e2e! {
         assert_eq!(again.nudged, 0, "one nudge only");
         scheduler.deliver(first + TimeDelta::hours(48)).await.expect("deliver");
         assert_eq!(nudges(), 1);
+        // Pat answers one question, then nothing more.
+        let mark = bot.emu.call_count();
+        bot.emu.send_dm(plan.pat, "Tired, but the team is holding up");
+        let path = format!("/channels/{dm}/messages");
+        bot.emu.wait_for_call(mark, WAIT, |c| c.method == "POST" && c.path == path).await.expect("the next question");
+        let session = checkins::open_for(&bot.db, UserId::new(plan.pat)).await.expect("open").expect("a session").id;
+        assert_eq!(checkins::answers(&bot.db, session).await.expect("answers").len(), 1);
 
         let later = scheduler.tick(first + TimeDelta::days(8)).await.expect("tick");
         assert_eq!(later.expired, 1);
         let sessions = checkins::of_person(&bot.db, bot.ids.server(), UserId::new(plan.pat)).await.expect("sessions");
         assert_eq!(sessions[0].status.key(), "expired");
+        assert!(checkins::answers(&bot.db, session).await.expect("answers").is_empty(), "the draft went with it");
     }
 }
 
