@@ -166,7 +166,7 @@ pub enum UserError {
     PersonInSeveralSchools { name: String, schools: String },
 
     #[error(
-        "{name} is not a principal or leadership-team member at {school}: a school's check-ins are only with its own people. Leave `school` empty to use theirs."
+        "{name} is not a principal or leadership-team member at {school}: a school's check-ins are only with its own people."
     )]
     PersonNotAtSchool { name: String, school: String },
 
