@@ -117,6 +117,9 @@ async fn send_queued(
     match result {
         Ok(sent) => {
             outbox::mark_sent(&engine.db, row.id, sent, now).await?;
+            if let Some(person) = row.person_id {
+                crate::store::members::reachable(&engine.db, Some(row.server_id), person).await?;
+            }
             Ok(sent)
         }
         Err(error) => {
@@ -221,6 +224,8 @@ pub struct Dm<'a> {
 /// while an earlier one is handled wait their turn and are taken in the order they were sent.
 #[tracing::instrument(skip_all, fields(person = %dm.person, message = dm.message_id))]
 pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
+    // Someone who writes to the bot can be written to.
+    crate::store::members::reachable(&engine.db, None, dm.person).await?;
     engine.conversations.hold(
         dm.person,
         dm.message_id,

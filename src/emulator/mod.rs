@@ -665,6 +665,13 @@ impl Emulator {
         }
     }
 
+    /// Lets DMs to this user through again.
+    pub fn open_dms(&self, user_id: u64) {
+        if let Some(user) = self.shared.world().users.get_mut(&user_id) {
+            user.dms_closed = false;
+        }
+    }
+
     /// Names for ids, for rendering: users, channels, roles.
     pub fn name_of(&self, id: u64) -> Option<String> {
         let world = self.shared.world();

@@ -100,6 +100,10 @@ impl Scheduler {
                 Ok(Delivered::Sent(message)) => {
                     crash_point::reach("outbox-sent");
                     outbox::mark_sent(&self.parts.checkins.db, row.id, message, now).await?;
+                    if let Some(person) = row.person_id {
+                        members::reachable(&self.parts.checkins.db, Some(row.server_id), person)
+                            .await?;
+                    }
                     outcome.sent += 1;
                 }
                 Ok(Delivered::Skipped) => {
@@ -232,7 +236,7 @@ impl Scheduler {
         Ok(())
     }
 
-    /// Someone's DMs are closed: their coaches hear about it (once per outbox row).
+    /// Someone's DMs are closed: their coaches hear about it, once per spell.
     async fn tell_coaches(
         &self,
         row: &outbox::OutboxRow,
@@ -257,11 +261,21 @@ impl Scheduler {
         let text = format!(
             "I could not reach {name} by direct message: their DMs are closed to this server, so their check-ins are not going out. They can allow direct messages from server members in the server's privacy settings."
         );
+        // Once per spell of closed DMs, however many check-ins meet it: the notice's key is
+        // the person and the moment the spell began.
+        let since = members::unreachable_since(&self.parts.checkins.db, row.server_id, person)
+            .await?
+            .unwrap_or(now);
+        let key = format!(
+            "unreachable:{}:{person}:{}",
+            row.server_id,
+            since.timestamp_millis()
+        );
         outbox::notify_coaches(
             &self.parts.checkins.db,
             row.server_id,
             school_id,
-            &row.key,
+            &key,
             &text,
             now,
         )

@@ -246,6 +246,53 @@ pub async fn left(db: &Db, server_id: ServerId, user_id: UserId) -> anyhow::Resu
     .context("dropping the roles of a member who left")
 }
 
+/// Since when the member's DMs have been closed to the bot, if they are.
+pub async fn unreachable_since(
+    db: &Db,
+    server_id: ServerId,
+    user_id: UserId,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    on_backend!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT dm_unreachable_at FROM members WHERE server_id = $1 AND user_id = $2",
+        )
+        .bind(server_id)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await
+    })
+    .map(Option::flatten)
+    .context("reading whether a member is reachable")
+}
+
+/// The person can be reached again (a message to them went out, or they wrote to the bot):
+/// the spell of closed DMs is over, in `server` or, with `None`, in every server.
+pub async fn reachable(
+    db: &Db,
+    server_id: Option<ServerId>,
+    user_id: UserId,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        match server_id {
+            Some(server) => sqlx::query(
+                "UPDATE members SET dm_unreachable_at = NULL
+                 WHERE server_id = $1 AND user_id = $2 AND dm_unreachable_at IS NOT NULL",
+            )
+            .bind(server)
+            .bind(user_id),
+            None => sqlx::query(
+                "UPDATE members SET dm_unreachable_at = NULL
+                 WHERE user_id = $1 AND dm_unreachable_at IS NOT NULL",
+            )
+            .bind(user_id),
+        }
+        .execute(pool)
+        .await
+        .map(drop)
+    })
+    .context("marking a member reachable")
+}
+
 /// The roles a member was last seen holding.
 pub async fn roles_of(db: &Db, server_id: ServerId, user_id: UserId) -> anyhow::Result<Vec<Grant>> {
     let rows: Vec<(String, Option<SchoolId>)> = on_backend!(db, pool => {

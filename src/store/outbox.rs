@@ -432,7 +432,11 @@ pub async fn mark_unreachable(
     if let Some(person) = row.person_id {
         on_backend!(db, pool => {
             let mut tx = pool.begin_write().await?;
-            sqlx::query("UPDATE members SET dm_unreachable_at = $1 WHERE server_id = $2 AND user_id = $3")
+            // The first failure of a spell of closed DMs dates it; later ones keep that date.
+            sqlx::query(
+                "UPDATE members SET dm_unreachable_at = COALESCE(dm_unreachable_at, $1)
+                 WHERE server_id = $2 AND user_id = $3",
+            )
                 .bind(now)
                 .bind(row.server_id)
                 .bind(person)
