@@ -95,7 +95,6 @@ impl App {
     pub fn scheduler(&self) -> Scheduler {
         Scheduler::new(Parts {
             checkins: self.checkins.clone(),
-            default_framework: self.default_framework.clone(),
             clock: self.clock.clone(),
             wake: self.wake.clone(),
             sending: self.sending,

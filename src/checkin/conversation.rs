@@ -118,7 +118,7 @@ async fn send_queued(
         Ok(sent) => {
             outbox::mark_sent(&engine.db, row.id, sent, now).await?;
             if let Some(person) = row.person_id {
-                crate::store::members::reachable(&engine.db, Some(row.server_id), person).await?;
+                crate::store::members::reachable(&engine.db, row.server_id, person).await?;
             }
             Ok(sent)
         }
@@ -224,8 +224,6 @@ pub struct Dm<'a> {
 /// while an earlier one is handled wait their turn and are taken in the order they were sent.
 #[tracing::instrument(skip_all, fields(person = %dm.person, message = dm.message_id))]
 pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
-    // Someone who writes to the bot can be written to.
-    crate::store::members::reachable(&engine.db, None, dm.person).await?;
     engine.conversations.hold(
         dm.person,
         dm.message_id,
@@ -242,6 +240,8 @@ pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::
             engine.outbound.say(waiting.channel, note).await?;
             continue;
         };
+        // Someone who writes to the bot can be written to.
+        crate::store::members::reachable(&engine.db, session.server(), dm.person).await?;
         handle_text(engine, &session, message_id, &waiting.text, now).await?;
         advance(engine, session.id, now).await?;
     }

@@ -50,7 +50,7 @@ impl Scheduler {
         let server = row.server_id;
         let (built, png) = build_summary(
             &self.parts.checkins.db,
-            &self.parts.default_framework,
+            &self.parts.checkins.default_framework,
             server,
             due.school_id,
             now,

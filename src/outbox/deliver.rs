@@ -101,8 +101,7 @@ impl Scheduler {
                     crash_point::reach("outbox-sent");
                     outbox::mark_sent(&self.parts.checkins.db, row.id, message, now).await?;
                     if let Some(person) = row.person_id {
-                        members::reachable(&self.parts.checkins.db, Some(row.server_id), person)
-                            .await?;
+                        members::reachable(&self.parts.checkins.db, row.server_id, person).await?;
                     }
                     outcome.sent += 1;
                 }
@@ -417,13 +416,13 @@ mod tests {
         .expect("a token")
         .clone();
         let http = std::sync::Arc::new(crate::outbound::http_client(&token, Some(emu.api_url())));
-        let framework =
-            std::sync::Arc::new(crate::prompts::default_framework().expect("the framework loads"));
         let scheduler = Scheduler::new(super::super::Parts {
             checkins: crate::checkin::Engine {
                 db: db.clone(),
                 flows: std::sync::Arc::new(crate::prompts::flows().expect("the flows load")),
-                default_framework: framework.clone(),
+                default_framework: std::sync::Arc::new(
+                    crate::prompts::default_framework().expect("the framework loads"),
+                ),
                 outbound: std::sync::Arc::new(
                     crate::outbound::Outbound::new(http, 40).expect("the sender builds"),
                 ),
@@ -432,7 +431,6 @@ mod tests {
                 lease: std::time::Duration::from_secs(60),
                 owner: crate::store::outbox::lease_owner().into(),
             },
-            default_framework: framework,
             clock: crate::clock::Clock::system(),
             wake: std::sync::Arc::default(),
             sending: crate::config::Sending::default(),

@@ -13,7 +13,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crate::checkin::Engine;
 use crate::clock::Clock;
 use crate::config::Sending;
-use crate::domain::framework::Framework;
 use crate::domain::ids::UserId;
 pub use crate::domain::outbox::{
     CheckinStart, DigestDue, InThread, OutboxMessage, Outgoing, SummaryDue,
@@ -147,8 +146,6 @@ const MAX_SLEEP: Duration = Duration::from_secs(60);
 pub struct Parts {
     /// The check-in engine (and through it the store and the way out to Discord).
     pub checkins: Engine,
-    /// The framework servers use until they load their own (for summaries).
-    pub default_framework: Arc<Framework>,
     pub clock: Clock,
     /// Woken when a schedule changes or a message is queued.
     pub wake: Arc<tokio::sync::Notify>,

@@ -265,27 +265,16 @@ pub async fn unreachable_since(
     .context("reading whether a member is reachable")
 }
 
-/// The person can be reached again (a message to them went out, or they wrote to the bot):
-/// the spell of closed DMs is over, in `server` or, with `None`, in every server.
-pub async fn reachable(
-    db: &Db,
-    server_id: Option<ServerId>,
-    user_id: UserId,
-) -> anyhow::Result<()> {
+/// The person can be reached again in `server_id` (a message to them went out, or they wrote
+/// to the bot in a check-in of that server): the spell of closed DMs is over.
+pub async fn reachable(db: &Db, server_id: ServerId, user_id: UserId) -> anyhow::Result<()> {
     on_backend!(db, pool => {
-        match server_id {
-            Some(server) => sqlx::query(
-                "UPDATE members SET dm_unreachable_at = NULL
-                 WHERE server_id = $1 AND user_id = $2 AND dm_unreachable_at IS NOT NULL",
-            )
-            .bind(server)
-            .bind(user_id),
-            None => sqlx::query(
-                "UPDATE members SET dm_unreachable_at = NULL
-                 WHERE user_id = $1 AND dm_unreachable_at IS NOT NULL",
-            )
-            .bind(user_id),
-        }
+        sqlx::query(
+            "UPDATE members SET dm_unreachable_at = NULL
+             WHERE server_id = $1 AND user_id = $2 AND dm_unreachable_at IS NOT NULL",
+        )
+        .bind(server_id)
+        .bind(user_id)
         .execute(pool)
         .await
         .map(drop)
