@@ -16,6 +16,8 @@ pub struct BotProcess {
     child: Child,
     pub pid: u32,
     lines: Arc<Mutex<Vec<String>>>,
+    /// Reads its stderr into `lines` until the process closes it.
+    reader: Option<tokio::task::JoinHandle<()>>,
     /// Its working directory: empty, so no `.env` is read.
     _dir: tempfile::TempDir,
 }
@@ -74,7 +76,7 @@ impl BotProcess {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().expect("stderr is piped");
         let sink = lines.clone();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut reader = tokio::io::BufReader::new(stderr).lines();
             while let Ok(Some(line)) = reader.next_line().await {
                 sink.lock().unwrap_or_else(|e| e.into_inner()).push(line);
@@ -84,6 +86,7 @@ impl BotProcess {
             child,
             pid,
             lines,
+            reader: Some(reader),
             _dir: dir,
         }
     }
@@ -122,7 +125,13 @@ impl BotProcess {
     /// Waits for the process to exit on its own; its exit status.
     pub async fn exit(&mut self, timeout: Duration) -> std::process::ExitStatus {
         match tokio::time::timeout(timeout, self.child.wait()).await {
-            Ok(status) => status.expect("the process ends"),
+            Ok(status) => {
+                // Its last lines may still be on their way from the pipe.
+                if let Some(reader) = self.reader.take() {
+                    let _ = tokio::time::timeout(timeout, reader).await;
+                }
+                status.expect("the process ends")
+            }
             Err(_) => panic!("process {} is still running:\n{}", self.pid, self.log()),
         }
     }
