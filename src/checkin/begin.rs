@@ -101,6 +101,13 @@ pub async fn begin(
         return Ok(Begun::NothingToAsk);
     }
     let opener = flow::opener(request.flow, &vars);
+    let steps: Vec<checkins::OpenStep> = open_steps
+        .iter()
+        .map(|s| checkins::OpenStep {
+            id: s.id,
+            title: s.title.clone(),
+        })
+        .collect();
     let started = checkins::start(
         db,
         &NewSession {
@@ -116,6 +123,7 @@ pub async fn begin(
             origin: request.origin,
             nudge_hours: request.nudge_hours,
             dm_channel_id: request.dm_channel,
+            steps: &steps,
         },
         now,
     )

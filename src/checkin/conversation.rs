@@ -11,10 +11,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::Engine;
 use super::turns::answered;
 use super::{Waiting, prompt};
-use crate::domain::checkin::{self, ANSWER_MAX, Next};
-use crate::domain::ids::{ServerId, UserId};
+use crate::domain::checkin::{self, ANSWER_MAX, About, Mark, Next};
+use crate::domain::flow::{Purpose, Share};
+use crate::domain::ids::{ServerId, StepId, UserId};
 use crate::domain::message::Prompt;
 use crate::domain::outbox::OutboxMessage;
+use crate::domain::plan::BarrierCategory;
 use crate::outbound::{Incoming, failure, nonce_for};
 use crate::store::checkins::{self, CheckinSession, NewAnswer, SessionStatus};
 use crate::store::{discord_id, members, outbox};
@@ -46,6 +48,8 @@ pub async fn advance_leased_from(
         return Ok(None);
     }
     let plan = session.questions()?;
+    let steps = session.open_steps()?;
+    let step_ids: Vec<_> = steps.iter().map(|s| s.id).collect();
     let answers = answered(engine, session.id).await?;
     let (key, prompts) = if let Some(position) = session.correcting {
         let position = usize::try_from(position).unwrap_or(usize::MAX);
@@ -58,7 +62,7 @@ pub async fn advance_leased_from(
             vec![prompt::correction(position, before)],
         )
     } else {
-        match checkin::next(&plan, &answers) {
+        match checkin::next(&plan, &answers, &step_ids) {
             Next::Ask(position) => (
                 format!("q{position}"),
                 prompt::question(&session, &plan, position, answers.is_empty()),
@@ -66,6 +70,10 @@ pub async fn advance_leased_from(
             Next::Categorize(position) => (
                 format!("k{position}"),
                 vec![prompt::categories(&session, position)],
+            ),
+            Next::Which(position) => (
+                format!("w{position}"),
+                vec![prompt::which_step(&session, &steps, position)],
             ),
             Next::Review => (
                 "review".to_owned(),
@@ -283,6 +291,11 @@ async fn handle_text(
         .await;
     }
     let text = text.trim();
+    if is_stop(text) {
+        checkins::see_message(&engine.db, session.id, message_id).await?;
+        checkins::finish(&engine.db, session.id, SessionStatus::Skipped, now).await?;
+        return reply(STOPPED).await;
+    }
     if text.is_empty() || text.chars().count() > ANSWER_MAX {
         checkins::see_message(&engine.db, session.id, message_id).await?;
         return reply(
@@ -291,15 +304,33 @@ async fn handle_text(
         .await;
     }
     let plan = session.questions()?;
+    let step_ids = session.open_step_ids()?;
     let answers = answered(engine, session.id).await?;
     let position = match session.correcting {
         Some(p) => Some(usize::try_from(p).unwrap_or(usize::MAX)),
-        None => match checkin::next(&plan, &answers) {
+        None => match checkin::next(&plan, &answers, &step_ids) {
             Next::Ask(p) => Some(p),
-            Next::Categorize(_) => {
+            Next::Categorize(p) => {
                 checkins::see_message(&engine.db, session.id, message_id).await?;
+                // The kind typed as a word ("time") counts as the button.
+                if let Some(category) =
+                    BarrierCategory::parse(text.trim_matches(|c: char| !c.is_alphanumeric()))
+                {
+                    return checkins::set_category(&engine.db, session.id, p, category.key(), now)
+                        .await;
+                }
                 return reply(
-                    "Pick one of the buttons above for the kind of barrier, and we will carry on.",
+                    "Pick one of the buttons above for the kind of barrier (or type its word, such as `time`), and we will carry on.",
+                )
+                .await;
+            }
+            Next::Which(p) => {
+                checkins::see_message(&engine.db, session.id, message_id).await?;
+                if let Some(about) = typed_step(text, &step_ids) {
+                    return checkins::set_about(&engine.db, session.id, p, about, now).await;
+                }
+                return reply(
+                    "Pick the step that answer is about with the buttons above (or type its number, such as `#4`, or `plan`).",
                 )
                 .await;
             }
@@ -330,19 +361,64 @@ async fn handle_text(
         }
         return Ok(());
     }
+    let flow = engine.flows.iter().find(|f| f.id == session.flow_id);
     checkins::record_answers(
         &engine.db,
         session.id,
-        &[NewAnswer {
-            position,
-            purpose: asked.purpose.key(),
-            step_id: asked.step_id,
-            answer: text,
-            message_id: Some(message_id),
-        }],
+        &[new_answer(flow, position, asked, text, Some(message_id))],
         now,
     )
     .await
+}
+
+/// What the person is told when they stop a check-in.
+pub const STOPPED: &str = "Stopped. Nothing from this check-in was saved, and your answers so far are deleted. Your coach sees only that it was stopped.";
+
+/// Whether a DM asks to stop the check-in: the word `stop` alone (any case, any punctuation).
+fn is_stop(text: &str) -> bool {
+    let word: String = text
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .collect();
+    matches!(
+        word.trim().to_lowercase().as_str(),
+        "stop" | "stop the checkin" | "stop checkin"
+    )
+}
+
+/// A step typed instead of clicked: `#4`, `4`, or `plan`.
+fn typed_step(text: &str, open_steps: &[StepId]) -> Option<About> {
+    let word = text.trim().trim_start_matches('#').trim().to_lowercase();
+    if matches!(word.as_str(), "plan" | "the plan" | "the plan as a whole") {
+        return Some(About::Plan);
+    }
+    let id: i64 = word.parse().ok()?;
+    open_steps
+        .iter()
+        .find(|s| s.get() == id)
+        .map(|s| About::Step(*s))
+}
+
+/// An answer to `asked` as it is stored: shared or private as the flow says, and a barrier
+/// answer that says only "nothing" (by the flow's list) marked as such.
+pub(crate) fn new_answer<'a>(
+    flow: Option<&crate::domain::flow::Flow>,
+    position: usize,
+    asked: &'a crate::domain::flow::Asked,
+    text: &'a str,
+    message_id: Option<u64>,
+) -> NewAnswer<'a> {
+    let nothing =
+        asked.purpose == Purpose::Barrier && flow.is_some_and(|f| f.nothing.matches(text));
+    NewAnswer {
+        position,
+        purpose: asked.purpose.key(),
+        step_id: asked.step_id,
+        answer: text,
+        message_id,
+        shared: asked.share == Share::Plan,
+        mark: nothing.then_some(Mark::Nothing),
+    }
 }
 
 /// After a restart: reads the DMs each open check-in missed, in order, then sends whatever

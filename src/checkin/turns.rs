@@ -5,8 +5,10 @@
 use chrono::{DateTime, Utc};
 
 use super::Engine;
+use super::conversation::new_answer;
 use super::prompt::id_prefix;
-use crate::domain::checkin::{self, Answered, Next, Outcome};
+use crate::domain::checkin::{self, About, Answered, Mark, Next, Outcome};
+use crate::domain::flow::Purpose;
 use crate::domain::message::{Form, FormInput};
 use crate::domain::plan::BarrierCategory;
 use crate::domain::text::clip;
@@ -52,11 +54,12 @@ pub async fn confirm(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Confirmed> {
     let plan = session.questions()?;
+    let steps = session.open_step_ids()?;
     let answers = answered(engine, session.id).await?;
-    if checkin::next(&plan, &answers) != Next::Review {
+    if checkin::next(&plan, &answers, &steps) != Next::Review {
         return Ok(Confirmed::NotReady);
     }
-    let outcomes = checkin::outcomes(&plan, &answers);
+    let outcomes = checkin::outcomes(&plan, &answers, &steps);
     checkins::confirm(&engine.db, session, &outcomes, now).await?;
     let updates = outcomes
         .iter()
@@ -132,6 +135,7 @@ pub async fn answer_form(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let plan = session.questions()?;
+    let flow = engine.flows.iter().find(|f| f.id == session.flow_id);
     // The form's fields carry each question's limit, so Discord sends nothing longer; an
     // answer that is longer anyway is not cut, it stays unanswered and is asked again.
     let answers: Vec<NewAnswer<'_>> = given
@@ -142,16 +146,87 @@ pub async fn answer_form(
             let value = value.trim();
             let fits =
                 !value.is_empty() && value.chars().count() <= checkin::answer_limit(asked.purpose);
-            fits.then(|| NewAnswer {
-                position,
-                purpose: asked.purpose.key(),
-                step_id: asked.step_id,
-                answer: value,
-                message_id: None,
-            })
+            fits.then(|| new_answer(flow, position, asked, value, None))
         })
         .collect();
     checkins::record_answers(&engine.db, session.id, &answers, now).await
+}
+
+/// The question at `position` is left out (`Skip`), or, for a barrier question, answered
+/// "nothing in the way": stored as such, so nothing comes of it.
+pub async fn mark(
+    engine: &Engine,
+    session: &CheckinSession,
+    position: usize,
+    mark: Mark,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let plan = session.questions()?;
+    let Some(asked) = plan.get(position) else {
+        return Ok(false);
+    };
+    if mark == Mark::Nothing && asked.purpose != Purpose::Barrier {
+        return Ok(false);
+    }
+    let answer = match mark {
+        Mark::Skipped => "",
+        Mark::Nothing => "Nothing in the way",
+    };
+    checkins::record_answers(
+        &engine.db,
+        session.id,
+        &[NewAnswer {
+            mark: Some(mark),
+            ..new_answer(None, position, asked, answer, None)
+        }],
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Shares the answers at `positions` to the plan, or keeps them private; only answers that
+/// can go onto the plan change. Returns how many changed.
+pub async fn share(
+    engine: &Engine,
+    session: &CheckinSession,
+    positions: Option<&[usize]>,
+    shared: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<usize> {
+    let plan = session.questions()?;
+    let steps = session.open_step_ids()?;
+    let answers = answered(engine, session.id).await?;
+    let changing: Vec<usize> = answers
+        .iter()
+        .filter(|a| positions.is_none_or(|p| p.contains(&a.position)))
+        .filter(|a| a.shared != shared)
+        .filter(|a| {
+            plan.get(a.position)
+                .is_some_and(|q| checkin::shareable(q, a, &steps).is_some())
+        })
+        .map(|a| a.position)
+        .collect();
+    checkins::set_shared(&engine.db, session.id, &changing, shared, now).await?;
+    Ok(changing.len())
+}
+
+/// The answer at `position` is about this step (or the plan as a whole); false when the step
+/// is not one of the person's open steps.
+pub async fn about(
+    engine: &Engine,
+    session: &CheckinSession,
+    position: usize,
+    about: About,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    if let About::Step(id) = about
+        && !session.open_step_ids()?.contains(&id)
+    {
+        return Ok(false);
+    }
+    checkins::set_about(&engine.db, session.id, position, about, now).await?;
+    Ok(true)
 }
 
 /// Closes an open check-in without saving it; false when it was not open.

@@ -49,6 +49,58 @@ impl std::fmt::Display for SessionStatus {
 /// Longest answer kept: a Discord message.
 pub const ANSWER_MAX: usize = 2000;
 
+/// An answer that is not an answer to write down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// The person left the question out.
+    Skipped,
+    /// A barrier question answered "nothing in the way": no barrier is made.
+    Nothing,
+}
+
+impl Mark {
+    pub fn key(self) -> &'static str {
+        match self {
+            Mark::Skipped => "skipped",
+            Mark::Nothing => "nothing",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Mark::Skipped, Mark::Nothing]
+            .into_iter()
+            .find(|m| m.key() == raw)
+    }
+}
+
+/// Which step a general answer (a barrier, a next step) is about, chosen by the person when
+/// they have several open steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum About {
+    /// The plan as a whole, no one step.
+    Plan,
+    Step(StepId),
+}
+
+impl About {
+    /// The word stored: `plan` or the step's id.
+    pub fn key(self) -> String {
+        match self {
+            About::Plan => "plan".to_owned(),
+            About::Step(id) => id.get().to_string(),
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        if raw == "plan" {
+            return Some(About::Plan);
+        }
+        raw.parse::<i64>()
+            .ok()
+            .map(|id| About::Step(StepId::new(id)))
+    }
+}
+
 /// An answer given so far.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Answered {
@@ -56,6 +108,25 @@ pub struct Answered {
     pub answer: String,
     /// For barrier answers: the category chosen with the buttons.
     pub category: Option<String>,
+    /// Whether it goes onto the plan when confirmed (else it stays between the person and
+    /// their coach).
+    pub shared: bool,
+    pub mark: Option<Mark>,
+    pub about: Option<About>,
+}
+
+impl Answered {
+    /// A plain answer, private.
+    pub fn new(position: usize, answer: &str) -> Self {
+        Self {
+            position,
+            answer: answer.to_owned(),
+            category: None,
+            shared: false,
+            mark: None,
+            about: None,
+        }
+    }
 }
 
 /// What the check-in needs next.
@@ -65,22 +136,94 @@ pub enum Next {
     Ask(usize),
     /// The barrier answer at this position needs its category.
     Categorize(usize),
+    /// The answer at this position needs to say which of the person's steps it is about.
+    Which(usize),
     /// Everything is answered: reflect back and ask for confirmation.
     Review,
 }
 
+/// Whether the answer to `asked` must say which step it concerns: a general barrier, next step
+/// or resource, when the person has more than one open step.
+fn needs_which(asked: &Asked, answer: &Answered, open_steps: &[StepId]) -> bool {
+    answer.mark.is_none()
+        && asked.step_id.is_none()
+        && matches!(
+            asked.purpose,
+            Purpose::Barrier | Purpose::NextStep | Purpose::Resource
+        )
+        && open_steps.len() > 1
+}
+
 /// The first question that is not complete.
-pub fn next(plan: &[Asked], answers: &[Answered]) -> Next {
+pub fn next(plan: &[Asked], answers: &[Answered], open_steps: &[StepId]) -> Next {
     for (position, asked) in plan.iter().enumerate() {
         match answers.iter().find(|a| a.position == position) {
             None => return Next::Ask(position),
-            Some(a) if asked.purpose == Purpose::Barrier && a.category.is_none() => {
+            Some(a)
+                if asked.purpose == Purpose::Barrier
+                    && a.mark.is_none()
+                    && a.category.is_none() =>
+            {
                 return Next::Categorize(position);
+            }
+            Some(a) if a.about.is_none() && needs_which(asked, a, open_steps) => {
+                return Next::Which(position);
             }
             Some(_) => {}
         }
     }
     Next::Review
+}
+
+/// The step an answer is about: its question's, else the one the person chose, else their only
+/// open step. None for the plan as a whole.
+pub fn step_of(asked: &Asked, answer: &Answered, open_steps: &[StepId]) -> Option<StepId> {
+    if asked.step_id.is_some() {
+        return asked.step_id;
+    }
+    match answer.about {
+        Some(About::Step(id)) => Some(id),
+        Some(About::Plan) => None,
+        None => match open_steps {
+            [only] => Some(*only),
+            _ => None,
+        },
+    }
+}
+
+/// Where a confirmed answer goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// Between the person and their coach: `/checkin history` and the coach's export only.
+    Private,
+    /// A note in this step's log.
+    StepLog(StepId),
+    /// A barrier on this step, or on the plan as a whole.
+    Barrier(Option<StepId>),
+}
+
+/// Where the answer would go if shared, or None when it cannot go onto the plan (a
+/// reflection, progress with no step, a skipped question, nothing in the way).
+pub fn shareable(asked: &Asked, answer: &Answered, open_steps: &[StepId]) -> Option<Destination> {
+    if answer.mark.is_some() {
+        return None;
+    }
+    let step = step_of(asked, answer, open_steps);
+    if !asked.purpose.can_share(step) {
+        return None;
+    }
+    Some(match asked.purpose {
+        Purpose::Barrier => Destination::Barrier(step),
+        _ => Destination::StepLog(step?),
+    })
+}
+
+/// Where the answer goes as things stand.
+pub fn destination(asked: &Asked, answer: &Answered, open_steps: &[StepId]) -> Destination {
+    match shareable(asked, answer, open_steps) {
+        Some(place) if answer.shared => place,
+        _ => Destination::Private,
+    }
 }
 
 /// What a confirmed answer becomes.
@@ -114,54 +257,34 @@ pub fn answer_limit(purpose: Purpose) -> usize {
     }
 }
 
-/// Turns the answers into step updates and barriers. Progress on a step, and the next step
-/// or resources for the step in question (the question's own, or the last step asked about),
-/// become step updates; barriers become barriers. Reflections stay in the check-in.
-pub fn outcomes(plan: &[Asked], answers: &[Answered]) -> Vec<Outcome> {
+/// Turns the answers shared to the plan into step updates and barriers, each on the step it is
+/// about (never on whichever step was asked about last). Private answers, reflections,
+/// skipped questions and "nothing in the way" become nothing: they stay in the check-in.
+pub fn outcomes(plan: &[Asked], answers: &[Answered], open_steps: &[StepId]) -> Vec<Outcome> {
     let mut out = Vec::new();
-    let mut in_question: Option<StepId> = None;
     for (position, asked) in plan.iter().enumerate() {
-        if asked.step_id.is_some() {
-            in_question = asked.step_id;
-        }
         let Some(answer) = answers.iter().find(|a| a.position == position) else {
             continue;
         };
         let text = answer.answer.clone();
-        match asked.purpose {
-            Purpose::Progress => {
-                if let Some(step_id) = asked.step_id {
-                    out.push(Outcome::StepUpdate {
-                        step_id,
-                        note: text,
-                    });
-                }
-            }
-            Purpose::NextStep => {
-                if let Some(step_id) = asked.step_id.or(in_question) {
-                    out.push(Outcome::StepUpdate {
-                        step_id,
-                        note: format!("{NEXT_STEP_PREFIX}{text}"),
-                    });
-                }
-            }
-            Purpose::Resource => {
-                if let Some(step_id) = asked.step_id.or(in_question) {
-                    out.push(Outcome::StepUpdate {
-                        step_id,
-                        note: format!("{RESOURCE_PREFIX}{text}"),
-                    });
-                }
-            }
-            Purpose::Barrier => out.push(Outcome::Barrier {
-                step_id: asked.step_id.or(in_question),
+        match destination(asked, answer, open_steps) {
+            Destination::Private => {}
+            Destination::Barrier(step_id) => out.push(Outcome::Barrier {
+                step_id,
                 category: answer
                     .category
                     .clone()
                     .unwrap_or_else(|| "other".to_owned()),
                 text,
             }),
-            Purpose::Reflection | Purpose::Wellbeing | Purpose::Equity => {}
+            Destination::StepLog(step_id) => {
+                let note = match asked.purpose {
+                    Purpose::NextStep => format!("{NEXT_STEP_PREFIX}{text}"),
+                    Purpose::Resource => format!("{RESOURCE_PREFIX}{text}"),
+                    _ => text,
+                };
+                out.push(Outcome::StepUpdate { step_id, note });
+            }
         }
     }
     out
@@ -201,6 +324,25 @@ pub fn split_message(lines: &[String], max: usize) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::domain::flow::Share;
+
+    fn asked(purpose: Purpose, step_id: Option<StepId>) -> Asked {
+        Asked {
+            purpose,
+            text: String::new(),
+            step_id,
+            share: Share::Private,
+        }
+    }
+
+    fn answered(position: usize, answer: &str, category: Option<&str>) -> Answered {
+        Answered {
+            category: category.map(str::to_owned),
+            shared: true,
+            ..Answered::new(position, answer)
+        }
+    }
 
     #[test]
     fn an_answer_fits_what_it_becomes() {
@@ -208,17 +350,9 @@ mod tests {
         assert_eq!(answer_limit(Purpose::Barrier), NOTE_MAX);
         assert_eq!(answer_limit(Purpose::Progress), NOTE_MAX);
         let next = "x".repeat(answer_limit(Purpose::NextStep));
-        let plan = [Asked {
-            purpose: Purpose::NextStep,
-            step_id: Some(StepId::new(1)),
-            text: "What next?".into(),
-        }];
-        let answers = [Answered {
-            position: 0,
-            answer: next,
-            category: None,
-        }];
-        let made = outcomes(&plan, &answers);
+        let plan = [asked(Purpose::NextStep, Some(StepId::new(1)))];
+        let answers = [answered(0, &next, None)];
+        let made = outcomes(&plan, &answers, &[StepId::new(1)]);
         let [Outcome::StepUpdate { note, .. }] = made.as_slice() else {
             panic!("one step update");
         };
@@ -229,23 +363,6 @@ mod tests {
         );
         assert_eq!(answer_limit(Purpose::Wellbeing), ANSWER_MAX);
     }
-    use super::*;
-
-    fn asked(purpose: Purpose, step_id: Option<StepId>) -> Asked {
-        Asked {
-            purpose,
-            text: String::new(),
-            step_id,
-        }
-    }
-
-    fn answered(position: usize, answer: &str, category: Option<&str>) -> Answered {
-        Answered {
-            position,
-            answer: answer.into(),
-            category: category.map(str::to_owned),
-        }
-    }
 
     #[test]
     fn the_next_question_is_the_first_incomplete_one() {
@@ -254,10 +371,15 @@ mod tests {
             asked(Purpose::Barrier, None),
             asked(Purpose::NextStep, None),
         ];
-        assert_eq!(next(&plan, &[]), Next::Ask(0));
-        assert_eq!(next(&plan, &[answered(0, "a", None)]), Next::Ask(1));
+        let one = [StepId::new(1)];
+        assert_eq!(next(&plan, &[], &one), Next::Ask(0));
+        assert_eq!(next(&plan, &[answered(0, "a", None)], &one), Next::Ask(1));
         assert_eq!(
-            next(&plan, &[answered(0, "a", None), answered(1, "b", None)]),
+            next(
+                &plan,
+                &[answered(0, "a", None), answered(1, "b", None)],
+                &one
+            ),
             Next::Categorize(1)
         );
         let all = [
@@ -265,27 +387,31 @@ mod tests {
             answered(1, "b", Some("time")),
             answered(2, "c", None),
         ];
-        assert_eq!(next(&plan, &all), Next::Review);
+        assert_eq!(next(&plan, &all, &one), Next::Review);
     }
 
     #[test]
-    fn answers_become_updates_and_barriers_on_the_step_in_question() {
+    fn with_two_open_steps_a_general_answer_asks_which_step() {
+        let steps = [StepId::new(1), StepId::new(2)];
         let plan = [
             asked(Purpose::Progress, Some(StepId::new(1))),
             asked(Purpose::Progress, Some(StepId::new(2))),
             asked(Purpose::Barrier, None),
             asked(Purpose::NextStep, None),
-            asked(Purpose::Wellbeing, None),
         ];
-        let answers = [
+        let mut answers = vec![
             answered(0, "one", None),
             answered(1, "two", None),
             answered(2, "no time", Some("time")),
-            answered(3, "ask the office", None),
-            answered(4, "tired", None),
         ];
+        assert_eq!(next(&plan, &answers, &steps), Next::Which(2));
+        answers[2].about = Some(About::Step(StepId::new(1)));
+        answers.push(answered(3, "ask the office", None));
+        assert_eq!(next(&plan, &answers, &steps), Next::Which(3));
+        answers[3].about = Some(About::Plan);
+        assert_eq!(next(&plan, &answers, &steps), Next::Review);
         assert_eq!(
-            outcomes(&plan, &answers),
+            outcomes(&plan, &answers, &steps),
             [
                 Outcome::StepUpdate {
                     step_id: StepId::new(1),
@@ -296,16 +422,75 @@ mod tests {
                     note: "two".into()
                 },
                 Outcome::Barrier {
-                    step_id: Some(StepId::new(2)),
+                    step_id: Some(StepId::new(1)),
+                    category: "time".into(),
+                    text: "no time".into()
+                },
+            ],
+            "the barrier is on the step chosen, not the last one asked about; a next step for the plan as a whole stays in the check-in"
+        );
+    }
+
+    #[test]
+    fn only_shared_answers_reach_the_plan() {
+        let steps = [StepId::new(1)];
+        let plan = [
+            asked(Purpose::Progress, Some(StepId::new(1))),
+            asked(Purpose::Barrier, None),
+            asked(Purpose::NextStep, None),
+            asked(Purpose::Wellbeing, None),
+        ];
+        let mut answers = vec![
+            answered(0, "one", None),
+            answered(1, "no time", Some("time")),
+            answered(2, "ask the office", None),
+            answered(3, "tired", None),
+        ];
+        answers[0].shared = false;
+        assert_eq!(
+            outcomes(&plan, &answers, &steps),
+            [
+                Outcome::Barrier {
+                    step_id: Some(StepId::new(1)),
                     category: "time".into(),
                     text: "no time".into()
                 },
                 Outcome::StepUpdate {
-                    step_id: StepId::new(2),
+                    step_id: StepId::new(1),
                     note: "Next step: ask the office".into()
                 },
             ]
         );
+        assert_eq!(
+            destination(&plan[0], &answers[0], &steps),
+            Destination::Private
+        );
+        assert_eq!(
+            shareable(&plan[3], &answers[3], &steps),
+            None,
+            "wellbeing never goes onto the plan"
+        );
+    }
+
+    #[test]
+    fn skipped_and_nothing_answers_make_nothing() {
+        let plan = [
+            asked(Purpose::Barrier, None),
+            asked(Purpose::NextStep, None),
+        ];
+        let steps = [StepId::new(1), StepId::new(2)];
+        let answers = [
+            Answered {
+                mark: Some(Mark::Nothing),
+                ..answered(0, "nothing really", None)
+            },
+            Answered {
+                mark: Some(Mark::Skipped),
+                ..answered(1, "", None)
+            },
+        ];
+        assert_eq!(next(&plan, &answers, &steps), Next::Review);
+        assert!(outcomes(&plan, &answers, &steps).is_empty());
     }
 
     #[test]

@@ -52,6 +52,29 @@ impl Purpose {
     }
 }
 
+/// Where an answer goes once confirmed, unless the person changes it on the reflection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Share {
+    /// Onto the plan: a step update or a barrier the school's team can read.
+    Plan,
+    /// Kept between the person and their coach.
+    #[default]
+    Private,
+}
+
+impl Purpose {
+    /// Whether an answer of this purpose can go onto the plan at all: progress and next steps
+    /// need a step to be logged on; barriers can be the whole plan's; reflections never go.
+    pub fn can_share(self, step: Option<StepId>) -> bool {
+        match self {
+            Purpose::Barrier => true,
+            Purpose::Progress | Purpose::NextStep | Purpose::Resource => step.is_some(),
+            Purpose::Reflection | Purpose::Wellbeing | Purpose::Equity => false,
+        }
+    }
+}
+
 impl fmt::Display for Purpose {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.key())
@@ -69,6 +92,58 @@ pub struct Question {
     /// Ask once for each of the person's open steps.
     #[serde(default)]
     pub per_step: bool,
+    /// Where the answer goes unless the person changes it: `"plan"` or `"private"` (the
+    /// default).
+    #[serde(default)]
+    pub share: Share,
+}
+
+/// Answers to a barrier question that mean nothing is in the way, so no barrier is made: an
+/// answer counts when, with these phrases and filler words taken out, nothing is left.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NothingPhrases {
+    #[serde(default)]
+    pub phrases: Vec<String>,
+    #[serde(default)]
+    pub filler: Vec<String>,
+}
+
+impl NothingPhrases {
+    /// Whether `answer` says only that nothing is in the way ("Nothing really, all good this
+    /// week"), not what is ("Nothing works with this timetable").
+    pub fn matches(&self, answer: &str) -> bool {
+        let normalise = |text: &str| -> Vec<String> {
+            text.to_lowercase()
+                .split(|c: char| !(c.is_alphanumeric() || c == '/' || c == '\''))
+                .filter(|w| !w.is_empty())
+                .map(|w| w.trim_matches('\'').to_owned())
+                .collect()
+        };
+        let mut words = normalise(answer);
+        if words.is_empty() {
+            return false;
+        }
+        let mut found = false;
+        let mut phrases: Vec<Vec<String>> = self.phrases.iter().map(|p| normalise(p)).collect();
+        // Longest first, so "nothing really" is taken whole before "nothing".
+        phrases.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let mut i = 0;
+        let mut left = Vec::new();
+        'words: while i < words.len() {
+            for phrase in phrases.iter().filter(|p| !p.is_empty()) {
+                if words[i..].starts_with(phrase) {
+                    found = true;
+                    i += phrase.len();
+                    continue 'words;
+                }
+            }
+            left.push(std::mem::take(&mut words[i]));
+            i += 1;
+        }
+        let filler: Vec<String> = self.filler.iter().map(|f| f.to_lowercase()).collect();
+        found && left.iter().all(|w| filler.contains(w))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -82,6 +157,9 @@ pub struct Flow {
     pub questions: Vec<Question>,
     /// Opens the reflection of what was heard, e.g. "Here is what I heard, {name}:".
     pub reflection: String,
+    /// What counts as "nothing in the way" for this flow's barrier questions.
+    #[serde(default)]
+    pub nothing: NothingPhrases,
 }
 
 /// The placeholders a flow may use, and those that only make sense per step.
@@ -291,6 +369,10 @@ pub struct Asked {
     pub text: String,
     /// The step a per-step question is about.
     pub step_id: Option<StepId>,
+    /// Where its answer goes unless the person changes it (check-ins begun before this was
+    /// stored keep their answers private).
+    #[serde(default)]
+    pub share: Share,
 }
 
 fn fill(template: &str, vars: &Vars<'_>, step: Option<&StepContext>) -> String {
@@ -326,6 +408,7 @@ pub fn plan(flow: &Flow, vars: &Vars<'_>, steps: &[StepContext]) -> Vec<Asked> {
                     purpose: question.purpose,
                     text: fill(template, vars, Some(step)),
                     step_id: Some(step.id),
+                    share: question.share,
                 });
             }
         } else {
@@ -333,6 +416,7 @@ pub fn plan(flow: &Flow, vars: &Vars<'_>, steps: &[StepContext]) -> Vec<Asked> {
                 purpose: question.purpose,
                 text: fill(template, vars, None),
                 step_id: None,
+                share: question.share,
             });
         }
     }
@@ -344,16 +428,29 @@ pub fn opener(flow: &Flow, vars: &Vars<'_>) -> Option<String> {
     flow.opener.as_deref().map(|o| fill(o, vars, None))
 }
 
+/// One answer as the reflection shows it.
+#[derive(Clone, Debug)]
+pub struct Heard {
+    pub asked: Asked,
+    pub answer: String,
+    pub category: Option<String>,
+    /// The question was left out (`Skip`).
+    pub skipped: bool,
+    /// Where it will go, in plain words ("step #4's log, seen by the Lincoln team").
+    pub destination: String,
+}
+
 /// "Here is what I heard": the flow's stem, then each answer quoted in the person's own words,
-/// labelled by what it was about. Nothing is paraphrased or invented.
+/// labelled by what it was about, with where it will go. Nothing is paraphrased or invented.
 pub fn reflect(
     flow: &Flow,
     vars: &Vars<'_>,
-    heard: &[(Asked, String, Option<String>)],
+    heard: &[(usize, Heard)],
     step_titles: &[(StepId, String)],
 ) -> Vec<String> {
     let mut lines = vec![fill(&flow.reflection, vars, None)];
-    for (number, (asked, answer, category)) in heard.iter().enumerate() {
+    for (position, heard) in heard {
+        let asked = &heard.asked;
         let about = asked
             .step_id
             .and_then(|id| step_titles.iter().find(|(s, _)| *s == id))
@@ -363,7 +460,8 @@ pub fn reflect(
             Purpose::Progress => format!("What has moved{about}"),
             Purpose::Barrier => format!(
                 "What is in the way{about}{}",
-                category
+                heard
+                    .category
                     .as_deref()
                     .map(|c| format!(" ({c})"))
                     .unwrap_or_default()
@@ -374,7 +472,16 @@ pub fn reflect(
             Purpose::Wellbeing => "How you are".to_owned(),
             Purpose::Equity => "Who is served".to_owned(),
         };
-        lines.push(format!("{}. {label}: “{answer}”", number + 1));
+        if heard.skipped {
+            lines.push(format!("{}. {label}: (left out)", position + 1));
+        } else {
+            lines.push(format!(
+                "{}. {label}: “{}”\n    → {}",
+                position + 1,
+                heard.answer,
+                heard.destination
+            ));
+        }
     }
     lines
 }
@@ -439,6 +546,45 @@ text = "{question}"
             "{report:?}"
         );
         assert_eq!(report.exit_code(), 1);
+    }
+
+    #[test]
+    fn nothing_in_the_way_is_told_from_a_barrier() {
+        let nothing = NothingPhrases {
+            phrases: [
+                "nothing",
+                "no",
+                "all good",
+                "n/a",
+                "nothing really",
+                "not much",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            filler: [
+                "really", "this", "week", "is", "in", "the", "way", "right", "now",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        };
+        for said in [
+            "Nothing really, all good this week",
+            "nothing",
+            "N/A",
+            "No, nothing is in the way right now.",
+            "All good!",
+        ] {
+            assert!(nothing.matches(said), "{said}");
+        }
+        for said in [
+            "Nothing works with this timetable",
+            "No time to meet",
+            "Not much time to plan",
+            "",
+            "The PLC keeps being cancelled",
+        ] {
+            assert!(!nothing.matches(said), "{said}");
+        }
     }
 
     #[test]

@@ -96,6 +96,13 @@ impl Prompt {
         }
     }
 
+    /// The same prompt with these rows of buttons under it (at most 5 rows of 5 show).
+    #[must_use]
+    pub fn with_rows(mut self, rows: Vec<Vec<Button>>) -> Self {
+        self.buttons = rows.into_iter().filter(|r| !r.is_empty()).take(5).collect();
+        self
+    }
+
     /// The same prompt with `buttons` under it, `per_row` to a row.
     #[must_use]
     pub fn with_buttons(mut self, buttons: Vec<Button>, per_row: usize) -> Self {

@@ -227,6 +227,9 @@ mod tests {
                 category: None,
                 answer: "Two of three \"done\"".into(),
                 answered_at: at,
+                shared: 0,
+                mark: None,
+                about: None,
             }],
         }
     }

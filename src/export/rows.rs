@@ -153,6 +153,13 @@ impl<'a> Names<'a> {
             category: a.category.as_deref(),
             answer: cell(&a.answer),
             answered_at: time(a.answered_at),
+            goes_to: match (a.mark.as_deref(), a.shared) {
+                (Some("skipped"), _) => "left out",
+                (Some(_), _) => "nothing in the way",
+                (None, 0) => "private",
+                (None, _) => "plan",
+            },
+            about: a.about.as_deref(),
         }
     }
 }
@@ -309,6 +316,8 @@ pub(super) const ANSWER_HEADERS: &[&str] = &[
     "category",
     "answer",
     "answered_at",
+    "goes_to",
+    "about",
 ];
 
 #[derive(Serialize)]
@@ -326,6 +335,11 @@ pub(super) struct AnswerCsv<'a> {
     category: Option<&'a str>,
     answer: Cow<'a, str>,
     answered_at: String,
+    /// `plan` (shared by the person), `private` (them and their coach), `left out`, or
+    /// `nothing in the way`.
+    goes_to: &'static str,
+    /// For a general answer: the step it is about (`plan` for the plan as a whole).
+    about: Option<&'a str>,
 }
 
 impl CsvRow for AnswerCsv<'_> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::outbox::{NewRow, OutboxMessage, insert_row};
 use super::{BeginWrite as _, Db, db_id, on_backend};
 pub use crate::domain::checkin::SessionStatus;
-use crate::domain::checkin::{Answered, Outcome};
+use crate::domain::checkin::{About, Answered, Mark, Outcome};
 use crate::domain::flow::Asked;
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 use crate::domain::message::Prompt;
@@ -40,9 +40,43 @@ pub struct CheckinSession {
     /// Hours without an answer before the one nudge.
     pub nudge_hours: i64,
     pub nudged_at: Option<DateTime<Utc>>,
+    /// The person's open steps when it began (JSON), for answers that say which step.
+    pub steps: Option<String>,
+}
+
+/// One of the person's open steps as a check-in knows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OpenStep {
+    pub id: StepId,
+    pub title: String,
 }
 
 impl CheckinSession {
+    /// The person's open steps when the check-in began (for a check-in begun before they were
+    /// stored, the steps its questions name).
+    pub fn open_steps(&self) -> anyhow::Result<Vec<OpenStep>> {
+        if let Some(raw) = &self.steps {
+            return serde_json::from_str(raw).context("reading a check-in's steps");
+        }
+        let mut out: Vec<OpenStep> = Vec::new();
+        for asked in self.questions()? {
+            if let Some(id) = asked.step_id
+                && !out.iter().any(|s| s.id == id)
+            {
+                out.push(OpenStep {
+                    id,
+                    title: format!("step #{id}"),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The ids of [`Self::open_steps`].
+    pub fn open_step_ids(&self) -> anyhow::Result<Vec<StepId>> {
+        Ok(self.open_steps()?.iter().map(|s| s.id).collect())
+    }
+
     /// The questions as this person is asked them.
     pub fn questions(&self) -> anyhow::Result<Vec<Asked>> {
         serde_json::from_str(&self.plan).context("reading a check-in's questions")
@@ -67,6 +101,9 @@ pub struct AnswerRow {
     pub category: Option<String>,
     pub message_id: Option<i64>,
     pub answered_at: DateTime<Utc>,
+    pub shared: i64,
+    pub mark: Option<String>,
+    pub about: Option<String>,
 }
 
 impl AnswerRow {
@@ -75,6 +112,9 @@ impl AnswerRow {
             position: usize::try_from(self.position).unwrap_or(usize::MAX),
             answer: self.answer.clone(),
             category: self.category.clone(),
+            shared: self.shared != 0,
+            mark: self.mark.as_deref().and_then(Mark::parse),
+            about: self.about.as_deref().and_then(About::parse),
         }
     }
 }
@@ -82,7 +122,7 @@ impl AnswerRow {
 const SELECT: &str =
     "SELECT id, server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
             correcting, prompted, prompts, dm_channel_id, last_message_id, started_by,
-            started_at, expires_at, updated_at, finished_at, origin, nudge_hours, nudged_at
+            started_at, expires_at, updated_at, finished_at, origin, nudge_hours, nudged_at, steps
      FROM checkin_sessions";
 
 #[derive(Clone, Debug)]
@@ -101,6 +141,8 @@ pub struct NewSession<'a> {
     pub nudge_hours: i64,
     /// The DM channel with the person, when already known.
     pub dm_channel_id: Option<u64>,
+    /// The person's open steps at the school.
+    pub steps: &'a [OpenStep],
 }
 
 /// Starts a session, or returns the person's open one (anywhere) without starting another.
@@ -110,6 +152,7 @@ pub async fn start(
     now: DateTime<Utc>,
 ) -> anyhow::Result<Result<CheckinSession, CheckinSession>> {
     let plan = serde_json::to_string(new.plan).context("writing a check-in's questions")?;
+    let steps = serde_json::to_string(new.steps).context("writing a check-in's steps")?;
     let (id, existing) = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let open: Option<i64> = sqlx::query_scalar(
@@ -127,8 +170,8 @@ pub async fn start(
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO checkin_sessions
                      (server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
-                      started_by, started_at, expires_at, updated_at, origin, nudge_hours, dm_channel_id)
-                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8, $11, $12, $13) RETURNING id",
+                      started_by, started_at, expires_at, updated_at, origin, nudge_hours, dm_channel_id, steps)
+                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8, $11, $12, $13, $14) RETURNING id",
             )
             .bind(new.server_id)
             .bind(new.school_id)
@@ -143,6 +186,7 @@ pub async fn start(
             .bind(new.origin.map(str::to_owned))
             .bind(new.nudge_hours)
             .bind(new.dm_channel_id.map(db_id))
+            .bind(steps.clone())
             .fetch_one(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -226,7 +270,8 @@ pub async fn of_person(
 pub async fn answers(db: &Db, session_id: i64) -> anyhow::Result<Vec<AnswerRow>> {
     on_backend!(db, pool => {
         sqlx::query_as(
-            "SELECT session_id, position, purpose, step_id, answer, category, message_id, answered_at
+            "SELECT session_id, position, purpose, step_id, answer, category, message_id, answered_at,
+                    shared, mark, about
              FROM checkin_answers WHERE session_id = $1 ORDER BY position",
         )
         .bind(session_id)
@@ -268,10 +313,13 @@ pub struct NewAnswer<'a> {
     pub step_id: Option<StepId>,
     pub answer: &'a str,
     pub message_id: Option<u64>,
+    /// Where it goes unless the person changes it (a corrected answer keeps its choice).
+    pub shared: bool,
+    pub mark: Option<Mark>,
 }
 
-/// Stores answers (replacing a corrected one but keeping its category), clears any
-/// correction, and marks the reflection as due again.
+/// Stores answers (replacing a corrected one but keeping its category, destination and step),
+/// clears any correction, and marks the reflection as due again.
 pub async fn record_answers(
     db: &Db,
     session_id: i64,
@@ -283,10 +331,11 @@ pub async fn record_answers(
         for answer in answers {
             let position = i64::try_from(answer.position).unwrap_or(i64::MAX);
             sqlx::query(
-                "INSERT INTO checkin_answers (session_id, position, purpose, step_id, answer, message_id, answered_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                "INSERT INTO checkin_answers (session_id, position, purpose, step_id, answer, message_id, answered_at, shared, mark)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (session_id, position)
-                 DO UPDATE SET answer = excluded.answer, message_id = excluded.message_id, answered_at = excluded.answered_at",
+                 DO UPDATE SET answer = excluded.answer, message_id = excluded.message_id,
+                               answered_at = excluded.answered_at, mark = excluded.mark",
             )
             .bind(session_id)
             .bind(position)
@@ -295,6 +344,8 @@ pub async fn record_answers(
             .bind(answer.answer.to_owned())
             .bind(answer.message_id.map(db_id))
             .bind(now)
+            .bind(i64::from(answer.shared))
+            .bind(answer.mark.map(Mark::key))
             .execute(&mut *tx)
             .await?;
             if let Some(message) = answer.message_id {
@@ -351,6 +402,62 @@ pub async fn set_category(
         Ok::<_, sqlx::Error>(())
     })
     .context("saving a barrier's category")
+}
+
+/// Where answers go: shared to the plan, or kept private. The reflection is due again.
+pub async fn set_shared(
+    db: &Db,
+    session_id: i64,
+    positions: &[usize],
+    shared: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        for position in positions {
+            sqlx::query("UPDATE checkin_answers SET shared = $1 WHERE session_id = $2 AND position = $3")
+                .bind(i64::from(shared))
+                .bind(session_id)
+                .bind(i64::try_from(*position).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("UPDATE checkin_sessions SET prompted = NULL, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("saving where answers go")
+}
+
+/// Which step the answer at `position` is about.
+pub async fn set_about(
+    db: &Db,
+    session_id: i64,
+    position: usize,
+    about: About,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE checkin_answers SET about = $1 WHERE session_id = $2 AND position = $3")
+            .bind(about.key())
+            .bind(session_id)
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE checkin_sessions SET prompted = NULL, updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("saving which step an answer is about")
 }
 
 async fn set(

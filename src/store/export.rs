@@ -62,6 +62,10 @@ pub struct AnswerRow {
     pub category: Option<String>,
     pub answer: String,
     pub answered_at: DateTime<Utc>,
+    /// 1 when the person shared it to the plan, 0 when they kept it private.
+    pub shared: i64,
+    pub mark: Option<String>,
+    pub about: Option<String>,
 }
 
 /// The rows of one export, oldest first within each kind.
@@ -92,7 +96,8 @@ type Gathered = (
 );
 
 const ANSWERS: &str = "SELECT s.id AS session_id, s.school_id, s.person_id, s.flow_title, s.status,
-            s.started_at, a.position, a.purpose, a.step_id, a.category, a.answer, a.answered_at
+            s.started_at, a.position, a.purpose, a.step_id, a.category, a.answer, a.answered_at,
+            a.shared, a.mark, a.about
      FROM checkin_answers a JOIN checkin_sessions s ON s.id = a.session_id
      WHERE s.server_id = $1 AND ($2 IS NULL OR s.school_id = $2)";
 

@@ -351,6 +351,26 @@ pub async fn names(
     Ok(rows.into_iter().collect())
 }
 
+/// The coaches of a school (and of every school) in a server, as their roles were last seen.
+pub async fn coaches_of(
+    db: &Db,
+    server_id: ServerId,
+    school_id: SchoolId,
+) -> anyhow::Result<Vec<UserId>> {
+    on_backend!(db, pool => {
+        sqlx::query_scalar(COACHES_OF)
+            .bind(server_id)
+            .bind(school_id)
+            .fetch_all(pool)
+            .await
+    })
+    .context("reading a school's coaches")
+}
+
+/// The coaches of school `$2` in server `$1`.
+pub(crate) const COACHES_OF: &str = "SELECT DISTINCT user_id FROM member_roles
+     WHERE server_id = $1 AND role = 'coach' AND (school_id = $2 OR school_id IS NULL) ORDER BY user_id";
+
 /// One member's display name.
 pub async fn name(db: &Db, server_id: ServerId, user_id: UserId) -> anyhow::Result<Option<String>> {
     on_backend!(db, pool => {

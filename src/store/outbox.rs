@@ -470,10 +470,7 @@ pub async fn notify_coaches(
     )?;
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let coaches: Vec<UserId> = sqlx::query_scalar(
-            "SELECT DISTINCT user_id FROM member_roles
-             WHERE server_id = $1 AND role = 'coach' AND (school_id = $2 OR school_id IS NULL) ORDER BY user_id",
-        )
+        let coaches: Vec<UserId> = sqlx::query_scalar(super::members::COACHES_OF)
         .bind(server_id)
         .bind(school_id)
         .fetch_all(&mut *tx)

@@ -1,237 +1,15 @@
 //! Check-ins in DM: one question at a time, barrier categories, the reflection, Confirm,
 //! a restart in the middle, and the form path.
 
-use coachbot::domain::ids::{StepId, UserId};
+use coachbot::domain::ids::UserId;
 use coachbot::emulator::RecordedCall;
-use coachbot::store::barriers;
 use coachbot::store::checkins;
-use coachbot::store::steps::{self, StepFilter};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 
+use crate::dm::*;
 use crate::e2e;
-use crate::support::{Plan, TestBot, WAIT};
-
-/// The answers the tests give, in order of the weekly flow's questions for two open steps.
-const ANSWERS: [&str; 5] = [
-    "We met twice as a team and agreed the agenda",
-    "The first partnership meeting is booked for the 4th",
-    "Two teachers volunteered to pilot the notes template",
-    "Not enough time in the schedule to meet",
-    "Book the library for Tuesday's meeting",
-];
-
-/// Two steps owned by `owner`, added by a team member; returns their ids in due order.
-async fn two_steps(bot: &TestBot, plan: &Plan, owner: u64, prefix: &str) -> [StepId; 2] {
-    let mut ids = Vec::new();
-    for (title, due) in [
-        ("partnership meetings", "in 1 week"),
-        ("notes template", "in 3 weeks"),
-    ] {
-        let reply = bot
-            .command(
-                plan.terry,
-                bot.ids.general,
-                "step add",
-                &[
-                    ("title", json!(format!("{prefix} {title}"))),
-                    ("indicator", json!("12a")),
-                    ("owner", json!(owner)),
-                    ("due", json!(due)),
-                ],
-            )
-            .await;
-        assert!(reply.content.starts_with("Added step"), "{}", reply.content);
-        let all = steps::list(&bot.db, bot.ids.server(), &StepFilter::default())
-            .await
-            .expect("steps");
-        ids.push(all.iter().map(|s| s.id).max().expect("a step"));
-    }
-    [ids[0], ids[1]]
-}
-
-/// Starts the weekly check-in for `person` as the coach; returns the session id.
-async fn start_weekly(bot: &TestBot, plan: &Plan, person: u64) -> i64 {
-    let reply = bot
-        .command(
-            plan.casey,
-            bot.ids.general,
-            "checkin start",
-            &[("person", json!(person)), ("flow", json!("weekly"))],
-        )
-        .await;
-    assert!(reply.ephemeral);
-    assert!(
-        reply
-            .content
-            .starts_with("Started **Weekly step check-in**"),
-        "{}",
-        reply.content
-    );
-    checkins::open_for(&bot.db, UserId::new(person))
-        .await
-        .expect("open")
-        .expect("a session")
-        .id
-}
-
-/// The bot's next DM to `person` (after `mark`) whose text contains `needle`.
-async fn bot_dm(bot: &TestBot, person: u64, mark: usize, needle: &str) -> RecordedCall {
-    let dm = bot.emu.dm_channel_of(person).expect("a DM channel");
-    let path = format!("/channels/{dm}/messages");
-    bot.emu
-        .wait_for_call(mark, WAIT, |c| {
-            c.method == "POST" && c.path == path && c.content().is_some_and(|t| t.contains(needle))
-        })
-        .await
-        .unwrap_or_else(|| {
-            panic!(
-                "no DM containing “{needle}”; sent: {:?}",
-                bot.emu
-                    .calls_since(mark)
-                    .iter()
-                    .filter_map(|c| c.content().map(str::to_owned))
-                    .collect::<Vec<_>>()
-            )
-        })
-}
-
-/// The person answers in DM; returns the bot's next prompt containing `next`.
-async fn answer(bot: &TestBot, person: u64, text: &str, next: &str) -> RecordedCall {
-    let mark = bot.emu.call_count();
-    bot.emu.send_dm(person, text);
-    bot_dm(bot, person, mark, next).await
-}
-
-/// Clicks a button on a message the bot sent, and waits for the answer to the click.
-async fn click(
-    bot: &TestBot,
-    person: u64,
-    prompt: &RecordedCall,
-    custom_id: &str,
-) -> coachbot::emulator::Reply {
-    let dm = bot.emu.dm_channel_of(person).expect("a DM channel");
-    let message: u64 = prompt
-        .response
-        .as_ref()
-        .and_then(|r| r["id"].as_str())
-        .and_then(|s| s.parse().ok())
-        .expect("a message id");
-    let interaction = bot
-        .emu
-        .click_button(person, dm, message, custom_id)
-        .expect("click");
-    bot.reply(&interaction).await
-}
-
-/// The id of the message a bot call posted.
-fn message_id(call: &RecordedCall) -> u64 {
-    call.response
-        .as_ref()
-        .and_then(|r| r["id"].as_str())
-        .and_then(|s| s.parse().ok())
-        .expect("a message id")
-}
-
-/// The message `posted` as `person` sees it now, after every edit.
-fn seen_message(bot: &TestBot, person: u64, posted: &RecordedCall) -> Value {
-    let dm = bot.emu.dm_channel_of(person).expect("a DM channel");
-    let id = message_id(posted).to_string();
-    bot.emu
-        .messages_seen_by(dm, person)
-        .into_iter()
-        .find(|m| m["id"] == json!(id))
-        .expect("the message is still there")
-}
-
-fn button_id(call: &RecordedCall, starting: &str) -> String {
-    call.body
-        .as_ref()
-        .and_then(|b| b["components"].as_array())
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
-        .filter_map(|c| c["custom_id"].as_str().map(str::to_owned))
-        .find(|id| id.contains(starting))
-        .unwrap_or_else(|| panic!("no button {starting} on {:?}", call.body))
-}
-
-/// Answers the whole weekly flow in DM up to the reflection; returns the reflection message.
-async fn answer_all_in_dm(bot: &TestBot, person: u64, titles: [&str; 2]) -> RecordedCall {
-    answer(
-        bot,
-        person,
-        ANSWERS[0],
-        // The indicator by its id and its name in the framework.
-        &format!(
-            "Question 2 of 5**\nWhat has happened with “{}” (12a Leader partnerships, due",
-            titles[0]
-        ),
-    )
-    .await;
-    answer(
-        bot,
-        person,
-        ANSWERS[1],
-        &format!("Question 3 of 5**\nWhat has happened with “{}”", titles[1]),
-    )
-    .await;
-    answer(bot, person, ANSWERS[2], "Question 4 of 5").await;
-    let kinds = answer(bot, person, ANSWERS[3], "What kind of barrier").await;
-    let mark = bot.emu.call_count();
-    let chosen = click(bot, person, &kinds, &button_id(&kinds, "cat:3:time")).await;
-    assert_eq!(chosen.kind, 6, "the click is acknowledged before the work");
-    let seen = seen_message(bot, person, &kinds);
-    let content = seen["content"].as_str().unwrap_or_default();
-    assert!(
-        content.contains("Noted: a **time** barrier"),
-        "the person sees the choice on the question: {content}"
-    );
-    assert_eq!(
-        seen["components"],
-        json!([]),
-        "the category buttons are gone"
-    );
-    bot_dm(bot, person, mark, "Question 5 of 5").await;
-    answer(bot, person, ANSWERS[4], "Here is what I heard").await
-}
-
-async fn outcomes_of(
-    bot: &TestBot,
-    step_ids: [StepId; 2],
-) -> (Vec<Vec<String>>, Vec<(Option<usize>, String, String)>) {
-    let mut notes = Vec::new();
-    for id in step_ids {
-        let step = steps::get(&bot.db, bot.ids.server(), id)
-            .await
-            .expect("get")
-            .expect("step");
-        notes.push(
-            steps::updates(&bot.db, &step)
-                .await
-                .expect("updates")
-                .into_iter()
-                .filter(|u| u.kind == "progress")
-                .filter_map(|u| u.note)
-                .collect(),
-        );
-    }
-    let barriers = barriers::list(&bot.db, bot.ids.server(), None, true)
-        .await
-        .expect("barriers")
-        .into_iter()
-        .filter(|b| b.step_id.is_some_and(|s| step_ids.contains(&s)))
-        .map(|b| {
-            (
-                b.step_id
-                    .and_then(|s| step_ids.iter().position(|x| *x == s)),
-                b.category,
-                b.text,
-            )
-        })
-        .collect();
-    (notes, barriers)
-}
+use crate::support::{TestBot, WAIT};
 
 e2e! {
     /// A principal with two open steps answers the weekly check-in in DM. Nothing is saved to
@@ -261,6 +39,7 @@ e2e! {
         assert!(notes.iter().all(Vec::is_empty), "{notes:?}");
         assert!(barriers.is_empty(), "{barriers:?}");
 
+        let reflection = share_all(bot, pat, &reflection).await;
         let saved = click(bot, pat, &reflection, &button_id(&reflection, "confirm")).await;
         assert!(saved.content.contains("Saved. 3 step update(s) and 1 barrier(s)"), "{}", saved.content);
         // The follow-up buttons replace Confirm: "in 2 weeks" comes back to the last step.
@@ -356,7 +135,7 @@ e2e! {
 
         start_weekly(bot, &plan, pat).await;
         let reflection = answer_all_in_dm(bot, pat, ["Pat: partnership meetings", "Pat: notes template"]).await;
-        click(bot, pat, &reflection, &button_id(&reflection, "confirm")).await;
+        share_all_and_confirm(bot, pat, &reflection).await;
         let by_dm = outcomes_of(bot, pat_steps).await;
 
         let mark = bot.emu.call_count();
@@ -376,8 +155,10 @@ e2e! {
         let kinds = bot_dm(bot, terry, mark, "What kind of barrier").await;
         let mark = bot.emu.call_count();
         click(bot, terry, &kinds, &button_id(&kinds, "cat:3:time")).await;
-        let reflection = bot_dm(bot, terry, mark, "Here is what I heard").await;
-        click(bot, terry, &reflection, &button_id(&reflection, "confirm")).await;
+        let which = bot_dm(bot, terry, mark, "Which of your steps is answer 4 about?").await;
+        let which = choose_last_step(bot, terry, &which, "Which of your steps is answer 5 about?").await;
+        let reflection = choose_last_step(bot, terry, &which, "Here is what I heard").await;
+        share_all_and_confirm(bot, terry, &reflection).await;
         let by_form = outcomes_of(bot, terry_steps).await;
 
         assert_eq!(by_dm, by_form);
@@ -428,7 +209,7 @@ e2e! {
         assert!(bot.emu.click_button(pat, dm, first_id, &old_confirm).is_err(), "the old Confirm is no longer on the message");
         let first = seen_message(bot, pat, &reflection);
         assert!(!first["components"].to_string().contains(&old_confirm), "{}", first["components"]);
-        click(bot, pat, &again, &button_id(&again, "confirm")).await;
+        share_all_and_confirm(bot, pat, &again).await;
         let (notes, _) = outcomes_of(bot, steps).await;
         assert_eq!(notes[1][1], "Next step: Book the hall instead");
         assert_eq!(checkins::get(&bot.db, session).await.expect("get").expect("s").status.key(), "confirmed");
@@ -574,10 +355,10 @@ e2e! {
         drop(held);
 
         let saved = bot.reply(&interaction).await;
-        assert!(saved.content.contains("Saved. 3 step update(s)"), "{}", saved.content);
+        assert!(saved.content.contains("Saved. 2 step update(s)"), "{}", saved.content);
         let seen = seen_message(bot, pat, &reflection);
         let content = seen["content"].as_str().unwrap_or_default();
-        assert!(content.contains("Here is what I heard") && content.contains("Saved. 3 step update(s)"), "what Pat sees: {content}");
+        assert!(content.contains("Here is what I heard") && content.contains("Saved. 2 step update(s)"), "what Pat sees: {content}");
         assert!(seen["components"].to_string().contains("fu:14"), "the follow-up buttons replace Confirm: {}", seen["components"]);
         assert_eq!(checkins::get(&bot.db, session).await.expect("get").expect("s").status.key(), "confirmed");
     }

@@ -81,6 +81,7 @@ async fn checkin(bot: &TestBot, school_id: SchoolId, person: u64, answer: &str, 
             origin: None,
             nudge_hours: 24,
             dm_channel_id: None,
+            steps: &[],
         },
         now,
     )
@@ -93,6 +94,8 @@ async fn checkin(bot: &TestBot, school_id: SchoolId, person: u64, answer: &str, 
         step_id: None,
         answer,
         message_id: None,
+        shared: false,
+        mark: None,
     };
     checkins::record_answers(&bot.db, session.id, &[answer], now)
         .await

@@ -279,10 +279,19 @@ async fn forms_opened_from_dm_buttons_are_filled_from_the_prompt() {
     .await;
     assert!(sent.contains("What kind of barrier"), "{sent}");
     let heard = say(&mut sandbox, "click ci:1:cat:2:time").await;
-    assert!(heard.contains("Here is what I heard"), "{heard}");
+    assert!(
+        heard.contains("Here is what I heard") && heard.contains("→ only you and Casey"),
+        "{heard}"
+    );
+    let shared = say(&mut sandbox, "click ci:1:shareall").await;
+    assert!(
+        shared.contains("Every answer that can go onto the plan will")
+            && shared.contains("→ a barrier on step #"),
+        "the reflection is sent again with the new destinations: {shared}"
+    );
     let saved = say(&mut sandbox, "click ci:1:confirm").await;
     assert!(
-        saved.contains("Saved. 2 step update(s) and 1 barrier(s)"),
+        saved.contains("Saved. 3 step update(s) and 1 barrier(s)"),
         "{saved}"
     );
     let pick = say(&mut sandbox, "click ci:1:fu:pick").await;

@@ -9,6 +9,7 @@ use crate::checkin::advance;
 use crate::checkin::followup::{FollowUpWhen, follow_up_after};
 use crate::checkin::prompt::{self, id_prefix, parse_custom_id};
 use crate::checkin::turns::{self, Confirmed};
+use crate::domain::checkin::{self, About, Mark, Next};
 use crate::domain::plan::BarrierCategory;
 use crate::domain::text::{MESSAGE_CONTENT, clip};
 use crate::outbound::components;
@@ -155,7 +156,7 @@ async fn clicked(
             Answer {
                 reply: Reply::Update {
                     note: format!(
-                        "Saved. {updates} step update(s) and {barriers} barrier(s) are on your plan now, and your coach can see this check-in. Thank you. Shall I check in with you again?"
+                        "Saved. {updates} step update(s) and {barriers} barrier(s) went onto your plan; everything else stays between you and your coach. Thank you. Shall I check in with you again?"
                     ),
                     components: components(&[prompt::follow_up_choices(session.id)]),
                 },
@@ -177,6 +178,72 @@ async fn clicked(
                 advance: false,
             }
         }
+        ["skipq", position] | ["nothing", position] => {
+            let position: usize = position.parse().context("a question button's position")?;
+            if !is_current(data, &session, Next::Ask(position)).await? {
+                return Ok(Answer::say("That question is already answered."));
+            }
+            let (mark, note) = if parts[0] == "skipq" {
+                (Mark::Skipped, "Left out.")
+            } else {
+                (Mark::Nothing, "Noted: nothing in the way.")
+            };
+            if !turns::mark(&data.checkins, &session, position, mark, data.now()).await? {
+                return Ok(Answer::say("I do not know that button."));
+            }
+            Answer::update(note.to_owned())
+        }
+        ["stop"] => {
+            turns::skip(&data.checkins, session.id, data.now()).await?;
+            Answer {
+                advance: false,
+                ..Answer::update(crate::checkin::conversation::STOPPED.to_owned())
+            }
+        }
+        ["about", position, choice] => {
+            let position: usize = position.parse().context("a step button's position")?;
+            let about = About::parse(choice).context("a step button's step")?;
+            if !is_current(data, &session, Next::Which(position)).await?
+                || !turns::about(&data.checkins, &session, position, about, data.now()).await?
+            {
+                return Ok(Answer::say("That choice is already made."));
+            }
+            Answer::update(match about {
+                About::Plan => "Noted: about the plan as a whole.".to_owned(),
+                About::Step(id) => format!("Noted: about step #{id}."),
+            })
+        }
+        ["share", position] | ["keep", position] => {
+            let position: usize = position.parse().context("a share button's position")?;
+            let shared = parts[0] == "share";
+            if !is_current(data, &session, Next::Review).await? {
+                return Ok(Answer::say(
+                    "Use the buttons on the latest summary of your answers.",
+                ));
+            }
+            turns::share(
+                &data.checkins,
+                &session,
+                Some(&[position]),
+                shared,
+                data.now(),
+            )
+            .await?;
+            Answer::update(if shared {
+                format!("Answer {} will go onto the plan.", position + 1)
+            } else {
+                format!("Answer {} will stay private.", position + 1)
+            })
+        }
+        ["shareall"] => {
+            if !is_current(data, &session, Next::Review).await? {
+                return Ok(Answer::say(
+                    "Use the buttons on the latest summary of your answers.",
+                ));
+            }
+            turns::share(&data.checkins, &session, None, true, data.now()).await?;
+            Answer::update("Every answer that can go onto the plan will.".to_owned())
+        }
         ["fix", position] => {
             let position: usize = position.parse().context("a fix button's position")?;
             turns::correct(&data.checkins, &session, position).await?;
@@ -185,6 +252,18 @@ async fn clicked(
         _ => Answer::say("I do not know that button."),
     };
     Ok(answer)
+}
+
+/// Whether the check-in is at `step` now (so an older message's button does not change an
+/// answer already given).
+async fn is_current(data: &Data, session: &CheckinSession, step: Next) -> anyhow::Result<bool> {
+    if session.correcting.is_some() {
+        return Ok(false);
+    }
+    let plan = session.questions()?;
+    let steps = session.open_step_ids()?;
+    let answers = turns::answered(&data.checkins, session.id).await?;
+    Ok(checkin::next(&plan, &answers, &steps) == step)
 }
 
 /// The session behind a button that opens a form, if it is the person's and still open.

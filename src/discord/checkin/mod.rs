@@ -11,6 +11,7 @@ use super::{Context, Error, complete};
 use crate::app::App;
 use crate::checkin::{Begin, NUDGE_HOURS, Opened, open};
 
+use crate::domain::checkin::{self, Destination, Mark};
 use crate::domain::flow;
 use crate::domain::ids::{SchoolId, UserId};
 use crate::domain::roles::Role;
@@ -151,7 +152,7 @@ async fn start(
     .await?;
     let questions = questions_asked(opened, &name, &school)?;
     scope::say(ctx, format!(
-        "Started **{}** with {name} in DM: {questions} question(s). Their answers stay between them and their coach; nothing is saved to the plan until they confirm.",
+        "Started **{}** with {name} in DM: {questions} question(s). Before anything is saved they see where each answer will go: progress on a step to its log, everything else only to them and their coach unless they share it. Nothing is saved until they confirm.",
         chosen.title
     ))
     .await
@@ -403,16 +404,27 @@ async fn session_lines(
         scope::local_time(session.started_at, zone),
         session.status
     )];
-    for answer in checkins::answers(db, session.id).await? {
-        let question = usize::try_from(answer.position)
-            .ok()
-            .and_then(|p| plan.get(p))
-            .map_or("", |q| q.text.as_str());
-        lines.push(format!(
-            "> {}\n“{}”",
-            text::clip(question, 120),
-            answer.answer
-        ));
+    let steps = session.open_step_ids()?;
+    for row in checkins::answers(db, session.id).await? {
+        let answer = row.answered();
+        let Some(asked) = plan.get(answer.position) else {
+            continue;
+        };
+        let said = match answer.mark {
+            Some(Mark::Skipped) => "(left out)".to_owned(),
+            Some(Mark::Nothing) => format!("“{}” (nothing in the way)", answer.answer),
+            None => format!(
+                "“{}” · {}",
+                answer.answer,
+                match checkin::destination(asked, &answer, &steps) {
+                    Destination::Private => "private: you and your coach".to_owned(),
+                    Destination::StepLog(id) => format!("shared to step #{id}'s log"),
+                    Destination::Barrier(Some(id)) => format!("shared as a barrier on step #{id}"),
+                    Destination::Barrier(None) => "shared as a barrier on the plan".to_owned(),
+                }
+            ),
+        };
+        lines.push(format!("> {}\n{said}", text::clip(&asked.text, 120)));
     }
     Ok(lines)
 }
