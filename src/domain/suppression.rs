@@ -289,7 +289,11 @@ mod tests {
                             assert!(withheld.total, "{:?}", [a, b, c]);
                         }
                         // Nothing small, nothing withheld.
-                        if row.cells.values().all(|c| c.count == 0 || c.people >= min_group) {
+                        if row
+                            .cells
+                            .values()
+                            .all(|c| c.count == 0 || c.people >= min_group)
+                        {
                             assert_eq!(withheld, Withheld::default(), "{:?}", [a, b, c]);
                         }
                     }

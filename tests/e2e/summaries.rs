@@ -186,7 +186,12 @@ fn barrier_lines(text: &str) -> std::collections::BTreeMap<String, Option<usize>
             let count = if rest.starts_with("withheld") {
                 None
             } else {
-                Some(rest.split(' ').next().and_then(|n| n.parse().ok()).expect("a count"))
+                Some(
+                    rest.split(' ')
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .expect("a count"),
+                )
             };
             (category.to_owned(), count)
         })
@@ -203,8 +208,12 @@ fn derivable(figures: &std::collections::BTreeMap<String, Read>) -> Vec<String> 
         let hidden = cells.iter().filter(|c| c.is_none()).count();
         let shown: usize = cells.iter().flatten().sum();
         match total {
-            Some(total) if hidden == 1 => found.push(format!("{category}: one withheld = {total} − {shown}")),
-            Some(total) if hidden > 1 && total - shown == hidden => found.push(format!("{category}: {hidden} withheld sum to {hidden}")),
+            Some(total) if hidden == 1 => {
+                found.push(format!("{category}: one withheld = {total} − {shown}"))
+            }
+            Some(total) if hidden > 1 && total - shown == hidden => {
+                found.push(format!("{category}: {hidden} withheld sum to {hidden}"))
+            }
             None if hidden == 0 => found.push(format!("{category}: the total = {shown}")),
             _ => {}
         }
