@@ -1,6 +1,8 @@
 //! Check-in flows: ordered, open-ended questions as data, checked before use, and the
 //! rendering of a flow into the questions one person is asked.
 
+mod leading;
+
 use std::collections::HashSet;
 use std::fmt;
 
@@ -308,6 +310,26 @@ fn lint(name: &str, flow: &Flow, report: &mut Report) {
                 )));
             }
         }
+        for (which, text) in std::iter::once((label.clone(), question.text.as_str())).chain(
+            question
+                .text_without_history
+                .as_deref()
+                .map(|alt| (format!("{label} (without history)"), alt)),
+        ) {
+            for sentence in text.split_inclusive(['?', '.', '!']) {
+                if !sentence.trim_end().ends_with('?') {
+                    continue;
+                }
+                if let Some(pattern) = leading::find(sentence) {
+                    report.warnings.push(at(&format!(
+                        "{which} is a leading question (“{}”): it assumes {}; ask without the assumption, e.g. “{}”",
+                        sentence.trim(),
+                        pattern.assumes,
+                        pattern.instead
+                    )));
+                }
+            }
+        }
     }
     for (label, text, per_step) in texts {
         if text.chars().count() > TEXT_MAX {
@@ -584,6 +606,70 @@ text = "{question}"
             "The PLC keeps being cancelled",
         ] {
             assert!(!nothing.matches(said), "{said}");
+        }
+    }
+
+    #[test]
+    fn leading_questions_are_warnings_with_an_open_suggestion() {
+        for (question, assumes, instead) in [
+            (
+                "How is {name} moving the walkthroughs forward?",
+                "moving forward",
+                "What has happened with it",
+            ),
+            (
+                "What is getting in the way?",
+                "something is in the way",
+                "What, if anything, is getting in the way?",
+            ),
+            (
+                "What’s in the way right now?",
+                "something is in the way",
+                "if anything",
+            ),
+            (
+                "What's in the way?",
+                "something is in the way",
+                "if anything",
+            ),
+            (
+                "Looking at the week. How much progress did the team make?",
+                "progress",
+                "What, if anything, has moved",
+            ),
+            (
+                "Don't you think the team is ready?",
+                "the answer it wants",
+                "What do you make of it?",
+            ),
+        ] {
+            let report = one(&flow(question));
+            assert!(report.errors.is_empty(), "{report:?}");
+            assert_eq!(report.warnings.len(), 1, "{question}: {report:?}");
+            let warning = &report.warnings[0];
+            assert!(
+                warning.contains("question 1 is a leading question")
+                    && warning.contains(assumes)
+                    && warning.contains(instead),
+                "{warning}"
+            );
+            assert_eq!(report.exit_code(), 1);
+        }
+    }
+
+    #[test]
+    fn open_questions_near_the_leading_patterns_are_clean() {
+        for question in [
+            "What, if anything, is getting in the way right now?",
+            "What, if anything, is in the way of it now?",
+            "How are you arriving at work this week?",
+            "What has moved forward since we spoke, and how?",
+            "How would you describe where the work is now?",
+            "Who could help you show the team a way forward?",
+        ] {
+            let report = one(&flow(question));
+            assert_eq!(report.warnings, Vec::<String>::new(), "{question}");
+            assert_eq!(report.exit_code(), 0);
         }
     }
 

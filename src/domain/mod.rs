@@ -13,4 +13,5 @@ pub mod roles;
 pub mod schedule;
 pub mod school;
 pub mod summary;
+pub mod suppression;
 pub mod text;

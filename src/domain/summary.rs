@@ -1,7 +1,9 @@
 //! The indicator summary for a leadership channel: aggregates only. Levels per focus
 //! indicator and their change since the last summary, steps by status, open barriers by
 //! category with their age, and themes. It names no one, and any figure that counts what
-//! fewer than the minimum number of people said is withheld, and says so.
+//! fewer than the minimum number of people said is withheld, and says so; so is any figure
+//! from which a withheld one could be worked out with the server's other summaries (see
+//! `suppression`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,6 +14,7 @@ use super::framework::Level;
 use super::ids::{SchoolId, UserId};
 use super::message::{Embed, MessageBody};
 use super::plan::{BarrierCategory, StepStatus};
+use super::suppression::{Cell, Row, suppression};
 use super::text::{EMBED_DESCRIPTION, THREAD_NAME, clip};
 
 /// The smallest group a figure may describe unless a server sets its own.
@@ -32,6 +35,7 @@ pub struct FocusLevel {
 /// An open barrier, reduced to what an aggregate may use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BarrierFact {
+    pub school_id: SchoolId,
     pub category: String,
     pub raised_at: DateTime<Utc>,
     /// Who raised it: counted (distinct people per category), never shown.
@@ -41,13 +45,15 @@ pub struct BarrierFact {
 /// What the store knows for one summary.
 #[derive(Clone, Debug)]
 pub struct SummaryFacts {
-    /// The school's name, or None for every school in the server.
-    pub school: Option<String>,
+    /// The school (id and name) the summary is of, or None for every school in the server.
+    pub school: Option<(SchoolId, String)>,
     pub schools: usize,
     /// Indicator id → its name in the server's framework.
     pub indicator_names: BTreeMap<String, String>,
     pub focus: Vec<FocusLevel>,
     pub steps_by_status: BTreeMap<String, usize>,
+    /// Every open barrier in the server, of every school: what is withheld is decided across
+    /// all the schools, so that each school's summary and the all-schools one agree.
     pub open_barriers: Vec<BarrierFact>,
     /// The levels the last summary reported (indicator → mean rank), if there was one.
     pub previous: Option<BTreeMap<String, f64>>,
@@ -58,7 +64,9 @@ pub struct SummaryFacts {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Figure<T> {
     Shown(T),
-    /// Fewer people than the minimum stand behind it.
+    /// Fewer people than the minimum stand behind it, or it would let such a figure be
+    /// worked out by subtraction (the two are not told apart: telling them apart would say
+    /// which withheld figure is the small one).
     Withheld,
 }
 
@@ -151,17 +159,22 @@ pub fn build(facts: &SummaryFacts, now: DateTime<Utc>, date: NaiveDate) -> Indic
     let mut barriers = Vec::new();
     let mut withheld = 0;
     let mut shown: Vec<(usize, String)> = Vec::new();
+    let school_id = facts.school.as_ref().map(|(id, _)| *id);
     for category in BarrierCategory::ALL {
-        let of: Vec<&BarrierFact> = facts
+        let in_server: Vec<&BarrierFact> = facts
             .open_barriers
             .iter()
             .filter(|b| b.category == category.key())
             .collect();
+        let of: Vec<&BarrierFact> = in_server
+            .iter()
+            .copied()
+            .filter(|b| school_id.is_none_or(|id| b.school_id == id))
+            .collect();
         if of.is_empty() {
             continue;
         }
-        let people: BTreeSet<UserId> = of.iter().map(|b| b.raised_by).collect();
-        let figure = if people.len() < facts.min_group {
+        let figure = if suppression(&row(&in_server), facts.min_group).covers(school_id) {
             withheld += 1;
             Figure::Withheld
         } else {
@@ -180,7 +193,7 @@ pub fn build(facts: &SummaryFacts, now: DateTime<Utc>, date: NaiveDate) -> Indic
     IndicatorSummary {
         title: facts.school.as_ref().map_or_else(
             || format!("Indicator summary: all {} schools", facts.schools),
-            |s| format!("Indicator summary: {s}"),
+            |(_, s)| format!("Indicator summary: {s}"),
         ),
         date,
         indicators,
@@ -189,6 +202,33 @@ pub fn build(facts: &SummaryFacts, now: DateTime<Utc>, date: NaiveDate) -> Indic
         themes,
         min_group: facts.min_group,
         withheld,
+    }
+}
+
+/// One category's open barriers as suppression sees them: each school's count and people,
+/// and the distinct people across the schools.
+fn row(barriers: &[&BarrierFact]) -> Row {
+    let mut people: BTreeMap<SchoolId, BTreeSet<UserId>> = BTreeMap::new();
+    let mut cells: BTreeMap<SchoolId, Cell> = BTreeMap::new();
+    for barrier in barriers {
+        cells.entry(barrier.school_id).or_default().count += 1;
+        people
+            .entry(barrier.school_id)
+            .or_default()
+            .insert(barrier.raised_by);
+    }
+    for (school, who) in &people {
+        if let Some(cell) = cells.get_mut(school) {
+            cell.people = who.len();
+        }
+    }
+    Row {
+        cells,
+        people: barriers
+            .iter()
+            .map(|b| b.raised_by)
+            .collect::<BTreeSet<_>>()
+            .len(),
     }
 }
 
@@ -276,7 +316,7 @@ impl IndicatorSummary {
                     )
                 }
                 Figure::Withheld => format!(
-                    "• {}: withheld (raised by fewer than {} people)",
+                    "• {}: withheld (raised by fewer than {} people, or it would let such a figure be worked out)",
                     category.category, self.min_group
                 ),
             });
@@ -289,7 +329,7 @@ impl IndicatorSummary {
             ));
         }
         let footer = format!(
-            "Aggregates only: no names. Figures about fewer than {} people are withheld{}.",
+            "Aggregates only: no names. Figures about fewer than {} people are withheld, and so is any figure from which one could be worked out by subtraction, here or in the other schools' summaries{}.",
             self.min_group,
             if self.withheld > 0 {
                 format!(" ({} here)", self.withheld)
@@ -350,7 +390,7 @@ mod tests {
 
     fn facts() -> SummaryFacts {
         SummaryFacts {
-            school: Some("Lincoln Elementary".into()),
+            school: Some((SchoolId::new(1), "Lincoln Elementary".into())),
             schools: 1,
             indicator_names: BTreeMap::from([("12a".into(), "Shared leadership".into())]),
             focus: vec![FocusLevel {
@@ -362,11 +402,13 @@ mod tests {
             steps_by_status: BTreeMap::from([("planned".into(), 2), ("done".into(), 1)]),
             open_barriers: (0..6)
                 .map(|i| BarrierFact {
+                    school_id: SchoolId::new(1),
                     category: "time".into(),
                     raised_at: at(1),
                     raised_by: UserId::new(i),
                 })
                 .chain((0..2).map(|i| BarrierFact {
+                    school_id: SchoolId::new(1),
                     category: "people".into(),
                     raised_at: at(1),
                     raised_by: UserId::new(i),
@@ -386,7 +428,9 @@ mod tests {
         assert_eq!(summary.themes, ["time"]);
         let text = summary.render().embeds[0].description.clone();
         assert!(
-            text.contains("people: withheld (raised by fewer than 5 people)"),
+            text.contains(
+                "people: withheld (raised by fewer than 5 people, or it would let such a figure be worked out)"
+            ),
             "{text}"
         );
         assert!(
@@ -397,6 +441,91 @@ mod tests {
             text.contains("2 planned · 0 in progress · 0 blocked · 1 done · 0 dropped"),
             "{text}"
         );
+    }
+
+    /// Three schools' summaries and the all-schools one, built from the same facts: for each
+    /// category, the count each shows (None: withheld; a school not listing it: 0).
+    fn figures(f: &SummaryFacts) -> BTreeMap<String, (Vec<Option<usize>>, Option<usize>)> {
+        let shown = |school: Option<(SchoolId, String)>| {
+            let facts = SummaryFacts {
+                school,
+                ..f.clone()
+            };
+            build(&facts, at(21), at(21).date_naive())
+                .barriers
+                .into_iter()
+                .map(|line| {
+                    let count = match line.figure {
+                        Figure::Shown((count, _)) => Some(count),
+                        Figure::Withheld => None,
+                    };
+                    (line.category, count)
+                })
+                .collect::<BTreeMap<_, _>>()
+        };
+        let total = shown(None);
+        let schools: Vec<_> = (1..=3)
+            .map(|i| shown(Some((SchoolId::new(i), format!("School {i}")))))
+            .collect();
+        total
+            .into_iter()
+            .map(|(category, all)| {
+                let cells = schools
+                    .iter()
+                    .map(|s| s.get(&category).copied().unwrap_or(Some(0)))
+                    .collect();
+                (category, (cells, all))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn three_schools_summaries_agree_and_no_withheld_figure_can_be_worked_out() {
+        // Time: 6, 7 and 2 people; people: 1, 1 and 5; resources: 5, 5, 6; policy: 2 at one.
+        let mut f = facts();
+        f.schools = 3;
+        f.open_barriers.clear();
+        let mut person = 0;
+        for (category, counts) in [
+            ("time", [6, 7, 2]),
+            ("people", [1, 1, 5]),
+            ("resources", [5, 5, 6]),
+            ("policy", [0, 0, 2]),
+        ] {
+            for (school, n) in (1..=3).zip(counts) {
+                for _ in 0..n {
+                    person += 1;
+                    f.open_barriers.push(BarrierFact {
+                        school_id: SchoolId::new(school),
+                        category: category.into(),
+                        raised_at: at(1),
+                        raised_by: UserId::new(person),
+                    });
+                }
+            }
+        }
+        let figures = figures(&f);
+        assert_eq!(figures["time"], (vec![None, Some(7), None], Some(15)));
+        assert_eq!(figures["people"], (vec![None, None, None], Some(7)));
+        assert_eq!(
+            figures["resources"],
+            (vec![Some(5), Some(5), Some(6)], Some(16)),
+            "nothing small, nothing withheld"
+        );
+        assert_eq!(figures["policy"], (vec![Some(0), Some(0), None], None));
+        for (category, (cells, total)) in &figures {
+            let hidden = cells.iter().filter(|c| c.is_none()).count();
+            let shown: usize = cells.iter().flatten().sum();
+            match total {
+                // The total less the shown leaves the withheld ones' sum: one alone would be
+                // known, and so would several if that left each exactly one.
+                Some(total) => assert!(
+                    hidden == 0 || (hidden >= 2 && total - shown > hidden),
+                    "{category}: {cells:?} of {total}"
+                ),
+                None => assert!(hidden > 0, "{category}: the total is the sum of {cells:?}"),
+            }
+        }
     }
 
     #[test]

@@ -253,6 +253,7 @@ mod tests {
                 ("done".into(), 9),
             ]),
             open_barriers: vec![BarrierFact {
+                school_id: SchoolId::new(1),
                 category: "time".into(),
                 raised_at: at(3),
                 raised_by: UserId::new(1),

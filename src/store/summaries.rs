@@ -1,6 +1,7 @@
 //! What an indicator summary is built from, for one school or the whole server: levels and
-//! their history, step counts, open barriers (category, age and who raised them, to count
-//! people, never to show them), the last summary's levels, and the server's settings.
+//! their history, step counts, open barriers (school, category, age and who raised them, to
+//! count people, never to show them; every school's, whichever summary, as what is withheld is
+//! decided across the server), the last summary's levels, and the server's settings.
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ type Gathered = (
     Vec<(i64, SchoolId, String, Option<String>)>,
     Vec<(i64, String, DateTime<Utc>)>,
     Vec<(String, i64)>,
-    Vec<(String, DateTime<Utc>, UserId)>,
+    Vec<(SchoolId, String, DateTime<Utc>, UserId)>,
     Option<String>,
 );
 
@@ -111,12 +112,12 @@ pub async fn facts(
         .bind(school_id)
         .fetch_all(pool)
         .await?;
+        // Every school's: a school's summary withholds what the others' would let be worked out.
         let barriers = sqlx::query_as(
-            "SELECT category, raised_at, raised_by FROM barriers
-             WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2) AND resolved_at IS NULL",
+            "SELECT school_id, category, raised_at, raised_by FROM barriers
+             WHERE server_id = $1 AND resolved_at IS NULL",
         )
         .bind(server)
-        .bind(school_id)
         .fetch_all(pool)
         .await?;
         let previous = sqlx::query_scalar(
@@ -142,7 +143,7 @@ pub async fn facts(
         .and_then(|json| serde_json::from_str::<Remembered>(&json).ok())
         .map(|r| r.levels);
     Ok(SummaryFacts {
-        school: school.map(|(_, name)| name.to_owned()),
+        school: school.map(|(id, name)| (id, name.to_owned())),
         schools: usize::try_from(schools).unwrap_or(0),
         indicator_names,
         focus: focus
@@ -160,7 +161,8 @@ pub async fn facts(
             .collect(),
         open_barriers: barriers
             .into_iter()
-            .map(|(category, raised_at, raised_by)| BarrierFact {
+            .map(|(school_id, category, raised_at, raised_by)| BarrierFact {
+                school_id,
                 category,
                 raised_at,
                 raised_by,

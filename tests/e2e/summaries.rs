@@ -78,7 +78,7 @@ e2e! {
         assert!(text.contains("3.0 (Getting Started), first summary"), "{text}");
         assert!(text.contains("2 planned · 0 in progress"), "{text}");
         assert!(text.contains("time: 5 open, 4 days on average"), "{text}");
-        assert!(text.contains("people: withheld (raised by fewer than 5 people)"), "{text}");
+        assert!(text.contains("people: withheld (raised by fewer than 5 people, or it would let such a figure be worked out)"), "{text}");
         assert!(body["allowed_mentions"]["parse"].as_array().is_some_and(Vec::is_empty));
         // No member's name or id anywhere in what was sent: text, embed, or the chart file.
         let sent = serde_json::to_string(&body).expect("json");
@@ -168,5 +168,142 @@ e2e! {
         assert_eq!(bot.emu.messages_in(ids.lincoln_channel).len(), in_channel + 1, "one starter");
         let row = crate::support::queued(bot).await.into_iter().find(|r| r.key == post_key).expect("the post");
         assert_eq!(row.status, "sent");
+    }
+}
+
+/// One category's figures as the leadership channel reads them: each school's count (None:
+/// withheld; a school whose summary does not list the category shows 0) and the all-schools
+/// count.
+type Read = (Vec<Option<usize>>, Option<usize>);
+
+/// The open-barrier count a summary's text shows for each category (None: withheld).
+fn barrier_lines(text: &str) -> std::collections::BTreeMap<String, Option<usize>> {
+    text.lines()
+        .skip_while(|l| !l.starts_with("**Open barriers"))
+        .filter_map(|l| l.strip_prefix("• "))
+        .filter_map(|l| l.split_once(": "))
+        .map(|(category, rest)| {
+            let count = if rest.starts_with("withheld") {
+                None
+            } else {
+                Some(
+                    rest.split(' ')
+                        .next()
+                        .and_then(|n| n.parse().ok())
+                        .expect("a count"),
+                )
+            };
+            (category.to_owned(), count)
+        })
+        .collect()
+}
+
+/// The withheld figures a reader of every summary could work out: the total less the shown
+/// school figures leaves the withheld ones' sum, which gives one withheld figure alone away,
+/// and several when it leaves each exactly one (a listed figure is at least one); a withheld
+/// total with every school shown is their sum.
+fn derivable(figures: &std::collections::BTreeMap<String, Read>) -> Vec<String> {
+    let mut found = Vec::new();
+    for (category, (cells, total)) in figures {
+        let hidden = cells.iter().filter(|c| c.is_none()).count();
+        let shown: usize = cells.iter().flatten().sum();
+        match total {
+            Some(total) if hidden == 1 => {
+                found.push(format!("{category}: one withheld = {total} − {shown}"))
+            }
+            Some(total) if hidden > 1 && total - shown == hidden => {
+                found.push(format!("{category}: {hidden} withheld sum to {hidden}"))
+            }
+            None if hidden == 0 => found.push(format!("{category}: the total = {shown}")),
+            _ => {}
+        }
+    }
+    found
+}
+
+e2e! {
+    /// Three schools, minimum group 5, every summary posted to the same leadership channel.
+    /// A small figure at one school takes the next-smallest school's figure with it, figures of
+    /// one barrier each take a shown one, a small total is withheld with its school, and a
+    /// category with nothing small shows everything. From what the channel shows, no withheld
+    /// figure can be worked out by subtraction, and no one is named.
+    async fn no_withheld_figure_can_be_worked_out_from_the_summaries_together(bot) {
+        let plan = bot.plan().await;
+        let ids = &bot.ids;
+        let added = bot.command(ids.owner, ids.general, "setup school", &[("name", json!("Roosevelt High")), ("time_zone", json!("America/New_York"))]).await;
+        assert!(added.content.contains("Added"), "{}", added.content);
+        let schools = coachbot::store::schools::list(&bot.db, ids.server()).await.expect("schools");
+        let names = ["Lincoln Elementary", "Washington Middle", "Roosevelt High"];
+        let school_ids: Vec<_> = names.iter().map(|n| schools.iter().find(|s| s.name == *n).expect("school").id).collect();
+        // Every barrier raised by a different person: counts are people.
+        let now = Utc::now();
+        let mut people = Vec::new();
+        for (category, counts) in [("time", [6, 7, 2]), ("people", [1, 1, 5]), ("resources", [5, 5, 6]), ("policy", [0, 0, 2])] {
+            for (school, n) in school_ids.iter().zip(counts) {
+                for _ in 0..n {
+                    let person = bot.emu.add_user(&format!("Staffer {}", people.len() + 1));
+                    bot.emu.add_member(ids.guild, person, &[]).expect("member");
+                    people.push(person);
+                    barriers::add(&bot.db, &NewBarrier {
+                        server_id: ids.server(), school_id: *school, step_id: None, category,
+                        text: &format!("A {category} barrier named by staffer {}", people.len()), raised_by: UserId::new(person),
+                    }, now - TimeDelta::days(3), None).await.expect("barrier");
+                }
+            }
+        }
+
+        // Each school's summary and the all-schools one, to the same channel.
+        for school in names.iter().map(|n| Some(*n)).chain([None]) {
+            let mut options = vec![("channel", json!(ids.general))];
+            if let Some(name) = school {
+                options.push(("school", json!(name)));
+            }
+            let asked = bot.command(plan.casey, ids.general, "summary post", &options).await;
+            assert!(asked.ephemeral && asked.content.contains("on its way"), "{}", asked.content);
+        }
+        let scheduler = bot.scheduler();
+        assert_eq!(scheduler.deliver(Utc::now()).await.expect("deliver").composed, 4);
+        let mut sent = 0;
+        for _ in 0..10 {
+            if sent == 4 { break; }
+            sent += scheduler.deliver(Utc::now()).await.expect("deliver").sent;
+        }
+        assert_eq!(sent, 4);
+
+        // What the channel shows, by the summary's title.
+        let mut texts = std::collections::BTreeMap::new();
+        for message in bot.emu.messages_in(ids.general) {
+            let Some(embed) = message["embeds"].get(0) else { continue };
+            let title = embed["title"].as_str().unwrap_or_default().to_owned();
+            if let Some(of) = title.strip_prefix("Indicator summary: ") {
+                let text = embed["description"].as_str().expect("a description").to_owned();
+                let sent = serde_json::to_string(&message).expect("json");
+                for person in &people {
+                    let name = bot.emu.name_of(*person).expect("a name");
+                    assert!(!sent.contains(&name) && !sent.contains(&person.to_string()), "{of} names {name}: {sent}");
+                }
+                assert!(embed["footer"]["text"].as_str().is_some_and(|f| f.contains("worked out by subtraction")), "{embed}");
+                texts.insert(of.to_owned(), text);
+            }
+        }
+        assert_eq!(texts.len(), 4, "{:?}", texts.keys().collect::<Vec<_>>());
+        let all = barrier_lines(&texts["all 3 schools"]);
+        let by_school: Vec<_> = names.iter().map(|n| barrier_lines(&texts[*n])).collect();
+        let figures: std::collections::BTreeMap<String, Read> = all.iter().map(|(category, total)| {
+            let cells = by_school.iter().map(|s| s.get(category).copied().unwrap_or(Some(0))).collect();
+            (category.clone(), (cells, *total))
+        }).collect();
+
+        // Time: Roosevelt's 2 is small; Lincoln's 6 goes with it, or 15 − 7 would give it away.
+        assert_eq!(figures["time"], (vec![None, Some(7), None], Some(15)));
+        // People: 1 and 1 would be known from 7 − 5; Roosevelt's 5 goes with them.
+        assert_eq!(figures["people"], (vec![None, None, None], Some(7)));
+        // Resources: nothing small, nothing withheld.
+        assert_eq!(figures["resources"], (vec![Some(5), Some(5), Some(6)], Some(16)));
+        // Policy: two people in all, withheld everywhere.
+        assert_eq!(figures["policy"], (vec![Some(0), Some(0), None], None));
+        assert_eq!(derivable(&figures), Vec::<String>::new());
+        assert!(texts["Lincoln Elementary"].contains("time: withheld (raised by fewer than 5 people, or it would let such a figure be worked out)"), "{}", texts["Lincoln Elementary"]);
+        assert!(texts["Washington Middle"].contains("time: 7 open, 3 days on average"), "{}", texts["Washington Middle"]);
     }
 }
