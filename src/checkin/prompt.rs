@@ -106,6 +106,8 @@ pub async fn reflection(
         id: session.flow_id.clone(),
         title: session.flow_title.clone(),
         opener: None,
+        about: None,
+        opener_about_barrier: None,
         questions: Vec::new(),
         reflection: "Here is what I heard:".to_owned(),
     });
@@ -117,8 +119,15 @@ pub async fn reflection(
         name: &name,
         school: "",
         last_next_step: None,
+        barrier: None,
     };
     let mut lines = flow::reflect(&stem_flow, &vars, &heard, &titles);
+    if let Some(id) = session.barrier_id {
+        // Where these answers go, before Confirm: the team reads the barrier's notes.
+        lines.push(format!(
+            "On Confirm, what you noticed is added to barrier #{id} as root-cause notes, which your school's team can read."
+        ));
+    }
     lines.push(
         "Is that right? **Confirm** to save it, or **Correct** to change one answer.".to_owned(),
     );

@@ -94,6 +94,8 @@ pub enum Outcome {
         category: String,
         text: String,
     },
+    /// A root-cause note on the existing barrier a check-in is about.
+    BarrierNote { barrier_id: i64, text: String },
 }
 
 /// The note an answer becomes on the plan, after its purpose's prefix.
@@ -165,6 +167,21 @@ pub fn outcomes(plan: &[Asked], answers: &[Answered]) -> Vec<Outcome> {
         }
     }
     out
+}
+
+/// What a check-in about an existing barrier adds to it: each reflection answer (what the
+/// person notices underneath) becomes a root-cause note, in the order asked. Kept apart from
+/// [`outcomes`], which a check-in about a barrier still runs for its other answers.
+pub fn barrier_notes(plan: &[Asked], answers: &[Answered], barrier_id: i64) -> Vec<Outcome> {
+    plan.iter()
+        .enumerate()
+        .filter(|(_, asked)| asked.purpose == Purpose::Reflection)
+        .filter_map(|(position, _)| answers.iter().find(|a| a.position == position))
+        .map(|answer| Outcome::BarrierNote {
+            barrier_id,
+            text: answer.answer.clone(),
+        })
+        .collect()
 }
 
 /// Packs lines into messages of at most `max` characters, never cutting a line unless a single
@@ -305,6 +322,39 @@ mod tests {
                     note: "Next step: ask the office".into()
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn reflections_become_notes_on_the_barrier_in_question() {
+        let plan = [
+            asked(Purpose::Reflection, None),
+            asked(Purpose::Reflection, None),
+            asked(Purpose::Resource, None),
+            asked(Purpose::NextStep, None),
+        ];
+        let answers = [
+            answered(1, "the timetable was set in June", None),
+            answered(0, "cover duty eats the block", None),
+            answered(2, "the deputy", None),
+            answered(3, "ask for a swap", None),
+        ];
+        assert_eq!(
+            barrier_notes(&plan, &answers, 12),
+            [
+                Outcome::BarrierNote {
+                    barrier_id: 12,
+                    text: "cover duty eats the block".into()
+                },
+                Outcome::BarrierNote {
+                    barrier_id: 12,
+                    text: "the timetable was set in June".into()
+                },
+            ]
+        );
+        assert!(
+            outcomes(&plan, &answers).is_empty(),
+            "no step in question, no barrier asked: nothing else"
         );
     }
 

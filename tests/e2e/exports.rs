@@ -81,6 +81,7 @@ async fn checkin(bot: &TestBot, school_id: SchoolId, person: u64, answer: &str, 
             origin: None,
             nudge_hours: 24,
             dm_channel_id: None,
+            barrier_id: None,
         },
         now,
     )

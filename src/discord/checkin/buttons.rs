@@ -145,17 +145,28 @@ async fn clicked(
             Answer::update(format!("Noted: a **{category}** barrier."))
         }
         ["confirm"] => {
-            let Confirmed::Saved { updates, barriers } =
-                turns::confirm(&data.checkins, &session, data.now()).await?
+            let Confirmed::Saved {
+                updates,
+                barriers,
+                notes,
+            } = turns::confirm(&data.checkins, &session, data.now()).await?
             else {
                 return Ok(Answer::say(
                     "There are still questions to answer before this can be saved.",
                 ));
             };
+            let saved = match session.barrier_id {
+                Some(id) => format!(
+                    "{notes} root-cause note(s) are on barrier #{id} and {updates} step update(s) on your plan now"
+                ),
+                None => format!(
+                    "{updates} step update(s) and {barriers} barrier(s) are on your plan now"
+                ),
+            };
             Answer {
                 reply: Reply::Update {
                     note: format!(
-                        "Saved. {updates} step update(s) and {barriers} barrier(s) are on your plan now, and your coach can see this check-in. Thank you. Shall I check in with you again?"
+                        "Saved. {saved}, and your coach can see this check-in. Thank you. Shall I check in with you again?"
                     ),
                     components: components(&[prompt::follow_up_choices(session.id)]),
                 },
