@@ -632,4 +632,102 @@ text_without_history = "What will you try next?"
             "Last time you planned to call the office. What will you try next?"
         );
     }
+
+    const DEEP_DIVE: &str = r#"id = "d"
+title = "Deep"
+about = "barrier"
+opener = "Let's look at one thing, {name}."
+opener_about_barrier = "Let's look at “{barrier}”, {name}."
+reflection = "Here is what I heard:"
+[[question]]
+purpose = "barrier"
+text = "What is in the way?"
+[[question]]
+purpose = "reflection"
+text = "What is underneath that?"
+text_about_barrier = "What is underneath this barrier?"
+[[question]]
+purpose = "next_step"
+text = "What will you try?"
+"#;
+
+    #[test]
+    fn about_a_barrier_its_question_is_left_out_and_it_is_quoted() {
+        let report = one(DEEP_DIVE);
+        assert_eq!(report.errors, Vec::<String>::new());
+        let flow = &report.flows[0];
+        let mut vars = Vars {
+            name: "Pat",
+            ..Vars::default()
+        };
+        let texts = |vars: &Vars<'_>| -> Vec<String> {
+            plan(flow, vars, &[]).into_iter().map(|a| a.text).collect()
+        };
+        assert_eq!(
+            texts(&vars),
+            [
+                "What is in the way?",
+                "What is underneath that?",
+                "What will you try?"
+            ]
+        );
+        assert_eq!(
+            opener(flow, &vars).as_deref(),
+            Some("Let's look at one thing, Pat.")
+        );
+        let long = format!("No {{name}} cover for the planning block {}", "x".repeat(400));
+        vars.barrier = Some(&long);
+        assert_eq!(
+            texts(&vars),
+            ["What is underneath this barrier?", "What will you try?"]
+        );
+        let opened = opener(flow, &vars).expect("an opener");
+        assert!(
+            opened.starts_with("Let's look at “No {name} cover for the planning block xxx"),
+            "quoted as typed, never read as placeholders: {opened}"
+        );
+        assert!(opened.contains("…”, Pat."), "clipped: {opened}");
+    }
+
+    #[test]
+    fn barrier_texts_are_checked() {
+        let without_about = DEEP_DIVE.replace("about = \"barrier\"\n", "");
+        let report = one(&without_about);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("only when the flow says about = \"barrier\"")),
+            "{report:?}"
+        );
+        let quoted_elsewhere = DEEP_DIVE.replace("one thing, {name}", "{barrier}");
+        let report = one(&quoted_elsewhere);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("the opener uses {barrier}")),
+            "{report:?}"
+        );
+        let unnamed = DEEP_DIVE.replace("“{barrier}”", "it");
+        let report = one(&unnamed);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("quote {barrier} in opener_about_barrier")),
+            "{report:?}"
+        );
+        let no_reflection = DEEP_DIVE.replace("purpose = \"reflection\"", "purpose = \"wellbeing\"");
+        let report = one(&no_reflection);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("add a question with purpose = \"reflection\"")),
+            "{report:?}"
+        );
+        let unknown = DEEP_DIVE.replace("about = \"barrier\"", "about = \"steps\"");
+        assert_eq!(one(&unknown).exit_code(), 2);
+    }
 }
