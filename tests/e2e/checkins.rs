@@ -76,7 +76,7 @@ async fn start_weekly(bot: &TestBot, plan: &Plan, person: u64) -> i64 {
 }
 
 /// The bot's next DM to `person` (after `mark`) whose text contains `needle`.
-async fn bot_dm(bot: &TestBot, person: u64, mark: usize, needle: &str) -> RecordedCall {
+pub(crate) async fn bot_dm(bot: &TestBot, person: u64, mark: usize, needle: &str) -> RecordedCall {
     let dm = bot.emu.dm_channel_of(person).expect("a DM channel");
     let path = format!("/channels/{dm}/messages");
     bot.emu
@@ -97,14 +97,14 @@ async fn bot_dm(bot: &TestBot, person: u64, mark: usize, needle: &str) -> Record
 }
 
 /// The person answers in DM; returns the bot's next prompt containing `next`.
-async fn answer(bot: &TestBot, person: u64, text: &str, next: &str) -> RecordedCall {
+pub(crate) async fn answer(bot: &TestBot, person: u64, text: &str, next: &str) -> RecordedCall {
     let mark = bot.emu.call_count();
     bot.emu.send_dm(person, text);
     bot_dm(bot, person, mark, next).await
 }
 
 /// Clicks a button on a message the bot sent, and waits for the answer to the click.
-async fn click(
+pub(crate) async fn click(
     bot: &TestBot,
     person: u64,
     prompt: &RecordedCall,
@@ -134,7 +134,7 @@ fn message_id(call: &RecordedCall) -> u64 {
 }
 
 /// The message `posted` as `person` sees it now, after every edit.
-fn seen_message(bot: &TestBot, person: u64, posted: &RecordedCall) -> Value {
+pub(crate) fn seen_message(bot: &TestBot, person: u64, posted: &RecordedCall) -> Value {
     let dm = bot.emu.dm_channel_of(person).expect("a DM channel");
     let id = message_id(posted).to_string();
     bot.emu
@@ -144,7 +144,7 @@ fn seen_message(bot: &TestBot, person: u64, posted: &RecordedCall) -> Value {
         .expect("the message is still there")
 }
 
-fn button_id(call: &RecordedCall, starting: &str) -> String {
+pub(crate) fn button_id(call: &RecordedCall, starting: &str) -> String {
     call.body
         .as_ref()
         .and_then(|b| b["components"].as_array())
