@@ -40,6 +40,25 @@ async fn name_barrier(bot: &TestBot, user: u64, text: &str) -> i64 {
         .expect("a barrier")
 }
 
+/// A barrier in another server (another district, with its own school); returns its number.
+async fn other_servers_barrier(bot: &TestBot) -> i64 {
+    let emu = &bot.emu;
+    let owner = emu.add_user("Olga Elsewhere");
+    let other = emu.add_guild("Hillside District", owner);
+    let there = emu.add_text_channel(other, "general").expect("channel");
+    emu.wait_for_call(0, std::time::Duration::from_millis(200), |_| false).await;
+    let reply = bot.command(owner, there, "setup school", &[
+        ("name", json!("Hillside Elementary")), ("time_zone", json!("America/Chicago")),
+    ]).await;
+    assert!(reply.content.contains("Added"), "{}", reply.content);
+    let reply = bot.command(owner, there, "barrier add", &[
+        ("text", json!("Hillside's own barrier")), ("category", json!("people")), ("school", json!("Hillside Elementary")),
+    ]).await;
+    assert!(reply.content.starts_with("Barrier **#"), "{}", reply.content);
+    let server = coachbot::domain::ids::ServerId::new(other);
+    barriers::list(&bot.db, server, None, true).await.expect("barriers")[0].id
+}
+
 /// Every barrier in the server.
 async fn barrier_count(bot: &TestBot) -> usize {
     barriers::list(&bot.db, bot.ids.server(), None, true)
@@ -58,6 +77,13 @@ e2e! {
         let (pat, terry, casey, wendy) = (plan.pat, plan.terry, plan.casey, plan.wendy);
         let barrier = name_barrier(bot, terry, "No cover for the planning block").await;
         let before = barrier_count(bot).await;
+
+        // The barrier box offers the open barriers of the plans the caller reads.
+        let typed = bot.emu.autocomplete(casey, bot.ids.general, "checkin start", &[
+            ("person", json!(pat)), ("flow", json!("barrier_deep_dive")), ("barrier", json!("planning")),
+        ], "barrier").expect("autocomplete");
+        let choices = bot.reply(&typed).await.choices;
+        assert_eq!(choices, [(format!("#{barrier} · [time] No cover for the planning block"), json!(barrier.to_string()))]);
 
         let mark = bot.emu.call_count();
         let started = bot.command(casey, bot.ids.general, "checkin start", &[
@@ -132,6 +158,7 @@ e2e! {
         let (pat, terry, casey, wendy) = (plan.pat, plan.terry, plan.casey, plan.wendy);
         let lincoln = name_barrier(bot, terry, "No cover for the planning block").await;
         let washington = name_barrier(bot, wendy, "The bus timetable changed").await;
+        let elsewhere_id = other_servers_barrier(bot).await;
         let before = barrier_count(bot).await;
         let mark = bot.emu.call_count();
         let general = bot.ids.general;
@@ -144,11 +171,16 @@ e2e! {
         assert!(unknown.content.starts_with("There is no barrier `#9999` here."), "{}", unknown.content);
         let elsewhere = start(casey, pat, "barrier_deep_dive", format!("#{washington}")).await;
         assert!(elsewhere.content.contains(&format!("Barrier #{washington} is in Washington Middle's plan, and this check-in with Pat Lee is about Lincoln Elementary")), "{}", elsewhere.content);
+        let other_server = start(casey, pat, "barrier_deep_dive", format!("#{elsewhere_id}")).await;
+        assert!(other_server.content.starts_with(&format!("There is no barrier `#{elsewhere_id}` here.")), "{}", other_server.content);
+        let shown = bot.command(casey, general, "barrier show", &[("barrier", json!(format!("#{elsewhere_id}")))]).await;
+        assert!(shown.ephemeral && shown.content.starts_with(&format!("There is no barrier `#{elsewhere_id}` here.")), "{}", shown.content);
+        assert!(!shown.text().contains("Hillside"), "{}", shown.text());
         let unreadable = start(terry, terry, "barrier_deep_dive", washington.to_string()).await;
         assert!(unreadable.content.starts_with(&format!("There is no barrier `{washington}` here.")), "not revealed: {}", unreadable.content);
         let weekly = start(casey, pat, "weekly", format!("#{lincoln}")).await;
         assert!(weekly.content.contains("**Weekly step check-in** is not about one barrier") && weekly.content.contains("*Barrier deep-dive*"), "{}", weekly.content);
-        for refused in [&unknown, &elsewhere, &unreadable, &weekly] {
+        for refused in [&unknown, &elsewhere, &other_server, &unreadable, &weekly] {
             assert!(refused.ephemeral, "{}", refused.content);
         }
 
