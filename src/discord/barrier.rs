@@ -10,8 +10,8 @@ use crate::domain::plan::{self, BarrierCategory};
 use crate::domain::text;
 use crate::error::UserError;
 use crate::store::barriers::{self, BarrierNote, NewBarrier};
-use crate::store::steps;
 use crate::store::schools::{self, School};
+use crate::store::steps;
 
 /// Barriers: name what is in the way, and close them when they clear
 #[poise::command(
@@ -270,7 +270,11 @@ fn show_lines(shown: &Shown<'_>, names: &Names) -> Vec<String> {
         format!("**Named by:** {}", names.of(b.raised_by)),
         String::new(),
         "**History**".to_owned(),
-        format!("• {} · raised by {}", date(b.raised_at), names.of(b.raised_by)),
+        format!(
+            "• {} · raised by {}",
+            date(b.raised_at),
+            names.of(b.raised_by)
+        ),
     ];
     if let Some(at) = b.resolved_at {
         let by = b
@@ -381,7 +385,9 @@ mod tests {
 
     #[test]
     fn the_newest_notes_are_kept_when_they_do_not_all_fit() {
-        let lines: Vec<String> = (1..=10).map(|n| format!("{n}:{}", "x".repeat(98))).collect();
+        let lines: Vec<String> = (1..=10)
+            .map(|n| format!("{n}:{}", "x".repeat(98)))
+            .collect();
         let kept = newest_that_fit(&lines, 400);
         assert_eq!(kept[0], "(7 earlier note(s) not shown)");
         assert_eq!(&kept[1..], &lines[7..]);

@@ -403,9 +403,9 @@ fn fill(template: &str, vars: &Vars<'_>, step: Option<&StepContext>) -> String {
     // Last, so a barrier's own text is never read as placeholders.
     out.replace(
         "{barrier}",
-        &vars
-            .barrier
-            .map_or_else(String::new, |b| super::text::clip(b.trim(), BARRIER_QUOTE_MAX)),
+        &vars.barrier.map_or_else(String::new, |b| {
+            super::text::clip(b.trim(), BARRIER_QUOTE_MAX)
+        }),
     )
 }
 
@@ -675,7 +675,10 @@ text = "What will you try?"
             opener(flow, &vars).as_deref(),
             Some("Let's look at one thing, Pat.")
         );
-        let long = format!("No {{name}} cover for the planning block {}", "x".repeat(400));
+        let long = format!(
+            "No {{name}} cover for the planning block {}",
+            "x".repeat(400)
+        );
         vars.barrier = Some(&long);
         assert_eq!(
             texts(&vars),
@@ -718,7 +721,8 @@ text = "What will you try?"
                 .any(|e| e.contains("quote {barrier} in opener_about_barrier")),
             "{report:?}"
         );
-        let no_reflection = DEEP_DIVE.replace("purpose = \"reflection\"", "purpose = \"wellbeing\"");
+        let no_reflection =
+            DEEP_DIVE.replace("purpose = \"reflection\"", "purpose = \"wellbeing\"");
         let report = one(&no_reflection);
         assert!(
             report

@@ -178,7 +178,11 @@ pub async fn open_for_step(
 }
 
 /// The notes on a barrier of this server, oldest first.
-pub async fn notes(db: &Db, server_id: ServerId, barrier_id: i64) -> anyhow::Result<Vec<BarrierNote>> {
+pub async fn notes(
+    db: &Db,
+    server_id: ServerId,
+    barrier_id: i64,
+) -> anyhow::Result<Vec<BarrierNote>> {
     on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT id, barrier_id, kind, text, author_id, at, checkin_id FROM barrier_notes

@@ -30,7 +30,11 @@ async fn name_barrier(bot: &TestBot, user: u64, text: &str) -> i64 {
             &[("text", json!(text)), ("category", json!("time"))],
         )
         .await;
-    assert!(reply.content.starts_with("Barrier **#"), "{}", reply.content);
+    assert!(
+        reply.content.starts_with("Barrier **#"),
+        "{}",
+        reply.content
+    );
     barriers::list(&bot.db, bot.ids.server(), None, true)
         .await
         .expect("barriers")
@@ -46,17 +50,42 @@ async fn other_servers_barrier(bot: &TestBot) -> i64 {
     let owner = emu.add_user("Olga Elsewhere");
     let other = emu.add_guild("Hillside District", owner);
     let there = emu.add_text_channel(other, "general").expect("channel");
-    emu.wait_for_call(0, std::time::Duration::from_millis(200), |_| false).await;
-    let reply = bot.command(owner, there, "setup school", &[
-        ("name", json!("Hillside Elementary")), ("time_zone", json!("America/Chicago")),
-    ]).await;
+    emu.wait_for_call(0, std::time::Duration::from_millis(200), |_| false)
+        .await;
+    let reply = bot
+        .command(
+            owner,
+            there,
+            "setup school",
+            &[
+                ("name", json!("Hillside Elementary")),
+                ("time_zone", json!("America/Chicago")),
+            ],
+        )
+        .await;
     assert!(reply.content.contains("Added"), "{}", reply.content);
-    let reply = bot.command(owner, there, "barrier add", &[
-        ("text", json!("Hillside's own barrier")), ("category", json!("people")), ("school", json!("Hillside Elementary")),
-    ]).await;
-    assert!(reply.content.starts_with("Barrier **#"), "{}", reply.content);
+    let reply = bot
+        .command(
+            owner,
+            there,
+            "barrier add",
+            &[
+                ("text", json!("Hillside's own barrier")),
+                ("category", json!("people")),
+                ("school", json!("Hillside Elementary")),
+            ],
+        )
+        .await;
+    assert!(
+        reply.content.starts_with("Barrier **#"),
+        "{}",
+        reply.content
+    );
     let server = coachbot::domain::ids::ServerId::new(other);
-    barriers::list(&bot.db, server, None, true).await.expect("barriers")[0].id
+    barriers::list(&bot.db, server, None, true)
+        .await
+        .expect("barriers")[0]
+        .id
 }
 
 /// Every barrier in the server.
