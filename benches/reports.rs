@@ -253,6 +253,7 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
                 origin: None,
                 nudge_hours: 24,
                 dm_channel_id: None,
+                barrier_id: None,
                 steps: &[],
             },
             now - TimeDelta::days(2),

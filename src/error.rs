@@ -75,6 +75,23 @@ pub enum UserError {
     )]
     UnknownBarrier { given: String },
 
+    #[error(
+        "**{flow}** is not about one barrier, so it cannot take `barrier`. Leave `barrier` \
+         empty, or pick a flow that can look at a barrier ({choices})."
+    )]
+    FlowNotAboutBarrier { flow: String, choices: String },
+
+    #[error(
+        "Barrier #{barrier} is in {barrier_school}'s plan, and this check-in with {name} is \
+         about {school}. Pick one of {school}'s barriers (see `/barrier list`)."
+    )]
+    BarrierAtAnotherSchool {
+        barrier: i64,
+        barrier_school: String,
+        name: String,
+        school: String,
+    },
+
     #[error("That barrier was already resolved on {on}.")]
     AlreadyResolved { on: String },
 

@@ -29,6 +29,9 @@ pub struct Begin<'a> {
     pub only_step: Option<StepId>,
     /// The DM channel with the person, when the caller already has it.
     pub dm_channel: Option<u64>,
+    /// The existing barrier the check-in is about (checked by the caller: same server and
+    /// school, a flow with `about = "barrier"`).
+    pub barrier: Option<&'a crate::store::barriers::Barrier>,
 }
 
 /// Hours an unanswered check-in waits for its nudge, unless its schedule says otherwise.
@@ -95,6 +98,7 @@ pub async fn begin(
         name: request.person_name,
         school: &request.school.name,
         last_next_step: last.as_deref(),
+        barrier: request.barrier.map(|b| b.text.as_str()),
     };
     let plan = flow::plan(request.flow, &vars, &open_steps);
     if plan.is_empty() {
@@ -124,6 +128,7 @@ pub async fn begin(
             nudge_hours: request.nudge_hours,
             dm_channel_id: request.dm_channel,
             steps: &steps,
+            barrier_id: request.barrier.map(|b| b.id),
         },
         now,
     )

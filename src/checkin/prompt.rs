@@ -189,6 +189,9 @@ pub async fn reflection(
         Destination::Barrier(None) => format!(
             "a barrier on {school}'s plan, seen by the {school} team, its coaches and district leaders"
         ),
+        Destination::BarrierNote(id) => format!(
+            "a root-cause note on barrier #{id}, seen by the {school} team, its coaches and district leaders"
+        ),
     };
     let mut heard = Vec::new();
     let mut toggles = Vec::new();
@@ -198,8 +201,8 @@ pub async fn reflection(
         let Some(asked) = plan.get(answer.position) else {
             continue;
         };
-        let place = checkin::destination(asked, answer, &step_ids);
-        if checkin::shareable(asked, answer, &step_ids).is_some() {
+        let place = checkin::destination(asked, answer, &session.subject(&step_ids));
+        if checkin::shareable(asked, answer, &session.subject(&step_ids)).is_some() {
             let number = answer.position + 1;
             toggles.push(if answer.shared {
                 Button::new(
@@ -233,6 +236,8 @@ pub async fn reflection(
         id: session.flow_id.clone(),
         title: session.flow_title.clone(),
         opener: None,
+        about: None,
+        opener_about_barrier: None,
         questions: Vec::new(),
         reflection: "Here is what I heard:".to_owned(),
         nothing: flow::NothingPhrases::default(),
@@ -242,8 +247,14 @@ pub async fn reflection(
         name: &name,
         school: &school,
         last_next_step: None,
+        barrier: None,
     };
     let mut lines = flow::reflect(&stem_flow, &vars, &heard, &titles);
+    if let Some(id) = session.barrier_id {
+        lines.push(format!(
+            "This check-in is about barrier #{id}: what you noticed underneath it goes onto the barrier as root-cause notes, which your school's team can read, unless you keep it private."
+        ));
+    }
     lines.push(format!(
         "Is that right? **Confirm** saves each answer where its arrow says. Use the buttons to share an answer to the plan or keep it private ({private}), or **Correct** to change one."
     ));

@@ -20,8 +20,12 @@ pub const FORM_INPUTS: usize = 5;
 /// What Confirm came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Confirmed {
-    /// Saved: these became step updates and barriers on the plan.
-    Saved { updates: usize, barriers: usize },
+    /// Saved: these became step updates, barriers and notes on the barrier in question.
+    Saved {
+        updates: usize,
+        barriers: usize,
+        notes: usize,
+    },
     /// Questions are still unanswered: nothing was saved.
     NotReady,
 }
@@ -46,8 +50,9 @@ pub async fn categorize(
     checkins::set_category(&engine.db, session.id, position, category.key(), now).await
 }
 
-/// Confirm: the answers become step updates and barriers, and the check-in closes, in one
-/// transaction; nothing when questions are still open.
+/// Confirm: the answers become step updates and barriers (and, about an existing barrier,
+/// its root-cause notes), and the check-in closes, in one transaction; nothing when questions
+/// are still open.
 pub async fn confirm(
     engine: &Engine,
     session: &CheckinSession,
@@ -59,15 +64,13 @@ pub async fn confirm(
     if checkin::next(&plan, &answers, &steps) != Next::Review {
         return Ok(Confirmed::NotReady);
     }
-    let outcomes = checkin::outcomes(&plan, &answers, &steps);
+    let outcomes = checkin::outcomes(&plan, &answers, &session.subject(&steps));
     checkins::confirm(&engine.db, session, &outcomes, now).await?;
-    let updates = outcomes
-        .iter()
-        .filter(|o| matches!(o, Outcome::StepUpdate { .. }))
-        .count();
+    let count = |kind: fn(&Outcome) -> bool| outcomes.iter().filter(|o| kind(o)).count();
     Ok(Confirmed::Saved {
-        updates,
-        barriers: outcomes.len() - updates,
+        updates: count(|o| matches!(o, Outcome::StepUpdate { .. })),
+        barriers: count(|o| matches!(o, Outcome::Barrier { .. })),
+        notes: count(|o| matches!(o, Outcome::BarrierNote { .. })),
     })
 }
 
@@ -203,7 +206,7 @@ pub async fn share(
         .filter(|a| a.shared != shared)
         .filter(|a| {
             plan.get(a.position)
-                .is_some_and(|q| checkin::shareable(q, a, &steps).is_some())
+                .is_some_and(|q| checkin::shareable(q, a, &session.subject(&steps)).is_some())
         })
         .map(|a| a.position)
         .collect();

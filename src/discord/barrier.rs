@@ -1,4 +1,5 @@
-//! `/barrier`: what is in the way, named by the team and resolved with a note.
+//! `/barrier`: what is in the way, named by the team, looked at underneath in a deep-dive, and
+//! resolved with a note.
 
 use poise::CreateReply;
 
@@ -8,14 +9,15 @@ use super::{Context, Error, complete};
 use crate::domain::plan::{self, BarrierCategory};
 use crate::domain::text;
 use crate::error::UserError;
-use crate::store::barriers::{self, NewBarrier};
+use crate::store::barriers::{self, BarrierNote, NewBarrier};
 use crate::store::schools::{self, School};
+use crate::store::steps;
 
 /// Barriers: name what is in the way, and close them when they clear
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("add", "resolve", "list"),
+    subcommands("add", "resolve", "list", "show"),
     subcommand_required
 )]
 pub async fn barrier(_ctx: Context<'_>) -> Result<(), Error> {
@@ -179,6 +181,161 @@ async fn list(
     scope::send_list(ctx, &heading, &lines, "Nothing in the way right now.").await
 }
 
+/// One barrier in full: its state, step, history and the root causes found underneath it
+#[poise::command(slash_command, guild_only)]
+async fn show(
+    ctx: Context<'_>,
+    #[description = "The barrier: #12"]
+    #[autocomplete = "complete::barrier"]
+    barrier: String,
+) -> Result<(), Error> {
+    let caller = scope::caller(ctx).await?;
+    let db = &ctx.data().db;
+    // Another server's barrier, or one in a plan the caller may not read, is not there for
+    // them: the same answer as a number that was never used.
+    let unknown = || UserError::UnknownBarrier {
+        given: text::clip(barrier.trim(), 40),
+    };
+    let id = plan::number_ref(&barrier).map_err(|_| unknown())?;
+    let found = barriers::get(db, caller.guild_id, id)
+        .await?
+        .filter(|b| caller.access.can_read_plan(b.school_id))
+        .ok_or_else(unknown)?;
+    let school = schools::get(db, caller.guild_id, found.school_id)
+        .await?
+        .ok_or_else(unknown)?;
+    let step = match found.step_id {
+        Some(step_id) => steps::get(db, caller.guild_id, step_id)
+            .await?
+            .map(|s| (s.id, s.title)),
+        None => None,
+    };
+    let notes = barriers::notes(db, caller.guild_id, found.id).await?;
+    let names = Names::load(ctx, caller.guild_id).await?;
+    let shown = Shown {
+        barrier: &found,
+        school: &school,
+        step: step.as_ref().map(|(id, title)| (id.get(), title.as_str())),
+        notes: &notes,
+        now: ctx.data().now(),
+    };
+    let lines = show_lines(&shown, &names);
+    scope::send_list(
+        ctx,
+        &format!("Barrier #{} · {}", found.id, found.category),
+        &lines,
+        "",
+    )
+    .await
+}
+
+/// What `/barrier show` shows.
+struct Shown<'a> {
+    barrier: &'a barriers::Barrier,
+    school: &'a School,
+    /// The step it is raised against: its number and title, when it still exists.
+    step: Option<(i64, &'a str)>,
+    notes: &'a [BarrierNote],
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+/// Room for `/barrier show` in one embed (leaving some for `send_list`'s own fitting).
+const SHOW_MAX: usize = text::EMBED_DESCRIPTION - 200;
+/// Longest note shown whole; longer ones are clipped, so one note cannot push out the rest.
+const NOTE_SHOWN: usize = 700;
+
+/// The lines of `/barrier show`: the barrier, its history, then its root-cause notes, newest
+/// last. When they do not all fit in one embed, the oldest notes give way, and a line says how
+/// many.
+fn show_lines(shown: &Shown<'_>, names: &Names) -> Vec<String> {
+    let b = shown.barrier;
+    let zone = scope::zone(shown.school);
+    let date = |at: chrono::DateTime<chrono::Utc>| scope::day(at.with_timezone(&zone).date_naive());
+    let state = match b.resolved_at {
+        Some(at) => format!("resolved after {}", age(at - b.raised_at)),
+        None => format!("open {}", age(shown.now - b.raised_at)),
+    };
+    let against = match shown.step {
+        Some((id, title)) => format!("step #{id} · {title}"),
+        None => match b.step_id {
+            Some(id) => format!("step #{id}"),
+            None => format!("the whole school ({})", shown.school.name),
+        },
+    };
+    let mut lines = vec![
+        b.text.clone(),
+        String::new(),
+        format!("**State:** {state}"),
+        format!("**Against:** {against}"),
+        format!("**Named by:** {}", names.of(b.raised_by)),
+        String::new(),
+        "**History**".to_owned(),
+        format!(
+            "• {} · raised by {}",
+            date(b.raised_at),
+            names.of(b.raised_by)
+        ),
+    ];
+    if let Some(at) = b.resolved_at {
+        let by = b
+            .resolved_by
+            .map_or_else(|| "someone".to_owned(), |u| names.of(u));
+        let note = b
+            .resolution
+            .as_deref()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        lines.push(format!("• {} · resolved by {by}{note}", date(at)));
+    }
+    lines.push(String::new());
+    lines.push("**Root causes**".to_owned());
+    if shown.notes.is_empty() {
+        lines.push(format!(
+            "None yet. A barrier deep-dive about it adds them: `/checkin start flow:barrier_deep_dive barrier:#{}`.",
+            b.id
+        ));
+        return lines;
+    }
+    let used: usize = lines.iter().map(|l| l.chars().count() + 1).sum();
+    let notes: Vec<String> = shown
+        .notes
+        .iter()
+        .map(|n| {
+            format!(
+                "• {} · {}: {}",
+                date(n.at),
+                names.of(n.author_id),
+                text::clip(&n.text, NOTE_SHOWN)
+            )
+        })
+        .collect();
+    lines.extend(newest_that_fit(&notes, SHOW_MAX.saturating_sub(used)));
+    lines
+}
+
+/// The newest lines (the last ones) that fit in `room` characters, oldest first; when some
+/// give way, a first line says how many.
+fn newest_that_fit(lines: &[String], room: usize) -> Vec<String> {
+    // Room for the "earlier notes" line, should it be needed.
+    let reserve = 40;
+    let mut kept = Vec::new();
+    let mut used = 0;
+    for line in lines.iter().rev() {
+        let needed = line.chars().count() + 1;
+        if used + needed + reserve > room {
+            break;
+        }
+        used += needed;
+        kept.push(line.clone());
+    }
+    let left_out = lines.len() - kept.len();
+    if left_out > 0 {
+        kept.push(format!("({left_out} earlier note(s) not shown)"));
+    }
+    kept.reverse();
+    kept
+}
+
 /// One line of `/barrier list`; with `every_school`, each line names its school.
 fn barrier_line(
     b: &barriers::Barrier,
@@ -219,5 +376,22 @@ fn age(span: chrono::TimeDelta) -> String {
         ..=0 => "less than a day".to_owned(),
         1 => "1 day".to_owned(),
         d => format!("{d} days"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_notes_are_kept_when_they_do_not_all_fit() {
+        let lines: Vec<String> = (1..=10)
+            .map(|n| format!("{n}:{}", "x".repeat(98)))
+            .collect();
+        let kept = newest_that_fit(&lines, 400);
+        assert_eq!(kept[0], "(7 earlier note(s) not shown)");
+        assert_eq!(&kept[1..], &lines[7..]);
+        assert!(kept.iter().map(|l| l.chars().count() + 1).sum::<usize>() <= 400);
+        assert_eq!(newest_that_fit(&lines, 10_000), lines);
     }
 }

@@ -191,6 +191,14 @@ pub fn step_of(asked: &Asked, answer: &Answered, open_steps: &[StepId]) -> Optio
     }
 }
 
+/// What a check-in's answers can be about: the person's open steps when it began, and, for a
+/// deep-dive about one, the existing barrier.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Subject<'a> {
+    pub steps: &'a [StepId],
+    pub barrier: Option<i64>,
+}
+
 /// Where a confirmed answer goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Destination {
@@ -200,15 +208,22 @@ pub enum Destination {
     StepLog(StepId),
     /// A barrier on this step, or on the plan as a whole.
     Barrier(Option<StepId>),
+    /// A root-cause note on the existing barrier the check-in is about.
+    BarrierNote(i64),
 }
 
 /// Where the answer would go if shared, or None when it cannot go onto the plan (a
-/// reflection, progress with no step, a skipped question, nothing in the way).
-pub fn shareable(asked: &Asked, answer: &Answered, open_steps: &[StepId]) -> Option<Destination> {
+/// reflection, progress with no step, a skipped question, nothing in the way). In a check-in
+/// about an existing barrier, what the person notices underneath it (the reflections) goes
+/// onto that barrier as root-cause notes.
+pub fn shareable(asked: &Asked, answer: &Answered, subject: &Subject<'_>) -> Option<Destination> {
     if answer.mark.is_some() {
         return None;
     }
-    let step = step_of(asked, answer, open_steps);
+    if let (Purpose::Reflection, Some(barrier)) = (asked.purpose, subject.barrier) {
+        return Some(Destination::BarrierNote(barrier));
+    }
+    let step = step_of(asked, answer, subject.steps);
     if !asked.purpose.can_share(step) {
         return None;
     }
@@ -219,8 +234,8 @@ pub fn shareable(asked: &Asked, answer: &Answered, open_steps: &[StepId]) -> Opt
 }
 
 /// Where the answer goes as things stand.
-pub fn destination(asked: &Asked, answer: &Answered, open_steps: &[StepId]) -> Destination {
-    match shareable(asked, answer, open_steps) {
+pub fn destination(asked: &Asked, answer: &Answered, subject: &Subject<'_>) -> Destination {
+    match shareable(asked, answer, subject) {
         Some(place) if answer.shared => place,
         _ => Destination::Private,
     }
@@ -237,6 +252,8 @@ pub enum Outcome {
         category: String,
         text: String,
     },
+    /// A root-cause note on the existing barrier a check-in is about.
+    BarrierNote { barrier_id: i64, text: String },
 }
 
 /// The note an answer becomes on the plan, after its purpose's prefix.
@@ -260,15 +277,18 @@ pub fn answer_limit(purpose: Purpose) -> usize {
 /// Turns the answers shared to the plan into step updates and barriers, each on the step it is
 /// about (never on whichever step was asked about last). Private answers, reflections,
 /// skipped questions and "nothing in the way" become nothing: they stay in the check-in.
-pub fn outcomes(plan: &[Asked], answers: &[Answered], open_steps: &[StepId]) -> Vec<Outcome> {
+pub fn outcomes(plan: &[Asked], answers: &[Answered], subject: &Subject<'_>) -> Vec<Outcome> {
     let mut out = Vec::new();
     for (position, asked) in plan.iter().enumerate() {
         let Some(answer) = answers.iter().find(|a| a.position == position) else {
             continue;
         };
         let text = answer.answer.clone();
-        match destination(asked, answer, open_steps) {
+        match destination(asked, answer, subject) {
             Destination::Private => {}
+            Destination::BarrierNote(barrier_id) => {
+                out.push(Outcome::BarrierNote { barrier_id, text });
+            }
             Destination::Barrier(step_id) => out.push(Outcome::Barrier {
                 step_id,
                 category: answer
@@ -352,7 +372,14 @@ mod tests {
         let next = "x".repeat(answer_limit(Purpose::NextStep));
         let plan = [asked(Purpose::NextStep, Some(StepId::new(1)))];
         let answers = [answered(0, &next, None)];
-        let made = outcomes(&plan, &answers, &[StepId::new(1)]);
+        let made = outcomes(
+            &plan,
+            &answers,
+            &Subject {
+                steps: &[StepId::new(1)],
+                barrier: None,
+            },
+        );
         let [Outcome::StepUpdate { note, .. }] = made.as_slice() else {
             panic!("one step update");
         };
@@ -411,7 +438,14 @@ mod tests {
         answers[3].about = Some(About::Plan);
         assert_eq!(next(&plan, &answers, &steps), Next::Review);
         assert_eq!(
-            outcomes(&plan, &answers, &steps),
+            outcomes(
+                &plan,
+                &answers,
+                &Subject {
+                    steps: &steps,
+                    barrier: None
+                }
+            ),
             [
                 Outcome::StepUpdate {
                     step_id: StepId::new(1),
@@ -448,7 +482,14 @@ mod tests {
         ];
         answers[0].shared = false;
         assert_eq!(
-            outcomes(&plan, &answers, &steps),
+            outcomes(
+                &plan,
+                &answers,
+                &Subject {
+                    steps: &steps,
+                    barrier: None
+                }
+            ),
             [
                 Outcome::Barrier {
                     step_id: Some(StepId::new(1)),
@@ -462,11 +503,25 @@ mod tests {
             ]
         );
         assert_eq!(
-            destination(&plan[0], &answers[0], &steps),
+            destination(
+                &plan[0],
+                &answers[0],
+                &Subject {
+                    steps: &steps,
+                    barrier: None
+                }
+            ),
             Destination::Private
         );
         assert_eq!(
-            shareable(&plan[3], &answers[3], &steps),
+            shareable(
+                &plan[3],
+                &answers[3],
+                &Subject {
+                    steps: &steps,
+                    barrier: None
+                }
+            ),
             None,
             "wellbeing never goes onto the plan"
         );
@@ -490,7 +545,61 @@ mod tests {
             },
         ];
         assert_eq!(next(&plan, &answers, &steps), Next::Review);
-        assert!(outcomes(&plan, &answers, &steps).is_empty());
+        assert!(
+            outcomes(
+                &plan,
+                &answers,
+                &Subject {
+                    steps: &steps,
+                    barrier: None
+                }
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn reflections_become_notes_on_the_barrier_in_question() {
+        let plan = [
+            asked(Purpose::Reflection, None),
+            asked(Purpose::Reflection, None),
+            asked(Purpose::Resource, None),
+            asked(Purpose::NextStep, None),
+        ];
+        let answers = [
+            answered(1, "the timetable was set in June", None),
+            answered(0, "cover duty eats the block", None),
+            answered(2, "the deputy", None),
+            answered(3, "ask for a swap", None),
+        ];
+        let about = Subject {
+            steps: &[],
+            barrier: Some(12),
+        };
+        assert_eq!(
+            outcomes(&plan, &answers, &about),
+            [
+                Outcome::BarrierNote {
+                    barrier_id: 12,
+                    text: "cover duty eats the block".into()
+                },
+                Outcome::BarrierNote {
+                    barrier_id: 12,
+                    text: "the timetable was set in June".into()
+                },
+            ]
+        );
+        let mut private = answers.clone();
+        private[0].shared = false;
+        assert_eq!(
+            outcomes(&plan, &private, &about).len(),
+            1,
+            "a reflection kept private stays in the check-in"
+        );
+        assert!(
+            outcomes(&plan, &answers, &Subject::default()).is_empty(),
+            "without a barrier to be about, reflections stay in the check-in"
+        );
     }
 
     #[test]

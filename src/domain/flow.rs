@@ -98,6 +98,19 @@ pub struct Question {
     /// default).
     #[serde(default)]
     pub share: Share,
+    /// Used instead of `text` when the check-in is about an existing barrier (a flow with
+    /// `about = "barrier"`); it may quote `{barrier}`.
+    #[serde(default)]
+    pub text_about_barrier: Option<String>,
+}
+
+/// What a flow can be about, besides the person's own steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum About {
+    /// One existing barrier, picked with `/checkin start … barrier:#12`: the barrier question
+    /// is left out, and the reflection answers become the barrier's root-cause notes.
+    Barrier,
 }
 
 /// Answers to a barrier question that mean nothing is in the way, so no barrier is made: an
@@ -155,6 +168,13 @@ pub struct Flow {
     pub title: String,
     #[serde(default)]
     pub opener: Option<String>,
+    /// What the flow may be about: `about = "barrier"` lets it be started about one barrier.
+    #[serde(default)]
+    pub about: Option<About>,
+    /// Used instead of `opener` when the check-in is about an existing barrier; it may quote
+    /// `{barrier}`.
+    #[serde(default)]
+    pub opener_about_barrier: Option<String>,
     #[serde(rename = "question", default)]
     pub questions: Vec<Question>,
     /// Opens the reflection of what was heard, e.g. "Here is what I heard, {name}:".
@@ -164,8 +184,9 @@ pub struct Flow {
     pub nothing: NothingPhrases,
 }
 
-/// The placeholders a flow may use, and those that only make sense per step.
-pub const PLACEHOLDERS: [&str; 7] = [
+/// The placeholders a flow may use, those that only make sense per step, and those that only
+/// make sense about an existing barrier.
+pub const PLACEHOLDERS: [&str; 8] = [
     "name",
     "school",
     "step",
@@ -173,8 +194,13 @@ pub const PLACEHOLDERS: [&str; 7] = [
     "indicator_name",
     "due",
     "last_next_step",
+    "barrier",
 ];
 const PER_STEP_ONLY: [&str; 4] = ["step", "indicator", "indicator_name", "due"];
+const ABOUT_BARRIER_ONLY: [&str; 1] = ["barrier"];
+
+/// Longest quote of a barrier's text in a question: enough to recognise it.
+pub const BARRIER_QUOTE_MAX: usize = 300;
 
 /// Openings of yes/no questions, which close a conversation instead of opening it.
 const CLOSED_OPENINGS: [&str; 16] = [
@@ -275,31 +301,62 @@ fn lint(name: &str, flow: &Flow, report: &mut Report) {
             flow.questions.len()
         )));
     }
-    let mut texts: Vec<(String, &str, bool)> = Vec::new();
+    // Each text with where it is used: per step, and only about an existing barrier.
+    let mut texts: Vec<(String, &str, bool, bool)> = Vec::new();
     if let Some(opener) = &flow.opener {
-        texts.push(("the opener".into(), opener, false));
+        texts.push(("the opener".into(), opener, false, false));
     }
-    texts.push(("the reflection".into(), &flow.reflection, false));
+    if let Some(opener) = &flow.opener_about_barrier {
+        if opener.trim().is_empty() {
+            report.errors.push(at("opener_about_barrier is empty"));
+        }
+        texts.push(("opener_about_barrier".into(), opener, false, true));
+    }
+    texts.push(("the reflection".into(), &flow.reflection, false, false));
     for (i, question) in flow.questions.iter().enumerate() {
         let label = format!("question {}", i + 1);
         if question.text.trim().is_empty() {
             report.errors.push(at(&format!("{label} is empty")));
         }
-        texts.push((label.clone(), &question.text, question.per_step));
+        texts.push((label.clone(), &question.text, question.per_step, false));
         if let Some(alt) = &question.text_without_history {
             if alt.trim().is_empty() {
                 report
                     .errors
                     .push(at(&format!("{label}'s text_without_history is empty")));
             }
-            texts.push((format!("{label} (without history)"), alt, question.per_step));
+            texts.push((
+                format!("{label} (without history)"),
+                alt,
+                question.per_step,
+                false,
+            ));
+        }
+        if let Some(alt) = &question.text_about_barrier {
+            if alt.trim().is_empty() {
+                report
+                    .errors
+                    .push(at(&format!("{label}'s text_about_barrier is empty")));
+            }
+            if question.purpose == Purpose::Barrier {
+                report.errors.push(at(&format!(
+                    "{label} asks for a barrier, which is left out when the check-in is about one: remove its text_about_barrier"
+                )));
+            }
+            texts.push((
+                format!("{label} (about a barrier)"),
+                alt,
+                question.per_step,
+                true,
+            ));
         }
         if question.text.contains("{last_next_step}") && question.text_without_history.is_none() {
             report.errors.push(at(&format!(
                 "{label} quotes {{last_next_step}}: add text_without_history for a first check-in"
             )));
         }
-        for sentence in question.text.split_inclusive(['?', '.', '!']) {
+        let asked = std::iter::once(&question.text).chain(&question.text_about_barrier);
+        for sentence in asked.flat_map(|t| t.split_inclusive(['?', '.', '!'])) {
             let lower = sentence.trim().to_lowercase();
             if sentence.trim_end().ends_with('?')
                 && CLOSED_OPENINGS.iter().any(|o| lower.starts_with(o))
@@ -331,7 +388,8 @@ fn lint(name: &str, flow: &Flow, report: &mut Report) {
             }
         }
     }
-    for (label, text, per_step) in texts {
+    lint_about(flow, &texts, &mut |e| report.errors.push(at(e)));
+    for (label, text, per_step, about_barrier) in texts {
         if text.chars().count() > TEXT_MAX {
             report
                 .errors
@@ -347,6 +405,38 @@ fn lint(name: &str, flow: &Flow, report: &mut Report) {
                 report.errors.push(at(&format!(
                     "{label} uses {{{placeholder}}} but is not asked per step (add per_step = true)"
                 )));
+            } else if ABOUT_BARRIER_ONLY.contains(&placeholder.as_str()) && !about_barrier {
+                report.errors.push(at(&format!(
+                    "{label} uses {{{placeholder}}}, which only opener_about_barrier and text_about_barrier may quote"
+                )));
+            }
+        }
+    }
+}
+
+/// A flow about a barrier names it and asks what lies underneath; texts about a barrier
+/// belong only to such a flow.
+fn lint_about(flow: &Flow, texts: &[(String, &str, bool, bool)], error: &mut dyn FnMut(&str)) {
+    let about_texts: Vec<&str> = texts.iter().filter(|t| t.3).map(|t| t.1).collect();
+    match flow.about {
+        None if !about_texts.is_empty() => error(
+            "opener_about_barrier and text_about_barrier are used only when the flow says about = \"barrier\"",
+        ),
+        None => {}
+        Some(About::Barrier) => {
+            if !about_texts.iter().any(|t| t.contains("{barrier}")) {
+                error(
+                    "about = \"barrier\": quote {barrier} in opener_about_barrier (or a question's text_about_barrier), so the person knows which barrier it is",
+                );
+            }
+            if !flow
+                .questions
+                .iter()
+                .any(|q| q.purpose == Purpose::Reflection)
+            {
+                error(
+                    "about = \"barrier\": add a question with purpose = \"reflection\" (its answers become the barrier's root-cause notes)",
+                );
             }
         }
     }
@@ -371,6 +461,8 @@ pub struct Vars<'a> {
     pub name: &'a str,
     pub school: &'a str,
     pub last_next_step: Option<&'a str>,
+    /// The text of the existing barrier the check-in is about, if any.
+    pub barrier: Option<&'a str>,
 }
 
 /// One of the person's open steps, for per-step questions.
@@ -412,16 +504,32 @@ fn fill(template: &str, vars: &Vars<'_>, step: Option<&StepContext>) -> String {
             .replace("{indicator}", &step.indicator)
             .replace("{due}", &step.due);
     }
-    out
+    // Last, so a barrier's own text is never read as placeholders.
+    out.replace(
+        "{barrier}",
+        &vars.barrier.map_or_else(String::new, |b| {
+            super::text::clip(b.trim(), BARRIER_QUOTE_MAX)
+        }),
+    )
 }
 
 /// The questions this person will be asked, in order: per-step questions once for each open
-/// step (skipped when there is none).
+/// step (skipped when there is none). About an existing barrier (`vars.barrier`), the question
+/// asking for a barrier is left out and `text_about_barrier` is asked where a question has one.
 pub fn plan(flow: &Flow, vars: &Vars<'_>, steps: &[StepContext]) -> Vec<Asked> {
     let mut out = Vec::new();
     for question in &flow.questions {
-        let template = match (&question.text_without_history, vars.last_next_step) {
-            (Some(alt), None) if question.text.contains("{last_next_step}") => alt,
+        if vars.barrier.is_some() && question.purpose == Purpose::Barrier {
+            continue;
+        }
+        let template = match (
+            &question.text_without_history,
+            vars.last_next_step,
+            &question.text_about_barrier,
+            vars.barrier,
+        ) {
+            (_, _, Some(about), Some(_)) => about,
+            (Some(alt), None, _, _) if question.text.contains("{last_next_step}") => alt,
             _ => &question.text,
         };
         if question.per_step {
@@ -445,9 +553,12 @@ pub fn plan(flow: &Flow, vars: &Vars<'_>, steps: &[StepContext]) -> Vec<Asked> {
     out
 }
 
-/// The opener, filled in.
+/// The opener, filled in: `opener_about_barrier` when the check-in is about a barrier.
 pub fn opener(flow: &Flow, vars: &Vars<'_>) -> Option<String> {
-    flow.opener.as_deref().map(|o| fill(o, vars, None))
+    let about = vars.barrier.and(flow.opener_about_barrier.as_deref());
+    about
+        .or(flow.opener.as_deref())
+        .map(|o| fill(o, vars, None))
 }
 
 /// One answer as the reflection shows it.
@@ -725,6 +836,7 @@ text_without_history = "What will you try next?"
                 name: "Pat",
                 school: "Lincoln",
                 last_next_step: None,
+                barrier: None,
             },
             &steps,
         );
@@ -743,6 +855,7 @@ text_without_history = "What will you try next?"
                 name: "Pat",
                 school: "Lincoln",
                 last_next_step: Some("call the office"),
+                barrier: None,
             },
             &steps,
         );
@@ -750,5 +863,107 @@ text_without_history = "What will you try next?"
             again[2].text,
             "Last time you planned to call the office. What will you try next?"
         );
+    }
+
+    const DEEP_DIVE: &str = r#"id = "d"
+title = "Deep"
+about = "barrier"
+opener = "Let's look at one thing, {name}."
+opener_about_barrier = "Let's look at “{barrier}”, {name}."
+reflection = "Here is what I heard:"
+[[question]]
+purpose = "barrier"
+text = "What is in the way?"
+[[question]]
+purpose = "reflection"
+text = "What is underneath that?"
+text_about_barrier = "What is underneath this barrier?"
+[[question]]
+purpose = "next_step"
+text = "What will you try?"
+"#;
+
+    #[test]
+    fn about_a_barrier_its_question_is_left_out_and_it_is_quoted() {
+        let report = one(DEEP_DIVE);
+        assert_eq!(report.errors, Vec::<String>::new());
+        let flow = &report.flows[0];
+        let mut vars = Vars {
+            name: "Pat",
+            ..Vars::default()
+        };
+        let texts = |vars: &Vars<'_>| -> Vec<String> {
+            plan(flow, vars, &[]).into_iter().map(|a| a.text).collect()
+        };
+        assert_eq!(
+            texts(&vars),
+            [
+                "What is in the way?",
+                "What is underneath that?",
+                "What will you try?"
+            ]
+        );
+        assert_eq!(
+            opener(flow, &vars).as_deref(),
+            Some("Let's look at one thing, Pat.")
+        );
+        let long = format!(
+            "No {{name}} cover for the planning block {}",
+            "x".repeat(400)
+        );
+        vars.barrier = Some(&long);
+        assert_eq!(
+            texts(&vars),
+            ["What is underneath this barrier?", "What will you try?"]
+        );
+        let opened = opener(flow, &vars).expect("an opener");
+        assert!(
+            opened.starts_with("Let's look at “No {name} cover for the planning block xxx"),
+            "quoted as typed, never read as placeholders: {opened}"
+        );
+        assert!(opened.contains("…”, Pat."), "clipped: {opened}");
+    }
+
+    #[test]
+    fn barrier_texts_are_checked() {
+        let without_about = DEEP_DIVE.replace("about = \"barrier\"\n", "");
+        let report = one(&without_about);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("only when the flow says about = \"barrier\"")),
+            "{report:?}"
+        );
+        let quoted_elsewhere = DEEP_DIVE.replace("one thing, {name}", "{barrier}");
+        let report = one(&quoted_elsewhere);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("the opener uses {barrier}")),
+            "{report:?}"
+        );
+        let unnamed = DEEP_DIVE.replace("“{barrier}”", "it");
+        let report = one(&unnamed);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("quote {barrier} in opener_about_barrier")),
+            "{report:?}"
+        );
+        let no_reflection =
+            DEEP_DIVE.replace("purpose = \"reflection\"", "purpose = \"wellbeing\"");
+        let report = one(&no_reflection);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("add a question with purpose = \"reflection\"")),
+            "{report:?}"
+        );
+        let unknown = DEEP_DIVE.replace("about = \"barrier\"", "about = \"steps\"");
+        assert_eq!(one(&unknown).exit_code(), 2);
     }
 }

@@ -122,6 +122,28 @@ impl fmt::Display for BarrierCategory {
     }
 }
 
+/// What a note on a barrier says about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BarrierNoteKind {
+    /// Something underneath the barrier, named in a barrier deep-dive about it.
+    RootCause,
+}
+
+impl BarrierNoteKind {
+    /// The word stored in the database.
+    pub fn key(self) -> &'static str {
+        match self {
+            BarrierNoteKind::RootCause => "root_cause",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [BarrierNoteKind::RootCause]
+            .into_iter()
+            .find(|k| k.key() == raw)
+    }
+}
+
 /// A step's title: one line, at most 200 characters.
 pub fn step_title(raw: &str) -> Result<String, UserError> {
     text::one_line("step title", raw, TITLE_MAX)

@@ -327,6 +327,7 @@ impl Scheduler {
                 nudge_hours: start.nudge_hours,
                 only_step: start.step_id,
                 dm_channel: channel,
+                barrier: None,
             },
             now,
         )

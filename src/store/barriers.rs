@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use super::outbox::{Announcement, announce_in};
 use super::{BeginWrite as _, Db, on_backend};
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
+use crate::domain::plan::BarrierNoteKind;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct Barrier {
@@ -20,6 +21,19 @@ pub struct Barrier {
     pub resolved_by: Option<UserId>,
     pub resolved_at: Option<DateTime<Utc>>,
     pub resolution: Option<String>,
+}
+
+/// A note on a barrier: a root cause named in a barrier deep-dive about it.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct BarrierNote {
+    pub id: i64,
+    pub barrier_id: i64,
+    pub kind: BarrierNoteKind,
+    pub text: String,
+    pub author_id: UserId,
+    pub at: DateTime<Utc>,
+    /// The check-in it came from.
+    pub checkin_id: Option<i64>,
 }
 
 /// What is needed to raise a barrier.
@@ -161,4 +175,23 @@ pub async fn open_for_step(
         .await
     })
     .context("listing a step's barriers")
+}
+
+/// The notes on a barrier of this server, oldest first.
+pub async fn notes(
+    db: &Db,
+    server_id: ServerId,
+    barrier_id: i64,
+) -> anyhow::Result<Vec<BarrierNote>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, barrier_id, kind, text, author_id, at, checkin_id FROM barrier_notes
+             WHERE server_id = $1 AND barrier_id = $2 ORDER BY at, id",
+        )
+        .bind(server_id)
+        .bind(barrier_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading a barrier's notes")
 }

@@ -40,6 +40,8 @@ pub struct CheckinSession {
     /// Hours without an answer before the one nudge.
     pub nudge_hours: i64,
     pub nudged_at: Option<DateTime<Utc>>,
+    /// The existing barrier the check-in is about (a barrier deep-dive on `#12`).
+    pub barrier_id: Option<i64>,
     /// The person's open steps when it began (JSON), for answers that say which step.
     pub steps: Option<String>,
 }
@@ -70,6 +72,14 @@ impl CheckinSession {
             }
         }
         Ok(out)
+    }
+
+    /// What its answers can be about, given its open steps' ids.
+    pub fn subject<'a>(&self, steps: &'a [StepId]) -> crate::domain::checkin::Subject<'a> {
+        crate::domain::checkin::Subject {
+            steps,
+            barrier: self.barrier_id,
+        }
     }
 
     /// The ids of [`Self::open_steps`].
@@ -122,7 +132,8 @@ impl AnswerRow {
 const SELECT: &str =
     "SELECT id, server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
             correcting, prompted, prompts, dm_channel_id, last_message_id, started_by,
-            started_at, expires_at, updated_at, finished_at, origin, nudge_hours, nudged_at, steps
+            started_at, expires_at, updated_at, finished_at, origin, nudge_hours, nudged_at,
+            barrier_id, steps
      FROM checkin_sessions";
 
 #[derive(Clone, Debug)]
@@ -141,6 +152,8 @@ pub struct NewSession<'a> {
     pub nudge_hours: i64,
     /// The DM channel with the person, when already known.
     pub dm_channel_id: Option<u64>,
+    /// The existing barrier the check-in is about, if any.
+    pub barrier_id: Option<i64>,
     /// The person's open steps at the school.
     pub steps: &'a [OpenStep],
 }
@@ -170,8 +183,9 @@ pub async fn start(
             let id: i64 = sqlx::query_scalar(
                 "INSERT INTO checkin_sessions
                      (server_id, school_id, person_id, flow_id, flow_title, opener, plan, status,
-                      started_by, started_at, expires_at, updated_at, origin, nudge_hours, dm_channel_id, steps)
-                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8, $11, $12, $13, $14) RETURNING id",
+                      started_by, started_at, expires_at, updated_at, origin, nudge_hours, dm_channel_id,
+                      barrier_id, steps)
+                 VALUES ($1, $2, $3, $4, $5, $10, $6, 'open', $7, $8, $9, $8, $11, $12, $13, $14, $15) RETURNING id",
             )
             .bind(new.server_id)
             .bind(new.school_id)
@@ -186,6 +200,7 @@ pub async fn start(
             .bind(new.origin.map(str::to_owned))
             .bind(new.nudge_hours)
             .bind(new.dm_channel_id.map(db_id))
+            .bind(new.barrier_id)
             .bind(steps.clone())
             .fetch_one(&mut *tx)
             .await?;
@@ -598,7 +613,7 @@ pub async fn finish(
     .context("closing a check-in")
 }
 
-/// Confirms an open session: writes its outcomes (step updates, barriers) and closes it, in
+/// Confirms an open session: writes its outcomes (step updates, barriers, barrier notes) and closes it, in
 /// one transaction. False when it was not open (a second click writes nothing).
 pub async fn confirm(
     db: &Db,
@@ -656,6 +671,23 @@ pub async fn confirm(
                         .bind(session.person_id)
                         .bind(now)
                         .bind(session.id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Outcome::BarrierNote { barrier_id, text } => {
+                        // Only on the barrier of the check-in's own server and school.
+                        sqlx::query(
+                            "INSERT INTO barrier_notes (server_id, barrier_id, kind, text, author_id, at, checkin_id)
+                             SELECT server_id, id, 'root_cause', $1, $2, $3, $4 FROM barriers
+                             WHERE id = $5 AND server_id = $6 AND school_id = $7",
+                        )
+                        .bind(text.clone())
+                        .bind(session.person_id)
+                        .bind(now)
+                        .bind(session.id)
+                        .bind(*barrier_id)
+                        .bind(session.server_id)
+                        .bind(session.school_id)
                         .execute(&mut *tx)
                         .await?;
                     }

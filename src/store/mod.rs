@@ -83,6 +83,7 @@ pub(crate) use text_enum;
 
 text_enum!(crate::domain::checkin::SessionStatus);
 text_enum!(crate::domain::plan::StepStatus);
+text_enum!(crate::domain::plan::BarrierNoteKind);
 text_enum!(crate::domain::school::TimeZoneName, |raw: &str| {
     crate::domain::school::TimeZoneName::parse(raw).ok()
 });

@@ -7,6 +7,7 @@ mod support;
 mod checkins;
 mod cli;
 mod crash;
+mod deep_dive;
 mod digests;
 mod dm;
 mod emulator;

@@ -146,17 +146,26 @@ async fn clicked(
             Answer::update(format!("Noted: a **{category}** barrier."))
         }
         ["confirm"] => {
-            let Confirmed::Saved { updates, barriers } =
-                turns::confirm(&data.checkins, &session, data.now()).await?
+            let Confirmed::Saved {
+                updates,
+                barriers,
+                notes,
+            } = turns::confirm(&data.checkins, &session, data.now()).await?
             else {
                 return Ok(Answer::say(
                     "There are still questions to answer before this can be saved.",
                 ));
             };
+            let saved = match session.barrier_id {
+                Some(id) => format!(
+                    "{notes} root-cause note(s) on barrier #{id} and {updates} step update(s)"
+                ),
+                None => format!("{updates} step update(s) and {barriers} barrier(s)"),
+            };
             Answer {
                 reply: Reply::Update {
                     note: format!(
-                        "Saved. {updates} step update(s) and {barriers} barrier(s) went onto your plan; everything else stays between you and your coach. Thank you. Shall I check in with you again?"
+                        "Saved. {saved} went onto your plan; everything else stays between you and your coach. Thank you. Shall I check in with you again?"
                     ),
                     components: components(&[prompt::follow_up_choices(session.id)]),
                 },

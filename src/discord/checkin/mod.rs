@@ -17,6 +17,7 @@ use crate::domain::ids::{SchoolId, UserId};
 use crate::domain::roles::Role;
 use crate::domain::text;
 use crate::error::UserError;
+use crate::store::barriers;
 use crate::store::checkins::{self, SessionStatus};
 use crate::store::members;
 use crate::store::schedules;
@@ -114,6 +115,9 @@ async fn start(
     #[description = "Their school (when they have more than one)"]
     #[autocomplete = "complete::school"]
     school: Option<String>,
+    #[description = "A barrier to look at underneath (a barrier deep-dive): #12"]
+    #[autocomplete = "complete::barrier"]
+    barrier: Option<String>,
 ) -> Result<(), Error> {
     // The first question goes out by DM (and may wait for the person's lock) before the
     // reply: answer Discord first, every reply here is for the caller alone.
@@ -121,6 +125,10 @@ async fn start(
     let caller = scope::caller(ctx).await?;
     let data = ctx.data();
     let chosen = find_flow(data, &flow)?;
+    let barrier = barrier.filter(|b| !b.trim().is_empty());
+    if barrier.is_some() && chosen.about != Some(flow::About::Barrier) {
+        return Err(not_about_barrier(data, chosen).into());
+    }
     let name = person.display_name().to_owned();
     let school = school_of(ctx, &caller, &person, school.as_deref()).await?;
     let is_self = UserId::from(person.user.id) == caller.user_id;
@@ -131,6 +139,10 @@ async fn start(
         }
         .into());
     }
+    let barrier = match barrier {
+        Some(raw) => Some(barrier_at(ctx, &caller, &raw, &school, &name).await?),
+        None => None,
+    };
     let now = data.now();
     scope::note_member(ctx, person.user.id.into(), &name).await?;
     let opened = open(
@@ -146,16 +158,75 @@ async fn start(
             nudge_hours: NUDGE_HOURS,
             only_step: None,
             dm_channel: None,
+            barrier: barrier.as_ref(),
         },
         now,
     )
     .await?;
     let questions = questions_asked(opened, &name, &school)?;
-    scope::say(ctx, format!(
-        "Started **{}** with {name} in DM: {questions} question(s). Before anything is saved they see where each answer will go: progress on a step to its log, everything else only to them and their coach unless they share it. Nothing is saved until they confirm.",
-        chosen.title
-    ))
-    .await
+    let said = match &barrier {
+        Some(b) => format!(
+            "Started **{}** with {name} in DM about barrier #{}: {questions} question(s). What they notice underneath it is added to the barrier as root-cause notes when they confirm; the rest stays between them and their coach.",
+            chosen.title, b.id
+        ),
+        None => format!(
+            "Started **{}** with {name} in DM: {questions} question(s). Before anything is saved they see where each answer will go: progress on a step to its log, everything else only to them and their coach unless they share it. Nothing is saved until they confirm.",
+            chosen.title
+        ),
+    };
+    scope::say(ctx, said).await
+}
+
+/// Why `barrier` does not go with this flow, naming the flows it goes with.
+fn not_about_barrier(data: &App, chosen: &flow::Flow) -> UserError {
+    let choices: Vec<String> = data
+        .checkins
+        .flows
+        .iter()
+        .filter(|f| f.about == Some(flow::About::Barrier))
+        .map(|f| format!("*{}*", f.title))
+        .collect();
+    UserError::FlowNotAboutBarrier {
+        flow: chosen.title.clone(),
+        choices: if choices.is_empty() {
+            "none is installed".to_owned()
+        } else {
+            choices.join(", ")
+        },
+    }
+}
+
+/// The barrier a check-in with `name` at `school` is about: one of this server's, in a plan
+/// the caller may read (else it is unknown, so its existence is not revealed), at the school.
+async fn barrier_at(
+    ctx: Context<'_>,
+    caller: &Caller,
+    raw: &str,
+    school: &School,
+    name: &str,
+) -> Result<barriers::Barrier, Error> {
+    let db = &ctx.data().db;
+    let unknown = || UserError::UnknownBarrier {
+        given: text::clip(raw.trim(), 40),
+    };
+    let id = crate::domain::plan::number_ref(raw).map_err(|_| unknown())?;
+    let found = barriers::get(db, caller.guild_id, id)
+        .await?
+        .filter(|b| caller.access.can_read_plan(b.school_id))
+        .ok_or_else(unknown)?;
+    if found.school_id != school.id {
+        let barrier_school = schools::get(db, caller.guild_id, found.school_id)
+            .await?
+            .ok_or_else(unknown)?;
+        return Err(UserError::BarrierAtAnotherSchool {
+            barrier: found.id,
+            barrier_school: barrier_school.name,
+            name: name.to_owned(),
+            school: school.name.clone(),
+        }
+        .into());
+    }
+    Ok(found)
 }
 
 /// How many questions a check-in opened by hand asks, or why it did not open.
@@ -416,11 +487,14 @@ async fn session_lines(
             None => format!(
                 "“{}” · {}",
                 answer.answer,
-                match checkin::destination(asked, &answer, &steps) {
+                match checkin::destination(asked, &answer, &session.subject(&steps)) {
                     Destination::Private => "private: you and your coach".to_owned(),
                     Destination::StepLog(id) => format!("shared to step #{id}'s log"),
                     Destination::Barrier(Some(id)) => format!("shared as a barrier on step #{id}"),
                     Destination::Barrier(None) => "shared as a barrier on the plan".to_owned(),
+                    Destination::BarrierNote(id) => {
+                        format!("shared as a root-cause note on barrier #{id}")
+                    }
                 }
             ),
         };
