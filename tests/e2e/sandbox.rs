@@ -299,3 +299,98 @@ async fn forms_opened_from_dm_buttons_are_filled_from_the_prompt() {
     let when = say(&mut sandbox, r#"form date:"in 3 weeks""#).await;
     assert!(when.contains("I will check in with you again on"), "{when}");
 }
+
+/// "A principal's week" from the README, line for line: the weekly check-in with its arrows,
+/// the barrier shared, Confirm, the team seeing only what was shared, the coach seeing all,
+/// and the follow-up a week later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_principals_week_from_the_readme() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sandbox = Sandbox::start(&dir.path().join("sandbox.db"), true)
+        .await
+        .expect("the sandbox starts");
+    say(&mut sandbox, "as casey").await;
+    let opened = say(&mut sandbox, "/checkin start person:@pat flow:weekly").await;
+    assert!(
+        opened.contains(
+            "everything else stays between you and your coach unless you choose to share it"
+        ),
+        "the first message says who will see what: {opened}"
+    );
+    say(&mut sandbox, "as pat").await;
+    say(
+        &mut sandbox,
+        "dm We met twice as a team and agreed the agenda",
+    )
+    .await;
+    say(
+        &mut sandbox,
+        "dm The template is picked; two teachers are piloting it",
+    )
+    .await;
+    let kinds = say(&mut sandbox, "dm Cover duty keeps eating our PLC time").await;
+    assert!(kinds.contains("click ci:1:cat:2:time"), "{kinds}");
+    say(&mut sandbox, "click ci:1:cat:2:time").await;
+    let heard = say(
+        &mut sandbox,
+        "dm Ask the office to protect Wednesday's block",
+    )
+    .await;
+    assert!(
+        heard.contains("→ step #2's log, seen by the Lincoln Elementary team")
+            && heard.matches("→ only you and Casey Morgan").count() == 3,
+        "{heard}"
+    );
+    let shared = say(&mut sandbox, "click ci:1:share:2").await;
+    assert!(
+        shared.contains("→ a barrier on step #2, seen by the Lincoln Elementary team"),
+        "{shared}"
+    );
+    let saved = say(&mut sandbox, "click ci:1:confirm").await;
+    assert!(
+        saved.contains("Saved. 1 step update(s) and 1 barrier(s) went onto your plan"),
+        "{saved}"
+    );
+    let again = say(&mut sandbox, "click ci:1:fu:7").await;
+    assert!(
+        again.contains("I will check in with you again on"),
+        "{again}"
+    );
+
+    say(&mut sandbox, "as terry").await;
+    let listed = say(&mut sandbox, "/barrier list").await;
+    assert!(
+        listed.contains("Cover duty keeps eating our PLC time")
+            && listed.contains("named by Pat Lee"),
+        "{listed}"
+    );
+    let step = say(&mut sandbox, "/step show step:2").await;
+    assert!(step.contains("two teachers are piloting it"), "{step}");
+    for private in ["agreed the agenda", "protect Wednesday's block"] {
+        assert!(
+            !listed.contains(private) && !step.contains(private),
+            "{private}"
+        );
+    }
+
+    say(&mut sandbox, "as casey").await;
+    let history = say(&mut sandbox, "/checkin history person:@pat").await;
+    assert!(
+        history.contains("“We met twice as a team and agreed the agenda” · private")
+            && history.contains(
+                "“Cover duty keeps eating our PLC time” · shared as a barrier on step #2"
+            ),
+        "{history}"
+    );
+
+    let week = say(&mut sandbox, "clock +7d").await;
+    assert!(
+        week.contains("What has happened with “Pick one template for coaching notes”"),
+        "the follow-up arrives, about its step: {week}"
+    );
+    assert!(
+        sandbox.emu.violations().is_empty(),
+        "{:?}",
+        sandbox.emu.violations()
+    );
+}

@@ -488,7 +488,7 @@ async fn session_lines(
                 "“{}” · {}",
                 answer.answer,
                 match checkin::destination(asked, &answer, &session.subject(&steps)) {
-                    Destination::Private => "private: you and your coach".to_owned(),
+                    Destination::Private => "private (the person and their coach)".to_owned(),
                     Destination::StepLog(id) => format!("shared to step #{id}'s log"),
                     Destination::Barrier(Some(id)) => format!("shared as a barrier on step #{id}"),
                     Destination::Barrier(None) => "shared as a barrier on the plan".to_owned(),
