@@ -16,8 +16,13 @@ pub enum OutboxMessage {
     CheckinStart(CheckinStart),
     /// The one gentle reminder for a check-in left unanswered.
     Nudge { session_id: i64 },
-    /// A DM to a coach (someone they coach cannot be reached).
-    Notice { text: String },
+    /// A DM to a coach of a school (someone they coach cannot be reached): sent only while
+    /// they still coach it (notices queued before the school was stored go to any coach).
+    Notice {
+        text: String,
+        #[serde(default)]
+        school_id: Option<SchoolId>,
+    },
     /// A coach's digest, composed from the data of the moment it is delivered.
     Digest(DigestDue),
     /// An indicator summary, composed from the data of the moment it is delivered.
@@ -153,6 +158,7 @@ mod tests {
             OutboxMessage::Nudge { session_id: 7 },
             OutboxMessage::Notice {
                 text: "hello".into(),
+                school_id: Some(SchoolId::new(3)),
             },
             OutboxMessage::Announcement {
                 channel_id: 42,

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::deliver::Delivered;
 use super::{DigestDue, InThread, OutboxMessage, Outgoing, Scheduler, SummaryDue};
 use crate::domain::ids::{ServerId, UserId};
+use crate::domain::roles::{Grant, Role};
 use crate::domain::school::TimeZoneName;
 use crate::domain::summary::{CHART_FILE, Remembered};
 use crate::outbound::nonce_for;
@@ -15,29 +16,68 @@ use crate::store::outbox::{NewRow, OutboxStatus};
 use crate::store::{digests, discord_id, members, outbox, reports, summaries};
 
 impl Scheduler {
-    /// Whether `coach` coaches any school in `server`, by their Discord roles as they are now:
-    /// read from Discord before anything about a school is composed for them, so a role taken
-    /// away while the bot could not see it still counts. When Discord cannot be asked, the
-    /// roles last seen decide (and the log says so).
-    async fn still_coaches(&self, server: ServerId, coach: UserId) -> anyhow::Result<bool> {
+    /// What `person` may be in `server` by their Discord roles as they are now: read from
+    /// Discord before anything is composed for or sent to them (a digest, a coach's notice, a
+    /// scheduled check-in), so a role taken away while the bot could not see it still counts,
+    /// and a stale grant is dropped. When Discord cannot be asked, the roles last seen decide
+    /// (and the log says so).
+    pub(super) async fn current_grants(
+        &self,
+        server: ServerId,
+        person: UserId,
+    ) -> anyhow::Result<Vec<Grant>> {
         let db = &self.parts.checkins.db;
         match self
             .parts
             .checkins
             .outbound
-            .member_roles(server, coach)
+            .member_roles(server, person)
             .await
         {
             Ok(Some(roles)) => {
                 let grants = members::grants_for(db, server, &roles).await?;
-                members::set_grants(db, server, coach, &grants).await?;
+                members::set_grants(db, server, person, &grants).await?;
+                Ok(grants)
             }
-            Ok(None) => members::left(db, server, coach).await?,
+            Ok(None) => {
+                members::left(db, server, person).await?;
+                Ok(Vec::new())
+            }
             Err(error) => {
-                tracing::warn!(%error, %coach, "could not read a coach's current roles; using those last seen");
+                tracing::warn!(%error, %person, "could not read a member's current roles; using those last seen");
+                members::roles_of(db, server, person).await
             }
         }
+    }
+
+    /// Whether `coach` coaches any school in `server`, by their roles as they are now.
+    async fn still_coaches(&self, server: ServerId, coach: UserId) -> anyhow::Result<bool> {
+        self.current_grants(server, coach).await?;
+        let db = &self.parts.checkins.db;
         Ok(!digests::coach_schools(db, server, coach).await?.is_empty())
+    }
+
+    /// Whether a scheduled check-in may still start: the person is the school's principal or on
+    /// its team by their roles as they are now, or, for a follow-up on a step, owns that step.
+    pub(super) async fn still_checks_in(
+        &self,
+        server: ServerId,
+        school: &crate::store::schools::School,
+        start: &super::CheckinStart,
+    ) -> anyhow::Result<bool> {
+        let grants = self.current_grants(server, start.person_id).await?;
+        let at_school = grants.iter().any(|g| {
+            matches!(g.role, Role::Principal | Role::Team) && g.school_id == Some(school.id)
+        });
+        if at_school {
+            return Ok(true);
+        }
+        Ok(match start.step_id {
+            Some(step) => crate::store::steps::owners(&self.parts.checkins.db, step)
+                .await?
+                .contains(&start.person_id),
+            None => false,
+        })
     }
 
     /// A summary row: built now, queued as its post (with the chart), the row marked sent.

@@ -11,6 +11,7 @@ use super::{BATCH, CheckinStart, DeliverOutcome, OutboxMessage, Scheduler};
 use crate::checkin::{self, Begin, Begun};
 use crate::crash_point;
 use crate::domain::message::Prompt;
+use crate::domain::roles::Role;
 use crate::outbound::failure::{self, Retry};
 use crate::outbound::nonce_for;
 use crate::store::{checkins, members, outbox, schools};
@@ -159,6 +160,17 @@ impl Scheduler {
             OutboxMessage::Summary(due) => return self.compose_summary(row, &due, now).await,
             _ => {}
         }
+        // Who the row is for is checked against their roles as they are now, before even a DM
+        // is opened: a coach no longer coaching the school gets no notice.
+        if let (OutboxMessage::Notice { school_id, .. }, Some(coach)) = (&message, row.person_id) {
+            let grants = self.current_grants(row.server_id, coach).await?;
+            if !grants.iter().any(|g| {
+                g.role == Role::Coach && (g.school_id.is_none() || g.school_id == *school_id)
+            }) {
+                tracing::info!(key = %row.key, %coach, "the notice's coach no longer coaches the school: nothing is sent");
+                return Ok(Delivered::Skipped);
+            }
+        }
         let mut dm = None;
         if let Some(person) = row.person_id {
             let server = row.server_id;
@@ -173,7 +185,7 @@ impl Scheduler {
                 let sent = checkin::nudge(&self.parts.checkins, session_id).await?;
                 Ok(sent.map_or(Delivered::Skipped, |id| Delivered::Sent(Some(id))))
             }
-            OutboxMessage::Notice { text } => {
+            OutboxMessage::Notice { text, .. } => {
                 let channel = dm.ok_or_else(|| Unknown("a notice without a person".into()))?;
                 let nonce = nonce_for(&row.key);
                 let sent = outbound
@@ -307,6 +319,10 @@ impl Scheduler {
             tracing::warn!(flow = %start.flow_id, "a scheduled flow no longer exists");
             return Ok(Delivered::Skipped);
         };
+        if !self.still_checks_in(server, &school, start).await? {
+            tracing::info!(key = %row.key, person = %start.person_id, "the person is no longer at the school (their role was taken away, or they left): no check-in is started");
+            return Ok(Delivered::Skipped);
+        }
         let name = members::name(&self.parts.checkins.db, server, start.person_id)
             .await?
             .unwrap_or_else(|| "there".to_owned());

@@ -216,7 +216,8 @@ macro_rules! replace_grants {
 use replace_grants;
 
 /// Replaces the coachbot roles a member holds with `grants` (from their Discord roles as
-/// read just now), keeping their name.
+/// read just now), keeping their name; nothing for someone coachbot has not recorded yet (they
+/// are recorded, with their roles, when seen in a command or a gateway event).
 pub async fn set_grants(
     db: &Db,
     server_id: ServerId,
@@ -225,7 +226,16 @@ pub async fn set_grants(
 ) -> anyhow::Result<()> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        replace_grants!(tx, server_id, user_id, grants);
+        let known: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM members WHERE server_id = $1 AND user_id = $2",
+        )
+        .bind(server_id)
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if known > 0 {
+            replace_grants!(tx, server_id, user_id, grants);
+        }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })

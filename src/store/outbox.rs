@@ -465,6 +465,7 @@ pub async fn notify_coaches(
         None,
         &OutboxMessage::Notice {
             text: text.to_owned(),
+            school_id: Some(school_id),
         },
         now,
     )?;

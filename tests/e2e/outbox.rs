@@ -236,7 +236,7 @@ e2e! {
         spend(bot, reqwest::Method::POST, &format!("/channels/{channel}/messages")).await;
         let line = "Step #1 “Book the library” is now done (Terry Okafor).";
         queue(bot, "limits:line", None, &OutboxMessage::Announcement { channel_id: channel, text: line.to_owned() }).await;
-        queue(bot, "limits:pat", Some(plan.pat), &OutboxMessage::Notice { text: "A note for Pat".to_owned() }).await;
+        queue(bot, "limits:pat", Some(plan.pat), &dm_to_person("A note for Pat")).await;
         let round = scheduler.deliver(Utc::now()).await.expect("deliver");
         assert_eq!((round.sent, round.retried, round.failed), (1, 1, 0), "the DM went; the line waits: {round:?}");
         let channel_path = format!("/channels/{channel}/messages");
@@ -247,7 +247,7 @@ e2e! {
 
         // The global limit: 50 requests this second, then the outbox's next DM.
         spend(bot, reqwest::Method::GET, "/users/@me").await;
-        queue(bot, "limits:terry", Some(plan.terry), &OutboxMessage::Notice { text: "A note for Terry".to_owned() }).await;
+        queue(bot, "limits:terry", Some(plan.terry), &dm_to_person("A note for Terry")).await;
         scheduler.deliver(Utc::now()).await.expect("deliver");
         let global = bot.emu.calls().into_iter().find(|c| c.method == "POST" && c.status == 429 && c.response.as_ref().is_some_and(|r| r["global"] == serde_json::json!(true)))
             .expect("the outbox met the global limit");
@@ -282,4 +282,16 @@ e2e! {
         let global_after = global.response.as_ref().and_then(|r| r["retry_after"].as_f64()).expect("retry_after");
         assert!(after_global + 0.05 >= global_after, "a POST {after_global:.2} s after a global 429 that said {global_after} s");
     }
+}
+
+/// A DM to the row's person (any member, not only a coach).
+fn dm_to_person(text: &str) -> OutboxMessage {
+    OutboxMessage::Message(coachbot::outbox::Outgoing {
+        channel_id: None,
+        body: coachbot::domain::message::MessageBody {
+            content: text.to_owned(),
+            embeds: Vec::new(),
+        },
+        thread: None,
+    })
 }

@@ -392,3 +392,49 @@ e2e! {
         assert!(asked.iter().any(|c| c.contains("What has happened with “Draft the walkthrough rota” since we last talked about it?")), "the step is named: {asked:?}");
     }
 }
+
+e2e! {
+    /// Before a scheduled check-in starts or a coach's notice goes, the person's roles are read
+    /// as they are now: Pat, no longer Lincoln's principal (taken away while the bot was down),
+    /// gets no check-in while Terry, still on the team, does; a coach whose role went gets no
+    /// notice while Casey does.
+    async fn scheduled_checkins_and_notices_follow_the_roles_as_they_are_now(bot) {
+        let plan = bot.plan().await;
+        let ids = &bot.ids;
+        let now = Utc::now();
+        let coaches = bot.emu.add_role(ids.guild, "Former coach", coachbot::emulator::world::permissions::EVERYONE_DEFAULT).expect("role");
+        let reply = bot.command(ids.owner, ids.general, "setup role", &[("discord_role", json!(coaches)), ("coachbot_role", json!("coach"))]).await;
+        assert!(reply.content.starts_with("Done"), "{}", reply.content);
+        let jo = bot.emu.add_user("Jo Park");
+        bot.emu.add_member(ids.guild, jo, &[coaches]).expect("member");
+        // Seen once with the role, as the bot sees a member when they use a command.
+        for coach in [jo, plan.casey] {
+            let seen = bot.command(coach, ids.general, "checkin status", &[]).await;
+            assert!(seen.ephemeral);
+        }
+        checkin_due(bot, &plan, plan.pat, now - TimeDelta::minutes(1)).await;
+        checkin_due(bot, &plan, plan.terry, now - TimeDelta::minutes(1)).await;
+
+        bot.stop().await;
+        bot.emu.set_member_roles(ids.guild, plan.pat, &[]).expect("roles");
+        bot.emu.set_member_roles(ids.guild, jo, &[]).expect("roles");
+        let held = coachbot::store::members::roles_of(&bot.db, ids.server(), UserId::new(jo)).await.expect("roles");
+        assert!(!held.is_empty(), "the store still has the role it last saw");
+        outbox::notify_coaches(&bot.db, ids.server(), plan.lincoln, "notice:test", "Someone cannot be reached", now).await.expect("notice");
+
+        let scheduler = bot.scheduler();
+        assert_eq!(scheduler.tick(now).await.expect("tick").fired, 2, "both schedules fire");
+        for _ in 0..3 {
+            scheduler.deliver(Utc::now()).await.expect("deliver");
+        }
+        assert_eq!(dm_questions(bot, plan.terry).await, 1, "Terry, still on the team, is asked");
+        assert_eq!(dm_questions(bot, plan.pat).await, 0, "Pat, no longer principal, is not");
+        assert!(checkins::open_for(&bot.db, UserId::new(plan.pat)).await.expect("open").is_none());
+        let notice = |who: u64| bot.emu.dm_channel_of(who).map(|dm| bot.emu.messages_in(dm).iter().filter(|m| m["content"] == json!("Someone cannot be reached")).count()).unwrap_or(0);
+        let rows: Vec<_> = outbox::all(&bot.db, ids.server()).await.expect("rows").into_iter().filter(|r| r.key.starts_with("notice:test")).map(|r| (r.key, r.status, r.last_error)).collect();
+        assert_eq!(notice(plan.casey), 1, "the coach gets the notice: {rows:?}");
+        assert_eq!(notice(jo), 0, "the former coach does not");
+        let held = coachbot::store::members::roles_of(&bot.db, ids.server(), UserId::new(jo)).await.expect("roles");
+        assert!(held.is_empty(), "the roles Discord gave now are on record: {held:?}");
+    }
+}
