@@ -152,7 +152,6 @@ macro_rules! wake_waiting {
         .await
     };
 }
-use wake_waiting;
 
 #[derive(Clone, Debug)]
 pub struct NewSession<'a> {
