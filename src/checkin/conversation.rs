@@ -244,6 +244,8 @@ pub async fn start_waiting(
     if checkins::open_for(&engine.db, person).await?.is_some() {
         return Ok(None);
     }
+    // Closing a check-in may have made a scheduled one of theirs due in the outbox.
+    engine.wake.notify_one();
     let Some(next) = checkins::next_waiting(&engine.db, person, now).await? else {
         return Ok(None);
     };

@@ -231,11 +231,18 @@ impl Scheduler {
         Ok(outcome)
     }
 
-    /// After check-ins ran out: each person's next waiting check-in starts (its first question
+    /// After check-ins ran out: each person is told (their notice sent now), then their next
+    /// waiting check-in starts (its first question
     /// sent), under their lock. One that fails is logged; the next restart's catch-up, or the
     /// person's next DM, starts it.
     async fn start_waiting(&self, expired: &[checkins::Expired], now: DateTime<Utc>) {
         let engine = &self.parts.checkins;
+        // The person hears that the old one closed before the next one's first question.
+        for closed in expired.iter().filter(|e| e.started) {
+            if let Err(error) = self.deliver_key(&checkins::expired_key(closed.id), now).await {
+                tracing::warn!(error = format!("{error:#}"), "the notice of a closed check-in waits in the outbox");
+            }
+        }
         let people: std::collections::BTreeSet<UserId> =
             expired.iter().map(|e| e.person_id).collect();
         for person in people {
