@@ -14,9 +14,9 @@ use crate::dm::{ANSWERS, answer, start_weekly, two_steps};
 use crate::e2e;
 use crate::support::{Plan, TestBot, WAIT, checkin_due, dm_questions};
 
-/// A second server (another district) where Pat is also a principal; returns its id and the
-/// id of its owner and channel.
-async fn hillside_with_pat(bot: &TestBot, plan: &Plan) -> (u64, u64, u64) {
+/// A second server (another district) where Pat is also a principal; returns its id and its
+/// channel's.
+async fn hillside_with_pat(bot: &TestBot, plan: &Plan) -> (u64, u64) {
     let emu = &bot.emu;
     let owner = emu.add_user("Olga Elsewhere");
     let guild = emu.add_guild("Hillside District", owner);
@@ -53,13 +53,13 @@ async fn hillside_with_pat(bot: &TestBot, plan: &Plan) -> (u64, u64, u64) {
         )
         .await;
     assert!(reply.content.starts_with("Done"), "{}", reply.content);
-    (guild, owner, there)
+    (guild, there)
 }
 
-/// Hillside's owner starts the wellbeing check-in with Pat; returns the reply's text.
-async fn start_in_hillside(bot: &TestBot, plan: &Plan, owner: u64, there: u64) -> String {
+/// Pat starts Hillside's wellbeing check-in for themselves; returns the reply's text.
+async fn start_in_hillside(bot: &TestBot, plan: &Plan, there: u64) -> String {
     bot.command(
-        owner,
+        plan.pat,
         there,
         "checkin start",
         &[("person", json!(plan.pat)), ("flow", json!("wellbeing"))],
@@ -91,9 +91,9 @@ e2e! {
         let pat = plan.pat;
         two_steps(bot, &plan, pat, "Pat:").await;
         let first = start_weekly(bot, &plan, pat).await;
-        let (hillside, owner, there) = hillside_with_pat(bot, &plan).await;
+        let (hillside, there) = hillside_with_pat(bot, &plan).await;
 
-        let reply = start_in_hillside(bot, &plan, owner, there).await;
+        let reply = start_in_hillside(bot, &plan, there).await;
         assert!(reply.starts_with("Queued **Wellbeing check** for Pat Lee"), "{reply}");
         assert!(reply.contains("as soon as that one ends"), "{reply}");
         assert!(!reply.contains("Riverbend"), "the other server is not named: {reply}");
@@ -190,8 +190,11 @@ e2e! {
         assert_eq!(scheduler.deliver(due).await.expect("deliver").composed, 1);
         scheduler.deliver(due).await.expect("deliver");
         let dm = bot.emu.dm_channel_of(plan.casey).expect("Casey's DM");
+        // The digest's schools are embeds; what it lists is in their descriptions.
         let text: String = bot.emu.messages_in(dm).iter()
-            .filter_map(|m| m["content"].as_str().map(str::to_owned)).collect::<Vec<_>>().join("\n");
+            .flat_map(|m| m["embeds"].as_array().cloned().unwrap_or_default())
+            .filter_map(|e| e["description"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>().join("\n");
         assert!(
             text.contains("**Wellbeing check** with Pat Lee on") && text.contains("did not start: Pat Lee was still in the previous one"),
             "{text}"
@@ -201,20 +204,22 @@ e2e! {
 
 e2e! {
     /// When Pat's weekly check-in runs out unanswered, Pat is told once (later rounds send
-    /// nothing more), and Hillside's check-in, which waited for it, starts right after; the
-    /// one that never started is closed without a word when its own time runs out.
+    /// nothing more), and Hillside's check-in, which waited for it, starts right after, with
+    /// its own week from then; one that never started is closed without a word when its own
+    /// time runs out.
     async fn the_person_is_told_once_when_a_checkin_expires_and_the_next_starts(bot) {
         let plan = bot.plan().await;
         let pat = plan.pat;
         two_steps(bot, &plan, pat, "Pat:").await;
         let first = start_weekly(bot, &plan, pat).await;
-        let (hillside, owner, there) = hillside_with_pat(bot, &plan).await;
-        let reply = start_in_hillside(bot, &plan, owner, there).await;
+        let (hillside, there) = hillside_with_pat(bot, &plan).await;
+        let reply = start_in_hillside(bot, &plan, there).await;
         assert!(reply.starts_with("Queued"), "{reply}");
         let closed = "Your **Weekly step check-in** has closed";
 
         let scheduler = bot.scheduler();
-        let later = Utc::now() + TimeDelta::days(8);
+        // The moment Riverbend's runs out; Hillside's, stored after it, has a little longer.
+        let later = checkins::get(&bot.db, first).await.expect("read").expect("s").expires_at;
         assert_eq!(scheduler.tick(later).await.expect("tick").expired, 1);
         let dm = bot.emu.dm_channel_of(pat).expect("Pat's DM");
         let path = format!("/channels/{dm}/messages");
