@@ -795,7 +795,7 @@ pub struct Expired {
     pub id: i64,
     pub server_id: ServerId,
     pub person_id: UserId,
-    /// Whether its first question had gone out (else it waited its whole time).
+    /// Whether its first question had been queued (else it waited its whole time).
     pub started: bool,
 }
 
@@ -812,7 +812,8 @@ pub fn expired_key(session_id: i64) -> String {
 }
 
 /// Closes open check-ins whose time ran out, deleting their draft answers; they count as
-/// missed. In the same transaction: each person whose check-in had started gets one notice
+/// missed. In the same transaction: each person whose check-in had started (its first
+/// question reached them) gets one notice
 /// (an outbox row keyed by the check-in), and the scheduled check-ins waiting for it become
 /// due. Returns the check-ins closed.
 pub async fn expire_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<Expired>> {
@@ -844,7 +845,14 @@ pub async fn expire_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<Expir
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            if prompts > 0 {
+            // Only someone who was asked (the first question reached them) is told.
+            let asked: Option<String> = sqlx::query_scalar(
+                "SELECT status FROM outbox WHERE key = $1 AND status = 'sent'",
+            )
+            .bind(prompt_key(id, 1))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if prompts > 0 && asked.is_some() {
                 let notice = OutboxMessage::Notice {
                     text: expired_notice(&flow_title),
                 };
