@@ -252,3 +252,33 @@ e2e! {
         assert_eq!(dms_containing(bot, pat, "Your **Wellbeing check** has closed"), 1, "only Hillside's, which had started");
     }
 }
+
+e2e! {
+    /// Riverbend's check-in is closed while the bot is down (its coach skipped it from another
+    /// process): when the bot starts again, its catch-up starts Hillside's waiting check-in,
+    /// whose first question arrives once.
+    async fn a_restart_starts_a_checkin_whose_predecessor_ended_while_down(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        two_steps(bot, &plan, pat, "Pat:").await;
+        let first = start_weekly(bot, &plan, pat).await;
+        let (hillside, there) = hillside_with_pat(bot, &plan).await;
+        let reply = start_in_hillside(bot, &plan, there).await;
+        assert!(reply.starts_with("Queued"), "{reply}");
+
+        bot.stop().await;
+        assert!(checkins::finish(&bot.db, first, checkins::SessionStatus::Skipped, Utc::now()).await.expect("closed"));
+        assert_eq!(dms_containing(bot, pat, WELLBEING_FIRST), 0);
+        bot.start().await;
+
+        let dm = bot.emu.dm_channel_of(pat).expect("Pat's DM");
+        let path = format!("/channels/{dm}/messages");
+        bot.emu.wait_for_call(0, WAIT, |c| c.method == "POST" && c.path == path && c.content().is_some_and(|t| t.contains(WELLBEING_FIRST)))
+            .await.expect("Hillside's first question after the restart");
+        let second = checkins::open_for(&bot.db, UserId::new(pat)).await.expect("read").expect("in conversation");
+        assert_eq!(second.server_id, ServerId::new(hillside));
+        answer(bot, pat, "Rested after the weekend", "Question 2 of 3").await;
+        assert_eq!(checkins::answers(&bot.db, second.id).await.expect("answers").len(), 1);
+        assert_eq!(dms_containing(bot, pat, WELLBEING_FIRST), 1);
+    }
+}
