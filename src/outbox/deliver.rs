@@ -351,7 +351,9 @@ impl Scheduler {
         )
         .await?;
         match begun {
-            Begun::Started(session, _) if checkin::waits(&self.parts.checkins, &session).await? => {
+            Begun::Started(session, _)
+                if checkin::waits(&self.parts.checkins, &session).await? =>
+            {
                 Ok(Delivered::Stored)
             }
             Begun::Started(session, _) => {
@@ -377,9 +379,9 @@ impl Scheduler {
             // Still in the previous check-in here: wait for it to end (closing it makes this
             // row due at once) until this one's own deadline, then record it as missed.
             Begun::Busy(open) => {
-                let deadline = start.start_by.unwrap_or(
-                    start.occurrence + TimeDelta::days(checkin::OPEN_FOR_DAYS),
-                );
+                let deadline = start
+                    .start_by
+                    .unwrap_or(start.occurrence + TimeDelta::days(checkin::OPEN_FOR_DAYS));
                 if now < deadline {
                     return Ok(Delivered::Later(open.expires_at.min(deadline)));
                 }

@@ -239,8 +239,14 @@ impl Scheduler {
         let engine = &self.parts.checkins;
         // The person hears that the old one closed before the next one's first question.
         for closed in expired.iter().filter(|e| e.started) {
-            if let Err(error) = self.deliver_key(&checkins::expired_key(closed.id), now).await {
-                tracing::warn!(error = format!("{error:#}"), "the notice of a closed check-in waits in the outbox");
+            if let Err(error) = self
+                .deliver_key(&checkins::expired_key(closed.id), now)
+                .await
+            {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "the notice of a closed check-in waits in the outbox"
+                );
             }
         }
         let people: std::collections::BTreeSet<UserId> =

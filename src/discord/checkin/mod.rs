@@ -413,7 +413,10 @@ async fn status(
     for session in &visible {
         let asked = session.questions()?.len();
         let answered = checkins::answers(db, session.id).await?.len();
-        let stage = if answered >= asked {
+        let stage = if session.prompts == 0 {
+            // Stored, waiting for another of their check-ins (perhaps another server's).
+            "waiting for their other check-in to end".to_owned()
+        } else if answered >= asked {
             "waiting for them to confirm".to_owned()
         } else {
             format!("{answered} of {asked} answered")
