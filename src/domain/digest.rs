@@ -426,6 +426,33 @@ mod tests {
     }
 
     #[test]
+    fn a_checkin_that_did_not_start_says_why_without_naming_another_server() {
+        let mut facts = school(1);
+        facts.missed = vec![
+            MissedCheckin::NotStarted {
+                person: "Pat Lee".into(),
+                flow: "Weekly step check-in".into(),
+                due: at(2026, 11, 23),
+                why: NotStarted::Previous,
+            },
+            MissedCheckin::NotStarted {
+                person: "Pat Lee".into(),
+                flow: "Wellbeing check".into(),
+                due: at(2026, 11, 16),
+                why: NotStarted::Elsewhere,
+            },
+        ];
+        let digest = build(&[facts], at(2026, 11, 1), at(2026, 11, 24), chrono_tz::UTC);
+        assert_eq!(
+            digest.schools[0].missed,
+            [
+                "**Weekly step check-in** with Pat Lee on Mon 23 Nov did not start: Pat Lee was still in the previous one → `/checkin start`",
+                "**Wellbeing check** with Pat Lee on Mon 16 Nov did not start: Pat Lee was in another check-in until it ran out → `/checkin start`",
+            ]
+        );
+    }
+
+    #[test]
     fn a_school_without_updates_for_two_weeks_is_called_quiet() {
         let mut facts = school(1);
         facts.last_activity = at(2026, 11, 1);
