@@ -154,8 +154,8 @@ pub enum UserError {
     UnknownFlow { given: String },
 
     #[error(
-        "{name} is already in the middle of a check-in (started {started}). They can finish it in \
-         DM, or it can be closed with `/checkin skip`."
+        "{name} is already in the middle of a check-in in this server (started {started}). They \
+         can finish it in DM, or it can be closed with `/checkin skip`."
     )]
     CheckinOpen { name: String, started: String },
 

@@ -11,7 +11,7 @@ use crate::store::schools::School;
 use crate::store::steps::{self, StepFilter};
 
 /// How long a check-in stays open for answers.
-const OPEN_FOR_DAYS: i64 = 7;
+pub const OPEN_FOR_DAYS: i64 = 7;
 
 /// What starting a check-in needs.
 pub struct Begin<'a> {
@@ -42,7 +42,7 @@ pub enum Begun {
     /// A new session (or, for a retried outbox row, the one it started before) and its
     /// number of questions.
     Started(checkins::CheckinSession, usize),
-    /// The person is already in another check-in.
+    /// The person already has an open check-in in this server.
     Busy(checkins::CheckinSession),
     /// The flow has nothing to ask them (it asks about open steps, and they own none).
     NothingToAsk,
@@ -147,7 +147,10 @@ pub async fn begin(
 pub enum Opened {
     /// The first question is in their DMs; this many questions in all.
     Asked { questions: usize },
-    /// They are already in another check-in, started then.
+    /// Stored, and waiting: they are in a check-in of another server; its first question
+    /// goes out when that one ends.
+    Waiting { questions: usize },
+    /// They already have an open check-in in this server, started then.
     Busy { started_at: chrono::DateTime<Utc> },
     /// The flow has nothing to ask them.
     NothingToAsk,
@@ -156,7 +159,8 @@ pub enum Opened {
 }
 
 /// Starts a check-in now and sends its first question (`/checkin start`). When the question
-/// cannot be sent, the check-in is closed, so nothing waits on a DM that never arrived.
+/// cannot be sent, the check-in is closed, so nothing waits on a DM that never arrived. While
+/// the person is in a check-in of another server, it is stored and waits for that one to end.
 pub async fn open(
     engine: &super::Engine,
     request: &Begin<'_>,
@@ -171,6 +175,9 @@ pub async fn open(
         }
         Begun::NothingToAsk => return Ok(Opened::NothingToAsk),
     };
+    if waits(engine, &session).await? {
+        return Ok(Opened::Waiting { questions });
+    }
     if let Err(error) = super::advance(engine, session.id, now).await {
         tracing::warn!(
             error = format!("{error:#}"),
@@ -186,5 +193,24 @@ pub async fn open(
         .await?;
         return Ok(Opened::DmFailed);
     }
+    if waits(engine, &session).await? {
+        // Another check-in of theirs went into conversation meanwhile.
+        return Ok(Opened::Waiting { questions });
+    }
     Ok(Opened::Asked { questions })
+}
+
+/// Whether `session` has not started and waits for another of the person's check-ins, the
+/// one in conversation.
+pub async fn waits(
+    engine: &super::Engine,
+    session: &checkins::CheckinSession,
+) -> anyhow::Result<bool> {
+    let current = checkins::get(&engine.db, session.id).await?;
+    if current.as_ref().is_some_and(|s| s.prompts > 0) {
+        return Ok(false);
+    }
+    Ok(checkins::open_for(&engine.db, session.person_id)
+        .await?
+        .is_some_and(|other| other.id != session.id))
 }

@@ -23,7 +23,8 @@ use crate::store::{discord_id, members, outbox};
 
 /// Queues what the session needs next, unless that prompt was already queued, and sends what
 /// of it is not sent yet. Returns the id of the (last) message that carries the prompt,
-/// whether sent now or by an earlier attempt.
+/// whether sent now or by an earlier attempt. A session that has not started waits (nothing
+/// is queued, None) while another of the person's check-ins is in conversation.
 pub async fn advance(
     engine: &Engine,
     session_id: i64,
@@ -85,8 +86,12 @@ pub async fn advance_leased_from(
         owner: &engine.owner,
         until: lease_from + TimeDelta::from_std(engine.lease).unwrap_or(TimeDelta::seconds(60)),
     };
-    let (number, fresh) =
-        checkins::queue_prompt(&engine.db, &session, &key, &prompts, &lease, now).await?;
+    let Some((number, fresh)) =
+        checkins::queue_prompt(&engine.db, &session, &key, &prompts, &lease, now).await?
+    else {
+        // It waits: another of the person's check-ins is in conversation.
+        return Ok(None);
+    };
     let row_key = checkins::prompt_key(session.id, number);
     // A prompt queued now is already leased to this engine; an older one is claimed anew.
     let row = if fresh {
@@ -228,8 +233,30 @@ pub struct Dm<'a> {
     pub text: &'a str,
 }
 
-/// A DM from a person: the answer to their open check-in's current question. DMs sent
-/// while an earlier one is handled wait their turn and are taken in the order they were sent.
+/// Starts the person's next waiting check-in (its first question sent) when none of theirs is
+/// in conversation: after one ends, and after a restart. Returns the check-in started. Call
+/// with the person's lock held.
+pub async fn start_waiting(
+    engine: &Engine,
+    person: UserId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<i64>> {
+    if checkins::open_for(&engine.db, person).await?.is_some() {
+        return Ok(None);
+    }
+    // Closing a check-in may have made a scheduled one of theirs due in the outbox.
+    engine.wake.notify_one();
+    let Some(next) = checkins::next_waiting(&engine.db, person, now).await? else {
+        return Ok(None);
+    };
+    advance(engine, next.id, now).await?;
+    Ok(Some(next.id))
+}
+
+/// A DM from a person: the answer to the current question of their check-in in conversation
+/// ([`checkins::open_for`]). DMs sent while an earlier one is handled wait their turn and are
+/// taken in the order they were sent. When the turn ends that check-in, the person's next
+/// waiting one starts.
 #[tracing::instrument(skip_all, fields(person = %dm.person, message = dm.message_id))]
 pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
     engine.conversations.hold(
@@ -244,6 +271,11 @@ pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::
     let _held = lock.lock().await;
     for (message_id, waiting) in engine.conversations.take(dm.person) {
         let Some(session) = checkins::open_for(&engine.db, dm.person).await? else {
+            // A waiting check-in whose turn it is (its predecessor ended out of sight) starts
+            // now; this DM came before its first question, so it answers nothing.
+            if start_waiting(engine, dm.person, now).await?.is_some() {
+                continue;
+            }
             let note = "There is no check-in open right now. Your coach (or you, with `/checkin start`) can begin one.";
             engine.outbound.say(waiting.channel, note).await?;
             continue;
@@ -252,6 +284,7 @@ pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::
         crate::store::members::reachable(&engine.db, session.server(), dm.person).await?;
         handle_text(engine, &session, message_id, &waiting.text, now).await?;
         advance(engine, session.id, now).await?;
+        start_waiting(engine, dm.person, now).await?;
     }
     Ok(())
 }
@@ -421,20 +454,41 @@ pub(crate) fn new_answer<'a>(
     }
 }
 
-/// After a restart: reads the DMs each open check-in missed, in order, then sends whatever
-/// prompt is still due.
+/// After a restart: reads the DMs each check-in in conversation missed, in order, then sends
+/// whatever prompt is still due; then starts each waiting check-in whose predecessor ended
+/// while the bot was down.
 #[tracing::instrument(skip_all)]
 pub async fn catch_up(engine: &Engine, now: DateTime<Utc>) -> anyhow::Result<()> {
     let mut failed = 0usize;
-    for session in checkins::all_open(&engine.db).await? {
+    let open = checkins::all_open(&engine.db).await?;
+    // Waiting check-ins read no DMs: the person's DMs before their first question answer
+    // another check-in.
+    for session in open.iter().filter(|s| s.prompts > 0) {
         // One session that cannot be read (its DM channel gone, Discord down for a moment)
         // does not keep the others from being caught up.
-        if let Err(error) = catch_up_one(engine, &session, now).await {
+        if let Err(error) = catch_up_one(engine, session, now).await {
             failed += 1;
             tracing::warn!(
                 error = format!("{error:#}"),
                 session = session.id,
                 "catching up a check-in failed; it is tried again at the next connection"
+            );
+        }
+    }
+    let waiting: std::collections::BTreeSet<UserId> = open
+        .iter()
+        .filter(|s| s.prompts == 0)
+        .map(CheckinSession::person)
+        .collect();
+    for person in waiting {
+        let lock = engine.conversations.lock_for(person);
+        let _held = lock.lock().await;
+        if let Err(error) = start_waiting(engine, person, now).await {
+            failed += 1;
+            tracing::warn!(
+                error = format!("{error:#}"),
+                %person,
+                "starting a waiting check-in failed; it is tried again at the next connection"
             );
         }
     }

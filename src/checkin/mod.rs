@@ -18,9 +18,9 @@ use crate::outbound::Outbound;
 use crate::store::Db;
 
 use crate::domain::ids::UserId;
-pub use begin::{Begin, Begun, NUDGE_HOURS, Opened, begin, open};
+pub use begin::{Begin, Begun, NUDGE_HOURS, OPEN_FOR_DAYS, Opened, begin, open, waits};
 pub use conversation::{
-    Dm, advance, advance_leased_from, catch_up, member_dm, nudge, on_dm, send_prompt,
+    Dm, advance, advance_leased_from, catch_up, member_dm, nudge, on_dm, send_prompt, start_waiting,
 };
 
 /// What the engine works with: the store, the flows, the way out to Discord, and the locks

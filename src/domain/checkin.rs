@@ -46,6 +46,32 @@ impl std::fmt::Display for SessionStatus {
     }
 }
 
+/// Why a check-in never started (its first question never went out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotStarted {
+    /// A scheduled check-in: the person was still in the previous one in this server until
+    /// it could no longer start.
+    Previous,
+    /// It waited, stored, while the person was in a check-in of another server, and ran out.
+    Elsewhere,
+}
+
+impl NotStarted {
+    /// The word stored in the database.
+    pub fn key(self) -> &'static str {
+        match self {
+            NotStarted::Previous => "previous",
+            NotStarted::Elsewhere => "elsewhere",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [NotStarted::Previous, NotStarted::Elsewhere]
+            .into_iter()
+            .find(|r| r.key() == raw)
+    }
+}
+
 /// Longest answer kept: a Discord message.
 pub const ANSWER_MAX: usize = 2000;
 

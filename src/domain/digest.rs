@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
+use super::checkin::NotStarted;
 use super::ids::{SchoolId, StepId};
 use super::message::{MessageBody, Section, pack};
 use super::plan::StepStatus;
@@ -32,6 +33,13 @@ pub enum MissedCheckin {
         person: String,
         flow: String,
         asked: DateTime<Utc>,
+    },
+    /// Never started: the person was in another check-in until it could no longer start.
+    NotStarted {
+        person: String,
+        flow: String,
+        due: DateTime<Utc>,
+        why: NotStarted,
     },
     /// Never sent: the bot was down past the schedule's grace window.
     NotSent {
@@ -179,6 +187,24 @@ fn school_digest(school: &SchoolFacts, since: DateTime<Utc>, now: DateTime<Utc>)
                 "**{flow}** with {person}, asked {}, ran out without an answer → `/checkin start`",
                 local_day(*asked, zone)
             ),
+            MissedCheckin::NotStarted {
+                person,
+                flow,
+                due,
+                why,
+            } => {
+                let why = match why {
+                    NotStarted::Previous => format!("{person} was still in the previous one"),
+                    // Another server's check-in is not named.
+                    NotStarted::Elsewhere => {
+                        format!("{person} was in another check-in until it ran out")
+                    }
+                };
+                format!(
+                    "**{flow}** with {person} on {} did not start: {why} → `/checkin start`",
+                    local_day(*due, zone)
+                )
+            }
             MissedCheckin::NotSent { who, flow, due } => format!(
                 "**{flow}** for {who}, due {}, was not sent (the bot was down) → `/checkin start`",
                 local_day(*due, zone)
@@ -396,6 +422,33 @@ mod tests {
             messages[0].content.contains("1 of your 2 schools need you"),
             "{}",
             messages[0].content
+        );
+    }
+
+    #[test]
+    fn a_checkin_that_did_not_start_says_why_without_naming_another_server() {
+        let mut facts = school(1);
+        facts.missed = vec![
+            MissedCheckin::NotStarted {
+                person: "Pat Lee".into(),
+                flow: "Weekly step check-in".into(),
+                due: at(2026, 11, 23),
+                why: NotStarted::Previous,
+            },
+            MissedCheckin::NotStarted {
+                person: "Pat Lee".into(),
+                flow: "Wellbeing check".into(),
+                due: at(2026, 11, 16),
+                why: NotStarted::Elsewhere,
+            },
+        ];
+        let digest = build(&[facts], at(2026, 11, 1), at(2026, 11, 24), chrono_tz::UTC);
+        assert_eq!(
+            digest.schools[0].missed,
+            [
+                "**Weekly step check-in** with Pat Lee on Mon 23 Nov did not start: Pat Lee was still in the previous one → `/checkin start`",
+                "**Wellbeing check** with Pat Lee on Mon 16 Nov did not start: Pat Lee was in another check-in until it ran out → `/checkin start`",
+            ]
         );
     }
 

@@ -107,6 +107,11 @@ pub struct CheckinStart {
     /// For a follow-up: the step it comes back to.
     #[serde(default)]
     pub step_id: Option<StepId>,
+    /// While the person's previous check-in in this server is open it waits, until this
+    /// time (the schedule's next occurrence); then it is recorded as missed. None: a week
+    /// after `occurrence`.
+    #[serde(default)]
+    pub start_by: Option<DateTime<Utc>>,
 }
 
 /// A coach's digest waiting in the outbox.

@@ -25,6 +25,14 @@ pub(super) enum Delivered {
     Skipped,
     /// A report, composed into message rows of its own; the row is already marked sent.
     Composed,
+    /// A scheduled check-in stored, waiting for the person's check-in of another server to
+    /// end before its first question goes out.
+    Stored,
+    /// A scheduled check-in that waits for the person's open check-in in the same server: the
+    /// row is tried again then (at the latest at this time), without counting an attempt.
+    Later(DateTime<Utc>),
+    /// A scheduled check-in that could not start in time; recorded as missed, the row done.
+    Missed,
 }
 
 /// A row this program cannot act on (a kind it does not know, a payload it cannot read):
@@ -111,6 +119,16 @@ impl Scheduler {
                     outcome.skipped += 1;
                 }
                 Ok(Delivered::Composed) => outcome.composed += 1,
+                Ok(Delivered::Stored) => {
+                    outbox::mark_sent(&self.parts.checkins.db, row.id, None, now).await?;
+                    outcome.waiting += 1;
+                }
+                Ok(Delivered::Later(at)) => {
+                    let why = "waiting: the person's previous check-in here is still open";
+                    outbox::retry_at(&self.parts.checkins.db, row.id, why, at, false, now).await?;
+                    outcome.waiting += 1;
+                }
+                Ok(Delivered::Missed) => outcome.missed += 1,
                 Err(error) => self.failed(&row, &error, now, &mut outcome).await?,
             }
         }
@@ -349,6 +367,11 @@ impl Scheduler {
         )
         .await?;
         match begun {
+            Begun::Started(session, _)
+                if checkin::waits(&self.parts.checkins, &session).await? =>
+            {
+                Ok(Delivered::Stored)
+            }
             Begun::Started(session, _) => {
                 let engine = &self.parts.checkins;
                 match checkin::advance_leased_from(engine, session.id, now, round_now).await {
@@ -369,7 +392,28 @@ impl Scheduler {
                     }
                 }
             }
-            Begun::Busy(_) | Begun::NothingToAsk => Ok(Delivered::Skipped),
+            // Still in the previous check-in here: wait for it to end (closing it makes this
+            // row due at once) until this one's own deadline, then record it as missed.
+            Begun::Busy(open) => {
+                let deadline = start
+                    .start_by
+                    .unwrap_or(start.occurrence + TimeDelta::days(checkin::OPEN_FOR_DAYS));
+                if now < deadline {
+                    return Ok(Delivered::Later(open.expires_at.min(deadline)));
+                }
+                let miss = checkins::Miss {
+                    key: &row.key,
+                    server_id: server,
+                    school_id: school.id,
+                    person_id: start.person_id,
+                    flow_title: &flow.title,
+                    due_at: start.occurrence,
+                    reason: checkins::NotStarted::Previous,
+                };
+                checkins::record_miss(&self.parts.checkins.db, row.id, &miss, now).await?;
+                Ok(Delivered::Missed)
+            }
+            Begun::NothingToAsk => Ok(Delivered::Skipped),
         }
     }
 }

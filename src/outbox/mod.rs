@@ -42,18 +42,29 @@ pub struct TickOutcome {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DeliverOutcome {
     pub sent: usize,
-    /// The person was already in a check-in, or the flow had nothing to ask.
+    /// The flow had nothing to ask, or what a nudge was for has closed.
     pub skipped: usize,
     pub retried: usize,
     pub failed: usize,
     pub unreachable: usize,
     /// Digests and summaries composed into messages (sent by a later round).
     pub composed: usize,
+    /// Scheduled check-ins waiting for the person's open one: stored (another server's is in
+    /// conversation) or kept in the outbox (theirs in this server is still open).
+    pub waiting: usize,
+    /// Scheduled check-ins that could not start before their deadline, recorded as missed.
+    pub missed: usize,
 }
 
 /// The outbox rows a schedule's occurrence writes: one per person for a check-in, one for a
 /// digest or a summary (composed into messages when delivered, from the data of that moment).
-fn queue(schedule: &Schedule, people: &[UserId], occurrence: DateTime<Utc>) -> Vec<NewRow> {
+/// A check-in may wait for the person's previous one until `start_by` (the next occurrence).
+fn queue(
+    schedule: &Schedule,
+    people: &[UserId],
+    occurrence: DateTime<Utc>,
+    start_by: Option<DateTime<Utc>>,
+) -> Vec<NewRow> {
     let at = occurrence.timestamp();
     let server = schedule.server_id;
     let row = |key: String, person: Option<UserId>, message: OutboxMessage| {
@@ -125,6 +136,7 @@ fn queue(schedule: &Schedule, people: &[UserId], occurrence: DateTime<Utc>) -> V
                         started_by: schedule.created_by,
                         nudge_hours: schedule.nudge_hours,
                         step_id: schedule.step_id,
+                        start_by,
                     };
                     row(
                         format!("checkin:{}:{at}:{person}", schedule.id),
@@ -192,7 +204,7 @@ impl Scheduler {
             let due = spec.due(zone, first_due, now, TimeDelta::minutes(schedule.grace_minutes));
             let outbox = due
                 .fire
-                .map(|occurrence| queue(schedule, people, occurrence))
+                .map(|occurrence| queue(schedule, people, occurrence, due.next))
                 .unwrap_or_default();
             Firing {
                 fired: due.fire,
@@ -202,9 +214,10 @@ impl Scheduler {
             }
         })
         .await?;
+        let expired = checkins::expire_due(&self.parts.checkins.db, now).await?;
+        self.start_waiting(&expired, now).await;
         let mut outcome = TickOutcome {
-            expired: usize::try_from(checkins::expire_due(&self.parts.checkins.db, now).await?)
-                .unwrap_or(usize::MAX),
+            expired: expired.len(),
             nudged: checkins::nudge_due(&self.parts.checkins.db, now)
                 .await?
                 .len(),
@@ -216,6 +229,35 @@ impl Scheduler {
             outcome.queued += firing.outbox.len();
         }
         Ok(outcome)
+    }
+
+    /// After check-ins ran out: each person is told (their notice sent now), then their next
+    /// waiting check-in starts (its first question
+    /// sent), under their lock. One that fails is logged; the next restart's catch-up, or the
+    /// person's next DM, starts it.
+    async fn start_waiting(&self, expired: &[checkins::Expired], now: DateTime<Utc>) {
+        let engine = &self.parts.checkins;
+        // The person hears that the old one closed before the next one's first question.
+        for closed in expired.iter().filter(|e| e.started) {
+            if let Err(error) = self
+                .deliver_key(&checkins::expired_key(closed.id), now)
+                .await
+            {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "the notice of a closed check-in waits in the outbox"
+                );
+            }
+        }
+        let people: std::collections::BTreeSet<UserId> =
+            expired.iter().map(|e| e.person_id).collect();
+        for person in people {
+            let lock = engine.conversations.lock_for(person);
+            let _held = lock.lock().await;
+            if let Err(error) = crate::checkin::start_waiting(engine, person, now).await {
+                tracing::warn!(error = format!("{error:#}"), %person, "could not start a waiting check-in");
+            }
+        }
     }
 
     /// The background loop: a round, then sleep until the next due time (or a wake-up).

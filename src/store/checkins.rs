@@ -136,6 +136,23 @@ const SELECT: &str =
             barrier_id, steps
      FROM checkin_sessions";
 
+/// Inside the transaction `$tx` that closes a check-in of `$person` in `$server`: the
+/// scheduled check-ins of theirs waiting in that server's outbox for it are due at `$now`.
+macro_rules! wake_waiting {
+    ($tx:expr, $server:expr, $person:expr, $now:expr) => {
+        sqlx::query(
+            "UPDATE outbox SET not_before = $1
+             WHERE kind = 'checkin_start' AND status = 'pending' AND server_id = $2
+               AND person_id = $3 AND not_before > $1",
+        )
+        .bind($now)
+        .bind($server)
+        .bind($person)
+        .execute(&mut *$tx)
+        .await
+    };
+}
+
 #[derive(Clone, Debug)]
 pub struct NewSession<'a> {
     pub server_id: ServerId,
@@ -158,7 +175,9 @@ pub struct NewSession<'a> {
     pub steps: &'a [OpenStep],
 }
 
-/// Starts a session, or returns the person's open one (anywhere) without starting another.
+/// Starts a session, or returns the person's open one in the same server (or the one this
+/// outbox key started before) without starting another. A person may have an open check-in in
+/// each server; only one of them is in conversation at a time (see [`open_for`]).
 pub async fn start(
     db: &Db,
     new: &NewSession<'_>,
@@ -169,11 +188,13 @@ pub async fn start(
     let (id, existing) = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let open: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM checkin_sessions WHERE (person_id = $1 AND status = 'open') OR origin = $2
+            "SELECT id FROM checkin_sessions
+             WHERE (server_id = $3 AND person_id = $1 AND status = 'open') OR origin = $2
              ORDER BY CASE WHEN origin = $2 THEN 0 ELSE 1 END, id LIMIT 1",
         )
         .bind(new.person_id)
         .bind(new.origin.map(str::to_owned))
+        .bind(new.server_id)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(open) = open {
@@ -225,15 +246,58 @@ pub async fn get(db: &Db, id: i64) -> anyhow::Result<Option<CheckinSession>> {
     .context("looking up a check-in")
 }
 
-/// The person's open check-in, in whichever server it was started.
+/// The check-in the person's DMs answer, in whichever server it was started: the oldest open
+/// one whose first prompt has gone out (`prompts > 0`). A person's DMs are one channel for
+/// every server, so only one check-in is in conversation at a time; their other open ones
+/// wait, unprompted, until it ends (see [`next_waiting`]).
 pub async fn open_for(db: &Db, person_id: UserId) -> anyhow::Result<Option<CheckinSession>> {
     on_backend!(db, pool => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE person_id = $1 AND status = 'open'")))
-            .bind(person_id)
-            .fetch_optional(pool)
-            .await
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE person_id = $1 AND status = 'open' AND prompts > 0 ORDER BY id LIMIT 1"
+        )))
+        .bind(person_id)
+        .fetch_optional(pool)
+        .await
+    })
+    .context("looking up the check-in in conversation")
+}
+
+/// The person's open check-in in this server, in conversation or waiting.
+pub async fn open_in_server(
+    db: &Db,
+    server_id: ServerId,
+    person_id: UserId,
+) -> anyhow::Result<Option<CheckinSession>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE server_id = $1 AND person_id = $2 AND status = 'open'"
+        )))
+        .bind(server_id)
+        .bind(person_id)
+        .fetch_optional(pool)
+        .await
     })
     .context("looking up an open check-in")
+}
+
+/// The person's check-in to start next, when none is in conversation: their oldest open one
+/// whose first prompt has not gone out and whose time has not run out.
+pub async fn next_waiting(
+    db: &Db,
+    person_id: UserId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<CheckinSession>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE person_id = $1 AND status = 'open' AND prompts = 0 AND expires_at > $2
+             ORDER BY id LIMIT 1"
+        )))
+        .bind(person_id)
+        .bind(now)
+        .fetch_optional(pool)
+        .await
+    })
+    .context("looking up a waiting check-in")
 }
 
 /// Every open check-in (to catch up on DMs after a restart).
@@ -504,7 +568,9 @@ pub struct Lease<'a> {
 /// Queues the prompt `key` (`q3`, `k3`, `review`, `fix3`) of an open session as an outbox row
 /// in the same transaction that records it as the session's prompt, leased to its sender;
 /// returns its number and whether it was queued now. A prompt already queued is not queued
-/// again: its number is returned as it was.
+/// again: its number is returned as it was. None when the session waits: its first prompt
+/// is held back while another of the person's check-ins is in conversation. A session's first
+/// prompt starts its time: it stays open as long from then as it was given when stored.
 pub async fn queue_prompt(
     db: &Db,
     session: &CheckinSession,
@@ -512,27 +578,45 @@ pub async fn queue_prompt(
     messages: &[Prompt],
     lease: &Lease<'_>,
     now: DateTime<Utc>,
-) -> anyhow::Result<(i64, bool)> {
+) -> anyhow::Result<Option<(i64, bool)>> {
+    // Two first prompts of one person are decided one at a time (SQLite's write lock does
+    // this already).
+    let person_lock = match db {
+        Db::Sqlite(_) => "SELECT $1",
+        Db::Postgres(_) => "SELECT pg_advisory_xact_lock($1)",
+    };
+    let expires_at = now + (session.expires_at - session.started_at);
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        sqlx::query(person_lock)
+            .bind(session.person_id)
+            .execute(&mut *tx)
+            .await?;
         let number: Option<i64> = sqlx::query_scalar(
-            "UPDATE checkin_sessions SET prompted = $1, prompts = prompts + 1, updated_at = $2
+            "UPDATE checkin_sessions SET prompted = $1, prompts = prompts + 1, updated_at = $2,
+                 expires_at = CASE WHEN prompts = 0 THEN $4 ELSE expires_at END
              WHERE id = $3 AND status = 'open' AND (prompted IS NULL OR prompted <> $1)
+               AND (prompts > 0 OR NOT EXISTS (
+                   SELECT 1 FROM checkin_sessions o
+                   WHERE o.person_id = checkin_sessions.person_id AND o.status = 'open'
+                     AND o.prompts > 0 AND o.id <> checkin_sessions.id))
              RETURNING prompts",
         )
         .bind(key.to_owned())
         .bind(now)
         .bind(session.id)
+        .bind(expires_at)
         .fetch_optional(&mut *tx)
         .await?;
         let Some(number) = number else {
-            // Queued before (or the session closed meanwhile): nothing new to write.
+            // Queued before, waiting for another check-in, or closed meanwhile: nothing new
+            // to write.
             let current: i64 = sqlx::query_scalar("SELECT prompts FROM checkin_sessions WHERE id = $1")
                 .bind(session.id)
                 .fetch_one(&mut *tx)
                 .await?;
             tx.commit().await?;
-            return Ok((current, false));
+            return Ok((current > 0).then_some((current, false)));
         };
         let message = OutboxMessage::Prompt {
             session_id: session.id,
@@ -549,7 +633,7 @@ pub async fn queue_prompt(
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>((number, true))
+        Ok::<_, sqlx::Error>(Some((number, true)))
     })
     .context("queueing a check-in prompt")
 }
@@ -581,7 +665,8 @@ pub async fn set_dm_channel(db: &Db, session_id: i64, channel_id: u64) -> anyhow
 }
 
 /// Closes an open session as skipped or expired, deleting its draft answers; false when it
-/// was not open.
+/// was not open. A scheduled check-in of the same person and server that waits for it in the
+/// outbox is due at once (same transaction).
 pub async fn finish(
     db: &Db,
     session_id: i64,
@@ -590,25 +675,28 @@ pub async fn finish(
 ) -> anyhow::Result<bool> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let changed = sqlx::query(
-            "UPDATE checkin_sessions SET status = $1, finished_at = $2, updated_at = $2 WHERE id = $3 AND status = 'open'",
+        let closed: Option<(ServerId, UserId)> = sqlx::query_as(
+            "UPDATE checkin_sessions SET status = $1, finished_at = $2, updated_at = $2
+             WHERE id = $3 AND status = 'open' RETURNING server_id, person_id",
         )
         .bind(status.key())
         .bind(now)
         .bind(session_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        // A check-in closed without Confirm keeps no draft: the coach sees only that it was
-        // skipped or ran out, never what was half said.
-        if changed == 1 && status != SessionStatus::Confirmed {
-            sqlx::query("DELETE FROM checkin_answers WHERE session_id = $1")
-                .bind(session_id)
-                .execute(&mut *tx)
-                .await?;
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((server, person)) = closed {
+            // A check-in closed without Confirm keeps no draft: the coach sees only that it
+            // was skipped or ran out, never what was half said.
+            if status != SessionStatus::Confirmed {
+                sqlx::query("DELETE FROM checkin_answers WHERE session_id = $1")
+                    .bind(session_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            wake_waiting!(tx, server, person, now)?;
         }
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(changed == 1)
+        Ok::<_, sqlx::Error>(closed.is_some())
     })
     .context("closing a check-in")
 }
@@ -693,6 +781,7 @@ pub async fn confirm(
                     }
                 }
             }
+            wake_waiting!(tx, session.server_id, session.person_id, now)?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(changed == 1)
@@ -700,32 +789,146 @@ pub async fn confirm(
     .context("confirming a check-in")
 }
 
+/// A check-in that ran out of time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expired {
+    pub id: i64,
+    pub server_id: ServerId,
+    pub person_id: UserId,
+    /// Whether its first question had been queued (else it waited its whole time).
+    pub started: bool,
+}
+
+/// What the person is told, once, when a check-in that had started runs out.
+pub fn expired_notice(flow_title: &str) -> String {
+    format!(
+        "Your **{flow_title}** has closed: its time ran out before it was finished, so nothing from it was saved. Your coach can start a new one whenever you are ready."
+    )
+}
+
+/// The outbox key of the notice that a check-in ran out: one per check-in, never sent twice.
+pub fn expired_key(session_id: i64) -> String {
+    format!("expired:{session_id}")
+}
+
 /// Closes open check-ins whose time ran out, deleting their draft answers; they count as
-/// missed. Returns how many.
-pub async fn expire_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<u64> {
+/// missed. In the same transaction: each person whose check-in had started (its first
+/// question reached them) gets one notice
+/// (an outbox row keyed by the check-in), and the scheduled check-ins waiting for it become
+/// due. Returns the check-ins closed.
+pub async fn expire_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<Expired>> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        // Drafts of the check-ins that ran out go first, in the same transaction.
-        sqlx::query(
-            "DELETE FROM checkin_answers WHERE session_id IN (
-                 SELECT id FROM checkin_sessions WHERE status = 'open' AND expires_at <= $1)",
+        let due: Vec<(i64, ServerId, UserId, String, i64)> = sqlx::query_as(
+            "SELECT id, server_id, person_id, flow_title, prompts FROM checkin_sessions
+             WHERE status = 'open' AND expires_at <= $1 ORDER BY id",
         )
         .bind(now)
-        .execute(&mut *tx)
+        .fetch_all(&mut *tx)
         .await?;
-        let expired = sqlx::query(
-            "UPDATE checkin_sessions SET status = 'expired', finished_at = $1, updated_at = $1
-             WHERE status = 'open' AND expires_at <= $1",
-        )
-        .bind(now)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let mut expired = Vec::new();
+        for (id, server_id, person_id, flow_title, prompts) in due {
+            let closed = sqlx::query(
+                "UPDATE checkin_sessions SET status = 'expired', finished_at = $1, updated_at = $1
+                 WHERE id = $2 AND status = 'open'",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if closed == 0 {
+                continue;
+            }
+            // The draft goes with it.
+            sqlx::query("DELETE FROM checkin_answers WHERE session_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            // Only someone who was asked (the first question reached them) is told.
+            let asked: Option<String> = sqlx::query_scalar(
+                "SELECT status FROM outbox WHERE key = $1 AND status = 'sent'",
+            )
+            .bind(prompt_key(id, 1))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if prompts > 0 && asked.is_some() {
+                let notice = OutboxMessage::Notice {
+                    text: expired_notice(&flow_title),
+                };
+                let row = NewRow::new(expired_key(id), server_id, Some(person_id), &notice, now)
+                    .map_err(|error| sqlx::Error::Encode(error.into()))?;
+                insert_row!(tx, &row, now)?;
+            }
+            wake_waiting!(tx, server_id, person_id, now)?;
+            expired.push(Expired {
+                id,
+                server_id,
+                person_id,
+                started: prompts > 0,
+            });
+        }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(expired)
     })
     .context("expiring check-ins")
 }
+
+/// Records a scheduled check-in that never started (its outbox row `key`, done at once in the
+/// same transaction), and why, for the coach's digest.
+pub async fn record_miss(
+    db: &Db,
+    row_id: i64,
+    miss: &Miss<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO checkin_misses (key, server_id, school_id, person_id, flow_title, due_at, reason, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(miss.key.to_owned())
+        .bind(miss.server_id)
+        .bind(miss.school_id)
+        .bind(miss.person_id)
+        .bind(miss.flow_title.to_owned())
+        .bind(miss.due_at)
+        .bind(miss.reason.key())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = $2,
+                 lease_owner = NULL, lease_until = NULL
+             WHERE id = $3 AND status = 'pending'",
+        )
+        .bind(now)
+        .bind(format!("did not start: {}", miss.reason.key()))
+        .bind(row_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("recording a check-in that did not start")
+}
+
+/// A scheduled check-in that never started.
+#[derive(Clone, Debug)]
+pub struct Miss<'a> {
+    /// The outbox key of the scheduled check-in.
+    pub key: &'a str,
+    pub server_id: ServerId,
+    pub school_id: SchoolId,
+    pub person_id: UserId,
+    pub flow_title: &'a str,
+    /// When it was due.
+    pub due_at: DateTime<Utc>,
+    pub reason: NotStarted,
+}
+
+pub use crate::domain::checkin::NotStarted;
 
 /// Queues one nudge for each open check-in that has waited its hours without an answer,
 /// marking it nudged in the same transaction. Returns the sessions nudged.
@@ -738,7 +941,8 @@ pub async fn nudge_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<i64>> 
     };
     let select = format!(
         "SELECT id, server_id, person_id FROM checkin_sessions
-         WHERE status = 'open' AND nudged_at IS NULL AND expires_at > $1 AND {quiet} ORDER BY id"
+         WHERE status = 'open' AND prompts > 0 AND nudged_at IS NULL AND expires_at > $1 AND {quiet}
+         ORDER BY id"
     );
     let due: Vec<(i64, ServerId, UserId)> = on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(select.clone()))

@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::schools::School;
 use super::{Db, on_backend};
+use crate::domain::checkin::NotStarted;
 use crate::domain::digest::{MissedCheckin, OpenBarrier, OpenStep, SchoolFacts};
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 
@@ -54,7 +55,8 @@ pub async fn last_built(
 
 type StepRow = (StepId, SchoolId, String, NaiveDate, String);
 type BarrierRow = (i64, SchoolId, String, String, DateTime<Utc>);
-type SessionRow = (SchoolId, UserId, String, String, DateTime<Utc>);
+type SessionRow = (SchoolId, UserId, String, String, DateTime<Utc>, i64);
+type NotStartedRow = (SchoolId, UserId, String, DateTime<Utc>, String);
 type MissedRunRow = (
     Option<SchoolId>,
     Option<UserId>,
@@ -66,6 +68,7 @@ type Gathered = (
     Vec<BarrierRow>,
     Vec<SessionRow>,
     Vec<MissedRunRow>,
+    Vec<NotStartedRow>,
     Vec<(SchoolId, Option<DateTime<Utc>>)>,
     Vec<(SchoolId, UserId)>,
 );
@@ -79,7 +82,7 @@ pub async fn facts(
     since: DateTime<Utc>,
 ) -> anyhow::Result<Vec<SchoolFacts>> {
     let server = server_id;
-    let (steps, barriers, sessions, missed_runs, activity, unreachable): Gathered = on_backend!(db, pool => {
+    let (steps, barriers, sessions, missed_runs, not_started, activity, unreachable): Gathered = on_backend!(db, pool => {
         let steps = sqlx::query_as(
             "SELECT id, school_id, title, due_on, status FROM action_steps
              WHERE server_id = $1 AND status NOT IN ('done', 'dropped')",
@@ -95,7 +98,7 @@ pub async fn facts(
         .fetch_all(pool)
         .await?;
         let sessions = sqlx::query_as(
-            "SELECT school_id, person_id, flow_title, status, started_at FROM checkin_sessions
+            "SELECT school_id, person_id, flow_title, status, started_at, prompts FROM checkin_sessions
              WHERE server_id = $1 AND ((status = 'expired' AND finished_at > $2)
                                         OR (status = 'open' AND nudged_at IS NOT NULL))
              ORDER BY started_at, id",
@@ -109,6 +112,14 @@ pub async fn facts(
              FROM schedule_runs r JOIN schedules s ON s.id = r.schedule_id
              WHERE s.server_id = $1 AND s.kind = 'checkin' AND r.outcome = 'missed' AND r.recorded_at > $2
              ORDER BY r.occurrence_at",
+        )
+        .bind(server)
+        .bind(since)
+        .fetch_all(pool)
+        .await?;
+        let not_started = sqlx::query_as(
+            "SELECT school_id, person_id, flow_title, due_at, reason FROM checkin_misses
+             WHERE server_id = $1 AND recorded_at > $2 ORDER BY due_at, key",
         )
         .bind(server)
         .bind(since)
@@ -138,7 +149,7 @@ pub async fn facts(
         .bind(server)
         .fetch_all(pool)
         .await?;
-        Ok::<_, sqlx::Error>((steps, barriers, sessions, missed_runs, activity, unreachable))
+        Ok::<_, sqlx::Error>((steps, barriers, sessions, missed_runs, not_started, activity, unreachable))
     })
     .context("gathering what a digest reports")?;
     let names = super::members::names(db, server_id).await?;
@@ -191,10 +202,18 @@ pub async fn facts(
             });
         }
     }
-    for (school, person, flow, status, asked) in sessions {
+    for (school, person, flow, status, asked, prompts) in sessions {
         if let Some(facts) = by_school.get_mut(&school) {
             let person = name(person);
-            facts.missed.push(if status == "open" {
+            facts.missed.push(if prompts == 0 {
+                // Stored, it waited for another server's check-in and ran out unasked.
+                MissedCheckin::NotStarted {
+                    person,
+                    flow,
+                    due: asked,
+                    why: NotStarted::Elsewhere,
+                }
+            } else if status == "open" {
                 MissedCheckin::Unanswered {
                     person,
                     flow,
@@ -214,6 +233,17 @@ pub async fn facts(
             let who = person.map_or_else(|| "the principals and team".to_owned(), name);
             let flow = flow.unwrap_or_default();
             facts.missed.push(MissedCheckin::NotSent { who, flow, due });
+        }
+    }
+    for (school, person, flow, due, reason) in not_started {
+        if let Some(facts) = by_school.get_mut(&school) {
+            let why = NotStarted::parse(&reason).unwrap_or(NotStarted::Previous);
+            facts.missed.push(MissedCheckin::NotStarted {
+                person: name(person),
+                flow,
+                due,
+                why,
+            });
         }
     }
     for (school, person) in unreachable {

@@ -20,3 +20,4 @@ mod schedules;
 mod setup;
 mod sharing;
 mod summaries;
+mod waiting;

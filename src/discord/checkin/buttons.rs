@@ -59,6 +59,8 @@ pub async fn on_component(
     if answer.advance {
         advance(&data.checkins, session_id, data.now()).await?;
     }
+    // When the click ended the check-in (Confirm, Stop), the person's next waiting one starts.
+    crate::checkin::start_waiting(&data.checkins, interaction.user.id.into(), data.now()).await?;
     Ok(())
 }
 

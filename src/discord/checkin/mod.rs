@@ -163,7 +163,15 @@ async fn start(
         now,
     )
     .await?;
-    let questions = questions_asked(opened, &name, &school)?;
+    let (questions, waiting) = questions_asked(opened, &name, &school)?;
+    if waiting {
+        // The other check-in may be in another server: it is not named.
+        let said = format!(
+            "Queued **{}** for {name}: {questions} question(s). They are in another check-in right now, so its first question goes out in DM as soon as that one ends.",
+            chosen.title
+        );
+        return scope::say(ctx, said).await;
+    }
     let said = match &barrier {
         Some(b) => format!(
             "Started **{}** with {name} in DM about barrier #{}: {questions} question(s). What they notice underneath it is added to the barrier as root-cause notes when they confirm; the rest stays between them and their coach.",
@@ -229,11 +237,17 @@ async fn barrier_at(
     Ok(found)
 }
 
-/// How many questions a check-in opened by hand asks, or why it did not open.
-fn questions_asked(opened: Opened, name: &str, school: &School) -> Result<usize, UserError> {
+/// How many questions a check-in opened by hand asks and whether it waits for another, or
+/// why it did not open.
+fn questions_asked(
+    opened: Opened,
+    name: &str,
+    school: &School,
+) -> Result<(usize, bool), UserError> {
     let name = name.to_owned();
     match opened {
-        Opened::Asked { questions } => Ok(questions),
+        Opened::Asked { questions } => Ok((questions, false)),
+        Opened::Waiting { questions } => Ok((questions, true)),
         Opened::Busy { started_at } => {
             let started = scope::local_time(started_at, scope::zone(school));
             Err(UserError::CheckinOpen { name, started })
@@ -399,7 +413,10 @@ async fn status(
     for session in &visible {
         let asked = session.questions()?.len();
         let answered = checkins::answers(db, session.id).await?.len();
-        let stage = if answered >= asked {
+        let stage = if session.prompts == 0 {
+            // Stored, waiting for another of their check-ins (perhaps another server's).
+            "waiting for their other check-in to end".to_owned()
+        } else if answered >= asked {
             "waiting for them to confirm".to_owned()
         } else {
             format!("{answered} of {asked} answered")
@@ -515,9 +532,8 @@ async fn skip(
     let name = person
         .as_ref()
         .map_or_else(|| "You".to_owned(), scope::user_name);
-    let session = checkins::open_for(db, person_id)
+    let session = checkins::open_in_server(db, caller.guild_id, person_id)
         .await?
-        .filter(|s| s.server() == caller.guild_id)
         .ok_or_else(|| UserError::NoOpenCheckin { name: name.clone() })?;
     if !caller
         .access
@@ -529,7 +545,15 @@ async fn skip(
         }
         .into());
     }
-    checkins::finish(db, session.id, SessionStatus::Skipped, ctx.data().now()).await?;
+    let now = ctx.data().now();
+    checkins::finish(db, session.id, SessionStatus::Skipped, now).await?;
+    {
+        // Their next waiting check-in (of any server) starts now.
+        let engine = &ctx.data().checkins;
+        let lock = engine.conversations.lock_for(person_id);
+        let _held = lock.lock().await;
+        crate::checkin::start_waiting(engine, person_id, now).await?;
+    }
     ctx.send(
         CreateReply::default()
             .content(format!(
