@@ -853,9 +853,15 @@ pub async fn expire_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<Expir
             .fetch_optional(&mut *tx)
             .await?;
             if prompts > 0 && asked.is_some() {
-                let notice = OutboxMessage::Notice {
-                    text: expired_notice(&flow_title),
-                };
+                // A DM to the person (a notice is for coaches).
+                let notice = OutboxMessage::Message(crate::domain::outbox::Outgoing {
+                    channel_id: None,
+                    body: crate::domain::message::MessageBody {
+                        content: expired_notice(&flow_title),
+                        embeds: Vec::new(),
+                    },
+                    thread: None,
+                });
                 let row = NewRow::new(expired_key(id), server_id, Some(person_id), &notice, now)
                     .map_err(|error| sqlx::Error::Encode(error.into()))?;
                 insert_row!(tx, &row, now)?;
