@@ -278,6 +278,8 @@ pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::
             }
             let note = "There is no check-in open right now. Your coach (or you, with `/checkin start`) can begin one.";
             engine.outbound.say(waiting.channel, note).await?;
+            // They wrote, and the answer reached them: their DMs are open again.
+            crate::store::members::reachable_everywhere(&engine.db, dm.person).await?;
             continue;
         };
         // Someone who writes to the bot can be written to.

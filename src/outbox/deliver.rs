@@ -33,6 +33,9 @@ pub(super) enum Delivered {
     Later(DateTime<Utc>),
     /// A scheduled check-in that could not start in time; recorded as missed, the row done.
     Missed,
+    /// A scheduled check-in for someone whose DMs were closed at the last try: not tried
+    /// again until they write to the bot or a message to them goes through.
+    Unreachable,
 }
 
 /// A row this program cannot act on (a kind it does not know, a payload it cannot read):
@@ -129,6 +132,19 @@ impl Scheduler {
                     outcome.waiting += 1;
                 }
                 Ok(Delivered::Missed) => outcome.missed += 1,
+                Ok(Delivered::Unreachable) => {
+                    let why = "their DMs were closed at the last try: not tried again until they write to the bot";
+                    outbox::record_failure(
+                        &self.parts.checkins.db,
+                        &row,
+                        Retry::Unreachable,
+                        why,
+                        now,
+                    )
+                    .await?;
+                    self.tell_coaches(&row, now).await?;
+                    outcome.unreachable += 1;
+                }
                 Err(error) => self.failed(&row, &error, now, &mut outcome).await?,
             }
         }
@@ -337,6 +353,13 @@ impl Scheduler {
             tracing::warn!(flow = %start.flow_id, "a scheduled flow no longer exists");
             return Ok(Delivered::Skipped);
         };
+        // Closed DMs are not knocked on at every occurrence: the coaches were told once.
+        if members::unreachable_since(&self.parts.checkins.db, server, start.person_id)
+            .await?
+            .is_some()
+        {
+            return Ok(Delivered::Unreachable);
+        }
         if !self.still_checks_in(server, &school, start).await? {
             tracing::info!(key = %row.key, person = %start.person_id, "the person is no longer at the school (their role was taken away, or they left): no check-in is started");
             return Ok(Delivered::Skipped);

@@ -292,6 +292,22 @@ pub async fn reachable(db: &Db, server_id: ServerId, user_id: UserId) -> anyhow:
     .context("marking a member reachable")
 }
 
+/// The person wrote to the bot and was answered, outside any check-in: their DMs are open
+/// in every server (a rare write, only while they are marked).
+pub async fn reachable_everywhere(db: &Db, user_id: UserId) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        sqlx::query(
+            "UPDATE members SET dm_unreachable_at = NULL
+             WHERE user_id = $1 AND dm_unreachable_at IS NOT NULL",
+        )
+        .bind(user_id)
+        .execute(pool)
+        .await
+        .map(drop)
+    })
+    .context("marking a member reachable")
+}
+
 /// The roles a member was last seen holding.
 pub async fn roles_of(db: &Db, server_id: ServerId, user_id: UserId) -> anyhow::Result<Vec<Grant>> {
     let rows: Vec<(String, Option<SchoolId>)> = on_backend!(db, pool => {

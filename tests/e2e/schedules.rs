@@ -143,28 +143,39 @@ e2e! {
         let told: Vec<String> = bot.emu.messages_in(coach_dm).iter().filter_map(|m| m["content"].as_str().map(str::to_owned)).collect();
         assert!(told.iter().any(|t| t.contains("I could not reach Pat Lee by direct message")), "{told:?}");
 
-        // A check-in after the first has run out meets the closed DMs again: the coach is not
-        // told twice.
-        bot.emu.expect_error(50_007);
+        // A check-in after the first has run out is not knocked on the closed DMs again (no
+        // request to Pat at all), and the coach is not told twice.
+        let pat_dm = bot.emu.dm_channel_of(plan.pat).expect("Pat's DM");
+        let mark = bot.emu.call_count();
         let later = first + TimeDelta::days(8);
         let second = scheduler.tick(later).await.expect("tick");
         assert_eq!(second.queued, 1, "{second:?}");
         let round = scheduler.deliver(later).await.expect("deliver");
         assert_eq!(round.unreachable, 1, "{round:?}");
+        let knocked = bot.emu.calls_since(mark).iter().filter(|c| c.path == format!("/channels/{pat_dm}/messages")).count();
+        assert_eq!(knocked, 0, "nothing was sent to closed DMs");
         scheduler.deliver(later + TimeDelta::hours(1)).await.expect("deliver");
         let notices = crate::support::queued(bot).await.into_iter().filter(|r| r.kind == "notice").count();
         assert_eq!(notices, 1, "one notice for the spell of closed DMs");
         assert_eq!(bot.emu.messages_in(coach_dm).len(), told.len(), "Casey heard once");
 
-        // Pat opens their DMs: the next check-in goes out, and the spell is over.
+        // Pat opens their DMs and writes to the bot: the spell is over, the next check-in goes.
         bot.emu.open_dms(plan.pat);
         let pat = UserId::new(plan.pat);
         assert!(coachbot::store::members::unreachable_since(&bot.db, bot.ids.server(), pat).await.expect("flag").is_some());
+        let mark = bot.emu.call_count();
+        bot.emu.send_dm(plan.pat, "hello, are you there?");
+        bot.emu.wait_for_call(mark, WAIT, |c| c.method == "POST" && c.path == format!("/channels/{pat_dm}/messages")).await.expect("the bot answers Pat");
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while coachbot::store::members::unreachable_since(&bot.db, bot.ids.server(), pat).await.expect("flag").is_some() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(coachbot::store::members::unreachable_since(&bot.db, bot.ids.server(), pat).await.expect("flag").is_none(), "writing to the bot clears the mark");
         let last = first + TimeDelta::days(16);
         scheduler.tick(last).await.expect("tick");
         let third = scheduler.deliver(last).await.expect("deliver");
         assert_eq!(third.sent, 1, "{third:?}");
-        assert!(coachbot::store::members::unreachable_since(&bot.db, bot.ids.server(), pat).await.expect("flag").is_none(), "a message went out: Pat is reachable");
+        assert!(coachbot::store::members::unreachable_since(&bot.db, bot.ids.server(), pat).await.expect("flag").is_none(), "Pat is reachable");
     }
 }
 
