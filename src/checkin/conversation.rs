@@ -508,10 +508,20 @@ async fn catch_up_one(
 ) -> anyhow::Result<()> {
     let lock = engine.conversations.lock_for(session.person());
     let _held = lock.lock().await;
-    if let Some(channel) = session.dm_channel_id.map(discord_id) {
+    // What the person wrote after their last answer, or, before any, after the first question
+    // reached them: never what they wrote before this check-in began.
+    // (A first question sent without its id known: everything in the channel, as before.)
+    let after: Option<Option<u64>> = match session.last_message_id {
+        Some(seen) => Some(Some(discord_id(seen))),
+        None => outbox::by_key(&engine.db, &checkins::prompt_key(session.id, 1))
+            .await?
+            .filter(|row| row.status == outbox::OutboxStatus::Sent)
+            .map(|row| row.message_id.map(discord_id)),
+    };
+    if let (Some(channel), Some(after)) = (session.dm_channel_id.map(discord_id), after) {
         let missed: Vec<Incoming> = engine
             .outbound
-            .messages_after(channel, session.last_message_id.map(discord_id))
+            .messages_after(channel, after)
             .await
             .with_context(|| format!("reading the DMs check-in {} missed", session.id))?;
         for message in missed.iter().filter(|m| m.author == session.person()) {

@@ -502,3 +502,25 @@ e2e! {
         assert_eq!((answers.len(), answers[1].answer.as_str()), (2, ANSWERS[1]));
     }
 }
+
+e2e! {
+    /// After a restart, a check-in with no answer yet reads only what the person wrote after
+    /// its first question: a DM from before the check-in began is never taken as an answer.
+    async fn catch_up_never_takes_a_dm_from_before_the_checkin(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        two_steps(bot, &plan, pat, "Pat:").await;
+        let mark = bot.emu.call_count();
+        bot.emu.send_dm(pat, "Is anyone there?");
+        bot_dm(bot, pat, mark, "There is no check-in open right now").await;
+        let session = start_weekly(bot, &plan, pat).await;
+
+        bot.stop().await;
+        bot.emu.send_dm(pat, ANSWERS[0]);
+        let mark = bot.emu.call_count();
+        bot.start().await;
+        bot_dm(bot, pat, mark, "Question 2 of 5").await;
+        let answers = checkins::answers(&bot.db, session).await.expect("answers");
+        assert_eq!(answers.iter().map(|a| a.answer.as_str()).collect::<Vec<_>>(), [ANSWERS[0]], "only what came after the first question");
+    }
+}
