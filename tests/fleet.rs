@@ -43,9 +43,38 @@ async fn two_processes_deliver_ten_thousand_checkins_once() {
     println!("emulator: {}", rules.describe());
     bot.emu.set_rules(rules);
     let plan = bot.plan().await;
+    // Everyone is on Lincoln's team in Discord: a scheduled check-in reads the person's roles
+    // as they are now before it starts.
+    let team = bot
+        .emu
+        .add_role(
+            bot.ids.guild,
+            "Fleet team",
+            coachbot::emulator::world::permissions::EVERYONE_DEFAULT,
+        )
+        .expect("role");
+    let mapped = bot
+        .command(
+            bot.ids.owner,
+            bot.ids.general,
+            "setup role",
+            &[
+                ("discord_role", serde_json::json!(team)),
+                ("coachbot_role", serde_json::json!("leadership team")),
+                ("school", serde_json::json!("Lincoln Elementary")),
+            ],
+        )
+        .await;
+    assert!(mapped.content.starts_with("Done"), "{}", mapped.content);
     bot.stop().await;
     let people: Vec<u64> = (0..FLEET_JOBS)
-        .map(|i| bot.emu.add_user(&format!("Person {i}")))
+        .map(|i| {
+            let person = bot.emu.add_user(&format!("Person {i}"));
+            bot.emu
+                .add_member(bot.ids.guild, person, &[team])
+                .expect("member");
+            person
+        })
         .collect();
     let Db::Postgres(pool) = &bot.db else {
         panic!("a PostgreSQL database")
