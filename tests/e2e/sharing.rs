@@ -175,3 +175,38 @@ e2e! {
         assert!(barriers::list(&bot.db, bot.ids.server(), None, true).await.expect("barriers").is_empty(), "`stop` is not a barrier");
     }
 }
+
+e2e! {
+    /// With two open steps, a barrier said to be about "the plan as a whole" is filed on the
+    /// school's plan, on no step.
+    async fn a_barrier_about_the_plan_as_a_whole_is_on_no_step(bot) {
+        let plan = bot.plan().await;
+        let pat = plan.pat;
+        two_steps(bot, &plan, pat, "Pat:").await;
+        start_weekly(bot, &plan, pat).await;
+        answer(bot, pat, ANSWERS[0], "Question 2 of 5").await;
+        answer(bot, pat, ANSWERS[1], "Question 3 of 5").await;
+        answer(bot, pat, ANSWERS[2], "Question 4 of 5").await;
+        let kinds = answer(bot, pat, ANSWERS[3], "What kind of barrier").await;
+        let mark = bot.emu.call_count();
+        click(bot, pat, &kinds, &button_id(&kinds, "cat:3:time")).await;
+        let which = bot_dm(bot, pat, mark, "Which of your steps is answer 4 about?").await;
+        let mark = bot.emu.call_count();
+        click(bot, pat, &which, &button_id(&which, "about:3:plan")).await;
+        let fifth = bot_dm(bot, pat, mark, "Question 5 of 5").await;
+        let which = answer(bot, pat, ANSWERS[4], "Which of your steps is answer 5 about?").await;
+        let mark = bot.emu.call_count();
+        click(bot, pat, &which, &button_id(&which, "about:4:plan")).await;
+        let reflection = bot_dm(bot, pat, mark, "Here is what I heard").await;
+        assert!(fifth.content().is_some());
+        let mark = bot.emu.call_count();
+        click(bot, pat, &reflection, &button_id(&reflection, "share:3")).await;
+        let again = bot_dm(bot, pat, mark, "Here is what I heard").await;
+        let heard = again.content().unwrap_or_default();
+        assert!(heard.contains("→ a barrier on Lincoln Elementary's plan"), "{heard}");
+        click(bot, pat, &again, &button_id(&again, "confirm")).await;
+        let filed = barriers::list(&bot.db, bot.ids.server(), Some(plan.lincoln), true).await.expect("barriers");
+        let pats: Vec<_> = filed.iter().filter(|b| b.text == ANSWERS[3]).map(|b| b.step_id).collect();
+        assert_eq!(pats, [None], "on the plan, on no step");
+    }
+}
