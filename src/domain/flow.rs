@@ -350,6 +350,12 @@ fn lint(name: &str, flow: &Flow, report: &mut Report) {
                 true,
             ));
         }
+        if question.share == Share::Plan && !shareable_purpose(flow, question.purpose) {
+            report.errors.push(at(&format!(
+                "{label} asks for a {} answer, which always stays between the person and their coach: remove share = \"plan\"",
+                question.purpose
+            )));
+        }
         if question.text.contains("{last_next_step}") && question.text_without_history.is_none() {
             report.errors.push(at(&format!(
                 "{label} quotes {{last_next_step}}: add text_without_history for a first check-in"
@@ -411,6 +417,16 @@ fn lint(name: &str, flow: &Flow, report: &mut Report) {
                 )));
             }
         }
+    }
+}
+
+/// Whether a question of this purpose can ever send its answer to the plan: wellbeing and
+/// equity answers never do, and reflections only as root-cause notes of a barrier.
+fn shareable_purpose(flow: &Flow, purpose: Purpose) -> bool {
+    match purpose {
+        Purpose::Wellbeing | Purpose::Equity => false,
+        Purpose::Reflection => flow.about == Some(About::Barrier),
+        Purpose::Progress | Purpose::NextStep | Purpose::Resource | Purpose::Barrier => true,
     }
 }
 
@@ -668,6 +684,29 @@ text = "{question}"
             report.errors.iter().any(|e| e.contains("per_step")),
             "{report:?}"
         );
+    }
+
+    #[test]
+    fn answers_that_always_stay_private_cannot_be_set_to_go_to_the_plan() {
+        for purpose in ["wellbeing", "equity", "reflection"] {
+            let text = flow("How are you doing, {name}?").replace(
+                "purpose = \"progress\"",
+                &format!("purpose = \"{purpose}\"\nshare = \"plan\""),
+            );
+            let report = one(&text);
+            assert!(
+                report
+                    .errors
+                    .iter()
+                    .any(|e| e.contains(purpose) && e.contains("remove share")),
+                "{purpose}: {report:?}"
+            );
+        }
+        let progress = flow("What has moved, {name}?").replace(
+            "purpose = \"progress\"",
+            "purpose = \"progress\"\nshare = \"plan\"",
+        );
+        assert_eq!(one(&progress).errors, Vec::<String>::new());
     }
 
     #[test]
