@@ -92,6 +92,12 @@ pub enum UserError {
         school: String,
     },
 
+    #[error(
+        "Barrier #{barrier} was resolved on {on}: a deep-dive looks underneath a barrier that is \
+         still open. If it is back, name it again with `/barrier add`."
+    )]
+    DeepDiveOnResolvedBarrier { barrier: i64, on: String },
+
     #[error("That barrier was already resolved on {on}.")]
     AlreadyResolved { on: String },
 

@@ -76,6 +76,11 @@ pub fn files(
         )?,
         file(
             prefix,
+            "barrier-notes",
+            records.barrier_notes.iter().map(|n| ctx.barrier_note(n)),
+        )?,
+        file(
+            prefix,
             "indicator-levels",
             records.levels.iter().map(|l| ctx.level(l)),
         )?,
@@ -144,10 +149,12 @@ mod tests {
     use chrono::{NaiveDate, TimeZone as _, Utc};
 
     use super::rows::{
-        ANSWER_HEADERS, BARRIER_HEADERS, LEVEL_HEADERS, STEP_HEADERS, UPDATE_HEADERS,
+        ANSWER_HEADERS, BARRIER_HEADERS, BARRIER_NOTE_HEADERS, LEVEL_HEADERS, STEP_HEADERS,
+        UPDATE_HEADERS,
     };
     use super::*;
-    use crate::store::barriers::Barrier;
+    use crate::domain::plan::BarrierNoteKind;
+    use crate::store::barriers::{Barrier, BarrierNote};
     use crate::store::export::{AnswerRow, LevelRow, UpdateRow};
     use crate::store::steps::ActionStep;
 
@@ -205,6 +212,15 @@ mod tests {
                 resolved_at: None,
                 resolution: None,
             }],
+            barrier_notes: vec![BarrierNote {
+                id: 9,
+                barrier_id: 5,
+                kind: BarrierNoteKind::RootCause,
+                text: "=the rota is set in August".into(),
+                author_id: UserId::new(7),
+                at,
+                checkin_id: Some(11),
+            }],
             levels: vec![LevelRow {
                 id: 6,
                 school_id: SchoolId::new(1),
@@ -260,15 +276,17 @@ mod tests {
                 "x-steps.csv",
                 "x-updates.csv",
                 "x-barriers.csv",
+                "x-barrier-notes.csv",
                 "x-indicator-levels.csv",
                 "x-checkin-answers.csv"
             ]
         );
-        assert_eq!(empty.len(), 4, "no answers, no answers file");
+        assert_eq!(empty.len(), 5, "no answers, no answers file");
         let expected = [
             STEP_HEADERS,
             UPDATE_HEADERS,
             BARRIER_HEADERS,
+            BARRIER_NOTE_HEADERS,
             LEVEL_HEADERS,
             ANSWER_HEADERS,
         ];
@@ -314,9 +332,24 @@ mod tests {
         assert_eq!(barriers[0][4], "'+1 meeting a week");
         assert_eq!(barriers[0][8], "open");
         assert_eq!(barriers[0][9], "", "no one resolved it");
-        let (_, levels) = read(&all[3]);
+        let (_, notes) = read(&all[3]);
+        assert_eq!(
+            notes[0],
+            [
+                "9",
+                "5",
+                "Lincoln Elementary",
+                "root_cause",
+                "'=the rota is set in August",
+                "Terry, \"T\" Okafor",
+                "7",
+                "2026-11-02T14:05:09Z",
+                "11"
+            ]
+        );
+        let (_, levels) = read(&all[4]);
         assert_eq!(levels[0][5], "Getting Started");
-        let (_, answers) = read(&all[4]);
+        let (_, answers) = read(&all[5]);
         assert_eq!(answers[0][11], "Two of three \"done\"");
     }
 

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::domain::framework::Level;
 use crate::domain::ids::{SchoolId, StepId, UserId};
-use crate::store::barriers::Barrier;
+use crate::store::barriers::{Barrier, BarrierNote};
 use crate::store::export::{AnswerRow, LevelRow, Records, UpdateRow};
 use crate::store::steps::ActionStep;
 
@@ -120,6 +120,26 @@ impl<'a> Names<'a> {
             resolved_by_id: b.resolved_by,
             resolved_at: b.resolved_at.map(time),
             resolution: b.resolution.as_deref().map(cell),
+        }
+    }
+
+    pub fn barrier_note(&self, n: &'a BarrierNote) -> BarrierNoteCsv<'a> {
+        let school = self
+            .records
+            .barriers
+            .iter()
+            .find(|b| b.id == n.barrier_id)
+            .map_or(Cow::Borrowed(""), |b| cell(self.school(b.school_id)));
+        BarrierNoteCsv {
+            note_id: n.id,
+            barrier_id: n.barrier_id,
+            school,
+            kind: n.kind.key(),
+            text: cell(&n.text),
+            by: self.person(n.author_id),
+            by_id: n.author_id,
+            at: time(n.at),
+            checkin_id: n.checkin_id,
         }
     }
 
@@ -269,6 +289,35 @@ pub(super) struct BarrierCsv<'a> {
 
 impl CsvRow for BarrierCsv<'_> {
     const HEADERS: &'static [&'static str] = BARRIER_HEADERS;
+}
+
+pub(super) const BARRIER_NOTE_HEADERS: &[&str] = &[
+    "note_id",
+    "barrier_id",
+    "school",
+    "kind",
+    "text",
+    "by",
+    "by_id",
+    "at",
+    "checkin_id",
+];
+
+#[derive(Serialize)]
+pub(super) struct BarrierNoteCsv<'a> {
+    note_id: i64,
+    barrier_id: i64,
+    school: Cow<'a, str>,
+    kind: &'static str,
+    text: Cow<'a, str>,
+    by: Cow<'a, str>,
+    by_id: UserId,
+    at: String,
+    checkin_id: Option<i64>,
+}
+
+impl CsvRow for BarrierNoteCsv<'_> {
+    const HEADERS: &'static [&'static str] = BARRIER_NOTE_HEADERS;
 }
 
 pub(super) const LEVEL_HEADERS: &[&str] = &[

@@ -1,5 +1,5 @@
 //! Everything `/export` and `coachbot export` write out, read in one snapshot: the steps, their
-//! owners and update logs, barriers and indicator levels of a school (or of every school), and
+//! owners and update logs, barriers with their root-cause notes and indicator levels of a school (or of every school), and
 //! check-in answers only for those allowed to see them.
 
 use std::collections::HashMap;
@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::barriers::Barrier;
+use super::barriers::{Barrier, BarrierNote};
 use super::steps::ActionStep;
 use super::{Backend, Db, on_backend};
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
@@ -80,6 +80,8 @@ pub struct Records {
     pub owners: Vec<(StepId, UserId)>,
     pub updates: Vec<UpdateRow>,
     pub barriers: Vec<Barrier>,
+    /// Root-cause notes on those barriers, from barrier deep-dives.
+    pub barrier_notes: Vec<BarrierNote>,
     pub levels: Vec<LevelRow>,
     pub answers: Vec<AnswerRow>,
 }
@@ -91,6 +93,7 @@ type Gathered = (
     Vec<(StepId, UserId)>,
     Vec<UpdateRow>,
     Vec<Barrier>,
+    Vec<BarrierNote>,
     Vec<LevelRow>,
     Vec<AnswerRow>,
 );
@@ -166,6 +169,16 @@ pub async fn records(
         .bind(school_id)
         .fetch_all(&mut *tx)
         .await?;
+        let barrier_notes = sqlx::query_as(
+            "SELECT n.id, n.barrier_id, n.kind, n.text, n.author_id, n.at, n.checkin_id
+             FROM barrier_notes n JOIN barriers b ON b.id = n.barrier_id
+             WHERE n.server_id = $1 AND ($2 IS NULL OR b.school_id = $2)
+             ORDER BY n.at, n.id",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(&mut *tx)
+        .await?;
         let levels = sqlx::query_as(
             "SELECT l.id, f.school_id, f.indicator_id, l.level, l.note, l.set_by, l.set_at
              FROM indicator_levels l JOIN focus_indicators f ON f.id = l.focus_id
@@ -203,10 +216,21 @@ pub async fn records(
             }
         };
         tx.commit().await?;
-        Ok::<_, sqlx::Error>((schools, names, steps, owners, updates, barriers, levels, answers))
+        Ok::<_, sqlx::Error>((
+            schools,
+            names,
+            steps,
+            owners,
+            updates,
+            barriers,
+            barrier_notes,
+            levels,
+            answers,
+        ))
     })
     .context("reading the records to export")?;
-    let (schools, names, steps, owners, updates, barriers, levels, answers) = gathered;
+    let (schools, names, steps, owners, updates, barriers, barrier_notes, levels, answers) =
+        gathered;
     Ok(Records {
         schools: schools.into_iter().collect(),
         names: names.into_iter().collect(),
@@ -214,6 +238,7 @@ pub async fn records(
         owners,
         updates,
         barriers,
+        barrier_notes,
         levels,
         answers,
     })

@@ -169,6 +169,14 @@ e2e! {
         assert!(first < second, "newest last: {text}");
         assert!(!text.contains(DEEP[2]) && !text.contains(DEEP[3]), "only root causes are on the barrier: {text}");
 
+        let export = bot.command(casey, bot.ids.general, "export", &[("school", json!("Lincoln Elementary"))]).await;
+        let notes_file = export.call.attachments.iter()
+            .find(|f| f.filename.as_deref().is_some_and(|n| n.ends_with("-barrier-notes.csv")))
+            .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+            .expect("the export has the barrier notes");
+        assert!(notes_file.contains(DEEP[0]) && notes_file.contains(DEEP[1]), "{notes_file}");
+        assert!(!notes_file.contains(DEEP[2]) && !notes_file.contains(DEEP[3]), "only the root causes: {notes_file}");
+
         for given in [barrier.to_string(), "#9999".to_owned()] {
             let hidden = bot.command(wendy, bot.ids.general, "barrier show", &[("barrier", json!(given))]).await;
             assert!(hidden.ephemeral);
@@ -188,6 +196,9 @@ e2e! {
         let lincoln = name_barrier(bot, terry, "No cover for the planning block").await;
         let washington = name_barrier(bot, wendy, "The bus timetable changed").await;
         let elsewhere_id = other_servers_barrier(bot).await;
+        let settled = name_barrier(bot, terry, "The shared drive was locked").await;
+        let resolved = bot.command(terry, bot.ids.general, "barrier resolve", &[("barrier", json!(format!("#{settled}"))), ("note", json!("IT unlocked it"))]).await;
+        assert!(resolved.content.contains("is resolved"), "{}", resolved.content);
         let before = barrier_count(bot).await;
         let mark = bot.emu.call_count();
         let general = bot.ids.general;
@@ -207,9 +218,11 @@ e2e! {
         assert!(!shown.text().contains("Hillside"), "{}", shown.text());
         let unreadable = start(terry, terry, "barrier_deep_dive", washington.to_string()).await;
         assert!(unreadable.content.starts_with(&format!("There is no barrier `{washington}` here.")), "not revealed: {}", unreadable.content);
+        let on_resolved = start(casey, pat, "barrier_deep_dive", format!("#{settled}")).await;
+        assert!(on_resolved.content.starts_with(&format!("Barrier #{settled} was resolved on ")) && on_resolved.content.contains("/barrier add"), "{}", on_resolved.content);
         let weekly = start(casey, pat, "weekly", format!("#{lincoln}")).await;
         assert!(weekly.content.contains("**Weekly step check-in** is not about one barrier") && weekly.content.contains("*Barrier deep-dive*"), "{}", weekly.content);
-        for refused in [&unknown, &elsewhere, &other_server, &unreadable, &weekly] {
+        for refused in [&unknown, &elsewhere, &other_server, &unreadable, &on_resolved, &weekly] {
             assert!(refused.ephemeral, "{}", refused.content);
         }
 
@@ -218,7 +231,7 @@ e2e! {
             assert!(sessions.is_empty(), "no check-in was started: {sessions:?}");
         }
         assert_eq!(barrier_count(bot).await, before);
-        for barrier in [lincoln, washington] {
+        for barrier in [lincoln, washington, settled] {
             assert!(barriers::notes(&bot.db, bot.ids.server(), barrier).await.expect("notes").is_empty());
         }
         let sent: Vec<String> = bot.emu.calls_since(mark).iter()

@@ -234,6 +234,13 @@ async fn barrier_at(
         }
         .into());
     }
+    if let Some(at) = found.resolved_at {
+        return Err(UserError::DeepDiveOnResolvedBarrier {
+            barrier: found.id,
+            on: scope::local_time(at, scope::zone(school)),
+        }
+        .into());
+    }
     Ok(found)
 }
 
