@@ -19,5 +19,6 @@ mod sandbox;
 mod schedules;
 mod setup;
 mod sharing;
+mod steps;
 mod summaries;
 mod waiting;
