@@ -67,6 +67,19 @@ fn too_many() -> anyhow::Error {
     })
 }
 
+/// Refuses (a `UserError`) when the server already has [`MAX_ACTIVE_SCHEDULES`] active
+/// schedules: asked before a preview, so nobody is offered a Save that cannot work.
+pub async fn ensure_room(db: &Db, server_id: ServerId) -> anyhow::Result<()> {
+    let active: i64 = on_backend!(db, pool => {
+        sqlx::query_scalar(ACTIVE).bind(server_id).fetch_one(pool).await
+    })
+    .context("counting active schedules")?;
+    if usize::try_from(active).unwrap_or(usize::MAX) >= MAX_ACTIVE_SCHEDULES {
+        return Err(too_many());
+    }
+    Ok(())
+}
+
 /// Saves a check-in schedule; refused (a `UserError`) when the server already has
 /// [`MAX_ACTIVE_SCHEDULES`] active ones.
 pub async fn create(

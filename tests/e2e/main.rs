@@ -16,6 +16,7 @@ mod outbox;
 mod plans;
 mod process;
 mod sandbox;
+mod schedule_limits;
 mod schedules;
 mod setup;
 mod sharing;

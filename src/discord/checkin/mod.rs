@@ -338,6 +338,7 @@ async fn schedule(
     let spec =
         crate::domain::schedule::CronSpec::parse(&when, now.with_timezone(&zone).date_naive())?;
     spec.at_most_hourly()?;
+    schedules::ensure_room(&data.db, caller.guild_id).await?;
     let first = spec.first_after(zone, now)?;
     let upcoming = spec.upcoming(zone, now, 5);
     let who = person.as_ref().map_or_else(
