@@ -144,9 +144,7 @@ pub fn schedule_preview(
         anyhow::bail!(
             "`{}` never fires after {}: no date matches it (such as 30 February); check the day and month fields",
             spec.source,
-            start
-                .with_timezone(&zone)
-                .format("%Y-%m-%d %H:%M %Z")
+            start.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z")
         );
     }
     Ok(upcoming

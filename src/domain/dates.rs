@@ -73,7 +73,13 @@ pub fn read_time(raw: &str) -> Option<NaiveTime> {
         None if half.is_some() => (clock, "00"),
         None => return None,
     };
-    if hour.is_empty() || hour.len() > 2 || !hour.bytes().chain(minute.bytes()).all(|b| b.is_ascii_digit()) {
+    if hour.is_empty()
+        || hour.len() > 2
+        || !hour
+            .bytes()
+            .chain(minute.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let (hour, minute): (u32, u32) = (hour.parse().ok()?, minute.parse().ok()?);
@@ -140,9 +146,8 @@ fn parse_date(raw: &str, today: NaiveDate, order: DateOrder) -> Option<NaiveDate
     if let Some(date) = numeric(text, today, order) {
         return Some(date);
     }
-    let monday = today.checked_sub_days(Days::new(u64::from(
-        today.weekday().num_days_from_monday(),
-    )))?;
+    let monday =
+        today.checked_sub_days(Days::new(u64::from(today.weekday().num_days_from_monday())))?;
     if let Some(weekday) = text.strip_prefix("next ").and_then(weekday) {
         // That day of next week (Monday to Sunday), never this week's.
         return monday.checked_add_days(Days::new(7 + u64::from(weekday.num_days_from_monday())));
@@ -183,7 +188,10 @@ fn parse_date(raw: &str, today: NaiveDate, order: DateOrder) -> Option<NaiveDate
 /// year; without one, the next such date from today.
 fn numeric(text: &str, today: NaiveDate, order: DateOrder) -> Option<NaiveDate> {
     let parts: Vec<&str> = text.split(['/', '-', '.']).collect();
-    if parts.iter().any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     let (first, second, year) = match parts.as_slice() {
@@ -388,23 +396,39 @@ mod tests {
             Ok(date(2026, 12, 5)),
             "month first (the default): 5 December"
         );
-        assert_eq!(due("12/05"), Ok(date(2026, 12, 5)), "the default is month first");
+        assert_eq!(
+            due("12/05"),
+            Ok(date(2026, 12, 5)),
+            "the default is month first"
+        );
         assert_eq!(
             due_in("12/05", DateOrder::DayMonth),
             Ok(date(2027, 5, 12)),
             "day first: 12 May, the next one"
         );
         assert_eq!(due_in("5/12", DateOrder::DayMonth), Ok(date(2026, 12, 5)));
-        assert_eq!(due_in("12/5/2027", DateOrder::MonthDay), Ok(date(2027, 12, 5)));
-        assert_eq!(due_in("05-12-27", DateOrder::DayMonth), Ok(date(2027, 12, 5)));
+        assert_eq!(
+            due_in("12/5/2027", DateOrder::MonthDay),
+            Ok(date(2027, 12, 5))
+        );
+        assert_eq!(
+            due_in("05-12-27", DateOrder::DayMonth),
+            Ok(date(2027, 12, 5))
+        );
         assert!(
-            matches!(due_in("13/05", DateOrder::MonthDay), Err(UserError::UnreadableDate { .. })),
+            matches!(
+                due_in("13/05", DateOrder::MonthDay),
+                Err(UserError::UnreadableDate { .. })
+            ),
             "there is no 13th month"
         );
         assert_eq!(due_in("13/05", DateOrder::DayMonth), Ok(date(2027, 5, 13)));
         // The reply says which day it was read as.
         assert_eq!(as_read(date(2026, 12, 5), today()), "Sat 5 Dec 2026");
-        assert_eq!(as_read(date(2027, 5, 12), today()), "Wed 12 May 2027 (next year)");
+        assert_eq!(
+            as_read(date(2027, 5, 12), today()),
+            "Wed 12 May 2027 (next year)"
+        );
     }
 
     #[test]
@@ -452,7 +476,10 @@ mod tests {
         let said = error.to_string();
         assert!(said.contains("in the past"), "{said}");
         assert!(said.contains("Sun 22 Nov 2026"), "{said}");
-        assert!(matches!(due("last friday"), Err(UserError::PastDate { .. })));
+        assert!(matches!(
+            due("last friday"),
+            Err(UserError::PastDate { .. })
+        ));
     }
 
     #[test]

@@ -249,8 +249,14 @@ mod tests {
         let lincoln = SchoolId::new(LINCOLN);
         assert!(with(&[(Role::Team, Some(LINCOLN))]).may_own_steps(lincoln));
         assert!(with(&[(Role::Principal, Some(LINCOLN))]).may_own_steps(lincoln));
-        assert!(with(&[(Role::Coach, None)]).may_own_steps(lincoln), "a coach of every school");
-        assert!(!with(&[(Role::Team, Some(WASHINGTON))]).may_own_steps(lincoln), "another school's");
+        assert!(
+            with(&[(Role::Coach, None)]).may_own_steps(lincoln),
+            "a coach of every school"
+        );
+        assert!(
+            !with(&[(Role::Team, Some(WASHINGTON))]).may_own_steps(lincoln),
+            "another school's"
+        );
         assert!(!with(&[]).may_own_steps(lincoln), "no role");
         assert!(!with(&[(Role::District, None)]).may_own_steps(lincoln));
         assert!(!with(&[(Role::Admin, None)]).may_own_steps(lincoln));

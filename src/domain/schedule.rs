@@ -136,7 +136,8 @@ impl CronSpec {
             ["once", date, at] => {
                 let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
                     .map_err(|_| bad(text, "the date should look like 2026-12-07"))?;
-                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 16:00 or 4pm"))?;
+                let time =
+                    clock(at).ok_or_else(|| bad(text, "the time should look like 16:00 or 4pm"))?;
                 let slot = date.and_time(time);
                 return Ok(Self {
                     kind: Kind::Once(slot),
@@ -144,11 +145,13 @@ impl CronSpec {
                 });
             }
             ["daily" | "everyday", at] | ["every", "day", at] => {
-                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 07:00 or 7am"))?;
+                let time =
+                    clock(at).ok_or_else(|| bad(text, "the time should look like 07:00 or 7am"))?;
                 format!("0 {} {} * * *", time.format("%-M"), time.format("%-H"))
             }
             ["weekdays", at] | ["every", "weekday", at] => {
-                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 08:00 or 8am"))?;
+                let time =
+                    clock(at).ok_or_else(|| bad(text, "the time should look like 08:00 or 8am"))?;
                 format!(
                     "0 {} {} * * MON-FRI",
                     time.format("%-M"),
@@ -163,7 +166,8 @@ impl CronSpec {
                     .ok_or_else(|| bad(text, "say how many weeks, from 1 to 52"))?;
                 let weekday = weekday(day)
                     .ok_or_else(|| bad(text, format!("`{day}` is not a day of the week")))?;
-                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 16:00 or 4pm"))?;
+                let time =
+                    clock(at).ok_or_else(|| bad(text, "the time should look like 16:00 or 4pm"))?;
                 let start = match rest {
                     [] => today,
                     ["from", date] => NaiveDate::parse_from_str(date, "%Y-%m-%d")
@@ -195,7 +199,8 @@ impl CronSpec {
                 });
             }
             [day, at] | ["every", day, at] if weekday(day).is_some() => {
-                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 15:30 or 3:30pm"))?;
+                let time = clock(at)
+                    .ok_or_else(|| bad(text, "the time should look like 15:30 or 3:30pm"))?;
                 let name = WEEKDAYS
                     .iter()
                     .find(|(_, d)| Some(*d) == weekday(day))
@@ -597,7 +602,13 @@ mod tests {
 
     #[test]
     fn schedules_firing_more_than_hourly_are_refused_for_check_ins() {
-        for text in ["* * * * *", "* * * * * *", "*/10 * * * *", "0,30 8 * * *", "*/5 8 * * * *"] {
+        for text in [
+            "* * * * *",
+            "* * * * * *",
+            "*/10 * * * *",
+            "0,30 8 * * *",
+            "*/5 8 * * * *",
+        ] {
             let error = spec(text).at_most_hourly().expect_err(text);
             assert!(
                 error.to_string().contains("at most once an hour"),

@@ -57,8 +57,7 @@ pub struct NewSchedule<'a> {
 }
 
 /// Active schedules (running, not finished) in server `$1`: what the cap counts.
-const ACTIVE: &str =
-    "SELECT COUNT(*) FROM schedules WHERE server_id = $1 AND paused = 0 AND next_fire_at IS NOT NULL";
+const ACTIVE: &str = "SELECT COUNT(*) FROM schedules WHERE server_id = $1 AND paused = 0 AND next_fire_at IS NOT NULL";
 
 /// The refusal when a server already has its most active schedules.
 fn too_many() -> anyhow::Error {

@@ -278,7 +278,11 @@ pub fn changes(step: &ActionStep, edit: &StepEdit<'_>) -> Vec<FieldChange> {
         );
     }
     if let Some(resources) = edit.resources {
-        push("resources", step.resources.clone(), resources.map(str::to_owned));
+        push(
+            "resources",
+            step.resources.clone(),
+            resources.map(str::to_owned),
+        );
     }
     out
 }

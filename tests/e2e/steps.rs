@@ -21,7 +21,9 @@ fn lincoln_today() -> chrono::NaiveDate {
 
 /// Adds a step owned by `owner` as `user`; the reply, and the step's id when it was added.
 async fn add(bot: &TestBot, user: u64, title: &str, owner: u64) -> (String, Option<StepId>) {
-    let before = steps::count(&bot.db, bot.ids.server()).await.expect("count");
+    let before = steps::count(&bot.db, bot.ids.server())
+        .await
+        .expect("count");
     let reply = bot
         .command(
             user,
@@ -36,7 +38,9 @@ async fn add(bot: &TestBot, user: u64, title: &str, owner: u64) -> (String, Opti
         )
         .await;
     assert!(reply.ephemeral);
-    let after = steps::count(&bot.db, bot.ids.server()).await.expect("count");
+    let after = steps::count(&bot.db, bot.ids.server())
+        .await
+        .expect("count");
     if after == before {
         return (reply.content, None);
     }

@@ -11,9 +11,9 @@ mod reopen;
 mod view;
 
 pub use choices::{CategoryChoice, StatusChoice};
-pub(crate) use reopen::{Offer, offer_reopen, unblocked};
 use edit::edit;
 use owners::{MAX_OWNERS, check_owner};
+pub(crate) use reopen::{Offer, offer_reopen, unblocked};
 use view::{list, show};
 
 use super::scope::{self, Caller, Names, Need};

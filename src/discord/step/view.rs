@@ -44,20 +44,21 @@ pub(super) async fn list(
         overdue_on: None,
     };
     let now = ctx.data().now();
-    let (found, closed): (Vec<ActionStep>, Vec<ActionStep>) = steps::list(db, caller.guild_id, &filter)
-        .await?
-        .into_iter()
-        .filter(|s| caller.access.can_read_plan(s.school_id))
-        .filter(|s| {
-            !overdue.unwrap_or(false)
-                || (s.status.is_open()
-                    && all_schools
-                        .iter()
-                        .find(|x| x.id == s.school_id)
-                        .is_some_and(|x| s.due_on < scope::today(x, now)))
-        })
-        // Done and dropped steps show only when `status` asks for them.
-        .partition(|s| status.is_some() || s.status.is_open());
+    let (found, closed): (Vec<ActionStep>, Vec<ActionStep>) =
+        steps::list(db, caller.guild_id, &filter)
+            .await?
+            .into_iter()
+            .filter(|s| caller.access.can_read_plan(s.school_id))
+            .filter(|s| {
+                !overdue.unwrap_or(false)
+                    || (s.status.is_open()
+                        && all_schools
+                            .iter()
+                            .find(|x| x.id == s.school_id)
+                            .is_some_and(|x| s.due_on < scope::today(x, now)))
+            })
+            // Done and dropped steps show only when `status` asks for them.
+            .partition(|s| status.is_some() || s.status.is_open());
     let hidden = closed.len();
     let every_school = school.is_none().then_some(all_schools.as_slice());
     let lines = list_lines(ctx, caller.guild_id, &found, every_school).await?;
