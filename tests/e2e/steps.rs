@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 use crate::e2e;
 use crate::support::{Plan, TestBot};
 
+/// A command's options, as a test writes them.
+type Options = Vec<(&'static str, Value)>;
+
 /// Today where Lincoln is (America/Chicago).
 fn lincoln_today() -> chrono::NaiveDate {
     chrono::Utc::now()
@@ -127,13 +130,13 @@ e2e! {
         let step = step.expect("added");
         let before = step_of(bot, step).await;
         let log_before = log_of(bot, step).await.len();
-        let edit = |options: Vec<(&'static str, Value)>| {
+        let edit = |options: Options| {
             let mut all = vec![("step", json!(step.to_string()))];
             all.extend(options);
             all
         };
         let yesterday = lincoln_today().pred_opt().expect("a day");
-        let cases: Vec<(u64, Vec<(&'static str, Value)>, String)> = vec![
+        let cases: Vec<(u64, Options, String)> = vec![
             (terry, edit(vec![]), "Nothing to change: give a new `title`, `due`, `indicator` or `resources`".into()),
             (terry, edit(vec![("title", json!("x".repeat(201)))]), "step title is 201 characters long; the limit is 200".into()),
             (terry, edit(vec![("due", json!("yesterday"))]), format!("{} is in the past", day(yesterday))),
