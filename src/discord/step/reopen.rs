@@ -85,10 +85,28 @@ pub(crate) async fn offer_reopen(
             .ephemeral(true),
     )
     .await?;
-    scope::announce(ctx, announcement).await;
-    let Some(click) = futures::StreamExt::next(&mut clicks).await else {
-        return Ok(());
+    // The resolution's announcement may wait its turn in the channel (Discord's pace): the
+    // click is answered meanwhile, since Discord gives a click three seconds.
+    let answering = async {
+        let Some(click) = futures::StreamExt::next(&mut clicks).await else {
+            return Ok(());
+        };
+        answer_click(ctx, caller, school, step, barrier_id, &reply, click).await
     };
+    let ((), answered) = futures::join!(scope::announce(ctx, announcement), answering);
+    answered
+}
+
+/// What the click on the offer does: moves the step, or leaves it blocked.
+async fn answer_click(
+    ctx: Context<'_>,
+    caller: &Caller,
+    school: &School,
+    step: &ActionStep,
+    barrier_id: i64,
+    reply: &str,
+    click: serenity::ComponentInteraction,
+) -> Result<(), Error> {
     if !click.data.custom_id.ends_with("yes") {
         let text = format!(
             "{reply}\n\nStep **#{}** stays blocked. Change it any time with `/step update`.",
@@ -96,30 +114,44 @@ pub(crate) async fn offer_reopen(
         );
         return scope::settle(ctx, &click, text::clip(&text, text::MESSAGE_CONTENT)).await;
     }
-    let text = reopen(ctx, caller, school, step, barrier_id).await?;
-    scope::settle(
-        ctx,
-        &click,
-        text::clip(&format!("{reply}\n\n{text}"), text::MESSAGE_CONTENT),
-    )
-    .await
+    let clicked = Clicked {
+        click: &click,
+        reply,
+    };
+    reopen(ctx, caller, school, step, barrier_id, clicked).await
+}
+
+/// The click on the offer, and the reply it goes under.
+struct Clicked<'a> {
+    click: &'a serenity::ComponentInteraction,
+    reply: &'a str,
+}
+
+impl Clicked<'_> {
+    /// Answers the click (at once: Discord waits three seconds) with `text` under the reply.
+    async fn answer(&self, ctx: Context<'_>, text: String) -> Result<(), Error> {
+        let full = format!("{}\n\n{text}", self.reply);
+        scope::settle(ctx, self.click, text::clip(&full, text::MESSAGE_CONTENT)).await
+    }
 }
 
 /// Moves the step to in progress, logged with the barrier that cleared, unless it changed
-/// meanwhile; what to tell the person.
+/// meanwhile; answers the click, then tells the school's channel.
 async fn reopen(
     ctx: Context<'_>,
     caller: &Caller,
     school: &School,
     step: &ActionStep,
     barrier_id: i64,
-) -> Result<String, Error> {
+    clicked: Clicked<'_>,
+) -> Result<(), Error> {
     let db = &ctx.data().db;
     let Some(current) = steps::get(db, step.server_id, step.id).await? else {
-        return Ok(format!("Step #{} is no longer here.", step.id));
+        let text = format!("Step #{} is no longer here.", step.id);
+        return clicked.answer(ctx, text).await;
     };
     if !unblocked(ctx, &current).await? {
-        return Ok(format!(
+        let text = format!(
             "Step **#{}** was not changed: it is now {}{}.",
             current.id,
             current.status.label(),
@@ -128,7 +160,8 @@ async fn reopen(
             } else {
                 ""
             }
-        ));
+        );
+        return clicked.answer(ctx, text).await;
     }
     let by = Names::load(ctx, caller.guild_id).await?.of(caller.user_id);
     let line = |id: i64| {
@@ -152,11 +185,13 @@ async fn reopen(
         announcement.as_ref(),
     )
     .await?;
-    scope::announce(ctx, announcement.as_ref()).await;
-    Ok(format!(
+    let text = format!(
         "Step **#{} · {}** is now **{}**; it is in the step's log.",
         updated.id,
         updated.title,
         updated.status.label()
-    ))
+    );
+    clicked.answer(ctx, text).await?;
+    scope::announce(ctx, announcement.as_ref()).await;
+    Ok(())
 }
