@@ -139,8 +139,15 @@ pub fn schedule_preview(
     };
     let today = start.with_timezone(&zone).date_naive();
     let spec = CronSpec::parse(when, today)?;
-    Ok(spec
-        .upcoming(zone, start, count)
+    let upcoming = spec.upcoming(zone, start, count);
+    if upcoming.is_empty() && count > 0 {
+        anyhow::bail!(
+            "`{}` never fires after {}: no date matches it (such as 30 February); check the day and month fields",
+            spec.source,
+            start.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z")
+        );
+    }
+    Ok(upcoming
         .into_iter()
         .map(|at| {
             format!(

@@ -141,6 +141,25 @@ pub enum UserError {
     #[error("Pick at most {max} owners; you picked {given}.")]
     TooManyOwners { given: usize, max: usize },
 
+    #[error(
+        "Step #{step} already has {max} owners, the most a step can have. Take one off first \
+         with `/step assign` and `remove`."
+    )]
+    OwnersFull { step: i64, max: usize },
+
+    #[error(
+        "{name} has no role at {school} (principal, leadership team or coach), so they cannot \
+         own its steps. Pick someone on {school}'s team, or ask an admin to map their Discord \
+         role with `/setup role`."
+    )]
+    OwnerWithoutRole { name: String, school: String },
+
+    #[error(
+        "Nothing to change: give a new `title`, `due`, `indicator` or `resources` (or use \
+         `/step update` to report progress)."
+    )]
+    NothingToEdit,
+
     #[error("{0}")]
     BadFramework(String),
 
@@ -203,6 +222,12 @@ pub enum UserError {
 
     #[error("There is no schedule `{given}` here. See `/schedule list` for the numbers.")]
     UnknownSchedule { given: String },
+
+    #[error(
+        "This server already has {max} active schedules, the most it can have. Delete or pause \
+         one you no longer need (see `/schedule list`), then try again."
+    )]
+    TooManySchedules { max: usize },
 
     #[error(
         "You do not coach any school here yet, so there is nothing for a digest to cover. Ask a \

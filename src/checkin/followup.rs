@@ -96,7 +96,8 @@ pub async fn follow_up_after(
             .checked_add_days(chrono::Days::new(days))
             .unwrap_or(today),
         FollowUpWhen::Typed(text) => {
-            match crate::domain::dates::parse_due(text, today, school.time_zone.name()) {
+            let order = crate::store::servers::date_order(&engine.db, school.server_id).await?;
+            match crate::domain::dates::parse_due_in(text, today, school.time_zone.name(), order) {
                 Ok(date) => date,
                 Err(error) => return Ok(Err(error)),
             }

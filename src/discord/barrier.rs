@@ -134,14 +134,33 @@ async fn resolve(
         }
         .into());
     }
-    ctx.send(
-        CreateReply::default()
-            .content(format!("Barrier **#{}** is resolved: {note}", found.id))
-            .ephemeral(true),
-    )
-    .await?;
-    scope::announce(ctx, announcement.as_ref()).await;
-    Ok(())
+    let reply = format!("Barrier **#{}** is resolved: {note}", found.id);
+    let step = match found.step_id {
+        Some(step_id) => steps::get(db, caller.guild_id, step_id).await?,
+        None => None,
+    };
+    match step {
+        // The step's last open barrier: offer to move it again.
+        Some(step) if super::step::unblocked(ctx, &step).await? => {
+            let offer = super::step::Offer {
+                step: &step,
+                barrier_id: found.id,
+                reply,
+                announcement: announcement.as_ref(),
+            };
+            super::step::offer_reopen(ctx, &caller, &school, offer).await
+        }
+        _ => {
+            ctx.send(
+                CreateReply::default()
+                    .content(text::clip(&reply, text::MESSAGE_CONTENT))
+                    .ephemeral(true),
+            )
+            .await?;
+            scope::announce(ctx, announcement.as_ref()).await;
+            Ok(())
+        }
+    }
 }
 
 /// Barriers, open ones first, with how long they have been open

@@ -58,7 +58,13 @@ pub async fn followup(
         }
     }
     let now = ctx.data().now();
-    let date = dates::parse_due(&when, scope::today(&school, now), school.time_zone.name())?;
+    let order = super::dates::order(ctx, school.server_id).await?;
+    let date = dates::parse_due_in(
+        &when,
+        scope::today(&school, now),
+        school.time_zone.name(),
+        order,
+    )?;
     let time = dates::parse_time(at.as_deref().unwrap_or(DEFAULT_TIME))?;
     let saved = schedule_followup(
         &ctx.data().checkins,

@@ -5,6 +5,7 @@ mod barrier;
 mod caller;
 pub mod checkin;
 mod complete;
+mod dates;
 mod digest;
 mod errors;
 mod events;

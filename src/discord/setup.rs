@@ -19,7 +19,7 @@ use crate::store::schools::{self, Saved, SchoolSetup};
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("school", "role", "roles", "framework"),
+    subcommands("school", "role", "roles", "framework", "super::dates::dates"),
     subcommand_required
 )]
 pub async fn setup(_ctx: Context<'_>) -> Result<(), Error> {

@@ -120,6 +120,15 @@ impl Access {
                 .any(|role| self.has_for_school(role, school_id))
     }
 
+    /// Whether the person may own steps of the school: its principal, a member of its
+    /// leadership team, or its coach (of that school or every school). Being an admin or a
+    /// district leader is not enough: owners do the work.
+    pub fn may_own_steps(&self, school_id: SchoolId) -> bool {
+        [Role::Principal, Role::Team, Role::Coach]
+            .into_iter()
+            .any(|role| self.has_for_school(role, school_id))
+    }
+
     /// Those who may change the plan, and district leaders: may read it.
     pub fn can_read_plan(&self, school_id: SchoolId) -> bool {
         self.can_edit_plan(school_id) || self.has_for_school(Role::District, school_id)
@@ -234,6 +243,29 @@ mod tests {
 
     const LINCOLN: i64 = 1;
     const WASHINGTON: i64 = 2;
+
+    #[test]
+    fn a_steps_owner_holds_a_role_at_its_school() {
+        let lincoln = SchoolId::new(LINCOLN);
+        assert!(with(&[(Role::Team, Some(LINCOLN))]).may_own_steps(lincoln));
+        assert!(with(&[(Role::Principal, Some(LINCOLN))]).may_own_steps(lincoln));
+        assert!(
+            with(&[(Role::Coach, None)]).may_own_steps(lincoln),
+            "a coach of every school"
+        );
+        assert!(
+            !with(&[(Role::Team, Some(WASHINGTON))]).may_own_steps(lincoln),
+            "another school's"
+        );
+        assert!(!with(&[]).may_own_steps(lincoln), "no role");
+        assert!(!with(&[(Role::District, None)]).may_own_steps(lincoln));
+        assert!(!with(&[(Role::Admin, None)]).may_own_steps(lincoln));
+        let discord_admin = Access {
+            grants: Vec::new(),
+            discord_admin: true,
+        };
+        assert!(!discord_admin.may_own_steps(lincoln));
+    }
 
     #[test]
     fn a_follow_up_is_set_by_the_schools_coach_an_admin_or_the_steps_owner() {

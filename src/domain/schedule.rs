@@ -16,6 +16,9 @@ use chrono_tz::Tz;
 
 use crate::error::UserError;
 
+/// Most active (running, unfinished) schedules one server may have.
+pub const MAX_ACTIVE_SCHEDULES: usize = 500;
+
 /// A parsed "when": a cron expression, or every N weeks on a weekday.
 #[derive(Clone, Debug)]
 pub struct CronSpec {
@@ -65,8 +68,25 @@ fn weekday(word: &str) -> Option<Weekday> {
         .map(|(_, d)| *d)
 }
 
+/// A time of day: `16:00`, `08:00`, `8am`, `8:30pm` (see `dates::read_time`).
 fn clock(word: &str) -> Option<NaiveTime> {
-    NaiveTime::parse_from_str(word, "%H:%M").ok()
+    super::dates::read_time(word)
+}
+
+/// The words of a schedule, with a separate `am` or `pm` joined to the time before it, so
+/// `daily 8:30 pm` reads like `daily 8:30pm`.
+fn joined_words(lower: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for word in lower.split_whitespace() {
+        let half = matches!(word, "am" | "pm" | "a.m." | "p.m.");
+        match words.last_mut() {
+            Some(last) if half && last.starts_with(|c: char| c.is_ascii_digit()) => {
+                last.push_str(word);
+            }
+            _ => words.push(word.to_owned()),
+        }
+    }
+    words
 }
 
 /// The cron crate counts Sunday as 1; people write Sunday as 0 or 7. Numbers in a 5-field
@@ -110,12 +130,14 @@ impl CronSpec {
     pub fn parse(text: &str, today: NaiveDate) -> Result<Self, UserError> {
         let source = text.trim().to_owned();
         let lower = source.to_lowercase();
-        let words: Vec<&str> = lower.split_whitespace().collect();
+        let joined = joined_words(&lower);
+        let words: Vec<&str> = joined.iter().map(String::as_str).collect();
         let cron_text = match words.as_slice() {
             ["once", date, at] => {
                 let date = NaiveDate::parse_from_str(date, "%Y-%m-%d")
                     .map_err(|_| bad(text, "the date should look like 2026-12-07"))?;
-                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 16:00"))?;
+                let time =
+                    clock(at).ok_or_else(|| bad(text, "the time should look like 16:00 or 4pm"))?;
                 let slot = date.and_time(time);
                 return Ok(Self {
                     kind: Kind::Once(slot),
@@ -123,11 +145,13 @@ impl CronSpec {
                 });
             }
             ["daily" | "everyday", at] | ["every", "day", at] => {
-                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 07:00"))?;
+                let time =
+                    clock(at).ok_or_else(|| bad(text, "the time should look like 07:00 or 7am"))?;
                 format!("0 {} {} * * *", time.format("%-M"), time.format("%-H"))
             }
             ["weekdays", at] | ["every", "weekday", at] => {
-                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 08:00"))?;
+                let time =
+                    clock(at).ok_or_else(|| bad(text, "the time should look like 08:00 or 8am"))?;
                 format!(
                     "0 {} {} * * MON-FRI",
                     time.format("%-M"),
@@ -142,7 +166,8 @@ impl CronSpec {
                     .ok_or_else(|| bad(text, "say how many weeks, from 1 to 52"))?;
                 let weekday = weekday(day)
                     .ok_or_else(|| bad(text, format!("`{day}` is not a day of the week")))?;
-                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 16:00"))?;
+                let time =
+                    clock(at).ok_or_else(|| bad(text, "the time should look like 16:00 or 4pm"))?;
                 let start = match rest {
                     [] => today,
                     ["from", date] => NaiveDate::parse_from_str(date, "%Y-%m-%d")
@@ -174,7 +199,8 @@ impl CronSpec {
                 });
             }
             [day, at] | ["every", day, at] if weekday(day).is_some() => {
-                let time = clock(at).ok_or_else(|| bad(text, "the time should look like 15:30"))?;
+                let time = clock(at)
+                    .ok_or_else(|| bad(text, "the time should look like 15:30 or 3:30pm"))?;
                 let name = WEEKDAYS
                     .iter()
                     .find(|(_, d)| Some(*d) == weekday(day))
@@ -207,6 +233,33 @@ impl CronSpec {
             kind: Kind::Cron(Box::new(schedule)),
             source,
         })
+    }
+
+    /// Refuses a schedule that can fire more than once in an hour (every minute, every ten
+    /// minutes, every second): check-ins that often would only be noise. Presets, one-shots and
+    /// cron with one minute (and one second) fire at most once an hour.
+    pub fn at_most_hourly(&self) -> Result<(), UserError> {
+        use cron::TimeUnitSpec as _;
+        let Kind::Cron(schedule) = &self.kind else {
+            return Ok(());
+        };
+        let (seconds, minutes) = (schedule.seconds().count(), schedule.minutes().count());
+        if seconds <= 1 && minutes <= 1 {
+            return Ok(());
+        }
+        let how_often = if seconds > 1 {
+            "more than once a minute"
+        } else if minutes == 60 {
+            "every minute"
+        } else {
+            "more than once an hour"
+        };
+        Err(bad(
+            &self.source,
+            format!(
+                "it fires {how_often}, and a check-in can be asked at most once an hour. Give one minute, such as `0 8 * * 1-5` (8:00 on weekdays) or `weekdays 8am`"
+            ),
+        ))
     }
 
     /// The next naive local slot strictly after `after`.
@@ -531,6 +584,54 @@ mod tests {
                 ),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn times_with_am_and_pm_are_read_in_presets() {
+        let zone = chrono_tz::America::Chicago;
+        let from = utc(2026, 11, 23, 12, 0); // Monday 06:00 in Chicago
+        let at = |text: &str| local(zone, spec(text).upcoming(zone, from, 1)[0]);
+        assert_eq!(at("weekdays 8am"), "2026-11-23 08:00 CST");
+        assert_eq!(at("daily 8:30 pm"), "2026-11-23 20:30 CST");
+        assert_eq!(at("daily 08:00"), "2026-11-23 08:00 CST");
+        assert_eq!(at("mondays 3:30 PM"), "2026-11-23 15:30 CST");
+        assert_eq!(at("every 2 weeks on tuesday 4pm"), "2026-11-24 16:00 CST");
+        assert_eq!(at("once 2026-12-07 9am"), "2026-12-07 09:00 CST");
+    }
+
+    #[test]
+    fn schedules_firing_more_than_hourly_are_refused_for_check_ins() {
+        for text in [
+            "* * * * *",
+            "* * * * * *",
+            "*/10 * * * *",
+            "0,30 8 * * *",
+            "*/5 8 * * * *",
+        ] {
+            let error = spec(text).at_most_hourly().expect_err(text);
+            assert!(
+                error.to_string().contains("at most once an hour"),
+                "{text}: {error}"
+            );
+        }
+        assert!(
+            spec("* * * * *")
+                .at_most_hourly()
+                .expect_err("every minute")
+                .to_string()
+                .contains("every minute")
+        );
+        for text in [
+            "0 * * * *",
+            "30 7 * * 1-5",
+            "0 30 15 * * Mon",
+            "weekdays 8am",
+            "daily 07:00",
+            "every 2 weeks on tuesday 16:00",
+            "once 2026-12-07 16:00",
+        ] {
+            assert_eq!(spec(text).at_most_hourly(), Ok(()), "{text}");
         }
     }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::outbox::{NewRow, insert_row};
 use super::{BeginWrite as _, Db, db_id, on_backend};
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
-use crate::domain::schedule::CronSpec;
+use crate::domain::schedule::{CronSpec, MAX_ACTIVE_SCHEDULES};
 use crate::domain::school::TimeZoneName;
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -56,6 +56,31 @@ pub struct NewSchedule<'a> {
     pub step_id: Option<StepId>,
 }
 
+/// Active schedules (running, not finished) in server `$1`: what the cap counts.
+const ACTIVE: &str = "SELECT COUNT(*) FROM schedules WHERE server_id = $1 AND paused = 0 AND next_fire_at IS NOT NULL";
+
+/// The refusal when a server already has its most active schedules.
+fn too_many() -> anyhow::Error {
+    anyhow::Error::new(crate::error::UserError::TooManySchedules {
+        max: MAX_ACTIVE_SCHEDULES,
+    })
+}
+
+/// Refuses (a `UserError`) when the server already has [`MAX_ACTIVE_SCHEDULES`] active
+/// schedules: asked before a preview, so nobody is offered a Save that cannot work.
+pub async fn ensure_room(db: &Db, server_id: ServerId) -> anyhow::Result<()> {
+    let active: i64 = on_backend!(db, pool => {
+        sqlx::query_scalar(ACTIVE).bind(server_id).fetch_one(pool).await
+    })
+    .context("counting active schedules")?;
+    if usize::try_from(active).unwrap_or(usize::MAX) >= MAX_ACTIVE_SCHEDULES {
+        return Err(too_many());
+    }
+    Ok(())
+}
+
+/// Saves a check-in schedule; refused (a `UserError`) when the server already has
+/// [`MAX_ACTIVE_SCHEDULES`] active ones.
 pub async fn create(
     db: &Db,
     new: &NewSchedule<'_>,
@@ -63,6 +88,13 @@ pub async fn create(
 ) -> anyhow::Result<Schedule> {
     let id: i64 = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        let active: i64 = sqlx::query_scalar(ACTIVE)
+            .bind(new.server_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if usize::try_from(active).unwrap_or(usize::MAX) >= MAX_ACTIVE_SCHEDULES {
+            return Err(too_many());
+        }
         let id = sqlx::query_scalar(
             "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at, step_id)
              VALUES ($1, $2, 'checkin', $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
@@ -181,6 +213,13 @@ pub async fn create_report(
         .bind(school_id)
         .execute(&mut *tx)
         .await?;
+        let active: i64 = sqlx::query_scalar(ACTIVE)
+            .bind(new.server_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if usize::try_from(active).unwrap_or(usize::MAX) >= MAX_ACTIVE_SCHEDULES {
+            return Err(too_many());
+        }
         let id = sqlx::query_scalar(
             "INSERT INTO schedules (server_id, school_id, kind, person_id, channel_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",

@@ -36,6 +36,11 @@ pub struct StepUpdate {
     pub note: Option<String>,
     pub old_status: Option<String>,
     pub new_status: Option<String>,
+    /// For an `edited` entry: what changed (`title`, `due`, `indicator`, `resources`), and
+    /// its value before and after (a due date as `2026-12-05`, an indicator by its id).
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -232,11 +237,122 @@ pub async fn assign(
     .context("changing a step's owners")
 }
 
+/// What `/step edit` changes: each field given is set (resources `Some(None)` clears them).
+#[derive(Clone, Debug, Default)]
+pub struct StepEdit<'a> {
+    pub title: Option<&'a str>,
+    pub due_on: Option<NaiveDate>,
+    /// The focus indicator's row id and its framework indicator id.
+    pub focus: Option<(i64, &'a str)>,
+    pub resources: Option<Option<&'a str>>,
+}
+
+/// One change `/step edit` made, as its log records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldChange {
+    /// `title`, `due`, `indicator` or `resources`.
+    pub field: &'static str,
+    pub old: Option<String>,
+    pub new: Option<String>,
+}
+
+/// The changes `edit` would make to `step`: the fields given whose value differs.
+pub fn changes(step: &ActionStep, edit: &StepEdit<'_>) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let mut push = |field, old: Option<String>, new: Option<String>| {
+        if old != new {
+            out.push(FieldChange { field, old, new });
+        }
+    };
+    if let Some(title) = edit.title {
+        push("title", Some(step.title.clone()), Some(title.to_owned()));
+    }
+    if let Some(due) = edit.due_on {
+        push("due", Some(step.due_on.to_string()), Some(due.to_string()));
+    }
+    if let Some((_, indicator)) = edit.focus {
+        push(
+            "indicator",
+            Some(step.indicator_id.clone()),
+            Some(indicator.to_owned()),
+        );
+    }
+    if let Some(resources) = edit.resources {
+        push(
+            "resources",
+            step.resources.clone(),
+            resources.map(str::to_owned),
+        );
+    }
+    out
+}
+
+/// Applies an edit and logs each changed field (who, when, from what to what), in one
+/// transaction; returns the changes made (none: nothing is written) and the step as it is.
+/// Changes are worked out against the step as stored inside the transaction.
+pub async fn edit(
+    db: &Db,
+    step: &ActionStep,
+    edit: &StepEdit<'_>,
+    author: UserId,
+    now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
+) -> anyhow::Result<(Vec<FieldChange>, ActionStep)> {
+    let made = on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let current: ActionStep = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE s.id = $1 AND s.server_id = $2"
+        )))
+        .bind(step.id)
+        .bind(step.server_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let made = changes(&current, edit);
+        if !made.is_empty() {
+            sqlx::query(
+                "UPDATE action_steps SET title = $1, due_on = $2, focus_id = $3, resources = $4, updated_at = $5
+                 WHERE id = $6 AND server_id = $7",
+            )
+            .bind(edit.title.map_or_else(|| current.title.clone(), str::to_owned))
+            .bind(edit.due_on.unwrap_or(current.due_on))
+            .bind(edit.focus.map_or(current.focus_id, |(focus, _)| focus))
+            .bind(edit.resources.map_or_else(|| current.resources.clone(), |r| r.map(str::to_owned)))
+            .bind(now)
+            .bind(step.id)
+            .bind(step.server_id)
+            .execute(&mut *tx)
+            .await?;
+            for change in &made {
+                sqlx::query(
+                    "INSERT INTO step_updates (step_id, author_id, at, kind, field, old_value, new_value)
+                     VALUES ($1, $2, $3, 'edited', $4, $5, $6)",
+                )
+                .bind(step.id)
+                .bind(author)
+                .bind(now)
+                .bind(change.field)
+                .bind(change.old.clone())
+                .bind(change.new.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
+            announce_in!(tx, announce, step.id.get(), now);
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(made)
+    })
+    .context("editing a step")?;
+    let after = get(db, step.server_id, step.id)
+        .await?
+        .context("the step just edited is missing")?;
+    Ok((made, after))
+}
+
 /// The step's log, oldest first.
 pub async fn updates(db: &Db, step: &ActionStep) -> anyhow::Result<Vec<StepUpdate>> {
     on_backend!(db, pool => {
         sqlx::query_as(
-            "SELECT id, step_id, author_id, at, kind, note, old_status, new_status
+            "SELECT id, step_id, author_id, at, kind, note, old_status, new_status, field, old_value, new_value
              FROM step_updates WHERE step_id = $1 ORDER BY at, id",
         )
         .bind(step.id)

@@ -307,3 +307,43 @@ fn schedule_preview_prints_local_and_utc_fire_times_across_dst() {
     assert_eq!(code, Some(1));
     assert!(err.contains("Mars/Olympus"), "{err}");
 }
+
+/// A spec that matches no date (30 February) is not a silent empty preview: the program exits
+/// non-zero with one line saying why; a time such as "8am" reads in a preset.
+#[test]
+fn schedule_preview_of_a_spec_that_never_fires_exits_non_zero_with_the_reason() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = coachbot(&dir)
+        .args(["schedule", "preview", "0 0 30 2 *", "--tz", "UTC"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing printed as fire times");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(
+        lines[0].contains("0 0 30 2 *") && lines[0].contains("never fires"),
+        "{stderr}"
+    );
+
+    let output = coachbot(&dir)
+        .args([
+            "schedule",
+            "preview",
+            "weekdays 8am",
+            "--tz",
+            "America/Chicago",
+            "--from",
+            "2026-11-23T06:00",
+            "--count",
+            "1",
+        ])
+        .output()
+        .expect("runs");
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "2026-11-23T08:00:00-06:00  2026-11-23T14:00:00+00:00\n"
+    );
+}

@@ -203,14 +203,20 @@ e2e! {
         let other = emu.add_guild("Hillside District", other_owner);
         let there = emu.add_text_channel(other, "general").expect("channel");
         let bea = emu.add_user("Bea Hidden");
+        let hillside_team = emu.add_role(other, "Hillside Team", coachbot::emulator::world::permissions::EVERYONE_DEFAULT).expect("role");
         emu.add_member(other, terry, &[]).expect("terry joins the other server too");
-        emu.add_member(other, bea, &[]).expect("member");
+        emu.add_member(other, bea, &[hillside_team]).expect("member");
         bot.emu.wait_for_call(0, std::time::Duration::from_millis(200), |_| false).await;
         let reply = bot.command(other_owner, there, "setup school", &[
             ("name", json!("Lincoln Elementary")), ("time_zone", json!("America/Chicago")),
         ]).await;
         assert!(reply.content.contains("Added"), "{}", reply.content);
         bot.command(other_owner, there, "indicator focus", &[("indicator", json!("12a"))]).await;
+        // Bea is on that Lincoln's team there, so she may own its steps.
+        let reply = bot.command(other_owner, there, "setup role", &[
+            ("discord_role", json!(hillside_team)), ("coachbot_role", json!("leadership team")), ("school", json!("Lincoln Elementary")),
+        ]).await;
+        assert!(reply.content.starts_with("Done"), "{}", reply.content);
         let reply = bot.command(other_owner, there, "step add", &[
             ("title", json!("Plan the walkthrough schedule")), ("indicator", json!("12a")),
             ("owner", json!(bea)), ("due", json!("friday")),
@@ -313,7 +319,7 @@ e2e! {
         let cases: Vec<(&str, Options, &str)> = vec![
             ("step update", vec![("step", json!("#99999")), ("note", json!("hello"))], "There is no step `#99999`"),
             ("step add", add("x".repeat(201), "12a", "friday"), "step title is 201 characters long; the limit is 200"),
-            ("step add", add("Fine title".into(), "12a", "2020-01-01"), "2020-01-01 is in the past"),
+            ("step add", add("Fine title".into(), "12a", "2020-01-01"), "Wed 1 Jan 2020 is in the past"),
             ("step add", add("Fine title".into(), "99z", "friday"), "`99z` is not an indicator"),
             ("step add", add("Fine title".into(), "12a", "someday"), "could not read `someday` as a date"),
             ("step add", add("Fine title".into(), "11", "friday"), "is not one of Lincoln Elementary's focus indicators"),

@@ -325,7 +325,7 @@ async fn schedule(
     #[description = "Which check-in"]
     #[autocomplete = "autocomplete_flow"]
     flow: String,
-    #[description = "When: weekdays 08:00, mondays 15:30, every 2 weeks on tuesday 16:00, or cron"]
+    #[description = "When: weekdays 8am, mondays 3:30pm, every 2 weeks on tuesday 16:00, or cron"]
     when: String,
     #[description = "One person (leave empty for the school's principals and team)"] person: Option<
         serenity::Member,
@@ -344,6 +344,8 @@ async fn schedule(
     let now = data.now();
     let spec =
         crate::domain::schedule::CronSpec::parse(&when, now.with_timezone(&zone).date_naive())?;
+    spec.at_most_hourly()?;
+    schedules::ensure_room(&data.db, caller.guild_id).await?;
     let first = spec.first_after(zone, now)?;
     let upcoming = spec.upcoming(zone, now, 5);
     let who = person.as_ref().map_or_else(

@@ -5,9 +5,15 @@ use std::time::Duration;
 use poise::serenity_prelude as serenity;
 
 mod choices;
+mod edit;
+mod owners;
+mod reopen;
 mod view;
 
 pub use choices::{CategoryChoice, StatusChoice};
+use edit::edit;
+use owners::{MAX_OWNERS, check_owner};
+pub(crate) use reopen::{Offer, offer_reopen, unblocked};
 use view::{list, show};
 
 use super::scope::{self, Caller, Names, Need};
@@ -34,7 +40,7 @@ const _: () = assert!(FORM_WAIT.as_secs() + 5 * 60 <= 15 * 60);
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("add", "update", "done", "assign", "list", "show"),
+    subcommands("add", "edit", "update", "done", "assign", "list", "show"),
     subcommand_required
 )]
 pub async fn step(_ctx: Context<'_>) -> Result<(), Error> {
@@ -52,9 +58,6 @@ struct BarrierForm {
     barrier: String,
 }
 
-/// Most owners a step can be given at once.
-const MAX_OWNERS: usize = 3;
-
 /// Add an action step under one of your school's focus indicators
 #[poise::command(slash_command, guild_only)]
 #[allow(clippy::too_many_arguments)]
@@ -65,7 +68,7 @@ async fn add(
     #[autocomplete = "complete::indicator"]
     indicator: String,
     #[description = "Who owns it"] owner: serenity::User,
-    #[description = "When it is due: 2026-12-05, friday, in 2 weeks"] due: String,
+    #[description = "When it is due: 12/05, next friday, Dec 5, in 2 weeks"] due: String,
     #[description = "A second owner"] owner2: Option<serenity::User>,
     #[description = "A third owner"] owner3: Option<serenity::User>,
     #[description = "Resources needed (optional)"] resources: Option<String>,
@@ -81,8 +84,16 @@ async fn add(
     let (indicator, focus) = focus_for(ctx, &caller, &school, &indicator).await?;
     let db = &ctx.data().db;
     let now = ctx.data().now();
-    let due_on = dates::parse_due(&due, scope::today(&school, now), school.time_zone.name())?;
-    let owner_ids = owners_of(ctx, &[Some(&owner), owner2.as_ref(), owner3.as_ref()]).await?;
+    let today = scope::today(&school, now);
+    let order = super::dates::order(ctx, caller.guild_id).await?;
+    let due_on = dates::parse_due_in(&due, today, school.time_zone.name(), order)?;
+    let owner_ids = owners_of(
+        ctx,
+        &caller,
+        &school,
+        &[Some(&owner), owner2.as_ref(), owner3.as_ref()],
+    )
+    .await?;
     let names = Names::load(ctx, caller.guild_id).await?;
     let line = |id: i64| {
         format!(
@@ -116,7 +127,7 @@ async fn add(
         indicator.title(),
         school.name,
         names.list(&owner_ids),
-        scope::day(step.due_on)
+        dates::as_read(step.due_on, today)
     );
     scope::say(ctx, reply).await?;
     scope::announce(ctx, announcement.as_ref()).await;
@@ -156,9 +167,12 @@ async fn indicator_named(
         })?)
 }
 
-/// The owners given (each once, at most three), noted as members so their names show.
+/// The owners given (each once, at most [`MAX_OWNERS`], each holding a role at the school),
+/// noted as members so their names show.
 async fn owners_of(
     ctx: Context<'_>,
+    caller: &Caller,
+    school: &School,
     given: &[Option<&serenity::User>],
 ) -> Result<Vec<UserId>, Error> {
     let mut owners: Vec<&serenity::User> = Vec::new();
@@ -174,10 +188,11 @@ async fn owners_of(
         }
         .into());
     }
+    let mut ids = Vec::with_capacity(owners.len());
     for user in &owners {
-        scope::note_member(ctx, user.id.into(), &scope::user_name(user)).await?;
+        ids.push(check_owner(ctx, caller, school, user).await?);
     }
-    Ok(owners.iter().map(|u| u.id.into()).collect())
+    Ok(ids)
 }
 
 /// The step and its school, if the caller may act on it.
@@ -378,8 +393,20 @@ async fn assign(
     let now = ctx.data().now();
     let name = scope::user_name(&member);
     let member_id = UserId::from(member.id);
-    scope::note_member(ctx, member_id, &name).await?;
-    let mut owners_after = steps::owners(db, step.id).await?;
+    let owners_before = steps::owners(db, step.id).await?;
+    if remove {
+        scope::note_member(ctx, member_id, &name).await?;
+    } else {
+        check_owner(ctx, &caller, &school, &member).await?;
+        if !owners_before.contains(&member_id) && owners_before.len() >= MAX_OWNERS {
+            return Err(UserError::OwnersFull {
+                step: step.id.get(),
+                max: MAX_OWNERS,
+            }
+            .into());
+        }
+    }
+    let mut owners_after = owners_before;
     owners_after.retain(|o| *o != member_id);
     if !remove {
         owners_after.push(member_id);

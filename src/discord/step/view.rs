@@ -44,30 +44,38 @@ pub(super) async fn list(
         overdue_on: None,
     };
     let now = ctx.data().now();
-    let found: Vec<ActionStep> = steps::list(db, caller.guild_id, &filter)
-        .await?
-        .into_iter()
-        .filter(|s| caller.access.can_read_plan(s.school_id))
-        .filter(|s| {
-            !overdue.unwrap_or(false)
-                || (s.status.is_open()
-                    && all_schools
-                        .iter()
-                        .find(|x| x.id == s.school_id)
-                        .is_some_and(|x| s.due_on < scope::today(x, now)))
-        })
-        .collect();
+    let (found, closed): (Vec<ActionStep>, Vec<ActionStep>) =
+        steps::list(db, caller.guild_id, &filter)
+            .await?
+            .into_iter()
+            .filter(|s| caller.access.can_read_plan(s.school_id))
+            .filter(|s| {
+                !overdue.unwrap_or(false)
+                    || (s.status.is_open()
+                        && all_schools
+                            .iter()
+                            .find(|x| x.id == s.school_id)
+                            .is_some_and(|x| s.due_on < scope::today(x, now)))
+            })
+            // Done and dropped steps show only when `status` asks for them.
+            .partition(|s| status.is_some() || s.status.is_open());
+    let hidden = closed.len();
     let every_school = school.is_none().then_some(all_schools.as_slice());
     let lines = list_lines(ctx, caller.guild_id, &found, every_school).await?;
     let heading = match &school {
         Some(s) => format!("Steps of {}", s.name),
         None => "Steps in every school".to_owned(),
     };
-    let body = if lines.is_empty() {
-        "No steps match. Add one with `/step add`.".to_owned()
+    let mut body = if lines.is_empty() {
+        "No open steps match. Add one with `/step add`.".to_owned()
     } else {
-        scope::fit_lines(&lines, EMBED_DESCRIPTION - 80)
+        scope::fit_lines(&lines, EMBED_DESCRIPTION - 200)
     };
+    if hidden > 0 {
+        body.push_str(&format!(
+            "\n\n{hidden} done or dropped step(s) hidden: add `status: done` or `status: dropped` to see them."
+        ));
+    }
     let embed = serenity::CreateEmbed::new()
         .title(heading)
         .description(body)
@@ -119,6 +127,15 @@ fn update_line(u: &StepUpdate, names: &Names, zone: chrono_tz::Tz) -> String {
     let when = scope::local_time(u.at, zone);
     let what = match u.kind.as_str() {
         "created" => "added the step".to_owned(),
+        "edited" => {
+            let field = u.field.as_deref().unwrap_or_default();
+            format!(
+                "changed the {}: {} → {}",
+                super::edit::field_name(field),
+                super::edit::value_text(field, u.old_value.as_deref()),
+                super::edit::value_text(field, u.new_value.as_deref())
+            )
+        }
         "assigned" | "unassigned" => {
             let whom = u
                 .note
@@ -175,7 +192,11 @@ pub(super) async fn show(
         .field("Indicator", &step.indicator_id, true)
         .field("Status", step.status.label(), true)
         .field("Due", scope::day(step.due_on), true)
-        .field("Owners", names.list(&owners), true);
+        .field(
+            "Owners",
+            text::clip(&names.list(&owners), text::EMBED_FIELD_VALUE),
+            true,
+        );
     if let Some(resources) = &step.resources {
         embed = embed.field(
             "Resources needed",
