@@ -369,6 +369,12 @@ e2e! {
         bot.emu.wait_ready(readies + 1, WAIT).await.expect("it connects without the intent");
         let reply = bot.command(bot.ids.nobody, bot.ids.general, "help", &[]).await;
         assert!(reply.text().contains("/setup school"), "{}", reply.text());
+        // It did not ask for the whole member list (Discord would close the gateway), and
+        // `/setup status` tells the admin what to switch on.
+        let status = bot.command(bot.ids.owner, bot.ids.general, "setup status", &[]).await;
+        assert!(status.text().contains("Server Members intent: **off**"), "{}", status.text());
+        assert!(status.text().contains("Privileged Gateway Intents"), "{}", status.text());
+        assert_eq!(bot.emu.ready_count(), readies + 1, "no further reconnect");
         process.kill9().await;
     }
 }
