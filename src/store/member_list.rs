@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 
 use super::members::RoleMapping;
 use super::servers::ensure_server;
-use super::{BeginWrite as _, Db, on_backend};
-use crate::domain::ids::{ServerId, UserId};
-use crate::domain::roles::Grant;
+use super::{BeginWrite as _, Db, discord_id, on_backend};
+use crate::domain::ids::{SchoolId, ServerId, UserId};
+use crate::domain::roles::{Grant, Role};
 
 /// One member as the member list shows them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,15 +45,29 @@ pub async fn record_chunk(
     complete: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let mappings = super::members::mappings(db, server_id).await?;
-    let granted: Vec<(&ListedMember, Vec<Grant>)> = listed
-        .iter()
-        .map(|m| (m, grants_under(&mappings, &m.discord_roles)))
-        .collect();
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        // The server's row is locked first (as `/setup role` and every sighting do), so the
+        // mappings read next are the ones in force when this chunk's roles are written.
         ensure_server!(&mut *tx, server_id, server_name.to_owned(), now).await?;
-        for (member, grants) in &granted {
+        let rows: Vec<(i64, String, Option<SchoolId>)> = sqlx::query_as(
+            "SELECT discord_role_id, role, school_id FROM role_mappings WHERE server_id = $1 ORDER BY id",
+        )
+        .bind(server_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mappings: Vec<RoleMapping> = rows
+            .into_iter()
+            .filter_map(|(discord_role_id, role, school_id)| {
+                Some(RoleMapping {
+                    discord_role_id: discord_id(discord_role_id),
+                    role: Role::parse(&role).ok()?,
+                    school_id,
+                })
+            })
+            .collect();
+        for member in listed {
+            let grants = grants_under(&mappings, &member.discord_roles);
             sqlx::query(
                 "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $4)
@@ -71,7 +85,7 @@ pub async fn record_chunk(
                 .bind(member.user_id)
                 .execute(&mut *tx)
                 .await?;
-            for grant in grants {
+            for grant in &grants {
                 sqlx::query(
                     "INSERT INTO member_roles (server_id, user_id, role, school_id) VALUES ($1, $2, $3, $4)",
                 )
@@ -124,8 +138,6 @@ pub async fn synced_at(db: &Db, server_id: ServerId) -> anyhow::Result<Option<Da
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::SchoolId;
-    use crate::domain::roles::Role;
 
     #[test]
     fn grants_follow_the_mapped_roles_only() {
