@@ -45,7 +45,9 @@ impl Audience {
         access.is_admin()
             || match self {
                 Self::Everyone => true,
-                Self::SchoolPeople => any(&[Role::Principal, Role::Team, Role::Coach, Role::District]),
+                Self::SchoolPeople => {
+                    any(&[Role::Principal, Role::Team, Role::Coach, Role::District])
+                }
                 Self::PlanPeople => any(&[Role::Principal, Role::Team, Role::Coach]),
                 Self::Coaches => access.has(Role::Coach),
                 Self::Admins => false,

@@ -51,7 +51,10 @@ pub(super) async fn on_guild_create(
     guild: &serenity::Guild,
 ) -> anyhow::Result<()> {
     if request(ctx, guild.id).await {
-        tracing::info!(server = guild.id.get(), "asked for the server's member list");
+        tracing::info!(
+            server = guild.id.get(),
+            "asked for the server's member list"
+        );
         Ok(())
     } else {
         member_list::not_synced(&data.db, guild.id.into()).await

@@ -15,7 +15,7 @@ use crate::domain::text;
 use crate::error::UserError;
 use crate::store::frameworks;
 use crate::store::members::{self, NewMapping};
-use crate::store::schools::{self, ChannelChange, Changed, Saved, SchoolChange};
+use crate::store::schools::{self, Changed, ChannelChange, Saved, SchoolChange};
 
 /// Set up coachbot for this server: schools and who may do what (admins)
 #[poise::command(
@@ -247,7 +247,10 @@ async fn save_mapping(ctx: Context<'_>, mapping: &NewMapping<'_>) -> Result<Stri
     let scope = match mapping.school_id {
         Some(id) => schools::get(&ctx.data().db, mapping.server_id, id)
             .await?
-            .map_or_else(|| "for a removed school".to_owned(), |s| format!("for **{}**", s.name)),
+            .map_or_else(
+                || "for a removed school".to_owned(),
+                |s| format!("for **{}**", s.name),
+            ),
         None => "across the server".to_owned(),
     };
     Ok(if added {

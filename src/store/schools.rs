@@ -126,7 +126,9 @@ pub enum ChannelChange {
 pub enum Changed {
     Saved(School, Saved),
     /// Another school's name differs from the one given only in letter case: nothing written.
-    NameDiffersInCase { existing: String },
+    NameDiffersInCase {
+        existing: String,
+    },
     /// No school has that name and no time zone was given: nothing written.
     NeedsTimeZone,
 }

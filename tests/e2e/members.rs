@@ -20,7 +20,8 @@ async fn roles_held(bot: &TestBot, user: u64) -> Vec<String> {
             format!(
                 "{}@{}",
                 g.role.as_str(),
-                g.school_id.map_or("all".to_owned(), |s| s.get().to_string())
+                g.school_id
+                    .map_or("all".to_owned(), |s| s.get().to_string())
             )
         })
         .collect()
@@ -47,24 +48,53 @@ async fn roles_become(bot: &TestBot, user: u64, expected: &[String]) {
 async fn schedule_for_lincoln(bot: &TestBot, plan: &Plan) -> schedules::Schedule {
     let interaction = bot
         .emu
-        .slash_command(plan.casey, bot.ids.general, "checkin schedule", &[
-            ("flow", json!("wellbeing")),
-            ("when", json!("daily 08:00")),
-            ("school", json!("Lincoln Elementary")),
-        ])
+        .slash_command(
+            plan.casey,
+            bot.ids.general,
+            "checkin schedule",
+            &[
+                ("flow", json!("wellbeing")),
+                ("when", json!("daily 08:00")),
+                ("school", json!("Lincoln Elementary")),
+            ],
+        )
         .expect("interaction");
     let preview = bot.reply(&interaction).await;
-    assert!(preview.content.contains("the principals and team of Lincoln Elementary"), "{}", preview.content);
+    assert!(
+        preview
+            .content
+            .contains("the principals and team of Lincoln Elementary"),
+        "{}",
+        preview.content
+    );
     bot.human_pause().await;
     let save = format!("schedule:{}:save", interaction.id);
     let (channel, message) = bot.emu.find_component(&save).expect("a Save button");
-    let saved = bot.reply(&bot.emu.click_button(plan.casey, channel, message, &save).expect("click")).await;
-    assert!(saved.content.starts_with("Saved schedule"), "{}", saved.content);
-    schedules::list(&bot.db, bot.ids.server(), None).await.expect("schedules").pop().expect("the schedule")
+    let saved = bot
+        .reply(
+            &bot.emu
+                .click_button(plan.casey, channel, message, &save)
+                .expect("click"),
+        )
+        .await;
+    assert!(
+        saved.content.starts_with("Saved schedule"),
+        "{}",
+        saved.content
+    );
+    schedules::list(&bot.db, bot.ids.server(), None)
+        .await
+        .expect("schedules")
+        .pop()
+        .expect("the schedule")
 }
 
 /// The people a school-wide schedule queued a check-in for at `occurrence`.
-async fn asked_at(bot: &TestBot, schedule: i64, occurrence: chrono::DateTime<chrono::Utc>) -> Vec<u64> {
+async fn asked_at(
+    bot: &TestBot,
+    schedule: i64,
+    occurrence: chrono::DateTime<chrono::Utc>,
+) -> Vec<u64> {
     let prefix = format!("checkin:{schedule}:{}:", occurrence.timestamp());
     let mut people: Vec<u64> = queued(bot)
         .await

@@ -209,8 +209,9 @@ pub fn render(
             "Server Members intent: **on** (member list synced {}).",
             at.format("%-d %b %H:%M UTC")
         ),
-        None => "Server Members intent: **off**, or the member list has not arrived yet."
-            .to_owned(),
+        None => {
+            "Server Members intent: **off**, or the member list has not arrived yet.".to_owned()
+        }
     };
     let roles = format!(
         "{}\n\n{intent}",
@@ -267,7 +268,11 @@ mod tests {
         let gaps = missing(&state);
         assert_eq!(gaps.len(), 1, "{gaps:?}");
         assert!(gaps[0].what.contains("**Lincoln Elementary** has no coach"));
-        assert!(gaps[0].fix.contains("coachbot_role:coach school:Lincoln Elementary"));
+        assert!(
+            gaps[0]
+                .fix
+                .contains("coachbot_role:coach school:Lincoln Elementary")
+        );
     }
 
     #[test]
