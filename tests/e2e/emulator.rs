@@ -111,6 +111,11 @@ e2e! {
                 }
                 "CHANNEL_CREATE" => { parse::<serenity::GuildChannel>("CHANNEL_CREATE", &payload); }
                 "GUILD_ROLE_CREATE" => { parse::<serenity::GuildRoleCreateEvent>("GUILD_ROLE_CREATE", &payload); }
+                // The member list the bot asks for when it connects and after a role mapping.
+                "GUILD_MEMBERS_CHUNK" => {
+                    let chunk = parse::<serenity::GuildMembersChunkEvent>("GUILD_MEMBERS_CHUNK", &payload);
+                    assert!(chunk.members.contains_key(&serenity::UserId::new(ids.nobody)), "every member is listed");
+                }
                 other => panic!("a dispatch this test does not know: {other}"),
             }
         }
