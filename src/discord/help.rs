@@ -60,7 +60,7 @@ impl Audience {
 pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
     // In a DM there are no roles: every command is listed.
     let access = match ctx.guild_id() {
-        Some(_) => Some(caller::resolve_access(ctx).await?),
+        Some(_) => Some(caller::peek_access(ctx).await?),
         None => None,
     };
     let mut embed = serenity::CreateEmbed::new().title("coachbot").description(

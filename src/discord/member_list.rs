@@ -17,6 +17,18 @@ impl serenity::prelude::TypeMapKey for MembersIntent {
     type Value = bool;
 }
 
+/// When this client may send its next member-list request (in serenity's type map).
+pub(super) struct NextRequest;
+
+impl serenity::prelude::TypeMapKey for NextRequest {
+    type Value = std::sync::Arc<tokio::sync::Mutex<Option<tokio::time::Instant>>>;
+}
+
+/// Time between two member-list requests of one client. Discord allows 120 gateway commands
+/// a minute per connection (heartbeats included) and closes it past that: a bot in many
+/// servers asks for them one after another, about 100 a minute at most.
+const REQUEST_SPACING: std::time::Duration = std::time::Duration::from_millis(600);
+
 /// Whether the client was built with the Server Members intent.
 pub(super) async fn intent_on(ctx: &serenity::Context) -> bool {
     ctx.data
@@ -28,18 +40,27 @@ pub(super) async fn intent_on(ctx: &serenity::Context) -> bool {
 }
 
 /// Asks Discord for the server's whole member list, if the intent allows it (the answer
-/// arrives as GUILD_MEMBERS_CHUNK events); returns whether it asked.
+/// arrives as GUILD_MEMBERS_CHUNK events); returns whether it asked. The request goes out
+/// in the background, [`REQUEST_SPACING`] after the client's previous one.
 pub(super) async fn request(ctx: &serenity::Context, guild_id: serenity::GuildId) -> bool {
     if !intent_on(ctx).await {
         return false;
     }
-    ctx.shard.chunk_guild(
-        guild_id,
-        None,
-        false,
-        serenity::ChunkGuildFilter::None,
-        None,
-    );
+    let next = ctx.data.read().await.get::<NextRequest>().cloned();
+    let shard = ctx.shard.clone();
+    tokio::spawn(async move {
+        if let Some(next) = next {
+            let wait_until = {
+                let mut next = next.lock().await;
+                let now = tokio::time::Instant::now();
+                let at = next.map_or(now, |n| n.max(now));
+                *next = Some(at + REQUEST_SPACING);
+                at
+            };
+            tokio::time::sleep_until(wait_until).await;
+        }
+        shard.chunk_guild(guild_id, None, false, serenity::ChunkGuildFilter::None, None);
+    });
     true
 }
 

@@ -230,6 +230,7 @@ pub async fn client_with_http(
         .build();
     serenity::ClientBuilder::new_with_http(http, intents(options.members))
         .type_map_insert::<member_list::MembersIntent>(options.members)
+        .type_map_insert::<member_list::NextRequest>(std::sync::Arc::default())
         .framework(Traced(framework))
         .await
         .context("building the Discord client")
