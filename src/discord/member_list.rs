@@ -59,7 +59,13 @@ pub(super) async fn request(ctx: &serenity::Context, guild_id: serenity::GuildId
             };
             tokio::time::sleep_until(wait_until).await;
         }
-        shard.chunk_guild(guild_id, None, false, serenity::ChunkGuildFilter::None, None);
+        shard.chunk_guild(
+            guild_id,
+            None,
+            false,
+            serenity::ChunkGuildFilter::None,
+            None,
+        );
     });
     true
 }
