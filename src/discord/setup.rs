@@ -223,8 +223,8 @@ async fn confirm_every_school(ctx: Context<'_>, mapping: &NewMapping<'_>) -> Res
         )
     };
     let preview = format!(
-        "Without a school, everyone with <@&{}> counts as a {} at **every school**: they would \
-         be asked every school's check-ins and could change every school's plan. {now_covers}\n\
+        "Without a school, everyone with <@&{}> counts as a {} at **every school**: they could \
+         read and change every school's plan. {now_covers}\n\
          To map it for one school, run `/setup role` again with `school`. Save it for every school?",
         mapping.discord_role_id,
         mapping.role.label()
