@@ -15,6 +15,31 @@ pub enum UserError {
     UnknownTimeZone { given: String },
 
     #[error(
+        "`{given}` is an abbreviation, not a time zone with its summer-time rules. Use `{zone}` \
+         (or the IANA zone of your city: start typing it in the time zone box)."
+    )]
+    ZoneAbbreviation { given: String, zone: &'static str },
+
+    #[error(
+        "There is already a school called **{existing}**; `{given}` differs from it only in \
+         capital letters, which would confuse people. To change that school, use its name as it \
+         is: `/setup school name:{existing}`."
+    )]
+    SchoolNameCase { given: String, existing: String },
+
+    #[error(
+        "There is no school called **{name}** yet: to add it, give its time zone too, e.g. \
+         `/setup school name:{name} time_zone:America/Chicago`."
+    )]
+    SchoolNeedsTimeZone { name: String },
+
+    #[error(
+        "Give either `channel` (to post the school's announcements there) or `no_channel` \
+         (to stop posting them), not both."
+    )]
+    ChannelAndNoChannel,
+
+    #[error(
         "Only {needed} can {action}. If that should include you, ask a server admin to map one of \
          your Discord roles with `/setup role`."
     )]

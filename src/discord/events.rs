@@ -1,9 +1,11 @@
-//! Gateway events that are not commands: DMs, check-in buttons and forms, member changes.
+//! Gateway events that are not commands: DMs, check-in buttons and forms, member lists and
+//! member changes.
 
 use poise::serenity_prelude as serenity;
 
 use super::Error;
 use super::checkin::buttons;
+use super::member_list;
 use crate::app::App;
 use crate::checkin::{self, Dm};
 use crate::store::members::{self, MemberSighting};
@@ -32,6 +34,15 @@ pub(super) async fn handle(
         // With the Server Members intent: roles follow Discord's at once.
         serenity::FullEvent::GuildMemberUpdate { event, .. } => {
             member_changed(ctx, data, event).await
+        }
+        serenity::FullEvent::GuildCreate { guild, .. } => {
+            member_list::on_guild_create(ctx, data, guild).await
+        }
+        serenity::FullEvent::GuildMembersChunk { chunk } => {
+            member_list::on_chunk(ctx, data, chunk).await
+        }
+        serenity::FullEvent::GuildMemberAddition { new_member } => {
+            member_list::on_join(ctx, data, new_member).await
         }
         serenity::FullEvent::GuildMemberRemoval { guild_id, user, .. } => {
             members::left(&data.db, (*guild_id).into(), user.id.into()).await

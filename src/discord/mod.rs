@@ -13,6 +13,7 @@ mod export;
 pub mod followup;
 mod help;
 mod indicator;
+mod member_list;
 mod schedule;
 pub(crate) mod scope;
 mod setup;
@@ -51,8 +52,10 @@ impl Default for Options {
 
 /// The gateway intents coachbot asks for. Check-in answers arrive as DMs, whose content
 /// Discord always delivers; the one privileged intent, Server Members (`members`), brings
-/// role changes and departures (GUILD_MEMBER_UPDATE / REMOVE), so access follows Discord's
-/// roles without waiting for the person's next command.
+/// each server's member list (asked for with opcode 8, see `member_list`), arrivals, role
+/// changes and departures (GUILD_MEMBER_ADD / UPDATE / REMOVE), so school-wide check-ins
+/// reach everyone with a mapped role and access follows Discord's roles without waiting for
+/// the person's next command.
 pub fn intents(members: bool) -> serenity::GatewayIntents {
     let base = serenity::GatewayIntents::GUILDS | serenity::GatewayIntents::DIRECT_MESSAGES;
     if members {
@@ -65,7 +68,8 @@ pub fn intents(members: bool) -> serenity::GatewayIntents {
 /// What to say when Discord refuses the Server Members intent (close 4014).
 pub const MEMBERS_INTENT_OFF: &str = "Discord refused the Server Members intent: switch it on \
      for this application (Developer Portal, Bot, Privileged Gateway Intents) so role changes \
-     reach coachbot at once; until then roles are read when people use a command";
+     reach coachbot at once and school-wide check-ins reach everyone with a mapped role; until \
+     then roles are read when people use a command";
 
 /// Whether a client stopped because Discord refused its token (401 on REST, close 4004).
 pub fn token_refused(error: &serenity::Error) -> bool {
@@ -226,6 +230,8 @@ pub async fn client_with_http(
         })
         .build();
     serenity::ClientBuilder::new_with_http(http, intents(options.members))
+        .type_map_insert::<member_list::MembersIntent>(options.members)
+        .type_map_insert::<member_list::NextRequest>(std::sync::Arc::default())
         .framework(Traced(framework))
         .await
         .context("building the Discord client")

@@ -5,6 +5,8 @@ use poise::serenity_prelude as serenity;
 
 use anyhow::Context as _;
 
+mod status;
+
 use super::{Context, Error, caller, complete, scope};
 use crate::domain::framework::Framework;
 use crate::domain::roles::{Grant, Role};
@@ -13,49 +15,79 @@ use crate::domain::text;
 use crate::error::UserError;
 use crate::store::frameworks;
 use crate::store::members::{self, NewMapping};
-use crate::store::schools::{self, Saved, SchoolSetup};
+use crate::store::schools::{self, Changed, ChannelChange, Saved, SchoolChange};
 
 /// Set up coachbot for this server: schools and who may do what (admins)
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("school", "role", "roles", "framework", "super::dates::dates"),
+    subcommands("school", "role", "roles", "status::status", "framework", "super::dates::dates"),
     subcommand_required
 )]
 pub async fn setup(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Add a school, or change its time zone or channel
+/// Add a school, or change its time zone or channel (only what you give changes)
 #[poise::command(slash_command, guild_only, check = "caller::admin")]
 async fn school(
     ctx: Context<'_>,
     #[description = "The school's name, as people say it"] name: String,
-    #[description = "The school's time zone, e.g. America/Chicago"]
+    #[description = "The school's time zone, e.g. America/Chicago (needed for a new school)"]
     #[autocomplete = "complete::time_zone"]
-    time_zone: String,
+    time_zone: Option<String>,
     #[description = "Channel for the school's announcements (optional)"]
     #[channel_types("Text")]
     channel: Option<serenity::PartialChannel>,
+    #[description = "True to stop posting announcements in the school's channel"]
+    no_channel: Option<bool>,
 ) -> Result<(), Error> {
     let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
     let name = SchoolName::parse(&name)?;
-    let time_zone = TimeZoneName::parse(&time_zone)?;
+    let time_zone = time_zone
+        .as_deref()
+        .map(str::trim)
+        .filter(|z| !z.is_empty())
+        .map(TimeZoneName::parse)
+        .transpose()?;
+    let channel = match (channel, no_channel) {
+        (Some(_), Some(true)) => return Err(UserError::ChannelAndNoChannel.into()),
+        (Some(c), _) => ChannelChange::Set(c.id.get()),
+        (None, Some(true)) => ChannelChange::Clear,
+        (None, _) => ChannelChange::Keep,
+    };
     let server_name = server_name(ctx, guild_id);
     let now = ctx.data().now();
-    let (school, saved) = schools::save(
+    let changed = schools::change(
         &ctx.data().db,
-        &SchoolSetup {
+        &SchoolChange {
             server_id: guild_id.into(),
             server_name: &server_name,
             name: &name,
             time_zone,
-            channel_id: channel.as_ref().map(|c| c.id.get()),
+            channel,
         },
         now,
     )
     .await?;
-    let local = now.with_timezone(&time_zone.tz()).format("%H:%M on %A");
+    let (school, saved) = match changed {
+        Changed::Saved(school, saved) => (school, saved),
+        Changed::NameDiffersInCase { existing } => {
+            return Err(UserError::SchoolNameCase {
+                given: name.as_str().to_owned(),
+                existing,
+            }
+            .into());
+        }
+        Changed::NeedsTimeZone => {
+            return Err(UserError::SchoolNeedsTimeZone {
+                name: name.as_str().to_owned(),
+            }
+            .into());
+        }
+    };
+    let zone = school.time_zone;
+    let local = now.with_timezone(&zone.tz()).format("%H:%M on %A");
     let verb = match saved {
         Saved::Added => "Added",
         Saved::Updated => "Updated",
@@ -65,7 +97,7 @@ async fn school(
         None => "No announcement channel yet; run this again with `channel` to add one.".to_owned(),
     };
     let reply = format!(
-        "{verb} **{}**. Time zone: {time_zone} (it is {local} there). {channel_line}",
+        "{verb} **{}**. Time zone: {zone} (it is {local} there). {channel_line}",
         school.name
     );
     ctx.send(CreateReply::default().content(reply).ephemeral(true))
@@ -138,6 +170,10 @@ async fn role(
         };
         let removed =
             members::unmap_role(db, guild_id.into(), discord_role.id.get(), grant).await?;
+        if removed {
+            // Whoever holds the same role through another mapping gets it back.
+            super::member_list::request(ctx.serenity_context(), guild_id).await;
+        }
         let reply = if removed {
             format!(
                 "Done: <@&{}> no longer counts as a {} {scope}. Whoever had that only through this role has lost it now.",
@@ -155,36 +191,82 @@ async fn role(
             .await?;
         return Ok(());
     }
-    let server_name = server_name(ctx, guild_id);
-    let added = members::map_role(
-        db,
-        &NewMapping {
-            server_id: guild_id.into(),
-            server_name: &server_name,
-            discord_role_id: discord_role.id.get(),
-            role,
-            school_id: school.as_ref().map(|s| s.id),
-            created_by: ctx.author().id.into(),
-        },
-        ctx.data().now(),
-    )
-    .await?;
-    let reply = if added {
+    let mapping = NewMapping {
+        server_id: guild_id.into(),
+        server_name: &server_name(ctx, guild_id),
+        discord_role_id: discord_role.id.get(),
+        role,
+        school_id: school.as_ref().map(|s| s.id),
+        created_by: ctx.author().id.into(),
+    };
+    if school.is_none() && matches!(role, Role::Principal | Role::Team) {
+        return confirm_every_school(ctx, &mapping).await;
+    }
+    let reply = save_mapping(ctx, &mapping).await?;
+    ctx.send(CreateReply::default().content(reply).ephemeral(true))
+        .await?;
+    Ok(())
+}
+
+/// A principal or team mapping without a school covers every school: the admin is asked
+/// first, and nothing is saved unless they click Save.
+async fn confirm_every_school(ctx: Context<'_>, mapping: &NewMapping<'_>) -> Result<(), Error> {
+    let all = schools::list(&ctx.data().db, mapping.server_id).await?;
+    let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+    let now_covers = if names.is_empty() {
+        "There are no schools yet; it will cover each one added.".to_owned()
+    } else {
+        format!(
+            "That is {} school(s) now ({}) and each one added later.",
+            names.len(),
+            text::clip(&names.join(", "), 1000)
+        )
+    };
+    let preview = format!(
+        "Without a school, everyone with <@&{}> counts as a {} at **every school**: they could \
+         read and change every school's plan. {now_covers}\n\
+         To map it for one school, run `/setup role` again with `school`. Save it for every school?",
+        mapping.discord_role_id,
+        mapping.role.label()
+    );
+    let Some((click, save)) = scope::ask_to_save(ctx, "setuprole", preview).await? else {
+        return Ok(());
+    };
+    let text = if save {
+        save_mapping(ctx, mapping).await?
+    } else {
+        "Nothing was saved.".to_owned()
+    };
+    scope::settle(ctx, &click, text).await
+}
+
+/// Saves the mapping, asks Discord for the member list again so everyone's roles follow it,
+/// and says what changed.
+async fn save_mapping(ctx: Context<'_>, mapping: &NewMapping<'_>) -> Result<String, Error> {
+    let added = members::map_role(&ctx.data().db, mapping, ctx.data().now()).await?;
+    let scope = match mapping.school_id {
+        Some(id) => schools::get(&ctx.data().db, mapping.server_id, id)
+            .await?
+            .map_or_else(
+                || "for a removed school".to_owned(),
+                |s| format!("for **{}**", s.name),
+            ),
+        None => "across the server".to_owned(),
+    };
+    Ok(if added {
+        super::member_list::request(ctx.serenity_context(), mapping.server_id.into()).await;
         format!(
             "Done: everyone with <@&{}> now counts as a {} {scope}.",
-            discord_role.id,
-            role.label()
+            mapping.discord_role_id,
+            mapping.role.label()
         )
     } else {
         format!(
             "No change: <@&{}> already counts as a {} {scope}.",
-            discord_role.id,
-            role.label()
+            mapping.discord_role_id,
+            mapping.role.label()
         )
-    };
-    ctx.send(CreateReply::default().content(reply).ephemeral(true))
-        .await?;
-    Ok(())
+    })
 }
 
 /// List which Discord roles count as what in coachbot (admins)

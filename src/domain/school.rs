@@ -32,18 +32,33 @@ pub struct TimeZoneName(Tz);
 
 impl TimeZoneName {
     /// Accepts an IANA name in any letter case (`america/chicago` is `America/Chicago`).
+    /// Refuses an abbreviation such as `EST` or `PST` (chrono-tz knows some of them as fixed
+    /// offsets that never switch to summer time, which is not what people mean), naming the
+    /// IANA zone to use instead.
     pub fn parse(raw: &str) -> Result<Self, UserError> {
         let given = raw.trim();
+        if let Some(zone) = zone_for_abbreviation(given) {
+            return Err(UserError::ZoneAbbreviation {
+                given: text::clip(given, 20),
+                zone,
+            });
+        }
+        Self::from_stored(given).ok_or_else(|| UserError::UnknownTimeZone {
+            given: text::clip(given, 60),
+        })
+    }
+
+    /// A zone read back from the database: any name chrono-tz knows, abbreviations included
+    /// (a row saved before they were refused still reads).
+    pub fn from_stored(raw: &str) -> Option<Self> {
+        let given = raw.trim();
         if let Ok(tz) = Tz::from_str(given) {
-            return Ok(Self(tz));
+            return Some(Self(tz));
         }
         chrono_tz::TZ_VARIANTS
             .iter()
             .find(|tz| tz.name().eq_ignore_ascii_case(given))
             .map(|tz| Self(*tz))
-            .ok_or_else(|| UserError::UnknownTimeZone {
-                given: text::clip(given, 60),
-            })
     }
 
     pub fn tz(self) -> Tz {
@@ -59,6 +74,31 @@ impl fmt::Display for TimeZoneName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0.name())
     }
+}
+
+/// Abbreviations people write for a zone, and the IANA zone they usually mean. The legacy
+/// POSIX names (`EST5EDT`…) are here too: they follow US rules of one era, not a place's.
+const ABBREVIATIONS: &[(&[&str], &str)] = &[
+    (&["EST", "EDT", "ET", "EST5EDT"], "America/New_York"),
+    (&["CST", "CDT", "CT", "CST6CDT"], "America/Chicago"),
+    (&["MST", "MDT", "MT", "MST7MDT"], "America/Denver"),
+    (&["PST", "PDT", "PT", "PST8PDT"], "America/Los_Angeles"),
+    (&["AKST", "AKDT"], "America/Anchorage"),
+    (&["HST", "HDT"], "Pacific/Honolulu"),
+    (&["AST", "ADT"], "America/Halifax"),
+    (&["NST", "NDT"], "America/St_Johns"),
+    (&["BST"], "Europe/London"),
+    (&["CEST"], "Europe/Paris"),
+    (&["AEST", "AEDT"], "Australia/Sydney"),
+];
+
+/// The IANA zone to suggest for an abbreviation such as `est` or `PST`, if it is one.
+pub fn zone_for_abbreviation(given: &str) -> Option<&'static str> {
+    let given = given.trim();
+    ABBREVIATIONS
+        .iter()
+        .find(|(names, _)| names.iter().any(|n| n.eq_ignore_ascii_case(given)))
+        .map(|(_, zone)| *zone)
 }
 
 /// Time zone names for autocomplete: those containing every word typed (case-insensitive),
@@ -114,6 +154,39 @@ mod tests {
                 "{bad} should be refused"
             );
         }
+    }
+
+    #[test]
+    fn abbreviations_are_refused_with_the_zone_to_use() {
+        for (given, zone) in [
+            ("EST", "America/New_York"),
+            ("est", "America/New_York"),
+            ("PST", "America/Los_Angeles"),
+            ("CST", "America/Chicago"),
+            ("MST", "America/Denver"),
+            ("EDT", "America/New_York"),
+            ("EST5EDT", "America/New_York"),
+        ] {
+            assert_eq!(
+                TimeZoneName::parse(given),
+                Err(UserError::ZoneAbbreviation {
+                    given: given.to_owned(),
+                    zone
+                }),
+                "{given}"
+            );
+            assert!(
+                TimeZoneName::parse(zone).is_ok(),
+                "the suggestion {zone} is accepted"
+            );
+        }
+        assert_eq!(
+            TimeZoneName::from_stored("EST").map(TimeZoneName::name),
+            Some("EST"),
+            "a stored abbreviation still reads"
+        );
+        assert!(TimeZoneName::parse("UTC").is_ok());
+        assert!(TimeZoneName::parse("Europe/London").is_ok());
     }
 
     #[test]

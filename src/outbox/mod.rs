@@ -189,7 +189,7 @@ impl Scheduler {
     #[tracing::instrument(skip_all, fields(owner = %self.owner))]
     pub async fn tick(&self, now: DateTime<Utc>) -> anyhow::Result<TickOutcome> {
         let fired = schedules::fire_due(&self.parts.checkins.db, now, BATCH, |schedule, people| {
-            let Ok(zone) = TimeZoneName::parse(&schedule.time_zone).map(TimeZoneName::tz) else {
+            let Some(zone) = TimeZoneName::from_stored(&schedule.time_zone).map(TimeZoneName::tz) else {
                 tracing::error!(schedule = schedule.id, zone = %schedule.time_zone, "schedule has an unknown time zone; stopping it");
                 return Firing::default();
             };

@@ -8,6 +8,7 @@ pub mod digests;
 pub mod export;
 pub mod frameworks;
 pub mod indicators;
+pub mod member_list;
 pub mod members;
 pub mod outbox;
 pub mod reports;
@@ -85,7 +86,7 @@ text_enum!(crate::domain::checkin::SessionStatus);
 text_enum!(crate::domain::plan::StepStatus);
 text_enum!(crate::domain::plan::BarrierNoteKind);
 text_enum!(crate::domain::school::TimeZoneName, |raw: &str| {
-    crate::domain::school::TimeZoneName::parse(raw).ok()
+    crate::domain::school::TimeZoneName::from_stored(raw)
 });
 
 /// Stores an id type as a BIGINT on both engines. Discord's ids are below 2^63, so an unsigned

@@ -102,6 +102,111 @@ pub async fn save(
     .context("saving the school")
 }
 
+/// What `/setup school` changes: only what was given.
+#[derive(Clone, Debug)]
+pub struct SchoolChange<'a> {
+    pub server_id: ServerId,
+    pub server_name: &'a str,
+    pub name: &'a SchoolName,
+    /// None keeps the school's zone (a new school needs one).
+    pub time_zone: Option<TimeZoneName>,
+    pub channel: ChannelChange,
+}
+
+/// What becomes of a school's announcement channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelChange {
+    Keep,
+    Set(u64),
+    Clear,
+}
+
+/// What [`change`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Changed {
+    Saved(School, Saved),
+    /// Another school's name differs from the one given only in letter case: nothing written.
+    NameDiffersInCase {
+        existing: String,
+    },
+    /// No school has that name and no time zone was given: nothing written.
+    NeedsTimeZone,
+}
+
+/// Adds the school, or changes only the given parts of the one with that exact name, in one
+/// transaction. A name equal to another school's but for letter case is refused.
+pub async fn change(
+    db: &Db,
+    setup: &SchoolChange<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Changed> {
+    let server = setup.server_id;
+    let name = setup.name.as_str().to_owned();
+    let zone = setup.time_zone.map(TimeZoneName::name);
+    let (keep_channel, channel) = match setup.channel {
+        ChannelChange::Keep => (true, None),
+        ChannelChange::Set(id) => (false, Some(db_id(id))),
+        ChannelChange::Clear => (false, None),
+    };
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        let same: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, name FROM schools WHERE server_id = $1 AND LOWER(name) = LOWER($2) ORDER BY id",
+        )
+        .bind(server)
+        .bind(name.clone())
+        .fetch_all(&mut *tx)
+        .await?;
+        let exact = same.iter().find(|(_, n)| *n == name).map(|(id, _)| *id);
+        let saved = match (exact, same.first(), zone) {
+            (Some(id), _, _) => {
+                sqlx::query(
+                    "UPDATE schools SET time_zone = COALESCE($1, time_zone),
+                        channel_id = CASE WHEN $2 THEN channel_id ELSE $3 END, updated_at = $4
+                     WHERE id = $5",
+                )
+                .bind(zone)
+                .bind(keep_channel)
+                .bind(channel)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                (id, Saved::Updated)
+            }
+            (None, Some((_, existing)), _) => {
+                return Ok(Changed::NameDiffersInCase { existing: existing.clone() });
+            }
+            (None, None, None) => return Ok(Changed::NeedsTimeZone),
+            (None, None, Some(zone)) => {
+                ensure_server!(&mut *tx, server, setup.server_name.to_owned(), now).await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO schools (server_id, name, time_zone, channel_id, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+                )
+                .bind(server)
+                .bind(name.clone())
+                .bind(zone)
+                .bind(channel)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                (id, Saved::Added)
+            }
+        };
+        let school: School = sqlx::query_as(
+            "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
+             FROM schools WHERE id = $1",
+        )
+        .bind(saved.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Changed::Saved(school, saved.1))
+    })
+    .context("saving the school")
+}
+
 /// The server's schools, by name.
 pub async fn list(db: &Db, server_id: ServerId) -> anyhow::Result<Vec<School>> {
     on_backend!(db, pool => {

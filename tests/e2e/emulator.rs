@@ -111,6 +111,11 @@ e2e! {
                 }
                 "CHANNEL_CREATE" => { parse::<serenity::GuildChannel>("CHANNEL_CREATE", &payload); }
                 "GUILD_ROLE_CREATE" => { parse::<serenity::GuildRoleCreateEvent>("GUILD_ROLE_CREATE", &payload); }
+                // The member list the bot asks for when it connects and after a role mapping.
+                "GUILD_MEMBERS_CHUNK" => {
+                    let chunk = parse::<serenity::GuildMembersChunkEvent>("GUILD_MEMBERS_CHUNK", &payload);
+                    assert!(chunk.members.contains_key(&serenity::UserId::new(ids.nobody)), "every member is listed");
+                }
                 other => panic!("a dispatch this test does not know: {other}"),
             }
         }
@@ -369,6 +374,12 @@ e2e! {
         bot.emu.wait_ready(readies + 1, WAIT).await.expect("it connects without the intent");
         let reply = bot.command(bot.ids.nobody, bot.ids.general, "help", &[]).await;
         assert!(reply.text().contains("/setup school"), "{}", reply.text());
+        // It did not ask for the whole member list (Discord would close the gateway), and
+        // `/setup status` tells the admin what to switch on.
+        let status = bot.command(bot.ids.owner, bot.ids.general, "setup status", &[]).await;
+        assert!(status.text().contains("Server Members intent: **off**"), "{}", status.text());
+        assert!(status.text().contains("Privileged Gateway Intents"), "{}", status.text());
+        assert_eq!(bot.emu.ready_count(), readies + 1, "no further reconnect");
         process.kill9().await;
     }
 }

@@ -12,6 +12,7 @@ mod digests;
 mod dm;
 mod emulator;
 mod exports;
+mod members;
 mod outbox;
 mod plans;
 mod process;

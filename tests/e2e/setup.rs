@@ -28,7 +28,8 @@ e2e! {
         assert_eq!(stored[0].time_zone.name(), "America/Chicago");
         assert_eq!(stored[0].channel_id, Some(ids.lincoln_channel as i64));
 
-        // Running it again changes the school instead of adding a second one.
+        // Running it again changes the school instead of adding a second one, and only what
+        // was given: the channel stays.
         let reply = bot
             .command(ids.owner, ids.general, "setup school", &[
                 ("name", json!("Lincoln Elementary")),
@@ -39,7 +40,7 @@ e2e! {
         let stored = schools::list(&bot.db, ids.server()).await.expect("schools");
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].time_zone.name(), "America/New_York");
-        assert_eq!(stored[0].channel_id, None);
+        assert_eq!(stored[0].channel_id, Some(ids.lincoln_channel as i64));
     }
 }
 

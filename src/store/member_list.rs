@@ -1,0 +1,172 @@
+//! A server's whole member list, as Discord sends it (GUILD_MEMBERS_CHUNK, up to 1,000 members
+//! a chunk, with the Server Members intent): each member recorded with the coachbot roles their
+//! Discord roles grant, a chunk in one transaction, and when the list was last complete.
+
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+
+use super::members::RoleMapping;
+use super::servers::ensure_server;
+use super::{BeginWrite as _, Db, discord_id, on_backend};
+use crate::domain::ids::{SchoolId, ServerId, UserId};
+use crate::domain::roles::{Grant, Role};
+
+/// One member as the member list shows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListedMember {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub discord_roles: Vec<u64>,
+}
+
+/// The coachbot roles that `discord_roles` grant under `mappings`, sorted, without repeats.
+pub fn grants_under(mappings: &[RoleMapping], discord_roles: &[u64]) -> Vec<Grant> {
+    let mut grants: Vec<Grant> = mappings
+        .iter()
+        .filter(|m| discord_roles.contains(&m.discord_role_id))
+        .map(|m| Grant {
+            role: m.role,
+            school_id: m.school_id,
+        })
+        .collect();
+    grants.sort();
+    grants.dedup();
+    grants
+}
+
+/// One chunk of the member list: every member recorded (name kept current) with the roles
+/// their Discord roles grant now, in one transaction. `complete` (the last chunk) also
+/// remembers that the list was synced at `now`.
+pub async fn record_chunk(
+    db: &Db,
+    server_id: ServerId,
+    server_name: &str,
+    listed: &[ListedMember],
+    complete: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        // The server's row is locked first (as `/setup role` and every sighting do), so the
+        // mappings read next are the ones in force when this chunk's roles are written.
+        ensure_server!(&mut *tx, server_id, server_name.to_owned(), now).await?;
+        let rows: Vec<(i64, String, Option<SchoolId>)> = sqlx::query_as(
+            "SELECT discord_role_id, role, school_id FROM role_mappings WHERE server_id = $1 ORDER BY id",
+        )
+        .bind(server_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mappings: Vec<RoleMapping> = rows
+            .into_iter()
+            .filter_map(|(discord_role_id, role, school_id)| {
+                Some(RoleMapping {
+                    discord_role_id: discord_id(discord_role_id),
+                    role: Role::parse(&role).ok()?,
+                    school_id,
+                })
+            })
+            .collect();
+        for member in listed {
+            let grants = grants_under(&mappings, &member.discord_roles);
+            sqlx::query(
+                "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $4)
+                 ON CONFLICT (server_id, user_id)
+                 DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at",
+            )
+            .bind(server_id)
+            .bind(member.user_id)
+            .bind(member.display_name.clone())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM member_roles WHERE server_id = $1 AND user_id = $2")
+                .bind(server_id)
+                .bind(member.user_id)
+                .execute(&mut *tx)
+                .await?;
+            for grant in &grants {
+                sqlx::query(
+                    "INSERT INTO member_roles (server_id, user_id, role, school_id) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(server_id)
+                .bind(member.user_id)
+                .bind(grant.role.as_str())
+                .bind(grant.school_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        if complete {
+            sqlx::query("UPDATE servers SET members_synced_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(server_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("recording a chunk of the member list")
+}
+
+/// The bot connected without the Server Members intent: the member list is no longer kept.
+pub async fn not_synced(db: &Db, server_id: ServerId) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        sqlx::query("UPDATE servers SET members_synced_at = NULL WHERE id = $1")
+            .bind(server_id)
+            .execute(pool)
+            .await
+            .map(drop)
+    })
+    .context("noting that the member list is not synced")
+}
+
+/// When the server's whole member list last arrived (None: never, or not since the bot
+/// connected without the Server Members intent).
+pub async fn synced_at(db: &Db, server_id: ServerId) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let at: Option<Option<DateTime<Utc>>> = on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT members_synced_at FROM servers WHERE id = $1")
+            .bind(server_id)
+            .fetch_optional(pool)
+            .await
+    })
+    .context("reading when the member list was synced")?;
+    Ok(at.flatten())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_follow_the_mapped_roles_only() {
+        let lincoln = SchoolId::new(1);
+        let mappings = [
+            RoleMapping {
+                discord_role_id: 10,
+                role: Role::Principal,
+                school_id: Some(lincoln),
+            },
+            RoleMapping {
+                discord_role_id: 11,
+                role: Role::Coach,
+                school_id: None,
+            },
+            RoleMapping {
+                discord_role_id: 12,
+                role: Role::Principal,
+                school_id: Some(lincoln),
+            },
+        ];
+        assert_eq!(
+            grants_under(&mappings, &[10, 12, 99]),
+            [Grant {
+                role: Role::Principal,
+                school_id: Some(lincoln)
+            }]
+        );
+        assert!(grants_under(&mappings, &[99]).is_empty());
+        assert_eq!(grants_under(&mappings, &[11]).len(), 1);
+    }
+}
