@@ -105,7 +105,7 @@ fn schedule_line(s: &Schedule, all_schools: &[School], names: &Names) -> String 
             ),
         ),
     };
-    let zone = TimeZoneName::parse(&s.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
+    let zone = TimeZoneName::from_stored(&s.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
     let next = match (s.paused != 0, s.next_fire_at) {
         (true, _) => "paused".to_owned(),
         (false, Some(at)) => format!(
@@ -172,7 +172,7 @@ async fn resume(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let found = find(ctx, &caller, &schedule).await?;
-    let zone = TimeZoneName::parse(&found.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
+    let zone = TimeZoneName::from_stored(&found.time_zone).map_or(chrono_tz::UTC, TimeZoneName::tz);
     let now = ctx.data().now();
     let next =
         CronSpec::parse(&found.spec, now.with_timezone(&zone).date_naive())?.next_after(zone, now);

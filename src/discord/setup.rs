@@ -21,7 +21,14 @@ use crate::store::schools::{self, Changed, ChannelChange, Saved, SchoolChange};
 #[poise::command(
     slash_command,
     guild_only,
-    subcommands("school", "role", "roles", "status::status", "framework", "super::dates::dates"),
+    subcommands(
+        "school",
+        "role",
+        "roles",
+        "status::status",
+        "framework",
+        "super::dates::dates"
+    ),
     subcommand_required
 )]
 pub async fn setup(_ctx: Context<'_>) -> Result<(), Error> {

@@ -167,9 +167,9 @@ impl Scheduler {
         let server = row.server_id;
         // A zone that no longer parses (a tz database change) still sends the digest, in UTC,
         // and says so in the log.
-        let zone = TimeZoneName::parse(&due.time_zone).map_or_else(
-            |error| {
-                tracing::error!(key = %row.key, zone = %due.time_zone, %error, "a digest's stored time zone does not parse; using UTC");
+        let zone = TimeZoneName::from_stored(&due.time_zone).map_or_else(
+            || {
+                tracing::error!(key = %row.key, zone = %due.time_zone, "a digest's stored time zone is not one chrono-tz knows; using UTC");
                 chrono_tz::UTC
             },
             TimeZoneName::tz,
