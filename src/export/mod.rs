@@ -198,6 +198,9 @@ mod tests {
                 old_status: Some("planned".into()),
                 new_status: Some("in_progress".into()),
                 note: Some("@here first one done".into()),
+                field: None,
+                old_value: None,
+                new_value: None,
             }],
             barriers: vec![Barrier {
                 id: 5,

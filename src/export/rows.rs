@@ -98,6 +98,9 @@ impl<'a> Names<'a> {
             old_status: u.old_status.as_deref(),
             new_status: u.new_status.as_deref(),
             note: u.note.as_deref().map(cell),
+            field: u.field.as_deref(),
+            old_value: u.old_value.as_deref().map(cell),
+            new_value: u.new_value.as_deref().map(cell),
         }
     }
 
@@ -234,6 +237,9 @@ pub(super) const UPDATE_HEADERS: &[&str] = &[
     "old_status",
     "new_status",
     "note",
+    "field",
+    "old_value",
+    "new_value",
 ];
 
 #[derive(Serialize)]
@@ -248,6 +254,9 @@ pub(super) struct UpdateCsv<'a> {
     old_status: Option<&'a str>,
     new_status: Option<&'a str>,
     note: Option<Cow<'a, str>>,
+    field: Option<&'a str>,
+    old_value: Option<Cow<'a, str>>,
+    new_value: Option<Cow<'a, str>>,
 }
 
 impl CsvRow for UpdateCsv<'_> {

@@ -35,6 +35,10 @@ pub struct UpdateRow {
     pub old_status: Option<String>,
     pub new_status: Option<String>,
     pub note: Option<String>,
+    /// For an edit (`kind` 'edited'): which field changed, and from what to what.
+    pub field: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
@@ -152,7 +156,7 @@ pub async fn records(
         .await?;
         let updates = sqlx::query_as(
             "SELECT u.id, u.step_id, s.school_id, u.author_id, u.at, u.kind, u.old_status,
-                    u.new_status, u.note
+                    u.new_status, u.note, u.field, u.old_value, u.new_value
              FROM step_updates u JOIN action_steps s ON s.id = u.step_id
              WHERE s.server_id = $1 AND ($2 IS NULL OR s.school_id = $2)
              ORDER BY u.at, u.id",

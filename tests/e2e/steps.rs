@@ -74,7 +74,7 @@ e2e! {
     /// reply says the day it read, each change is a line of the step's log (who, from what to
     /// what), and `/step show` lists both.
     async fn step_edit_changes_the_due_date_and_title_both_in_the_log(bot) {
-        let Plan { terry, jordan, .. } = bot.plan().await;
+        let Plan { terry, jordan, casey, .. } = bot.plan().await;
         let (_, step) = add(bot, terry, "Draft the partnership agenda", terry).await;
         let step = step.expect("added");
         let before = step_of(bot, step).await;
@@ -109,6 +109,14 @@ e2e! {
         let log = shown.embeds[0]["description"].as_str().expect("a log").to_owned();
         assert!(log.contains("**Jordan Silva** · changed the title: “Draft the partnership agenda” → “Draft and share the partnership agenda”"), "{log}");
         assert!(log.contains(&format!("**Jordan Silva** · changed the due date: {} → {}", day(before.due_on), day(next_friday))), "{log}");
+
+        let export = bot.command(casey, bot.ids.general, "export", &[("school", json!("Lincoln Elementary"))]).await;
+        let updates = export.call.attachments.iter()
+            .find(|f| f.filename.as_deref().is_some_and(|n| n.ends_with("-updates.csv")))
+            .map(|f| String::from_utf8_lossy(&f.bytes).into_owned())
+            .expect("the export has the step logs");
+        assert!(updates.lines().next().is_some_and(|h| h.ends_with(",field,old_value,new_value")), "{updates}");
+        assert!(updates.contains(",title,Draft the partnership agenda,Draft and share the partnership agenda"), "{updates}");
 
         // The same values again change nothing and log nothing.
         let again = bot.command(jordan, bot.ids.general, "step edit", &[
