@@ -1,7 +1,9 @@
 //! The thin Discord layer: poise commands grouped by feature, one error handler, and the
 //! serenity client wired to Discord or to the local emulator.
 
+mod away;
 mod barrier;
+mod calendar;
 mod caller;
 pub mod checkin;
 mod complete;
@@ -12,6 +14,7 @@ mod export;
 pub mod followup;
 mod help;
 mod indicator;
+mod reminders;
 mod schedule;
 pub(crate) mod scope;
 mod setup;
@@ -98,6 +101,9 @@ pub fn commands() -> Vec<poise::Command<App, Error>> {
         digest::digest(),
         summary::summary(),
         export::export(),
+        away::away(),
+        calendar::calendar(),
+        reminders::reminders(),
         help::help(),
     ]
 }

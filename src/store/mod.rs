@@ -2,7 +2,9 @@
 //! chosen by the URL's scheme. The only place SQL lives. Queries are written once with `$n`
 //! placeholders, which both engines accept, and compiled for each backend by [`on_backend!`].
 
+pub mod away;
 pub mod barriers;
+pub mod calendar;
 pub mod checkins;
 pub mod digests;
 pub mod export;
@@ -10,6 +12,7 @@ pub mod frameworks;
 pub mod indicators;
 pub mod members;
 pub mod outbox;
+pub mod reminders;
 pub mod reports;
 pub mod schedules;
 pub mod schools;
