@@ -153,9 +153,7 @@ fn capitalised(word: &str) -> String {
 async fn may_handle(ctx: Context<'_>, caller: &Caller, period: &AwayPeriod) -> Result<bool, Error> {
     let is_self = period.person_id == caller.user_id;
     let grants = members::roles_of(&ctx.data().db, caller.guild_id, period.person_id).await?;
-    Ok(caller
-        .access
-        .may_mark_away(&schools_of(&grants), is_self))
+    Ok(caller.access.may_mark_away(&schools_of(&grants), is_self))
 }
 
 /// Who is away now or later: yours, or (coaches, admins) the people of your schools

@@ -97,29 +97,29 @@ async fn list(
     school: Option<String>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
-    let school =
-        scope::school_or_all(ctx, &caller, school.as_deref(), "see its calendar").await?;
+    let school = scope::school_or_all(ctx, &caller, school.as_deref(), "see its calendar").await?;
     let db = &ctx.data().db;
     let since = ctx.data().now().date_naive() - chrono::TimeDelta::days(1);
     let all = schools::list(db, caller.guild_id).await?;
-    let lines: Vec<String> = calendar::list(db, caller.guild_id, school.as_ref().map(|s| s.id), since)
-        .await?
-        .iter()
-        .filter(|b| caller.access.can_read_plan(b.school_id))
-        .map(|b| {
-            let name = all
-                .iter()
-                .find(|s| s.id == b.school_id)
-                .map_or("a school", |s| s.name.as_str());
-            format!(
-                "**#{}** {} · **{}** · {}",
-                b.id,
-                name,
-                text::clip(&b.label, LABEL_MAX),
-                b.span().label()
-            )
-        })
-        .collect();
+    let lines: Vec<String> =
+        calendar::list(db, caller.guild_id, school.as_ref().map(|s| s.id), since)
+            .await?
+            .iter()
+            .filter(|b| caller.access.can_read_plan(b.school_id))
+            .map(|b| {
+                let name = all
+                    .iter()
+                    .find(|s| s.id == b.school_id)
+                    .map_or("a school", |s| s.name.as_str());
+                format!(
+                    "**#{}** {} · **{}** · {}",
+                    b.id,
+                    name,
+                    text::clip(&b.label, LABEL_MAX),
+                    b.span().label()
+                )
+            })
+            .collect();
     let title = school.map_or_else(|| "Breaks".to_owned(), |s| format!("Breaks at {}", s.name));
     scope::send_list(
         ctx,

@@ -283,10 +283,19 @@ mod tests {
         assert_eq!(reminder_due(due, at(12, 7, 9)), None, "three days before");
         assert_eq!(reminder_due(due, at(12, 8, 7)), None, "before 08:00");
         assert_eq!(reminder_due(due, at(12, 8, 8)), Some(ReminderKind::DueSoon));
-        assert_eq!(reminder_due(due, at(12, 9, 12)), Some(ReminderKind::DueSoon));
+        assert_eq!(
+            reminder_due(due, at(12, 9, 12)),
+            Some(ReminderKind::DueSoon)
+        );
         assert_eq!(reminder_due(due, at(12, 10, 12)), None, "the day itself");
-        assert_eq!(reminder_due(due, at(12, 11, 8)), Some(ReminderKind::Overdue));
-        assert_eq!(reminder_due(due, at(12, 17, 8)), Some(ReminderKind::Overdue));
+        assert_eq!(
+            reminder_due(due, at(12, 11, 8)),
+            Some(ReminderKind::Overdue)
+        );
+        assert_eq!(
+            reminder_due(due, at(12, 17, 8)),
+            Some(ReminderKind::Overdue)
+        );
         assert_eq!(reminder_due(due, at(12, 18, 8)), None, "long overdue");
     }
 

@@ -425,10 +425,17 @@ mod tests {
             at(2026, 11, 24),
             chrono_tz::UTC,
         );
-        assert_eq!(digest.schools[0].quiet_days, Some(19), "30 days less 11 of break");
+        assert_eq!(
+            digest.schools[0].quiet_days,
+            Some(19),
+            "30 days less 11 of break"
+        );
         facts.last_activity = at(2026, 11, 5);
         let digest = build(&[facts], at(2026, 11, 23), at(2026, 11, 24), chrono_tz::UTC);
-        assert!(digest.schools.is_empty(), "8 days of silence outside the break");
+        assert!(
+            digest.schools.is_empty(),
+            "8 days of silence outside the break"
+        );
     }
 
     #[test]

@@ -352,7 +352,10 @@ mod tests {
         let lincoln = [SchoolId::new(LINCOLN)];
         let team = with(&[(Role::Team, Some(LINCOLN))]);
         assert!(team.may_mark_away(&lincoln, true), "themselves");
-        assert!(!team.may_mark_away(&lincoln, false), "a team member, for someone else");
+        assert!(
+            !team.may_mark_away(&lincoln, false),
+            "a team member, for someone else"
+        );
         assert!(with(&[(Role::Coach, Some(LINCOLN))]).may_mark_away(&lincoln, false));
         assert!(
             !with(&[(Role::Coach, Some(WASHINGTON))]).may_mark_away(&lincoln, false),

@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use chrono::Utc;
 
+use crate::domain::calendar::Span;
 use crate::domain::framework::Level;
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::plan::{BarrierCategory, StepStatus};
@@ -16,7 +17,6 @@ use crate::store::members::{self, NewMapping};
 use crate::store::schedules::{self, ReportKind};
 use crate::store::schools::{self, SchoolSetup};
 use crate::store::steps::{self, Change, NewStep};
-use crate::domain::calendar::Span;
 use crate::store::{Db, calendar, indicators};
 
 pub const SERVER_NAME: &str = "Riverbend District";

@@ -29,7 +29,8 @@ impl AwayPeriod {
     }
 }
 
-const SELECT: &str = "SELECT id, server_id, person_id, starts_on, ends_on, note, created_by, created_at
+const SELECT: &str =
+    "SELECT id, server_id, person_id, starts_on, ends_on, note, created_by, created_at
      FROM away_periods";
 
 /// What `/away add` saves.

@@ -29,7 +29,8 @@ impl SchoolBreak {
     }
 }
 
-const SELECT: &str = "SELECT id, server_id, school_id, starts_on, ends_on, label, created_by, created_at
+const SELECT: &str =
+    "SELECT id, server_id, school_id, starts_on, ends_on, label, created_by, created_at
      FROM school_breaks";
 
 /// What `/calendar add` saves.
@@ -137,11 +138,7 @@ pub async fn break_covering(
 }
 
 /// Every server's breaks that touch the dates `from..=to`: what the scheduler checks.
-pub async fn touching(
-    db: &Db,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> anyhow::Result<Vec<SchoolBreak>> {
+pub async fn touching(db: &Db, from: NaiveDate, to: NaiveDate) -> anyhow::Result<Vec<SchoolBreak>> {
     on_backend!(db, pool => {
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE ends_on >= $1 AND starts_on <= $2 ORDER BY id"

@@ -58,7 +58,9 @@ async fn map_washington_coach(bot: &TestBot) -> u64 {
         .add_role(ids.guild, "Washington Coach", permissions::EVERYONE_DEFAULT)
         .expect("role");
     let wally = bot.emu.add_user("Wally Park");
-    bot.emu.add_member(ids.guild, wally, &[role]).expect("member");
+    bot.emu
+        .add_member(ids.guild, wally, &[role])
+        .expect("member");
     let reply = bot
         .command(
             bot.ids.owner,
@@ -266,10 +268,18 @@ e2e! {
 
 /// Terry adds a step (with Jordan as second owner) due on `due`: the reply.
 async fn add_step(bot: &TestBot, plan: &Plan, title: &str, due: NaiveDate) -> String {
-    bot.command(plan.terry, bot.ids.general, "step add", &[
-        ("title", json!(title)), ("indicator", json!("12a")), ("owner", json!(plan.terry)),
-        ("owner2", json!(plan.jordan)), ("due", json!(iso(due))),
-    ])
+    bot.command(
+        plan.terry,
+        bot.ids.general,
+        "step add",
+        &[
+            ("title", json!(title)),
+            ("indicator", json!("12a")),
+            ("owner", json!(plan.terry)),
+            ("owner2", json!(plan.jordan)),
+            ("due", json!(iso(due))),
+        ],
+    )
     .await
     .content
 }

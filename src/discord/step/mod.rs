@@ -133,13 +133,9 @@ pub(crate) async fn break_warning(
     school: &School,
     due_on: chrono::NaiveDate,
 ) -> Result<Option<String>, Error> {
-    let found = crate::store::calendar::break_covering(
-        &ctx.data().db,
-        school.server_id,
-        school.id,
-        due_on,
-    )
-    .await?;
+    let found =
+        crate::store::calendar::break_covering(&ctx.data().db, school.server_id, school.id, due_on)
+            .await?;
     Ok(found.map(|b| {
         format!(
             "\n⚠️ That due date falls in {}'s **{}** ({}). Is that what you meant? If not, \
