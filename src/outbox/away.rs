@@ -5,10 +5,12 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use chrono_tz::Tz;
 
-use super::Scheduler;
+use super::{CheckinStart, Scheduler};
 use crate::domain::calendar::{Absences, Skip};
 use crate::domain::ids::UserId;
+use crate::store::outbox::OutboxRow;
 use crate::store::schedules::Schedule;
+use crate::store::schools::School;
 use crate::store::{away, calendar, checkins, schools};
 
 /// Who a check-in occurrence asks and who it skips.
@@ -108,5 +110,48 @@ impl Scheduler {
             tracing::info!(session = session_id, person = %session.person_id, "no nudge: the person is away or their school on a break");
         }
         Ok(skip)
+    }
+
+    /// Whether a scheduled check-in that waited (for the person's earlier one) is skipped
+    /// now that it could start: its person is away today, or their school on a break. The
+    /// skip is recorded; a check-in an earlier attempt already started is not skipped.
+    pub(super) async fn skipped_at_start(
+        &self,
+        row: &OutboxRow,
+        school: &School,
+        start: &CheckinStart,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let db = &self.parts.checkins.db;
+        let server = row.server_id;
+        let today = now.with_timezone(&school.zone()).date_naive();
+        let reason = if calendar::break_covering(db, server, school.id, today)
+            .await?
+            .is_some()
+        {
+            Skip::Break
+        } else if away::is_away(db, server, start.person_id, today).await? {
+            Skip::Away
+        } else {
+            return Ok(false);
+        };
+        if away::started_from(db, &row.key).await? {
+            return Ok(false);
+        }
+        away::record_skip(
+            db,
+            &away::Skipped {
+                key: &row.key,
+                server_id: server,
+                schedule_id: start.schedule_id,
+                person_id: start.person_id,
+                occurrence: start.occurrence,
+                reason: reason.reason(),
+            },
+            now,
+        )
+        .await?;
+        tracing::info!(key = %row.key, person = %start.person_id, reason = reason.reason(), "a waiting check-in is skipped: its person is away or their school on a break");
+        Ok(true)
     }
 }

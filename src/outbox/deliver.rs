@@ -360,6 +360,9 @@ impl Scheduler {
             tracing::warn!(flow = %start.flow_id, "a scheduled flow no longer exists");
             return Ok(Delivered::Skipped);
         };
+        if self.skipped_at_start(row, &school, start, now).await? {
+            return Ok(Delivered::Skipped);
+        }
         // Closed DMs are not knocked on at every occurrence: the coaches were told once.
         if members::unreachable_since(&self.parts.checkins.db, server, start.person_id)
             .await?

@@ -197,3 +197,51 @@ pub async fn by_school(
         .map(|(school, person, from, to)| (school, person, Span { from, to }))
         .collect())
 }
+
+/// What a skipped check-in was: its outbox key, schedule, person and occurrence.
+#[derive(Clone, Debug)]
+pub struct Skipped<'a> {
+    pub key: &'a str,
+    pub server_id: ServerId,
+    pub schedule_id: i64,
+    pub person_id: UserId,
+    pub occurrence: DateTime<Utc>,
+    /// `away` or `break`.
+    pub reason: &'static str,
+}
+
+/// Records a scheduled check-in skipped when it would have started (it waited for an earlier
+/// one and its person is away now, or their school on a break); once per key.
+pub async fn record_skip(db: &Db, skipped: &Skipped<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
+    on_backend!(db, pool => {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO checkin_skips (key, server_id, schedule_id, person_id, occurrence_at, reason, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(skipped.key.to_owned())
+        .bind(skipped.server_id)
+        .bind(skipped.schedule_id)
+        .bind(skipped.person_id)
+        .bind(skipped.occurrence)
+        .bind(skipped.reason)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .context("recording a skipped check-in")
+}
+
+/// Whether a check-in was already started from the outbox row with this key (a retry).
+pub async fn started_from(db: &Db, key: &str) -> anyhow::Result<bool> {
+    let found: Option<i64> = on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT id FROM checkin_sessions WHERE origin = $1")
+            .bind(key.to_owned())
+            .fetch_optional(pool)
+            .await
+    })
+    .context("looking for a check-in started from a row")?;
+    Ok(found.is_some())
+}

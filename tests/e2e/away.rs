@@ -356,3 +356,23 @@ e2e! {
         assert!(!coachbot::store::reminders::is_off(&bot.db, bot.ids.server(), UserId::new(plan.jordan)).await.expect("off"));
     }
 }
+
+e2e! {
+    /// A check-in already queued (or waiting for an earlier one) when its person marks
+    /// themselves away is not started while they are away: recorded as skipped.
+    async fn a_queued_checkin_is_not_started_while_its_person_is_away(bot) {
+        let plan = bot.plan().await;
+        let schedule = schedule_for_pat(bot, &plan, "daily 08:00").await;
+        let first = schedule.next_fire_at.expect("a first time");
+        let scheduler = bot.scheduler();
+        assert_eq!(scheduler.tick(first).await.expect("tick").queued, 1);
+        let day = iso(local_date(first));
+        let reply = bot.command(plan.pat, bot.ids.general, "away add", &[("from", json!(day)), ("to", json!(day))]).await;
+        assert!(reply.content.starts_with("You are away"), "{}", reply.content);
+        let round = scheduler.deliver(first).await.expect("deliver");
+        assert_eq!((round.sent, round.skipped), (0, 1), "{round:?}");
+        assert_eq!(dm_questions(bot, plan.pat).await, 0);
+        let skipped = away::skipped(&bot.db, schedule.id).await.expect("skips");
+        assert_eq!(skipped, [(UserId::new(plan.pat), first, "away".to_owned())]);
+    }
+}
