@@ -9,7 +9,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::deliver::Delivered;
 use super::{OutboxMessage, Scheduler};
 use crate::domain::calendar::{
-    Absences, OVERDUE_WINDOW_DAYS, REMIND_DAYS_BEFORE, reminder_due, reminder_key, reminder_text,
+    Absences, OVERDUE_WINDOW_DAYS, REMIND_DAYS_BEFORE, ReminderKind, reminder_due, reminder_key,
+    reminder_text,
 };
 use crate::domain::ids::StepId;
 use crate::domain::message::Prompt;
@@ -39,6 +40,13 @@ impl Scheduler {
             let Some(kind) = reminder_due(candidate.due_on, local) else {
                 continue;
             };
+            let queued = match kind {
+                ReminderKind::DueSoon => candidate.soon_queued,
+                ReminderKind::Overdue => candidate.overdue_queued,
+            };
+            if queued {
+                continue;
+            }
             let date = local.date();
             if absences
                 .skip(
@@ -69,12 +77,7 @@ impl Scheduler {
                 now,
             )?);
         }
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
-        let known = reminders::existing(db, &keys).await?;
-        rows.retain(|r| !known.contains(&r.key));
+        // Another process may queue the same ones meanwhile: each key is written once.
         reminders::queue(db, &rows, now).await
     }
 

@@ -70,6 +70,10 @@ pub struct Candidate {
     pub title: String,
     pub due_on: NaiveDate,
     pub owner: UserId,
+    /// Whether the reminder before the due date is queued (or sent) already.
+    pub soon_queued: bool,
+    /// Whether the overdue reminder is queued (or sent) already.
+    pub overdue_queued: bool,
 }
 
 /// Owners (reminders on) of every open step due between `from` and `to`, in every server.
@@ -77,7 +81,11 @@ pub async fn candidates(db: &Db, from: NaiveDate, to: NaiveDate) -> anyhow::Resu
     on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT a.id AS step_id, a.server_id, a.school_id, s.name AS school_name, s.time_zone,
-                    a.title, a.due_on, o.user_id AS owner
+                    a.title, a.due_on, o.user_id AS owner,
+                    EXISTS (SELECT 1 FROM outbox x
+                            WHERE x.key = 'reminder:' || a.id || ':' || o.user_id || ':soon') AS soon_queued,
+                    EXISTS (SELECT 1 FROM outbox x
+                            WHERE x.key = 'reminder:' || a.id || ':' || o.user_id || ':overdue') AS overdue_queued
              FROM action_steps a
              JOIN schools s ON s.id = a.school_id
              JOIN step_owners o ON o.step_id = a.id
@@ -110,20 +118,4 @@ pub async fn queue(db: &Db, rows: &[NewRow], now: DateTime<Utc>) -> anyhow::Resu
         Ok::<_, sqlx::Error>(added)
     })
     .context("queueing reminders")
-}
-
-/// Of `keys`, those already in the outbox (queued or sent).
-pub async fn existing(db: &Db, keys: &[String]) -> anyhow::Result<Vec<String>> {
-    let mut found = Vec::new();
-    for key in keys {
-        let hit: Option<String> = on_backend!(db, pool => {
-            sqlx::query_scalar("SELECT key FROM outbox WHERE key = $1")
-                .bind(key.clone())
-                .fetch_optional(pool)
-                .await
-        })
-        .context("reading reminders already queued")?;
-        found.extend(hit);
-    }
-    Ok(found)
 }
