@@ -274,4 +274,17 @@ pub enum UserError {
         .limit >> 20
     )]
     ExportTooLarge { size: u64, limit: u64 },
+
+    #[error("That window does not work: {why}.")]
+    BadWindow { why: String },
+
+    #[error(
+        "There is no away period `{given}` that you may change. `/away list` shows the numbers."
+    )]
+    UnknownAway { given: String },
+
+    #[error(
+        "There is no break `{given}` here that you may change. `/calendar list` shows the numbers."
+    )]
+    UnknownBreak { given: String },
 }

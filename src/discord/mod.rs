@@ -1,7 +1,9 @@
 //! The thin Discord layer: poise commands grouped by feature, one error handler, and the
 //! serenity client wired to Discord or to the local emulator.
 
+mod away;
 mod barrier;
+mod calendar;
 mod caller;
 pub mod checkin;
 mod complete;
@@ -14,6 +16,7 @@ pub mod followup;
 mod help;
 mod indicator;
 mod member_list;
+mod reminders;
 mod schedule;
 pub(crate) mod scope;
 mod setup;
@@ -103,6 +106,9 @@ pub fn commands() -> Vec<poise::Command<App, Error>> {
         digest::digest(),
         summary::summary(),
         export::export(),
+        away::away(),
+        calendar::calendar(),
+        reminders::reminders(),
         help::help(),
     ]
 }

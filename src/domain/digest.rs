@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use chrono_tz::Tz;
 
+use super::calendar::{Span, break_days};
 use super::checkin::NotStarted;
 use super::ids::{SchoolId, StepId};
 use super::message::{MessageBody, Section, pack};
@@ -81,6 +82,17 @@ pub struct SchoolFacts {
     pub last_activity: DateTime<Utc>,
     /// Principals and team members whose DMs are closed.
     pub unreachable: Vec<String>,
+    /// Principals and team members marked away around now.
+    pub away: Vec<AwayPerson>,
+    /// The school's breaks since its last activity: their days are not counted as quiet.
+    pub breaks: Vec<Span>,
+}
+
+/// Someone of a school marked away (`/away`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AwayPerson {
+    pub name: String,
+    pub span: Span,
 }
 
 /// One school's part of the digest. Empty lists mean nothing to report.
@@ -96,6 +108,8 @@ pub struct SchoolDigest {
     /// Days since the last update, when that is too long.
     pub quiet_days: Option<i64>,
     pub unreachable: Vec<String>,
+    /// People away today: "Pat Lee is away until Fri 4 Dec 2026".
+    pub away: Vec<String>,
 }
 
 impl SchoolDigest {
@@ -107,6 +121,7 @@ impl SchoolDigest {
             && self.old_barriers.is_empty()
             && self.quiet_days.is_none()
             && self.unreachable.is_empty()
+            && self.away.is_empty()
     }
 }
 
@@ -168,6 +183,7 @@ fn school_digest(school: &SchoolFacts, since: DateTime<Utc>, now: DateTime<Utc>)
         old_barriers: Vec::new(),
         quiet_days: None,
         unreachable: Vec::new(),
+        away: Vec::new(),
     };
     for missed in &school.missed {
         digest.missed.push(match missed {
@@ -257,7 +273,9 @@ fn school_digest(school: &SchoolFacts, since: DateTime<Utc>, now: DateTime<Utc>)
             ));
         }
     }
-    let silent = (now - school.last_activity).num_days();
+    // Days of a break are not silence.
+    let last = school.last_activity.with_timezone(&zone).date_naive();
+    let silent = (now - school.last_activity).num_days() - break_days(&school.breaks, last, today);
     if silent >= QUIET_DAYS {
         digest.quiet_days = Some(silent);
     }
@@ -267,6 +285,16 @@ fn school_digest(school: &SchoolFacts, since: DateTime<Utc>, now: DateTime<Utc>)
         .map(|name| {
             format!("{name} cannot get DMs from the bot (their DMs are closed): ask them to allow direct messages from server members")
         })
+        .collect();
+    let mut away: Vec<&AwayPerson> = school
+        .away
+        .iter()
+        .filter(|a| a.span.covers(today))
+        .collect();
+    away.sort_by(|a, b| (a.span.to, &a.name).cmp(&(b.span.to, &b.name)));
+    digest.away = away
+        .iter()
+        .map(|a| format!("{} is away until {}", a.name, day(a.span.to)))
         .collect();
     digest
 }
@@ -318,6 +346,7 @@ fn section(school: &SchoolDigest) -> Section {
     group("New barriers", &school.new_barriers);
     group("Barriers open more than 14 days", &school.old_barriers);
     group("Not reachable by DM", &school.unreachable);
+    group("Away", &school.away);
     if let Some(days) = school.quiet_days {
         lines.push(format!(
             "**Quiet:** no update in {days} days → `/step list` or `/checkin start`"
@@ -350,7 +379,63 @@ mod tests {
             open_barriers: Vec::new(),
             last_activity: at(2026, 11, 20),
             unreachable: Vec::new(),
+            away: Vec::new(),
+            breaks: Vec::new(),
         }
+    }
+
+    #[test]
+    fn someone_away_today_is_shown_with_their_last_day() {
+        let date = |m, d| NaiveDate::from_ymd_opt(2026, m, d).expect("date");
+        let mut facts = school(1);
+        facts.away = vec![
+            AwayPerson {
+                name: "Pat Lee".into(),
+                span: Span {
+                    from: date(11, 23),
+                    to: date(11, 27),
+                },
+            },
+            AwayPerson {
+                name: "Later Lou".into(),
+                span: Span {
+                    from: date(12, 7),
+                    to: date(12, 9),
+                },
+            },
+        ];
+        let digest = build(&[facts], at(2026, 11, 23), at(2026, 11, 24), chrono_tz::UTC);
+        assert_eq!(digest.schools[0].away, ["Pat Lee is away until Fri 27 Nov"]);
+        let text = format!("{:?}", digest.render());
+        assert!(text.contains("Pat Lee is away until Fri 27 Nov"), "{text}");
+    }
+
+    #[test]
+    fn a_break_pauses_the_quiet_days_count() {
+        let date = |m, d| NaiveDate::from_ymd_opt(2026, m, d).expect("date");
+        let mut facts = school(1);
+        facts.last_activity = at(2026, 10, 25);
+        facts.breaks = vec![Span {
+            from: date(11, 10),
+            to: date(11, 20),
+        }];
+        let digest = build(
+            &[facts.clone()],
+            at(2026, 11, 23),
+            at(2026, 11, 24),
+            chrono_tz::UTC,
+        );
+        assert_eq!(
+            digest.schools[0].quiet_days,
+            Some(19),
+            "30 days less 11 of break"
+        );
+        facts.last_activity = at(2026, 11, 5);
+        let digest = build(&[facts], at(2026, 11, 23), at(2026, 11, 24), chrono_tz::UTC);
+        assert!(
+            digest.schools.is_empty(),
+            "8 days of silence outside the break"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The coaching domain, pure: no Discord, no SQL, no clock. `now` is always a parameter.
 
+pub mod calendar;
 pub mod checkin;
 pub mod dates;
 pub mod digest;

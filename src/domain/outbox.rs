@@ -31,6 +31,9 @@ pub enum OutboxMessage {
     Message(Outgoing),
     /// One line in a school's channel about a change to its plan.
     Announcement { channel_id: u64, text: String },
+    /// A reminder to one owner of a step (due soon, or overdue), by DM: sent only while the
+    /// step is open, they still own it, want reminders and are not away.
+    Reminder { step_id: StepId, text: String },
     /// One prompt of a check-in conversation (a question, the reflection: one or more
     /// messages, in order), to the person in DM, sent only while the check-in is open.
     Prompt {
@@ -51,6 +54,7 @@ impl OutboxMessage {
             OutboxMessage::Message(_) => "message",
             OutboxMessage::Announcement { .. } => "announcement",
             OutboxMessage::Prompt { .. } => "prompt",
+            OutboxMessage::Reminder { .. } => "reminder",
         }
     }
 

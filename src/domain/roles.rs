@@ -193,6 +193,20 @@ impl Access {
         }
     }
 
+    /// Marking someone away (or ending it, or seeing it): the person themselves when they
+    /// hold any role here; a coach of one of the schools they belong to (`their_schools`); an
+    /// admin. Not a team member for someone else, not another school's coach.
+    pub fn may_mark_away(&self, their_schools: &[SchoolId], is_self: bool) -> bool {
+        (is_self && self.has_any_role())
+            || self.is_admin()
+            || their_schools.iter().any(|school| self.coaches(*school))
+    }
+
+    /// Adding or removing a school's breaks: its coaches and admins.
+    pub fn may_change_calendar(&self, school_id: SchoolId) -> bool {
+        self.coaches(school_id) || self.is_admin()
+    }
+
     /// Lists of schedules and open check-ins, and digests: coaches and admins.
     pub fn is_coach_or_admin(&self) -> bool {
         self.is_admin() || self.has(Role::Coach)
@@ -363,6 +377,39 @@ mod tests {
             !with(&[(Role::Team, Some(LINCOLN))])
                 .may_change_schedule(ScheduleTarget::School(SchoolId::new(LINCOLN)))
         );
+    }
+
+    #[test]
+    fn someone_is_marked_away_by_themselves_their_coach_or_an_admin() {
+        let lincoln = [SchoolId::new(LINCOLN)];
+        let team = with(&[(Role::Team, Some(LINCOLN))]);
+        assert!(team.may_mark_away(&lincoln, true), "themselves");
+        assert!(
+            !team.may_mark_away(&lincoln, false),
+            "a team member, for someone else"
+        );
+        assert!(with(&[(Role::Coach, Some(LINCOLN))]).may_mark_away(&lincoln, false));
+        assert!(
+            !with(&[(Role::Coach, Some(WASHINGTON))]).may_mark_away(&lincoln, false),
+            "another school's coach"
+        );
+        assert!(with(&[(Role::Coach, None)]).may_mark_away(&lincoln, false));
+        assert!(with(&[(Role::Admin, None)]).may_mark_away(&[], false));
+        assert!(!Access::default().may_mark_away(&lincoln, true), "no role");
+        assert!(
+            !with(&[(Role::District, None)]).may_mark_away(&lincoln, false),
+            "a district leader"
+        );
+    }
+
+    #[test]
+    fn a_schools_calendar_is_changed_by_its_coaches_and_admins() {
+        let lincoln = SchoolId::new(LINCOLN);
+        assert!(with(&[(Role::Coach, Some(LINCOLN))]).may_change_calendar(lincoln));
+        assert!(with(&[(Role::Admin, None)]).may_change_calendar(lincoln));
+        assert!(!with(&[(Role::Coach, Some(WASHINGTON))]).may_change_calendar(lincoln));
+        assert!(!with(&[(Role::Principal, Some(LINCOLN))]).may_change_calendar(lincoln));
+        assert!(!with(&[(Role::Team, Some(LINCOLN))]).may_change_calendar(lincoln));
     }
 
     #[test]

@@ -216,6 +216,9 @@ impl Scheduler {
                 self.start_checkin(row, &start, dm, now, round_now).await
             }
             OutboxMessage::Nudge { session_id } => {
+                if self.nudge_skipped(session_id, now).await? {
+                    return Ok(Delivered::Skipped);
+                }
                 let sent = checkin::nudge(&self.parts.checkins, session_id).await?;
                 Ok(sent.map_or(Delivered::Skipped, |id| Delivered::Sent(Some(id))))
             }
@@ -235,6 +238,10 @@ impl Scheduler {
                 Ok(Delivered::Sent(Some(sent)))
             }
             OutboxMessage::Message(outgoing) => self.send_outgoing(row, &outgoing, dm).await,
+            OutboxMessage::Reminder { step_id, text } => {
+                let channel = dm.ok_or_else(|| Unknown("a reminder without a person".into()))?;
+                self.send_reminder(row, step_id, &text, channel, now).await
+            }
             OutboxMessage::Prompt {
                 session_id,
                 messages,
@@ -353,6 +360,9 @@ impl Scheduler {
             tracing::warn!(flow = %start.flow_id, "a scheduled flow no longer exists");
             return Ok(Delivered::Skipped);
         };
+        if self.skipped_at_start(row, &school, start, now).await? {
+            return Ok(Delivered::Skipped);
+        }
         // Closed DMs are not knocked on at every occurrence: the coaches were told once.
         if members::unreachable_since(&self.parts.checkins.db, server, start.person_id)
             .await?

@@ -2,8 +2,10 @@
 //! so a test drives it one tick at a time with a fixed `now`; the background loop calls the
 //! same functions, waking at the next due time or when a schedule changes.
 
+mod away;
 mod compose;
 mod deliver;
+mod reminders;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +38,10 @@ pub struct TickOutcome {
     pub nudged: usize,
     /// Check-ins that ran out of time (missed).
     pub expired: usize,
+    /// Owner reminders queued (a step due soon, or overdue).
+    pub reminded: usize,
+    /// Scheduled check-ins not sent to someone away or at a school on a break.
+    pub skipped: usize,
 }
 
 /// What one delivery round did.
@@ -188,6 +194,7 @@ impl Scheduler {
     /// written in the same transaction as the claim.
     #[tracing::instrument(skip_all, fields(owner = %self.owner))]
     pub async fn tick(&self, now: DateTime<Utc>) -> anyhow::Result<TickOutcome> {
+        let absences = self.absences(now).await?;
         let fired = schedules::fire_due(&self.parts.checkins.db, now, BATCH, |schedule, people| {
             let Some(zone) = TimeZoneName::from_stored(&schedule.time_zone).map(TimeZoneName::tz) else {
                 tracing::error!(schedule = schedule.id, zone = %schedule.time_zone, "schedule has an unknown time zone; stopping it");
@@ -202,15 +209,21 @@ impl Scheduler {
                 return Firing::default();
             };
             let due = spec.due(zone, first_due, now, TimeDelta::minutes(schedule.grace_minutes));
-            let outbox = due
-                .fire
-                .map(|occurrence| queue(schedule, people, occurrence, due.next))
-                .unwrap_or_default();
+            let Some(occurrence) = due.fire else {
+                return Firing {
+                    missed: due.missed,
+                    next_fire_at: due.next,
+                    ..Firing::default()
+                };
+            };
+            let sorted = away::sort_out(schedule, people, occurrence, zone, &absences);
             Firing {
                 fired: due.fire,
                 missed: due.missed,
                 next_fire_at: due.next,
-                outbox,
+                outbox: queue(schedule, &sorted.asked, occurrence, due.next),
+                skipped_run: sorted.skipped_run,
+                skipped: sorted.skipped,
             }
         })
         .await?;
@@ -227,7 +240,9 @@ impl Scheduler {
             outcome.fired += usize::from(firing.fired.is_some());
             outcome.missed += firing.missed.len();
             outcome.queued += firing.outbox.len();
+            outcome.skipped += firing.skipped.len();
         }
+        outcome.reminded = self.remind(&absences, now).await?;
         Ok(outcome)
     }
 

@@ -26,8 +26,48 @@ pub async fn build_digest(
     let since = digests::last_built(db, server, coach)
         .await?
         .unwrap_or(now - TimeDelta::days(FIRST_LOOKBACK_DAYS));
-    let facts = digests::facts(db, server, &schools, since).await?;
+    let mut facts = digests::facts(db, server, &schools, since).await?;
+    add_absences(db, server, &mut facts, now).await?;
     Ok(digest::build(&facts, since, now, zone))
+}
+
+/// Adds to each school's facts who is away around `now` and the breaks since its last
+/// activity (away until …; quiet days that do not count).
+async fn add_absences(
+    db: &Db,
+    server: ServerId,
+    facts: &mut [digest::SchoolFacts],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let today = now.date_naive();
+    let (soon, recently) = (today + TimeDelta::days(1), today - TimeDelta::days(1));
+    let away = crate::store::away::by_school(db, server, recently, soon).await?;
+    let names = crate::store::members::names(db, server).await?;
+    let earliest = facts
+        .iter()
+        .map(|f| f.last_activity.date_naive() - TimeDelta::days(1))
+        .min()
+        .unwrap_or(today);
+    let breaks = crate::store::calendar::touching_in(db, server, earliest, soon).await?;
+    for school in facts.iter_mut() {
+        school.away = away
+            .iter()
+            .filter(|(id, _, _)| *id == school.school_id)
+            .map(|(_, person, span)| digest::AwayPerson {
+                name: names
+                    .get(person)
+                    .cloned()
+                    .unwrap_or_else(|| person.mention()),
+                span: *span,
+            })
+            .collect();
+        school.breaks = breaks
+            .iter()
+            .filter(|b| b.school_id == school.school_id)
+            .map(crate::store::calendar::SchoolBreak::span)
+            .collect();
+    }
+    Ok(())
 }
 
 /// Builds the indicator summary of a school (or of every school) as of `now`, and its chart.

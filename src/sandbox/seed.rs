@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use chrono::Utc;
 
+use crate::domain::calendar::Span;
 use crate::domain::framework::Level;
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::plan::{BarrierCategory, StepStatus};
@@ -16,7 +17,7 @@ use crate::store::members::{self, NewMapping};
 use crate::store::schedules::{self, ReportKind};
 use crate::store::schools::{self, SchoolSetup};
 use crate::store::steps::{self, Change, NewStep};
-use crate::store::{Db, indicators};
+use crate::store::{Db, calendar, indicators};
 
 pub const SERVER_NAME: &str = "Riverbend District";
 /// Casey's morning digest, so that `clock morning` shows one.
@@ -367,6 +368,50 @@ async fn seed_plan(
     Ok(())
 }
 
+/// Lincoln's winter break (21 December to 1 January, the next one not over yet), unless
+/// Lincoln has a break on its calendar already.
+async fn seed_break(
+    db: &Db,
+    demo: &Demo,
+    lincoln: SchoolId,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use chrono::Datelike as _;
+    let today = now.with_timezone(&chrono_tz::America::Chicago).date_naive();
+    let any = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).context("a date")?;
+    if !calendar::list(db, demo.server(), Some(lincoln), any)
+        .await?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let winter = |year: i32| {
+        Some(Span {
+            from: chrono::NaiveDate::from_ymd_opt(year, 12, 21)?,
+            to: chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1)?,
+        })
+    };
+    let span = [today.year() - 1, today.year()]
+        .into_iter()
+        .filter_map(winter)
+        .find(|span| span.to >= today)
+        .context("a winter break date")?;
+    let casey = demo.person("casey").context("demo person casey")?;
+    calendar::add(
+        db,
+        &calendar::NewBreak {
+            server_id: demo.server(),
+            school_id: lincoln,
+            span,
+            label: "Winter break",
+            created_by: casey.id(),
+        },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Gives the database the demo's schools and role mappings (idempotent).
 pub async fn seed_database(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> anyhow::Result<()> {
     let mut school_ids = Vec::new();
@@ -392,6 +437,7 @@ pub async fn seed_database(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> 
         .map(|(_, id)| *id)
         .context("the demo's Lincoln Elementary")?;
     seed_plan(db, demo, lincoln, now).await?;
+    seed_break(db, demo, lincoln, now).await?;
     for (discord_role, role, school) in ROLE_MAP {
         let school_id =
             school.and_then(|s| school_ids.iter().find(|(n, _)| n == s).map(|(_, id)| *id));

@@ -178,6 +178,8 @@ pub async fn facts(
                     .copied()
                     .map_or(s.created_at, |at| at.max(s.created_at)),
                 unreachable: Vec::new(),
+                away: Vec::new(),
+                breaks: Vec::new(),
             };
             (s.id, facts)
         })

@@ -2,7 +2,9 @@
 //! chosen by the URL's scheme. The only place SQL lives. Queries are written once with `$n`
 //! placeholders, which both engines accept, and compiled for each backend by [`on_backend!`].
 
+pub mod away;
 pub mod barriers;
+pub mod calendar;
 pub mod checkins;
 pub mod digests;
 pub mod export;
@@ -11,6 +13,7 @@ pub mod indicators;
 pub mod member_list;
 pub mod members;
 pub mod outbox;
+pub mod reminders;
 pub mod reports;
 pub mod schedules;
 pub mod schools;

@@ -331,6 +331,12 @@ pub struct Firing {
     pub next_fire_at: Option<DateTime<Utc>>,
     /// The outbox rows it writes.
     pub outbox: Vec<NewRow>,
+    /// The fired occurrence's outcome when nobody was asked (`skipped_away`,
+    /// `skipped_break`); None: `fired`.
+    pub skipped_run: Option<&'static str>,
+    /// People its check-in skipped (away, their school on a break): each with the key their
+    /// row would have had and why (`away`, `break`).
+    pub skipped: Vec<(UserId, String, &'static str)>,
 }
 
 /// Claims the schedules due at `now` (at most `limit`) and applies `decide` to each, writing
@@ -375,7 +381,8 @@ pub async fn fire_due(
                 .await?,
             };
             let firing = decide(&schedule, &people);
-            for (at, outcome) in firing.fired.iter().map(|t| (*t, "fired")).chain(firing.missed.iter().map(|t| (*t, "missed"))) {
+            let fired_outcome = firing.skipped_run.unwrap_or("fired");
+            for (at, outcome) in firing.fired.iter().map(|t| (*t, fired_outcome)).chain(firing.missed.iter().map(|t| (*t, "missed"))) {
                 sqlx::query(
                     "INSERT INTO schedule_runs (schedule_id, occurrence_at, outcome, recorded_at) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (schedule_id, occurrence_at) DO NOTHING",
@@ -389,6 +396,23 @@ pub async fn fire_due(
             }
             for row in &firing.outbox {
                 insert_row!(tx, row, now)?;
+            }
+            if let Some(at) = firing.fired {
+                for (person, key, reason) in &firing.skipped {
+                    sqlx::query(
+                        "INSERT INTO checkin_skips (key, server_id, schedule_id, person_id, occurrence_at, reason, recorded_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key) DO NOTHING",
+                    )
+                    .bind(key.clone())
+                    .bind(schedule.server_id)
+                    .bind(schedule.id)
+                    .bind(*person)
+                    .bind(at)
+                    .bind(*reason)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
             sqlx::query("UPDATE schedules SET next_fire_at = $1, updated_at = $2 WHERE id = $3")
                 .bind(firing.next_fire_at)

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod away;
 mod checkins;
 mod cli;
 mod crash;

@@ -394,3 +394,17 @@ async fn a_principals_week_from_the_readme() {
         sandbox.emu.violations()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lincoln_starts_with_a_winter_break() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sandbox = Sandbox::start(&dir.path().join("sandbox.db"), true)
+        .await
+        .expect("the sandbox starts");
+    say(&mut sandbox, "as casey").await;
+    let listed = say(&mut sandbox, "/calendar list").await;
+    assert!(
+        listed.contains("Lincoln Elementary") && listed.contains("Winter break"),
+        "{listed}"
+    );
+}

@@ -120,7 +120,7 @@ async fn add(
         announcement.as_ref(),
     )
     .await?;
-    let reply = format!(
+    let mut reply = format!(
         "Added step **#{} · {}** under {} for {}. Owners: {}. Due {}.",
         step.id,
         step.title,
@@ -129,9 +129,33 @@ async fn add(
         names.list(&owner_ids),
         dates::as_read(step.due_on, today)
     );
+    if let Some(warning) = break_warning(ctx, &school, step.due_on).await? {
+        reply.push_str(&warning);
+    }
     scope::say(ctx, reply).await?;
     scope::announce(ctx, announcement.as_ref()).await;
     Ok(())
+}
+
+/// A line for a reply when `due_on` falls in one of the school's breaks (the step is saved
+/// all the same): what `/step add` and `/step edit` say.
+pub(crate) async fn break_warning(
+    ctx: Context<'_>,
+    school: &School,
+    due_on: chrono::NaiveDate,
+) -> Result<Option<String>, Error> {
+    let found =
+        crate::store::calendar::break_covering(&ctx.data().db, school.server_id, school.id, due_on)
+            .await?;
+    Ok(found.map(|b| {
+        format!(
+            "\n⚠️ That due date falls in {}'s **{}** ({}). Is that what you meant? If not, \
+             `/step edit` can move it.",
+            school.name,
+            text::clip(&b.label, 100),
+            b.span().label()
+        )
+    }))
 }
 
 /// The indicator named and the school's focus on it (an error when it is not one of the
