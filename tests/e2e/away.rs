@@ -307,6 +307,15 @@ e2e! {
         assert!(added.content.starts_with("Added break"), "{}", added.content);
         let warned = add_step(bot, &plan, "Family night", break_day).await;
         assert!(warned.starts_with("Added step") && warned.contains("⚠️") && warned.contains("Staff day"), "{warned}");
+        // Moving a step's due date into the break warns the same way; the edit is saved.
+        let edited = bot.command(plan.terry, bot.ids.general, "step edit", &[
+            ("step", json!(format!("#{step}"))), ("due", json!(iso(break_day))),
+        ]).await;
+        assert!(edited.content.contains("is edited") && edited.content.contains("⚠️") && edited.content.contains("Staff day"), "{}", edited.content);
+        let moved = bot.command(plan.terry, bot.ids.general, "step edit", &[
+            ("step", json!(format!("#{step}"))), ("due", json!(iso(due))),
+        ]).await;
+        assert!(moved.content.contains("is edited") && !moved.content.contains("⚠️"), "{}", moved.content);
 
         let scheduler = bot.scheduler();
         let soon = eight_on(due - TimeDelta::days(2));

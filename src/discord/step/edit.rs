@@ -104,19 +104,18 @@ pub(super) async fn edit(
     Ok(())
 }
 
-/// A warning about the new due date, if it needs one. The school calendar (issue I, away and
-/// calendar) warns here when the date falls in a school break, through
-/// `store::calendar::break_covering`.
+/// A warning when the new due date falls in one of the school's breaks.
 async fn due_warning(
-    _ctx: Context<'_>,
-    _school: &School,
-    _step: &ActionStep,
+    ctx: Context<'_>,
+    school: &School,
+    step: &ActionStep,
     made: &[FieldChange],
 ) -> Result<Option<String>, Error> {
     if !made.iter().any(|c| c.field == "due") {
         return Ok(None);
     }
-    Ok(None)
+    let warning = super::break_warning(ctx, school, step.due_on).await?;
+    Ok(warning.map(|w| w.trim_start().to_owned()))
 }
 
 /// How a field reads in a sentence.
