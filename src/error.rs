@@ -242,6 +242,15 @@ pub enum UserError {
     )]
     NothingToAsk { name: String },
 
+    #[error(
+        "`{given}` fires {how_often}, and a check-in can be asked at most once an hour. Give \
+         one minute, such as `0 8 * * 1-5` (8:00 on weekdays) or `weekdays 8am`."
+    )]
+    TooFrequent {
+        given: String,
+        how_often: &'static str,
+    },
+
     #[error("I could not read `{given}` as a schedule: {why}.")]
     BadSchedule { given: String, why: String },
 

@@ -99,7 +99,7 @@ pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
         let nobody = access.as_ref().is_some_and(|a| !a.has_any_role());
         let why = if nobody {
             "You have no coachbot role yet: ask a server admin to map your Discord role with \
-             `/setup role`. Other commands"
+             `/setup role`. Then, depending on your role"
         } else {
             "For other roles"
         };

@@ -254,12 +254,10 @@ impl CronSpec {
         } else {
             "more than once an hour"
         };
-        Err(bad(
-            &self.source,
-            format!(
-                "it fires {how_often}, and a check-in can be asked at most once an hour. Give one minute, such as `0 8 * * 1-5` (8:00 on weekdays) or `weekdays 8am`"
-            ),
-        ))
+        Err(UserError::TooFrequent {
+            given: crate::domain::text::clip(&self.source, 60),
+            how_often,
+        })
     }
 
     /// The next naive local slot strictly after `after`.

@@ -23,9 +23,9 @@ e2e! {
     async fn a_checkin_every_minute_is_refused_and_8am_is_accepted(bot) {
         let plan = bot.plan().await;
         for (when, why) in [
-            ("* * * * *", "it fires every minute"),
-            ("* * * * * *", "it fires more than once a minute"),
-            ("*/10 * * * *", "it fires more than once an hour"),
+            ("* * * * *", "fires every minute"),
+            ("* * * * * *", "fires more than once a minute"),
+            ("*/10 * * * *", "fires more than once an hour"),
         ] {
             let refused = bot.command(plan.casey, bot.ids.general, "checkin schedule", &[
                 ("flow", json!("wellbeing")), ("when", json!(when)), ("person", json!(plan.pat)),

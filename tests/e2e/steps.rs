@@ -88,7 +88,7 @@ e2e! {
         ]).await;
         assert!(reply.ephemeral);
         assert!(reply.content.contains("is edited"), "{}", reply.content);
-        assert!(reply.content.contains(&format!("due {}", day(next_friday))), "the day it was read as: {}", reply.content);
+        assert!(reply.content.contains(&format!("→ **{}**", day(next_friday))), "the day it was read as: {}", reply.content);
         assert!(reply.content.contains("“Draft the partnership agenda” → “Draft and share the partnership agenda”"), "{}", reply.content);
 
         let after = step_of(bot, step).await;

@@ -146,7 +146,7 @@ fn edited_reply(after: &ActionStep, made: &[FieldChange], today: chrono::NaiveDa
     let mut reply = format!("Step **#{} · {}** is edited:", after.id, after.title);
     for change in made {
         let new = if change.field == "due" {
-            format!("**due {}**", dates::as_read(after.due_on, today))
+            format!("**{}**", dates::as_read(after.due_on, today))
         } else {
             value_text(change.field, change.new.as_deref())
         };
