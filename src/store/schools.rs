@@ -44,62 +44,30 @@ pub enum Saved {
     Updated,
 }
 
-/// Adds the school, or updates the time zone and channel of the one with that name.
+/// Adds the school, or sets the time zone and channel of the one with that name: [`change`]
+/// with every part given.
 pub async fn save(
     db: &Db,
     setup: &SchoolSetup<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(School, Saved)> {
-    let server = setup.server_id;
-    let channel = setup.channel_id.map(db_id);
-    on_backend!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        ensure_server!(&mut *tx, setup.server_id, setup.server_name.to_owned(), now).await?;
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT id FROM schools WHERE server_id = $1 AND name = $2")
-                .bind(server)
-                .bind(setup.name.as_str().to_owned())
-                .fetch_optional(&mut *tx)
-                .await?;
-        let saved = match existing {
-            Some(id) => {
-                sqlx::query(
-                    "UPDATE schools SET time_zone = $1, channel_id = $2, updated_at = $3 WHERE id = $4",
-                )
-                .bind(setup.time_zone.name())
-                .bind(channel)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                (id, Saved::Updated)
-            }
-            None => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO schools (server_id, name, time_zone, channel_id, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
-                )
-                .bind(server)
-                .bind(setup.name.as_str().to_owned())
-                .bind(setup.time_zone.name())
-                .bind(channel)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                (id, Saved::Added)
-            }
-        };
-        let school: School = sqlx::query_as(
-            "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
-             FROM schools WHERE id = $1",
-        )
-        .bind(saved.0)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>((school, saved.1))
-    })
-    .context("saving the school")
+    let change_all = SchoolChange {
+        server_id: setup.server_id,
+        server_name: setup.server_name,
+        name: setup.name,
+        time_zone: Some(setup.time_zone),
+        channel: setup
+            .channel_id
+            .map_or(ChannelChange::Clear, ChannelChange::Set),
+    };
+    match change(db, &change_all, now).await? {
+        Changed::Saved(school, saved) => Ok((school, saved)),
+        Changed::NameDiffersInCase { existing } => anyhow::bail!(
+            "saving the school {:?}: {existing:?} differs from it only in letter case",
+            setup.name.as_str()
+        ),
+        Changed::NeedsTimeZone => anyhow::bail!("saving a school without a time zone"),
+    }
 }
 
 /// What `/setup school` changes: only what was given.
