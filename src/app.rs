@@ -12,18 +12,18 @@ use crate::checkin::Engine;
 use crate::clock::Clock;
 use crate::config::{Sending, Token};
 use crate::domain::flow::Flow;
-use crate::domain::framework::Framework;
 use crate::outbound::Outbound;
 use crate::outbox::{Parts, Scheduler};
 use crate::store::Db;
+use crate::store::frameworks::Frameworks;
 
 /// What every command, event handler and scheduler round of a process reaches. Cheap to
 /// clone: every part is shared.
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
-    /// The framework servers use until they load their own.
-    pub default_framework: Arc<Framework>,
+    /// The shipped framework, and each server's own as parsed (kept until it changes).
+    pub frameworks: Frameworks,
     /// The check-in engine (its flows, its per-person locks).
     pub checkins: Engine,
     /// The only reader of the time.
@@ -60,12 +60,12 @@ impl App {
     ) -> anyhow::Result<Self> {
         let outbound = Arc::new(Outbound::new(http, sending.per_second)?);
         let wake = Arc::<tokio::sync::Notify>::default();
-        let default_framework = Arc::new(crate::prompts::default_framework()?);
+        let frameworks = Frameworks::new(crate::prompts::default_framework()?);
         Ok(Self {
             checkins: Engine {
                 db: db.clone(),
                 flows: Arc::new(crate::prompts::flows()?),
-                default_framework: default_framework.clone(),
+                frameworks: frameworks.clone(),
                 outbound: outbound.clone(),
                 conversations: Arc::default(),
                 wake: wake.clone(),
@@ -73,7 +73,7 @@ impl App {
                 owner: crate::store::outbox::lease_owner().into(),
             },
             db,
-            default_framework,
+            frameworks,
             clock,
             wake,
             outbound,

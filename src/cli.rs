@@ -327,7 +327,7 @@ pub async fn export(
     });
     let files = crate::export::build(
         db,
-        &crate::prompts::default_framework()?,
+        &crate::store::frameworks::Frameworks::new(crate::prompts::default_framework()?),
         server_id,
         school.as_ref().map(|s| s.id),
         &answers,

@@ -189,6 +189,13 @@ pub enum UserError {
     BadFramework(String),
 
     #[error(
+        "The framework was not loaded, and nothing was saved: the current one stays. It leaves \
+         out {count} indicator(s) that are in use:\n{uses}\nKeep those indicator ids in the \
+         file (their names and level descriptions may change), then attach it again."
+    )]
+    FrameworkDropsIndicators { count: usize, uses: String },
+
+    #[error(
         "The framework file is {size} bytes; the most I accept is {max}. Check that you attached \
          the right file."
     )]

@@ -77,7 +77,7 @@ pub async fn begin(
             .await?
         }
     };
-    let framework = frameworks::effective(db, request.guild_id, &engine.default_framework).await?;
+    let framework = frameworks::effective(db, request.guild_id, &engine.frameworks).await?;
     let open_steps = candidates
         .into_iter()
         .filter(|s| s.status.is_open())

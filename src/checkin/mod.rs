@@ -30,8 +30,8 @@ pub struct Engine {
     pub db: Db,
     /// The check-in flows from `prompts/checkins`, checked at start-up.
     pub flows: Arc<Vec<Flow>>,
-    /// The framework servers use until they load their own (for indicator names in questions).
-    pub default_framework: Arc<crate::domain::framework::Framework>,
+    /// The frameworks servers use (for indicator names in questions).
+    pub frameworks: crate::store::frameworks::Frameworks,
     pub outbound: Arc<Outbound>,
     /// One lock per person for their check-in conversation.
     pub conversations: Arc<Conversations>,

@@ -181,11 +181,12 @@ async fn list(ctx: Context<'_>) -> Result<(), Error> {
             period.span().label()
         ));
     }
-    scope::send_list(
+    scope::send_list_see(
         ctx,
         "Away",
         &lines,
         "Nobody is marked away. `/away add` marks you (or someone you coach) away.",
+        "the later ones show here as these end",
     )
     .await
 }

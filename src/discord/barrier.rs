@@ -197,7 +197,14 @@ async fn list(
         Some(s) => format!("Barriers at {}", s.name),
         None => "Barriers in every school".to_owned(),
     };
-    scope::send_list(ctx, &heading, &lines, "Nothing in the way right now.").await
+    scope::send_list_see(
+        ctx,
+        &heading,
+        &lines,
+        "Nothing in the way right now.",
+        "give `school` to narrow it; a coach's `/export` has every barrier",
+    )
+    .await
 }
 
 /// One barrier in full: its state, step, history and the root causes found underneath it

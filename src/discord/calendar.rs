@@ -121,11 +121,12 @@ async fn list(
             })
             .collect();
     let title = school.map_or_else(|| "Breaks".to_owned(), |s| format!("Breaks at {}", s.name));
-    scope::send_list(
+    scope::send_list_see(
         ctx,
         &title,
         &lines,
         "No breaks on the calendar. A coach adds one with `/calendar add`.",
+        "give `school` to list one school's",
     )
     .await
 }

@@ -95,6 +95,9 @@ pub fn check(
     }
 }
 
+/// Room for the school names in "which school?", within one message.
+const SCHOOL_CHOICES_BUDGET: usize = 1500;
+
 /// The school a command is about: the one named, or else the caller's only school.
 pub async fn school(
     ctx: Context<'_>,
@@ -140,14 +143,18 @@ pub async fn school(
                 .into()),
             None => Err(UserError::NoRole.into()),
         },
-        _ => Err(UserError::PickSchool {
-            choices: permitted
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+        _ => {
+            let names: Vec<&str> = permitted.iter().map(|s| s.name.as_str()).collect();
+            Err(UserError::PickSchool {
+                choices: crate::domain::text::join_within(
+                    &names,
+                    ", ",
+                    SCHOOL_CHOICES_BUDGET,
+                    "start typing in the `school` box to find the others",
+                ),
+            }
+            .into())
         }
-        .into()),
     }
 }
 

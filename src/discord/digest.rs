@@ -108,7 +108,7 @@ async fn schedule(
                     zone.name(),
                     saved.first.with_timezone(&zone.tz()).format("%a %-d %b %H:%M %Z"),
                     names.len(),
-                    names.join(", ")
+                    text::join_within(&names, ", ", 1000, "`/digest preview` covers each one")
                 ),
                 text::MESSAGE_CONTENT,
             ))

@@ -68,6 +68,8 @@ async fn answer(ctx: Context<'_>, error: &Error) {
 }
 
 async fn say(ctx: Context<'_>, text: &str) {
+    // Every error arrives: one over Discord's limit would not be shown at all.
+    let text = crate::domain::text::clip(text, crate::domain::text::MESSAGE_CONTENT);
     let reply = CreateReply::default().content(text).ephemeral(true);
     if let Err(error) = ctx.send(reply).await {
         tracing::warn!(%error, "could not send an error reply");

@@ -35,7 +35,7 @@ pub async fn export(
     let data = ctx.data();
     let files = export::build(
         &data.db,
-        &data.default_framework,
+        &data.frameworks,
         caller.guild_id,
         school.as_ref().map(|s| s.id),
         &answers,

@@ -100,7 +100,11 @@ async fn list(
             &framework.name,
             crate::domain::text::EMBED_TITLE,
         ))
-        .description(scope::fit_lines(&lines, EMBED_DESCRIPTION));
+        .description(scope::fit_lines_see(
+            &lines,
+            EMBED_DESCRIPTION,
+            "`/indicator show` shows any one of them",
+        ));
     ctx.send(CreateReply::default().embed(embed).ephemeral(true))
         .await?;
     Ok(())
@@ -346,7 +350,7 @@ async fn show(
     if !history.is_empty() {
         embed = embed.field(
             "History (newest first)",
-            scope::fit_lines(&history, EMBED_FIELD_VALUE),
+            scope::fit_lines_see(&history, EMBED_FIELD_VALUE, "a coach's `/export` has them all"),
             false,
         );
     }
@@ -356,7 +360,11 @@ async fn show(
         if lines.is_empty() {
             "None yet: add one with `/step add`.".to_owned()
         } else {
-            scope::fit_lines(&lines, EMBED_FIELD_VALUE)
+            scope::fit_lines_see(
+                &lines,
+                EMBED_FIELD_VALUE,
+                "`/step list` with `indicator` lists them all",
+            )
         },
         false,
     );

@@ -69,11 +69,12 @@ async fn list(
         .filter(|s| may_change(&caller, s))
         .map(|s| schedule_line(s, &all_schools, &names))
         .collect();
-    scope::send_list(
+    scope::send_list_see(
         ctx,
         "Schedules",
         &lines,
         "No schedules yet: add one with `/checkin schedule`, `/digest schedule` or `/summary schedule`.",
+        "give `school` to list one school's",
     )
     .await
 }

@@ -2,6 +2,7 @@
 //! the server's framework. Who may act where is `caller`'s.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -22,8 +23,8 @@ pub fn server_name(ctx: Context<'_>, guild_id: serenity::GuildId) -> String {
 }
 
 /// The server's framework: its own file if an admin loaded one, else the shipped default.
-pub async fn framework(ctx: Context<'_>, guild_id: ServerId) -> Result<Framework, Error> {
-    frameworks::effective(&ctx.data().db, guild_id, &ctx.data().default_framework).await
+pub async fn framework(ctx: Context<'_>, guild_id: ServerId) -> Result<Arc<Framework>, Error> {
+    frameworks::effective(&ctx.data().db, guild_id, &ctx.data().frameworks).await
 }
 
 /// The school's time zone.
@@ -211,10 +212,21 @@ pub async fn send_list(
     lines: &[String],
     empty: &str,
 ) -> Result<(), Error> {
+    send_list_see(ctx, title, lines, empty, "").await
+}
+
+/// Like [`send_list`], saying where to see what did not fit (`see`).
+pub async fn send_list_see(
+    ctx: Context<'_>,
+    title: &str,
+    lines: &[String],
+    empty: &str,
+    see: &str,
+) -> Result<(), Error> {
     let body = if lines.is_empty() {
         empty.to_owned()
     } else {
-        fit_lines(lines, crate::domain::text::EMBED_DESCRIPTION - 100)
+        fit_lines_see(lines, crate::domain::text::EMBED_DESCRIPTION - 100, see)
     };
     let embed = serenity::CreateEmbed::new()
         .title(crate::domain::text::clip(
@@ -237,13 +249,23 @@ pub fn user_name(user: &serenity::User) -> String {
 /// Appends `lines` to a block of at most `max` characters, saying how many did not fit
 /// instead of cutting silently.
 pub fn fit_lines(lines: &[String], max: usize) -> String {
+    fit_lines_see(lines, max, "")
+}
+
+/// Like [`fit_lines`], and says where to see the lines that did not fit (`see`, e.g.
+/// "narrow it with `school`"), when there are any.
+pub fn fit_lines_see(lines: &[String], max: usize, see: &str) -> String {
     let mut out = String::new();
     for (index, line) in lines.iter().enumerate() {
         let left = lines.len() - index;
-        let more = format!("… and {left} more");
+        let more = if see.is_empty() {
+            format!("… and {left} more")
+        } else {
+            format!("… and {left} more; {see}")
+        };
         if out.chars().count() + line.chars().count() + 1 + more.chars().count() + 1 > max {
             out.push_str(&more);
-            return out;
+            return crate::domain::text::clip(&out, max);
         }
         out.push_str(line);
         out.push('\n');

@@ -3,17 +3,14 @@
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
-use anyhow::Context as _;
-
+mod framework;
 mod status;
 
 use super::{Context, Error, caller, complete, scope};
-use crate::domain::framework::Framework;
 use crate::domain::roles::{Grant, Role};
 use crate::domain::school::{SchoolName, TimeZoneName};
 use crate::domain::text;
 use crate::error::UserError;
-use crate::store::frameworks;
 use crate::store::members::{self, NewMapping};
 use crate::store::schools::{self, Changed, ChannelChange, Saved, SchoolChange};
 
@@ -26,7 +23,7 @@ use crate::store::schools::{self, Changed, ChannelChange, Saved, SchoolChange};
         "role",
         "roles",
         "status::status",
-        "framework",
+        "framework::framework",
         "super::dates::dates"
     ),
     subcommand_required
@@ -226,7 +223,7 @@ async fn confirm_every_school(ctx: Context<'_>, mapping: &NewMapping<'_>) -> Res
         format!(
             "That is {} school(s) now ({}) and each one added later.",
             names.len(),
-            text::clip(&names.join(", "), 1000)
+            text::join_within(&names, ", ", 1000, "`/setup status` lists them all")
         )
     };
     let preview = format!(
@@ -301,77 +298,14 @@ async fn roles(ctx: Context<'_>) -> Result<(), Error> {
                 format!("• <@&{}> → {} ({scope})", m.discord_role_id, m.role.label())
             })
             .collect();
-        text::clip(
-            &format!(
-                "Role mappings ({}):\n{}\nRemove one with `/setup role … remove:true`.",
-                lines.len(),
-                lines.join("\n")
-            ),
-            text::MESSAGE_CONTENT,
+        format!(
+            "Role mappings ({}):\n{}\nRemove one with `/setup role … remove:true`.",
+            lines.len(),
+            scope::fit_lines(&lines, text::MESSAGE_CONTENT - 200)
         )
     };
     ctx.send(CreateReply::default().content(reply).ephemeral(true))
         .await?;
-    Ok(())
-}
-
-/// Largest framework file accepted.
-const FRAMEWORK_MAX_BYTES: u32 = 256 * 1024;
-
-/// Load your district's own framework file (TOML); it is checked before it replaces anything
-#[poise::command(slash_command, guild_only, check = "caller::admin")]
-async fn framework(
-    ctx: Context<'_>,
-    #[description = "The framework file (.toml, shaped like prompts/framework.toml)"]
-    file: serenity::Attachment,
-) -> Result<(), Error> {
-    let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
-    if file.size > FRAMEWORK_MAX_BYTES {
-        return Err(UserError::FileTooLarge {
-            size: u64::from(file.size),
-            max: u64::from(FRAMEWORK_MAX_BYTES),
-        }
-        .into());
-    }
-    let bytes = file
-        .download()
-        .await
-        .context("downloading the attached framework file")?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        UserError::BadFramework(
-            "That file is not text. Attach the framework as a .toml file.".to_owned(),
-        )
-    })?;
-    let parsed = Framework::parse(&text).map_err(|errors| {
-        UserError::BadFramework(text::clip(
-            &format!(
-                "The framework was not loaded; the current one stays. Fix these and attach it again: {}.",
-                errors.0.join("; ")
-            ),
-            text::MESSAGE_CONTENT,
-        ))
-    })?;
-    frameworks::save(
-        &ctx.data().db,
-        guild_id.into(),
-        &server_name(ctx, guild_id),
-        &text,
-        ctx.author().id.into(),
-        ctx.data().now(),
-    )
-    .await?;
-    let ids: Vec<&str> = parsed.indicators().map(|i| i.id.as_str()).collect();
-    ctx.send(
-        CreateReply::default()
-            .content(format!(
-                "Loaded **{}**: {} practice(s), indicators {}.",
-                parsed.name,
-                parsed.practices.len(),
-                ids.join(", ")
-            ))
-            .ephemeral(true),
-    )
-    .await?;
     Ok(())
 }
 

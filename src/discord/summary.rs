@@ -103,7 +103,7 @@ async fn preview(
     let data = ctx.data();
     let (built, png) = build_summary(
         &data.db,
-        &data.default_framework,
+        &data.frameworks,
         caller.guild_id,
         school.as_ref().map(|s| s.id),
         ctx.data().now(),

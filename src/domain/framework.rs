@@ -161,11 +161,38 @@ const ID_MAX: usize = 20;
 const NAME_MAX: usize = 90;
 /// Longest level descriptor: it is shown in an embed field (1,024 characters).
 const DESCRIPTOR_MAX: usize = 1000;
+/// Longest framework name: it is an embed title (256) and heads the load reply.
+pub const FRAMEWORK_NAME_MAX: usize = 100;
+/// Longest practice area: a one-line label beside the practice's name.
+pub const AREA_MAX: usize = 100;
+/// Longest practice summary: it fits an embed field (1,024 characters).
+pub const SUMMARY_MAX: usize = 1000;
+
+/// How [`Framework::parse_with`] treats text over the limits that came after a file was
+/// stored (framework name, practice area and summary).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lengths {
+    /// A file being loaded: over-long text is an error.
+    Refuse,
+    /// A file stored before these limits existed: over-long text is clipped, so the server
+    /// keeps working until an admin loads a shorter one.
+    Clip,
+}
 
 impl Framework {
     /// Parses and validates a framework file: duplicate ids, unknown or missing levels, empty
     /// or over-long text are all errors, reported together.
     pub fn parse(text: &str) -> Result<Self, FrameworkErrors> {
+        Self::parse_with(text, Lengths::Refuse)
+    }
+
+    /// Parses a file the server stored earlier: like [`Framework::parse`], except that a
+    /// framework name, practice area or summary longer than today's limits is clipped.
+    pub fn parse_stored(text: &str) -> Result<Self, FrameworkErrors> {
+        Self::parse_with(text, Lengths::Clip)
+    }
+
+    fn parse_with(text: &str, lengths: Lengths) -> Result<Self, FrameworkErrors> {
         let file: FileFramework = toml::from_str(text).map_err(|e| {
             FrameworkErrors(vec![format!("not valid framework TOML: {}", e.message())])
         })?;
@@ -175,9 +202,22 @@ impl Framework {
         if file.practices.is_empty() {
             errors.push("it has no [[practice]]".to_owned());
         }
+        let later_limit = |errors: &mut Vec<String>, what: &str, text: &str, max: usize| {
+            let len = text.trim().chars().count();
+            if len > max && lengths == Lengths::Refuse {
+                errors.push(format!("a {what} is {len} characters; the most is {max}"));
+            }
+            crate::domain::text::clip(text.trim(), max)
+        };
+        if lengths == Lengths::Refuse {
+            check_text(&mut errors, "framework name", &file.name, usize::MAX);
+        }
+        let name = later_limit(&mut errors, "framework name", &file.name, FRAMEWORK_NAME_MAX);
         for practice in file.practices {
             check_text(&mut errors, "practice id", &practice.id, ID_MAX);
             check_text(&mut errors, "practice name", &practice.name, NAME_MAX);
+            let area = later_limit(&mut errors, "practice area", &practice.area, AREA_MAX);
+            let summary = later_limit(&mut errors, "practice summary", &practice.summary, SUMMARY_MAX);
             if practice.indicators.is_empty() {
                 errors.push(format!(
                     "practice {} has no [[practice.indicator]]",
@@ -223,8 +263,8 @@ impl Framework {
             practices.push(Practice {
                 id: practice.id.trim().to_owned(),
                 name: practice.name.trim().to_owned(),
-                area: practice.area.trim().to_owned(),
-                summary: practice.summary.trim().to_owned(),
+                area,
+                summary,
                 indicators,
             });
         }
@@ -235,9 +275,7 @@ impl Framework {
             }
         }
         if errors.is_empty() {
-            Ok(Self {
-                name: file.name.trim().to_owned(),
-                practices,
+            Ok(Self { name, practices,
             })
         } else {
             Err(FrameworkErrors(errors))
@@ -329,6 +367,44 @@ mod tests {
     fn malformed_toml_is_an_error() {
         assert!(Framework::parse("name = ").is_err());
         assert!(Framework::parse("name = \"x\"").is_err(), "no practices");
+    }
+
+    #[test]
+    fn a_framework_name_area_or_summary_over_its_limit_is_an_error() {
+        let long = |n: usize| "x".repeat(n);
+        let text = SHIPPED
+            .replacen(
+                "name = \"Leadership for Learning: practices 11 and 12\"",
+                &format!("name = \"{}\"", long(FRAMEWORK_NAME_MAX + 1)),
+                1,
+            )
+            .replacen(
+                "area = \"Instructional leadership routines\"",
+                &format!("area = \"{}\"", long(AREA_MAX + 1)),
+                1,
+            )
+            .replacen("summary = \"", &format!("summary = \"{}", long(SUMMARY_MAX)), 1);
+        let errors = Framework::parse(&text).expect_err("over the limits");
+        for expected in [
+            format!("framework name is 101 characters; the most is {FRAMEWORK_NAME_MAX}"),
+            format!("practice area is 101 characters; the most is {AREA_MAX}"),
+            "practice summary is".to_owned(),
+        ] {
+            assert!(errors.0.iter().any(|e| e.contains(&expected)), "{expected}: {errors}");
+        }
+        // At the limits, it loads.
+        let at_limits = SHIPPED.replacen(
+            "name = \"Leadership for Learning: practices 11 and 12\"",
+            &format!("name = \"{}\"", long(FRAMEWORK_NAME_MAX)),
+            1,
+        );
+        assert_eq!(Framework::parse(&at_limits).expect("valid").name.chars().count(), FRAMEWORK_NAME_MAX);
+        // Stored before the limits existed: clipped, so the server keeps working.
+        let stored = Framework::parse_stored(&text).expect("a stored file still reads");
+        assert_eq!(stored.name.chars().count(), FRAMEWORK_NAME_MAX);
+        assert!(stored.practices.iter().all(|p| p.area.chars().count() <= AREA_MAX
+            && p.summary.chars().count() <= SUMMARY_MAX));
+        assert!(Framework::parse(&SHIPPED.replacen("name = \"Leadership for Learning: practices 11 and 12\"", "name = \" \"", 1)).is_err(), "an empty name");
     }
 
     #[test]

@@ -60,6 +60,40 @@ pub fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// Joins `items` with `sep` into at most `max` characters. What does not fit is counted
+/// instead of cut silently: `A, B … and 12 more`, followed by `; {see}` when `see` (where to
+/// find the rest) is not empty.
+pub fn join_within(items: &[impl AsRef<str>], sep: &str, max: usize, see: &str) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for (index, item) in items.iter().enumerate() {
+        let item = item.as_ref();
+        let left = items.len() - index;
+        let tail = if see.is_empty() {
+            format!("… and {left} more")
+        } else {
+            format!("… and {left} more; {see}")
+        };
+        let sep_len = if index == 0 { 0 } else { sep.chars().count() };
+        let item_len = item.chars().count();
+        // The item fits if, after it, there is still room to say how many more follow.
+        let after = if left == 1 { 0 } else { 1 + tail.chars().count() };
+        if used + sep_len + item_len + after > max {
+            if index > 0 {
+                out.push(' ');
+            }
+            out.push_str(&tail);
+            return clip(&out, max);
+        }
+        if index > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(item);
+        used += sep_len + item_len;
+    }
+    out
+}
+
 /// `1 step`, `3 steps`: a count with its noun.
 pub fn plural(n: i64, one: &str) -> String {
     if n == 1 {
@@ -116,6 +150,19 @@ mod tests {
             one_line("name", "a\nb", 10),
             Err(UserError::MultiLine { field: "name" })
         );
+    }
+
+    #[test]
+    fn join_within_counts_what_does_not_fit() {
+        let names: Vec<String> = (0..30).map(|i| format!("{i:02}{}", "x".repeat(88))).collect();
+        let joined = join_within(&names, ", ", 1000, "start typing in the `school` box");
+        assert!(joined.chars().count() <= 1000, "{joined}");
+        assert!(joined.starts_with("00x"), "{joined}");
+        let shown = joined.matches(", ").count() + 1;
+        assert!(joined.ends_with(&format!("… and {} more; start typing in the `school` box", 30 - shown)), "{joined}");
+        assert_eq!(join_within(&["a", "b"], ", ", 100, "see"), "a, b");
+        assert_eq!(join_within(&[] as &[&str], ", ", 100, "see"), "");
+        assert!(join_within(&["x".repeat(500)], ", ", 100, "").chars().count() <= 100);
     }
 
     #[test]

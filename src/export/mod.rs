@@ -9,10 +9,10 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 
-use crate::domain::framework::Framework;
 use crate::domain::ids::{SchoolId, ServerId};
 use crate::store::export::{self as records, Answers, Records};
-use crate::store::{Db, frameworks};
+use crate::store::frameworks::{self, Frameworks};
+use crate::store::Db;
 use rows::{CsvRow, Names};
 
 /// One file of an export.
@@ -31,14 +31,14 @@ pub const DISCORD_UPLOAD_LIMIT: u64 = 10 << 20;
 /// writes them out; `name` (the school's or the server's) and `today` name the files.
 pub async fn build(
     db: &Db,
-    default_framework: &Framework,
+    frameworks: &Frameworks,
     server_id: ServerId,
     school_id: Option<SchoolId>,
     answers: &Answers,
     name: &str,
     today: chrono::NaiveDate,
 ) -> anyhow::Result<Vec<CsvFile>> {
-    let framework = frameworks::effective(db, server_id, default_framework).await?;
+    let framework = frameworks::effective(db, server_id, frameworks).await?;
     let indicator_names = framework
         .indicators()
         .map(|i| (i.id.clone(), i.name.clone()))

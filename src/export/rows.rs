@@ -1,5 +1,6 @@
 //! The rows of each export file, as a spreadsheet should read them: names beside ids, times
-//! in UTC, formulas defused.
+//! in UTC, formulas defused (in what people typed and in the names and ids of a framework a
+//! district loaded).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -63,8 +64,8 @@ impl<'a> Names<'a> {
         StepCsv {
             step_id: s.id,
             school: cell(self.school(s.school_id)),
-            indicator: &s.indicator_id,
-            indicator_name: self.indicator(&s.indicator_id),
+            indicator: cell(&s.indicator_id),
+            indicator_name: cell(self.indicator(&s.indicator_id)),
             title: cell(&s.title),
             status: s.status.key(),
             due_on: s.due_on.to_string(),
@@ -150,8 +151,8 @@ impl<'a> Names<'a> {
         LevelCsv {
             level_id: l.id,
             school: cell(self.school(l.school_id)),
-            indicator: &l.indicator_id,
-            indicator_name: self.indicator(&l.indicator_id),
+            indicator: cell(&l.indicator_id),
+            indicator_name: cell(self.indicator(&l.indicator_id)),
             level: &l.level,
             level_label: Level::parse(&l.level).map_or("", Level::label),
             note: l.note.as_deref().map(cell),
@@ -208,8 +209,8 @@ pub(super) const STEP_HEADERS: &[&str] = &[
 pub(super) struct StepCsv<'a> {
     step_id: StepId,
     school: Cow<'a, str>,
-    indicator: &'a str,
-    indicator_name: &'a str,
+    indicator: Cow<'a, str>,
+    indicator_name: Cow<'a, str>,
     title: Cow<'a, str>,
     status: &'a str,
     due_on: String,
@@ -346,8 +347,8 @@ pub(super) const LEVEL_HEADERS: &[&str] = &[
 pub(super) struct LevelCsv<'a> {
     level_id: i64,
     school: Cow<'a, str>,
-    indicator: &'a str,
-    indicator_name: &'a str,
+    indicator: Cow<'a, str>,
+    indicator_name: Cow<'a, str>,
     level: &'a str,
     level_label: &'static str,
     note: Option<Cow<'a, str>>,

@@ -90,7 +90,7 @@ impl Scheduler {
         let server = row.server_id;
         let (built, png) = build_summary(
             &self.parts.checkins.db,
-            &self.parts.checkins.default_framework,
+            &self.parts.checkins.frameworks,
             server,
             due.school_id,
             now,

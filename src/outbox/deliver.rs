@@ -514,7 +514,7 @@ mod tests {
             checkins: crate::checkin::Engine {
                 db: db.clone(),
                 flows: std::sync::Arc::new(crate::prompts::flows().expect("the flows load")),
-                default_framework: std::sync::Arc::new(
+                frameworks: crate::store::frameworks::Frameworks::new(
                     crate::prompts::default_framework().expect("the framework loads"),
                 ),
                 outbound: std::sync::Arc::new(

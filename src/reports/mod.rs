@@ -7,7 +7,7 @@ pub mod chart;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::digest::{self, CoachDigest, FIRST_LOOKBACK_DAYS};
-use crate::domain::framework::Framework;
+use crate::store::frameworks::Frameworks;
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::summary::{self, IndicatorSummary};
 use crate::store::schools::School;
@@ -73,12 +73,12 @@ async fn add_absences(
 /// Builds the indicator summary of a school (or of every school) as of `now`, and its chart.
 pub async fn build_summary(
     db: &Db,
-    default_framework: &Framework,
+    frameworks: &Frameworks,
     server: ServerId,
     school_id: Option<SchoolId>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(IndicatorSummary, Vec<u8>)> {
-    let framework = frameworks::effective(db, server, default_framework).await?;
+    let framework = frameworks::effective(db, server, frameworks).await?;
     let names = framework
         .indicators()
         .map(|i| (i.id.clone(), i.name.clone()))

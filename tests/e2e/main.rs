@@ -13,6 +13,7 @@ mod digests;
 mod dm;
 mod emulator;
 mod exports;
+mod frameworks;
 mod members;
 mod outbox;
 mod plans;

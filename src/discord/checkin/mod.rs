@@ -97,7 +97,12 @@ async fn school_of(
             }
             Err(UserError::PersonInSeveralSchools {
                 name,
-                schools: names.join(", "),
+                schools: text::join_within(
+                    &names,
+                    ", ",
+                    1500,
+                    "start typing in the `school` box to find the others",
+                ),
             }
             .into())
         }
@@ -199,7 +204,7 @@ fn not_about_barrier(data: &App, chosen: &flow::Flow) -> UserError {
         choices: if choices.is_empty() {
             "none is installed".to_owned()
         } else {
-            choices.join(", ")
+            text::join_within(&choices, ", ", 1000, "start typing in the `flow` box to see them")
         },
     }
 }
@@ -437,7 +442,14 @@ async fn status(
             scope::local_time(session.started_at, zone_of(session.school_id))
         ));
     }
-    scope::send_list(ctx, "Open check-ins", &lines, "No check-ins are open.").await
+    scope::send_list_see(
+        ctx,
+        "Open check-ins",
+        &lines,
+        "No check-ins are open.",
+        "give `school` to narrow it",
+    )
+    .await
 }
 
 /// A person's past check-ins and their answers (the person and their coach only)
@@ -474,11 +486,12 @@ async fn history(
     for session in &sessions {
         lines.extend(session_lines(db, session, &all_schools).await?);
     }
-    scope::send_list(
+    scope::send_list_see(
         ctx,
         &format!("Check-ins with {name}"),
         &lines,
         &format!("{name} has no check-ins here yet."),
+        "their coach's `/export` has every answer",
     )
     .await
 }

@@ -69,7 +69,11 @@ pub(super) async fn list(
     let mut body = if lines.is_empty() {
         "No open steps match. Add one with `/step add`.".to_owned()
     } else {
-        scope::fit_lines(&lines, EMBED_DESCRIPTION - 200)
+        scope::fit_lines_see(
+            &lines,
+            EMBED_DESCRIPTION - 200,
+            "narrow it with `school`, `mine`, `status` or `indicator`",
+        )
     };
     if hidden > 0 {
         body.push_str(&format!(
