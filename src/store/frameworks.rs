@@ -66,6 +66,8 @@ pub async fn save(db: &Db, new: &NewFramework<'_>, now: DateTime<Utc>) -> anyhow
                 .bind(new.server_id)
                 .fetch_optional(&mut *tx)
                 .await?;
+        // PostgreSQL keeps microseconds: compare at that precision.
+        let now = chrono::SubsecRound::trunc_subsecs(now, 6);
         let at = match before {
             Some(before) if before >= now => before + chrono::Duration::milliseconds(1),
             _ => now,

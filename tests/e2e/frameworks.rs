@@ -113,12 +113,18 @@ e2e! {
         assert!(reply.ephemeral);
         assert!(reply.content.chars().count() <= 2000, "{} characters", reply.content.chars().count());
         assert!(reply.content.contains("Loaded and saved **Riverbend district rubric**: 6 practice(s) and 60 indicator(s)"), "{}", reply.content);
-        assert!(reply.content.contains("more; `/indicator list` shows them all"), "{}", reply.content);
         assert_eq!(frameworks::source(&bot.db, bot.ids.server()).await.expect("source").as_deref(), Some(text.as_str()));
         // The next command works with it.
         let listed = bot.command(bot.ids.owner, bot.ids.general, "indicator list", &[]).await;
-        assert!(listed.text().contains("rb-05-09-indicator") || listed.text().contains("more"), "{}", listed.text());
         assert!(listed.text().contains("rb-00-00-indicator"), "{}", listed.text());
+
+        // Twice as many: the ids that do not fit are counted, and where to see them said.
+        let text = large_framework(12, 10);
+        let reply = load(bot, &text).await;
+        assert!(reply.content.chars().count() <= 2000, "{} characters", reply.content.chars().count());
+        assert!(reply.content.contains("12 practice(s) and 120 indicator(s)"), "{}", reply.content);
+        assert!(reply.content.contains("more; `/indicator list` shows them all"), "{}", reply.content);
+        assert_eq!(frameworks::source(&bot.db, bot.ids.server()).await.expect("source").as_deref(), Some(text.as_str()));
     }
 }
 
@@ -180,12 +186,12 @@ e2e! {
             assert!(!Arc::ptr_eq(&now, &first));
         }
         // And the running bot's own commands use it.
-        let shown = bot.command(bot.ids.owner, bot.ids.general, "indicator show", &[("indicator", json!("12e"))]).await;
-        assert!(!shown.text().contains("is not an indicator"), "{}", shown.text());
+        let listed = bot.command(bot.ids.owner, bot.ids.general, "indicator list", &[]).await;
+        assert!(listed.text().contains("`12e`"), "{}", listed.text());
         let reply = load(bot, &SHIPPED.replace("id = \"12b\"", "id = \"12f\"")).await;
         assert!(reply.content.contains("Loaded and saved"), "{}", reply.content);
-        let shown = bot.command(bot.ids.owner, bot.ids.general, "indicator show", &[("indicator", json!("12e"))]).await;
-        assert!(shown.text().contains("`12e` is not an indicator"), "{}", shown.text());
+        let listed = bot.command(bot.ids.owner, bot.ids.general, "indicator list", &[]).await;
+        assert!(listed.text().contains("`12f`") && !listed.text().contains("`12e`"), "{}", listed.text());
     }
 }
 
