@@ -57,7 +57,13 @@ pub async fn history(db: &Db, school: &School) -> anyhow::Result<Vec<StageEntry>
         .await
     })
     .context("reading a school's coaching cycle")?;
-    let mut entries = vec![start(school)];
+    let mut first = start(school);
+    // Moves recorded with earlier dates (history brought in from before the school was set
+    // up) put the start no later than the first of them.
+    if let Some(row) = rows.first() {
+        first.began_at = first.began_at.min(row.began_at);
+    }
+    let mut entries = vec![first];
     entries.extend(rows.into_iter().map(StageEntry::from));
     Ok(entries)
 }
