@@ -6,6 +6,8 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use super::cycle::{ExpectedDays, FileCycle};
+
 /// The five levels, in order. The first two are preparation, the last three progress.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Level {
@@ -119,6 +121,8 @@ pub struct Practice {
 pub struct Framework {
     pub name: String,
     pub practices: Vec<Practice>,
+    /// How long a school usually spends in each stage of the coaching cycle.
+    pub expected_days: ExpectedDays,
 }
 
 /// Everything wrong with a framework file, one line each.
@@ -132,6 +136,8 @@ struct FileFramework {
     name: String,
     #[serde(default, rename = "practice")]
     practices: Vec<FilePractice>,
+    #[serde(default)]
+    cycle: FileCycle,
 }
 
 #[derive(Deserialize)]
@@ -197,6 +203,7 @@ impl Framework {
             FrameworkErrors(vec![format!("not valid framework TOML: {}", e.message())])
         })?;
         let mut errors = Vec::new();
+        let expected_days = ExpectedDays::from_file(&file.cycle, &mut errors);
         let mut ids = HashSet::new();
         let mut practices = Vec::new();
         if file.practices.is_empty() {
@@ -275,7 +282,10 @@ impl Framework {
             }
         }
         if errors.is_empty() {
-            Ok(Self { name, practices,
+            Ok(Self {
+                name,
+                practices,
+                expected_days,
             })
         } else {
             Err(FrameworkErrors(errors))

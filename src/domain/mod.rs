@@ -1,7 +1,9 @@
 //! The coaching domain, pure: no Discord, no SQL, no clock. `now` is always a parameter.
 
+pub mod assessment;
 pub mod calendar;
 pub mod checkin;
+pub mod cycle;
 pub mod dates;
 pub mod digest;
 pub mod flow;

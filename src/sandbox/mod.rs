@@ -5,6 +5,7 @@
 mod parse;
 mod render;
 mod seed;
+mod seed_cycle;
 
 use std::io::Write as _;
 use std::path::Path;

@@ -438,6 +438,10 @@ pub async fn seed_database(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> 
         .context("the demo's Lincoln Elementary")?;
     seed_plan(db, demo, lincoln, now).await?;
     seed_break(db, demo, lincoln, now).await?;
+    let lincoln_school = schools::get(db, demo.server(), lincoln)
+        .await?
+        .context("the demo's Lincoln Elementary")?;
+    super::seed_cycle::seed_cycle(db, demo, &lincoln_school, now).await?;
     for (discord_role, role, school) in ROLE_MAP {
         let school_id =
             school.and_then(|s| school_ids.iter().find(|(n, _)| n == s).map(|(_, id)| *id));

@@ -35,8 +35,8 @@ pub enum Loaded {
     InUse(Vec<IndicatorUse>),
 }
 
-/// Stores (or replaces) the server's framework, unless it drops an indicator the server's
-/// focus indicators or assessments use: that is checked in the same transaction, with new
+/// Stores (or replaces) the server's framework, unless it drops an indicator that the
+/// server's focus indicators or assessment results use: that is checked in the same transaction, with new
 /// uses held back until it ends, so none slips in between the check and the save.
 pub async fn save(db: &Db, new: &NewFramework<'_>, now: DateTime<Utc>) -> anyhow::Result<Loaded> {
     let postgres = matches!(db, Db::Postgres(_));
@@ -54,7 +54,11 @@ pub async fn save(db: &Db, new: &NewFramework<'_>, now: DateTime<Utc>) -> anyhow
             .bind(new.server_id)
             .fetch_all(&mut *tx)
             .await?;
-        let in_use = uses::missing_from(new.parsed, focuses);
+        let assessments = sqlx::query_as(uses::ASSESSMENTS)
+            .bind(new.server_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let in_use = uses::missing_from(new.parsed, focuses, assessments);
         if !in_use.is_empty() {
             return Ok(Loaded::InUse(in_use));
         }

@@ -2,10 +2,12 @@
 //! chosen by the URL's scheme. The only place SQL lives. Queries are written once with `$n`
 //! placeholders, which both engines accept, and compiled for each backend by [`on_backend!`].
 
+pub mod assessments;
 pub mod away;
 pub mod barriers;
 pub mod calendar;
 pub mod checkins;
+pub mod cycle;
 pub mod digests;
 pub mod export;
 pub mod frameworks;
@@ -86,6 +88,7 @@ macro_rules! text_enum {
 pub(crate) use text_enum;
 
 text_enum!(crate::domain::checkin::SessionStatus);
+text_enum!(crate::domain::cycle::Stage);
 text_enum!(crate::domain::plan::StepStatus);
 text_enum!(crate::domain::plan::BarrierNoteKind);
 text_enum!(crate::domain::school::TimeZoneName, |raw: &str| {

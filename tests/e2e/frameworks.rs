@@ -11,6 +11,8 @@ use coachbot::domain::framework::{Framework, Level};
 use coachbot::domain::ids::UserId;
 use coachbot::domain::school::{SchoolName, TimeZoneName};
 use coachbot::emulator::Reply;
+use coachbot::domain::assessment::ResultRow;
+use coachbot::store::assessments::{self, Imported, NewAdministration};
 use coachbot::store::frameworks::{self, Frameworks, Loaded, NewFramework};
 use coachbot::store::schools::{self, SchoolSetup};
 use serde_json::json;
@@ -66,9 +68,10 @@ fn csv_rows(bytes: &[u8]) -> Vec<Row> {
 }
 
 e2e! {
-    /// Lincoln focuses on 12a, with a step and a level record. A framework without 12a is
-    /// refused, listing what uses it, and the stored framework stays as it was; one that keeps
-    /// 12a (in any case) and drops 12b, which nothing uses, loads.
+    /// Lincoln focuses on 12a, with a step and a level record, and its Fall 2026 assessment
+    /// has results on 12a and 11. A framework without 12a, or without 11, is refused, listing
+    /// what uses it, and the stored framework stays as it was; one that keeps both (12a in
+    /// capitals) and drops 12c, which nothing uses, loads.
     async fn a_reload_that_drops_an_indicator_in_use_is_refused(bot) {
         let plan = bot.plan().await;
         let general = bot.ids.general;
@@ -83,17 +86,31 @@ e2e! {
         assert!(levelled.content.contains("Getting Ready"), "{}", levelled.content);
         let first = SHIPPED.replace("id = \"12b\"", "id = \"12c\"");
         assert!(load(bot, &first).await.content.contains("Loaded and saved"));
+        let result = |row_number: i64, indicator: &str| ResultRow {
+            row_number, indicator_id: indicator.to_owned(), group: String::new(),
+            level: Level::GettingStarted, score: None, scale_max: None, respondents: None,
+        };
+        let imported = assessments::save(&bot.db, &NewAdministration {
+            server_id: bot.ids.server(), school_id: plan.lincoln, name: "Fall 2026",
+            administered: chrono::NaiveDate::from_ymd_opt(2026, 10, 1).expect("a date"),
+            file_name: "fall.csv", imported_by: UserId::new(plan.casey),
+        }, &[result(1, "12a"), result(2, "11")], Utc::now()).await.expect("imported");
+        assert!(matches!(imported, Imported::Saved(_)));
 
         let without = first.replace("id = \"12a\"", "id = \"12z\"");
         let reply = load(bot, &without).await;
         assert!(reply.ephemeral);
         assert!(reply.content.contains("was not loaded, and nothing was saved"), "{}", reply.content);
         assert!(reply.content.contains("leaves out 1 indicator(s) that are in use"), "{}", reply.content);
-        assert!(reply.content.contains("• `12a`: focus of **Lincoln Elementary** (1 step, 1 level record)"), "{}", reply.content);
+        assert!(reply.content.contains("• `12a`: focus of **Lincoln Elementary** (1 step, 1 level record); assessment *Fall 2026* of **Lincoln Elementary**"), "{}", reply.content);
         assert!(reply.content.contains("Keep those indicator ids in the file"), "{}", reply.content);
         assert_eq!(frameworks::source(&bot.db, bot.ids.server()).await.expect("source").as_deref(), Some(first.as_str()));
         let shown = bot.command(plan.terry, general, "indicator show", &[("indicator", json!("12a"))]).await;
         assert!(shown.text().contains("Leader partnerships"), "{}", shown.text());
+        // 11 is used by the assessment alone.
+        let reply = load(bot, &first.replace("id = \"11\"", "id = \"11x\"")).await;
+        assert!(reply.content.contains("• `11`: assessment *Fall 2026* of **Lincoln Elementary**"), "{}", reply.content);
+        assert_eq!(frameworks::source(&bot.db, bot.ids.server()).await.expect("source").as_deref(), Some(first.as_str()));
 
         // Keeping 12a (in capitals) and dropping 12c, which nothing uses, is fine.
         let kept = SHIPPED.replace("id = \"12a\"", "id = \"12A\"").replace("id = \"12b\"", "id = \"12d\"");

@@ -4,7 +4,7 @@
 use crate::domain::framework::Framework;
 
 /// Tables whose rows name an indicator; a load holds new rows back while it checks them.
-pub(super) const TABLES: &[&str] = &["focus_indicators"];
+pub(super) const TABLES: &[&str] = &["focus_indicators", "assessment_results"];
 
 /// Each focus of the server: its indicator, its school, and how many steps and level
 /// records hang on it. `$1` is the server.
@@ -14,6 +14,15 @@ pub(super) const FOCUSES: &str = "SELECT f.indicator_id, s.name,
      FROM focus_indicators f JOIN schools s ON s.id = f.school_id
      WHERE f.server_id = $1
      ORDER BY f.indicator_id, s.name";
+
+/// Each assessment of the server and the indicators it has results for: indicator,
+/// assessment, school, date. `$1` is the server.
+pub(super) const ASSESSMENTS: &str = "SELECT DISTINCT r.indicator_id, a.name, s.name, a.administered
+     FROM assessment_results r
+     JOIN assessments a ON a.id = r.assessment_id
+     JOIN schools s ON s.id = a.school_id
+     WHERE a.server_id = $1
+     ORDER BY 1, 4, 2, 3";
 
 /// A record that uses an indicator.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,14 +44,15 @@ pub enum Use {
     Assessment { name: String, school: String },
 }
 
-/// The uses among `focuses` whose indicator `framework` does not have (ids in any case).
+/// The uses among `focuses` and `assessments` (rows of [`FOCUSES`] and [`ASSESSMENTS`])
+/// whose indicator `framework` does not have (ids in any case), by indicator.
 pub(super) fn missing_from(
     framework: &Framework,
     focuses: Vec<(String, String, i64, i64)>,
+    assessments: Vec<(String, String, String, chrono::NaiveDate)>,
 ) -> Vec<IndicatorUse> {
-    focuses
+    let focuses = focuses
         .into_iter()
-        .filter(|(id, ..)| framework.indicator(id).is_none())
         .map(|(indicator_id, school, steps, levels)| IndicatorUse {
             indicator_id,
             what: Use::Focus {
@@ -50,6 +60,18 @@ pub(super) fn missing_from(
                 steps,
                 levels,
             },
-        })
-        .collect()
+        });
+    let assessments = assessments
+        .into_iter()
+        .map(|(indicator_id, name, school, _)| IndicatorUse {
+            indicator_id,
+            what: Use::Assessment { name, school },
+        });
+    let mut missing: Vec<IndicatorUse> = focuses
+        .chain(assessments)
+        .filter(|u| framework.indicator(&u.indicator_id).is_none())
+        .collect();
+    // Stable: each indicator's focuses, then its assessments, in date order.
+    missing.sort_by_key(|u| u.indicator_id.to_lowercase());
+    missing
 }
