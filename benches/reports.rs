@@ -112,7 +112,7 @@ async fn measure(db: &Db, rounds: usize, now: DateTime<Utc>) -> anyhow::Result<F
     let mut messages = 0;
     for _ in 0..rounds {
         let started = Instant::now();
-        let digest = build_digest(db, SERVER, COACH, zone, now).await?;
+        let digest = build_digest(db, &framework, SERVER, COACH, zone, now).await?;
         messages = digest.render().len();
         samples[0].push(started.elapsed());
 

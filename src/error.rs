@@ -303,4 +303,20 @@ pub enum UserError {
         "There is no break `{given}` here that you may change. `/calendar list` shows the numbers."
     )]
     UnknownBreak { given: String },
+
+    #[error(
+        "`{given}` is not a stage of the coaching cycle. Use assess, debrief, plan, implement, \
+         support or reassess (start typing in the `to` box to see them)."
+    )]
+    UnknownStage { given: String },
+
+    #[error(
+        "{school} is in **{from}**: moving it back to **{to}** needs a note saying why. Run the \
+         command again with `note:` (for example, what the team wants to revisit)."
+    )]
+    CycleBackNeedsNote {
+        school: String,
+        from: &'static str,
+        to: &'static str,
+    },
 }

@@ -108,12 +108,13 @@ fn message(name: &str, files: &[CsvFile], answers: &Answers) -> String {
             .map_or(0, |f| i64::try_from(f.rows).unwrap_or(i64::MAX))
     };
     let mut text = format!(
-        "The records of **{name}** as of now: {}, {}, {}, {}. The files are UTF-8 CSV; text \
+        "The records of **{name}** as of now: {}, {}, {}, {}, {}. The files are UTF-8 CSV; text \
          that starts like a formula begins with `'`.",
         plural(count("steps"), "step"),
         plural(count("updates"), "update"),
         plural(count("barriers"), "barrier"),
         plural(count("indicator-levels"), "indicator level"),
+        plural(count("cycle"), "coaching-cycle stage"),
     );
     match answers {
         Answers::Withheld => text.push_str(

@@ -17,6 +17,8 @@ pub enum Audience {
     SchoolPeople,
     /// Those who change a school's plan: principals, team, coaches, admins.
     PlanPeople,
+    /// Those who move a school through the coaching cycle: principals, coaches, admins.
+    Leaders,
     /// Coaches and admins.
     Coaches,
     Admins,
@@ -34,6 +36,7 @@ impl Audience {
             ("step" | "barrier" | "indicator", "list" | "show") => Self::SchoolPeople,
             ("step" | "barrier" | "indicator" | "followup", _) => Self::PlanPeople,
             ("checkin", "start" | "history" | "skip") => Self::PlanPeople,
+            ("cycle", "advance") => Self::Leaders,
             ("checkin" | "schedule" | "digest" | "summary" | "export", _) => Self::Coaches,
             _ => Self::SchoolPeople,
         }
@@ -49,6 +52,7 @@ impl Audience {
                     any(&[Role::Principal, Role::Team, Role::Coach, Role::District])
                 }
                 Self::PlanPeople => any(&[Role::Principal, Role::Team, Role::Coach]),
+                Self::Leaders => any(&[Role::Principal, Role::Coach]),
                 Self::Coaches => access.has(Role::Coach),
                 Self::Admins => false,
             }
@@ -142,6 +146,9 @@ mod tests {
         assert!(Audience::of("help").admits(&team));
         assert!(!Audience::of("setup status").admits(&team));
         assert!(!Audience::of("digest schedule").admits(&team));
+        assert!(Audience::of("cycle show").admits(&team));
+        assert!(!Audience::of("cycle advance").admits(&team));
+        assert!(Audience::of("cycle advance").admits(&with(Role::Principal)));
         let coach = with(Role::Coach);
         assert!(Audience::of("digest schedule").admits(&coach));
         assert!(!Audience::of("setup role").admits(&coach));

@@ -7,6 +7,7 @@ mod calendar;
 mod caller;
 pub mod checkin;
 mod complete;
+mod cycle;
 mod dates;
 mod digest;
 mod errors;
@@ -108,6 +109,7 @@ pub fn commands() -> Vec<poise::Command<App, Error>> {
         export::export(),
         away::away(),
         calendar::calendar(),
+        cycle::cycle(),
         reminders::reminders(),
         help::help(),
     ]

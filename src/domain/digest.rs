@@ -6,6 +6,7 @@ use chrono_tz::Tz;
 
 use super::calendar::{Span, break_days};
 use super::checkin::NotStarted;
+use super::cycle::{ExpectedDays, Stage, StageEntry};
 use super::ids::{SchoolId, StepId};
 use super::message::{MessageBody, Section, pack};
 use super::plan::StepStatus;
@@ -86,6 +87,42 @@ pub struct SchoolFacts {
     pub away: Vec<AwayPerson>,
     /// The school's breaks since its last activity: their days are not counted as quiet.
     pub breaks: Vec<Span>,
+    /// Where the school is in the coaching cycle; None when not looked up.
+    pub cycle: Option<CycleFacts>,
+}
+
+/// A school's stage, how long the server expects each stage to take, and whether it has a
+/// plan (a focus indicator with a step that was not dropped).
+#[derive(Clone, Debug)]
+pub struct CycleFacts {
+    pub stage: StageEntry,
+    pub expected: ExpectedDays,
+    pub has_plan: bool,
+}
+
+impl CycleFacts {
+    /// What the digest says about the cycle: a stage gone on longer than usual, and a school
+    /// implementing (or being supported in) a plan it does not have. Before those stages
+    /// having no plan is expected, and is not flagged.
+    pub fn flags(&self, now: DateTime<Utc>) -> Vec<String> {
+        let mut flags = Vec::new();
+        let stage = self.stage.stage;
+        if self.stage.overdue(&self.expected, now) {
+            flags.push(format!(
+                "In **{}** for {} days (usually {}) → `/cycle show`, then `/cycle advance`",
+                stage.label(),
+                self.stage.days_in(now),
+                self.expected.of(stage)
+            ));
+        }
+        if !self.has_plan && matches!(stage, Stage::Implement | Stage::Support) {
+            flags.push(format!(
+                "No plan: in **{}** with no focus indicator that has a step → `/indicator focus`, then `/step add`",
+                stage.label()
+            ));
+        }
+        flags
+    }
 }
 
 /// Someone of a school marked away (`/away`).
@@ -110,6 +147,8 @@ pub struct SchoolDigest {
     pub unreachable: Vec<String>,
     /// People away today: "Pat Lee is away until Fri 4 Dec 2026".
     pub away: Vec<String>,
+    /// A stage gone on longer than usual; no plan while implementing.
+    pub cycle: Vec<String>,
 }
 
 impl SchoolDigest {
@@ -122,6 +161,7 @@ impl SchoolDigest {
             && self.quiet_days.is_none()
             && self.unreachable.is_empty()
             && self.away.is_empty()
+            && self.cycle.is_empty()
     }
 }
 
@@ -184,6 +224,11 @@ fn school_digest(school: &SchoolFacts, since: DateTime<Utc>, now: DateTime<Utc>)
         quiet_days: None,
         unreachable: Vec::new(),
         away: Vec::new(),
+        cycle: school
+            .cycle
+            .as_ref()
+            .map(|c| c.flags(now))
+            .unwrap_or_default(),
     };
     for missed in &school.missed {
         digest.missed.push(match missed {
@@ -340,6 +385,7 @@ fn section(school: &SchoolDigest) -> Section {
             lines.extend(items.iter().map(|item| format!("• {item}")));
         }
     };
+    group("Coaching cycle", &school.cycle);
     group("Check-ins missed", &school.missed);
     group("Overdue steps", &school.overdue);
     group("Due in the next 7 days", &school.due_soon);
@@ -381,7 +427,59 @@ mod tests {
             unreachable: Vec::new(),
             away: Vec::new(),
             breaks: Vec::new(),
+            cycle: None,
         }
+    }
+
+    #[test]
+    fn a_stage_gone_on_too_long_and_a_missing_plan_are_flagged() {
+        let mut facts = school(1);
+        facts.last_activity = at(2026, 11, 23);
+        facts.cycle = Some(CycleFacts {
+            stage: StageEntry {
+                school_id: SchoolId::new(1),
+                stage: Stage::Implement,
+                began_at: at(2026, 11, 24) - TimeDelta::days(131),
+                moved_by: None,
+                note: None,
+            },
+            expected: ExpectedDays::default(),
+            has_plan: false,
+        });
+        let digest = build(
+            &[facts.clone()],
+            at(2026, 11, 23),
+            at(2026, 11, 24),
+            chrono_tz::UTC,
+        );
+        let flags = &digest.schools[0].cycle;
+        assert_eq!(flags.len(), 2, "{flags:?}");
+        assert!(
+            flags[0].starts_with("In **Implement action steps** for 131 days (usually 120)"),
+            "{flags:?}"
+        );
+        assert!(flags[1].starts_with("No plan"), "{flags:?}");
+        let text = format!("{:?}", digest.render());
+        assert!(text.contains("**Coaching cycle**"), "{text}");
+
+        // A plan, within the usual time: nothing to say. Assessing without a plan is normal.
+        if let Some(cycle) = facts.cycle.as_mut() {
+            cycle.has_plan = true;
+            cycle.stage.began_at = at(2026, 11, 1);
+        }
+        let digest = build(
+            &[facts.clone()],
+            at(2026, 11, 23),
+            at(2026, 11, 24),
+            chrono_tz::UTC,
+        );
+        assert!(digest.schools.is_empty(), "{:?}", digest.schools);
+        if let Some(cycle) = facts.cycle.as_mut() {
+            cycle.has_plan = false;
+            cycle.stage.stage = Stage::Assess;
+        }
+        let digest = build(&[facts], at(2026, 11, 23), at(2026, 11, 24), chrono_tz::UTC);
+        assert!(digest.schools.is_empty(), "{:?}", digest.schools);
     }
 
     #[test]

@@ -207,6 +207,15 @@ impl Access {
         self.coaches(school_id) || self.is_admin()
     }
 
+    /// Moving a school through the coaching cycle (`/cycle advance`): its principal, its
+    /// coaches and admins. Not its leadership team, who do the plan's work, nor a district
+    /// leader, who reads it.
+    pub fn may_move_cycle(&self, school_id: SchoolId) -> bool {
+        self.is_admin()
+            || self.coaches(school_id)
+            || self.has_for_school(Role::Principal, school_id)
+    }
+
     /// Lists of schedules and open check-ins, and digests: coaches and admins.
     pub fn is_coach_or_admin(&self) -> bool {
         self.is_admin() || self.has(Role::Coach)
@@ -410,6 +419,32 @@ mod tests {
         assert!(!with(&[(Role::Coach, Some(WASHINGTON))]).may_change_calendar(lincoln));
         assert!(!with(&[(Role::Principal, Some(LINCOLN))]).may_change_calendar(lincoln));
         assert!(!with(&[(Role::Team, Some(LINCOLN))]).may_change_calendar(lincoln));
+    }
+
+    #[test]
+    fn the_cycle_is_moved_by_the_schools_principal_coach_or_an_admin() {
+        let lincoln = SchoolId::new(LINCOLN);
+        assert!(with(&[(Role::Principal, Some(LINCOLN))]).may_move_cycle(lincoln));
+        assert!(with(&[(Role::Coach, Some(LINCOLN))]).may_move_cycle(lincoln));
+        assert!(
+            with(&[(Role::Coach, None)]).may_move_cycle(lincoln),
+            "a coach of every school"
+        );
+        assert!(with(&[(Role::Admin, None)]).may_move_cycle(lincoln));
+        assert!(
+            !with(&[(Role::Team, Some(LINCOLN))]).may_move_cycle(lincoln),
+            "the leadership team"
+        );
+        assert!(
+            !with(&[(Role::Principal, Some(WASHINGTON))]).may_move_cycle(lincoln),
+            "another school's principal"
+        );
+        assert!(
+            !with(&[(Role::Coach, Some(WASHINGTON))]).may_move_cycle(lincoln),
+            "another school's coach"
+        );
+        assert!(!with(&[(Role::District, None)]).may_move_cycle(lincoln));
+        assert!(!Access::default().may_move_cycle(lincoln), "no role");
     }
 
     #[test]

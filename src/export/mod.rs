@@ -3,6 +3,7 @@
 //! `@`, a tab or a carriage return) is written with a leading `'`, so opening the file runs
 //! nothing.
 
+mod cycle;
 mod rows;
 
 use std::collections::BTreeMap;
@@ -84,6 +85,7 @@ pub fn files(
             "indicator-levels",
             records.levels.iter().map(|l| ctx.level(l)),
         )?,
+        file(prefix, "cycle", records.cycle.iter().map(|e| ctx.cycle(e)))?,
     ];
     if !records.answers.is_empty() {
         files.push(file(
@@ -148,11 +150,13 @@ mod tests {
     use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
     use chrono::{NaiveDate, TimeZone as _, Utc};
 
+    use super::cycle::CYCLE_HEADERS;
     use super::rows::{
         ANSWER_HEADERS, BARRIER_HEADERS, BARRIER_NOTE_HEADERS, LEVEL_HEADERS, STEP_HEADERS,
         UPDATE_HEADERS,
     };
     use super::*;
+    use crate::domain::cycle::{Stage, StageEntry};
     use crate::domain::plan::BarrierNoteKind;
     use crate::store::barriers::{Barrier, BarrierNote};
     use crate::store::export::{AnswerRow, LevelRow, UpdateRow};
@@ -250,6 +254,13 @@ mod tests {
                 mark: None,
                 about: None,
             }],
+            cycle: vec![StageEntry {
+                school_id: SchoolId::new(1),
+                stage: Stage::Plan,
+                began_at: at,
+                moved_by: Some(UserId::new(8)),
+                note: Some("=back to planning: the data was wrong".into()),
+            }],
         }
     }
 
@@ -281,16 +292,18 @@ mod tests {
                 "x-barriers.csv",
                 "x-barrier-notes.csv",
                 "x-indicator-levels.csv",
+                "x-cycle.csv",
                 "x-checkin-answers.csv"
             ]
         );
-        assert_eq!(empty.len(), 5, "no answers, no answers file");
+        assert_eq!(empty.len(), 6, "no answers, no answers file");
         let expected = [
             STEP_HEADERS,
             UPDATE_HEADERS,
             BARRIER_HEADERS,
             BARRIER_NOTE_HEADERS,
             LEVEL_HEADERS,
+            CYCLE_HEADERS,
             ANSWER_HEADERS,
         ];
         for (file, headers) in full.iter().zip(expected) {
@@ -352,7 +365,20 @@ mod tests {
         );
         let (_, levels) = read(&all[4]);
         assert_eq!(levels[0][5], "Getting Started");
-        let (_, answers) = read(&all[5]);
+        let (_, cycle) = read(&all[5]);
+        assert_eq!(
+            cycle[0],
+            [
+                "Lincoln Elementary",
+                "plan",
+                "Action planning",
+                "2026-11-02T14:05:09Z",
+                "'=cmd",
+                "8",
+                "'=back to planning: the data was wrong"
+            ]
+        );
+        let (_, answers) = read(&all[6]);
         assert_eq!(answers[0][11], "Two of three \"done\"");
     }
 

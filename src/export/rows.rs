@@ -20,7 +20,7 @@ pub(super) trait CsvRow: Serialize {
 }
 
 /// Text as a spreadsheet will show it, never as a formula.
-fn cell(text: &str) -> Cow<'_, str> {
+pub(super) fn cell(text: &str) -> Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         Cow::Owned(format!("'{text}"))
     } else {
@@ -28,7 +28,7 @@ fn cell(text: &str) -> Cow<'_, str> {
     }
 }
 
-fn time(at: DateTime<Utc>) -> String {
+pub(super) fn time(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
@@ -38,11 +38,11 @@ pub(super) struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    fn school(&self, id: SchoolId) -> &'a str {
+    pub(super) fn school(&self, id: SchoolId) -> &'a str {
         self.records.schools.get(&id).map_or("", String::as_str)
     }
 
-    fn person(&self, id: UserId) -> Cow<'a, str> {
+    pub(super) fn person(&self, id: UserId) -> Cow<'a, str> {
         self.records
             .names
             .get(&id)

@@ -178,7 +178,15 @@ impl Scheduler {
             tracing::info!(key = %row.key, coach = %due.coach_id, "the digest's coach coaches no school here now (their role was taken away, or they left): nothing is sent");
             return Ok(Delivered::Skipped);
         }
-        let digest = build_digest(&self.parts.checkins.db, server, due.coach_id, zone, now).await?;
+        let digest = build_digest(
+            &self.parts.checkins.db,
+            &self.parts.checkins.default_framework,
+            server,
+            due.coach_id,
+            zone,
+            now,
+        )
+        .await?;
         let messages: Vec<NewRow> = digest
             .render()
             .into_iter()

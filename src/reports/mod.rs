@@ -17,6 +17,7 @@ use crate::store::{Db, digests, frameworks, schools, summaries};
 /// (or the last week, for the first), in the coach's time zone.
 pub async fn build_digest(
     db: &Db,
+    default_framework: &Framework,
     server: ServerId,
     coach: UserId,
     zone: chrono_tz::Tz,
@@ -28,7 +29,32 @@ pub async fn build_digest(
         .unwrap_or(now - TimeDelta::days(FIRST_LOOKBACK_DAYS));
     let mut facts = digests::facts(db, server, &schools, since).await?;
     add_absences(db, server, &mut facts, now).await?;
+    add_cycle(db, default_framework, server, &schools, &mut facts).await?;
     Ok(digest::build(&facts, since, now, zone))
+}
+
+/// Adds to each school's facts its stage in the coaching cycle, how long the server's
+/// framework expects each stage to take, and whether it has a plan.
+async fn add_cycle(
+    db: &Db,
+    default_framework: &Framework,
+    server: ServerId,
+    schools: &[School],
+    facts: &mut [digest::SchoolFacts],
+) -> anyhow::Result<()> {
+    let framework = frameworks::effective(db, server, default_framework).await?;
+    let mut stages = crate::store::cycle::currents(db, server, schools).await?;
+    let planned = digests::planned_schools(db, server).await?;
+    for school in facts.iter_mut() {
+        school.cycle = stages
+            .remove(&school.school_id)
+            .map(|stage| digest::CycleFacts {
+                stage,
+                expected: framework.expected_days.clone(),
+                has_plan: planned.contains(&school.school_id),
+            });
+    }
+    Ok(())
 }
 
 /// Adds to each school's facts who is away around `now` and the breaks since its last

@@ -2,7 +2,7 @@
 //! check-ins, open steps and barriers, last activity and unreachable people. A fixed number of
 //! queries per digest, whatever the number of schools. And the record of each digest built.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -35,6 +35,23 @@ pub async fn coach_schools(
         .await
     })
     .context("reading a coach's schools")
+}
+
+/// The schools of the server that have a plan: a focus indicator with a step that was not
+/// dropped (done counts: the plan was carried out).
+pub async fn planned_schools(db: &Db, server_id: ServerId) -> anyhow::Result<HashSet<SchoolId>> {
+    let ids: Vec<SchoolId> = on_backend!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT DISTINCT f.school_id FROM focus_indicators f
+             JOIN action_steps a ON a.focus_id = f.id
+             WHERE f.server_id = $1 AND a.status <> 'dropped'",
+        )
+        .bind(server_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading which schools have a plan")?;
+    Ok(ids.into_iter().collect())
 }
 
 /// When the last digest for this coach was built.
@@ -180,6 +197,7 @@ pub async fn facts(
                 unreachable: Vec::new(),
                 away: Vec::new(),
                 breaks: Vec::new(),
+                cycle: None,
             };
             (s.id, facts)
         })

@@ -1,5 +1,6 @@
 //! Everything `/export` and `coachbot export` write out, read in one snapshot: the steps, their
-//! owners and update logs, barriers with their root-cause notes and indicator levels of a school (or of every school), and
+//! owners and update logs, barriers with their root-cause notes, indicator levels and the
+//! coaching cycle's stages of a school (or of every school), and
 //! check-in answers only for those allowed to see them.
 
 use std::collections::HashMap;
@@ -10,6 +11,7 @@ use chrono::{DateTime, Utc};
 use super::barriers::{Barrier, BarrierNote};
 use super::steps::ActionStep;
 use super::{Backend, Db, on_backend};
+use crate::domain::cycle::{Stage, StageEntry};
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 
 /// Whose check-in answers an export carries. Answers go only to the person and their coach.
@@ -88,7 +90,18 @@ pub struct Records {
     pub barrier_notes: Vec<BarrierNote>,
     pub levels: Vec<LevelRow>,
     pub answers: Vec<AnswerRow>,
+    /// Each school's stages in the coaching cycle, its start (assess, when it was set up)
+    /// first, oldest first.
+    pub cycle: Vec<StageEntry>,
 }
+
+type CycleRow = (
+    SchoolId,
+    Stage,
+    DateTime<Utc>,
+    Option<UserId>,
+    Option<String>,
+);
 
 type Gathered = (
     Vec<(SchoolId, String)>,
@@ -100,6 +113,7 @@ type Gathered = (
     Vec<BarrierNote>,
     Vec<LevelRow>,
     Vec<AnswerRow>,
+    Vec<CycleRow>,
 );
 
 const ANSWERS: &str = "SELECT s.id AS session_id, s.school_id, s.person_id, s.flow_title, s.status,
@@ -219,6 +233,21 @@ pub async fn records(
                 .await?
             }
         };
+        // Every school starts at assess when it is set up; then come its moves.
+        let cycle = sqlx::query_as(
+            "SELECT school_id, stage, began_at, moved_by, note FROM (
+                 SELECT id AS school_id, 'assess' AS stage, created_at AS began_at,
+                        NULL AS moved_by, NULL AS note, 0 AS id
+                 FROM schools WHERE server_id = $1 AND ($2 IS NULL OR id = $2)
+                 UNION ALL
+                 SELECT school_id, stage, began_at, moved_by, note, id FROM cycle_stages
+                 WHERE server_id = $1 AND ($2 IS NULL OR school_id = $2)
+             ) AS moves ORDER BY began_at, id",
+        )
+        .bind(server)
+        .bind(school_id)
+        .fetch_all(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>((
             schools,
@@ -230,10 +259,11 @@ pub async fn records(
             barrier_notes,
             levels,
             answers,
+            cycle,
         ))
     })
     .context("reading the records to export")?;
-    let (schools, names, steps, owners, updates, barriers, barrier_notes, levels, answers) =
+    let (schools, names, steps, owners, updates, barriers, barrier_notes, levels, answers, cycle) =
         gathered;
     Ok(Records {
         schools: schools.into_iter().collect(),
@@ -245,6 +275,16 @@ pub async fn records(
         barrier_notes,
         levels,
         answers,
+        cycle: cycle
+            .into_iter()
+            .map(|(school_id, stage, began_at, moved_by, note)| StageEntry {
+                school_id,
+                stage,
+                began_at,
+                moved_by,
+                note,
+            })
+            .collect(),
     })
 }
 

@@ -290,8 +290,8 @@ e2e! {
         assert!(reply.content.contains("1 check-in answer from confirmed check-ins"), "{}", reply.content);
         let files = reply.call.attachments.clone();
         let listed = names(&files);
-        assert_eq!(listed.len(), 6, "{listed:?}");
-        for (name, kind) in listed.iter().zip(["steps", "updates", "barriers", "barrier-notes", "indicator-levels", "checkin-answers"]) {
+        assert_eq!(listed.len(), 7, "{listed:?}");
+        for (name, kind) in listed.iter().zip(["steps", "updates", "barriers", "barrier-notes", "indicator-levels", "cycle", "checkin-answers"]) {
             assert!(name.starts_with("lincoln-elementary-") && name.ends_with(&format!("-{kind}.csv")), "{name}");
         }
         for f in &files {
@@ -407,7 +407,7 @@ e2e! {
         .expect("joined");
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-        assert_eq!(stdout.lines().count(), 5, "Wendy has no answers at Lincoln: {stdout}");
+        assert_eq!(stdout.lines().count(), 6, "Wendy has no answers at Lincoln: {stdout}");
         for f in files.iter().filter(|f| !names(std::slice::from_ref(f))[0].ends_with("-checkin-answers.csv")) {
             let name = f.filename.clone().expect("a name");
             let written = std::fs::read(dir.path().join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -419,8 +419,8 @@ e2e! {
         assert!(ambiguous.to_string().contains("pick one with --server"), "{ambiguous}");
         assert_eq!(std::fs::read_dir(whole.path()).expect("dir").count(), 0, "nothing written");
         let written = coachbot::cli::export(&bot.db, Some(ids.guild), None, whole.path(), Some(plan.wendy)).await.expect("export");
-        assert_eq!(written.len(), 6, "{written:?}");
-        let (path, count) = &written[5];
+        assert_eq!(written.len(), 7, "{written:?}");
+        let (path, count) = &written[6];
         assert!(path.to_string_lossy().ends_with("-checkin-answers.csv") && *count == 1, "{written:?}");
         let wendys = rows(&std::fs::read(path).expect("the answers file"));
         assert_eq!(wendys.len(), 1);

@@ -8,6 +8,7 @@ mod away;
 mod checkins;
 mod cli;
 mod crash;
+mod cycle;
 mod deep_dive;
 mod digests;
 mod dm;
