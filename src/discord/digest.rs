@@ -129,7 +129,7 @@ async fn preview(ctx: Context<'_>) -> Result<(), Error> {
     let zone = zone_for(ctx, &caller, None, &schools).await?;
     let digest = build_digest(
         &ctx.data().db,
-        &ctx.data().default_framework,
+        &ctx.data().frameworks,
         caller.guild_id,
         caller.user_id,
         zone.tz(),

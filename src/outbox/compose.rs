@@ -180,7 +180,7 @@ impl Scheduler {
         }
         let digest = build_digest(
             &self.parts.checkins.db,
-            &self.parts.checkins.default_framework,
+            &self.parts.checkins.frameworks,
             server,
             due.coach_id,
             zone,

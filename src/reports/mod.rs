@@ -7,9 +7,9 @@ pub mod chart;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::digest::{self, CoachDigest, FIRST_LOOKBACK_DAYS};
-use crate::store::frameworks::Frameworks;
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::summary::{self, IndicatorSummary};
+use crate::store::frameworks::Frameworks;
 use crate::store::schools::School;
 use crate::store::{Db, digests, frameworks, schools, summaries};
 
@@ -17,7 +17,7 @@ use crate::store::{Db, digests, frameworks, schools, summaries};
 /// (or the last week, for the first), in the coach's time zone.
 pub async fn build_digest(
     db: &Db,
-    default_framework: &Framework,
+    frameworks: &Frameworks,
     server: ServerId,
     coach: UserId,
     zone: chrono_tz::Tz,
@@ -29,7 +29,7 @@ pub async fn build_digest(
         .unwrap_or(now - TimeDelta::days(FIRST_LOOKBACK_DAYS));
     let mut facts = digests::facts(db, server, &schools, since).await?;
     add_absences(db, server, &mut facts, now).await?;
-    add_cycle(db, default_framework, server, &schools, &mut facts).await?;
+    add_cycle(db, frameworks, server, &schools, &mut facts).await?;
     Ok(digest::build(&facts, since, now, zone))
 }
 
@@ -37,12 +37,12 @@ pub async fn build_digest(
 /// framework expects each stage to take, and whether it has a plan.
 async fn add_cycle(
     db: &Db,
-    default_framework: &Framework,
+    frameworks: &Frameworks,
     server: ServerId,
     schools: &[School],
     facts: &mut [digest::SchoolFacts],
 ) -> anyhow::Result<()> {
-    let framework = frameworks::effective(db, server, default_framework).await?;
+    let framework = frameworks.of(db, server).await?;
     let mut stages = crate::store::cycle::currents(db, server, schools).await?;
     let planned = digests::planned_schools(db, server).await?;
     for school in facts.iter_mut() {
