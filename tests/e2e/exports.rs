@@ -383,7 +383,7 @@ e2e! {
         let all = bot.command(ids.owner, ids.general, "export", &[]).await;
         assert!(all.ephemeral && all.content.contains("Check-in answers are not included"), "{}", all.content);
         let server_files = all.call.attachments.clone();
-        assert_eq!(names(&server_files).len(), 5, "{:?}", names(&server_files));
+        assert_eq!(names(&server_files).len(), 6, "{:?}", names(&server_files));
         let barriers_all = file(&server_files, "barriers");
         assert_eq!(barriers_all.len(), 2);
         assert!(barriers_all.iter().any(|r| r["school"] == "Washington Middle" && r["text"] == "Washington only: the bus schedule"));

@@ -108,7 +108,7 @@ pub fn stage_lines(
 pub fn history_line(entry: &StageEntry, zone: Tz, name: &dyn Fn(UserId) -> String) -> String {
     let who = entry
         .moved_by
-        .map_or_else(|| "when the school was set up".to_owned(), |id| name(id));
+        .map_or_else(|| "when the school was set up".to_owned(), name);
     let mut line = format!(
         "{} · **{}** · {who}",
         local_day(entry.began_at, zone),
