@@ -22,8 +22,6 @@ use super::plan::{BarrierCategory, StepStatus};
 use super::suppression::{Cell, Row, suppression};
 use super::text::slug;
 
-pub use render::MORE_HINT;
-
 /// The smallest group a figure may describe unless a server sets its own.
 pub const MIN_GROUP: usize = 5;
 

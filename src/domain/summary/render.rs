@@ -9,7 +9,7 @@ use crate::domain::summary::Figure;
 use crate::domain::text::{EMBED_DESCRIPTION, THREAD_NAME, clip};
 
 /// Where to see what a summary left out.
-pub const MORE_HINT: &str = "see the chart, or `/export` for every one";
+const MORE_HINT: &str = "see the chart, or `/export` for every one";
 
 /// Characters an indicator's name may take on a line.
 const NAME: usize = 80;
