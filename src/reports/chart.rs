@@ -121,7 +121,11 @@ mod tests {
                     "12a",
                     &[(2, Level::GettingReady), (12, Level::GettingStarted)],
                 ),
-                focus(1, "12b", &[(5, Level::GettingAware), (20, Level::GettingReady)]),
+                focus(
+                    1,
+                    "12b",
+                    &[(5, Level::GettingAware), (20, Level::GettingReady)],
+                ),
             ]
         } else {
             vec![
@@ -218,7 +222,10 @@ mod tests {
         let all = summary::build(&facts(false), at(24), at(24).date_naive());
         let (shown, _) = drawn(&all);
         assert_eq!(
-            shown.iter().map(|d| (d.label.as_str(), d.unset)).collect::<Vec<_>>(),
+            shown
+                .iter()
+                .map(|d| (d.label.as_str(), d.unset))
+                .collect::<Vec<_>>(),
             [
                 ("11 Coaching informs professional learning", true),
                 ("12a Leader partnerships", false),

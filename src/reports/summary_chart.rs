@@ -103,7 +103,10 @@ fn no_indicators(area: &Area<'_>) -> anyhow::Result<()> {
     let (w, h) = area.dim_in_pixel();
     area.draw(&Text::new(
         "No focus indicators yet",
-        (i32::try_from(w / 2).unwrap_or(0), i32::try_from(h / 2).unwrap_or(0)),
+        (
+            i32::try_from(w / 2).unwrap_or(0),
+            i32::try_from(h / 2).unwrap_or(0),
+        ),
         TextStyle::from((FONT, 18).into_font())
             .color(&GREY)
             .pos(Pos::new(HPos::Center, VPos::Center)),
@@ -189,7 +192,11 @@ pub(crate) fn levels(
                 ))
                 .map_err(draw_error)?;
             chart
-                .draw_series(std::iter::once(Circle::new((1.0, y), 5, colour.stroke_width(2))))
+                .draw_series(std::iter::once(Circle::new(
+                    (1.0, y),
+                    5,
+                    colour.stroke_width(2),
+                )))
                 .map_err(draw_error)?;
             continue;
         }
@@ -239,11 +246,7 @@ pub(crate) fn levels(
                 .map_err(draw_error)?;
         }
         legend
-            .draw(&Text::new(
-                shown.legend(chars),
-                (x + 34, y),
-                (FONT, 13),
-            ))
+            .draw(&Text::new(shown.legend(chars), (x + 34, y), (FONT, 13)))
             .map_err(draw_error)?;
     }
     left_out_note(&legend, left_out, 8 + 20 * rows)
@@ -342,7 +345,12 @@ pub(crate) fn distribution(area: &Area<'_>, summary: &IndicatorSummary) -> anyho
     }
     let swatches = Level::ALL
         .iter()
-        .map(|l| (format!("{} {}", l.rank(), l.label()), LEVEL_FILLS[usize::from(l.rank()) - 1]))
+        .map(|l| {
+            (
+                format!("{} {}", l.rank(), l.label()),
+                LEVEL_FILLS[usize::from(l.rank()) - 1],
+            )
+        })
         .chain(std::iter::once(("no level yet".to_owned(), NO_LEVEL)));
     let mut x = 12;
     for (label, fill) in swatches {
@@ -350,7 +358,10 @@ pub(crate) fn distribution(area: &Area<'_>, summary: &IndicatorSummary) -> anyho
             .draw(&Rectangle::new([(x, 8), (x + 16, 22)], fill.filled()))
             .map_err(draw_error)?;
         legend
-            .draw(&Rectangle::new([(x, 8), (x + 16, 22)], GREY.stroke_width(1)))
+            .draw(&Rectangle::new(
+                [(x, 8), (x + 16, 22)],
+                GREY.stroke_width(1),
+            ))
             .map_err(draw_error)?;
         legend
             .draw(&Text::new(label.clone(), (x + 22, 8), (FONT, 13)))

@@ -10,10 +10,10 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::{BeginWrite as _, Db, on_backend};
-use crate::domain::framework::Level;
-use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::assessment::by_indicator;
 use crate::domain::cycle::StageEntry;
+use crate::domain::framework::Level;
+use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::summary::{
     AssessedSchool, BarrierFact, FocusLevel, MIN_GROUP, Remembered, SummaryFacts,
 };

@@ -6,9 +6,9 @@ use coachbot::domain::assessment::ResultRow;
 use coachbot::domain::cycle::Stage;
 use coachbot::domain::framework::Level;
 use coachbot::domain::ids::UserId;
+use coachbot::store::assessments::{self, NewAdministration};
 use coachbot::store::barriers::{self, NewBarrier};
 use coachbot::store::steps::{self, NewStep};
-use coachbot::store::assessments::{self, NewAdministration};
 use coachbot::store::{Db, cycle, indicators, summaries};
 use serde_json::json;
 
@@ -16,7 +16,9 @@ use crate::e2e;
 
 /// The name of Lincoln's summary chart today (its date in Lincoln's time zone).
 fn lincoln_chart() -> String {
-    let today = Utc::now().with_timezone(&chrono_tz::America::Chicago).date_naive();
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::America::Chicago)
+        .date_naive();
     format!("lincoln-elementary-summary-{today}.png")
 }
 
@@ -321,17 +323,41 @@ e2e! {
 }
 
 /// An administration of the survey at `school`: `(indicator, level 1-5)` for everyone.
-async fn assessed(bot: &crate::support::TestBot, school: coachbot::domain::ids::SchoolId, name: &str, administered: chrono::NaiveDate, levels: &[(&str, u8)]) {
-    let rows: Vec<ResultRow> = levels.iter().zip(2..).map(|((indicator, rank), row_number)| ResultRow {
-        row_number, indicator_id: (*indicator).to_owned(), group: String::new(),
-        level: Level::ALL[usize::from(*rank) - 1], score: None, scale_max: None, respondents: Some(20),
-    }).collect();
+async fn assessed(
+    bot: &crate::support::TestBot,
+    school: coachbot::domain::ids::SchoolId,
+    name: &str,
+    administered: chrono::NaiveDate,
+    levels: &[(&str, u8)],
+) {
+    let rows: Vec<ResultRow> = levels
+        .iter()
+        .zip(2..)
+        .map(|((indicator, rank), row_number)| ResultRow {
+            row_number,
+            indicator_id: (*indicator).to_owned(),
+            group: String::new(),
+            level: Level::ALL[usize::from(*rank) - 1],
+            score: None,
+            scale_max: None,
+            respondents: Some(20),
+        })
+        .collect();
     let new = NewAdministration {
-        server_id: bot.ids.server(), school_id: school, name, administered,
-        file_name: "results.csv", imported_by: UserId::new(bot.ids.owner),
+        server_id: bot.ids.server(),
+        school_id: school,
+        name,
+        administered,
+        file_name: "results.csv",
+        imported_by: UserId::new(bot.ids.owner),
     };
-    let saved = assessments::save(&bot.db, &new, &rows, Utc::now()).await.expect("saved");
-    assert!(matches!(saved, assessments::Imported::Saved(_)), "{saved:?}");
+    let saved = assessments::save(&bot.db, &new, &rows, Utc::now())
+        .await
+        .expect("saved");
+    assert!(
+        matches!(saved, assessments::Imported::Saved(_)),
+        "{saved:?}"
+    );
 }
 
 e2e! {

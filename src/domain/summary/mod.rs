@@ -7,9 +7,10 @@
 //! from which a withheld one could be worked out with the server's other summaries (see
 //! `suppression`). How it reads is in `render`.
 
+mod barriers;
 mod render;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,8 +19,7 @@ use super::assessment::{IndicatorResult, Movement, compare};
 use super::cycle::{Stage, StageEntry};
 use super::framework::Level;
 use super::ids::{SchoolId, UserId};
-use super::plan::{BarrierCategory, StepStatus};
-use super::suppression::{Cell, Row, suppression};
+use super::plan::StepStatus;
 use super::text::slug;
 
 /// The smallest group a figure may describe unless a server sets its own.
@@ -257,7 +257,7 @@ pub fn build(facts: &SummaryFacts, now: DateTime<Utc>, date: NaiveDate) -> Indic
             }
         })
         .collect();
-    let (barriers, themes, withheld) = barriers(facts, now);
+    let (barriers, themes, withheld) = barriers::lines(facts, now);
     IndicatorSummary {
         title: facts.school.as_ref().map_or_else(
             || format!("Indicator summary: all {} schools", facts.schools),
@@ -272,7 +272,12 @@ pub fn build(facts: &SummaryFacts, now: DateTime<Utc>, date: NaiveDate) -> Indic
         indicators,
         stages: Stage::ALL
             .into_iter()
-            .map(|stage| (stage, facts.stages.iter().filter(|e| e.stage == stage).count()))
+            .map(|stage| {
+                (
+                    stage,
+                    facts.stages.iter().filter(|e| e.stage == stage).count(),
+                )
+            })
             .filter(|(_, n)| *n > 0)
             .collect(),
         stage_since: facts
@@ -317,8 +322,7 @@ fn movement(facts: &SummaryFacts, one_school: bool) -> Vec<MovementLine> {
                 Movement::Same => line.same += 1,
                 Movement::Down => line.down += 1,
             }
-            if let (true, Some(before), Some(after)) = (one_school, &change.before, &change.after)
-            {
+            if let (true, Some(before), Some(after)) = (one_school, &change.before, &change.after) {
                 line.detail = Some(format!(
                     "{} {} → {}",
                     moved.arrow(),
@@ -329,72 +333,6 @@ fn movement(facts: &SummaryFacts, one_school: bool) -> Vec<MovementLine> {
         }
     }
     lines.into_values().collect()
-}
-
-/// The open-barrier lines, the themes among the figures shown, and how many were withheld.
-fn barriers(facts: &SummaryFacts, now: DateTime<Utc>) -> (Vec<CategoryLine>, Vec<String>, usize) {
-    let mut barriers = Vec::new();
-    let mut withheld = 0;
-    let mut shown: Vec<(usize, String)> = Vec::new();
-    let school_id = facts.school.as_ref().map(|(id, _)| *id);
-    for category in BarrierCategory::ALL {
-        let in_server: Vec<&BarrierFact> = facts
-            .open_barriers
-            .iter()
-            .filter(|b| b.category == category.key())
-            .collect();
-        let of: Vec<&BarrierFact> = in_server
-            .iter()
-            .copied()
-            .filter(|b| school_id.is_none_or(|id| b.school_id == id))
-            .collect();
-        if of.is_empty() {
-            continue;
-        }
-        let figure = if suppression(&row(&in_server), facts.min_group).covers(school_id) {
-            withheld += 1;
-            Figure::Withheld
-        } else {
-            let days: i64 = of.iter().map(|b| (now - b.raised_at).num_days()).sum();
-            let count = of.len();
-            shown.push((count, category.key().to_owned()));
-            Figure::Shown((count, days / i64::try_from(count).unwrap_or(1).max(1)))
-        };
-        barriers.push(CategoryLine {
-            category: category.key().to_owned(),
-            figure,
-        });
-    }
-    shown.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-    let themes = shown.into_iter().take(3).map(|(_, c)| c).collect();
-    (barriers, themes, withheld)
-}
-
-/// One category's open barriers as suppression sees them: each school's count and people,
-/// and the distinct people across the schools.
-fn row(barriers: &[&BarrierFact]) -> Row {
-    let mut people: BTreeMap<SchoolId, BTreeSet<UserId>> = BTreeMap::new();
-    let mut cells: BTreeMap<SchoolId, Cell> = BTreeMap::new();
-    for barrier in barriers {
-        cells.entry(barrier.school_id).or_default().count += 1;
-        people
-            .entry(barrier.school_id)
-            .or_default()
-            .insert(barrier.raised_by);
-    }
-    for (school, who) in &people {
-        if let Some(cell) = cells.get_mut(school) {
-            cell.people = who.len();
-        }
-    }
-    Row {
-        cells,
-        people: barriers
-            .iter()
-            .map(|b| b.raised_by)
-            .collect::<BTreeSet<_>>()
-            .len(),
-    }
 }
 
 impl IndicatorSummary {

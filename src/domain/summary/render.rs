@@ -22,9 +22,9 @@ fn change(line: &IndicatorLine, one_school: bool) -> String {
         let before = match line.previous {
             Previous::Schools(d) => d.only(),
             // A mean from one school is that school's level.
-            Previous::Mean(m) if (m - m.round()).abs() < 0.05 => {
-                Level::ALL.get((m.round() as usize).wrapping_sub(1)).copied()
-            }
+            Previous::Mean(m) if (m - m.round()).abs() < 0.05 => Level::ALL
+                .get((m.round() as usize).wrapping_sub(1))
+                .copied(),
             _ => None,
         };
         return match (now.only(), before, line.previous) {
@@ -123,9 +123,10 @@ impl IndicatorSummary {
         self.movement
             .iter()
             .map(|m| {
-                let moved = m.detail.clone().unwrap_or_else(|| {
-                    format!("{} up · {} same · {} down", m.up, m.same, m.down)
-                });
+                let moved = m
+                    .detail
+                    .clone()
+                    .unwrap_or_else(|| format!("{} up · {} same · {} down", m.up, m.same, m.down));
                 format!("• {} {}: {moved}", m.indicator_id, clip(&m.name, NAME))
             })
             .collect()
@@ -227,8 +228,7 @@ impl IndicatorSummary {
         fixed.extend(tail.iter().cloned());
         let indicators = self.indicator_lines();
         let budget = EMBED_DESCRIPTION.saturating_sub(length(&fixed) + 1);
-        let (for_indicators, for_movement) =
-            share(budget, length(&indicators), length(&movement));
+        let (for_indicators, for_movement) = share(budget, length(&indicators), length(&movement));
         let mut lines = vec![head.to_owned()];
         lines.extend(fit(&indicators, for_indicators, "focus indicators"));
         lines.extend(middle);

@@ -168,7 +168,6 @@ fn three_schools_summaries_agree_and_no_withheld_figure_can_be_worked_out() {
     }
 }
 
-
 fn result(id: &str, rank: f64) -> IndicatorResult {
     IndicatorResult {
         indicator_id: id.to_owned(),
@@ -276,7 +275,9 @@ fn one_school_shows_its_level_stage_and_its_two_results() {
     let summary = build(&f, at(21), at(21).date_naive());
     let text = summary.description();
     assert!(
-        text.contains("**Coaching cycle:** Implement action steps (stage 4 of 6), since Tue 3 Nov 2026"),
+        text.contains(
+            "**Coaching cycle:** Implement action steps (stage 4 of 6), since Tue 3 Nov 2026"
+        ),
         "{text}"
     );
     assert!(
@@ -288,14 +289,20 @@ fn one_school_shows_its_level_stage_and_its_two_results() {
 #[test]
 fn the_chart_file_is_named_for_what_it_shows_and_when() {
     let school = build(&facts(), at(21), at(21).date_naive());
-    assert_eq!(school.chart_file(), "lincoln-elementary-summary-2026-11-21.png");
+    assert_eq!(
+        school.chart_file(),
+        "lincoln-elementary-summary-2026-11-21.png"
+    );
     let render = school.render();
     assert_eq!(
         render.embeds[0].image.as_deref(),
         Some("lincoln-elementary-summary-2026-11-21.png")
     );
     let all = build(&district(), at(21), at(21).date_naive());
-    assert_eq!(all.chart_file(), "springfield-district-summary-2026-11-21.png");
+    assert_eq!(
+        all.chart_file(),
+        "springfield-district-summary-2026-11-21.png"
+    );
 }
 
 #[test]
@@ -309,7 +316,9 @@ fn a_summary_of_sixty_indicators_stays_within_the_embed_and_says_what_was_left_o
             f.focus.push(FocusLevel {
                 school_id: SchoolId::new(school),
                 indicator_id: id.clone(),
-                level: Level::ALL.get(usize::try_from(school).expect("small") % 6).copied(),
+                level: Level::ALL
+                    .get(usize::try_from(school).expect("small") % 6)
+                    .copied(),
                 history: Vec::new(),
             });
         }
@@ -334,7 +343,11 @@ fn a_summary_of_sixty_indicators_stays_within_the_embed_and_says_what_was_left_o
     assert!(shown > 5 && text.contains(&said), "{said} in {text}");
     assert!(text.contains("more indicators: see the chart"), "{text}");
     // Every section still there after the cut.
-    for section in ["**Schools by stage:**", "**Action steps**", "**Open barriers by category**"] {
+    for section in [
+        "**Schools by stage:**",
+        "**Action steps**",
+        "**Open barriers by category**",
+    ] {
         assert!(text.contains(section), "{section} in {text}");
     }
     let embed = &summary.render().embeds[0];
