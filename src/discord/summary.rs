@@ -8,7 +8,6 @@ use super::scope;
 use super::{Context, Error, complete, digest::reply};
 use crate::domain::outbox::{OutboxMessage, SummaryDue};
 use crate::domain::school::TimeZoneName;
-use crate::domain::summary::CHART_FILE;
 use crate::error::UserError;
 use crate::reports::build_summary;
 use crate::store::schedules::{self, ReportKind};
@@ -109,7 +108,8 @@ async fn preview(
         ctx.data().now(),
     )
     .await?;
-    ctx.send(reply(&built.render()).attachment(serenity::CreateAttachment::bytes(png, CHART_FILE)))
+    let file = built.chart_file();
+    ctx.send(reply(&built.render()).attachment(serenity::CreateAttachment::bytes(png, file)))
         .await?;
     Ok(())
 }

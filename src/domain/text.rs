@@ -119,6 +119,24 @@ pub fn day(date: chrono::NaiveDate) -> String {
     date.format("%a %-d %b %Y").to_string()
 }
 
+/// A name fit for a file: lowercase letters, digits and single dashes (`lincoln-elementary`).
+pub fn slug(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let trimmed = out.trim_end_matches('-');
+    if trimmed.is_empty() {
+        "export".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

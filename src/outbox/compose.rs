@@ -9,7 +9,6 @@ use super::{DigestDue, InThread, OutboxMessage, Outgoing, Scheduler, SummaryDue}
 use crate::domain::ids::{ServerId, UserId};
 use crate::domain::roles::{Grant, Role};
 use crate::domain::school::TimeZoneName;
-use crate::domain::summary::{CHART_FILE, Remembered};
 use crate::outbound::nonce_for;
 use crate::reports::{build_digest, build_summary};
 use crate::store::outbox::{NewRow, OutboxStatus};
@@ -133,10 +132,8 @@ impl Scheduler {
             &OutboxMessage::Message(post),
             now,
         )?);
-        let files = [(key, CHART_FILE.to_owned(), png)];
-        let levels = serde_json::to_string(&Remembered {
-            levels: built.levels(),
-        })?;
+        let files = [(key, built.chart_file(), png)];
+        let levels = serde_json::to_string(&built.remembered())?;
         reports::compose(
             &self.parts.checkins.db,
             &reports::Composed {

@@ -1,7 +1,8 @@
 //! What an indicator summary is built from, for one school or the whole server: levels and
 //! their history, step counts, open barriers (school, category, age and who raised them, to
 //! count people, never to show them; every school's, whichever summary, as what is withheld is
-//! decided across the server), the last summary's levels, and the server's settings.
+//! decided across the server), each school's stage in the coaching cycle and its last two
+//! assessments, the last summary's levels, and the server's settings.
 
 use std::collections::BTreeMap;
 
@@ -9,12 +10,18 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
 use super::{BeginWrite as _, Db, on_backend};
+use crate::domain::assessment::by_indicator;
+use crate::domain::cycle::StageEntry;
 use crate::domain::framework::Level;
 use crate::domain::ids::{SchoolId, ServerId, UserId};
-use crate::domain::summary::{BarrierFact, FocusLevel, MIN_GROUP, Remembered, SummaryFacts};
+use crate::domain::summary::{
+    AssessedSchool, BarrierFact, FocusLevel, MIN_GROUP, Remembered, SummaryFacts,
+};
 
-/// Schools, focus rows, level history, step counts, open barriers, the last summary's levels.
+/// The server's name, schools, focus rows, level history, step counts, open barriers, the
+/// last summary's levels.
 type Gathered = (
+    Option<String>,
     i64,
     Vec<(i64, SchoolId, String, Option<String>)>,
     Vec<(i64, String, DateTime<Utc>)>,
@@ -81,7 +88,11 @@ pub async fn facts(
 ) -> anyhow::Result<SummaryFacts> {
     let server = server_id;
     let school_id = school.map(|(id, _)| id);
-    let (schools, focus, history, steps, barriers, previous): Gathered = on_backend!(db, pool => {
+    let (server_name, schools, focus, history, steps, barriers, previous): Gathered = on_backend!(db, pool => {
+        let server_name = sqlx::query_scalar("SELECT name FROM servers WHERE id = $1")
+            .bind(server)
+            .fetch_optional(pool)
+            .await?;
         let schools = sqlx::query_scalar("SELECT COUNT(*) FROM schools WHERE server_id = $1 AND ($2 IS NULL OR id = $2)")
             .bind(server)
             .bind(school_id)
@@ -129,7 +140,7 @@ pub async fn facts(
         .bind(school_id)
         .fetch_optional(pool)
         .await?;
-        Ok::<_, sqlx::Error>((schools, focus, history, steps, barriers, previous))
+        Ok::<_, sqlx::Error>((server_name, schools, focus, history, steps, barriers, previous))
     })
     .context("gathering what a summary reports")?;
     let settings = settings(db, server_id).await?;
@@ -139,11 +150,13 @@ pub async fn facts(
             levels.entry(focus_id).or_default().push((at, level));
         }
     }
-    let previous = previous
-        .and_then(|json| serde_json::from_str::<Remembered>(&json).ok())
-        .map(|r| r.levels);
+    let previous = previous.and_then(|json| serde_json::from_str::<Remembered>(&json).ok());
+    let (stages, assessed) = cycle_and_assessments(db, server_id, school_id).await?;
     Ok(SummaryFacts {
         school: school.map(|(id, name)| (id, name.to_owned())),
+        server_name: server_name.unwrap_or_else(|| format!("server {server_id}")),
+        stages,
+        assessed,
         schools: usize::try_from(schools).unwrap_or(0),
         indicator_names,
         focus: focus
@@ -171,4 +184,43 @@ pub async fn facts(
         previous,
         min_group: settings.min_group,
     })
+}
+
+/// The stage of each school the summary is of (`school_id`, or every school), and the results
+/// of the last two assessments of those that have two.
+async fn cycle_and_assessments(
+    db: &Db,
+    server_id: ServerId,
+    school_id: Option<SchoolId>,
+) -> anyhow::Result<(Vec<StageEntry>, Vec<AssessedSchool>)> {
+    let schools: Vec<_> = super::schools::list(db, server_id)
+        .await?
+        .into_iter()
+        .filter(|s| school_id.is_none_or(|id| s.id == id))
+        .collect();
+    let stages = super::cycle::currents(db, server_id, &schools)
+        .await?
+        .into_values()
+        .collect();
+    let mut by_school: BTreeMap<SchoolId, Vec<_>> = BTreeMap::new();
+    for administration in super::assessments::list_all(db, server_id).await? {
+        if school_id.is_none_or(|id| administration.school_id == id) {
+            by_school
+                .entry(administration.school_id)
+                .or_default()
+                .push(administration);
+        }
+    }
+    let mut assessed = Vec::new();
+    // Oldest first: the last two are the latest.
+    for (school_id, administrations) in by_school {
+        if let [.., before, after] = administrations.as_slice() {
+            assessed.push(AssessedSchool {
+                school_id,
+                before: by_indicator(&super::assessments::rows(db, before).await?),
+                after: by_indicator(&super::assessments::rows(db, after).await?),
+            });
+        }
+    }
+    Ok((stages, assessed))
 }

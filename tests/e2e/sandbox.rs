@@ -166,11 +166,18 @@ async fn the_morning_brings_caseys_digest_and_the_summary_chart_is_saved_to_a_fi
         r#"/summary preview school:"Lincoln Elementary""#,
     )
     .await;
-    assert!(preview.contains("[file: summary-chart.png]"), "{preview}");
-    let chart = dir
-        .path()
-        .join("coachbot-sandbox-files")
-        .join("summary-chart.png");
+    // Named for the school and the day it shows: lincoln-elementary-summary-2026-12-01.png.
+    let name = preview
+        .split("[file: ")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or_else(|| panic!("no file in {preview}"))
+        .to_owned();
+    assert!(
+        name.starts_with("lincoln-elementary-summary-20") && name.ends_with(".png"),
+        "{preview}"
+    );
+    let chart = dir.path().join("coachbot-sandbox-files").join(&name);
     assert!(
         preview.contains(&format!("saved to {}", chart.display())),
         "{preview}"

@@ -2,13 +2,25 @@
 //! a PNG chart) and posts it to the leadership channel as a multipart request.
 
 use chrono::{TimeDelta, Utc};
+use coachbot::domain::assessment::ResultRow;
+use coachbot::domain::cycle::Stage;
+use coachbot::domain::framework::Level;
 use coachbot::domain::ids::UserId;
+use coachbot::store::assessments::{self, NewAdministration};
 use coachbot::store::barriers::{self, NewBarrier};
 use coachbot::store::steps::{self, NewStep};
-use coachbot::store::{Db, indicators, summaries};
+use coachbot::store::{Db, cycle, indicators, summaries};
 use serde_json::json;
 
 use crate::e2e;
+
+/// The name of Lincoln's summary chart today (its date in Lincoln's time zone).
+fn lincoln_chart() -> String {
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::America::Chicago)
+        .date_naive();
+    format!("lincoln-elementary-summary-{today}.png")
+}
 
 e2e! {
     /// Lincoln's summary counts steps and barriers and shows 12a's level, names no one
@@ -66,16 +78,18 @@ e2e! {
         // The chart: one PNG, attached as a multipart part, shown in the embed.
         assert_eq!(post.attachments.len(), 1);
         let chart = &post.attachments[0];
-        assert_eq!(chart.filename.as_deref(), Some("summary-chart.png"));
+        // Named for what it shows and when (Lincoln's date).
+        let file = lincoln_chart();
+        assert_eq!(chart.filename.as_deref(), Some(file.as_str()));
         assert_eq!(chart.content_type.as_deref(), Some("image/png"));
         let decoded = png::Decoder::new(std::io::Cursor::new(chart.bytes.clone())).read_info().expect("a valid PNG");
         assert!(decoded.info().width >= 600 && decoded.info().height >= 300);
         let body = post.body.clone().expect("payload_json");
         let embed = &body["embeds"][0];
-        assert_eq!(embed["image"]["url"], "attachment://summary-chart.png");
+        assert_eq!(embed["image"]["url"], format!("attachment://{file}"));
         let text = embed["description"].as_str().expect("a description");
         assert!(text.contains("12a"), "{text}");
-        assert!(text.contains("3.0 (Getting Started), first summary"), "{text}");
+        assert!(text.contains("12a Leader partnerships: Getting Started (3 of 5); first summary"), "{text}");
         assert!(text.contains("2 planned · 0 in progress"), "{text}");
         assert!(text.contains("time: 5 open, 4 days on average"), "{text}");
         assert!(text.contains("people: withheld (raised by fewer than 5 people, or it would let such a figure be worked out)"), "{text}");
@@ -100,8 +114,8 @@ e2e! {
         let preview = bot.command(plan.casey, ids.general, "summary preview", &[("school", json!("Lincoln Elementary"))]).await;
         assert!(preview.ephemeral);
         let previewed = preview.embeds[0]["description"].as_str().unwrap_or_default().to_owned();
-        assert!(previewed.contains("4.0 (Getting Better), up from 3.0"), "{previewed}");
-        assert!(preview.call.attachments.iter().any(|a| a.filename.as_deref() == Some("summary-chart.png")));
+        assert!(previewed.contains("Getting Better (4 of 5); up from Getting Started"), "{previewed}");
+        assert!(preview.call.attachments.iter().any(|a| a.filename.as_deref() == Some(lincoln_chart().as_str())));
     }
 }
 
@@ -139,7 +153,7 @@ e2e! {
         assert!(name.contains("Lincoln Elementary") && name.chars().count() <= 100, "{name}");
         assert_eq!(calls[2].path, format!("/channels/{starter}/messages"), "the summary goes in the thread");
         assert_eq!(calls[2].attachments.len(), 1);
-        assert_eq!(calls[2].attachments[0].filename.as_deref(), Some("summary-chart.png"));
+        assert_eq!(calls[2].attachments[0].filename.as_deref(), Some(lincoln_chart().as_str()));
         let thread: u64 = starter.parse().expect("an id");
         assert_eq!(bot.emu.messages_in(ids.lincoln_channel).len(), in_channel + 1, "only the starter in the channel");
         assert_eq!(bot.emu.messages_in(thread).len(), 1);
@@ -305,5 +319,114 @@ e2e! {
         assert_eq!(derivable(&figures), Vec::<String>::new());
         assert!(texts["Lincoln Elementary"].contains("time: withheld (raised by fewer than 5 people, or it would let such a figure be worked out)"), "{}", texts["Lincoln Elementary"]);
         assert!(texts["Washington Middle"].contains("time: 7 open, 3 days on average"), "{}", texts["Washington Middle"]);
+    }
+}
+
+/// An administration of the survey at `school`: `(indicator, level 1-5)` for everyone.
+async fn assessed(
+    bot: &crate::support::TestBot,
+    school: coachbot::domain::ids::SchoolId,
+    name: &str,
+    administered: chrono::NaiveDate,
+    levels: &[(&str, u8)],
+) {
+    let rows: Vec<ResultRow> = levels
+        .iter()
+        .zip(2..)
+        .map(|((indicator, rank), row_number)| ResultRow {
+            row_number,
+            indicator_id: (*indicator).to_owned(),
+            group: String::new(),
+            level: Level::ALL[usize::from(*rank) - 1],
+            score: None,
+            scale_max: None,
+            respondents: Some(20),
+        })
+        .collect();
+    let new = NewAdministration {
+        server_id: bot.ids.server(),
+        school_id: school,
+        name,
+        administered,
+        file_name: "results.csv",
+        imported_by: UserId::new(bot.ids.owner),
+    };
+    let saved = assessments::save(&bot.db, &new, &rows, Utc::now())
+        .await
+        .expect("saved");
+    assert!(
+        matches!(saved, assessments::Imported::Saved(_)),
+        "{saved:?}"
+    );
+}
+
+e2e! {
+    /// The summary of every school counts the schools at each level of a focus indicator
+    /// (never a mean turned into a level name: 2 and 3 would have read "2.5 (Getting
+    /// Started)"), the schools per stage of the cycle, and per indicator how many schools
+    /// moved up, stayed or moved down between their last two assessments. The chart is named
+    /// for the server and the date, and is a PNG.
+    async fn the_whole_server_summary_shows_how_many_schools_sit_at_each_level(bot) {
+        let plan = bot.plan().await;
+        let ids = &bot.ids;
+        let added = bot.command(ids.owner, ids.general, "setup school", &[("name", json!("Roosevelt High")), ("time_zone", json!("America/New_York"))]).await;
+        assert!(added.content.contains("Added"), "{}", added.content);
+        let schools = coachbot::store::schools::list(&bot.db, ids.server()).await.expect("schools");
+        let school = |name: &str| schools.iter().find(|s| s.name == name).expect("school").clone();
+        let (lincoln, washington, roosevelt) = (school("Lincoln Elementary"), school("Washington Middle"), school("Roosevelt High"));
+        let now = Utc::now();
+        let by = UserId::new(plan.casey);
+        for (school, level) in [(&lincoln, Some("getting_ready")), (&washington, Some("getting_started")), (&roosevelt, None)] {
+            let (focus, _) = indicators::focus(&bot.db, ids.server(), school.id, "12a", by, now, None).await.expect("focus");
+            if let Some(level) = level {
+                indicators::set_level(&bot.db, &focus, level, None, by, now - TimeDelta::days(3), None).await.expect("level");
+            }
+        }
+        // Lincoln moves on to implementing, Washington to its data debrief; Roosevelt assesses.
+        for (school, stages) in [(&lincoln, &[Stage::Debrief, Stage::Plan, Stage::Implement][..]), (&washington, &[Stage::Debrief][..])] {
+            for stage in stages {
+                cycle::advance(&bot.db, school, *stage, by, Some("on we go"), now).await.expect("advanced");
+            }
+        }
+        let (fall, spring) = (now.date_naive() - TimeDelta::days(200), now.date_naive() - TimeDelta::days(10));
+        assessed(bot, lincoln.id, "Fall", fall, &[("12a", 2), ("12b", 3)]).await;
+        assessed(bot, lincoln.id, "Spring", spring, &[("12a", 3), ("12b", 3)]).await;
+        assessed(bot, washington.id, "Fall", fall, &[("12a", 3), ("12b", 2)]).await;
+        assessed(bot, washington.id, "Spring", spring, &[("12a", 2), ("12b", 4)]).await;
+        assessed(bot, roosevelt.id, "Fall", fall, &[("12a", 1), ("12b", 1)]).await;
+
+        let preview = bot.command(plan.casey, ids.general, "summary preview", &[]).await;
+        assert!(preview.ephemeral, "{}", preview.content);
+        let embed = &preview.embeds[0];
+        assert_eq!(embed["title"], "Indicator summary: all 3 schools");
+        let text = embed["description"].as_str().expect("a description").to_owned();
+        assert!(text.chars().count() <= 4096);
+        assert!(text.contains("• 12a Leader partnerships: 1 Getting Ready · 1 Getting Started · 1 no level yet; first summary"), "{text}");
+        for mean in ["2.5", "(Getting"] {
+            assert!(!text.contains(mean), "a mean in {text}");
+        }
+        assert!(text.contains("**Schools by stage:** 1 Assess · 1 Data debrief · 1 Implement action steps"), "{text}");
+        assert!(text.contains("(2 with two assessments)"), "{text}");
+        assert!(text.contains("• 12a Leader partnerships: 1 up · 0 same · 1 down"), "{text}");
+        assert!(text.contains("• 12b Instructional coaching: 1 up · 1 same · 0 down"), "{text}");
+
+        // The chart: named for the server and today (UTC, the server's summary), a PNG.
+        let server = summaries::facts(&bot.db, ids.server(), None, std::collections::BTreeMap::new()).await.expect("facts").server_name;
+        let file = format!("{}-summary-{}.png", coachbot::export::slug(&server), Utc::now().date_naive());
+        assert_eq!(embed["image"]["url"], format!("attachment://{file}"));
+        let chart = preview.call.attachments.iter().find(|a| a.filename.as_deref() == Some(file.as_str())).expect("the chart, by its name");
+        let decoded = png::Decoder::new(std::io::Cursor::new(chart.bytes.clone())).read_info().expect("a valid PNG");
+        assert!(decoded.info().width >= 1000 && decoded.info().height >= 600);
+
+        // Posted and then previewed again: the distribution is compared with the last one.
+        let asked = bot.command(plan.casey, ids.general, "summary post", &[("channel", json!(ids.general))]).await;
+        assert!(asked.content.contains("on its way"), "{}", asked.content);
+        let scheduler = bot.scheduler();
+        assert_eq!(scheduler.deliver(Utc::now()).await.expect("deliver").composed, 1);
+        let (focus, _) = indicators::focus(&bot.db, ids.server(), roosevelt.id, "12a", by, now, None).await.expect("focus");
+        indicators::set_level(&bot.db, &focus, "getting_aware", None, by, Utc::now(), None).await.expect("level");
+        let again = bot.command(plan.casey, ids.general, "summary preview", &[]).await;
+        let text = again.embeds[0]["description"].as_str().unwrap_or_default().to_owned();
+        assert!(text.contains("• 12a Leader partnerships: 1 Getting Aware · 1 Getting Ready · 1 Getting Started; last summary: 1 Getting Ready · 1 Getting Started · 1 no level yet"), "{text}");
     }
 }
