@@ -34,6 +34,7 @@ impl Audience {
             ("step" | "barrier" | "indicator", "list" | "show") => Self::SchoolPeople,
             ("step" | "barrier" | "indicator" | "followup", _) => Self::PlanPeople,
             ("checkin", "start" | "history" | "skip") => Self::PlanPeople,
+            ("assessment", "import") => Self::Coaches,
             ("checkin" | "schedule" | "digest" | "summary" | "export", _) => Self::Coaches,
             _ => Self::SchoolPeople,
         }

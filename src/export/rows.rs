@@ -19,7 +19,7 @@ pub(super) trait CsvRow: Serialize {
 }
 
 /// Text as a spreadsheet will show it, never as a formula.
-fn cell(text: &str) -> Cow<'_, str> {
+pub(super) fn cell(text: &str) -> Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         Cow::Owned(format!("'{text}"))
     } else {

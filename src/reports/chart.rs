@@ -14,10 +14,10 @@ use crate::domain::summary::IndicatorSummary;
 
 const WIDTH: u32 = 1000;
 const HEIGHT: u32 = 480;
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 /// Line colours for the indicators, in order (then repeated).
-const COLOURS: [RGBColor; 6] = [
+pub(crate) const COLOURS: [RGBColor; 6] = [
     RGBColor(0x2E, 0x7D, 0x6B),
     RGBColor(0xD9, 0x6C, 0x2C),
     RGBColor(0x3B, 0x5B, 0xA9),
@@ -26,7 +26,7 @@ const COLOURS: [RGBColor; 6] = [
     RGBColor(0x7A, 0x5C, 0x3E),
 ];
 
-fn register_font() {
+pub(crate) fn register_font() {
     static FONTS: Once = Once::new();
     FONTS.call_once(|| {
         if plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_err()
@@ -48,10 +48,10 @@ pub fn summary_png(summary: &IndicatorSummary, now: DateTime<Utc>) -> anyhow::Re
         steps(&right, summary)?;
         root.present().map_err(draw_error)?;
     }
-    encode(&pixels)
+    encode(&pixels, WIDTH, HEIGHT)
 }
 
-fn draw_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
+pub(crate) fn draw_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
     anyhow::anyhow!("drawing the chart: {error:?}")
 }
 
@@ -194,10 +194,11 @@ fn steps(
     Ok(())
 }
 
-fn encode(pixels: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// RGB pixels, `width` × `height`, as a PNG.
+pub(crate) fn encode(pixels: &[u8], width: u32, height: u32) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     {
-        let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+        let mut encoder = png::Encoder::new(&mut out, width, height);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().context("writing the PNG header")?;
