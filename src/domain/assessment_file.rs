@@ -74,7 +74,8 @@ impl Problems {
         for (index, problem) in self.0.iter().enumerate() {
             let line = format!("\n• {}", text::clip(&problem.line(), 300));
             let left = self.0.len() - index;
-            let more = format!("\n… and {left} more (fix these first, then import again to see the rest)");
+            let more =
+                format!("\n… and {left} more (fix these first, then import again to see the rest)");
             if out.chars().count() + line.chars().count() + more.chars().count() > max {
                 out.push_str(&more);
                 return out;
@@ -150,9 +151,7 @@ impl Columns {
             let slot = match name.as_str() {
                 "indicator" | "indicator_id" | "indicator id" => &mut columns.indicator,
                 "level" => &mut columns.level,
-                "score_max" | "score max" | "scale" | "max" | "max_score" => {
-                    &mut columns.score_max
-                }
+                "score_max" | "score max" | "scale" | "max" | "max_score" => &mut columns.score_max,
                 "group" | "respondent_group" | "respondents_group" | "role" => &mut columns.group,
                 "n" | "respondents" | "count" => &mut columns.n,
                 _ if name.starts_with("score") => {
@@ -355,13 +354,13 @@ impl<'f> Reader<'f> {
         {
             return Some(found.id.clone());
         }
-        let ids: Vec<&str> = self
-            .framework
-            .indicators()
-            .map(|i| i.id.as_str())
-            .collect();
+        let ids: Vec<&str> = self.framework.indicators().map(|i| i.id.as_str()).collect();
         let shown = if ids.len() > 12 {
-            format!("{}, … ({} in all; `/indicator list` shows them)", ids[..12].join(", "), ids.len())
+            format!(
+                "{}, … ({} in all; `/indicator list` shows them)",
+                ids[..12].join(", "),
+                ids.len()
+            )
         } else {
             ids.join(", ")
         };
@@ -412,7 +411,9 @@ impl<'f> Reader<'f> {
             return None;
         };
         match raw.parse::<f64>() {
-            Ok(score) if (0.0..=max).contains(&score) => Some((score_level(score, max), Some(score))),
+            Ok(score) if (0.0..=max).contains(&score) => {
+                Some((score_level(score, max), Some(score)))
+            }
             _ => {
                 self.problems.push(Problem::at(
                     row,
@@ -492,7 +493,10 @@ mod tests {
         let bytes = std::fs::read("prompts/sample-assessment.csv").expect("the sample");
         let rows = parse(&bytes, &framework(), None).expect("the sample is valid");
         assert!(rows.len() >= 3);
-        assert!(rows.iter().any(|r| !r.group.is_empty() && r.respondents.is_some()));
+        assert!(
+            rows.iter()
+                .any(|r| !r.group.is_empty() && r.respondents.is_some())
+        );
         assert_eq!(rows[0].row_number, 2);
     }
 
@@ -522,16 +526,26 @@ mod tests {
         let option = "indicator,score\n11,2.5\n";
         let rows = parse(option.as_bytes(), &framework(), Some(5.0)).expect("valid");
         assert_eq!(rows[0].level, Level::GettingStarted);
-        assert!(problems("indicator,score\n11,2\n")[0].starts_with("row 1: scores need their scale"));
+        assert!(
+            problems("indicator,score\n11,2\n")[0].starts_with("row 1: scores need their scale")
+        );
         assert!(problems("indicator,score (of 4)\n11,5\n")[0].starts_with("row 2: score `5`"));
     }
 
     #[test]
     fn every_problem_is_named_with_its_row() {
-        let found = problems("indicator,level,group\n11,3,\n13,2,\n12a,7,\n11,4,\n12b,3,teachers\n12B,2,Teachers\n");
+        let found = problems(
+            "indicator,level,group\n11,3,\n13,2,\n12a,7,\n11,4,\n12b,3,teachers\n12B,2,Teachers\n",
+        );
         assert_eq!(found.len(), 4, "{found:?}");
-        assert!(found[0].starts_with("row 3: `13` is not an indicator"), "{found:?}");
-        assert!(found[1].starts_with("row 4: level `7` is out of range"), "{found:?}");
+        assert!(
+            found[0].starts_with("row 3: `13` is not an indicator"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].starts_with("row 4: level `7` is out of range"),
+            "{found:?}"
+        );
         assert!(found[2].starts_with("row 5: repeats row 2"), "{found:?}");
         assert!(found[3].starts_with("row 7: repeats row 6"), "{found:?}");
         assert!(problems("")[0].starts_with("The file is empty"));

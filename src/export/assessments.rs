@@ -121,7 +121,10 @@ mod tests {
             administered: NaiveDate::from_ymd_opt(2026, 10, 15).expect("a date"),
             file_name: "fall.csv".into(),
             imported_by: UserId::new(7),
-            imported_at: Utc.with_ymd_and_hms(2026, 10, 16, 9, 0, 0).single().expect("a time"),
+            imported_at: Utc
+                .with_ymd_and_hms(2026, 10, 16, 9, 0, 0)
+                .single()
+                .expect("a time"),
         };
         let row = ResultRow {
             row_number: 2,
@@ -139,7 +142,14 @@ mod tests {
             .expect("a file");
         assert_eq!(file.name, "x-assessments.csv");
         let mut reader = csv::Reader::from_reader(file.bytes.as_slice());
-        assert_eq!(reader.headers().expect("headers").iter().collect::<Vec<_>>(), HEADERS);
+        assert_eq!(
+            reader
+                .headers()
+                .expect("headers")
+                .iter()
+                .collect::<Vec<_>>(),
+            HEADERS
+        );
         let record = reader.records().next().expect("a row").expect("readable");
         let cells: Vec<&str> = record.iter().collect();
         assert_eq!(

@@ -41,7 +41,13 @@ pub struct ChartRow {
 impl CompareChart {
     /// The chart of `changes`, each indicator labelled `12a · Leader partnerships` from the
     /// framework (the id alone when the framework no longer has it).
-    pub fn new(title: String, before: String, after: String, changes: &[Change], framework: &Framework) -> Self {
+    pub fn new(
+        title: String,
+        before: String,
+        after: String,
+        changes: &[Change],
+        framework: &Framework,
+    ) -> Self {
         let rows = changes
             .iter()
             .map(|c| ChartRow {
@@ -122,13 +128,15 @@ pub fn compare_png(chart: &CompareChart) -> anyhow::Result<Vec<u8>> {
         }))
         .map_err(draw_error)?;
         plot.draw_series(shown.iter().enumerate().filter_map(|(i, r)| {
-            r.before.map(|b| Circle::new((b, y_of(i)), 8, BEFORE.filled()))
+            r.before
+                .map(|b| Circle::new((b, y_of(i)), 8, BEFORE.filled()))
         }))
         .map_err(draw_error)?
         .label(clip(&chart.before, 60))
         .legend(|(x, y)| Circle::new((x + 8, y), 6, BEFORE.filled()));
         plot.draw_series(shown.iter().enumerate().filter_map(|(i, r)| {
-            r.after.map(|a| Circle::new((a, y_of(i)), 8, after_colour.filled()))
+            r.after
+                .map(|a| Circle::new((a, y_of(i)), 8, after_colour.filled()))
         }))
         .map_err(draw_error)?
         .label(clip(&chart.after, 60))

@@ -77,11 +77,7 @@ pub async fn compare(
             .concat(),
             EMBED_DESCRIPTION - 200,
         ))
-        .field(
-            "Focus indicators",
-            focus_text(&changes, &focus),
-            false,
-        )
+        .field("Focus indicators", focus_text(&changes, &focus), false)
         .image(format!("attachment://{file_name}"));
     if all.len() > 2 {
         embed = embed.footer(serenity::CreateEmbedFooter::new(format!(
@@ -220,7 +216,10 @@ mod tests {
             &[result("11", 3.0), result("12a", 3.0), result("12b", 1.0)],
         );
         let text = focus_text(&changes, &["11".into(), "12a".into(), "12b".into()]);
-        assert!(text.contains("↑ `11` moved up: 2 (Getting Ready) → 3 (Getting Started)"), "{text}");
+        assert!(
+            text.contains("↑ `11` moved up: 2 (Getting Ready) → 3 (Getting Started)"),
+            "{text}"
+        );
         assert!(text.contains("= `12a` stayed"), "{text}");
         assert!(text.contains("`12b` was not in both"), "{text}");
     }

@@ -59,7 +59,12 @@ pub async fn on_make_focus(
     let text = match made_focus(data, click).await {
         Ok(text) => text,
         Err(error) => {
-            let _ = answer(ctx, click, "Something went wrong; nothing was changed. Try `/indicator focus`.").await;
+            let _ = answer(
+                ctx,
+                click,
+                "Something went wrong; nothing was changed. Try `/indicator focus`.",
+            )
+            .await;
             return Err(error);
         }
     };
@@ -86,7 +91,10 @@ async fn made_focus(
         click.guild_id,
         click.member.as_ref(),
     ) else {
-        return Ok(("This button only works in the server it was sent in.".to_owned(), None));
+        return Ok((
+            "This button only works in the server it was sent in.".to_owned(),
+            None,
+        ));
     };
     let server: ServerId = guild_id.into();
     let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();

@@ -5,19 +5,18 @@ mod compare;
 mod focus;
 
 use anyhow::Context as _;
-use chrono::NaiveDate;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
 use super::scope::{self, Caller, Names, Need};
 use super::{Context, Error, complete};
-use crate::domain::assessment::{self, Administration, IndicatorResult};
+use crate::assessment_import::{self, Request};
+use crate::domain::assessment::{self, Administration};
 use crate::domain::assessment_file::{self, NAME_MAX, Problems};
-use crate::domain::framework::Framework;
 use crate::domain::ids::SchoolId;
 use crate::domain::text::{self, MESSAGE_CONTENT};
 use crate::error::UserError;
-use crate::store::assessments::{self, Imported, NewAdministration};
+use crate::store::assessments;
 use crate::store::schools::School;
 
 pub use focus::{PREFIX as FOCUS_PREFIX, make_focus_buttons, on_make_focus};
@@ -64,8 +63,9 @@ async fn import(
     #[description = "When it was given, e.g. 2026-11-15 (default: today)"] administered: Option<
         String,
     >,
-    #[description = "What to call it, e.g. Fall 2026 (default: the season and year)"]
-    name: Option<String>,
+    #[description = "What to call it, e.g. Fall 2026 (default: the season and year)"] name: Option<
+        String,
+    >,
     #[description = "The top of the score scale, when the file gives scores (e.g. 4)"]
     #[min = 1]
     scale: Option<f64>,
@@ -75,7 +75,9 @@ async fn import(
     let file_name = text::clip(&file.filename, 200);
     if file.size as usize > assessment_file::MAX_BYTES {
         let problems = Problems(vec![assessment_file::too_large(u64::from(file.size))]);
-        return Err(UserError::BadAssessment(problems.describe(&file_name, MESSAGE_CONTENT)).into());
+        return Err(
+            UserError::BadAssessment(problems.describe(&file_name, MESSAGE_CONTENT)).into(),
+        );
     }
     let name = name
         .as_deref()
@@ -109,117 +111,16 @@ async fn import(
         scale,
         today,
     };
-    let (saved, results) = save(&data.db, &framework, &request, caller.user_id, data.now()).await?;
+    let (saved, results) =
+        assessment_import::save(&data.db, &framework, &request, caller.user_id, data.now()).await?;
     let profile = assessment::profile(&results);
-    let reply = imported_text(&school, &saved, &results, &framework);
+    let reply = assessment_import::imported_text(&school, &saved, &results, &framework);
     let mut reply = CreateReply::default().content(reply).ephemeral(true);
     if !profile.targets.is_empty() {
         reply = reply.components(make_focus_buttons(school.id, &profile.targets));
     }
     ctx.send(reply).await?;
     Ok(())
-}
-
-/// One import, from the command or the command line.
-pub struct Request<'a> {
-    pub school: &'a School,
-    pub bytes: &'a [u8],
-    pub file_name: &'a str,
-    pub administered: NaiveDate,
-    /// None: the season's name (`Fall 2026`), or `Assessment 2026-12-01` when that is taken.
-    pub name: Option<&'a str>,
-    pub scale: Option<f64>,
-    /// Today where the school is: the administration may not be later.
-    pub today: NaiveDate,
-}
-
-/// Reads, checks and saves an import, whole or not at all: the saved administration and its
-/// results per indicator. Mistakes are `UserError`s that say what to fix.
-pub async fn save(
-    db: &crate::store::Db,
-    framework: &Framework,
-    request: &Request<'_>,
-    by: crate::domain::ids::UserId,
-    now: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<(Administration, Vec<IndicatorResult>)> {
-    let school = request.school;
-    if request.administered > request.today {
-        return Err(UserError::AssessmentInFuture {
-            date: text::day(request.administered),
-            today: text::day(request.today),
-        }
-        .into());
-    }
-    let rows = assessment_file::parse(request.bytes, framework, request.scale).map_err(|p| {
-        UserError::BadAssessment(p.describe(request.file_name, MESSAGE_CONTENT))
-    })?;
-    let names: Vec<String> = match request.name {
-        Some(name) => vec![name.to_owned()],
-        None => vec![
-            assessment_file::season_name(request.administered),
-            assessment_file::dated_name(request.administered),
-        ],
-    };
-    for name in &names {
-        let new = NewAdministration {
-            server_id: school.server_id,
-            school_id: school.id,
-            name,
-            administered: request.administered,
-            file_name: request.file_name,
-            imported_by: by,
-        };
-        if let Imported::Saved(saved) = assessments::save(db, &new, &rows, now).await? {
-            return Ok((saved, assessment::by_indicator(&rows)));
-        }
-    }
-    Err(UserError::AssessmentNameTaken {
-        name: names.first().cloned().unwrap_or_default(),
-        school: school.name.clone(),
-    }
-    .into())
-}
-
-/// `` `12a` Leader partnerships: 2.2 (Getting Ready) ``
-fn result_line(result: &IndicatorResult, framework: &Framework) -> String {
-    let name = framework
-        .indicator(&result.indicator_id)
-        .map_or("", |i| i.name.as_str());
-    format!(
-        "• `{}` {}: {}",
-        result.indicator_id,
-        text::clip(name, 80),
-        result.describe()
-    )
-}
-
-/// What the importer reads: what was saved, the strengths and the target areas.
-pub fn imported_text(
-    school: &School,
-    saved: &Administration,
-    results: &[IndicatorResult],
-    framework: &Framework,
-) -> String {
-    let profile = assessment::profile(results);
-    let mut lines = vec![format!(
-        "Imported **{}** for **{}** (given {}): {} from `{}`. `/assessment list` shows every \
-         administration; `/assessment compare` shows what moved.",
-        saved.name,
-        school.name,
-        text::day(saved.administered),
-        text::plural(results.len() as i64, "indicator"),
-        text::clip(&saved.file_name, 80),
-    )];
-    if !profile.strengths.is_empty() {
-        lines.push("**Strengths** (highest)".to_owned());
-        lines.extend(profile.strengths.iter().map(|r| result_line(r, framework)));
-    }
-    if !profile.targets.is_empty() {
-        lines.push("**Target areas** (lowest)".to_owned());
-        lines.extend(profile.targets.iter().map(|r| result_line(r, framework)));
-        lines.push("Make a target one of the school's focus indicators with its button.".to_owned());
-    }
-    scope::fit_lines(&lines, MESSAGE_CONTENT)
 }
 
 /// The school's administrations, oldest first, with who imported them
