@@ -35,25 +35,47 @@ fn sample_facts() -> Vec<(String, String, u8, Option<i64>, i64)> {
         .zip(2..)
         .map(|(line, row)| {
             let cells: Vec<&str> = line.split(',').collect();
-            let level = ["Getting Aware", "Getting Ready", "Getting Started", "Getting Better", "Keep Improving"]
-                .iter()
-                .position(|l| *l == cells[3])
-                .expect("a level name") as u8
+            let level = [
+                "Getting Aware",
+                "Getting Ready",
+                "Getting Started",
+                "Getting Better",
+                "Keep Improving",
+            ]
+            .iter()
+            .position(|l| *l == cells[3])
+            .expect("a level name") as u8
                 + 1;
-            (cells[0].to_owned(), cells[1].to_owned(), level, cells[2].parse().ok(), row)
+            (
+                cells[0].to_owned(),
+                cells[1].to_owned(),
+                level,
+                cells[2].parse().ok(),
+                row,
+            )
         })
         .collect()
 }
 
-async fn import(bot: &TestBot, user: u64, file_name: &str, bytes: &[u8], options: &[(&str, Value)]) -> coachbot::emulator::Reply {
+async fn import(
+    bot: &TestBot,
+    user: u64,
+    file_name: &str,
+    bytes: &[u8],
+    options: &[(&str, Value)],
+) -> coachbot::emulator::Reply {
     let file = bot.emu.upload(file_name, bytes);
     let mut all = vec![("file", json!(file))];
     all.extend(options.iter().cloned());
-    bot.command(user, bot.ids.general, "assessment import", &all).await
+    bot.command(user, bot.ids.general, "assessment import", &all)
+        .await
 }
 
 async fn saved(bot: &TestBot, school: SchoolId) -> usize {
-    assessments::list(&bot.db, bot.ids.server(), school).await.expect("list").len()
+    assessments::list(&bot.db, bot.ids.server(), school)
+        .await
+        .expect("list")
+        .len()
 }
 
 e2e! {
@@ -78,7 +100,7 @@ e2e! {
         assert!(text.contains("3 indicators from `sample-assessment.csv`"), "{text}");
         let strengths = text.find("**Strengths**").expect("strengths");
         let targets = text.find("**Target areas**").expect("targets");
-        assert!(text[strengths..targets].contains("`11` Provide coaching and feedback: 3.2 (Getting Started)"), "{text}");
+        assert!(text[strengths..targets].contains("`11` Coaching informs professional learning: 3.2 (Getting Started)"), "{text}");
         assert!(text[targets..].contains("`12b`") && text[targets..].contains(": 1.2 (Getting Aware)"), "{text}");
         assert!(text[targets..].contains("`12a`") && text[targets..].contains(": 2.2 (Getting Ready)"), "{text}");
 
@@ -167,7 +189,7 @@ e2e! {
         assert!(reply.ephemeral);
         let text = reply.text();
         assert!(text.contains("Lincoln Elementary: Fall 2026 → Winter check"), "{text}");
-        assert!(text.contains("`11` Provide coaching and feedback: 3.2 (Getting Started) → 3 (Getting Started) ↓"), "{text}");
+        assert!(text.contains("`11` Coaching informs professional learning: 3.2 (Getting Started) → 3 (Getting Started) ↓"), "{text}");
         assert!(text.contains("`12a`") && text.contains("2.2 (Getting Ready) → 5 (Keep Improving) ↑"), "{text}");
         assert!(text.contains("1.2 (Getting Aware) → 1 (Getting Aware) ↓"), "{text}");
         assert!(text.contains("↑ `12a` moved up"), "the focus indicator's move: {text}");
