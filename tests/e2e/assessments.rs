@@ -87,7 +87,7 @@ e2e! {
         let bytes = std::fs::read(SAMPLE).expect("the sample file");
         let school = ("school", json!("Lincoln Elementary"));
 
-        let refused = import(bot, terry, "sample-assessment.csv", &bytes, &[school.clone()]).await;
+        let refused = import(bot, terry, "sample-assessment.csv", &bytes, std::slice::from_ref(&school)).await;
         assert!(refused.ephemeral && refused.content.contains("Only the school's coaches and coachbot admins can import"), "{}", refused.content);
         assert_eq!(saved(bot, lincoln).await, 0);
 
@@ -154,7 +154,7 @@ e2e! {
             ("big.csv", vec![b'1'; 2 << 20], &["the most I accept is 1 MiB"]),
         ];
         for (name, bytes, needles) in cases {
-            let reply = import(bot, casey, name, &bytes, &[school.clone()]).await;
+            let reply = import(bot, casey, name, &bytes, std::slice::from_ref(&school)).await;
             assert!(reply.ephemeral, "{name}");
             assert!(reply.content.contains("Nothing was imported"), "{name}: {}", reply.content);
             for needle in needles {
@@ -181,7 +181,7 @@ e2e! {
         let second = import(bot, casey, "winter.csv", winter, &[school.clone(), ("administered", json!("2026-11-20")), ("name", json!("Winter check"))]).await;
         assert!(second.content.contains("Imported **Winter check**"), "{}", second.content);
 
-        let refused = bot.command(wendy, bot.ids.general, "assessment compare", &[school.clone()]).await;
+        let refused = bot.command(wendy, bot.ids.general, "assessment compare", std::slice::from_ref(&school)).await;
         assert!(refused.ephemeral && refused.content.contains("Only Lincoln Elementary's"), "{}", refused.content);
         assert!(refused.call.attachments.is_empty());
 

@@ -69,14 +69,14 @@ pub async fn on_make_focus(
         }
     };
     answer(ctx, click, &text.0).await?;
-    if let Some(key) = text.1 {
-        if let Err(error) = data.scheduler().deliver_key(&key, data.now()).await {
-            tracing::warn!(
-                error = format!("{error:#}"),
-                %key,
-                "could not announce in the school's channel yet; the outbox will"
-            );
-        }
+    if let Some(key) = text.1
+        && let Err(error) = data.scheduler().deliver_key(&key, data.now()).await
+    {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            %key,
+            "could not announce in the school's channel yet; the outbox will"
+        );
     }
     Ok(())
 }
