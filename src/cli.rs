@@ -1,4 +1,5 @@
-//! The command line: `run`, `migrate`, `emulator`, `prompts`, `schedule`, `export`, `sandbox`.
+//! The command line: `run`, `migrate`, `emulator`, `prompts`, `schedule`, `export`,
+//! `assessment`, `sandbox`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -70,6 +71,11 @@ pub enum Command {
         #[arg(long, value_name = "USER_ID")]
         answers_of: Option<u64>,
     },
+    /// Work with a school's assessment results
+    Assessment {
+        #[command(subcommand)]
+        action: AssessmentAction,
+    },
     /// Try coachbot on this machine: emulator, bot and a demo server, driven from a prompt
     Sandbox {
         /// The sandbox's own SQLite file
@@ -87,6 +93,34 @@ pub enum PromptsAction {
     Check {
         /// A prompts folder, or one flow file (default: the prompts folder in use)
         path: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssessmentAction {
+    /// Import a CSV file of results (as `/assessment import` does): columns `indicator`,
+    /// `level` (1-5 or a level name) or `score`, and optionally `group` and `n`
+    Import {
+        /// The CSV file
+        file: PathBuf,
+        /// The school, by its name
+        #[arg(long)]
+        school: String,
+        /// The Discord server (guild) id; may be left out when the database holds one server
+        #[arg(long)]
+        server: Option<u64>,
+        /// When it was given, `2026-11-15` (default: today in the school's time zone)
+        #[arg(long)]
+        administered: Option<chrono::NaiveDate>,
+        /// What to call it (default: the season and year, e.g. `Fall 2026`)
+        #[arg(long)]
+        name: Option<String>,
+        /// The top of the score scale, when the file gives scores without one
+        #[arg(long)]
+        scale: Option<f64>,
+        /// The Discord user id to record as the importer (default 0: the command line)
+        #[arg(long, default_value_t = 0)]
+        by: u64,
     },
 }
 
@@ -266,6 +300,33 @@ async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Sandbox { database, fresh } => sandbox::run(&database, fresh).await,
+        Command::Assessment {
+            action:
+                AssessmentAction::Import {
+                    file,
+                    school,
+                    server,
+                    administered,
+                    name,
+                    scale,
+                    by,
+                },
+        } => {
+            let db = Db::open(&config.database_url).await?;
+            let options = ImportOptions {
+                server,
+                school: &school,
+                administered,
+                name: name.as_deref(),
+                scale,
+                by,
+            };
+            let imported = import_assessment(&db, &file, &options, Clock::system().now()).await;
+            db.close().await;
+            let mut stdout = std::io::stdout().lock();
+            writeln!(stdout, "{}", imported?)?;
+            Ok(())
+        }
         Command::Export {
             server,
             school,
@@ -284,23 +345,91 @@ async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
     }
 }
 
-/// `coachbot export`: writes the files into `out`; returns each path with its row count.
-pub async fn export(
+/// What `coachbot assessment import` was told besides the file.
+#[derive(Clone, Debug)]
+pub struct ImportOptions<'a> {
+    pub server: Option<u64>,
+    pub school: &'a str,
+    pub administered: Option<chrono::NaiveDate>,
+    pub name: Option<&'a str>,
+    pub scale: Option<f64>,
+    /// The importer's Discord user id; 0 for the command line.
+    pub by: u64,
+}
+
+/// `coachbot assessment import`: the same checks and rows as `/assessment import`; returns
+/// what it prints (what was saved, strengths and targets).
+pub async fn import_assessment(
+    db: &Db,
+    file: &std::path::Path,
+    options: &ImportOptions<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<String> {
+    use crate::domain::assessment_file;
+    let (server_id, _) = one_server(db, options.server).await?;
+    let school = crate::store::schools::find_by_name(db, server_id, options.school.trim())
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "server {server_id} has no school named `{}`",
+                options.school
+            )
+        })?;
+    let size = std::fs::metadata(file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .len();
+    let file_name = file.file_name().map_or_else(
+        || "assessment.csv".to_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    if size > assessment_file::MAX_BYTES as u64 {
+        anyhow::bail!(
+            "{}",
+            assessment_file::Problems(vec![assessment_file::too_large(size)])
+                .describe(&file_name, usize::MAX)
+        );
+    }
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let name = options
+        .name
+        .map(|n| crate::domain::text::one_line("name", n, assessment_file::NAME_MAX))
+        .transpose()?;
+    let today = now.with_timezone(&school.zone()).date_naive();
+    let framework = crate::store::frameworks::Frameworks::new(crate::prompts::default_framework()?)
+        .of(db, server_id)
+        .await?;
+    let request = crate::assessment_import::Request {
+        school: &school,
+        bytes: &bytes,
+        file_name: &file_name,
+        administered: options.administered.unwrap_or(today),
+        name: name.as_deref(),
+        scale: options.scale,
+        today,
+    };
+    let by = crate::domain::ids::UserId::new(options.by);
+    let (saved, results) =
+        crate::assessment_import::save(db, &framework, &request, by, now).await?;
+    Ok(
+        crate::assessment_import::imported_text(&school, &saved, &results, &framework)
+            .replace("**", "")
+            .replace('`', ""),
+    )
+}
+
+/// The server a command-line action is about: the one given, or the database's only one.
+async fn one_server(
     db: &Db,
     server: Option<u64>,
-    school: Option<&str>,
-    out: &std::path::Path,
-    answers_of: Option<u64>,
-) -> anyhow::Result<Vec<(PathBuf, usize)>> {
-    use crate::store::export::{Answers, servers};
-    let known = servers(db).await?;
-    let (server_id, server_name) = match server {
+) -> anyhow::Result<(crate::domain::ids::ServerId, String)> {
+    let known = crate::store::export::servers(db).await?;
+    match server {
         Some(id) => known
             .into_iter()
             .find(|(s, _)| s.get() == id)
-            .ok_or_else(|| anyhow::anyhow!("coachbot has no records for server {id}"))?,
+            .ok_or_else(|| anyhow::anyhow!("coachbot has no records for server {id}")),
         None => match known.as_slice() {
-            [only] => only.clone(),
+            [only] => Ok(only.clone()),
             [] => anyhow::bail!("the database holds no server yet"),
             many => anyhow::bail!(
                 "the database holds {} servers; pick one with --server: {}",
@@ -311,7 +440,19 @@ pub async fn export(
                     .join(", ")
             ),
         },
-    };
+    }
+}
+
+/// `coachbot export`: writes the files into `out`; returns each path with its row count.
+pub async fn export(
+    db: &Db,
+    server: Option<u64>,
+    school: Option<&str>,
+    out: &std::path::Path,
+    answers_of: Option<u64>,
+) -> anyhow::Result<Vec<(PathBuf, usize)>> {
+    use crate::store::export::Answers;
+    let (server_id, server_name) = one_server(db, server).await?;
     let school = match school {
         Some(name) => Some(
             crate::store::schools::find_by_name(db, server_id, name.trim())

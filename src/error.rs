@@ -319,4 +319,31 @@ pub enum UserError {
         from: &'static str,
         to: &'static str,
     },
+
+    /// An assessment file with mistakes, every one named (`assessment_file::Problems`).
+    #[error("{0}")]
+    BadAssessment(String),
+
+    #[error(
+        "{school} already has an assessment called **{name}**; nothing was imported. Give this \
+         one another `name` (`/assessment list` shows the names in use)."
+    )]
+    AssessmentNameTaken { name: String, school: String },
+
+    #[error(
+        "The assessment is dated {date}, after today ({today}). Give the date it was given as \
+         `administered`, e.g. 2026-11-15."
+    )]
+    AssessmentInFuture { date: String, today: String },
+
+    #[error(
+        "{school} has no assessment called `{given}`. `/assessment list` shows its assessments."
+    )]
+    UnknownAssessment { given: String, school: String },
+
+    #[error(
+        "{school} has {count} assessment(s); a comparison needs two. Import the newer results \
+         with `/assessment import`."
+    )]
+    NothingToCompare { school: String, count: usize },
 }

@@ -2,6 +2,7 @@
 //! coach's visits. See README.md for what it does and the developer map for the layers.
 
 pub mod app;
+pub mod assessment_import;
 pub mod checkin;
 pub mod cli;
 pub mod clock;

@@ -53,6 +53,15 @@ pub(super) async fn handle(
             buttons::on_component(ctx, data, component).await
         }
         serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(component),
+        } if component
+            .data
+            .custom_id
+            .starts_with(super::assessment::FOCUS_PREFIX) =>
+        {
+            super::assessment::on_make_focus(ctx, data, component).await
+        }
+        serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Modal(modal),
         } if modal.data.custom_id.starts_with("ci:") => buttons::on_modal(ctx, data, modal).await,
         _ => Ok(()),

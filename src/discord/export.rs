@@ -116,6 +116,13 @@ fn message(name: &str, files: &[CsvFile], answers: &Answers) -> String {
         plural(count("indicator-levels"), "indicator level"),
         plural(count("cycle"), "coaching-cycle stage"),
     );
+    let results = count("assessments");
+    if results > 0 {
+        text.push_str(&format!(
+            "\n{} of imported assessments are in the assessments file.",
+            plural(results, "result row")
+        ));
+    }
     match answers {
         Answers::Withheld => text.push_str(
             "\nCheck-in answers are not included: they go only to the person and their coach.",

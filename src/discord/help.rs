@@ -37,6 +37,7 @@ impl Audience {
             ("step" | "barrier" | "indicator" | "followup", _) => Self::PlanPeople,
             ("checkin", "start" | "history" | "skip") => Self::PlanPeople,
             ("cycle", "advance") => Self::Leaders,
+            ("assessment", "import") => Self::Coaches,
             ("checkin" | "schedule" | "digest" | "summary" | "export", _) => Self::Coaches,
             _ => Self::SchoolPeople,
         }

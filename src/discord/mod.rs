@@ -1,6 +1,7 @@
 //! The thin Discord layer: poise commands grouped by feature, one error handler, and the
 //! serenity client wired to Discord or to the local emulator.
 
+mod assessment;
 mod away;
 mod barrier;
 mod calendar;
@@ -99,6 +100,7 @@ pub fn commands() -> Vec<poise::Command<App, Error>> {
     vec![
         setup::setup(),
         indicator::indicator(),
+        assessment::assessment(),
         step::step(),
         barrier::barrier(),
         checkin::checkin(),

@@ -128,7 +128,7 @@ pub fn as_read(date: NaiveDate, today: NaiveDate) -> String {
     }
 }
 
-fn parse_date(raw: &str, today: NaiveDate, order: DateOrder) -> Option<NaiveDate> {
+pub fn parse_date(raw: &str, today: NaiveDate, order: DateOrder) -> Option<NaiveDate> {
     let text = raw.trim().to_lowercase();
     let text = text.trim_end_matches('.');
     // `2026-12-05`, with all four digits of the year (chrono would read `05-12-27` too).

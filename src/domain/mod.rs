@@ -1,6 +1,7 @@
 //! The coaching domain, pure: no Discord, no SQL, no clock. `now` is always a parameter.
 
 pub mod assessment;
+pub mod assessment_file;
 pub mod calendar;
 pub mod checkin;
 pub mod cycle;

@@ -216,6 +216,13 @@ impl Access {
             || self.has_for_school(Role::Principal, school_id)
     }
 
+    /// Importing a school's assessment results: its coaches and admins (the data shapes the
+    /// plan, so it comes from the one who leads the debrief). Reading and comparing them is
+    /// `can_read_plan`.
+    pub fn may_import_assessment(&self, school_id: SchoolId) -> bool {
+        self.coaches(school_id) || self.is_admin()
+    }
+
     /// Lists of schedules and open check-ins, and digests: coaches and admins.
     pub fn is_coach_or_admin(&self) -> bool {
         self.is_admin() || self.has(Role::Coach)
@@ -266,6 +273,22 @@ mod tests {
 
     const LINCOLN: i64 = 1;
     const WASHINGTON: i64 = 2;
+
+    #[test]
+    fn assessments_are_imported_by_the_schools_coach_or_an_admin() {
+        let lincoln = SchoolId::new(LINCOLN);
+        assert!(with(&[(Role::Coach, Some(LINCOLN))]).may_import_assessment(lincoln));
+        assert!(with(&[(Role::Coach, None)]).may_import_assessment(lincoln));
+        assert!(with(&[(Role::Admin, None)]).may_import_assessment(lincoln));
+        assert!(
+            !with(&[(Role::Coach, Some(WASHINGTON))]).may_import_assessment(lincoln),
+            "another school's coach"
+        );
+        assert!(!with(&[(Role::Team, Some(LINCOLN))]).may_import_assessment(lincoln));
+        assert!(!with(&[(Role::Principal, Some(LINCOLN))]).may_import_assessment(lincoln));
+        assert!(!with(&[(Role::District, None)]).may_import_assessment(lincoln));
+        assert!(!with(&[]).may_import_assessment(lincoln));
+    }
 
     #[test]
     fn a_steps_owner_holds_a_role_at_its_school() {

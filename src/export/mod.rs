@@ -3,6 +3,7 @@
 //! `@`, a tab or a carriage return) is written with a leading `'`, so opening the file runs
 //! nothing.
 
+mod assessments;
 mod cycle;
 mod rows;
 
@@ -45,11 +46,20 @@ pub async fn build(
         .map(|i| (i.id.clone(), i.name.clone()))
         .collect();
     let records = records::records(db, server_id, school_id, answers).await?;
-    files(
-        &records,
-        &indicator_names,
-        &format!("{}-{today}", slug(name)),
-    )
+    let prefix = format!("{}-{today}", slug(name));
+    let mut out = files(&records, &indicator_names, &prefix)?;
+    out.push(
+        assessments::file(
+            db,
+            server_id,
+            school_id,
+            &records.schools,
+            &indicator_names,
+            &prefix,
+        )
+        .await?,
+    );
+    Ok(out)
 }
 
 /// The files of `records`, named `{prefix}-steps.csv` and so on; `checkin-answers` only when

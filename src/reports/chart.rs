@@ -61,17 +61,18 @@ pub fn summary_png(summary: &IndicatorSummary, now: DateTime<Utc>) -> anyhow::Re
         summary_chart::steps(&right, summary)?;
         root.present().map_err(draw_error)?;
     }
-    encode(&pixels)
+    encode(&pixels, WIDTH, HEIGHT)
 }
 
 pub(crate) fn draw_error<E: std::fmt::Debug>(error: E) -> anyhow::Error {
     anyhow::anyhow!("drawing the chart: {error:?}")
 }
 
-pub(crate) fn encode(pixels: &[u8]) -> anyhow::Result<Vec<u8>> {
+/// `pixels` (RGB, `width` × `height`) as PNG.
+pub(crate) fn encode(pixels: &[u8], width: u32, height: u32) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     {
-        let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
+        let mut encoder = png::Encoder::new(&mut out, width, height);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header().context("writing the PNG header")?;

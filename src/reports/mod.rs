@@ -3,6 +3,7 @@
 //! of a moment and draws the chart.
 
 pub mod chart;
+pub mod compare_chart;
 mod summary_chart;
 
 use chrono::{DateTime, TimeDelta, Utc};

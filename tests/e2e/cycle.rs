@@ -228,6 +228,17 @@ e2e! {
         assert_eq!(lines.len(), 2, "{text}");
         assert!(lines[0].starts_with("• 12b · ") && lines[0].ends_with("not a focus yet → `/indicator focus indicator:12b`"), "{text}");
         assert!(lines[1].starts_with("• 12a · ") && lines[1].ends_with("already a focus"), "{text}");
+        // A Make focus button for 12b only (12a is a focus already); a click makes it one.
+        let school = plan.lincoln.get();
+        bot.human_pause().await;
+        assert!(bot.emu.find_component(&format!("focus:{school}:12a")).is_none(), "no button for a focus");
+        let make_12b = format!("focus:{school}:12b");
+        let (channel, message) = bot.emu.find_component(&make_12b).expect("a Make focus button for 12b");
+        let made = bot.reply(&bot.emu.click_button(plan.casey, channel, message, &make_12b).expect("click")).await;
+        assert!(made.ephemeral && made.content.contains("is now a focus indicator of **Lincoln Elementary**"), "{}", made.content);
+        let focus: Vec<String> = coachbot::store::indicators::for_school(&bot.db, bot.ids.server(), plan.lincoln).await.expect("focus")
+            .into_iter().map(|f| f.indicator_id).collect();
+        assert!(focus.contains(&"12b".to_owned()), "{focus:?}");
 
         // Washington has no assessment: its debrief says to import one.
         let moved = advance(bot, ids.owner, &[("school", json!("Washington Middle"))]).await;

@@ -290,8 +290,8 @@ e2e! {
         assert!(reply.content.contains("1 check-in answer from confirmed check-ins"), "{}", reply.content);
         let files = reply.call.attachments.clone();
         let listed = names(&files);
-        assert_eq!(listed.len(), 7, "{listed:?}");
-        for (name, kind) in listed.iter().zip(["steps", "updates", "barriers", "barrier-notes", "indicator-levels", "cycle", "checkin-answers"]) {
+        assert_eq!(listed.len(), 8, "{listed:?}");
+        for (name, kind) in listed.iter().zip(["steps", "updates", "barriers", "barrier-notes", "indicator-levels", "cycle", "checkin-answers", "assessments"]) {
             assert!(name.starts_with("lincoln-elementary-") && name.ends_with(&format!("-{kind}.csv")), "{name}");
         }
         for f in &files {
@@ -383,7 +383,7 @@ e2e! {
         let all = bot.command(ids.owner, ids.general, "export", &[]).await;
         assert!(all.ephemeral && all.content.contains("Check-in answers are not included"), "{}", all.content);
         let server_files = all.call.attachments.clone();
-        assert_eq!(names(&server_files).len(), 6, "{:?}", names(&server_files));
+        assert_eq!(names(&server_files).len(), 7, "{:?}", names(&server_files));
         let barriers_all = file(&server_files, "barriers");
         assert_eq!(barriers_all.len(), 2);
         assert!(barriers_all.iter().any(|r| r["school"] == "Washington Middle" && r["text"] == "Washington only: the bus schedule"));
@@ -419,7 +419,7 @@ e2e! {
         assert!(ambiguous.to_string().contains("pick one with --server"), "{ambiguous}");
         assert_eq!(std::fs::read_dir(whole.path()).expect("dir").count(), 0, "nothing written");
         let written = coachbot::cli::export(&bot.db, Some(ids.guild), None, whole.path(), Some(plan.wendy)).await.expect("export");
-        assert_eq!(written.len(), 7, "{written:?}");
+        assert_eq!(written.len(), 8, "{written:?}");
         let (path, count) = &written[6];
         assert!(path.to_string_lossy().ends_with("-checkin-answers.csv") && *count == 1, "{written:?}");
         let wendys = rows(&std::fs::read(path).expect("the answers file"));

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod assessments;
 mod away;
 mod checkins;
 mod cli;

@@ -69,15 +69,23 @@ pub async fn entering(
     })
 }
 
-/// The **Make focus** buttons for the targets not yet a focus: helper B's assessment import
-/// builds them (the click handler lives with it); the merge connects them here. Until then,
-/// no buttons, and the text says which command makes a target a focus.
+/// The **Make focus** buttons for the targets not yet a focus (the same buttons as an
+/// assessment import's reply; their clicks are handled there).
 pub fn make_focus_buttons(
-    _school: &School,
-    _targets: &[IndicatorResult],
-    _focused: &[String],
+    school: &School,
+    targets: &[IndicatorResult],
+    focused: &[String],
 ) -> Vec<serenity::CreateActionRow> {
-    Vec::new()
+    let open: Vec<IndicatorResult> = targets
+        .iter()
+        .filter(|t| {
+            !focused
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(&t.indicator_id))
+        })
+        .cloned()
+        .collect();
+    crate::discord::assessment::make_focus_buttons(school.id, &open)
 }
 
 fn title(framework: &Framework, id: &str) -> String {
