@@ -105,7 +105,8 @@ struct Figures {
 }
 
 async fn measure(db: &Db, rounds: usize, now: DateTime<Utc>) -> anyhow::Result<Figures> {
-    let framework = coachbot::store::frameworks::Frameworks::new(coachbot::prompts::default_framework()?);
+    let framework =
+        coachbot::store::frameworks::Frameworks::new(coachbot::prompts::default_framework()?);
     let zone = chrono_tz::America::Chicago;
     let one_school = schools::list(db, SERVER).await?[0].id;
     let mut samples: [Vec<Duration>; 4] = Default::default();

@@ -350,7 +350,11 @@ async fn show(
     if !history.is_empty() {
         embed = embed.field(
             "History (newest first)",
-            scope::fit_lines_see(&history, EMBED_FIELD_VALUE, "a coach's `/export` has them all"),
+            scope::fit_lines_see(
+                &history,
+                EMBED_FIELD_VALUE,
+                "a coach's `/export` has them all",
+            ),
             false,
         );
     }

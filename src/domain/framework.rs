@@ -219,12 +219,22 @@ impl Framework {
         if lengths == Lengths::Refuse {
             check_text(&mut errors, "framework name", &file.name, usize::MAX);
         }
-        let name = later_limit(&mut errors, "framework name", &file.name, FRAMEWORK_NAME_MAX);
+        let name = later_limit(
+            &mut errors,
+            "framework name",
+            &file.name,
+            FRAMEWORK_NAME_MAX,
+        );
         for practice in file.practices {
             check_text(&mut errors, "practice id", &practice.id, ID_MAX);
             check_text(&mut errors, "practice name", &practice.name, NAME_MAX);
             let area = later_limit(&mut errors, "practice area", &practice.area, AREA_MAX);
-            let summary = later_limit(&mut errors, "practice summary", &practice.summary, SUMMARY_MAX);
+            let summary = later_limit(
+                &mut errors,
+                "practice summary",
+                &practice.summary,
+                SUMMARY_MAX,
+            );
             if practice.indicators.is_empty() {
                 errors.push(format!(
                     "practice {} has no [[practice.indicator]]",
@@ -393,14 +403,21 @@ mod tests {
                 &format!("area = \"{}\"", long(AREA_MAX + 1)),
                 1,
             )
-            .replacen("summary = \"", &format!("summary = \"{}", long(SUMMARY_MAX)), 1);
+            .replacen(
+                "summary = \"",
+                &format!("summary = \"{}", long(SUMMARY_MAX)),
+                1,
+            );
         let errors = Framework::parse(&text).expect_err("over the limits");
         for expected in [
             format!("framework name is 101 characters; the most is {FRAMEWORK_NAME_MAX}"),
             format!("practice area is 101 characters; the most is {AREA_MAX}"),
             "practice summary is".to_owned(),
         ] {
-            assert!(errors.0.iter().any(|e| e.contains(&expected)), "{expected}: {errors}");
+            assert!(
+                errors.0.iter().any(|e| e.contains(&expected)),
+                "{expected}: {errors}"
+            );
         }
         // At the limits, it loads.
         let at_limits = SHIPPED.replacen(
@@ -408,13 +425,29 @@ mod tests {
             &format!("name = \"{}\"", long(FRAMEWORK_NAME_MAX)),
             1,
         );
-        assert_eq!(Framework::parse(&at_limits).expect("valid").name.chars().count(), FRAMEWORK_NAME_MAX);
+        assert_eq!(
+            Framework::parse(&at_limits)
+                .expect("valid")
+                .name
+                .chars()
+                .count(),
+            FRAMEWORK_NAME_MAX
+        );
         // Stored before the limits existed: clipped, so the server keeps working.
         let stored = Framework::parse_stored(&text).expect("a stored file still reads");
         assert_eq!(stored.name.chars().count(), FRAMEWORK_NAME_MAX);
-        assert!(stored.practices.iter().all(|p| p.area.chars().count() <= AREA_MAX
-            && p.summary.chars().count() <= SUMMARY_MAX));
-        assert!(Framework::parse(&SHIPPED.replacen("name = \"Leadership for Learning: practices 11 and 12\"", "name = \" \"", 1)).is_err(), "an empty name");
+        assert!(stored.practices.iter().all(
+            |p| p.area.chars().count() <= AREA_MAX && p.summary.chars().count() <= SUMMARY_MAX
+        ));
+        assert!(
+            Framework::parse(&SHIPPED.replacen(
+                "name = \"Leadership for Learning: practices 11 and 12\"",
+                "name = \" \"",
+                1
+            ))
+            .is_err(),
+            "an empty name"
+        );
     }
 
     #[test]

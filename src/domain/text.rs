@@ -77,7 +77,11 @@ pub fn join_within(items: &[impl AsRef<str>], sep: &str, max: usize, see: &str) 
         let sep_len = if index == 0 { 0 } else { sep.chars().count() };
         let item_len = item.chars().count();
         // The item fits if, after it, there is still room to say how many more follow.
-        let after = if left == 1 { 0 } else { 1 + tail.chars().count() };
+        let after = if left == 1 {
+            0
+        } else {
+            1 + tail.chars().count()
+        };
         if used + sep_len + item_len + after > max {
             if index > 0 {
                 out.push(' ');
@@ -154,15 +158,28 @@ mod tests {
 
     #[test]
     fn join_within_counts_what_does_not_fit() {
-        let names: Vec<String> = (0..30).map(|i| format!("{i:02}{}", "x".repeat(88))).collect();
+        let names: Vec<String> = (0..30)
+            .map(|i| format!("{i:02}{}", "x".repeat(88)))
+            .collect();
         let joined = join_within(&names, ", ", 1000, "start typing in the `school` box");
         assert!(joined.chars().count() <= 1000, "{joined}");
         assert!(joined.starts_with("00x"), "{joined}");
         let shown = joined.matches(", ").count() + 1;
-        assert!(joined.ends_with(&format!("… and {} more; start typing in the `school` box", 30 - shown)), "{joined}");
+        assert!(
+            joined.ends_with(&format!(
+                "… and {} more; start typing in the `school` box",
+                30 - shown
+            )),
+            "{joined}"
+        );
         assert_eq!(join_within(&["a", "b"], ", ", 100, "see"), "a, b");
         assert_eq!(join_within(&[] as &[&str], ", ", 100, "see"), "");
-        assert!(join_within(&["x".repeat(500)], ", ", 100, "").chars().count() <= 100);
+        assert!(
+            join_within(&["x".repeat(500)], ", ", 100, "")
+                .chars()
+                .count()
+                <= 100
+        );
     }
 
     #[test]

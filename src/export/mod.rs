@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 
 use crate::domain::ids::{SchoolId, ServerId};
+use crate::store::Db;
 use crate::store::export::{self as records, Answers, Records};
 use crate::store::frameworks::{self, Frameworks};
-use crate::store::Db;
 use rows::{CsvRow, Names};
 
 /// One file of an export.

@@ -7,9 +7,9 @@ pub mod chart;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::domain::digest::{self, CoachDigest, FIRST_LOOKBACK_DAYS};
-use crate::store::frameworks::Frameworks;
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::summary::{self, IndicatorSummary};
+use crate::store::frameworks::Frameworks;
 use crate::store::schools::School;
 use crate::store::{Db, digests, frameworks, schools, summaries};
 

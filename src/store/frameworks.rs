@@ -169,9 +169,10 @@ impl Frameworks {
             self.cache().remove(&server_id);
             return Ok(self.default.clone());
         };
-        let framework = Arc::new(Framework::parse_stored(&source).map_err(|e| {
-            anyhow::anyhow!("the server's stored framework no longer parses: {e}")
-        })?);
+        let framework =
+            Arc::new(Framework::parse_stored(&source).map_err(|e| {
+                anyhow::anyhow!("the server's stored framework no longer parses: {e}")
+            })?);
         self.cache().insert(
             server_id,
             Parsed {

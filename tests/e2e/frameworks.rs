@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Utc;
+use coachbot::domain::assessment::ResultRow;
 use coachbot::domain::framework::{Framework, Level};
 use coachbot::domain::ids::UserId;
 use coachbot::domain::school::{SchoolName, TimeZoneName};
 use coachbot::emulator::Reply;
-use coachbot::domain::assessment::ResultRow;
 use coachbot::store::assessments::{self, Imported, NewAdministration};
 use coachbot::store::frameworks::{self, Frameworks, Loaded, NewFramework};
 use coachbot::store::schools::{self, SchoolSetup};
@@ -46,7 +46,11 @@ fn large_framework(practices: usize, per_practice: usize) -> String {
                 "[[practice.indicator]]\nid = \"rb-{p:02}-{i:02}-indicator\"\nname = \"Indicator {p}.{i}\"\n[practice.indicator.levels]\n"
             ));
             for level in Level::ALL {
-                file.push_str(&format!("{} = \"What {} looks like.\"\n", level.key(), level.label()));
+                file.push_str(&format!(
+                    "{} = \"What {} looks like.\"\n",
+                    level.key(),
+                    level.label()
+                ));
             }
         }
     }
@@ -62,7 +66,11 @@ fn csv_rows(bytes: &[u8]) -> Vec<Row> {
         .records()
         .map(|r| {
             let r = r.expect("a well-formed row");
-            headers.iter().zip(r.iter()).map(|(h, v)| (h.to_owned(), v.to_owned())).collect()
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
         })
         .collect()
 }

@@ -204,7 +204,12 @@ fn not_about_barrier(data: &App, chosen: &flow::Flow) -> UserError {
         choices: if choices.is_empty() {
             "none is installed".to_owned()
         } else {
-            text::join_within(&choices, ", ", 1000, "start typing in the `flow` box to see them")
+            text::join_within(
+                &choices,
+                ", ",
+                1000,
+                "start typing in the `flow` box to see them",
+            )
         },
     }
 }

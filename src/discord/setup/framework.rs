@@ -179,9 +179,15 @@ mod tests {
             },
         });
         let message = in_use(&uses).to_string();
-        assert!(message.chars().count() <= text::MESSAGE_CONTENT, "{message}");
+        assert!(
+            message.chars().count() <= text::MESSAGE_CONTENT,
+            "{message}"
+        );
         assert!(message.contains("80 indicator(s)"), "{message}");
-        assert!(message.contains("(3 steps, 1 level record); assessment *Fall 2026*"), "{message}");
+        assert!(
+            message.contains("(3 steps, 1 level record); assessment *Fall 2026*"),
+            "{message}"
+        );
         assert!(message.contains("more; `/indicator list`"), "{message}");
         assert!(message.contains("nothing was saved"), "{message}");
     }

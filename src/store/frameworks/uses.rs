@@ -17,7 +17,8 @@ pub(super) const FOCUSES: &str = "SELECT f.indicator_id, s.name,
 
 /// Each assessment of the server and the indicators it has results for: indicator,
 /// assessment, school, date. `$1` is the server.
-pub(super) const ASSESSMENTS: &str = "SELECT DISTINCT r.indicator_id, a.name, s.name, a.administered
+pub(super) const ASSESSMENTS: &str =
+    "SELECT DISTINCT r.indicator_id, a.name, s.name, a.administered
      FROM assessment_results r
      JOIN assessments a ON a.id = r.assessment_id
      JOIN schools s ON s.id = a.school_id
