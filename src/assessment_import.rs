@@ -51,7 +51,13 @@ pub async fn save(
             assessment_file::dated_name(request.administered),
         ],
     };
-    for name in &names {
+    // Names differ by more than capital letters: `compare` finds them in any case.
+    let taken: Vec<String> = assessments::list(db, school.server_id, school.id)
+        .await?
+        .into_iter()
+        .map(|a| a.name.to_lowercase())
+        .collect();
+    for name in names.iter().filter(|n| !taken.contains(&n.to_lowercase())) {
         let new = NewAdministration {
             server_id: school.server_id,
             school_id: school.id,
