@@ -397,6 +397,32 @@ impl Sandbox {
         {
             seen = self.emu.call_count();
         }
+        // A deferred answer (a summary drawing its chart) comes later: wait for it.
+        let deferred = self.emu.calls_since(mark).iter().any(|c| {
+            c.path.ends_with("/callback")
+                && c.body.as_ref().and_then(|b| b["type"].as_u64()) == Some(5)
+        });
+        if deferred
+            && !self
+                .emu
+                .calls_since(mark)
+                .iter()
+                .any(|c| c.path.starts_with("/webhooks/"))
+        {
+            let _ = self
+                .emu
+                .wait_for_call(mark, FIRST_ANSWER, |c| c.path.starts_with("/webhooks/"))
+                .await;
+            seen = self.emu.call_count();
+            while self
+                .emu
+                .wait_for_call(seen, SETTLE, |_| true)
+                .await
+                .is_some()
+            {
+                seen = self.emu.call_count();
+            }
+        }
         let calls = self.emu.calls_since(mark);
         for call in &calls {
             let body = call.body.as_ref();
