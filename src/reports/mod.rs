@@ -127,7 +127,11 @@ pub async fn build_summary(
         names,
     )
     .await?;
-    let built = summary::build(&facts, now, now.with_timezone(&zone).date_naive());
+    let mut built = summary::build(&facts, now, now.with_timezone(&zone).date_naive());
+    // The stage began on a day of the school's calendar, as its summary's date is.
+    if let Some(entry) = facts.stages.first().filter(|_| school.is_some()) {
+        built.stage_since = Some(entry.began_at.with_timezone(&zone).date_naive());
+    }
     let png = chart::summary_png(&built, now)?;
     Ok((built, png))
 }

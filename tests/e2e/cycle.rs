@@ -128,7 +128,7 @@ e2e! {
         assert!(moved.ephemeral);
         assert_eq!(title(&moved), "Lincoln Elementary is now in 2. Data debrief");
         let text = description(&moved);
-        assert!(text.starts_with("Moved from **Assess** (after 0 days).\n**Note:** Survey closed with 24 responses"), "{text}");
+        assert!(text.starts_with("Moved from **Assess** (after less than a day).\n**Note:** Survey closed with 24 responses"), "{text}");
         assert!(text.contains("No assessment is imported for Lincoln Elementary yet: import the results with `/assessment import`"), "{text}");
 
         // The coach moves through planning to implementing, by name or by label.

@@ -116,7 +116,10 @@ async fn advance(
     let mut body = format!(
         "Moved from **{}** (after {}).",
         current.stage.label(),
-        text::plural(current.days_in(now), "day")
+        match current.days_in(now) {
+            0 => "less than a day".to_owned(),
+            days => text::plural(days, "day"),
+        }
     );
     if let Some(note) = &note {
         body.push_str(&format!("\n**Note:** {note}"));

@@ -194,7 +194,8 @@ pub struct IndicatorSummary {
     /// Schools per stage of the cycle, in the cycle's order (stages with none left out).
     pub stages: Vec<(Stage, usize)>,
     /// A one-school summary: when the school entered its stage.
-    pub stage_since: Option<DateTime<Utc>>,
+    /// The day the school's stage began (UTC until the caller puts it in the school's zone).
+    pub stage_since: Option<NaiveDate>,
     /// Schools with two assessments, and per indicator how they moved.
     pub assessed_schools: usize,
     pub movement: Vec<MovementLine>,
@@ -284,7 +285,7 @@ pub fn build(facts: &SummaryFacts, now: DateTime<Utc>, date: NaiveDate) -> Indic
             .stages
             .first()
             .filter(|_| one_school)
-            .map(|e| e.began_at),
+            .map(|e| e.began_at.date_naive()),
         assessed_schools: facts.assessed.len(),
         movement: movement(facts, one_school),
         steps: StepStatus::ALL

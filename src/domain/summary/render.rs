@@ -28,7 +28,7 @@ fn change(line: &IndicatorLine, one_school: bool) -> String {
             _ => None,
         };
         return match (now.only(), before, line.previous) {
-            (None, _, _) => "no level set yet".to_owned(),
+            (None, _, _) => "set one with `/indicator level`".to_owned(),
             (Some(_), _, Previous::None) => "first summary".to_owned(),
             (Some(_), None, _) => "level set since the last summary".to_owned(),
             (Some(now), Some(before), _) if now == before => {
