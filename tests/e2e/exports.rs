@@ -407,7 +407,7 @@ e2e! {
         .expect("joined");
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
-        assert_eq!(stdout.lines().count(), 6, "Wendy has no answers at Lincoln: {stdout}");
+        assert_eq!(stdout.lines().count(), 7, "Wendy has no answers at Lincoln: {stdout}");
         for f in files.iter().filter(|f| !names(std::slice::from_ref(f))[0].ends_with("-checkin-answers.csv")) {
             let name = f.filename.clone().expect("a name");
             let written = std::fs::read(dir.path().join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -380,7 +380,7 @@ e2e! {
         let own = shipped.replace("id = \"12b\"", "id = \"12c\"").replace("name = \"Leadership for Learning: practices 11 and 12\"", "name = \"Riverbend rubric\"");
         let file = bot.emu.upload("riverbend.toml", own.as_bytes());
         let reply = bot.command(bot.ids.owner, general, "setup framework", &[("file", json!(file))]).await;
-        assert!(reply.content.contains("Loaded **Riverbend rubric**") && reply.content.contains("12c"), "{}", reply.content);
+        assert!(reply.content.contains("Loaded and saved **Riverbend rubric**") && reply.content.contains("12c"), "{}", reply.content);
         assert!(frameworks::source(&bot.db, bot.ids.server()).await.expect("source").is_some());
 
         let typed = bot.emu.autocomplete(terry, general, "indicator focus", &[("indicator", json!("12"))], "indicator").expect("autocomplete");
