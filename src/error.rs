@@ -346,4 +346,16 @@ pub enum UserError {
          with `/assessment import`."
     )]
     NothingToCompare { school: String, count: usize },
+
+    #[error(
+        "What we agreed has {count} lines: a session keeps at most {max} next steps, one a \
+         line. Keep the ones that matter most, or log the rest in a second session."
+    )]
+    TooManyAgreements { count: usize, max: usize },
+
+    #[error(
+        "When we meet next ({next}) is before the session itself ({held}): give a date on or \
+         after it, or leave it empty."
+    )]
+    NextMeetingBeforeSession { next: String, held: String },
 }

@@ -48,6 +48,10 @@ id_type!(
     /// An action step in a school's plan (our row).
     StepId(i64)
 );
+id_type!(
+    /// A coaching session a coach logged with a school (our row).
+    CoachingSessionId(i64)
+);
 
 impl UserId {
     /// How Discord writes a mention of this person.

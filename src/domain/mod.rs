@@ -4,6 +4,7 @@ pub mod assessment;
 pub mod assessment_file;
 pub mod calendar;
 pub mod checkin;
+pub mod coaching;
 pub mod cycle;
 pub mod dates;
 pub mod digest;

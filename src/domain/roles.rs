@@ -223,6 +223,40 @@ impl Access {
         self.coaches(school_id) || self.is_admin()
     }
 
+    /// Logging a coaching session with a school: its coaches. Not an admin or a district
+    /// leader: a session is the coach's record of their own work.
+    pub fn may_log_session(&self, school_id: SchoolId) -> bool {
+        self.coaches(school_id)
+    }
+
+    /// Reading a coaching session of `school_id`: its coaches and principals, and whoever was
+    /// in it (`was_in_it`); its leadership team only when the session was shared with them.
+    /// Never an admin or a district leader for that alone: what is said in coaching stays
+    /// between the coach and the people coached.
+    pub fn may_read_session(&self, school_id: SchoolId, shared: bool, was_in_it: bool) -> bool {
+        was_in_it
+            || self.coaches(school_id)
+            || self.has_for_school(Role::Principal, school_id)
+            || (shared && self.has_for_school(Role::Team, school_id))
+    }
+
+    /// The brief before a visit (`/brief`): the school's coaches, who may read everything it
+    /// gathers (check-in answers included).
+    pub fn may_brief(&self, school_id: SchoolId) -> bool {
+        self.coaches(school_id)
+    }
+
+    /// Turning a school's team feed on or off, or moving it: its coaches and admins.
+    pub fn may_set_feed(&self, school_id: SchoolId) -> bool {
+        self.coaches(school_id) || self.is_admin()
+    }
+
+    /// Reading a principal's growth goal: the principal themselves, and a coach of one of
+    /// their schools (`their_schools`). Not an admin, not their team, not a district leader.
+    pub fn may_see_goal(&self, their_schools: &[SchoolId], is_own: bool) -> bool {
+        is_own || their_schools.iter().any(|school| self.coaches(*school))
+    }
+
     /// Lists of schedules and open check-ins, and digests: coaches and admins.
     pub fn is_coach_or_admin(&self) -> bool {
         self.is_admin() || self.has(Role::Coach)
@@ -273,6 +307,63 @@ mod tests {
 
     const LINCOLN: i64 = 1;
     const WASHINGTON: i64 = 2;
+
+    #[test]
+    fn a_coaching_session_is_read_by_its_coach_its_principal_and_who_was_in_it() {
+        let lincoln = SchoolId::new(LINCOLN);
+        let coach = with(&[(Role::Coach, Some(LINCOLN))]);
+        assert!(coach.may_log_session(lincoln));
+        assert!(coach.may_read_session(lincoln, false, false));
+        assert!(with(&[(Role::Principal, Some(LINCOLN))]).may_read_session(lincoln, false, false));
+        let team = with(&[(Role::Team, Some(LINCOLN))]);
+        assert!(!team.may_read_session(lincoln, false, false), "not shared");
+        assert!(
+            team.may_read_session(lincoln, true, false),
+            "shared with the team"
+        );
+        assert!(team.may_read_session(lincoln, false, true), "was in it");
+        assert!(!team.may_log_session(lincoln));
+        let other_coach = with(&[(Role::Coach, Some(WASHINGTON))]);
+        assert!(!other_coach.may_log_session(lincoln));
+        assert!(!other_coach.may_read_session(lincoln, true, false));
+        let admin = with(&[(Role::Admin, None)]);
+        assert!(
+            !admin.may_read_session(lincoln, true, false),
+            "an admin alone"
+        );
+        assert!(!admin.may_log_session(lincoln));
+        assert!(!with(&[(Role::District, None)]).may_read_session(lincoln, true, false));
+        assert!(
+            !with(&[]).may_read_session(lincoln, true, false),
+            "a removed role"
+        );
+    }
+
+    #[test]
+    fn the_brief_is_the_coachs_and_the_feed_is_set_by_coaches_and_admins() {
+        let lincoln = SchoolId::new(LINCOLN);
+        assert!(with(&[(Role::Coach, Some(LINCOLN))]).may_brief(lincoln));
+        assert!(with(&[(Role::Coach, None)]).may_brief(lincoln));
+        assert!(!with(&[(Role::Coach, Some(WASHINGTON))]).may_brief(lincoln));
+        assert!(!with(&[(Role::Principal, Some(LINCOLN))]).may_brief(lincoln));
+        assert!(!with(&[(Role::Admin, None)]).may_brief(lincoln));
+        assert!(with(&[(Role::Coach, Some(LINCOLN))]).may_set_feed(lincoln));
+        assert!(with(&[(Role::Admin, None)]).may_set_feed(lincoln));
+        assert!(!with(&[(Role::Team, Some(LINCOLN))]).may_set_feed(lincoln));
+        assert!(!with(&[(Role::Coach, Some(WASHINGTON))]).may_set_feed(lincoln));
+    }
+
+    #[test]
+    fn a_growth_goal_is_seen_by_its_principal_and_their_coach_only() {
+        let lincoln = SchoolId::new(LINCOLN);
+        let theirs = [lincoln];
+        assert!(with(&[(Role::Principal, Some(LINCOLN))]).may_see_goal(&theirs, true));
+        assert!(with(&[(Role::Coach, Some(LINCOLN))]).may_see_goal(&theirs, false));
+        assert!(!with(&[(Role::Coach, Some(WASHINGTON))]).may_see_goal(&theirs, false));
+        assert!(!with(&[(Role::Team, Some(LINCOLN))]).may_see_goal(&theirs, false));
+        assert!(!with(&[(Role::Admin, None)]).may_see_goal(&theirs, false));
+        assert!(!with(&[(Role::District, None)]).may_see_goal(&theirs, false));
+    }
 
     #[test]
     fn assessments_are_imported_by_the_schools_coach_or_an_admin() {

@@ -7,6 +7,7 @@ pub mod away;
 pub mod barriers;
 pub mod calendar;
 pub mod checkins;
+pub mod coaching;
 pub mod cycle;
 pub mod digests;
 pub mod export;
@@ -88,6 +89,7 @@ macro_rules! text_enum {
 pub(crate) use text_enum;
 
 text_enum!(crate::domain::checkin::SessionStatus);
+text_enum!(crate::domain::coaching::SessionKind);
 text_enum!(crate::domain::cycle::Stage);
 text_enum!(crate::domain::plan::StepStatus);
 text_enum!(crate::domain::plan::BarrierNoteKind);
@@ -149,6 +151,11 @@ id_column!(
 );
 id_column!(SchoolId, SchoolId::get, SchoolId::new);
 id_column!(StepId, StepId::get, StepId::new);
+id_column!(
+    crate::domain::ids::CoachingSessionId,
+    crate::domain::ids::CoachingSessionId::get,
+    crate::domain::ids::CoachingSessionId::new
+);
 
 /// Runs `$body` with `$pool` bound to the concrete pool, so one query text serves both engines.
 macro_rules! on_backend {
