@@ -358,4 +358,12 @@ pub enum UserError {
          after it, or leave it empty."
     )]
     NextMeetingBeforeSession { next: String, held: String },
+
+    // The visit brief (`/brief`).
+    #[error(
+        "Only {school}'s coach can read its visit brief: it gathers check-in answers that are \
+         between each person and their coach. `/cycle show`, `/step list` and `/barrier list` \
+         show the school's plan to everyone on it."
+    )]
+    BriefNotCoach { school: String },
 }

@@ -4,6 +4,7 @@
 mod assessment;
 mod away;
 mod barrier;
+mod brief;
 mod calendar;
 mod caller;
 pub mod checkin;
@@ -112,6 +113,7 @@ pub fn commands() -> Vec<poise::Command<App, Error>> {
         away::away(),
         calendar::calendar(),
         cycle::cycle(),
+        brief::brief(),
         reminders::reminders(),
         help::help(),
     ]

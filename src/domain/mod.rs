@@ -2,6 +2,7 @@
 
 pub mod assessment;
 pub mod assessment_file;
+pub mod brief;
 pub mod calendar;
 pub mod checkin;
 pub mod coaching;

@@ -2,6 +2,7 @@
 //! they say is decided in `domain::digest` and `domain::summary`; this gathers the facts as
 //! of a moment and draws the chart.
 
+pub mod brief;
 pub mod chart;
 pub mod compare_chart;
 mod summary_chart;

@@ -160,3 +160,24 @@ pub async fn history(db: &Db, focus: &FocusIndicator) -> anyhow::Result<Vec<Leve
     })
     .context("reading level history")
 }
+
+/// Every level set on a school's focus indicators, oldest first, in one query: (focus id,
+/// level key, when).
+pub async fn levels_at(
+    db: &Db,
+    server_id: ServerId,
+    school_id: SchoolId,
+) -> anyhow::Result<Vec<(i64, String, DateTime<Utc>)>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT l.focus_id, l.level, l.set_at FROM indicator_levels l
+             JOIN focus_indicators f ON f.id = l.focus_id
+             WHERE l.server_id = $1 AND f.school_id = $2 ORDER BY l.set_at, l.id",
+        )
+        .bind(server_id)
+        .bind(school_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading a school's level history")
+}

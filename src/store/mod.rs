@@ -15,6 +15,7 @@ pub mod frameworks;
 pub mod indicators;
 pub mod member_list;
 pub mod members;
+pub mod next_steps;
 pub mod outbox;
 pub mod reminders;
 pub mod reports;

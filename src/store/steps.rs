@@ -131,6 +131,31 @@ pub async fn owners(db: &Db, step_id: StepId) -> anyhow::Result<Vec<UserId>> {
     .context("reading a step's owners")
 }
 
+/// The owners of every step of a school, in one query: step → owners.
+pub async fn owners_at(
+    db: &Db,
+    server_id: ServerId,
+    school_id: SchoolId,
+) -> anyhow::Result<std::collections::HashMap<StepId, Vec<UserId>>> {
+    let rows: Vec<(StepId, UserId)> = on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT o.step_id, o.user_id FROM step_owners o JOIN action_steps s ON s.id = o.step_id
+             WHERE s.server_id = $1 AND s.school_id = $2 ORDER BY o.step_id, o.user_id",
+        )
+        .bind(server_id)
+        .bind(school_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading the owners of a school's steps")?;
+    let mut owners: std::collections::HashMap<StepId, Vec<UserId>> =
+        std::collections::HashMap::new();
+    for (step, person) in rows {
+        owners.entry(step).or_default().push(person);
+    }
+    Ok(owners)
+}
+
 /// A progress note and/or a status change, with an optional barrier raised in the same
 /// transaction (a step set to blocked always has one).
 #[derive(Clone, Debug)]

@@ -6,6 +6,7 @@ mod support;
 
 mod assessments;
 mod away;
+mod brief;
 mod checkins;
 mod cli;
 mod crash;
