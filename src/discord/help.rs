@@ -142,6 +142,13 @@ mod tests {
     }
 
     #[test]
+    fn the_brief_is_listed_for_coaches() {
+        assert!(Audience::of("brief").admits(&with(Role::Coach)));
+        assert!(!Audience::of("brief").admits(&with(Role::Principal)));
+        assert!(!Audience::of("brief").admits(&with(Role::Team)));
+    }
+
+    #[test]
     fn each_role_sees_its_own_commands() {
         let team = with(Role::Team);
         assert!(Audience::of("step add").admits(&team));
