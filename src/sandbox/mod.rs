@@ -510,6 +510,7 @@ const HELP: &str = r#"Type what a person would do in Discord (try `as terry` fir
   clock morning      move on to 07:30 in Chicago: Casey's daily digest arrives by DM
   /summary preview school:"Lincoln Elementary"     (as casey; the chart is saved to a file)
   /export school:"Lincoln Elementary"              (as casey; CSV files saved next to the chart)
+  /brief school:"Lincoln Elementary"               (as casey; the page before a visit)
   quit               leave (the sandbox's database stays for next time)"#;
 
 /// The interactive loop on stdin/stdout.
