@@ -38,6 +38,7 @@ impl Audience {
             ("checkin", "start" | "history" | "skip") => Self::PlanPeople,
             ("cycle", "advance") => Self::Leaders,
             ("assessment", "import") => Self::Coaches,
+            ("session", "log") => Self::Coaches,
             ("checkin" | "schedule" | "digest" | "summary" | "export", _) => Self::Coaches,
             _ => Self::SchoolPeople,
         }

@@ -21,6 +21,7 @@ mod member_list;
 mod reminders;
 mod schedule;
 pub(crate) mod scope;
+mod session;
 mod setup;
 mod step;
 mod summary;
@@ -114,6 +115,8 @@ pub fn commands() -> Vec<poise::Command<App, Error>> {
         cycle::cycle(),
         reminders::reminders(),
         help::help(),
+        // Coaching sessions (issue K).
+        session::session(),
     ]
 }
 
