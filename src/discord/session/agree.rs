@@ -7,15 +7,16 @@
 use anyhow::Context as _;
 use poise::serenity_prelude as serenity;
 
+use super::owner;
 use crate::app::App;
 use crate::domain::coaching::{Agreement, CoachingSession};
 use crate::domain::dates;
-use crate::domain::ids::{ServerId, UserId};
+use crate::domain::ids::ServerId;
 use crate::domain::plan;
 use crate::domain::roles::Access;
 use crate::domain::text::{self, MESSAGE_CONTENT, clip};
 use crate::error::UserError;
-use crate::store::members::{self, MemberSighting};
+use crate::store::members;
 use crate::store::outbox::Announcement;
 use crate::store::schools::{self, School};
 use crate::store::steps::{self, NewStep};
@@ -274,8 +275,8 @@ async fn made(
     let order = servers::date_order(&data.db, server).await?;
     let due_on = dates::parse_due_in(&field("due"), today, school.time_zone.name(), order)?;
     let names = members::names(&data.db, server).await?;
-    let owner = owner_named(&field("owner"), &names)?;
-    check_owner(ctx, data, guild_id, &school, owner, &names).await?;
+    let owner = owner::named(&field("owner"), &names)?;
+    owner::check(ctx, data, guild_id, &school, owner, &names).await?;
     let owner_name = names
         .get(&owner)
         .cloned()
@@ -327,91 +328,6 @@ async fn made(
     )))
 }
 
-/// The person named in the owner field: a mention, a user id, or a name as the server shows
-/// it (any case), among the members coachbot knows.
-fn owner_named(
-    raw: &str,
-    names: &std::collections::HashMap<UserId, String>,
-) -> Result<UserId, UserError> {
-    let given = raw.trim();
-    let unknown = || UserError::UnknownOwner {
-        given: clip(given, 40),
-    };
-    let digits = given
-        .trim_start_matches("<@")
-        .trim_start_matches('!')
-        .trim_end_matches('>');
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        let id = UserId::new(digits.parse().map_err(|_| unknown())?);
-        return names.contains_key(&id).then_some(id).ok_or_else(unknown);
-    }
-    let wanted = given.trim_start_matches('@').trim().to_lowercase();
-    let found: Vec<UserId> = names
-        .iter()
-        .filter(|(_, name)| name.trim().to_lowercase() == wanted)
-        .map(|(id, _)| *id)
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(*one),
-        [] => Err(unknown()),
-        _ => Err(UserError::AmbiguousOwner {
-            given: clip(given, 40),
-        }),
-    }
-}
-
-/// Refuses an owner without a role at the school now: their roles are fetched from Discord
-/// (not read as last seen), and recorded.
-async fn check_owner(
-    ctx: &serenity::Context,
-    data: &App,
-    guild_id: serenity::GuildId,
-    school: &School,
-    owner: UserId,
-    names: &std::collections::HashMap<UserId, String>,
-) -> anyhow::Result<()> {
-    let name = names.get(&owner).cloned().unwrap_or_default();
-    let refused = || UserError::OwnerWithoutRole {
-        name: clip(&name, 40),
-        school: school.name.clone(),
-    };
-    let Ok(member) = ctx
-        .http
-        .get_member(guild_id, serenity::UserId::new(owner.get()))
-        .await
-    else {
-        return Err(refused().into());
-    };
-    let server: ServerId = guild_id.into();
-    let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
-    let grants = members::grants_for(&data.db, server, &roles).await?;
-    members::record(
-        &data.db,
-        &MemberSighting {
-            server_id: server,
-            server_name: &ctx
-                .cache
-                .guild(guild_id)
-                .map(|g| g.name.clone())
-                .unwrap_or_else(|| format!("server {guild_id}")),
-            user_id: owner,
-            display_name: member.nick.as_deref().unwrap_or(&name),
-            grants: &grants,
-        },
-        data.now(),
-    )
-    .await?;
-    let access = Access {
-        grants,
-        discord_admin: false,
-    };
-    if access.may_own_steps(school.id) {
-        Ok(())
-    } else {
-        Err(refused().into())
-    }
-}
-
 /// The first answer to a click, for the clicker alone.
 async fn say_first(
     ctx: &serenity::Context,
@@ -448,32 +364,6 @@ async fn say_after(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn owners_are_named_by_mention_id_or_name() {
-        let names = [
-            (UserId::new(11), "Terry Okafor".to_owned()),
-            (UserId::new(12), "Pat Lee".to_owned()),
-            (UserId::new(13), "pat lee".to_owned()),
-        ]
-        .into();
-        assert_eq!(owner_named("terry okafor", &names), Ok(UserId::new(11)));
-        assert_eq!(owner_named("@Terry Okafor ", &names), Ok(UserId::new(11)));
-        assert_eq!(owner_named("<@11>", &names), Ok(UserId::new(11)));
-        assert_eq!(owner_named("12", &names), Ok(UserId::new(12)));
-        assert!(matches!(
-            owner_named("Pat Lee", &names),
-            Err(UserError::AmbiguousOwner { .. })
-        ));
-        assert!(matches!(
-            owner_named("99", &names),
-            Err(UserError::UnknownOwner { .. })
-        ));
-        assert!(matches!(
-            owner_named("", &names),
-            Err(UserError::UnknownOwner { .. })
-        ));
-    }
 
     #[test]
     fn button_ids_carry_the_agreement() {

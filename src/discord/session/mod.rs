@@ -9,6 +9,7 @@ use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
 mod agree;
+mod owner;
 mod view;
 
 pub use agree::{MODAL_PREFIX as AGREE_FORM_PREFIX, PREFIX as AGREE_PREFIX, on_click, on_form};
