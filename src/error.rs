@@ -366,4 +366,45 @@ pub enum UserError {
          show the school's plan to everyone on it."
     )]
     BriefNotCoach { school: String },
+
+    // Coaching sessions (`/session`).
+    #[error(
+        "The session is dated {date}, after today ({today} in {zone}). Log a session once it \
+         has been held; leave `date` empty for today."
+    )]
+    SessionInFuture {
+        date: String,
+        today: String,
+        zone: String,
+    },
+
+    #[error(
+        "{name} does not hold a role at {school}, so the session cannot be logged with them. \
+         Pick someone from {school}'s principal, leadership team or coaches."
+    )]
+    NotInSchool { name: String, school: String },
+
+    #[error(
+        "There is no session #{given} that you can read. `/session list` shows the sessions \
+         you may read."
+    )]
+    UnknownSession { given: String },
+
+    #[error(
+        "That agreed next step is already a step. `/session show` says which one; \
+         `/step show` shows it."
+    )]
+    AlreadyAStep,
+
+    #[error(
+        "I do not know who `{given}` is here. Give the owner's name as the server shows it, \
+         or their user id, e.g. `Terry Okafor`."
+    )]
+    UnknownOwner { given: String },
+
+    #[error(
+        "More than one person here is called `{given}`. Give their user id instead (right-click \
+         them, Copy User ID)."
+    )]
+    AmbiguousOwner { given: String },
 }

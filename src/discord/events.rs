@@ -64,6 +64,25 @@ pub(super) async fn handle(
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Modal(modal),
         } if modal.data.custom_id.starts_with("ci:") => buttons::on_modal(ctx, data, modal).await,
+        // Make it a step, under a coaching session's agreed next steps.
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(component),
+        } if component
+            .data
+            .custom_id
+            .starts_with(super::session::AGREE_PREFIX) =>
+        {
+            super::session::on_click(ctx, data, component).await
+        }
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Modal(modal),
+        } if modal
+            .data
+            .custom_id
+            .starts_with(super::session::AGREE_FORM_PREFIX) =>
+        {
+            super::session::on_form(ctx, data, modal).await
+        }
         _ => Ok(()),
     };
     if let Err(error) = &result {

@@ -138,5 +138,13 @@ fn message(name: &str, files: &[CsvFile], answers: &Answers) -> String {
             }
         }
     }
+    let sessions = count("sessions");
+    if sessions > 0 {
+        text.push_str(&format!(
+            "\nThe sessions files hold {} from the schools you coach, with what was agreed in \
+             each. Keep them between you and the people coached.",
+            plural(sessions, "coaching session")
+        ));
+    }
     text
 }

@@ -39,6 +39,7 @@ impl Audience {
             ("cycle", "advance") => Self::Leaders,
             ("assessment", "import") => Self::Coaches,
             ("brief", _) => Self::Coaches,
+            ("session", "log") => Self::Coaches,
             ("checkin" | "schedule" | "digest" | "summary" | "export", _) => Self::Coaches,
             _ => Self::SchoolPeople,
         }

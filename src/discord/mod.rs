@@ -22,6 +22,7 @@ mod member_list;
 mod reminders;
 mod schedule;
 pub(crate) mod scope;
+mod session;
 mod setup;
 mod step;
 mod summary;
@@ -116,6 +117,8 @@ pub fn commands() -> Vec<poise::Command<App, Error>> {
         brief::brief(),
         reminders::reminders(),
         help::help(),
+        // Coaching sessions (issue K).
+        session::session(),
     ]
 }
 

@@ -6,6 +6,7 @@
 mod assessments;
 mod cycle;
 mod rows;
+mod sessions;
 
 use std::collections::BTreeMap;
 
@@ -48,6 +49,7 @@ pub async fn build(
     let records = records::records(db, server_id, school_id, answers).await?;
     let prefix = format!("{}-{today}", slug(name));
     let mut out = files(&records, &indicator_names, &prefix)?;
+
     out.push(
         assessments::file(
             db,
@@ -59,6 +61,13 @@ pub async fn build(
         )
         .await?,
     );
+    // Coaching sessions, under the rule of check-in answers (issue K).
+    let logged = sessions::allowed(db, server_id, school_id, answers).await?;
+    let names = Names {
+        records: &records,
+        indicator_names: &indicator_names,
+    };
+    out.extend(sessions::files(&names, &logged, &prefix)?);
     Ok(out)
 }
 

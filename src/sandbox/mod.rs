@@ -6,6 +6,7 @@ mod parse;
 mod render;
 mod seed;
 mod seed_cycle;
+mod seed_sessions;
 
 use std::io::Write as _;
 use std::path::Path;

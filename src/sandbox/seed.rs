@@ -442,6 +442,7 @@ pub async fn seed_database(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> 
         .await?
         .context("the demo's Lincoln Elementary")?;
     super::seed_cycle::seed_cycle(db, demo, &lincoln_school, now).await?;
+    super::seed_sessions::seed_sessions(db, demo, &lincoln_school, now).await?;
     for (discord_role, role, school) in ROLE_MAP {
         let school_id =
             school.and_then(|s| school_ids.iter().find(|(n, _)| n == s).map(|(_, id)| *id));

@@ -208,6 +208,21 @@ pub async fn agreement(
     Ok(Some((agreement, session)))
 }
 
+/// Links an agreed next step to a step that already exists (the sandbox's seed: a session
+/// whose agreement was planned before it was logged). Only an agreement not yet a step.
+pub async fn link_agreement(db: &Db, agreement_id: i64, step: StepId) -> anyhow::Result<bool> {
+    let linked = on_backend!(db, pool => {
+        sqlx::query("UPDATE session_agreements SET step_id = $1 WHERE id = $2 AND step_id IS NULL")
+            .bind(step)
+            .bind(agreement_id)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() == 1)
+    })
+    .context("linking an agreed next step to its step")?;
+    Ok(linked)
+}
+
 /// The sessions of a school (or of every school), newest first, at most `limit`, each with
 /// its people. Filter with `Access::may_read_session` before showing them.
 pub async fn list(

@@ -67,7 +67,30 @@ pub async fn add(
     now: DateTime<Utc>,
     announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<ActionStep> {
-    let id = on_backend!(db, pool => {
+    insert(db, new, None, now, announce).await
+}
+
+/// Adds a step made from a session's agreed next step (**Make it a step**) and links the
+/// agreement to it, in one transaction: refused (a `UserError`, nothing written) when the
+/// agreement already became a step, so two clicks at once make one step.
+pub async fn add_for_agreement(
+    db: &Db,
+    new: &NewStep<'_>,
+    agreement_id: i64,
+    now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
+) -> anyhow::Result<ActionStep> {
+    insert(db, new, Some(agreement_id), now, announce).await
+}
+
+async fn insert(
+    db: &Db,
+    new: &NewStep<'_>,
+    agreement: Option<i64>,
+    now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
+) -> anyhow::Result<ActionStep> {
+    let made = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let id: StepId = sqlx::query_scalar(
             "INSERT INTO action_steps
@@ -99,11 +122,35 @@ pub async fn add(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        announce_in!(tx, announce, id.get(), now);
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(id)
+        let made = if let Some(agreement) = agreement {
+            // Only an agreement not yet a step is linked; a second click finds it taken (under
+            // PostgreSQL the second UPDATE waits for the first and then sees its step).
+            let linked = sqlx::query(
+                "UPDATE session_agreements SET step_id = $1 WHERE id = $2 AND step_id IS NULL",
+            )
+            .bind(id)
+            .bind(agreement)
+            .execute(&mut *tx)
+            .await?;
+            if linked.rows_affected() == 0 {
+                tx.rollback().await?;
+                None
+            } else {
+                announce_in!(tx, announce, id.get(), now);
+                tx.commit().await?;
+                Some(id)
+            }
+        } else {
+            announce_in!(tx, announce, id.get(), now);
+            tx.commit().await?;
+            Some(id)
+        };
+        Ok::<_, sqlx::Error>(made)
     })
     .context("adding a step")?;
+    let Some(id) = made else {
+        return Err(crate::error::UserError::AlreadyAStep.into());
+    };
     get(db, new.server_id, id)
         .await?
         .context("the step just added is missing")

@@ -24,6 +24,7 @@ mod process;
 mod sandbox;
 mod schedule_limits;
 mod schedules;
+mod sessions;
 mod setup;
 mod sharing;
 mod steps;

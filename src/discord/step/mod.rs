@@ -12,6 +12,7 @@ mod view;
 
 pub use choices::{CategoryChoice, StatusChoice};
 use edit::edit;
+pub(in crate::discord) use owners::check_member;
 use owners::{MAX_OWNERS, check_owner};
 pub(crate) use reopen::{Offer, offer_reopen, unblocked};
 use view::{list, show};

@@ -23,11 +23,37 @@ pub(super) async fn check_owner(
     school: &School,
     user: &serenity::User,
 ) -> Result<UserId, Error> {
-    let name = scope::user_name(user);
-    let refused = || UserError::OwnerWithoutRole {
-        name: crate::domain::text::clip(&name, 40),
+    let refused = |name: &str| UserError::OwnerWithoutRole {
+        name: crate::domain::text::clip(name, 40),
         school: school.name.clone(),
     };
+    check_role_at(ctx, caller, school, user, &refused).await
+}
+
+/// Refuses `user` unless they hold a role at `school` now (principal, leadership team or
+/// coach): the person a coaching session was with (`/session log with:`).
+pub(in crate::discord) async fn check_member(
+    ctx: Context<'_>,
+    caller: &Caller,
+    school: &School,
+    user: &serenity::User,
+) -> Result<UserId, Error> {
+    let refused = |name: &str| UserError::NotInSchool {
+        name: crate::domain::text::clip(name, 40),
+        school: school.name.clone(),
+    };
+    check_role_at(ctx, caller, school, user, &refused).await
+}
+
+async fn check_role_at(
+    ctx: Context<'_>,
+    caller: &Caller,
+    school: &School,
+    user: &serenity::User,
+    refused: &(dyn Fn(&str) -> UserError + Send + Sync),
+) -> Result<UserId, Error> {
+    let name = scope::user_name(user);
+    let refused = || refused(&name);
     // Discord resolves each member named in a command, with their roles; someone who is not
     // a member of the server has none.
     let roles = roles_in_command(ctx, user.id).ok_or_else(refused)?;
