@@ -358,4 +358,11 @@ pub enum UserError {
          after it, or leave it empty."
     )]
     NextMeetingBeforeSession { next: String, held: String },
+
+    // The digest's snooze buttons.
+    #[error(
+        "These snooze buttons are for the coach whose digest this is. `/digest preview` shows \
+         your own digest, with a snooze button of its own."
+    )]
+    NotYourDigest,
 }
