@@ -407,4 +407,11 @@ pub enum UserError {
          them, Copy User ID)."
     )]
     AmbiguousOwner { given: String },
+
+    // The digest's snooze buttons.
+    #[error(
+        "These snooze buttons are for the coach whose digest this is. `/digest preview` shows \
+         your own digest, with a snooze button of its own."
+    )]
+    NotYourDigest,
 }

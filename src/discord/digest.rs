@@ -136,7 +136,7 @@ async fn preview(ctx: Context<'_>) -> Result<(), Error> {
         ctx.data().now(),
     )
     .await?;
-    for body in digest.render() {
+    for body in digest.messages(caller.guild_id, caller.user_id) {
         ctx.send(reply(&body)).await?;
     }
     Ok(())
@@ -149,6 +149,9 @@ pub fn reply(body: &MessageBody) -> CreateReply {
         .ephemeral(true);
     for embed in &body.embeds {
         reply = reply.embed(send::embed(embed));
+    }
+    if !body.buttons.is_empty() {
+        reply = reply.components(send::components(&body.buttons));
     }
     reply
 }

@@ -62,6 +62,11 @@ pub(super) async fn handle(
             super::assessment::on_make_focus(ctx, data, component).await
         }
         serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(component),
+        } if super::digest_snooze::is_snooze_button(&component.data.custom_id) => {
+            super::digest_snooze::on_click(ctx, data, component).await
+        }
+        serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Modal(modal),
         } if modal.data.custom_id.starts_with("ci:") => buttons::on_modal(ctx, data, modal).await,
         // Make it a step, under a coaching session's agreed next steps.

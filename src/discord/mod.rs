@@ -12,6 +12,7 @@ mod complete;
 mod cycle;
 mod dates;
 mod digest;
+mod digest_snooze;
 mod errors;
 mod events;
 mod export;

@@ -36,6 +36,9 @@ pub struct MessageBody {
     pub content: String,
     #[serde(default)]
     pub embeds: Vec<Embed>,
+    /// Rows of buttons under the message (at most 5 rows of 5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Vec<Button>>,
 }
 
 impl MessageBody {
@@ -193,6 +196,7 @@ pub fn pack(sections: &[Section], header: impl Fn(usize, usize) -> String) -> Ve
         .map(|(i, embeds)| MessageBody {
             content: clip(&header(i + 1, count), MESSAGE_CONTENT),
             embeds,
+            buttons: Vec::new(),
         })
         .collect()
 }

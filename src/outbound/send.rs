@@ -159,12 +159,17 @@ pub async fn start_thread(
 /// A report's message as Discord will show it: text, embeds (an embed's image refers to the
 /// attached file), no mentions, and a nonce so a resend is dropped.
 pub fn report_message(body: &MessageBody, nonce: String) -> serenity::CreateMessage {
-    serenity::CreateMessage::new()
+    let message = serenity::CreateMessage::new()
         .content(body.content.clone())
         .embeds(body.embeds.iter().map(embed).collect())
         .nonce(serenity::Nonce::String(nonce))
         .enforce_nonce(true)
-        .allowed_mentions(serenity::CreateAllowedMentions::new())
+        .allowed_mentions(serenity::CreateAllowedMentions::new());
+    if body.buttons.is_empty() {
+        message
+    } else {
+        message.components(super::components(&body.buttons))
+    }
 }
 
 /// An embed from coachbot's own description of one.

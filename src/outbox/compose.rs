@@ -185,7 +185,7 @@ impl Scheduler {
         )
         .await?;
         let messages: Vec<NewRow> = digest
-            .render()
+            .messages(server, due.coach_id)
             .into_iter()
             .enumerate()
             .map(|(i, body)| {

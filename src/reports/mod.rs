@@ -14,10 +14,11 @@ use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::summary::{self, IndicatorSummary};
 use crate::store::frameworks::Frameworks;
 use crate::store::schools::School;
-use crate::store::{Db, digests, frameworks, schools, summaries};
+use crate::store::{Db, digest_rhythm, digests, frameworks, schools, snoozes, summaries};
 
 /// Builds a coach's digest as of `now`: their schools, what is new since their last digest
-/// (or the last week, for the first), in the coach's time zone.
+/// (or the last week, for the first), each school's rhythm, less what the coach snoozed, in
+/// the coach's time zone.
 pub async fn build_digest(
     db: &Db,
     frameworks: &Frameworks,
@@ -33,7 +34,19 @@ pub async fn build_digest(
     let mut facts = digests::facts(db, server, &schools, since).await?;
     add_absences(db, server, &mut facts, now).await?;
     add_cycle(db, frameworks, server, &schools, &mut facts).await?;
-    Ok(digest::build(&facts, since, now, zone))
+    digest_rhythm::add_rhythm(db, server, &mut facts, now).await?;
+    let wins = digest_rhythm::wins(db, server, &schools, since).await?;
+    let snoozed = snoozes::snoozed(db, server, coach, now).await?;
+    Ok(digest::build(
+        &facts,
+        &digest::DigestInput {
+            wins: &wins,
+            snoozed: &snoozed,
+            since,
+            now,
+            zone,
+        },
+    ))
 }
 
 /// Adds to each school's facts its stage in the coaching cycle, how long the server's

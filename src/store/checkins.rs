@@ -858,7 +858,7 @@ pub async fn expire_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<Expir
                     channel_id: None,
                     body: crate::domain::message::MessageBody {
                         content: expired_notice(&flow_title),
-                        embeds: Vec::new(),
+                        ..Default::default()
                     },
                     thread: None,
                 });

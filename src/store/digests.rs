@@ -116,7 +116,7 @@ pub async fn facts(
         .await?;
         let sessions = sqlx::query_as(
             "SELECT school_id, person_id, flow_title, status, started_at, prompts FROM checkin_sessions
-             WHERE server_id = $1 AND ((status = 'expired' AND finished_at > $2)
+             WHERE server_id = $1 AND ((status = 'expired' AND prompts = 0 AND finished_at > $2)
                                         OR (status = 'open' AND nudged_at IS NOT NULL))
              ORDER BY started_at, id",
         )
@@ -183,22 +183,11 @@ pub async fn facts(
     let mut by_school: HashMap<SchoolId, SchoolFacts> = schools
         .iter()
         .map(|s| {
-            let facts = SchoolFacts {
-                school_id: s.id,
-                name: s.name.clone(),
-                zone: s.zone(),
-                missed: Vec::new(),
-                open_steps: Vec::new(),
-                open_barriers: Vec::new(),
-                last_activity: activity
-                    .get(&s.id)
-                    .copied()
-                    .map_or(s.created_at, |at| at.max(s.created_at)),
-                unreachable: Vec::new(),
-                away: Vec::new(),
-                breaks: Vec::new(),
-                cycle: None,
-            };
+            let last_activity = activity
+                .get(&s.id)
+                .copied()
+                .map_or(s.created_at, |at| at.max(s.created_at));
+            let facts = SchoolFacts::new(s.id, s.name.clone(), s.zone(), last_activity);
             (s.id, facts)
         })
         .collect();
@@ -240,11 +229,8 @@ pub async fn facts(
                     asked,
                 }
             } else {
-                MissedCheckin::Expired {
-                    person,
-                    flow,
-                    asked,
-                }
+                // One that asked and ran out is in the person's streak (`digest_rhythm`).
+                continue;
             });
         }
     }

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod checkins;
 pub mod coaching;
 pub mod cycle;
+pub mod digest_rhythm;
 pub mod digests;
 pub mod export;
 pub mod frameworks;
@@ -22,6 +23,7 @@ pub mod reports;
 pub mod schedules;
 pub mod schools;
 pub mod servers;
+pub mod snoozes;
 pub mod steps;
 pub mod summaries;
 

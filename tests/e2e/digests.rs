@@ -196,10 +196,16 @@ e2e! {
         assert_eq!(messages.len(), 1);
         let header = messages[0]["content"].as_str().unwrap_or_default();
         assert!(header.contains("3 of your 3 schools need you"), "{header}");
+        // The wins come first (the new barriers), then a school an embed.
         let embeds = embeds_in(bot, dm);
         let titles: Vec<&str> = embeds.iter().filter_map(|e| e["title"].as_str()).collect();
-        assert_eq!(titles, ["Adams Elementary", "Baker Middle", "Carver High"]);
-        let (a, b, c) = (text_of(&embeds[0]), text_of(&embeds[1]), text_of(&embeds[2]));
+        assert!(titles[0].starts_with("Since your last digest"), "{titles:?}");
+        assert_eq!(titles[1..], ["Adams Elementary", "Baker Middle", "Carver High"]);
+        assert!(text_of(&embeds[0]).starts_with(&format!("**1 new barrier:** #{new_barrier} Carver High (time)")), "{}", text_of(&embeds[0]));
+        // Each school's rhythm and counts in two lines, then its details.
+        let details = |embed: &Value| text_of(embed).lines().skip(2).collect::<Vec<_>>().join("\n");
+        assert!(text_of(&embeds[1]).lines().nth(1).is_some_and(|l| l == "Counts: 1 step overdue"), "{}", text_of(&embeds[1]));
+        let (a, b, c) = (details(&embeds[1]), details(&embeds[2]), details(&embeds[3]));
         // Adams: the overdue step, and nothing else.
         assert!(a.starts_with("**Overdue steps**\n"), "{a}");
         assert_eq!(a.lines().count(), 2, "{a}");

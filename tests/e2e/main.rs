@@ -12,6 +12,7 @@ mod cli;
 mod crash;
 mod cycle;
 mod deep_dive;
+mod digest_v2;
 mod digests;
 mod dm;
 mod emulator;

@@ -290,7 +290,7 @@ fn dm_to_person(text: &str) -> OutboxMessage {
         channel_id: None,
         body: coachbot::domain::message::MessageBody {
             content: text.to_owned(),
-            embeds: Vec::new(),
+            ..Default::default()
         },
         thread: None,
     })

@@ -260,6 +260,7 @@ impl IndicatorSummary {
                 footer: Some(footer),
                 image: Some(self.chart_file()),
             }],
+            buttons: Vec::new(),
         }
     }
 
@@ -283,6 +284,7 @@ impl IndicatorSummary {
                 crate::domain::text::MESSAGE_CONTENT,
             ),
             embeds: Vec::new(),
+            buttons: Vec::new(),
         }
     }
 }
