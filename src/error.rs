@@ -358,4 +358,14 @@ pub enum UserError {
          after it, or leave it empty."
     )]
     NextMeetingBeforeSession { next: String, held: String },
+
+    // Growth goals (issue K).
+    #[error(
+        "You have no growth goal yet. A principal sets one with `/goal set`: a personal \
+         leadership goal that only you and your coach can read."
+    )]
+    NoGoal,
+
+    #[error("{name} has no growth goal yet: they can set one with `/goal set`.")]
+    NoGoalOf { name: String },
 }

@@ -14,7 +14,9 @@ mod digest;
 mod errors;
 mod events;
 mod export;
+mod feed;
 pub mod followup;
+mod goal;
 mod help;
 mod indicator;
 mod member_list;
@@ -113,6 +115,8 @@ pub fn commands() -> Vec<poise::Command<App, Error>> {
         calendar::calendar(),
         cycle::cycle(),
         reminders::reminders(),
+        feed::feed(),
+        goal::goal(),
         help::help(),
     ]
 }
