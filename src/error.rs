@@ -414,4 +414,14 @@ pub enum UserError {
          your own digest, with a snooze button of its own."
     )]
     NotYourDigest,
+
+    // Growth goals (issue K).
+    #[error(
+        "You have no growth goal yet. A principal sets one with `/goal set`: a personal \
+         leadership goal that only you and your coach can read."
+    )]
+    NoGoal,
+
+    #[error("{name} has no growth goal yet: they can set one with `/goal set`.")]
+    NoGoalOf { name: String },
 }

@@ -94,11 +94,13 @@ pub async fn begin(
         .collect::<Vec<_>>();
     let last = checkins::last_next_step(db, request.guild_id, request.school.id, request.person_id)
         .await?;
+    let goal = crate::store::goals::open(db, request.guild_id, request.person_id).await?;
     let vars = Vars {
         name: request.person_name,
         school: &request.school.name,
         last_next_step: last.as_deref(),
         barrier: request.barrier.map(|b| b.text.as_str()),
+        goal: goal.as_ref().map(|g| g.text.as_str()),
     };
     let plan = flow::plan(request.flow, &vars, &open_steps);
     if plan.is_empty() {

@@ -248,6 +248,7 @@ pub async fn reflection(
         school: &school,
         last_next_step: None,
         barrier: None,
+        goal: None,
     };
     let mut lines = flow::reflect(&stem_flow, &vars, &heard, &titles);
     if let Some(id) = session.barrier_id {

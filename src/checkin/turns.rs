@@ -51,8 +51,9 @@ pub async fn categorize(
 }
 
 /// Confirm: the answers become step updates and barriers (and, about an existing barrier,
-/// its root-cause notes), and the check-in closes, in one transaction; nothing when questions
-/// are still open.
+/// its root-cause notes; about the person's growth goal, notes on it; for the school's team
+/// feed, one post of what was shared), and the check-in closes, in one transaction; nothing
+/// when questions are still open.
 pub async fn confirm(
     engine: &Engine,
     session: &CheckinSession,
@@ -65,7 +66,8 @@ pub async fn confirm(
         return Ok(Confirmed::NotReady);
     }
     let outcomes = checkin::outcomes(&plan, &answers, &session.subject(&steps));
-    checkins::confirm(&engine.db, session, &outcomes, now).await?;
+    let goal_notes = checkin::goal_notes(&plan, &answers);
+    checkins::confirm_with(&engine.db, session, &outcomes, &goal_notes, now).await?;
     let count = |kind: fn(&Outcome) -> bool| outcomes.iter().filter(|o| kind(o)).count();
     Ok(Confirmed::Saved {
         updates: count(|o| matches!(o, Outcome::StepUpdate { .. })),

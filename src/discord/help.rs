@@ -32,7 +32,9 @@ impl Audience {
         let sub = words.next().unwrap_or_default();
         match (group, sub) {
             ("help", _) => Self::Everyone,
+            ("setup", "feed") => Self::Coaches,
             ("setup", _) => Self::Admins,
+            ("goal", _) => Self::Leaders,
             ("step" | "barrier" | "indicator", "list" | "show") => Self::SchoolPeople,
             ("step" | "barrier" | "indicator" | "followup", _) => Self::PlanPeople,
             ("checkin", "start" | "history" | "skip") => Self::PlanPeople,

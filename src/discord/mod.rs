@@ -16,7 +16,9 @@ mod digest_snooze;
 mod errors;
 mod events;
 mod export;
+mod feed;
 pub mod followup;
+mod goal;
 mod help;
 mod indicator;
 mod member_list;
@@ -117,6 +119,8 @@ pub fn commands() -> Vec<poise::Command<App, Error>> {
         cycle::cycle(),
         brief::brief(),
         reminders::reminders(),
+        feed::feed(),
+        goal::goal(),
         help::help(),
         // Coaching sessions (issue K).
         session::session(),

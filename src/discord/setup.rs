@@ -3,6 +3,7 @@
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
+mod feed;
 mod framework;
 mod status;
 
@@ -24,6 +25,7 @@ use crate::store::schools::{self, Changed, ChannelChange, Saved, SchoolChange};
         "roles",
         "status::status",
         "framework::framework",
+        "feed::feed",
         "super::dates::dates"
     ),
     subcommand_required

@@ -336,6 +336,18 @@ pub fn outcomes(plan: &[Asked], answers: &[Answered], subject: &Subject<'_>) -> 
     out
 }
 
+/// The answers to questions about the person's growth goal, which are also kept as notes on
+/// it (private, like every answer that does not go onto the plan). Skipped ones are left out.
+pub fn goal_notes(plan: &[Asked], answers: &[Answered]) -> Vec<String> {
+    plan.iter()
+        .enumerate()
+        .filter(|(_, asked)| asked.about_goal)
+        .filter_map(|(position, _)| answers.iter().find(|a| a.position == position))
+        .filter(|a| a.mark.is_none() && !a.answer.trim().is_empty())
+        .map(|a| a.answer.trim().to_owned())
+        .collect()
+}
+
 /// Packs lines into messages of at most `max` characters, never cutting a line unless a single
 /// line is longer than a message (then it is split at character boundaries, nothing dropped).
 pub fn split_message(lines: &[String], max: usize) -> Vec<String> {
@@ -379,6 +391,7 @@ mod tests {
             text: String::new(),
             step_id,
             share: Share::Private,
+            about_goal: false,
         }
     }
 
@@ -635,5 +648,28 @@ mod tests {
         assert!(messages.iter().all(|m| m.chars().count() <= 2000));
         let total: usize = messages.iter().map(|m| m.replace('\n', "").len()).sum();
         assert_eq!(total, 7500);
+    }
+
+    #[test]
+    fn answers_about_the_goal_become_its_notes_unless_skipped() {
+        let mut plan = vec![
+            asked(Purpose::Reflection, None),
+            asked(Purpose::Reflection, None),
+        ];
+        plan[1].about_goal = true;
+        let mut answers = vec![
+            answered(0, "Proud of the team", None),
+            answered(1, " Feedback within a day, mostly ", None),
+        ];
+        assert_eq!(
+            goal_notes(&plan, &answers),
+            ["Feedback within a day, mostly"]
+        );
+        answers[1].mark = Some(Mark::Skipped);
+        assert!(goal_notes(&plan, &answers).is_empty());
+        assert!(
+            outcomes(&plan, &answers, &Subject::default()).is_empty(),
+            "private, never on the plan"
+        );
     }
 }

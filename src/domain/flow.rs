@@ -102,6 +102,10 @@ pub struct Question {
     /// `about = "barrier"`); it may quote `{barrier}`.
     #[serde(default)]
     pub text_about_barrier: Option<String>,
+    /// Asked only when the person has an open growth goal (`/goal set`); it may quote
+    /// `{goal}`, and its answer, private, is also kept as a note on the goal.
+    #[serde(default)]
+    pub about_goal: bool,
 }
 
 /// What a flow can be about, besides the person's own steps.
@@ -186,7 +190,7 @@ pub struct Flow {
 
 /// The placeholders a flow may use, those that only make sense per step, and those that only
 /// make sense about an existing barrier.
-pub const PLACEHOLDERS: [&str; 8] = [
+pub const PLACEHOLDERS: [&str; 9] = [
     "name",
     "school",
     "step",
@@ -195,9 +199,12 @@ pub const PLACEHOLDERS: [&str; 8] = [
     "due",
     "last_next_step",
     "barrier",
+    "goal",
 ];
 const PER_STEP_ONLY: [&str; 4] = ["step", "indicator", "indicator_name", "due"];
 const ABOUT_BARRIER_ONLY: [&str; 1] = ["barrier"];
+/// Placeholders only a question with `about_goal = true` may quote.
+const ABOUT_GOAL_ONLY: [&str; 1] = ["goal"];
 
 /// Longest quote of a barrier's text in a question: enough to recognise it.
 pub const BARRIER_QUOTE_MAX: usize = 300;
@@ -356,6 +363,7 @@ fn lint(name: &str, flow: &Flow, report: &mut Report) {
                 question.purpose
             )));
         }
+        lint_goal(&label, question, &mut |e| report.errors.push(at(e)));
         if question.text.contains("{last_next_step}") && question.text_without_history.is_none() {
             report.errors.push(at(&format!(
                 "{label} quotes {{last_next_step}}: add text_without_history for a first check-in"
@@ -395,6 +403,12 @@ fn lint(name: &str, flow: &Flow, report: &mut Report) {
         }
     }
     lint_about(flow, &texts, &mut |e| report.errors.push(at(e)));
+    let goal_texts: Vec<&str> = flow
+        .questions
+        .iter()
+        .filter(|q| q.about_goal)
+        .flat_map(|q| std::iter::once(q.text.as_str()).chain(q.text_without_history.as_deref()))
+        .collect();
     for (label, text, per_step, about_barrier) in texts {
         if text.chars().count() > TEXT_MAX {
             report
@@ -415,8 +429,37 @@ fn lint(name: &str, flow: &Flow, report: &mut Report) {
                 report.errors.push(at(&format!(
                     "{label} uses {{{placeholder}}}, which only opener_about_barrier and text_about_barrier may quote"
                 )));
+            } else if ABOUT_GOAL_ONLY.contains(&placeholder.as_str())
+                && !goal_texts.iter().any(|t| std::ptr::eq(*t, text))
+            {
+                report.errors.push(at(&format!(
+                    "{label} uses {{{placeholder}}}, which only a question with about_goal = true may quote (it is asked only when the person has a goal)"
+                )));
             }
         }
+    }
+}
+
+/// A question about the person's growth goal stays between them and their coach, and is not
+/// asked per step (it is one goal).
+fn lint_goal(label: &str, question: &Question, error: &mut dyn FnMut(&str)) {
+    if !question.about_goal {
+        return;
+    }
+    if question.share == Share::Plan {
+        error(&format!(
+            "{label} is about the person's growth goal, which stays between them and their coach: remove share = \"plan\""
+        ));
+    }
+    if question.per_step {
+        error(&format!(
+            "{label} is about the person's growth goal, one goal: remove per_step = true"
+        ));
+    }
+    if question.text_about_barrier.is_some() {
+        error(&format!(
+            "{label} is about the person's growth goal: remove its text_about_barrier"
+        ));
     }
 }
 
@@ -479,6 +522,8 @@ pub struct Vars<'a> {
     pub last_next_step: Option<&'a str>,
     /// The text of the existing barrier the check-in is about, if any.
     pub barrier: Option<&'a str>,
+    /// The person's open growth goal, if any: questions `about_goal` are asked only then.
+    pub goal: Option<&'a str>,
 }
 
 /// One of the person's open steps, for per-step questions.
@@ -503,6 +548,9 @@ pub struct Asked {
     /// stored keep their answers private).
     #[serde(default)]
     pub share: Share,
+    /// A question about the person's growth goal: its answer is also kept as a goal note.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub about_goal: bool,
 }
 
 fn fill(template: &str, vars: &Vars<'_>, step: Option<&StepContext>) -> String {
@@ -520,13 +568,16 @@ fn fill(template: &str, vars: &Vars<'_>, step: Option<&StepContext>) -> String {
             .replace("{indicator}", &step.indicator)
             .replace("{due}", &step.due);
     }
-    // Last, so a barrier's own text is never read as placeholders.
-    out.replace(
-        "{barrier}",
-        &vars.barrier.map_or_else(String::new, |b| {
-            super::text::clip(b.trim(), BARRIER_QUOTE_MAX)
-        }),
-    )
+    // Last, so neither a barrier's nor a goal's own text is ever read as placeholders: both
+    // are put in at once.
+    let barrier = vars.barrier.map_or_else(String::new, |b| {
+        super::text::clip(b.trim(), BARRIER_QUOTE_MAX)
+    });
+    let goal = vars.goal.map_or("", str::trim);
+    out.split("{barrier}")
+        .map(|part| part.replace("{goal}", goal))
+        .collect::<Vec<_>>()
+        .join(&barrier)
 }
 
 /// The questions this person will be asked, in order: per-step questions once for each open
@@ -536,6 +587,9 @@ pub fn plan(flow: &Flow, vars: &Vars<'_>, steps: &[StepContext]) -> Vec<Asked> {
     let mut out = Vec::new();
     for question in &flow.questions {
         if vars.barrier.is_some() && question.purpose == Purpose::Barrier {
+            continue;
+        }
+        if question.about_goal && vars.goal.is_none() {
             continue;
         }
         let template = match (
@@ -555,6 +609,7 @@ pub fn plan(flow: &Flow, vars: &Vars<'_>, steps: &[StepContext]) -> Vec<Asked> {
                     text: fill(template, vars, Some(step)),
                     step_id: Some(step.id),
                     share: question.share,
+                    about_goal: false,
                 });
             }
         } else {
@@ -563,6 +618,7 @@ pub fn plan(flow: &Flow, vars: &Vars<'_>, steps: &[StepContext]) -> Vec<Asked> {
                 text: fill(template, vars, None),
                 step_id: None,
                 share: question.share,
+                about_goal: question.about_goal,
             });
         }
     }
@@ -617,6 +673,7 @@ pub fn reflect(
             ),
             Purpose::Resource => format!("What would help{about}"),
             Purpose::NextStep => format!("Your next step{about}"),
+            Purpose::Reflection if asked.about_goal => "On your growth goal".to_owned(),
             Purpose::Reflection => "What you noticed".to_owned(),
             Purpose::Wellbeing => "How you are".to_owned(),
             Purpose::Equity => "Who is served".to_owned(),
@@ -624,8 +681,13 @@ pub fn reflect(
         if heard.skipped {
             lines.push(format!("{}. {label}: (left out)", position + 1));
         } else {
+            let noted = if asked.about_goal {
+                ", and a note on your goal"
+            } else {
+                ""
+            };
             lines.push(format!(
-                "{}. {label}: “{}”\n    → {}",
+                "{}. {label}: “{}”\n    → {}{noted}",
                 position + 1,
                 heard.answer,
                 heard.destination
@@ -876,6 +938,7 @@ text_without_history = "What will you try next?"
                 school: "Lincoln",
                 last_next_step: None,
                 barrier: None,
+                goal: None,
             },
             &steps,
         );
@@ -895,6 +958,7 @@ text_without_history = "What will you try next?"
                 school: "Lincoln",
                 last_next_step: Some("call the office"),
                 barrier: None,
+                goal: None,
             },
             &steps,
         );
@@ -1004,5 +1068,63 @@ text = "What will you try?"
         );
         let unknown = DEEP_DIVE.replace("about = \"barrier\"", "about = \"steps\"");
         assert_eq!(one(&unknown).exit_code(), 2);
+    }
+
+    const ABOUT_GOAL: &str = r#"id = "m"
+title = "Monthly"
+reflection = "Here is what I heard:"
+[[question]]
+purpose = "reflection"
+text = "What are you proud of, {name}?"
+[[question]]
+about_goal = true
+purpose = "reflection"
+text = "Your goal is “{goal}”. What has moved on it?"
+"#;
+
+    #[test]
+    fn a_goal_question_is_asked_only_with_a_goal_and_quotes_it_as_typed() {
+        let report = one(ABOUT_GOAL);
+        assert_eq!(report.errors, Vec::<String>::new());
+        let flow = &report.flows[0];
+        let without = plan(flow, &Vars::default(), &[]);
+        assert_eq!(without.len(), 1);
+        assert!(!without[0].about_goal);
+        let vars = Vars {
+            name: "Pat",
+            goal: Some(" Listen first {name} {barrier} "),
+            ..Vars::default()
+        };
+        let with = plan(flow, &vars, &[]);
+        assert_eq!(with.len(), 2);
+        assert!(with[1].about_goal);
+        assert_eq!(
+            with[1].text,
+            "Your goal is “Listen first {name} {barrier}”. What has moved on it?"
+        );
+    }
+
+    #[test]
+    fn the_goal_placeholder_belongs_to_private_goal_questions() {
+        let report = one(&flow("What has moved on {goal}?"));
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("{goal}") && e.contains("about_goal = true")),
+            "{report:?}"
+        );
+        let shared = ABOUT_GOAL.replace(
+            "about_goal = true\npurpose = \"reflection\"",
+            "about_goal = true\npurpose = \"progress\"\nshare = \"plan\"",
+        );
+        let report = one(&shared);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains("growth goal") && e.contains("remove share")),
+            "{report:?}"
+        );
     }
 }

@@ -29,7 +29,8 @@ pub enum OutboxMessage {
     Summary(SummaryDue),
     /// One Discord message of a composed report.
     Message(Outgoing),
-    /// One line in a school's channel about a change to its plan.
+    /// One line in a school's channel about a change to its plan; also a team-feed post (what
+    /// a person shared in a confirmed check-in, `domain::feed`), a few lines in its feed channel.
     Announcement { channel_id: u64, text: String },
     /// A reminder to one owner of a step (due soon, or overdue), by DM: sent only while the
     /// step is open, they still own it, want reminders and are not away.

@@ -709,6 +709,26 @@ pub async fn confirm(
     outcomes: &[Outcome],
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
+    confirm_with(db, session, outcomes, &[], now).await
+}
+
+/// [`confirm`], and in the same transaction: each answer about the person's growth goal
+/// (`goal_notes`) becomes a note on it, and what was shared is queued for the school's team
+/// feed when it has one (`domain::feed`).
+pub async fn confirm_with(
+    db: &Db,
+    session: &CheckinSession,
+    outcomes: &[Outcome],
+    goal_notes: &[String],
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    let steps: Vec<(StepId, String)> = session
+        .open_steps()?
+        .into_iter()
+        .map(|s| (s.id, s.title))
+        .collect();
+    let compose =
+        |name: &str| crate::domain::feed::post(name, &session.flow_title, outcomes, &steps);
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let changed = sqlx::query(
@@ -780,6 +800,10 @@ pub async fn confirm(
                         .await?;
                     }
                 }
+            }
+            super::goals::note_in!(tx, session.server_id, session.person_id, goal_notes, now);
+            if !outcomes.is_empty() {
+                super::feed::queue_post!(tx, session, &compose, now);
             }
             wake_waiting!(tx, session.server_id, session.person_id, now)?;
         }

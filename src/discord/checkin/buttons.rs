@@ -158,6 +158,7 @@ async fn clicked(
                     "There are still questions to answer before this can be saved.",
                 ));
             };
+            post_to_feed(data, session.id).await;
             let saved = match session.barrier_id {
                 Some(id) => format!(
                     "{notes} root-cause note(s) on barrier #{id} and {updates} step update(s)"
@@ -523,4 +524,18 @@ async fn update(
         .await
         .map(drop)
         .context("answering a button")
+}
+
+/// Sends the team-feed post the confirm queued (if it queued one) now, so the team need not
+/// wait for the scheduler's next round. It is saved: if this fails, the outbox sends it later,
+/// once.
+async fn post_to_feed(data: &Data, session_id: i64) {
+    let key = crate::domain::feed::key(session_id);
+    if let Err(error) = data.scheduler().deliver_key(&key, data.now()).await {
+        tracing::warn!(
+            error = format!("{error:#}"),
+            key = %key,
+            "could not post to the team feed yet; the outbox will"
+        );
+    }
 }
