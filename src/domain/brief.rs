@@ -169,6 +169,7 @@ pub fn render(facts: &BriefFacts) -> MessageBody {
                 image: None,
             })
             .collect(),
+        buttons: Vec::new(),
     }
 }
 
