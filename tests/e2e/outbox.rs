@@ -245,9 +245,10 @@ e2e! {
         let body = refused[0].response.clone().expect("a 429 body");
         assert_eq!(body["global"], serde_json::json!(false), "a route limit: {body}");
 
-        // The global limit: 50 requests this second, then the outbox's next DM.
-        spend(bot, reqwest::Method::GET, "/users/@me").await;
+        // The global limit: 50 requests this second, then the outbox's next DM (queued
+        // first, so that nothing slow stands between the spending and the delivery).
         queue(bot, "limits:terry", Some(plan.terry), &dm_to_person("A note for Terry")).await;
+        spend(bot, reqwest::Method::GET, "/users/@me").await;
         scheduler.deliver(Utc::now()).await.expect("deliver");
         let global = bot.emu.calls().into_iter().find(|c| c.method == "POST" && c.status == 429 && c.response.as_ref().is_some_and(|r| r["global"] == serde_json::json!(true)))
             .expect("the outbox met the global limit");
