@@ -164,7 +164,9 @@ async fn two_processes_deliver_ten_thousand_checkins_once() {
         "killed mid-way"
     );
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    // The survivor must go on to the end: it fails when it stops making progress for two
+    // minutes, not when a loaded machine makes it slow.
+    let mut progress = (sent_by_then, tokio::time::Instant::now());
     loop {
         let sent =
             count("SELECT COUNT(*) FROM outbox WHERE status = 'sent' AND kind = 'checkin_start'")
@@ -172,8 +174,11 @@ async fn two_processes_deliver_ten_thousand_checkins_once() {
         if sent == i64::try_from(FLEET_JOBS).unwrap_or(i64::MAX) {
             break;
         }
+        if sent > progress.0 {
+            progress = (sent, tokio::time::Instant::now());
+        }
         assert!(
-            tokio::time::Instant::now() < deadline,
+            progress.1.elapsed() < Duration::from_secs(120),
             "the survivor stopped at {sent}:\n{}",
             gateway.log()
         );

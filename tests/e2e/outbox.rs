@@ -186,6 +186,33 @@ async fn queue(bot: &TestBot, key: &str, person: Option<u64>, message: &OutboxMe
 
 /// Another process with the bot's token sends to `path` until Discord says 429 (at most 100
 /// requests): the bucket is then empty.
+/// Another process with the same token spends a whole second's global budget at once, at the
+/// start of a fresh second: a second after the last request, then 52 requests together (50
+/// go, 2 are refused). Sent one by one on a loaded machine, 50 requests can take most of the
+/// second, and the outbox's next request would land in the next one.
+async fn spend_second(bot: &TestBot) {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v10/users/@me", bot.emu.api_url());
+    let requests = (0..52).map(|_| {
+        let request = client
+            .get(url.clone())
+            .header("Authorization", "Bot test-token");
+        async move { request.send().await.expect("sent").status() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(
+        statuses
+            .iter()
+            .all(|s| s.is_success() || *s == reqwest::StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&reqwest::StatusCode::TOO_MANY_REQUESTS),
+        "52 requests at once and no 429: {statuses:?}"
+    );
+}
+
 async fn spend(bot: &TestBot, method: reqwest::Method, path: &str) {
     let client = reqwest::Client::new();
     for i in 0..100 {
@@ -248,7 +275,7 @@ e2e! {
         // The global limit: 50 requests this second, then the outbox's next DM (queued
         // first, so that nothing slow stands between the spending and the delivery).
         queue(bot, "limits:terry", Some(plan.terry), &dm_to_person("A note for Terry")).await;
-        spend(bot, reqwest::Method::GET, "/users/@me").await;
+        spend_second(bot).await;
         scheduler.deliver(Utc::now()).await.expect("deliver");
         let global = bot.emu.calls().into_iter().find(|c| c.method == "POST" && c.status == 429 && c.response.as_ref().is_some_and(|r| r["global"] == serde_json::json!(true)))
             .expect("the outbox met the global limit");
