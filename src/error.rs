@@ -424,4 +424,33 @@ pub enum UserError {
 
     #[error("{name} has no growth goal yet: they can set one with `/goal set`.")]
     NoGoalOf { name: String },
+
+    // Privacy rights and retention (issue L).
+    #[error(
+        "`{field}` is {given} days: keep records from 1 day to {max} days (ten years). Leave it \
+         out to keep the current setting."
+    )]
+    RetentionOutOfRange {
+        field: &'static str,
+        given: i64,
+        max: u32,
+    },
+
+    #[error(
+        "{name} is still a member of this server: a person erases their own data with \
+         `/privacy forget`. An admin forgets someone only once they have left."
+    )]
+    ForgetStillMember { name: String },
+
+    #[error(
+        "I hold nothing about `{given}` in this server, so there is nothing to forget. Give \
+         their user id if they have left (right-click them in an old message, Copy User ID)."
+    )]
+    NothingToForget { given: String },
+
+    #[error(
+        "This confirmation was for someone else. Run `/privacy forget` yourself to erase what \
+         I hold about you."
+    )]
+    NotYourForget,
 }

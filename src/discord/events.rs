@@ -66,6 +66,16 @@ pub(super) async fn handle(
         } if super::digest_snooze::is_snooze_button(&component.data.custom_id) => {
             super::digest_snooze::on_click(ctx, data, component).await
         }
+        // The confirmation of `/privacy forget`.
+        serenity::FullEvent::InteractionCreate {
+            interaction: serenity::Interaction::Component(component),
+        } if component
+            .data
+            .custom_id
+            .starts_with(super::privacy::COMPONENT_PREFIX) =>
+        {
+            super::privacy::on_click(ctx, data, component).await
+        }
         serenity::FullEvent::InteractionCreate {
             interaction: serenity::Interaction::Modal(modal),
         } if modal.data.custom_id.starts_with("ci:") => buttons::on_modal(ctx, data, modal).await,

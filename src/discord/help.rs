@@ -32,6 +32,8 @@ impl Audience {
         let sub = words.next().unwrap_or_default();
         match (group, sub) {
             ("help", _) => Self::Everyone,
+            ("privacy", "audit") => Self::Admins,
+            ("privacy", _) => Self::Everyone,
             ("setup", "feed") => Self::Coaches,
             ("setup", _) => Self::Admins,
             ("goal", _) => Self::Leaders,

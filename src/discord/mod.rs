@@ -22,6 +22,7 @@ mod goal;
 mod help;
 mod indicator;
 mod member_list;
+mod privacy;
 mod reminders;
 mod schedule;
 pub(crate) mod scope;
@@ -124,6 +125,8 @@ pub fn commands() -> Vec<poise::Command<App, Error>> {
         help::help(),
         // Coaching sessions (issue K).
         session::session(),
+        // Privacy rights (issue L).
+        privacy::privacy(),
     ]
 }
 

@@ -5,6 +5,7 @@ use poise::serenity_prelude as serenity;
 
 mod feed;
 mod framework;
+mod retention;
 mod status;
 
 use super::{Context, Error, caller, complete, scope};
@@ -26,6 +27,7 @@ use crate::store::schools::{self, Changed, ChannelChange, Saved, SchoolChange};
         "status::status",
         "framework::framework",
         "feed::feed",
+        "retention::retention",
         "super::dates::dates"
     ),
     subcommand_required

@@ -53,10 +53,25 @@ id_type!(
     CoachingSessionId(i64)
 );
 
+/// Ids below this are never Discord ids (a snowflake carries its millisecond timestamp in the
+/// bits above 22, and Discord's epoch began in 2015), so coachbot uses them for the stand-ins of
+/// forgotten people (`former_members`, `/privacy forget`).
+pub const FORMER_MEMBER_CEILING: u64 = 1 << 22;
+
 impl UserId {
-    /// How Discord writes a mention of this person.
+    /// How Discord writes a mention of this person; a forgotten person's stand-in reads
+    /// "a former member".
     pub fn mention(self) -> String {
-        format!("<@{}>", self.0)
+        if self.is_former_member() {
+            crate::domain::privacy::FORMER_MEMBER.to_owned()
+        } else {
+            format!("<@{}>", self.0)
+        }
+    }
+
+    /// Whether this id stands in for a forgotten person rather than naming a Discord user.
+    pub fn is_former_member(self) -> bool {
+        self.0 < FORMER_MEMBER_CEILING
     }
 }
 

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod message;
 pub mod outbox;
 pub mod plan;
+pub mod privacy;
 pub mod roles;
 pub mod schedule;
 pub mod school;

@@ -257,6 +257,25 @@ impl Access {
         is_own || their_schools.iter().any(|school| self.coaches(*school))
     }
 
+    /// Taking a copy of what coachbot holds about oneself (`/privacy export`): anyone, with a
+    /// role or without (someone whose role was removed may still be in the records).
+    pub fn may_export_own_data(&self) -> bool {
+        true
+    }
+
+    /// Erasing a person's data (`/privacy forget`): the person themselves; an admin for
+    /// someone who has left the server (`they_left`), never for someone still here, who
+    /// decides for themselves.
+    pub fn may_forget(&self, is_self: bool, they_left: bool) -> bool {
+        is_self || (self.is_admin() && they_left)
+    }
+
+    /// Reading the audit of exports, forgets, role mappings and purges (`/privacy audit`), and
+    /// changing how long records are kept (`/setup retention`): admins.
+    pub fn may_govern_data(&self) -> bool {
+        self.is_admin()
+    }
+
     /// Lists of schedules and open check-ins, and digests: coaches and admins.
     pub fn is_coach_or_admin(&self) -> bool {
         self.is_admin() || self.has(Role::Coach)
@@ -632,5 +651,36 @@ mod tests {
             discord_admin: false,
         };
         assert!(district.has_for_school(Role::District, SchoolId::new(7)));
+    }
+
+    #[test]
+    fn privacy_rights_from_both_sides() {
+        let nobody = with(&[]);
+        let principal = with(&[(Role::Principal, Some(1))]);
+        let coach = with(&[(Role::Coach, Some(1))]);
+        let admin = with(&[(Role::Admin, None)]);
+
+        // Anyone takes a copy of their own data, with a role or without.
+        assert!(nobody.may_export_own_data());
+        assert!(principal.may_export_own_data());
+
+        // Anyone forgets themselves; an admin forgets only someone who has left.
+        assert!(nobody.may_forget(true, false));
+        assert!(principal.may_forget(true, false));
+        assert!(admin.may_forget(false, true));
+        assert!(!admin.may_forget(false, false));
+        assert!(!coach.may_forget(false, true));
+        assert!(!principal.may_forget(false, true));
+
+        // Only admins read the audit and set retention.
+        assert!(admin.may_govern_data());
+        for other in [&nobody, &principal, &coach] {
+            assert!(!other.may_govern_data());
+        }
+        let discord_admin = Access {
+            grants: vec![],
+            discord_admin: true,
+        };
+        assert!(discord_admin.may_govern_data());
     }
 }

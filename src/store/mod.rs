@@ -3,6 +3,7 @@
 //! placeholders, which both engines accept, and compiled for each backend by [`on_backend!`].
 
 pub mod assessments;
+pub mod audit;
 pub mod away;
 pub mod barriers;
 pub mod calendar;
@@ -22,6 +23,7 @@ pub mod next_steps;
 pub mod outbox;
 pub mod reminders;
 pub mod reports;
+pub mod retention;
 pub mod schedules;
 pub mod schools;
 pub mod servers;
