@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::app::App;
 use crate::clock::Clock;
 use crate::config::{Config, Token};
+use crate::domain::privacy::{AuditAction, AuditEntry, AuditVia};
 use crate::emulator::Emulator;
 use crate::sandbox;
 use crate::store::Db;
@@ -452,6 +453,7 @@ pub async fn export(
     answers_of: Option<u64>,
 ) -> anyhow::Result<Vec<(PathBuf, usize)>> {
     use crate::store::export::Answers;
+    let now = Clock::system().now();
     let (server_id, server_name) = one_server(db, server).await?;
     let school = match school {
         Some(name) => Some(
@@ -473,16 +475,35 @@ pub async fn export(
         school.as_ref().map(|s| s.id),
         &answers,
         school.as_ref().map_or(&server_name, |s| &s.name),
-        crate::clock::Clock::system().now().date_naive(),
+        now.date_naive(),
+    )
+    .await?;
+    // No export leaves without its audit entry.
+    crate::store::audit::record(
+        db,
+        server_id,
+        &AuditEntry {
+            at: now,
+            actor: None,
+            via: AuditVia::CommandLine,
+            action: AuditAction::Export,
+            scope: school
+                .as_ref()
+                .map_or_else(|| "server".to_owned(), |s| s.name.clone()),
+            subject: answers_of.map(crate::domain::ids::UserId::new),
+            with_answers: answers_of.is_some(),
+            row_count: None,
+        },
     )
     .await?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut written = Vec::with_capacity(files.len());
     for file in files {
         let path = out.join(&file.name);
-        // A whole file or none: written aside, then renamed into place.
+        // A whole file or none: written aside (owner-only: it may hold check-in answers), then
+        // renamed into place.
         let partial = out.join(format!(".{}.partial", file.name));
-        std::fs::write(&partial, &file.bytes)
+        crate::owner_only::write(&partial, &file.bytes)
             .with_context(|| format!("writing {}", partial.display()))?;
         std::fs::rename(&partial, &path)
             .with_context(|| format!("moving {} into place", path.display()))?;

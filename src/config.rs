@@ -14,6 +14,9 @@ pub enum ConfigError {
     },
     #[error("{var} is malformed: {reason}")]
     Invalid { var: &'static str, reason: String },
+    /// A setting that is well formed but not allowed; the reason says what to do.
+    #[error("{var} is refused: {reason}")]
+    Refused { var: &'static str, reason: String },
     #[error(".env could not be read: {0}")]
     DotEnv(String),
 }
@@ -67,7 +70,8 @@ impl Default for Sending {
 pub struct Config {
     token: Option<Token>,
     pub database_url: String,
-    /// When set, REST and gateway go to this Discord emulator instead of Discord.
+    /// When set, REST and gateway go to this Discord emulator instead of Discord: a loopback
+    /// address, or (with `COACHBOT_ALLOW_REMOTE_API=1`) an `https://` host ([`api_url`]).
     pub discord_api_url: Option<String>,
     pub log_filter: String,
     /// The outbox sender's pace and leases (`COACHBOT_SEND_PER_SECOND`,
@@ -76,9 +80,10 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads `.env` (if present; variables already set win) and then the environment.
+    /// Reads `.env` in the working directory (if present; variables already set win; never a
+    /// parent directory's) and then the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
-        match dotenvy::dotenv() {
+        match dotenvy::from_path(".env") {
             Ok(_) => {}
             Err(error) if error.not_found() => {}
             Err(error) => return Err(ConfigError::DotEnv(error.to_string())),
@@ -122,19 +127,21 @@ impl Config {
             });
         }
 
+        let allow_remote = match non_empty("COACHBOT_ALLOW_REMOTE_API")
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("0" | "false" | "no") => false,
+            Some("1" | "true" | "yes") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "COACHBOT_ALLOW_REMOTE_API",
+                    reason: format!("`{other}` should be 1 (allow) or 0 (loopback only)"),
+                });
+            }
+        };
         let discord_api_url = non_empty("DISCORD_API_URL")
-            .map(|raw| {
-                let trimmed = raw.trim().trim_end_matches('/').to_owned();
-                match url::Url::parse(&trimmed) {
-                    Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
-                        Ok(trimmed)
-                    }
-                    _ => Err(ConfigError::Invalid {
-                        var: "DISCORD_API_URL",
-                        reason: format!("`{raw}` is not an http URL like http://127.0.0.1:5100"),
-                    }),
-                }
-            })
+            .map(|raw| api_url(&raw, allow_remote))
             .transpose()?;
 
         let log_filter = non_empty("COACHBOT_LOG")
@@ -189,6 +196,52 @@ impl Config {
     }
 }
 
+/// Checks `DISCORD_API_URL`, which receives the bot token with every request: an http(s) URL
+/// on this machine (127.0.0.0/8, ::1, localhost), such as the emulator's; elsewhere only when
+/// `allow_remote` (`COACHBOT_ALLOW_REMOTE_API=1`) and only over `https://`.
+pub fn api_url(raw: &str, allow_remote: bool) -> Result<String, ConfigError> {
+    const VAR: &str = "DISCORD_API_URL";
+    let trimmed = raw.trim().trim_end_matches('/').to_owned();
+    let url = match url::Url::parse(&trimmed) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => url,
+        _ => {
+            return Err(ConfigError::Invalid {
+                var: VAR,
+                reason: format!("`{raw}` is not an http URL like http://127.0.0.1:5100"),
+            });
+        }
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    if loopback {
+        return Ok(trimmed);
+    }
+    if !allow_remote {
+        return Err(ConfigError::Refused {
+            var: VAR,
+            reason: format!(
+                "`{raw}` is not on this machine, and the bot token goes with every request: \
+                 point it at a local emulator (127.0.0.1, ::1 or localhost) or unset it to talk \
+                 to Discord (COACHBOT_ALLOW_REMOTE_API=1 allows an https:// host elsewhere)"
+            ),
+        });
+    }
+    if url.scheme() != "https" {
+        return Err(ConfigError::Refused {
+            var: VAR,
+            reason: format!(
+                "`{raw}` would carry the bot token in clear text: use https:// for a host \
+                 that is not this machine"
+            ),
+        });
+    }
+    Ok(trimmed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +288,65 @@ mod tests {
     fn the_token_is_never_shown_in_debug_output() {
         let config = config(&[("DISCORD_TOKEN", "secret-token-value")]).expect("valid");
         assert!(!format!("{config:?}").contains("secret-token-value"));
+    }
+
+    #[test]
+    fn the_api_url_may_be_any_loopback_address() {
+        for url in [
+            "http://127.0.0.1:5100",
+            "http://127.8.9.10:80/",
+            "http://[::1]:5100",
+            "http://localhost:5100",
+            "https://LOCALHOST",
+        ] {
+            let config = config(&[("DISCORD_API_URL", url)]).expect(url);
+            assert_eq!(
+                config.discord_api_url.as_deref(),
+                Some(url.trim_end_matches('/'))
+            );
+        }
+    }
+
+    #[test]
+    fn a_remote_api_url_is_refused_unless_allowed() {
+        for url in [
+            "http://example.com",
+            "https://example.com",
+            "http://10.0.0.5:5100",
+            "http://localhost.example.com",
+            "http://[::2]:80",
+        ] {
+            let error = config(&[("DISCORD_API_URL", url)]).expect_err(url);
+            let text = error.to_string();
+            assert!(text.starts_with("DISCORD_API_URL is refused"), "{text}");
+            assert!(text.contains("COACHBOT_ALLOW_REMOTE_API"), "{text}");
+        }
+        let allowed = config(&[
+            ("DISCORD_API_URL", "https://discord-proxy.example.com/"),
+            ("COACHBOT_ALLOW_REMOTE_API", "1"),
+        ])
+        .expect("https elsewhere, when allowed");
+        assert_eq!(
+            allowed.discord_api_url.as_deref(),
+            Some("https://discord-proxy.example.com")
+        );
+    }
+
+    #[test]
+    fn a_remote_api_url_over_plain_http_is_refused_even_when_allowed() {
+        let error = config(&[
+            ("DISCORD_API_URL", "http://example.com"),
+            ("COACHBOT_ALLOW_REMOTE_API", "1"),
+        ])
+        .expect_err("the token would travel in clear");
+        let text = error.to_string();
+        assert!(text.starts_with("DISCORD_API_URL is refused"), "{text}");
+        assert!(text.contains("https://"), "{text}");
+        let unclear = config(&[("COACHBOT_ALLOW_REMOTE_API", "maybe")]).expect_err("0 or 1");
+        assert!(
+            unclear
+                .to_string()
+                .starts_with("COACHBOT_ALLOW_REMOTE_API is malformed")
+        );
     }
 }

@@ -6,14 +6,27 @@
 //! The places: `outbox-claimed` (rows leased, nothing sent), `prompt-sent` (Discord accepted
 //! a check-in question, nothing recorded yet), `outbox-sent` (the question is recorded, the
 //! outbox row is not yet marked sent).
+//!
+//! Only builds with the `crash-hook` feature have it (the tests enable it through the package's
+//! dev-dependency on itself); in any other build [`reach`] is empty and the program does not
+//! even hold the variable's name.
 
+#[cfg(feature = "crash-hook")]
 use std::sync::OnceLock;
+#[cfg(feature = "crash-hook")]
 use std::time::Duration;
 
 /// The environment variable that names the crash point.
+#[cfg(feature = "crash-hook")]
 pub const VAR: &str = "COACHBOT_CRASH_POINT";
 
+/// Without the `crash-hook` feature: nothing, compiled away.
+#[cfg(not(feature = "crash-hook"))]
+#[inline(always)]
+pub fn reach(_name: &str) {}
+
 /// Stops this thread for good if `name` is the configured crash point.
+#[cfg(feature = "crash-hook")]
 pub fn reach(name: &str) {
     static CONFIGURED: OnceLock<Option<String>> = OnceLock::new();
     let configured = CONFIGURED.get_or_init(|| std::env::var(VAR).ok());

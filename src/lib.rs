@@ -15,6 +15,7 @@ pub mod error;
 pub mod export;
 pub mod outbound;
 pub mod outbox;
+pub mod owner_only;
 pub mod prompts;
 pub mod reports;
 pub mod sandbox;

@@ -7,10 +7,12 @@ use poise::serenity_prelude as serenity;
 use super::scope::{self, Caller};
 use super::{Context, Error, complete};
 use crate::domain::ids::SchoolId;
+use crate::domain::privacy::{AuditAction, AuditEntry, AuditVia};
 use crate::domain::roles::Role;
 use crate::domain::text::plural;
 use crate::error::UserError;
 use crate::export::{self, CsvFile, DISCORD_UPLOAD_LIMIT};
+use crate::store::audit;
 use crate::store::export::Answers;
 use crate::store::schools::School;
 
@@ -51,13 +53,32 @@ pub async fn export(
         }
         .into());
     }
+    let with_answers = files
+        .iter()
+        .any(|f| f.name.ends_with("-checkin-answers.csv"));
+    // No export leaves without its audit entry.
+    audit::record(
+        &data.db,
+        caller.guild_id,
+        &AuditEntry {
+            at: data.now(),
+            actor: Some(caller.user_id),
+            via: AuditVia::Discord,
+            action: AuditAction::Export,
+            scope: school
+                .as_ref()
+                .map_or_else(|| "server".to_owned(), |s| s.name.clone()),
+            subject: None,
+            with_answers,
+            row_count: None,
+        },
+    )
+    .await?;
     tracing::info!(
         server = %caller.guild_id,
         user = %caller.user_id,
         school = school.as_ref().map(|s| s.id.get()),
-        answers = files
-            .iter()
-            .any(|f| f.name.ends_with("-checkin-answers.csv")),
+        answers = with_answers,
         "records exported"
     );
     let mut reply = CreateReply::default()

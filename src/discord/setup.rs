@@ -9,6 +9,7 @@ mod retention;
 mod status;
 
 use super::{Context, Error, caller, complete, scope};
+use crate::domain::privacy::{AuditAction, AuditEntry, AuditVia, role_mapping_scope};
 use crate::domain::roles::{Grant, Role};
 use crate::domain::school::{SchoolName, TimeZoneName};
 use crate::domain::text;
@@ -176,8 +177,15 @@ async fn role(
             role,
             school_id: school.as_ref().map(|s| s.id),
         };
+        let audit = mapping_audit(
+            ctx,
+            discord_role.id.get(),
+            role,
+            school.as_ref().map(|s| s.name.as_str()),
+            false,
+        );
         let removed =
-            members::unmap_role(db, guild_id.into(), discord_role.id.get(), grant).await?;
+            members::unmap_role(db, guild_id.into(), discord_role.id.get(), grant, &audit).await?;
         if removed {
             // Whoever holds the same role through another mapping gets it back.
             super::member_list::request(ctx.serenity_context(), guild_id).await;
@@ -251,15 +259,25 @@ async fn confirm_every_school(ctx: Context<'_>, mapping: &NewMapping<'_>) -> Res
 /// Saves the mapping, asks Discord for the member list again so everyone's roles follow it,
 /// and says what changed.
 async fn save_mapping(ctx: Context<'_>, mapping: &NewMapping<'_>) -> Result<String, Error> {
-    let added = members::map_role(&ctx.data().db, mapping, ctx.data().now()).await?;
-    let scope = match mapping.school_id {
-        Some(id) => schools::get(&ctx.data().db, mapping.server_id, id)
-            .await?
-            .map_or_else(
-                || "for a removed school".to_owned(),
-                |s| format!("for **{}**", s.name),
-            ),
-        None => "across the server".to_owned(),
+    let school_name = match mapping.school_id {
+        Some(id) => Some(
+            schools::get(&ctx.data().db, mapping.server_id, id)
+                .await?
+                .map_or_else(|| "a removed school".to_owned(), |s| s.name),
+        ),
+        None => None,
+    };
+    let audit = mapping_audit(
+        ctx,
+        mapping.discord_role_id,
+        mapping.role,
+        school_name.as_deref(),
+        true,
+    );
+    let added = members::map_role(&ctx.data().db, mapping, ctx.data().now(), &audit).await?;
+    let scope = match (mapping.school_id, &school_name) {
+        (Some(_), Some(name)) => format!("for **{name}**"),
+        _ => "across the server".to_owned(),
     };
     Ok(if added {
         super::member_list::request(ctx.serenity_context(), mapping.server_id.into()).await;
@@ -275,6 +293,26 @@ async fn save_mapping(ctx: Context<'_>, mapping: &NewMapping<'_>) -> Result<Stri
             mapping.role.label()
         )
     })
+}
+
+/// The audit entry of a mapping added or removed by the caller, saved with the change.
+fn mapping_audit(
+    ctx: Context<'_>,
+    discord_role_id: u64,
+    role: Role,
+    school: Option<&str>,
+    added: bool,
+) -> AuditEntry {
+    AuditEntry {
+        at: ctx.data().now(),
+        actor: Some(ctx.author().id.into()),
+        via: AuditVia::Discord,
+        action: AuditAction::RoleMapping,
+        scope: role_mapping_scope(discord_role_id, role, school, added),
+        subject: None,
+        with_answers: false,
+        row_count: None,
+    }
 }
 
 /// List which Discord roles count as what in coachbot (admins)

@@ -163,6 +163,22 @@ impl AuditEntry {
     }
 }
 
+/// The scope of a role-mapping audit entry: "Discord role <@&123> → principal at Lincoln
+/// Elementary (added)"; `school` None reads "across the server". The role shows as its name.
+pub fn role_mapping_scope(
+    discord_role_id: u64,
+    role: super::roles::Role,
+    school: Option<&str>,
+    added: bool,
+) -> String {
+    let at = school.map_or_else(|| "across the server".to_owned(), |s| format!("at {s}"));
+    let change = if added { "added" } else { "removed" };
+    format!(
+        "Discord role <@&{discord_role_id}> → {} {at} ({change})",
+        role.label()
+    )
+}
+
 /// The kinds of record the daily purge removes once they are older than the server keeps them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PurgeKind {
@@ -357,6 +373,19 @@ mod tests {
         assert_eq!(
             changed.cutoff(PurgeKind::Answers, now),
             now - Duration::days(30)
+        );
+    }
+
+    #[test]
+    fn a_role_mapping_scope_names_the_role_the_school_and_the_change() {
+        use crate::domain::roles::Role;
+        assert_eq!(
+            role_mapping_scope(123, Role::Principal, Some("Lincoln"), true),
+            "Discord role <@&123> → principal at Lincoln (added)"
+        );
+        assert_eq!(
+            role_mapping_scope(9, Role::Coach, None, false),
+            "Discord role <@&9> → coach across the server (removed)"
         );
     }
 }

@@ -1,10 +1,12 @@
 //! The CSV files of an export: one per kind of record, UTF-8, a header row, RFC 4180 quoting.
-//! Text a person typed that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`,
+//! Every text cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`,
 //! `@`, a tab or a carriage return) is written with a leading `'`, so opening the file runs
-//! nothing.
+//! nothing: what people typed, names, a framework's indicator ids and names, imported
+//! assessments. The writer itself does it ([`defused`]), for every file; numbers stay numbers.
 
 mod assessments;
 mod cycle;
+mod defused;
 mod rows;
 mod sessions;
 
@@ -118,6 +120,7 @@ pub fn files(
 
 pub use crate::domain::text::slug;
 
+/// Writes one file; every row goes through the defusing serializer.
 fn file<T: CsvRow>(
     prefix: &str,
     kind: &str,
@@ -128,7 +131,7 @@ fn file<T: CsvRow>(
     let mut count = 0;
     for row in rows {
         writer
-            .serialize(row)
+            .serialize(defused::Defused(&row))
             .with_context(|| format!("writing {name}"))?;
         count += 1;
     }

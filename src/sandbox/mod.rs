@@ -456,7 +456,7 @@ impl Sandbox {
     }
 
     /// Saves a file the bot attached under the sandbox's files folder (replacing one of the
-    /// same name) and returns its path.
+    /// same name), readable by its owner only, and returns its path.
     fn save(&self, file: &crate::emulator::Attachment) -> anyhow::Result<std::path::PathBuf> {
         let name = file
             .filename
@@ -466,7 +466,7 @@ impl Sandbox {
         std::fs::create_dir_all(&self.files)
             .with_context(|| format!("creating {}", self.files.display()))?;
         let path = self.files.join(name);
-        std::fs::write(&path, &file.bytes)
+        crate::owner_only::write(&path, &file.bytes)
             .with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
     }

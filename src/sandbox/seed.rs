@@ -8,6 +8,7 @@ use crate::domain::calendar::Span;
 use crate::domain::framework::Level;
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::plan::{BarrierCategory, StepStatus};
+use crate::domain::privacy::{AuditAction, AuditEntry, AuditVia, role_mapping_scope};
 use crate::domain::roles::Role;
 use crate::domain::school::{SchoolName, TimeZoneName};
 use crate::emulator::Emulator;
@@ -457,6 +458,16 @@ pub async fn seed_database(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> 
                 created_by: demo.people[0].id(),
             },
             now,
+            &AuditEntry {
+                at: now,
+                actor: None,
+                via: AuditVia::CommandLine,
+                action: AuditAction::RoleMapping,
+                scope: role_mapping_scope(demo.role_id(discord_role)?, role, school, true),
+                subject: None,
+                with_answers: false,
+                row_count: None,
+            },
         )
         .await?;
     }

@@ -4,9 +4,11 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
+use super::audit::record_in;
 use super::servers::ensure_server;
 use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
 use crate::domain::ids::{SchoolId, ServerId, UserId};
+use crate::domain::privacy::AuditEntry;
 use crate::domain::roles::{Grant, Role};
 
 /// A Discord role that grants a coachbot role, for one school or the whole server.
@@ -47,11 +49,13 @@ pub struct NewMapping<'a> {
     pub created_by: UserId,
 }
 
-/// Records a mapping; returns false when the same mapping already existed.
+/// Records a mapping, and `audit` with it in the same transaction; returns false (recording
+/// nothing) when the same mapping already existed.
 pub async fn map_role(
     db: &Db,
     mapping: &NewMapping<'_>,
     now: DateTime<Utc>,
+    audit: &AuditEntry,
 ) -> anyhow::Result<bool> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
@@ -70,6 +74,9 @@ pub async fn map_role(
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        if inserted == 1 {
+            record_in!(&mut *tx, mapping.server_id, audit).await?;
+        }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(inserted == 1)
     })
@@ -79,11 +86,13 @@ pub async fn map_role(
 /// Removes a mapping; returns false when there was none. The coachbot roles it gave are
 /// taken from everyone at once: a member who holds the same role through another mapping
 /// gets it back at their next sighting (a command, a member update, a digest's role check).
+/// `audit` is recorded in the same transaction when a mapping went.
 pub async fn unmap_role(
     db: &Db,
     server_id: ServerId,
     discord_role_id: u64,
     grant: Grant,
+    audit: &AuditEntry,
 ) -> anyhow::Result<bool> {
     let (mapping, held) = match grant.school_id {
         Some(_) => (
@@ -113,6 +122,7 @@ pub async fn unmap_role(
                 taking = taking.bind(school);
             }
             taking.execute(&mut *tx).await?;
+            record_in!(&mut *tx, server_id, audit).await?;
         }
         tx.commit().await?;
         Ok::<_, sqlx::Error>(removed)

@@ -214,7 +214,9 @@ impl Db {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
-                .with_context(|| format!("DATABASE_URL `{url}` is not a SQLite URL"))?
+                .with_context(|| format!("DATABASE_URL `{url}` is not a SQLite URL"))?;
+            owner_only_database(url, options.get_filename())?;
+            let options = options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -269,4 +271,34 @@ impl Db {
     pub async fn close(&self) {
         on_backend!(self, pool => pool.close().await)
     }
+}
+
+/// Makes the SQLite database file owner-only (0600) before SQLite opens it: a new file is
+/// created so (SQLite gives its `-wal` and `-shm` the database file's mode), and an existing
+/// one that group or others could read is narrowed, with a warning. In-memory databases have
+/// no file.
+fn owner_only_database(url: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    if url.contains(":memory:")
+        || url.contains("mode=memory")
+        || path.to_string_lossy().starts_with("file:")
+    {
+        return Ok(());
+    }
+    crate::owner_only::create_if_missing(path)
+        .with_context(|| format!("creating the SQLite database {}", path.display()))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = std::path::PathBuf::from(name);
+        if let Some(was) = crate::owner_only::tighten(&file)
+            .with_context(|| format!("making {} owner-only", file.display()))?
+        {
+            tracing::warn!(
+                file = %file.display(),
+                "{} was readable by other users (mode {was:o}): it is owner-only (600) now",
+                file.display()
+            );
+        }
+    }
+    Ok(())
 }

@@ -27,6 +27,7 @@ fn coachbot(dir: &tempfile::TempDir) -> Command {
         .env_remove("DISCORD_TOKEN_FILE")
         .env_remove("DATABASE_URL")
         .env_remove("DISCORD_API_URL")
+        .env_remove("COACHBOT_ALLOW_REMOTE_API")
         .env_remove("RUST_LOG")
         .env("COACHBOT_LOG", "info");
     command
@@ -104,6 +105,115 @@ fn migrate_creates_the_sqlite_file() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(dir.path().join("fresh.db").is_file());
+    #[cfg(unix)]
+    assert_eq!(
+        mode(&dir.path().join("fresh.db")),
+        0o600,
+        "only its owner may read it"
+    );
+}
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// A database file left readable by other users (an older coachbot made them 0644) is made
+/// owner-only when the program opens it, and the log says so.
+#[cfg(unix)]
+#[test]
+fn an_existing_database_readable_by_others_is_made_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("old.db");
+    std::fs::write(&db, b"").expect("an empty database");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let output = coachbot(&dir)
+        .arg("migrate")
+        .env("DATABASE_URL", "sqlite://old.db")
+        .output()
+        .expect("the program runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(mode(&db), 0o600);
+    assert!(
+        stderr.contains("was readable by other users (mode 644)"),
+        "{stderr}"
+    );
+}
+
+/// `.env` is read from the working directory only: one in a parent directory (here with a
+/// setting that would fail) is not read, and the same file beside the program is.
+#[test]
+fn a_dotenv_in_a_parent_directory_is_not_read() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join(".env"),
+        "DATABASE_URL=mysql://from-the-parent\n",
+    )
+    .expect("a .env");
+    let inner = dir.path().join("inner");
+    std::fs::create_dir(&inner).expect("a folder");
+    let output = coachbot(&dir)
+        .current_dir(&inner)
+        .arg("migrate")
+        .output()
+        .expect("the program runs");
+    assert!(
+        output.status.success(),
+        "the parent's .env was read: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(inner.join("coachbot.db").is_file(), "the default database");
+
+    let output = coachbot(&dir)
+        .arg("migrate")
+        .output()
+        .expect("the program runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "the working directory's .env is read"
+    );
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
+}
+
+/// `DISCORD_API_URL` receives the bot token: a host other than this machine over plain http
+/// is refused in one line that names the variable and says what to do, even with
+/// `COACHBOT_ALLOW_REMOTE_API=1`.
+#[test]
+fn a_remote_plain_http_api_url_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for allow in ["0", "1"] {
+        let output = coachbot(&dir)
+            .arg("run")
+            .env("DISCORD_TOKEN", "local-test-token")
+            .env("DISCORD_API_URL", "http://example.com")
+            .env("COACHBOT_ALLOW_REMOTE_API", allow)
+            .output()
+            .expect("the program runs");
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line: {stderr}");
+        assert!(lines[0].contains("DISCORD_API_URL is refused"), "{stderr}");
+        let what_to_do = if allow == "1" {
+            "use https://"
+        } else {
+            "point it at a local emulator"
+        };
+        assert!(lines[0].contains(what_to_do), "{stderr}");
+        assert!(!stderr.contains("local-test-token"), "{stderr}");
+    }
+    assert!(
+        !dir.path().join("coachbot.db").exists(),
+        "nothing was started"
+    );
 }
 
 #[test]

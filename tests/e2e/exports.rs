@@ -412,6 +412,12 @@ e2e! {
             let name = f.filename.clone().expect("a name");
             let written = std::fs::read(dir.path().join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!(written, f.bytes, "{name} is the same from Discord and the command line");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(dir.path().join(&name)).expect("written").permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{name}: only its owner may read it");
+            }
             assert!(stdout.contains(&name), "{stdout}");
         }
         let whole = tempfile::tempdir().expect("a temp dir");

@@ -5,6 +5,7 @@
 mod support;
 
 mod assessments;
+mod audit;
 mod away;
 mod brief;
 mod checkins;
@@ -16,6 +17,7 @@ mod digest_v2;
 mod digests;
 mod dm;
 mod emulator;
+mod export_defusing;
 mod exports;
 mod feed;
 mod frameworks;

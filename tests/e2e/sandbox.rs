@@ -141,6 +141,8 @@ async fn the_clock_makes_a_schedule_fire_and_a_nudge_go_out() {
     assert_eq!(next.matches("A gentle nudge").count(), 1, "{next}");
 }
 
+/// The morning brings Casey's digest once; the summary chart and an export are saved as files
+/// that, like the sandbox's database and its write-ahead log, only their owner may read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_morning_brings_caseys_digest_and_the_summary_chart_is_saved_to_a_file() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -199,6 +201,22 @@ async fn the_morning_brings_caseys_digest_and_the_summary_chart_is_saved_to_a_fi
         .records()
         .count();
     assert_eq!(rows, 3, "the demo's three steps: {exported}");
+    // On disk, only their owner may read them: the database, the chart, the export.
+    #[cfg(unix)]
+    for path in [
+        dir.path().join("sandbox.db"),
+        dir.path().join("sandbox.db-wal"),
+        chart,
+        steps.path(),
+    ] {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path)
+            .expect("the file")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{} is mode {mode:o}", path.display());
+    }
     assert!(
         sandbox.emu.violations().is_empty(),
         "{:?}",
