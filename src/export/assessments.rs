@@ -2,13 +2,12 @@
 //! group, with the indicator's name from the server's framework. Names and groups came from a
 //! file someone imported, and the framework from a file too: all are defused like typed text.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
 use super::CsvFile;
-use super::rows::{CsvRow, cell};
+use super::rows::CsvRow;
 use crate::domain::assessment::{Administration, ResultRow};
 use crate::domain::ids::{SchoolId, ServerId};
 use crate::store::{Db, assessments};
@@ -32,12 +31,12 @@ pub(super) const HEADERS: &[&str] = &[
 #[derive(Serialize)]
 pub(super) struct AssessmentCsv<'a> {
     assessment_id: i64,
-    administration: Cow<'a, str>,
+    administration: &'a str,
     administered: String,
-    school: Cow<'a, str>,
-    indicator: Cow<'a, str>,
-    indicator_name: Cow<'a, str>,
-    group: Cow<'a, str>,
+    school: &'a str,
+    indicator: &'a str,
+    indicator_name: &'a str,
+    group: &'a str,
     level: u8,
     level_label: &'static str,
     score: Option<f64>,
@@ -59,16 +58,14 @@ pub(super) fn csv_rows<'a>(
     administrations.iter().flat_map(move |(a, rows)| {
         rows.iter().map(move |r| AssessmentCsv {
             assessment_id: a.id,
-            administration: cell(&a.name),
+            administration: &a.name,
             administered: a.administered.to_string(),
-            school: cell(schools.get(&a.school_id).map_or("", String::as_str)),
-            indicator: cell(&r.indicator_id),
-            indicator_name: cell(
-                indicator_names
-                    .get(&r.indicator_id)
-                    .map_or("", String::as_str),
-            ),
-            group: cell(&r.group),
+            school: schools.get(&a.school_id).map_or("", String::as_str),
+            indicator: &r.indicator_id,
+            indicator_name: indicator_names
+                .get(&r.indicator_id)
+                .map_or("", String::as_str),
+            group: &r.group,
             level: r.level.rank(),
             level_label: r.level.label(),
             score: r.score,

@@ -339,7 +339,7 @@ mod tests {
                 "Walkthroughs, then a debrief\non Fridays",
                 "in_progress",
                 "2026-12-01",
-                "Terry, \"T\" Okafor; '=cmd",
+                "Terry, \"T\" Okafor; =cmd",
                 "7 8",
                 "'-2 subs",
                 "Terry, \"T\" Okafor",

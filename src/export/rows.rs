@@ -19,7 +19,8 @@ pub(super) trait CsvRow: Serialize {
     const HEADERS: &'static [&'static str];
 }
 
-/// Text as a spreadsheet will show it, never as a formula.
+/// Text as a spreadsheet will show it, never as a formula. The writer sends every text cell of
+/// every file through here ([`super::defused`]): rows hold the text as it was stored.
 pub(super) fn cell(text: &str) -> Cow<'_, str> {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         Cow::Owned(format!("'{text}"))
@@ -42,11 +43,8 @@ impl<'a> Names<'a> {
         self.records.schools.get(&id).map_or("", String::as_str)
     }
 
-    pub(super) fn person(&self, id: UserId) -> Cow<'a, str> {
-        self.records
-            .names
-            .get(&id)
-            .map_or(Cow::Borrowed(""), |n| cell(n))
+    pub(super) fn person(&self, id: UserId) -> &'a str {
+        self.records.names.get(&id).map_or("", String::as_str)
     }
 
     fn indicator(&self, id: &str) -> &'a str {
@@ -63,10 +61,10 @@ impl<'a> Names<'a> {
             .collect();
         StepCsv {
             step_id: s.id,
-            school: cell(self.school(s.school_id)),
-            indicator: cell(&s.indicator_id),
-            indicator_name: cell(self.indicator(&s.indicator_id)),
-            title: cell(&s.title),
+            school: self.school(s.school_id),
+            indicator: &s.indicator_id,
+            indicator_name: self.indicator(&s.indicator_id),
+            title: &s.title,
             status: s.status.key(),
             due_on: s.due_on.to_string(),
             owners: owners
@@ -79,7 +77,7 @@ impl<'a> Names<'a> {
                 .map(UserId::to_string)
                 .collect::<Vec<_>>()
                 .join(" "),
-            resources: s.resources.as_deref().map(cell),
+            resources: s.resources.as_deref(),
             created_by: self.person(s.created_by),
             created_by_id: s.created_by,
             created_at: time(s.created_at),
@@ -91,27 +89,27 @@ impl<'a> Names<'a> {
         UpdateCsv {
             update_id: u.id,
             step_id: u.step_id,
-            school: cell(self.school(u.school_id)),
+            school: self.school(u.school_id),
             at: time(u.at),
             author: self.person(u.author_id),
             author_id: u.author_id,
             kind: &u.kind,
             old_status: u.old_status.as_deref(),
             new_status: u.new_status.as_deref(),
-            note: u.note.as_deref().map(cell),
+            note: u.note.as_deref(),
             field: u.field.as_deref(),
-            old_value: u.old_value.as_deref().map(cell),
-            new_value: u.new_value.as_deref().map(cell),
+            old_value: u.old_value.as_deref(),
+            new_value: u.new_value.as_deref(),
         }
     }
 
     pub fn barrier(&self, b: &'a Barrier) -> BarrierCsv<'a> {
         BarrierCsv {
             barrier_id: b.id,
-            school: cell(self.school(b.school_id)),
+            school: self.school(b.school_id),
             step_id: b.step_id,
             category: &b.category,
-            text: cell(&b.text),
+            text: &b.text,
             raised_by: self.person(b.raised_by),
             raised_by_id: b.raised_by,
             raised_at: time(b.raised_at),
@@ -123,7 +121,7 @@ impl<'a> Names<'a> {
             resolved_by: b.resolved_by.map(|id| self.person(id)),
             resolved_by_id: b.resolved_by,
             resolved_at: b.resolved_at.map(time),
-            resolution: b.resolution.as_deref().map(cell),
+            resolution: b.resolution.as_deref(),
         }
     }
 
@@ -133,13 +131,13 @@ impl<'a> Names<'a> {
             .barriers
             .iter()
             .find(|b| b.id == n.barrier_id)
-            .map_or(Cow::Borrowed(""), |b| cell(self.school(b.school_id)));
+            .map_or("", |b| self.school(b.school_id));
         BarrierNoteCsv {
             note_id: n.id,
             barrier_id: n.barrier_id,
             school,
             kind: n.kind.key(),
-            text: cell(&n.text),
+            text: &n.text,
             by: self.person(n.author_id),
             by_id: n.author_id,
             at: time(n.at),
@@ -150,12 +148,12 @@ impl<'a> Names<'a> {
     pub fn level(&self, l: &'a LevelRow) -> LevelCsv<'a> {
         LevelCsv {
             level_id: l.id,
-            school: cell(self.school(l.school_id)),
-            indicator: cell(&l.indicator_id),
-            indicator_name: cell(self.indicator(&l.indicator_id)),
+            school: self.school(l.school_id),
+            indicator: &l.indicator_id,
+            indicator_name: self.indicator(&l.indicator_id),
             level: &l.level,
             level_label: Level::parse(&l.level).map_or("", Level::label),
-            note: l.note.as_deref().map(cell),
+            note: l.note.as_deref(),
             set_by: self.person(l.set_by),
             set_by_id: l.set_by,
             set_at: time(l.set_at),
@@ -165,17 +163,17 @@ impl<'a> Names<'a> {
     pub fn answer(&self, a: &'a AnswerRow) -> AnswerCsv<'a> {
         AnswerCsv {
             session_id: a.session_id,
-            school: cell(self.school(a.school_id)),
+            school: self.school(a.school_id),
             person: self.person(a.person_id),
             person_id: a.person_id,
-            flow: cell(&a.flow_title),
+            flow: &a.flow_title,
             status: &a.status,
             started_at: time(a.started_at),
             question: a.position,
             purpose: &a.purpose,
             step_id: a.step_id,
             category: a.category.as_deref(),
-            answer: cell(&a.answer),
+            answer: &a.answer,
             answered_at: time(a.answered_at),
             goes_to: match (a.mark.as_deref(), a.shared) {
                 (Some("skipped"), _) => "left out",
@@ -208,16 +206,16 @@ pub(super) const STEP_HEADERS: &[&str] = &[
 #[derive(Serialize)]
 pub(super) struct StepCsv<'a> {
     step_id: StepId,
-    school: Cow<'a, str>,
-    indicator: Cow<'a, str>,
-    indicator_name: Cow<'a, str>,
-    title: Cow<'a, str>,
+    school: &'a str,
+    indicator: &'a str,
+    indicator_name: &'a str,
+    title: &'a str,
     status: &'a str,
     due_on: String,
     owners: String,
     owner_ids: String,
-    resources: Option<Cow<'a, str>>,
-    created_by: Cow<'a, str>,
+    resources: Option<&'a str>,
+    created_by: &'a str,
     created_by_id: UserId,
     created_at: String,
     updated_at: String,
@@ -247,17 +245,17 @@ pub(super) const UPDATE_HEADERS: &[&str] = &[
 pub(super) struct UpdateCsv<'a> {
     update_id: i64,
     step_id: StepId,
-    school: Cow<'a, str>,
+    school: &'a str,
     at: String,
-    author: Cow<'a, str>,
+    author: &'a str,
     author_id: UserId,
     kind: &'a str,
     old_status: Option<&'a str>,
     new_status: Option<&'a str>,
-    note: Option<Cow<'a, str>>,
+    note: Option<&'a str>,
     field: Option<&'a str>,
-    old_value: Option<Cow<'a, str>>,
-    new_value: Option<Cow<'a, str>>,
+    old_value: Option<&'a str>,
+    new_value: Option<&'a str>,
 }
 
 impl CsvRow for UpdateCsv<'_> {
@@ -283,18 +281,18 @@ pub(super) const BARRIER_HEADERS: &[&str] = &[
 #[derive(Serialize)]
 pub(super) struct BarrierCsv<'a> {
     barrier_id: i64,
-    school: Cow<'a, str>,
+    school: &'a str,
     step_id: Option<StepId>,
     category: &'a str,
-    text: Cow<'a, str>,
-    raised_by: Cow<'a, str>,
+    text: &'a str,
+    raised_by: &'a str,
     raised_by_id: UserId,
     raised_at: String,
     status: &'static str,
-    resolved_by: Option<Cow<'a, str>>,
+    resolved_by: Option<&'a str>,
     resolved_by_id: Option<UserId>,
     resolved_at: Option<String>,
-    resolution: Option<Cow<'a, str>>,
+    resolution: Option<&'a str>,
 }
 
 impl CsvRow for BarrierCsv<'_> {
@@ -317,10 +315,10 @@ pub(super) const BARRIER_NOTE_HEADERS: &[&str] = &[
 pub(super) struct BarrierNoteCsv<'a> {
     note_id: i64,
     barrier_id: i64,
-    school: Cow<'a, str>,
+    school: &'a str,
     kind: &'static str,
-    text: Cow<'a, str>,
-    by: Cow<'a, str>,
+    text: &'a str,
+    by: &'a str,
     by_id: UserId,
     at: String,
     checkin_id: Option<i64>,
@@ -346,13 +344,13 @@ pub(super) const LEVEL_HEADERS: &[&str] = &[
 #[derive(Serialize)]
 pub(super) struct LevelCsv<'a> {
     level_id: i64,
-    school: Cow<'a, str>,
-    indicator: Cow<'a, str>,
-    indicator_name: Cow<'a, str>,
+    school: &'a str,
+    indicator: &'a str,
+    indicator_name: &'a str,
     level: &'a str,
     level_label: &'static str,
-    note: Option<Cow<'a, str>>,
-    set_by: Cow<'a, str>,
+    note: Option<&'a str>,
+    set_by: &'a str,
     set_by_id: UserId,
     set_at: String,
 }
@@ -382,17 +380,17 @@ pub(super) const ANSWER_HEADERS: &[&str] = &[
 #[derive(Serialize)]
 pub(super) struct AnswerCsv<'a> {
     session_id: i64,
-    school: Cow<'a, str>,
-    person: Cow<'a, str>,
+    school: &'a str,
+    person: &'a str,
     person_id: UserId,
-    flow: Cow<'a, str>,
+    flow: &'a str,
     status: &'a str,
     started_at: String,
     question: i64,
     purpose: &'a str,
     step_id: Option<StepId>,
     category: Option<&'a str>,
-    answer: Cow<'a, str>,
+    answer: &'a str,
     answered_at: String,
     /// `plan` (shared by the person), `private` (them and their coach), `left out`, or
     /// `nothing in the way`.

@@ -3,12 +3,10 @@
 //! coach of that school (or, from the command line, of the person who logged them); absent
 //! otherwise, and absent when there is none.
 
-use std::borrow::Cow;
-
 use serde::Serialize;
 
 use super::CsvFile;
-use super::rows::{CsvRow, Names, cell, time};
+use super::rows::{CsvRow, Names, time};
 use crate::domain::coaching::{Agreement, CoachingSession};
 use crate::domain::ids::{CoachingSessionId, SchoolId, ServerId, StepId, UserId};
 use crate::store::export::Answers;
@@ -37,17 +35,17 @@ pub(super) const AGREEMENT_HEADERS: &[&str] =
 #[derive(Serialize)]
 pub(super) struct SessionCsv<'a> {
     session_id: CoachingSessionId,
-    school: Cow<'a, str>,
+    school: &'a str,
     held_on: String,
     kind: &'static str,
     kind_label: &'static str,
-    logged_by: Cow<'a, str>,
+    logged_by: &'a str,
     logged_by_id: UserId,
     with: String,
     with_ids: String,
     shared_with_team: bool,
-    worked_on: Cow<'a, str>,
-    noticed: Cow<'a, str>,
+    worked_on: &'a str,
+    noticed: &'a str,
     next_meeting_on: Option<String>,
     logged_at: String,
 }
@@ -59,9 +57,9 @@ impl CsvRow for SessionCsv<'_> {
 #[derive(Serialize)]
 pub(super) struct AgreementCsv<'a> {
     session_id: CoachingSessionId,
-    school: Cow<'a, str>,
+    school: &'a str,
     position: i64,
-    agreed: Cow<'a, str>,
+    agreed: &'a str,
     step_id: Option<StepId>,
 }
 
@@ -73,7 +71,7 @@ impl<'a> Names<'a> {
     pub(super) fn session(&self, s: &'a CoachingSession) -> SessionCsv<'a> {
         SessionCsv {
             session_id: s.id,
-            school: cell(self.school(s.school_id)),
+            school: self.school(s.school_id),
             held_on: s.held_on.to_string(),
             kind: s.kind.key(),
             kind_label: s.kind.label(),
@@ -92,8 +90,8 @@ impl<'a> Names<'a> {
                 .collect::<Vec<_>>()
                 .join(";"),
             shared_with_team: s.shared,
-            worked_on: cell(&s.worked_on),
-            noticed: cell(&s.noticed),
+            worked_on: &s.worked_on,
+            noticed: &s.noticed,
             next_meeting_on: s.next_meeting_on.map(|d| d.to_string()),
             logged_at: time(s.logged_at),
         }
@@ -102,9 +100,9 @@ impl<'a> Names<'a> {
     pub(super) fn agreement(&self, school: SchoolId, a: &'a Agreement) -> AgreementCsv<'a> {
         AgreementCsv {
             session_id: a.session_id,
-            school: cell(self.school(school)),
+            school: self.school(school),
             position: a.position,
-            agreed: cell(&a.text),
+            agreed: &a.text,
             step_id: a.step,
         }
     }
