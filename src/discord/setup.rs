@@ -275,10 +275,10 @@ async fn save_mapping(ctx: Context<'_>, mapping: &NewMapping<'_>) -> Result<Stri
         true,
     );
     let added = members::map_role(&ctx.data().db, mapping, ctx.data().now(), &audit).await?;
-    let scope = match (mapping.school_id, &school_name) {
-        (Some(_), Some(name)) => format!("for **{name}**"),
-        _ => "across the server".to_owned(),
-    };
+    let scope = school_name.as_deref().map_or_else(
+        || "across the server".to_owned(),
+        |name| format!("for **{name}**"),
+    );
     Ok(if added {
         super::member_list::request(ctx.serenity_context(), mapping.server_id.into()).await;
         format!(
