@@ -18,6 +18,7 @@ mod dm;
 mod emulator;
 mod exports;
 mod feed;
+mod forget;
 mod frameworks;
 mod goals;
 mod members;
