@@ -188,7 +188,15 @@ const TEXTS: &[Texts] = &[
     Texts {
         table: "checkin_sessions",
         key: ID,
-        columns: &["flow_title", "opener", "plan", "prompted", "steps"],
+        // `origin` is the key of the outbox row that started it, which names the person.
+        columns: &[
+            "flow_title",
+            "opener",
+            "plan",
+            "prompted",
+            "steps",
+            "origin",
+        ],
         scope: IN_SERVER,
     },
     Texts {
