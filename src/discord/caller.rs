@@ -177,7 +177,8 @@ async fn access(ctx: Context<'_>, record: bool) -> Result<Access, Error> {
     let db = &ctx.data().db;
     let grants = members::grants_for(db, guild_id.into(), &roles).await?;
     if record {
-        members::record(
+        // Their own command: someone who was forgotten here is recorded again from now on.
+        members::record_themselves(
             db,
             &MemberSighting {
                 server_id: guild_id.into(),

@@ -11,6 +11,7 @@ pub mod dates;
 pub mod digest;
 pub mod feed;
 pub mod flow;
+pub mod forget;
 pub mod framework;
 pub mod goal;
 pub mod ids;

@@ -188,12 +188,37 @@ impl Emulator {
         message_id: u64,
         custom_id: &str,
     ) -> anyhow::Result<Interaction> {
+        self.click(user_id, channel_id, message_id, custom_id, false)
+    }
+
+    /// A click Discord would never send: `user_id` presses a button on an ephemeral message
+    /// shown to someone else (as a modified client could try). For tests that a bot checks
+    /// who pressed its buttons rather than relying on Discord.
+    pub fn forge_click(
+        &self,
+        user_id: u64,
+        channel_id: u64,
+        message_id: u64,
+        custom_id: &str,
+    ) -> anyhow::Result<Interaction> {
+        self.click(user_id, channel_id, message_id, custom_id, true)
+    }
+
+    fn click(
+        &self,
+        user_id: u64,
+        channel_id: u64,
+        message_id: u64,
+        custom_id: &str,
+        forged: bool,
+    ) -> anyhow::Result<Interaction> {
         let message = self
             .shared
             .find_message(channel_id, message_id)
             .ok_or_else(|| anyhow!("no message {message_id} in channel {channel_id}"))?;
         if let Some(viewer) = self.shared.visible_to(message_id)
             && viewer != user_id
+            && !forged
         {
             bail!("message {message_id} is ephemeral: only user {viewer} sees it");
         }

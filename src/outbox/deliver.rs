@@ -194,6 +194,15 @@ impl Scheduler {
             OutboxMessage::Summary(due) => return self.compose_summary(row, &due, now).await,
             _ => {}
         }
+        // Nothing goes to someone who asked to be forgotten here (`/privacy forget`), until
+        // they use a command again.
+        if let Some(person) = row.person_id
+            && crate::store::forget::is_forgotten(&self.parts.checkins.db, row.server_id, person)
+                .await?
+        {
+            tracing::info!("not sent: the person was forgotten here");
+            return Ok(Delivered::Skipped);
+        }
         // Who the row is for is checked against their roles as they are now, before even a DM
         // is opened: a coach no longer coaching the school gets no notice.
         if let (OutboxMessage::Notice { school_id, .. }, Some(coach)) = (&message, row.person_id) {

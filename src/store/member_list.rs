@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use super::members::RoleMapping;
 use super::servers::ensure_server;
 use super::{BeginWrite as _, Db, discord_id, on_backend};
+use crate::domain::forget::contact_key;
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::roles::{Grant, Role};
 
@@ -66,7 +67,19 @@ pub async fn record_chunk(
                 })
             })
             .collect();
+        // Someone forgotten (`/privacy forget`) is not recorded again from the list.
+        let forgotten: std::collections::HashSet<String> = sqlx::query_scalar(
+            "SELECT contact FROM forgotten_contacts WHERE server_id = $1",
+        )
+        .bind(server_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
         for member in listed {
+            if !forgotten.is_empty() && forgotten.contains(&contact_key(server_id, member.user_id)) {
+                continue;
+            }
             let grants = grants_under(&mappings, &member.discord_roles);
             sqlx::query(
                 "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::audit::record_in;
 use super::servers::ensure_server;
 use super::{BeginWrite as _, Db, db_id, discord_id, on_backend};
+use crate::domain::forget::contact_key;
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::privacy::AuditEntry;
 use crate::domain::roles::{Grant, Role};
@@ -176,12 +177,53 @@ pub struct MemberSighting<'a> {
 }
 
 /// Records the member and replaces the roles they hold with `grants`, in one transaction.
+/// Someone forgotten (`/privacy forget`) is not recorded from member sync or from being named
+/// by someone else: only [`record_themselves`] brings them back.
 pub async fn record(db: &Db, seen: &MemberSighting<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
+    record_as(db, seen, false, now).await
+}
+
+/// Records the person who is running a command, as [`record`] does; if they were forgotten
+/// here, their own command is their return: the mark is lifted and they are recorded again.
+pub async fn record_themselves(
+    db: &Db,
+    seen: &MemberSighting<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    record_as(db, seen, true, now).await
+}
+
+async fn record_as(
+    db: &Db,
+    seen: &MemberSighting<'_>,
+    themselves: bool,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     let server = seen.server_id;
     let user = seen.user_id;
+    let contact = contact_key(server, user);
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         ensure_server!(&mut *tx, seen.server_id, seen.server_name.to_owned(), now).await?;
+        if themselves {
+            sqlx::query("DELETE FROM forgotten_contacts WHERE server_id = $1 AND contact = $2")
+                .bind(server)
+                .bind(contact.clone())
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            let forgotten: Option<i64> = sqlx::query_scalar(
+                "SELECT CAST(1 AS BIGINT) FROM forgotten_contacts WHERE server_id = $1 AND contact = $2",
+            )
+            .bind(server)
+            .bind(contact.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
+            if forgotten.is_some() {
+                tx.commit().await?;
+                return Ok(());
+            }
+        }
         sqlx::query(
             "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $4)

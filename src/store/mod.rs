@@ -14,6 +14,7 @@ pub mod digest_rhythm;
 pub mod digests;
 pub mod export;
 pub mod feed;
+pub mod forget;
 pub mod frameworks;
 pub mod goals;
 pub mod indicators;

@@ -20,6 +20,7 @@ mod emulator;
 mod export_defusing;
 mod exports;
 mod feed;
+mod forget;
 mod frameworks;
 mod goals;
 mod members;
