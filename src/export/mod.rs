@@ -5,6 +5,7 @@
 
 mod assessments;
 mod cycle;
+pub mod personal;
 mod rows;
 mod sessions;
 

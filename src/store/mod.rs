@@ -16,6 +16,7 @@ pub mod export;
 pub mod feed;
 pub mod frameworks;
 pub mod goals;
+pub mod holdings;
 pub mod indicators;
 pub mod member_list;
 pub mod members;
