@@ -231,3 +231,161 @@ pub fn messages(server_name: &str, files: Vec<CsvFile>) -> Vec<CopyMessage> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+    use crate::store::holdings::{AnswerRow, MemberRow, StepRow};
+
+    fn taken() -> Taken {
+        Taken {
+            server_id: ServerId::new(41_771_983_423_143_936),
+            person: UserId::new(41_771_983_423_143_937),
+            at: Utc
+                .with_ymd_and_hms(2026, 12, 2, 8, 5, 9)
+                .single()
+                .expect("a time"),
+        }
+    }
+
+    fn holdings() -> Holdings {
+        let at = taken().at;
+        Holdings {
+            server_name: "Lincoln District".into(),
+            member: vec![MemberRow {
+                display_name: "Pat Lee".into(),
+                dm_channel_id: Some("41771983423143999".into()),
+                dms_closed_since: None,
+                first_seen_at: at,
+                updated_at: at,
+            }],
+            answers: vec![AnswerRow {
+                checkin_id: 4,
+                school: "Lincoln Elementary".into(),
+                flow: "Weekly".into(),
+                draft: true,
+                question: 1,
+                purpose: "progress".into(),
+                step_id: None,
+                category: None,
+                answer: "=SUM(A1), \"quoted\"\nand a new line".into(),
+                goes_to: "private".into(),
+                about: None,
+                answered_at: at,
+            }],
+            steps: vec![StepRow {
+                step_id: crate::domain::ids::StepId::new(3),
+                school: "Lincoln Elementary".into(),
+                indicator: "12a".into(),
+                title: "@here walkthroughs".into(),
+                status: "planned".into(),
+                due_on: NaiveDate::from_ymd_opt(2026, 12, 20).expect("a date"),
+                you_own: true,
+                you_created: false,
+                created_at: at,
+                updated_at: at,
+            }],
+            ..Holdings::default()
+        }
+    }
+
+    #[test]
+    fn the_json_comes_first_then_a_csv_per_kind_with_rows() {
+        let files = files(&holdings(), taken()).expect("files");
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "coachbot-my-data-lincoln-district-2026-12-02.json",
+                "coachbot-my-data-lincoln-district-2026-12-02-member.csv",
+                "coachbot-my-data-lincoln-district-2026-12-02-answers.csv",
+                "coachbot-my-data-lincoln-district-2026-12-02-steps.csv",
+            ]
+        );
+        let text = String::from_utf8(files[0].bytes.clone()).expect("UTF-8");
+        let keys: Vec<usize> = [
+            "\"format\"",
+            "\"server\"",
+            "\"person\"",
+            "\"exported_at\"",
+            "\"member\"",
+            "\"answers\"",
+            "\"checkin_skips\"",
+        ]
+        .iter()
+        .map(|k| text.find(k).unwrap_or_else(|| panic!("{k} in {text}")))
+        .collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]), "documented order");
+        let json: serde_json::Value = serde_json::from_slice(&files[0].bytes).expect("JSON");
+        assert_eq!(json["format"], 1);
+        assert_eq!(json["person"]["id"], "41771983423143937", "ids as strings");
+        assert_eq!(json["person"]["name"], "Pat Lee");
+        assert_eq!(
+            json["answers"][0]["answer"],
+            "=SUM(A1), \"quoted\"\nand a new line"
+        );
+        assert_eq!(json["roles"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn csv_cells_are_the_json_values_with_formulas_defused() {
+        let files = files(&holdings(), taken()).expect("files");
+        let mut answers = csv::Reader::from_reader(files[2].bytes.as_slice());
+        let headers: Vec<String> = answers
+            .headers()
+            .expect("headers")
+            .iter()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(headers[..4], ["checkin_id", "school", "flow", "draft"]);
+        let row = answers.records().next().expect("a row").expect("parses");
+        let cell =
+            |name: &str| row[headers.iter().position(|h| h == name).expect("column")].to_owned();
+        assert_eq!(cell("answer"), "'=SUM(A1), \"quoted\"\nand a new line");
+        assert_eq!(cell("draft"), "true");
+        assert_eq!(cell("step_id"), "");
+        assert_eq!(cell("answered_at"), "2026-12-02T08:05:09Z");
+        let mut steps = csv::Reader::from_reader(files[3].bytes.as_slice());
+        let step = steps.records().next().expect("a row").expect("parses");
+        assert_eq!(&step[3], "'@here walkthroughs");
+        assert_eq!(&step[5], "2026-12-20");
+        assert_eq!(files[3].rows, 1);
+    }
+
+    #[test]
+    fn each_file_goes_in_its_own_message_and_an_oversized_one_is_explained() {
+        let mut all = files(&holdings(), taken()).expect("files");
+        let big = usize::try_from(DISCORD_UPLOAD_LIMIT + 1).expect("fits");
+        all[3].bytes = vec![b'a'; big];
+        let messages = messages("Lincoln District", all);
+        assert_eq!(messages.len(), 4);
+        assert!(
+            messages[0]
+                .body
+                .content
+                .contains("**Lincoln District** (4 files)")
+        );
+        assert!(
+            messages[0]
+                .file
+                .as_ref()
+                .is_some_and(|f| f.name.ends_with(".json"))
+        );
+        assert_eq!(
+            messages[2].body.content,
+            "File 3 of 4: `coachbot-my-data-lincoln-district-2026-12-02-answers.csv`, 1 row."
+        );
+        assert!(messages[3].file.is_none());
+        assert!(
+            messages[3]
+                .body
+                .content
+                .contains("over the 10 MB Discord takes in one message"),
+            "{}",
+            messages[3].body.content
+        );
+        assert!(messages.iter().all(|m| m.body.within_limits()));
+    }
+}

@@ -276,7 +276,8 @@ e2e! {
         let mut expected: Vec<String> = ANSWERS.iter().map(|a| (*a).to_owned()).collect();
         expected.push(PAT_DRAFT.to_owned());
         assert_eq!(texts(&document["answers"], "answer"), expected);
-        assert!(answers[..5].iter().all(|a| a["draft"] == json!(false) && a["goes_to"] == json!("plan")), "{answers:?}");
+        assert!(answers[..5].iter().all(|a| a["draft"] == json!(false)), "{answers:?}");
+        assert!(answers[1..5].iter().all(|a| a["goes_to"] == json!("plan")), "shared to the plan: {answers:?}");
         assert_eq!((&answers[5]["draft"], &answers[5]["goes_to"]), (&json!(true), &json!("private")));
         assert_eq!(answers[3]["category"], json!("time"));
 
@@ -336,7 +337,8 @@ e2e! {
 
 e2e! {
     /// A member without any coachbot role gets a small copy: their member row, nothing else;
-    /// the reply is theirs alone.
+    /// the reply is theirs alone. Once their DMs are known to be closed, the reply says how to
+    /// open them.
     async fn a_member_without_a_role_gets_a_small_copy(bot) {
         let nobody = bot.ids.nobody;
         let (said, files) = export(bot, nobody).await;
@@ -351,5 +353,17 @@ e2e! {
             .filter_map(|(k, v)| v.as_array().map(|a| (k, a.len()))).collect();
         assert_eq!(arrays.values().sum::<usize>(), 1, "only the member row: {arrays:?}");
         assert_eq!(arrays.len(), 18, "every kind is there, empty: {arrays:?}");
+
+        // Their DMs close: the copy meets the closed door (the outbox marks it, as for any DM),
+        // and the next reply says how to open it.
+        bot.emu.close_dms(nobody);
+        let reply = bot.command(nobody, bot.ids.general, "privacy export", &[]).await;
+        assert!(!reply.content.contains("allow direct messages"), "not known yet: {}", reply.content);
+        bot.scheduler().deliver(bot.app().now()).await.expect("the outbox delivers");
+        let rows = coachbot::store::outbox::all(&bot.db, bot.ids.server()).await.expect("the outbox");
+        assert!(rows.iter().any(|r| r.key.starts_with("privacy-export:") && r.status == "unreachable"), "the closed DMs are met");
+        let reply = bot.command(nobody, bot.ids.general, "privacy export", &[]).await;
+        assert!(reply.ephemeral);
+        assert!(reply.content.contains("allow direct messages from server members"), "{}", reply.content);
     }
 }
