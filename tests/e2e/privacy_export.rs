@@ -225,7 +225,9 @@ e2e! {
         start_wellbeing(bot, casey, terry).await;
         answer(bot, terry, TERRY_SAID[0], "Question 2 of 3").await;
         answer(bot, terry, TERRY_SAID[1], "Question 3 of 3").await;
-        let heard = answer(bot, terry, TERRY_SAID[2], "Here is what I heard").await;
+        // Terry owns steps: the answer about resources is asked which one it is about.
+        let which = answer(bot, terry, TERRY_SAID[2], "Which of your steps is answer 3 about?").await;
+        let heard = choose_last_step(bot, terry, &which, "Here is what I heard").await;
         let confirmed = click(bot, terry, &heard, &button_id(&heard, "confirm")).await;
         assert!(confirmed.content.contains("Saved"), "{}", confirmed.content);
 
@@ -357,6 +359,7 @@ e2e! {
         // Their DMs close: the copy meets the closed door (the outbox marks it, as for any DM),
         // and the next reply says how to open it.
         bot.emu.close_dms(nobody);
+        bot.emu.expect_errors(50_007, 2);
         let reply = bot.command(nobody, bot.ids.general, "privacy export", &[]).await;
         assert!(!reply.content.contains("allow direct messages"), "not known yet: {}", reply.content);
         bot.scheduler().deliver(bot.app().now()).await.expect("the outbox delivers");
