@@ -7,6 +7,7 @@
 mod assessments;
 mod cycle;
 mod defused;
+pub mod personal;
 mod rows;
 mod sessions;
 

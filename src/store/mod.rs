@@ -17,6 +17,7 @@ pub mod feed;
 pub mod forget;
 pub mod frameworks;
 pub mod goals;
+pub mod holdings;
 pub mod indicators;
 pub mod member_list;
 pub mod members;

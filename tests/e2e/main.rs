@@ -26,6 +26,7 @@ mod goals;
 mod members;
 mod outbox;
 mod plans;
+mod privacy_export;
 mod process;
 mod sandbox;
 mod schedule_limits;
