@@ -24,6 +24,7 @@ mod members;
 mod outbox;
 mod plans;
 mod process;
+mod retention;
 mod sandbox;
 mod schedule_limits;
 mod schedules;
