@@ -177,6 +177,9 @@ pub struct Scheduler {
     parts: Parts,
     /// Names this process in outbox leases.
     owner: String,
+    /// The last day whose purge this process saw claimed (by itself or another), so that the
+    /// rest of the day's rounds do not ask the database again.
+    purge_seen: std::sync::Mutex<Option<chrono::NaiveDate>>,
 }
 
 impl Scheduler {
@@ -184,6 +187,7 @@ impl Scheduler {
         Self {
             parts,
             owner: outbox::lease_owner(),
+            purge_seen: std::sync::Mutex::new(None),
         }
     }
 

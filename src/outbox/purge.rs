@@ -37,12 +37,21 @@ pub const REMINDER_KEYS_KEPT: TimeDelta =
 
 impl Scheduler {
     /// Runs the day's purge if no process has yet (today in UTC); how many rows went (0 when
-    /// another process has the day). A server whose purge fails is logged and the others go
+    /// another process has the day). The database is asked once a day per process; the purge
+    /// runs inside the round, so the day's first round takes as long as the purge (batches
+    /// keep every transaction short). A server whose purge fails is logged and the others go
     /// on; the first error is returned after them.
     pub(super) async fn purge(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
         let db = &self.parts.checkins.db;
         let day = purge_day(now);
-        if !retention::claim_purge_day(db, day, now).await? {
+        let seen = || self.purge_seen.lock().unwrap_or_else(|e| e.into_inner());
+        if *seen() == Some(day) {
+            return Ok(0);
+        }
+        let claimed = retention::claim_purge_day(db, day, now).await?;
+        // Claimed here or elsewhere, the day is taken: later rounds today need not ask.
+        *seen() = Some(day);
+        if !claimed {
             return Ok(0);
         }
         let mut removed = 0;

@@ -62,6 +62,21 @@ async fn audit(bot: &TestBot) -> String {
         .join("\n")
 }
 
+/// Waits (a little) until what the bot queued while answering has gone out, so that the test
+/// counts finished messages.
+async fn all_sent(bot: &TestBot) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while outbox::all(&bot.db, bot.ids.server())
+        .await
+        .expect("outbox")
+        .iter()
+        .any(|r| r.status == "pending")
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// A weekly check-in Pat answers and confirms; its session id and how many answers it kept.
 async fn answered_checkin(bot: &TestBot) -> (i64, usize) {
     let plan = bot.plan().await;
@@ -80,6 +95,7 @@ async fn answered_checkin(bot: &TestBot) -> (i64, usize) {
         &button_id(&reflection, "confirm"),
     )
     .await;
+    all_sent(bot).await;
     let stored = checkins::get(&bot.db, session)
         .await
         .expect("get")
@@ -202,7 +218,7 @@ e2e! {
         let scheduler = bot.scheduler();
         assert_eq!(scheduler.tick(first).await.expect("tick").queued, 1);
         scheduler.deliver(first).await.expect("deliver");
-        let key = format!("checkin:{}:{}", schedule.id, first.timestamp());
+        let key = format!("checkin:{}:{}:{}", schedule.id, first.timestamp(), plan.pat);
         let row = outbox::by_key(&bot.db, &key).await.expect("row").expect("the occurrence's row");
         assert_eq!(row.status, "sent");
 
