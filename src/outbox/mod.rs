@@ -5,6 +5,7 @@
 mod away;
 mod compose;
 mod deliver;
+mod purge;
 mod reminders;
 
 use std::sync::Arc;
@@ -42,6 +43,8 @@ pub struct TickOutcome {
     pub reminded: usize,
     /// Scheduled check-ins not sent to someone away or at a school on a break.
     pub skipped: usize,
+    /// Rows the day's purge removed (records past their retention), when this round ran it.
+    pub purged: usize,
 }
 
 /// What one delivery round did.
@@ -174,6 +177,9 @@ pub struct Scheduler {
     parts: Parts,
     /// Names this process in outbox leases.
     owner: String,
+    /// The last day whose purge this process saw claimed (by itself or another), so that the
+    /// rest of the day's rounds do not ask the database again.
+    purge_seen: std::sync::Mutex<Option<chrono::NaiveDate>>,
 }
 
 impl Scheduler {
@@ -181,6 +187,7 @@ impl Scheduler {
         Self {
             parts,
             owner: outbox::lease_owner(),
+            purge_seen: std::sync::Mutex::new(None),
         }
     }
 
@@ -191,7 +198,8 @@ impl Scheduler {
 
     /// Fires what is due at `now`: at most one occurrence per schedule (the latest within its
     /// grace window), the rest recorded as missed; outbox rows and the next fire time are
-    /// written in the same transaction as the claim.
+    /// written in the same transaction as the claim. The first round of each UTC day (across
+    /// every process) also runs the daily purge.
     #[tracing::instrument(skip_all, fields(owner = %self.owner))]
     pub async fn tick(&self, now: DateTime<Utc>) -> anyhow::Result<TickOutcome> {
         let absences = self.absences(now).await?;
@@ -243,6 +251,8 @@ impl Scheduler {
             outcome.skipped += firing.skipped.len();
         }
         outcome.reminded = self.remind(&absences, now).await?;
+        // Last, after check-ins that ran out have closed (their drafts gone with them).
+        outcome.purged = self.purge(now).await?;
         Ok(outcome)
     }
 

@@ -9,6 +9,7 @@ use super::{BeginWrite as _, Db, on_backend};
 use crate::domain::ids::{ServerId, UserId};
 use crate::domain::privacy::{AuditAction, AuditEntry, AuditVia, Retention};
 
+/// The days as stored (INTEGER columns, read as BIGINT on both engines).
 type Row = (i64, i64, i64);
 
 /// A server with its setting, when it has one.
@@ -27,7 +28,8 @@ fn from_row((answers, outbox, runs): Row) -> anyhow::Result<Retention> {
 pub async fn get(db: &Db, server_id: ServerId) -> anyhow::Result<Retention> {
     let row: Option<Row> = on_backend!(db, pool => {
         sqlx::query_as(
-            "SELECT answers_days, outbox_days, runs_days FROM retention_settings WHERE server_id = $1",
+            "SELECT CAST(answers_days AS BIGINT), CAST(outbox_days AS BIGINT), CAST(runs_days AS BIGINT)
+             FROM retention_settings WHERE server_id = $1",
         )
         .bind(server_id)
         .fetch_optional(pool)
@@ -42,7 +44,8 @@ pub async fn get(db: &Db, server_id: ServerId) -> anyhow::Result<Retention> {
 pub async fn all(db: &Db) -> anyhow::Result<Vec<(ServerId, Retention)>> {
     let rows: Vec<ServerRow> = on_backend!(db, pool => {
         sqlx::query_as(
-            "SELECT s.id, r.answers_days, r.outbox_days, r.runs_days
+            "SELECT s.id, CAST(r.answers_days AS BIGINT), CAST(r.outbox_days AS BIGINT),
+                    CAST(r.runs_days AS BIGINT)
              FROM servers s LEFT JOIN retention_settings r ON r.server_id = s.id
              ORDER BY s.id",
         )

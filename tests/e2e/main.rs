@@ -28,6 +28,7 @@ mod outbox;
 mod plans;
 mod privacy_export;
 mod process;
+mod retention;
 mod sandbox;
 mod schedule_limits;
 mod schedules;

@@ -1,6 +1,6 @@
 //! `/setup status` (admins): each school with its channel, time zone and coaches; the role
-//! mappings; whether the member list is kept (Server Members intent); and what is missing,
-//! each with the command that fixes it.
+//! mappings; whether the member list is kept (Server Members intent); how long records are kept
+//! (`/setup retention`); and what is missing, each with the command that fixes it.
 
 use chrono::{DateTime, Utc};
 use poise::CreateReply;
@@ -8,11 +8,12 @@ use poise::serenity_prelude as serenity;
 
 use super::super::{Context, Error, caller, scope};
 use crate::domain::ids::SchoolId;
+use crate::domain::privacy::Retention;
 use crate::domain::roles::Role;
 use crate::domain::text;
 use crate::error::UserError;
 use crate::store::members::{self, RoleMapping};
-use crate::store::{member_list, schools};
+use crate::store::{member_list, retention, schools};
 
 /// What is set up and what is missing, with the commands that fix it (admins)
 #[poise::command(slash_command, guild_only, check = "caller::admin")]
@@ -41,6 +42,7 @@ pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
         schools,
         mappings,
         members_synced_at: member_list::synced_at(db, server).await?,
+        retention: retention::get(db, server).await?,
     };
     let embeds = render(&state, &school_names(&all));
     let mut reply = CreateReply::default().ephemeral(true);
@@ -72,6 +74,8 @@ pub struct ServerState {
     pub schools: Vec<SchoolState>,
     pub mappings: Vec<RoleMapping>,
     pub members_synced_at: Option<DateTime<Utc>>,
+    /// How long records are kept (`/setup retention`).
+    pub retention: Retention,
 }
 
 /// Something missing, and the command (or setting) that fixes it.
@@ -213,9 +217,16 @@ pub fn render(
             "Server Members intent: **off**, or the member list has not arrived yet.".to_owned()
         }
     };
+    let kept = format!(
+        "{} Change it with `/setup retention`.",
+        super::retention::line(state.retention)
+    );
     let roles = format!(
-        "{}\n\n{intent}",
-        scope::fit_lines(&role_lines, ROLES_BUDGET - intent.chars().count() - 2)
+        "{}\n\n{intent}\n{kept}",
+        scope::fit_lines(
+            &role_lines,
+            ROLES_BUDGET - intent.chars().count() - kept.chars().count() - 3
+        )
     );
     let gaps = missing(state);
     let missing_text = if gaps.is_empty() {
@@ -232,7 +243,7 @@ pub fn render(
             .title(format!("Schools ({})", state.schools.len()))
             .description(schools),
         serenity::CreateEmbed::new()
-            .title("Roles and members")
+            .title("Roles, members and retention")
             .description(roles),
         serenity::CreateEmbed::new()
             .title(format!("What is missing ({})", gaps.len()))
@@ -264,6 +275,7 @@ mod tests {
                 school_id: None,
             }],
             members_synced_at: Some(Utc::now()),
+            retention: Retention::default(),
         };
         let gaps = missing(&state);
         assert_eq!(gaps.len(), 1, "{gaps:?}");
@@ -285,6 +297,7 @@ mod tests {
                 school_id: Some(SchoolId::new(1)),
             }],
             members_synced_at: Some(Utc::now()),
+            retention: Retention::default(),
         };
         assert!(missing(&state).is_empty());
         let many = ServerState {
@@ -297,6 +310,7 @@ mod tests {
                 .collect(),
             mappings: Vec::new(),
             members_synced_at: None,
+            retention: Retention::default(),
         };
         assert!(missing(&many).len() > 600);
         let total: usize = [SCHOOLS_BUDGET, ROLES_BUDGET, MISSING_BUDGET].iter().sum();
