@@ -82,7 +82,12 @@ mod tests {
     #[test]
     fn ids_show_and_serialize_as_their_number() {
         assert_eq!(ServerId::new(42).to_string(), "42");
-        assert_eq!(UserId::new(7).mention(), "<@7>");
+        assert_eq!(
+            UserId::new(41_771_983_423_143_936).mention(),
+            "<@41771983423143936>"
+        );
+        // A forgotten person's stand-in is never a mention.
+        assert_eq!(UserId::new(7).mention(), "a former member");
         let json = serde_json::to_string(&(SchoolId::new(3), StepId::new(9))).expect("serializes");
         assert_eq!(json, "[3,9]");
         let back: (SchoolId, StepId) = serde_json::from_str(&json).expect("parses");
