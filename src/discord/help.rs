@@ -6,7 +6,7 @@ use poise::serenity_prelude as serenity;
 
 use super::{Context, Error, caller, scope};
 use crate::domain::roles::{Access, Role};
-use crate::domain::text::EMBED_FIELD_VALUE;
+use crate::domain::text::{EMBED_FIELD_VALUE, EMBED_TOTAL};
 
 /// Who a command is for, as `/help` groups them. The commands check for themselves; this
 /// only decides what each person sees first.
@@ -82,6 +82,12 @@ pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
          coach or district leader; `/setup status` shows what is still missing.",
     );
     let mut others: Vec<String> = Vec::new();
+    // Discord refuses an embed over 6,000 characters in all: once the described groups would
+    // pass that (keeping room for two closing fields), the rest of the caller's commands are
+    // listed by name only.
+    let mut used = embed_text_len(&embed);
+    let budget = EMBED_TOTAL.saturating_sub(2 * (EMBED_FIELD_VALUE + 40));
+    let mut more_of_mine: Vec<String> = Vec::new();
     for command in &ctx.framework().options().commands {
         let subs: Vec<&poise::Command<_, _>> = if command.subcommands.is_empty() {
             vec![command]
@@ -98,13 +104,30 @@ pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
                 .iter()
                 .map(|sub| line(&sub.qualified_name, sub.description.as_deref()))
                 .collect();
-            embed = embed.field(
-                format!("/{}", command.name),
-                scope::fit_lines(&lines, EMBED_FIELD_VALUE),
-                false,
-            );
+            let name = format!("/{}", command.name);
+            let value = scope::fit_lines(&lines, EMBED_FIELD_VALUE);
+            let len = name.chars().count() + value.chars().count();
+            if more_of_mine.is_empty() && used + len <= budget {
+                used += len;
+                embed = embed.field(name, value, false);
+            } else {
+                more_of_mine.extend(mine.iter().map(|sub| format!("`/{}`", sub.qualified_name)));
+            }
         }
         others.extend(rest.iter().map(|sub| format!("`/{}`", sub.qualified_name)));
+    }
+    if !more_of_mine.is_empty() {
+        embed = embed.field(
+            "More of your commands",
+            crate::domain::text::clip(
+                &format!(
+                    "{}. Each command's own box in Discord says what it does.",
+                    more_of_mine.join(", ")
+                ),
+                EMBED_FIELD_VALUE,
+            ),
+            false,
+        );
     }
     if !others.is_empty() {
         let nobody = access.as_ref().is_some_and(|a| !a.has_any_role());
@@ -124,6 +147,15 @@ pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
     ctx.send(CreateReply::default().embed(embed).ephemeral(true))
         .await?;
     Ok(())
+}
+
+/// The characters of the title and description `embed` holds so far.
+fn embed_text_len(embed: &serenity::CreateEmbed) -> usize {
+    let value = serde_json::to_value(embed).unwrap_or_default();
+    ["title", "description"]
+        .iter()
+        .map(|key| value[*key].as_str().map_or(0, |s| s.chars().count()))
+        .sum()
 }
 
 fn line(name: &str, description: Option<&str>) -> String {

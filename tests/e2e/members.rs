@@ -270,6 +270,10 @@ e2e! {
         let admin = bot.command(bot.ids.owner, bot.ids.general, "help", &[]).await;
         assert!(field(&admin, "/setup").is_some_and(|v| v.contains("`/setup status`")), "{:?}", admin.embeds);
         assert!(field(&admin, "Other commands").is_none(), "an admin may use every command");
+        let everything = serde_json::to_string(&admin.embeds).unwrap_or_default();
+        for group in ["/setup", "/step", "/session", "/privacy"] {
+            assert!(everything.contains(group), "the admin's help names {group}: {everything}");
+        }
 
         let nobody = bot.command(bot.ids.nobody, bot.ids.general, "help", &[]).await;
         assert!(field(&nobody, "Other commands").is_some_and(|v| v.contains("no coachbot role yet") && v.contains("/setup role")), "{:?}", nobody.embeds);
