@@ -211,6 +211,16 @@ impl Gateway {
             .map_or(0, |s| s.intents)
     }
 
+    /// The intents of the session this connection identified or resumed; `None` once the
+    /// emulator has ended that session (its close frame is then on the way to the bot).
+    fn connection_intents(&self, connection: u64) -> Option<u64> {
+        self.state()
+            .sessions
+            .values()
+            .find(|s| s.connection.as_ref().is_some_and(|(c, _)| *c == connection))
+            .map(|s| s.intents)
+    }
+
     pub(crate) fn ready_count(&self) -> watch::Receiver<u64> {
         self.ready.subscribe()
     }
@@ -306,7 +316,8 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                     Some(2) if authenticated => Err(Some(Close(4005, "Already authenticated."))),
                     Some(2) => identify(&shared, connection, &tx, &frame).map_err(Some),
                     Some(6) => resume(&shared, connection, &tx, &frame).map_err(Some),
-                    Some(8) => request_members(&shared, &frame).map_err(Some),
+                    Some(8) if !authenticated => Err(Some(Close(4003, "Not authenticated."))),
+                    Some(8) => request_members(&shared, connection, &frame).map_err(Some),
                     _ => Ok(()),
                 };
                 match outcome {
@@ -501,8 +512,13 @@ fn resume(
 }
 
 /// Request Guild Members (op 8): GUILD_MEMBERS_CHUNK events with the members that match. The
-/// whole list (`query` "" with `limit` 0) needs the GUILD_MEMBERS intent.
-fn request_members(shared: &Shared, frame: &Value) -> Result<(), Close> {
+/// whole list (`query` "" with `limit` 0) needs the GUILD_MEMBERS intent of the session this
+/// connection carries. A request that reaches a connection whose session the emulator has just
+/// ended (a fault a test injected, its close still in flight) goes unanswered, as on Discord.
+fn request_members(shared: &Shared, connection: u64, frame: &Value) -> Result<(), Close> {
+    let Some(session_intents) = shared.gateway.connection_intents(connection) else {
+        return Ok(());
+    };
     let d = frame.get("d").cloned().unwrap_or(Value::Null);
     let guild_id = d
         .get("guild_id")
@@ -519,7 +535,6 @@ fn request_members(shared: &Shared, frame: &Value) -> Result<(), Close> {
             .collect()
     });
     let nonce = d.get("nonce").cloned();
-    let session_intents = shared.gateway.intents();
     if query == Some("") && limit == 0 && session_intents & intents::GUILD_MEMBERS == 0 {
         return Err(Close(4013, "Invalid intent(s)."));
     }
@@ -904,12 +919,12 @@ mod tests {
         drain(&mut rx);
         let all = json!({"op": 8, "d": {"guild_id": guild.to_string(), "query": "", "limit": 0}});
         assert_eq!(
-            request_members(&emu.shared, &all).err().map(|c| c.0),
+            request_members(&emu.shared, 1, &all).err().map(|c| c.0),
             Some(4013),
             "the whole list needs GUILD_MEMBERS"
         );
         let by_name = json!({"op": 8, "d": {"guild_id": guild.to_string(), "query": "pa", "limit": 10, "nonce": "n1"}});
-        request_members(&emu.shared, &by_name).expect("answered");
+        request_members(&emu.shared, 1, &by_name).expect("answered");
         let frames = drain(&mut rx);
         assert_eq!(events(&frames), ["GUILD_MEMBERS_CHUNK"]);
         let chunk = &frames[0]["d"];
@@ -918,6 +933,28 @@ mod tests {
         assert_eq!(
             (chunk["chunk_index"].clone(), chunk["chunk_count"].clone()),
             (json!(0), json!(1))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_member_request_on_an_ended_session_goes_unanswered() {
+        let emu = emulator().await;
+        let owner = emu.add_user("Owner");
+        let guild = emu.add_guild("Server", owner);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let all_intents = intents::GUILDS | intents::GUILD_MEMBERS;
+        identify(&emu.shared, 1, &tx, &identify_frame("t", all_intents)).expect("identify");
+        drain(&mut rx);
+        assert!(emu.shared.gateway.close(4000), "the session was live");
+        drain(&mut rx);
+        let all = json!({"op": 8, "d": {"guild_id": guild.to_string(), "query": "", "limit": 0}});
+        assert!(
+            request_members(&emu.shared, 1, &all).is_ok(),
+            "the close is in flight: no second close"
+        );
+        assert!(
+            drain(&mut rx).is_empty(),
+            "and no chunk for an ended session"
         );
     }
 }
