@@ -26,6 +26,10 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What a standing emulator (`coachbot emulator`, the sandbox's) keeps of its record by default:
+/// enough to look back on a conversation, bounded so it runs for hours in constant memory.
+const KEEP_RECENT: usize = 1_000;
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the bot (needs DISCORD_TOKEN; DISCORD_API_URL points it at an emulator)
@@ -45,6 +49,10 @@ pub enum Command {
         /// Start with no servers or people instead of the demo server
         #[arg(long)]
         empty: bool,
+        /// Requests and messages per channel it keeps (the oldest are let go), so it runs in
+        /// constant memory
+        #[arg(long, default_value_t = KEEP_RECENT)]
+        keep: usize,
     },
     /// Check the prompt files: the framework and the check-in flows
     Prompts {
@@ -85,6 +93,9 @@ pub enum Command {
         /// Start over: delete the sandbox's database first
         #[arg(long)]
         fresh: bool,
+        /// Requests and messages per channel its emulator keeps (the oldest are let go)
+        #[arg(long, default_value_t = KEEP_RECENT)]
+        keep: usize,
     },
 }
 
@@ -268,7 +279,7 @@ async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
             tracing::info!("database is up to date");
             Ok(())
         }
-        Command::Emulator { port, empty } => {
+        Command::Emulator { port, empty, keep } => {
             let emulator = Emulator::start_with(
                 crate::emulator::spec::SpecValidator::locate()
                     .map(|p| crate::emulator::spec::SpecValidator::load(&p))
@@ -277,6 +288,7 @@ async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
                 true,
             )
             .await?;
+            emulator.keep_recent(keep);
             if !empty {
                 sandbox::seed_world(&emulator)?;
             }
@@ -300,7 +312,11 @@ async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
                 .context("waiting for Ctrl-C")?;
             Ok(())
         }
-        Command::Sandbox { database, fresh } => sandbox::run(&database, fresh).await,
+        Command::Sandbox {
+            database,
+            fresh,
+            keep,
+        } => sandbox::run(&database, fresh, keep).await,
         Command::Assessment {
             action:
                 AssessmentAction::Import {

@@ -877,3 +877,58 @@ async fn the_emulators_answers_carry_the_fields_discord_requires() {
         .await;
     assert!(emu.violations().is_empty(), "{:?}", emu.violations());
 }
+
+/// A bounded emulator (the sandbox's, `coachbot emulator`'s) keeps the newest calls and the
+/// newest messages of each channel, and its marks stay valid: a long run holds constant memory
+/// and a waiter still finds the call it waits for.
+#[tokio::test]
+async fn a_bounded_record_keeps_the_newest_calls_and_messages() {
+    let scene = scene_with(Rules::without_rate_limits()).await;
+    scene.emu.keep_recent(3);
+    let before = scene.emu.call_count();
+    for n in 0..10 {
+        let posted = scene
+            .client
+            .post(
+                &format!("/channels/{}/messages", scene.channel),
+                &json!({"content": format!("message {n}")}),
+            )
+            .await;
+        assert_eq!(posted.status, 200, "{}", posted.body);
+    }
+    assert_eq!(scene.emu.call_count(), before + 10, "every call is counted");
+    let held: Vec<usize> = scene.emu.calls().iter().map(|c| c.index).collect();
+    assert_eq!(held, [before + 7, before + 8, before + 9]);
+    let kept: Vec<String> = scene
+        .emu
+        .messages_in(scene.channel)
+        .iter()
+        .filter_map(|m| m["content"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(kept, ["message 7", "message 8", "message 9"]);
+
+    let mark = scene.emu.call_count();
+    let path = format!("/channels/{}/messages", scene.channel);
+    let waiting = scene
+        .emu
+        .wait_for_call(mark, Duration::from_secs(10), move |c| {
+            c.path == path && c.content() == Some("the one")
+        });
+    let post = async {
+        for content in ["not this", "the one"] {
+            scene
+                .client
+                .post(
+                    &format!("/channels/{}/messages", scene.channel),
+                    &json!({ "content": content }),
+                )
+                .await;
+        }
+    };
+    let (found, ()) = tokio::join!(waiting, post);
+    assert_eq!(
+        found.map(|c| c.index),
+        Some(mark + 1),
+        "the waiter is woken by its call"
+    );
+}

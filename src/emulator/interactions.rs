@@ -343,7 +343,7 @@ impl Emulator {
             interaction.id, interaction.token
         );
         let call = self
-            .wait_for_call(interaction.mark, timeout, |c| c.path == callback_path)
+            .wait_for_call(interaction.mark, timeout, move |c| c.path == callback_path)
             .await
             .with_context(|| format!("no answer to interaction {} in time", interaction.id))?;
         let body = call.body.clone().unwrap_or(Value::Null);
@@ -354,7 +354,7 @@ impl Emulator {
         }
         let token = interaction.token.clone();
         let follow = self
-            .wait_for_call(call.index + 1, timeout, |c| {
+            .wait_for_call(call.index + 1, timeout, move |c| {
                 c.path.starts_with("/webhooks/")
                     && c.path.contains(&token)
                     && (c.method == "POST" || c.method == "PATCH")
@@ -390,7 +390,7 @@ impl Emulator {
     ) -> anyhow::Result<Reply> {
         let token = interaction.token.clone();
         let call = self
-            .wait_for_call(mark, timeout, |c| {
+            .wait_for_call(mark, timeout, move |c| {
                 c.path.starts_with("/webhooks/")
                     && c.path.contains(&token)
                     && (c.method == "POST" || c.method == "PATCH")
@@ -475,7 +475,20 @@ impl Emulator {
             payload["message"] = message;
         }
         drop(world);
-        self.shared.interactions().insert(
+        let mut interactions = self.shared.interactions();
+        if self
+            .shared
+            .bounded
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            // A token past its lifetime can be neither answered nor followed up.
+            let lifetime = self.shared.rules().token_lifetime;
+            let now = self.shared.clock.now();
+            if let Ok(lifetime) = chrono::Duration::from_std(lifetime) {
+                interactions.retain(|_, open| now - open.created <= lifetime);
+            }
+        }
+        interactions.insert(
             token.clone(),
             InteractionState {
                 id,
@@ -491,6 +504,7 @@ impl Emulator {
                 modal_submitted: false,
             },
         );
+        drop(interactions);
         let mark = self.call_count();
         self.shared.gateway.dispatch("INTERACTION_CREATE", payload);
         Ok(Interaction {

@@ -25,11 +25,7 @@ impl Shared {
             message["flags"] = json!(flags | super::EPHEMERAL);
             world.ephemeral.insert(id, user);
         }
-        world
-            .messages
-            .entry(channel_id)
-            .or_default()
-            .push(message.clone());
+        world.keep_message(channel_id, message.clone());
         message
     }
 

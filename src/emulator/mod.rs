@@ -179,6 +179,9 @@ pub(crate) struct Shared {
     pub problems: problems::Problems,
     interactions: Mutex<HashMap<String, InteractionState>>,
     nonces: Mutex<Nonces>,
+    /// Whether the record is bounded ([`Emulator::keep_recent`]): expired interactions are
+    /// then let go.
+    bounded: std::sync::atomic::AtomicBool,
     pub gateway_url: String,
 }
 
@@ -335,6 +338,7 @@ impl Emulator {
             spec,
             interactions: Mutex::new(HashMap::new()),
             nonces: Mutex::new(HashMap::new()),
+            bounded: std::sync::atomic::AtomicBool::new(false),
             gateway_url: format!("ws://{address}{WS_PATH}"),
         });
         let app = axum::Router::new()
@@ -751,11 +755,7 @@ impl Emulator {
         let id = self.shared.ids.next();
         let mut world = self.shared.world();
         let message = world.message_json(id, channel_id, user_id, &json!({"content": content}));
-        world
-            .messages
-            .entry(channel_id)
-            .or_default()
-            .push(message.clone());
+        world.keep_message(channel_id, message.clone());
         let mut dispatched = message;
         if !visible {
             dispatched["content"] = json!("");
@@ -777,6 +777,28 @@ impl Emulator {
 
     // ----- the record -----
 
+    /// Keeps only the most recent `n` REST calls and `n` messages per channel, and lets go of
+    /// interactions whose token has expired: a sandbox or a long benchmark then runs in
+    /// constant memory. Tests keep everything (the default), so they can look back at any call.
+    pub fn keep_recent(&self, n: usize) {
+        let n = n.max(1);
+        self.shared.recorder.set_limit(Some(n));
+        let mut world = self.shared.world();
+        world.keep_per_channel = Some(n);
+        let channels: Vec<u64> = world.messages.keys().copied().collect();
+        for channel in channels {
+            // Re-keeping the newest trims an over-full channel.
+            let held = world.messages.remove(&channel).unwrap_or_default();
+            for message in held {
+                world.keep_message(channel, message);
+            }
+        }
+        drop(world);
+        self.shared
+            .bounded
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn calls(&self) -> Vec<RecordedCall> {
         self.shared.recorder.all()
     }
@@ -790,11 +812,12 @@ impl Emulator {
         self.shared.recorder.since(from)
     }
 
+    /// Waits for a call from position `from` on that `pred` accepts; `None` after `timeout`.
     pub async fn wait_for_call(
         &self,
         from: usize,
         timeout: Duration,
-        pred: impl FnMut(&RecordedCall) -> bool,
+        pred: impl FnMut(&RecordedCall) -> bool + Send + 'static,
     ) -> Option<RecordedCall> {
         self.shared.recorder.wait_for(from, timeout, pred).await
     }

@@ -137,8 +137,10 @@ pub struct World {
     pub channels: BTreeMap<u64, Channel>,
     /// user id → DM channel id
     pub dm_channels: BTreeMap<u64, u64>,
-    /// channel id → messages, oldest first
+    /// channel id → messages, oldest first (the newest `keep_per_channel` when bounded)
     pub messages: HashMap<u64, Vec<Value>>,
+    /// Messages kept per channel; `None` keeps every one.
+    pub keep_per_channel: Option<usize>,
     /// Commands registered globally, as echoed back.
     pub global_commands: Vec<Value>,
     /// Commands registered per guild.
@@ -157,6 +159,27 @@ pub struct World {
 }
 
 impl World {
+    /// Stores a message at the end of its channel, letting the oldest go when the channel
+    /// holds more than `keep_per_channel`.
+    pub fn keep_message(&mut self, channel_id: u64, message: Value) {
+        let channel = self.messages.entry(channel_id).or_default();
+        channel.push(message);
+        let Some(keep) = self.keep_per_channel else {
+            return;
+        };
+        let excess = channel.len().saturating_sub(keep);
+        let gone: Vec<Value> = channel.drain(..excess).collect();
+        for message in gone {
+            if let Some(id) = message
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<u64>().ok())
+            {
+                self.ephemeral.remove(&id);
+            }
+        }
+    }
+
     pub fn new(ids: &Snowflakes, clock: Arc<EmulatorClock>) -> Self {
         let application_id = ids.next();
         let mut users = BTreeMap::new();
@@ -177,6 +200,7 @@ impl World {
             channels: BTreeMap::new(),
             dm_channels: BTreeMap::new(),
             messages: HashMap::new(),
+            keep_per_channel: None,
             global_commands: Vec::new(),
             guild_commands: HashMap::new(),
             uploads: HashMap::new(),

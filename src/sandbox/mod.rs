@@ -514,8 +514,9 @@ const HELP: &str = r#"Type what a person would do in Discord (try `as terry` fir
   /brief school:"Lincoln Elementary"               (as casey; the page before a visit)
   quit               leave (the sandbox's database stays for next time)"#;
 
-/// The interactive loop on stdin/stdout.
-pub async fn run(database: &Path, fresh: bool) -> anyhow::Result<()> {
+/// The interactive loop on stdin/stdout; the emulator keeps the most recent `keep` calls and
+/// messages per channel, so an afternoon of use runs in constant memory.
+pub async fn run(database: &Path, fresh: bool, keep: usize) -> anyhow::Result<()> {
     let mut out = std::io::stdout();
     writeln!(
         out,
@@ -523,6 +524,7 @@ pub async fn run(database: &Path, fresh: bool) -> anyhow::Result<()> {
         database.display()
     )?;
     let mut sandbox = Sandbox::start(database, fresh).await?;
+    sandbox.emu.keep_recent(keep);
     writeln!(
         out,
         "Ready: a demo server \"{}\" with two schools. Type `help` for what you can do, `people` for who is here.",

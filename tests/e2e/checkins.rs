@@ -344,7 +344,7 @@ e2e! {
         let mark = bot.emu.call_count();
         let interaction = bot.emu.click_button(pat, dm, message_id(&reflection), &button_id(&reflection, "confirm")).expect("click");
         let callback = format!("/interactions/{}/{}/callback", interaction.id, interaction.token);
-        let ack = bot.emu.wait_for_call(mark, WAIT, |c| c.path == callback).await.expect("the click is answered while the lock is held");
+        let ack = bot.emu.wait_for_call(mark, WAIT, move |c| c.path == callback).await.expect("the click is answered while the lock is held");
         assert_eq!(ack.body.as_ref().map(|b| b["type"].clone()), Some(json!(6)), "a deferred update");
         assert_eq!(ack.status, 204, "in time: {:?}", ack.response);
         // Discord's clock passes the 3 seconds while the work waits: an answer given only now

@@ -77,9 +77,10 @@ pub async fn start_weekly(bot: &TestBot, plan: &Plan, person: u64) -> i64 {
 pub async fn bot_dm(bot: &TestBot, person: u64, mark: usize, needle: &str) -> RecordedCall {
     let dm = bot.emu.dm_channel_of(person).expect("a DM channel");
     let path = format!("/channels/{dm}/messages");
+    let wanted = needle.to_owned();
     bot.emu
-        .wait_for_call(mark, WAIT, |c| {
-            c.method == "POST" && c.path == path && c.content().is_some_and(|t| t.contains(needle))
+        .wait_for_call(mark, WAIT, move |c| {
+            c.method == "POST" && c.path == path && c.content().is_some_and(|t| t.contains(&wanted))
         })
         .await
         .unwrap_or_else(|| {

@@ -355,10 +355,11 @@ e2e! {
         let Plan { terry, .. } = bot.plan().await;
         let mark = bot.emu.call_count();
         add_step(bot, terry, "@everyone come to the data meeting", &[terry]).await;
+        let lincoln = format!("/channels/{}/messages", bot.ids.lincoln_channel);
         let announced = bot
             .emu
-            .wait_for_call(mark, WAIT, |c| {
-                c.path == format!("/channels/{}/messages", bot.ids.lincoln_channel)
+            .wait_for_call(mark, WAIT, move |c| {
+                c.path == lincoln
                     && c.content().is_some_and(|t| t.contains("@everyone"))
             })
             .await

@@ -266,7 +266,7 @@ e2e! {
         let mark = bot.emu.call_count();
         bot.emu.send_dm(plan.pat, "Tired, but the team is holding up");
         let path = format!("/channels/{dm}/messages");
-        bot.emu.wait_for_call(mark, WAIT, |c| c.method == "POST" && c.path == path).await.expect("the next question");
+        bot.emu.wait_for_call(mark, WAIT, move |c| c.method == "POST" && c.path == path).await.expect("the next question");
         let session = checkins::open_for(&bot.db, UserId::new(plan.pat)).await.expect("open").expect("a session").id;
         assert_eq!(checkins::answers(&bot.db, session).await.expect("answers").len(), 1);
 

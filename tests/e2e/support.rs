@@ -622,9 +622,11 @@ impl TestBot {
         // The announcement follows the reply: wait for it, so that what a test counts from
         // here on does not include it.
         let announced = format!("/channels/{}/messages", ids.lincoln_channel);
-        emu.wait_for_call(mark, WAIT, |c| c.method == "POST" && c.path == announced)
-            .await
-            .expect("the new focus is announced in Lincoln's channel");
+        emu.wait_for_call(mark, WAIT, move |c| {
+            c.method == "POST" && c.path == announced
+        })
+        .await
+        .expect("the new focus is announced in Lincoln's channel");
         let schools = coachbot::store::schools::list(&self.db, ids.server())
             .await
             .expect("schools");

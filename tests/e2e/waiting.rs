@@ -223,7 +223,7 @@ e2e! {
         assert_eq!(scheduler.tick(later).await.expect("tick").expired, 1);
         let dm = bot.emu.dm_channel_of(pat).expect("Pat's DM");
         let path = format!("/channels/{dm}/messages");
-        bot.emu.wait_for_call(0, WAIT, |c| c.method == "POST" && c.path == path && c.content().is_some_and(|t| t.contains(WELLBEING_FIRST)))
+        bot.emu.wait_for_call(0, WAIT, move |c| c.method == "POST" && c.path == path && c.content().is_some_and(|t| t.contains(WELLBEING_FIRST)))
             .await.expect("Hillside's first question");
         assert_eq!(dms_containing(bot, pat, closed), 1);
         let contents: Vec<String> = bot.emu.messages_in(dm).iter().filter_map(|m| m["content"].as_str().map(str::to_owned)).collect();
@@ -273,7 +273,7 @@ e2e! {
 
         let dm = bot.emu.dm_channel_of(pat).expect("Pat's DM");
         let path = format!("/channels/{dm}/messages");
-        bot.emu.wait_for_call(0, WAIT, |c| c.method == "POST" && c.path == path && c.content().is_some_and(|t| t.contains(WELLBEING_FIRST)))
+        bot.emu.wait_for_call(0, WAIT, move |c| c.method == "POST" && c.path == path && c.content().is_some_and(|t| t.contains(WELLBEING_FIRST)))
             .await.expect("Hillside's first question after the restart");
         let second = checkins::open_for(&bot.db, UserId::new(pat)).await.expect("read").expect("in conversation");
         assert_eq!(second.server_id, ServerId::new(hillside));
