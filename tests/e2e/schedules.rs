@@ -165,7 +165,7 @@ e2e! {
         assert!(coachbot::store::members::unreachable_since(&bot.db, bot.ids.server(), pat).await.expect("flag").is_some());
         let mark = bot.emu.call_count();
         bot.emu.send_dm(plan.pat, "hello, are you there?");
-        bot.emu.wait_for_call(mark, WAIT, |c| c.method == "POST" && c.path == format!("/channels/{pat_dm}/messages")).await.expect("the bot answers Pat");
+        bot.emu.wait_for_call(mark, WAIT, move |c| c.method == "POST" && c.path == format!("/channels/{pat_dm}/messages")).await.expect("the bot answers Pat");
         let deadline = tokio::time::Instant::now() + WAIT;
         while coachbot::store::members::unreachable_since(&bot.db, bot.ids.server(), pat).await.expect("flag").is_some() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
