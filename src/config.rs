@@ -77,6 +77,8 @@ pub struct Config {
     /// The outbox sender's pace and leases (`COACHBOT_SEND_PER_SECOND`,
     /// `COACHBOT_OUTBOX_LEASE_SECS`).
     pub sending: Sending,
+    /// Where `/metrics` and `/healthz` are served (`COACHBOT_METRICS_ADDR`); off when unset.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -178,12 +180,26 @@ impl Config {
                 .map_or(defaults.lease, std::time::Duration::from_secs),
         };
 
+        let metrics_addr = non_empty("COACHBOT_METRICS_ADDR")
+            .map(|raw| {
+                raw.trim()
+                    .parse::<std::net::SocketAddr>()
+                    .map_err(|_| ConfigError::Invalid {
+                        var: "COACHBOT_METRICS_ADDR",
+                        reason: format!(
+                            "`{raw}` should be an address and port, e.g. 127.0.0.1:9464"
+                        ),
+                    })
+            })
+            .transpose()?;
+
         Ok(Self {
             token,
             database_url,
             discord_api_url,
             log_filter,
             sending,
+            metrics_addr,
         })
     }
 
