@@ -175,6 +175,7 @@ async fn metrics_after_the_minute(bot: &TestBot, addr: SocketAddr) {
         assert_eq!(status, 200, "{body}");
         let metrics = parse(&body);
         if total(&metrics, "coachbot_outbox_backlog", &[]) == 0.0 {
+            println!("/metrics after the scripted minute:\n{body}");
             break metrics;
         }
         assert!(
@@ -307,12 +308,18 @@ async fn postgres_process_shows_its_metrics_and_is_unhealthy_without_its_databas
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    println!("/healthz without the database: {status}\n{body}");
     assert_eq!(status, 503, "{body}");
     assert!(body.starts_with("database: "), "{body}");
     assert!(
         !body.contains("gateway"),
         "the shards are still connected: {body}"
     );
+    // Asked again, still 503: the database is gone, not one request unlucky.
+    let (status, body) = get(addr, "/healthz").await;
+    println!("and again: {status}\n{body}");
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("database: "), "{body}");
     bot_process.kill9().await;
     bot.finish().await;
 }
