@@ -301,6 +301,25 @@ mod tests {
     }
 
     #[test]
+    fn the_metrics_address_is_off_unless_set_and_must_be_an_address_and_port() {
+        assert_eq!(config(&[]).expect("valid").metrics_addr, None);
+        let config_with = config(&[("COACHBOT_METRICS_ADDR", "127.0.0.1:9464")]).expect("valid");
+        assert_eq!(
+            config_with.metrics_addr,
+            Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9464)))
+        );
+        for raw in ["9464", "localhost:9464", "127.0.0.1"] {
+            let error = config(&[("COACHBOT_METRICS_ADDR", raw)]).expect_err(raw);
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("COACHBOT_METRICS_ADDR is malformed"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
     fn the_token_is_never_shown_in_debug_output() {
         let config = config(&[("DISCORD_TOKEN", "secret-token-value")]).expect("valid");
         assert!(!format!("{config:?}").contains("secret-token-value"));
