@@ -267,10 +267,17 @@ async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
             }
             let api_url = config.discord_api_url.as_deref();
             let app = App::load(db, token, api_url, config.sending, Clock::system())?;
+            let gateway = crate::metrics::Gateway::default();
+            if let Some(addr) = config.metrics_addr {
+                let handle = crate::metrics::install()?;
+                let watched = (!worker).then(|| gateway.clone());
+                crate::metrics::serve(addr, handle, app.db.clone(), app.clock.clone(), watched)
+                    .await?;
+            }
             if worker {
                 run_worker(app).await
             } else {
-                run_bot(app, token, api_url).await
+                run_bot(app, token, api_url, &gateway).await
             }
         }
         Command::Migrate => {
@@ -531,10 +538,16 @@ pub async fn export(
 /// Runs the full bot until Ctrl-C: gateway, commands, and the scheduler loop.
 /// Without the Server Members intent (Discord closes with 4014) it says what to switch on
 /// and runs without it.
-async fn run_bot(app: App, token: &Token, api_url: Option<&str>) -> anyhow::Result<()> {
+async fn run_bot(
+    app: App,
+    token: &Token,
+    api_url: Option<&str>,
+    gateway: &crate::metrics::Gateway,
+) -> anyhow::Result<()> {
     let mut options = crate::discord::Options::default();
     loop {
         let mut client = crate::discord::client(app.clone(), token, api_url, options).await?;
+        gateway.watch(client.shard_manager.clone());
         let shards = client.shard_manager.clone();
         let stop = tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {

@@ -77,6 +77,8 @@ pub struct Config {
     /// The outbox sender's pace and leases (`COACHBOT_SEND_PER_SECOND`,
     /// `COACHBOT_OUTBOX_LEASE_SECS`).
     pub sending: Sending,
+    /// Where `/metrics` and `/healthz` are served (`COACHBOT_METRICS_ADDR`); off when unset.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -178,12 +180,26 @@ impl Config {
                 .map_or(defaults.lease, std::time::Duration::from_secs),
         };
 
+        let metrics_addr = non_empty("COACHBOT_METRICS_ADDR")
+            .map(|raw| {
+                raw.trim()
+                    .parse::<std::net::SocketAddr>()
+                    .map_err(|_| ConfigError::Invalid {
+                        var: "COACHBOT_METRICS_ADDR",
+                        reason: format!(
+                            "`{raw}` should be an address and port, e.g. 127.0.0.1:9464"
+                        ),
+                    })
+            })
+            .transpose()?;
+
         Ok(Self {
             token,
             database_url,
             discord_api_url,
             log_filter,
             sending,
+            metrics_addr,
         })
     }
 
@@ -282,6 +298,25 @@ mod tests {
                 .to_string()
                 .starts_with("DISCORD_API_URL is malformed")
         );
+    }
+
+    #[test]
+    fn the_metrics_address_is_off_unless_set_and_must_be_an_address_and_port() {
+        assert_eq!(config(&[]).expect("valid").metrics_addr, None);
+        let config_with = config(&[("COACHBOT_METRICS_ADDR", "127.0.0.1:9464")]).expect("valid");
+        assert_eq!(
+            config_with.metrics_addr,
+            Some(std::net::SocketAddr::from(([127, 0, 0, 1], 9464)))
+        );
+        for raw in ["9464", "localhost:9464", "127.0.0.1"] {
+            let error = config(&[("COACHBOT_METRICS_ADDR", raw)]).expect_err(raw);
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("COACHBOT_METRICS_ADDR is malformed"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod emulator;
 pub mod error;
 pub mod export;
+pub mod metrics;
 pub mod outbound;
 pub mod outbox;
 pub mod owner_only;

@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::error::UserError;
 
 pub(super) async fn on_error(error: FrameworkError<'_, App, Error>) {
+    crate::metrics::command_ended(command_result(&error));
     match error {
         FrameworkError::Command { error, ctx, .. } => answer(ctx, &error).await,
         FrameworkError::CommandCheckFailed {
@@ -42,6 +43,21 @@ pub(super) async fn on_error(error: FrameworkError<'_, App, Error>) {
                 tracing::error!(%error, "error while handling an error");
             }
         }
+    }
+}
+
+/// How a command that met `error` ended, for the commands metric.
+fn command_result(error: &FrameworkError<'_, App, Error>) -> crate::metrics::CommandResult {
+    use crate::metrics::CommandResult;
+    match error {
+        FrameworkError::Command { error, .. } if error.downcast_ref::<UserError>().is_some() => {
+            CommandResult::UserError
+        }
+        FrameworkError::CommandCheckFailed { .. } | FrameworkError::GuildOnly { .. } => {
+            CommandResult::Refused
+        }
+        FrameworkError::ArgumentParse { .. } => CommandResult::BadInput,
+        _ => CommandResult::Error,
     }
 }
 

@@ -157,8 +157,34 @@ impl serenity::Framework for Traced {
 
     async fn dispatch(&self, ctx: serenity::Context, event: serenity::FullEvent) {
         let span = span_for(&event);
-        tracing::Instrument::instrument(self.0.dispatch(ctx, event), span).await;
+        let command = command_name(&event);
+        let handling = tracing::Instrument::instrument(self.0.dispatch(ctx, event), span);
+        match command {
+            Some(name) => crate::metrics::time_command(name, handling).await,
+            None => handling.await,
+        }
     }
+}
+
+/// A slash command's name with its subcommand (`step add`), for the commands metric.
+fn command_name(event: &serenity::FullEvent) -> Option<String> {
+    let serenity::FullEvent::InteractionCreate {
+        interaction: serenity::Interaction::Command(command),
+    } = event
+    else {
+        return None;
+    };
+    let sub = command.data.options.first().filter(|o| {
+        matches!(
+            o.value,
+            serenity::CommandDataOptionValue::SubCommand(_)
+                | serenity::CommandDataOptionValue::SubCommandGroup(_)
+        )
+    });
+    Some(match sub {
+        Some(sub) => format!("{} {}", command.data.name, sub.name),
+        None => command.data.name.clone(),
+    })
 }
 
 fn span_for(event: &serenity::FullEvent) -> tracing::Span {

@@ -43,6 +43,20 @@ pub enum OutboxMessage {
     },
 }
 
+/// Every kind [`OutboxMessage::kind`] names: the outbox backlog metric shows each, at 0 when
+/// none waits.
+pub const KINDS: &[&str] = &[
+    "checkin_start",
+    "nudge",
+    "notice",
+    "digest",
+    "summary",
+    "message",
+    "announcement",
+    "prompt",
+    "reminder",
+];
+
 impl OutboxMessage {
     /// The kind as stored (`checkin_start`, `nudge`, …).
     pub fn kind(&self) -> &'static str {

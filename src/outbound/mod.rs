@@ -123,14 +123,17 @@ impl Outbound {
         }
     }
 
-    /// Holds every request after a global 429.
+    /// Counts every 429, and holds every request after a global one.
     async fn noted<T>(&self, result: Result<T, SendError>) -> Result<T, SendError> {
         if let Err(SendError::RateLimited {
             retry_after,
-            global: true,
+            global,
         }) = &result
         {
-            self.pause_all(*retry_after).await;
+            crate::metrics::rate_limited(*global);
+            if *global {
+                self.pause_all(*retry_after).await;
+            }
         }
         result
     }
@@ -154,6 +157,14 @@ impl Outbound {
         let channel = serenity::ChannelId::new(channel);
         let result =
             send::post_message_with_files(&self.http, &self.client, channel, message, files).await;
+        crate::metrics::sent(match &result {
+            Ok(_) => "sent",
+            Err(SendError::RateLimited { .. }) => "rate_limited",
+            Err(SendError::DmsClosed) => "dms_closed",
+            Err(SendError::Unavailable { .. }) => "server_error",
+            Err(SendError::Network(_)) => "network",
+            Err(SendError::Rejected { .. }) => "rejected",
+        });
         self.noted(result).await.map(|m| m.id.get())
     }
 

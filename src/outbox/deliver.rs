@@ -148,6 +148,18 @@ impl Scheduler {
                 Err(error) => self.failed(&row, &error, now, &mut outcome).await?,
             }
         }
+        for (result, count) in [
+            ("sent", outcome.sent),
+            ("skipped", outcome.skipped),
+            ("retried", outcome.retried),
+            ("failed", outcome.failed),
+            ("unreachable", outcome.unreachable),
+            ("composed", outcome.composed),
+            ("waiting", outcome.waiting),
+            ("missed", outcome.missed),
+        ] {
+            crate::metrics::outbox_rows(result, count);
+        }
         Ok(outcome)
     }
 

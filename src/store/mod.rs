@@ -16,6 +16,7 @@ pub mod export;
 pub mod feed;
 pub mod forget;
 pub mod frameworks;
+pub mod gauges;
 pub mod goals;
 pub mod holdings;
 pub mod indicators;

@@ -33,6 +33,8 @@ pub struct Launch<'a> {
     pub lease_secs: u64,
     /// `COACHBOT_SEND_PER_SECOND` (the default 40 when `None`).
     pub per_second: Option<u64>,
+    /// `COACHBOT_METRICS_ADDR`: where it serves `/metrics` and `/healthz` (off when `None`).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl BotProcess {
@@ -71,6 +73,10 @@ impl BotProcess {
         if let Some(rate) = launch.per_second {
             command.env("COACHBOT_SEND_PER_SECOND", rate.to_string());
         }
+        match launch.metrics_addr {
+            Some(addr) => command.env("COACHBOT_METRICS_ADDR", addr.to_string()),
+            None => command.env_remove("COACHBOT_METRICS_ADDR"),
+        };
         let mut child = command.spawn().expect("the coachbot binary starts");
         let pid = child.id().expect("a pid");
         let lines = Arc::new(Mutex::new(Vec::new()));
