@@ -199,6 +199,11 @@ async fn record_as(
     themselves: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    // Nearly every command comes from someone already recorded as they are: a read then
+    // spares the command a write transaction (SQLite has one writer for all of them).
+    if is_recorded(db, seen, themselves).await? {
+        return Ok(());
+    }
     let server = seen.server_id;
     let user = seen.user_id;
     let contact = contact_key(server, user);
@@ -241,6 +246,40 @@ async fn record_as(
         Ok::<_, sqlx::Error>(())
     })
     .context("recording a member")
+}
+
+/// Whether the store already holds `seen` exactly: the server under its name, the member
+/// under their name with these roles and no others, and, for the person themselves, no
+/// forgotten mark to lift. Recording it again would change nothing.
+async fn is_recorded(db: &Db, seen: &MemberSighting<'_>, themselves: bool) -> anyhow::Result<bool> {
+    let (server, user) = (seen.server_id, seen.user_id);
+    let stored: Option<(String, String, i64)> = on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT m.display_name, s.name,
+                    (SELECT COUNT(*) FROM forgotten_contacts f WHERE f.server_id = $1 AND f.contact = $3)
+             FROM members m JOIN servers s ON s.id = m.server_id
+             WHERE m.server_id = $1 AND m.user_id = $2",
+        )
+        .bind(server)
+        .bind(user)
+        .bind(contact_key(server, user))
+        .fetch_optional(pool)
+        .await
+    })
+    .context("reading how a member was last recorded")?;
+    let Some((name, server_name, forgotten)) = stored else {
+        return Ok(false);
+    };
+    if name != seen.display_name || server_name != seen.server_name || (themselves && forgotten > 0)
+    {
+        return Ok(false);
+    }
+    let mut held = roles_of(db, server, user).await?;
+    let mut seen_grants = seen.grants.to_vec();
+    held.sort();
+    seen_grants.sort();
+    seen_grants.dedup();
+    Ok(held == seen_grants)
 }
 
 /// Replaces the coachbot roles `$user` holds in `$server` with `$grants`, inside the
@@ -393,6 +432,23 @@ pub async fn note(
     display_name: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    // Already known by this name (the usual case): nothing to write.
+    let known: Option<i64> = on_backend!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT CAST(1 AS BIGINT) FROM members m JOIN servers s ON s.id = m.server_id
+             WHERE m.server_id = $1 AND m.user_id = $2 AND m.display_name = $3 AND s.name = $4",
+        )
+        .bind(server_id)
+        .bind(user_id)
+        .bind(display_name.to_owned())
+        .bind(server_name.to_owned())
+        .fetch_optional(pool)
+        .await
+    })
+    .context("reading a member's recorded name")?;
+    if known.is_some() {
+        return Ok(());
+    }
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         ensure_server!(&mut *tx, server_id, server_name.to_owned(), now).await?;

@@ -445,6 +445,28 @@ pub struct StepFilter<'a> {
     pub overdue_on: Option<NaiveDate>,
 }
 
+/// The conditions of a [`StepFilter`] on `action_steps s JOIN focus_indicators f`, binding
+/// `$1` server, `$2` school, `$3` owner, `$4` indicator, `$5` status, `$6` overdue-on date.
+const MATCHES: &str = "s.server_id = $1
+               AND ($2 IS NULL OR s.school_id = $2)
+               AND ($3 IS NULL OR EXISTS (SELECT 1 FROM step_owners o WHERE o.step_id = s.id AND o.user_id = $3))
+               AND ($4 IS NULL OR f.indicator_id = $4)
+               AND ($5 IS NULL OR s.status = $5)
+               AND ($6 IS NULL OR (s.due_on < $6 AND s.status NOT IN ('done', 'dropped')))";
+
+/// Binds a [`StepFilter`] to a query written with [`MATCHES`].
+macro_rules! bind_filter {
+    ($query:expr, $server_id:expr, $filter:expr) => {
+        $query
+            .bind($server_id)
+            .bind($filter.school_id)
+            .bind($filter.owner)
+            .bind($filter.indicator_id.map(str::to_owned))
+            .bind($filter.status.map(str::to_owned))
+            .bind($filter.overdue_on)
+    };
+}
+
 /// Steps in the server matching the filter, by due date.
 pub async fn list(
     db: &Db,
@@ -452,25 +474,112 @@ pub async fn list(
     filter: &StepFilter<'_>,
 ) -> anyhow::Result<Vec<ActionStep>> {
     on_backend!(db, pool => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "{SELECT} WHERE s.server_id = $1
-               AND ($2 IS NULL OR s.school_id = $2)
-               AND ($3 IS NULL OR EXISTS (SELECT 1 FROM step_owners o WHERE o.step_id = s.id AND o.user_id = $3))
-               AND ($4 IS NULL OR f.indicator_id = $4)
-               AND ($5 IS NULL OR s.status = $5)
-               AND ($6 IS NULL OR (s.due_on < $6 AND s.status NOT IN ('done', 'dropped')))
-             ORDER BY s.due_on, s.id"
-        )))
-        .bind(server_id)
-        .bind(filter.school_id)
-        .bind(filter.owner)
-        .bind(filter.indicator_id.map(str::to_owned))
-        .bind(filter.status.map(str::to_owned))
-        .bind(filter.overdue_on)
+        bind_filter!(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT} WHERE {MATCHES} ORDER BY s.due_on, s.id"
+            ))),
+            server_id,
+            filter
+        )
         .fetch_all(pool)
         .await
     })
     .context("listing steps")
+}
+
+/// The first steps of a list, as one screen shows them, and how many there are in all.
+#[derive(Clone, Debug, Default)]
+pub struct StepPage {
+    /// The first steps shown, by due date.
+    pub steps: Vec<ActionStep>,
+    /// The owners of each of those steps.
+    pub owners: std::collections::HashMap<StepId, Vec<UserId>>,
+    /// How many steps the list shows in all (more than `steps` when it goes on).
+    pub shown: i64,
+    /// Done and dropped steps left out (with `closed` false).
+    pub hidden: i64,
+}
+
+/// The first `limit` steps matching the filter, by due date, with their owners, and the
+/// counts of the whole list: what a screen shows of a plan of any size, in three queries
+/// whatever the school's size. Done and dropped steps are counted but left out unless
+/// `closed`.
+pub async fn page(
+    db: &Db,
+    server_id: ServerId,
+    filter: &StepFilter<'_>,
+    closed: bool,
+    limit: i64,
+) -> anyhow::Result<StepPage> {
+    let (shown, hidden): (i64, i64) = on_backend!(db, pool => {
+        bind_filter!(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT COALESCE(SUM(CASE WHEN $7 OR s.status NOT IN ('done', 'dropped') THEN 1 ELSE 0 END), 0),
+                        COALESCE(SUM(CASE WHEN $7 OR s.status NOT IN ('done', 'dropped') THEN 0 ELSE 1 END), 0)
+                 FROM action_steps s JOIN focus_indicators f ON f.id = s.focus_id
+                 WHERE {MATCHES}"
+            ))),
+            server_id,
+            filter
+        )
+        .bind(closed)
+        .fetch_one(pool)
+        .await
+    })
+    .context("counting the steps of a list")?;
+    let steps: Vec<ActionStep> = on_backend!(db, pool => {
+        bind_filter!(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "{SELECT} WHERE {MATCHES} AND ($7 OR s.status NOT IN ('done', 'dropped'))
+                 ORDER BY s.due_on, s.id LIMIT $8"
+            ))),
+            server_id,
+            filter
+        )
+        .bind(closed)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+    })
+    .context("listing a screen of steps")?;
+    let owners = owners_of(db, &steps).await?;
+    Ok(StepPage {
+        steps,
+        owners,
+        shown,
+        hidden,
+    })
+}
+
+/// The owners of these steps, in one query: step → owners.
+async fn owners_of(
+    db: &Db,
+    steps: &[ActionStep],
+) -> anyhow::Result<std::collections::HashMap<StepId, Vec<UserId>>> {
+    let mut owners: std::collections::HashMap<StepId, Vec<UserId>> =
+        std::collections::HashMap::new();
+    if steps.is_empty() {
+        return Ok(owners);
+    }
+    // The ids are the database's own integers, written into the statement (a screen's worth).
+    let ids = steps
+        .iter()
+        .map(|s| s.id.get().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<(StepId, UserId)> = on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT step_id, user_id FROM step_owners WHERE step_id IN ({ids})
+             ORDER BY step_id, user_id"
+        )))
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading the owners of a screen of steps")?;
+    for (step, person) in rows {
+        owners.entry(step).or_default().push(person);
+    }
+    Ok(owners)
 }
 
 /// How many steps the server has (all schools).

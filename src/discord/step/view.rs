@@ -1,17 +1,18 @@
 //! Reading the plan: `/step list` and `/step show`.
 
+use chrono::NaiveDate;
 use poise::CreateReply;
 use poise::serenity_prelude as serenity;
 
 use super::super::scope::{self, Names, Need};
 use super::super::{Context, Error, complete};
 use super::{StatusChoice, indicator_named, step_for};
-use crate::domain::ids::{ServerId, UserId};
+use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::plan::StepStatus;
 use crate::domain::text::{self, EMBED_DESCRIPTION};
 use crate::store::barriers;
 use crate::store::schools::{self, School};
-use crate::store::steps::{self, ActionStep, StepFilter, StepUpdate};
+use crate::store::steps::{self, StepFilter, StepPage, StepUpdate};
 
 /// List steps: yours, a school's, by indicator or status, or overdue
 #[poise::command(slash_command, guild_only)]
@@ -36,32 +37,43 @@ pub(super) async fn list(
         None => None,
     };
     let status = status.map(StepStatus::from);
-    let filter = StepFilter {
-        school_id: school.as_ref().map(|s| s.id),
-        owner: mine.unwrap_or(false).then_some(caller.user_id),
-        indicator_id: indicator_id.as_deref(),
-        status: status.map(StepStatus::key),
-        overdue_on: None,
-    };
+    let overdue = overdue.unwrap_or(false);
     let now = ctx.data().now();
-    let (found, closed): (Vec<ActionStep>, Vec<ActionStep>) =
-        steps::list(db, caller.guild_id, &filter)
-            .await?
-            .into_iter()
-            .filter(|s| caller.access.can_read_plan(s.school_id))
-            .filter(|s| {
-                !overdue.unwrap_or(false)
-                    || (s.status.is_open()
-                        && all_schools
-                            .iter()
-                            .find(|x| x.id == s.school_id)
-                            .is_some_and(|x| s.due_on < scope::today(x, now)))
-            })
-            // Done and dropped steps show only when `status` asks for them.
-            .partition(|s| status.is_some() || s.status.is_open());
-    let hidden = closed.len();
+    // One query per school when each school's "today" (in its own time zone) or the
+    // caller's reach differs between schools; one for the whole server otherwise.
+    let readable: Vec<&School> = all_schools
+        .iter()
+        .filter(|s| caller.access.can_read_plan(s.id))
+        .collect();
+    let parts: Vec<(Option<SchoolId>, Option<NaiveDate>)> = match &school {
+        Some(s) => vec![(Some(s.id), overdue.then(|| scope::today(s, now)))],
+        None if !overdue && readable.len() == all_schools.len() => vec![(None, None)],
+        None => readable
+            .iter()
+            .map(|s| (Some(s.id), overdue.then(|| scope::today(s, now))))
+            .collect(),
+    };
+    let mut page = StepPage::default();
+    for (school_id, overdue_on) in parts {
+        let filter = StepFilter {
+            school_id,
+            owner: mine.unwrap_or(false).then_some(caller.user_id),
+            indicator_id: indicator_id.as_deref(),
+            status: status.map(StepStatus::key),
+            overdue_on,
+        };
+        // Done and dropped steps show only when `status` asks for them.
+        let part = steps::page(db, caller.guild_id, &filter, status.is_some(), LIST_PAGE).await?;
+        page.steps.extend(part.steps);
+        page.owners.extend(part.owners);
+        page.shown += part.shown;
+        page.hidden += part.hidden;
+    }
+    page.steps.sort_by_key(|s| (s.due_on, s.id));
+    page.steps
+        .truncate(usize::try_from(LIST_PAGE).unwrap_or(usize::MAX));
     let every_school = school.is_none().then_some(all_schools.as_slice());
-    let lines = list_lines(ctx, caller.guild_id, &found, every_school).await?;
+    let lines = list_lines(ctx, caller.guild_id, &page, every_school).await?;
     let heading = match &school {
         Some(s) => format!("Steps of {}", s.name),
         None => "Steps in every school".to_owned(),
@@ -69,12 +81,14 @@ pub(super) async fn list(
     let mut body = if lines.is_empty() {
         "No open steps match. Add one with `/step add`.".to_owned()
     } else {
-        scope::fit_lines_see(
+        fit_page(
             &lines,
+            usize::try_from(page.shown).unwrap_or(lines.len()),
             EMBED_DESCRIPTION - 200,
             "narrow it with `school`, `mine`, `status` or `indicator`",
         )
     };
+    let hidden = page.hidden;
     if hidden > 0 {
         body.push_str(&format!(
             "\n\n{hidden} done or dropped step(s) hidden: add `status: done` or `status: dropped` to see them."
@@ -85,24 +99,51 @@ pub(super) async fn list(
         .description(body)
         .footer(serenity::CreateEmbedFooter::new(format!(
             "{} step(s)",
-            found.len()
+            page.shown
         )));
     ctx.send(CreateReply::default().embed(embed).ephemeral(true))
         .await?;
     Ok(())
 }
 
+/// Steps `/step list` reads from the database at most: more lines than its embed can hold
+/// (a line takes at least about 40 of the description's 3,900 characters), so the screen is
+/// always full when the plan is, and a plan of thousands costs what one screen costs.
+const LIST_PAGE: i64 = 100;
+
+/// `lines` (the first of `total`) within `max` characters; when they do not all fit, or the
+/// list goes on past them, it ends with how many more there are and `see` where to find them.
+fn fit_page(lines: &[String], total: usize, max: usize, see: &str) -> String {
+    let more = |left: usize| format!("… and {left} more; {see}");
+    let mut out = String::new();
+    for (index, line) in lines.iter().enumerate() {
+        let left = total.saturating_sub(index);
+        if out.chars().count() + line.chars().count() + 1 + more(left).chars().count() + 1 > max {
+            out.push_str(&more(left));
+            return text::clip(&out, max);
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    if total > lines.len() {
+        // Room for this was kept with every line above.
+        out.push_str(&more(total - lines.len()));
+        return out;
+    }
+    out.trim_end().to_owned()
+}
+
 /// One line a step for `/step list`; with `every_school`, each line names its school.
 async fn list_lines(
     ctx: Context<'_>,
     guild_id: ServerId,
-    found: &[ActionStep],
+    page: &StepPage,
     every_school: Option<&[School]>,
 ) -> Result<Vec<String>, Error> {
     let names = Names::load(ctx, guild_id).await?;
     let mut lines = Vec::new();
-    for step in found {
-        let owners = steps::owners(&ctx.data().db, step.id).await?;
+    for step in &page.steps {
+        let owners = page.owners.get(&step.id).map_or(&[][..], Vec::as_slice);
         let where_ = every_school
             .and_then(|all| all.iter().find(|x| x.id == step.school_id))
             .map(|x| format!(" · {}", x.name))
@@ -114,7 +155,7 @@ async fn list_lines(
             step.status.label(),
             scope::day(step.due_on),
             step.indicator_id,
-            names.list(&owners)
+            names.list(owners)
         ));
     }
     Ok(lines)

@@ -1,0 +1,580 @@
+//! `cargo bench --bench commands`: the slash-command path, end to end through the local
+//! Discord emulator, with 1, 50 and 200 commands in flight.
+//!
+//! - a bare poise bot whose one command only replies: what serenity, poise and the emulator
+//!   cost on this machine, the yardstick for the rest;
+//! - coachbot's `/step add` (a team member adds a step to their school, owned by a teammate):
+//!   each must be acknowledged, stored, and leave its announcement row in the outbox;
+//! - coachbot's `/step list` by a coach, for a school of 20 steps and one of 5,000.
+//!
+//! For each: commands/s, the ratio to the bare bot's rate at the same number in flight, and the
+//! time from the interaction to its acknowledgement (p50, p99). SQLite always; PostgreSQL too
+//! when `BENCH_DATABASE_URL` (or `TEST_DATABASE_URL`) names a server. The emulator's rate limits
+//! are off (the bot is measured, not Discord's pacing) and the output says so; the scheduler
+//! loop is off, as in the tests (each command delivers its own announcement).
+//!
+//! `-- --quick` sends fewer commands per level. The machine is shared and noisy: read the
+//! ratios, and run it twice.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::{TimeDelta, Utc};
+use coachbot::app::App;
+use coachbot::clock::Clock;
+use coachbot::config::{Config, Sending, Token};
+use coachbot::domain::ids::{SchoolId, ServerId};
+use coachbot::emulator::world::permissions;
+use coachbot::emulator::{Emulator, Reply, Rules};
+use coachbot::store::{Db, db_id};
+use common::{Backend, Fresh, ms, thousands};
+use poise::serenity_prelude as serenity;
+use serde_json::{Value, json};
+
+const IN_FLIGHT: [usize; 3] = [1, 50, 200];
+/// Steps of the two schools `/step list` reads.
+const SMALL: usize = 20;
+const LARGE: usize = 5_000;
+/// How long one command may take before the run counts it as failed.
+const WAIT: Duration = Duration::from_secs(30);
+
+fn main() -> anyhow::Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    // Commands per level: writes and the bare reply, then reads.
+    let (writes, reads) = if quick { (300, 100) } else { (2_000, 400) };
+    let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
+    runtime.block_on(async move {
+        let rules = Rules::without_rate_limits();
+        println!(
+            "coachbot command-path benchmark ({}): {} commands a level ({} for /step list)",
+            if quick { "quick" } else { "full" },
+            writes,
+            reads
+        );
+        println!("emulator: {}", rules.describe());
+        println!();
+        header();
+        let bare = bare_levels(writes, &rules).await?;
+        for level in &bare {
+            row("(any)", "bare reply", level, None);
+        }
+        for backend in common::backends() {
+            coachbot_levels(&backend, &rules, writes, reads, &bare).await?;
+        }
+        Ok(())
+    })
+}
+
+/// What one level (N commands, C in flight) measured.
+struct Level {
+    in_flight: usize,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+    failed: usize,
+}
+
+fn header() {
+    println!(
+        "{:<11} {:<22} {:>9} {:>11} {:>8} {:>9} {:>9} {:>7}",
+        "backend", "command", "in flight", "commands/s", "vs bare", "ack p50", "ack p99", "failed"
+    );
+}
+
+fn row(backend: &str, command: &str, level: &Level, bare: Option<&Level>) {
+    let ratio = bare.map_or_else(
+        || "-".to_owned(),
+        |b| format!("{:.0}%", 100.0 * level.per_second / b.per_second),
+    );
+    println!(
+        "{:<11} {:<22} {:>9} {:>11.0} {:>8} {:>9} {:>9} {:>7}",
+        backend,
+        command,
+        level.in_flight,
+        level.per_second,
+        ratio,
+        format!("{:.1} ms", ms(level.p50)),
+        format!("{:.1} ms", ms(level.p99)),
+        level.failed
+    );
+}
+
+/// One command to send: who, where, what, with which options.
+struct Invocation {
+    user: u64,
+    channel: u64,
+    name: &'static str,
+    options: Vec<(&'static str, Value)>,
+}
+
+type Make = Arc<dyn Fn(usize) -> Invocation + Send + Sync>;
+type Check = fn(&Reply) -> bool;
+
+/// Sends `total` commands made by `make`, `in_flight` at a time; each counts as done when its
+/// interaction is acknowledged, and as failed unless `check` accepts the reply.
+async fn drive(
+    emu: &Arc<Emulator>,
+    in_flight: usize,
+    total: usize,
+    make: &Make,
+    check: Check,
+) -> anyhow::Result<Level> {
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..in_flight.min(total) {
+        let (emu, next, make) = (emu.clone(), next.clone(), make.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failed = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let call = make(i);
+                let sent = Instant::now();
+                let interaction =
+                    emu.slash_command(call.user, call.channel, call.name, &call.options)?;
+                match emu.reply(&interaction, WAIT).await {
+                    Ok(reply) if check(&reply) => {}
+                    _ => failed += 1,
+                }
+                latencies.push(sent.elapsed());
+            }
+            anyhow::Ok((latencies, failed))
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    let mut failed = 0;
+    for worker in workers {
+        let (mine, lost) = worker.await.context("a load worker panicked")??;
+        latencies.extend(mine);
+        failed += lost;
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: usize| latencies[(latencies.len() * q / 100).min(latencies.len() - 1)];
+    Ok(Level {
+        in_flight,
+        per_second: total as f64 / elapsed.as_secs_f64(),
+        p50: at(50),
+        p99: at(99),
+        failed,
+    })
+}
+
+fn token() -> anyhow::Result<Token> {
+    let config = Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "bench-token".to_owned()))?;
+    Ok(config.token()?.clone())
+}
+
+// ----- the bare bot -----
+
+type BareContext<'a> = poise::Context<'a, (), anyhow::Error>;
+
+/// Replies, and does nothing else.
+#[poise::command(slash_command)]
+async fn ping(ctx: BareContext<'_>) -> Result<(), anyhow::Error> {
+    ctx.send(
+        poise::CreateReply::default()
+            .content("pong")
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn bare_levels(total: usize, rules: &Rules) -> anyhow::Result<Vec<Level>> {
+    let emu = Arc::new(Emulator::start_with_rules(None, 0, false, rules.clone()).await?);
+    let owner = emu.add_user("Olive Owner");
+    let guild = emu.add_guild("Bench District", owner);
+    let general = emu.add_text_channel(guild, "general")?;
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: vec![ping()],
+            ..Default::default()
+        })
+        .setup(|ctx, _ready, framework| {
+            Box::pin(async move {
+                poise::builtins::register_globally(ctx, &framework.options().commands).await?;
+                Ok(())
+            })
+        })
+        .build();
+    let http = coachbot::outbound::http_client(&token()?, Some(emu.api_url()));
+    let mut client = serenity::ClientBuilder::new_with_http(http, serenity::GatewayIntents::GUILDS)
+        .framework(framework)
+        .await
+        .context("building the bare bot")?;
+    let shards = client.shard_manager.clone();
+    let task = tokio::spawn(async move {
+        if let Err(error) = client.start().await {
+            eprintln!("the bare bot stopped: {error:#}");
+        }
+    });
+    emu.wait_for_commands(WAIT).await?;
+    let make: Make = Arc::new(move |_| Invocation {
+        user: owner,
+        channel: general,
+        name: "ping",
+        options: Vec::new(),
+    });
+    let check: Check = |r| r.content == "pong";
+    drive(&emu, 10, 50, &make, check).await?; // warm-up
+    let mut levels = Vec::new();
+    for in_flight in IN_FLIGHT {
+        levels.push(drive(&emu, in_flight, total, &make, check).await?);
+    }
+    task.abort();
+    shards.shutdown_all().await;
+    Ok(levels)
+}
+
+// ----- coachbot -----
+
+/// The server the coachbot runs use: three schools, their teams and the coaches.
+struct World {
+    guild: u64,
+    general: u64,
+    /// Lincoln's team: they add steps there, owned by each other.
+    lincoln_team: Vec<u64>,
+    /// Coaches of every school: they list the plans.
+    coaches: Vec<u64>,
+}
+
+/// Sends one command and waits for its answer (for setting up).
+async fn command(
+    emu: &Emulator,
+    user: u64,
+    channel: u64,
+    name: &str,
+    options: &[(&str, Value)],
+) -> anyhow::Result<Reply> {
+    let interaction = emu.slash_command(user, channel, name, options)?;
+    emu.reply(&interaction, WAIT)
+        .await
+        .with_context(|| format!("/{name} had no answer"))
+}
+
+/// The Discord side: the server, its channels, roles and people (before the bot connects).
+struct Roles {
+    owner: u64,
+    lincoln_channel: u64,
+    lincoln: u64,
+    small: u64,
+    large: u64,
+    coach: u64,
+    small_team: Vec<u64>,
+    large_team: Vec<u64>,
+}
+
+fn build_world(emu: &Emulator) -> anyhow::Result<(World, Roles)> {
+    let owner = emu.add_user("Olive Owner");
+    let guild = emu.add_guild("Bench District", owner);
+    let general = emu.add_text_channel(guild, "general")?;
+    let lincoln_channel = emu.add_text_channel(guild, "lincoln-leadership")?;
+    let role = |name: &str| emu.add_role(guild, name, permissions::EVERYONE_DEFAULT);
+    let people = |prefix: &str, count: usize, role: u64| -> anyhow::Result<Vec<u64>> {
+        (0..count)
+            .map(|i| {
+                let id = emu.add_user(&format!("{prefix} {i}"));
+                emu.add_member(guild, id, &[role])?;
+                Ok(id)
+            })
+            .collect()
+    };
+    let (lincoln_role, small_role, large_role, coach_role) = (
+        role("Lincoln Team")?,
+        role("Small Team")?,
+        role("Large Team")?,
+        role("Coaches")?,
+    );
+    let lincoln_team = people("Lincoln teacher", 20, lincoln_role)?;
+    let small_team = people("Small teacher", 1, small_role)?;
+    let large_team = people("Large teacher", 1, large_role)?;
+    let coaches = people("Coach", 20, coach_role)?;
+    Ok((
+        World {
+            guild,
+            general,
+            lincoln_team,
+            coaches,
+        },
+        Roles {
+            owner,
+            lincoln_channel,
+            lincoln: lincoln_role,
+            small: small_role,
+            large: large_role,
+            coach: coach_role,
+            small_team,
+            large_team,
+        },
+    ))
+}
+
+/// Sets the server up through coachbot's own commands, as an admin and the teams would.
+async fn set_up(emu: &Emulator, world: &World, roles: &Roles) -> anyhow::Result<()> {
+    let (owner, general, lincoln_channel) = (roles.owner, world.general, roles.lincoln_channel);
+    let (lincoln_role, small_role, large_role, coach_role) =
+        (roles.lincoln, roles.small, roles.large, roles.coach);
+    for (name, channel) in [
+        ("Lincoln Elementary", Some(lincoln_channel)),
+        ("Small School", None),
+        ("Large School", None),
+    ] {
+        let mut options = vec![
+            ("name", json!(name)),
+            ("time_zone", json!("America/Chicago")),
+        ];
+        if let Some(channel) = channel {
+            options.push(("channel", json!(channel)));
+        }
+        let reply = command(emu, owner, general, "setup school", &options).await?;
+        anyhow::ensure!(reply.content.contains("Added"), "{}", reply.content);
+    }
+    for (discord_role, coachbot_role, school) in [
+        (lincoln_role, "leadership team", Some("Lincoln Elementary")),
+        (small_role, "leadership team", Some("Small School")),
+        (large_role, "leadership team", Some("Large School")),
+        (coach_role, "coach", None),
+    ] {
+        let mut options = vec![
+            ("discord_role", json!(discord_role)),
+            ("coachbot_role", json!(coachbot_role)),
+        ];
+        if let Some(school) = school {
+            options.push(("school", json!(school)));
+        }
+        let reply = command(emu, owner, general, "setup role", &options).await?;
+        anyhow::ensure!(reply.content.starts_with("Done"), "{}", reply.content);
+    }
+    for member in [
+        world.lincoln_team[0],
+        roles.small_team[0],
+        roles.large_team[0],
+    ] {
+        let reply = command(
+            emu,
+            member,
+            general,
+            "indicator focus",
+            &[("indicator", json!("12a"))],
+        )
+        .await?;
+        anyhow::ensure!(
+            reply.content.contains("now focuses on"),
+            "{}",
+            reply.content
+        );
+    }
+    Ok(())
+}
+
+/// Gives `school` `count` steps under its focus indicator, owned by `owner`, due over the next
+/// four months; one in ten is done (hidden from the list), the rest open.
+async fn seed_steps(
+    db: &Db,
+    server: ServerId,
+    school: SchoolId,
+    owner: u64,
+    count: usize,
+) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let today = now.date_naive();
+    macro_rules! seed {
+        ($pool:expr) => {{
+            let focus: i64 =
+                sqlx::query_scalar("SELECT id FROM focus_indicators WHERE school_id = $1")
+                    .bind(school)
+                    .fetch_one($pool)
+                    .await?;
+            let mut tx = $pool.begin().await?;
+            for i in 0..count {
+                let status = match i % 10 {
+                    9 => "done",
+                    3 | 6 => "in_progress",
+                    _ => "planned",
+                };
+                let step: i64 = sqlx::query_scalar(
+                    "INSERT INTO action_steps (server_id, school_id, focus_id, title, due_on,
+                                               status, created_by, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
+                )
+                .bind(server)
+                .bind(school)
+                .bind(focus)
+                .bind(format!("Walkthrough of grade-level team meeting {i}"))
+                .bind(today + TimeDelta::days((i % 120) as i64))
+                .bind(status)
+                .bind(db_id(owner))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("INSERT INTO step_owners (step_id, user_id) VALUES ($1, $2)")
+                    .bind(step)
+                    .bind(db_id(owner))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        }};
+    }
+    match db {
+        Db::Sqlite(pool) => seed!(pool),
+        Db::Postgres(pool) => {
+            seed!(pool);
+            sqlx::query("ANALYZE").execute(pool).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn coachbot_levels(
+    backend: &Backend,
+    rules: &Rules,
+    writes: usize,
+    reads: usize,
+    bare: &[Level],
+) -> anyhow::Result<()> {
+    let fresh = Fresh::open(backend).await?;
+    let db = fresh.db.clone();
+    let emu = Arc::new(Emulator::start_with_rules(None, 0, false, rules.clone()).await?);
+    let (world, roles) = build_world(&emu)?;
+    let token = token()?;
+    let http = || coachbot::outbound::http_client(&token, Some(emu.api_url()));
+    let app = App::with_http(
+        db.clone(),
+        Arc::new(http()),
+        Sending::default(),
+        Clock::system(),
+    )?;
+    let options = coachbot::discord::Options {
+        scheduler: false,
+        ..Default::default()
+    };
+    let mut client = coachbot::discord::client_with_http(app, http(), options).await?;
+    let shards = client.shard_manager.clone();
+    let task = tokio::spawn(async move {
+        if let Err(error) = client.start().await {
+            eprintln!("coachbot stopped: {error:#}");
+        }
+    });
+    emu.wait_for_commands(WAIT).await?;
+    set_up(&emu, &world, &roles).await?;
+    let world = Arc::new(world);
+    let server = ServerId::new(world.guild);
+    let schools = coachbot::store::schools::list(&db, server).await?;
+    let id_of = |name: &str| {
+        schools
+            .iter()
+            .find(|s| s.name == name)
+            .map(|s| s.id)
+            .context("a school set up above")
+    };
+    seed_steps(&db, server, id_of("Small School")?, world.coaches[0], SMALL).await?;
+    let seeded = Instant::now();
+    seed_steps(&db, server, id_of("Large School")?, world.coaches[0], LARGE).await?;
+    eprintln!(
+        "({}: {} steps seeded in {:.1} s)",
+        backend.name(),
+        thousands(LARGE as i64),
+        seeded.elapsed().as_secs_f64()
+    );
+
+    let added = Arc::new(AtomicUsize::new(0));
+    let add: Make = {
+        let (world, added) = (world.clone(), added.clone());
+        Arc::new(move |_| {
+            let n = added.fetch_add(1, Ordering::Relaxed);
+            let team = &world.lincoln_team;
+            Invocation {
+                user: team[n % team.len()],
+                channel: world.general,
+                name: "step add",
+                options: vec![
+                    ("title", json!(format!("Bench step {n}"))),
+                    ("indicator", json!("12a")),
+                    ("owner", json!(team[(n + 1) % team.len()])),
+                    ("due", json!("in 2 weeks")),
+                ],
+            }
+        })
+    };
+    let list = |school: &'static str| -> Make {
+        let world = world.clone();
+        Arc::new(move |i| Invocation {
+            user: world.coaches[i % world.coaches.len()],
+            channel: world.general,
+            name: "step list",
+            options: vec![("school", json!(school))],
+        })
+    };
+    let added_ok: Check = |r| r.content.starts_with("Added step");
+    let listed: Check = |r| {
+        r.embeds
+            .first()
+            .and_then(|e| e.get("title"))
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.starts_with("Steps of"))
+    };
+    drive(&emu, 10, 50, &add, added_ok).await?; // warm-up
+    let name = backend.name();
+    for (level, bare) in IN_FLIGHT.iter().zip(bare) {
+        let stored_before = coachbot::store::steps::count(&db, server).await?;
+        let announced_before = announcements(&db, server).await?;
+        let figures = drive(&emu, *level, writes, &add, added_ok).await?;
+        let stored = coachbot::store::steps::count(&db, server).await? - stored_before;
+        let announced = announcements(&db, server).await? - announced_before;
+        row(name, "/step add", &figures, Some(bare));
+        anyhow::ensure!(
+            stored == writes as i64 && announced == writes,
+            "every /step add is stored and announced: {stored} stored, {announced} announcement rows for {writes}"
+        );
+    }
+    let mut small = Vec::new();
+    let mut large = Vec::new();
+    for (level, bare) in IN_FLIGHT.iter().zip(bare) {
+        let figures = drive(&emu, *level, reads, &list("Small School"), listed).await?;
+        row(name, "/step list, 20 steps", &figures, Some(bare));
+        small.push(figures);
+        let figures = drive(&emu, *level, reads, &list("Large School"), listed).await?;
+        row(
+            name,
+            &format!("/step list, {} steps", thousands(LARGE as i64)),
+            &figures,
+            Some(bare),
+        );
+        large.push(figures);
+    }
+    for (s, l) in small.iter().zip(&large) {
+        println!(
+            "{:<11} /step list {} vs {} steps, {} in flight: {:.2}x the time a command (p50 {:.2}x)",
+            name,
+            thousands(LARGE as i64),
+            SMALL,
+            s.in_flight,
+            s.per_second / l.per_second,
+            l.p50.as_secs_f64() / s.p50.as_secs_f64()
+        );
+    }
+    task.abort();
+    shards.shutdown_all().await;
+    drop(db);
+    fresh.close().await?;
+    Ok(())
+}
+
+/// Announcement rows in the outbox (sent or not).
+async fn announcements(db: &Db, server: ServerId) -> anyhow::Result<usize> {
+    Ok(coachbot::store::outbox::all(db, server)
+        .await?
+        .iter()
+        .filter(|r| r.kind == "announcement")
+        .count())
+}
