@@ -201,7 +201,7 @@ async fn two_gateway_processes_split_the_servers_by_shard() {
         .find(|d| d.event == "MESSAGE_CREATE" && d.data["id"] == json!(message.to_string()))
         .expect("the DM was dispatched");
     assert_eq!(on.shard.id, 0, "DMs go to shard 0");
-    let needle = format!("message={message}");
+    let needle = format!("message_id={message}");
     let line = handled(&low, &needle).await;
     assert!(line.contains("shard=0"), "{line}");
     assert!(!plain(&high.log()).contains(&needle), "{}", high.log());

@@ -232,7 +232,7 @@ fn span_for(shard: serenity::ShardId, event: &serenity::FullEvent) -> tracing::S
             tracing::info_span!(
                 "dm",
                 user = new_message.author.id.get(),
-                message = new_message.id.get(),
+                message_id = new_message.id.get(),
                 shard,
             )
         }
