@@ -38,6 +38,13 @@ pub enum Command {
         /// these beside one full `run`, all on one PostgreSQL database
         #[arg(long)]
         worker: bool,
+        /// Run only these gateway shards, `0-3` or `2` (needs --total-shards); default: the
+        /// shard count Discord recommends, all in this process
+        #[arg(long, value_name = "FIRST-LAST", conflicts_with = "worker")]
+        shards: Option<String>,
+        /// How many shards the whole bot runs across all its processes
+        #[arg(long, value_name = "N", conflicts_with = "worker")]
+        total_shards: Option<u32>,
     },
     /// Create the database if needed, apply migrations, and exit
     Migrate,
@@ -259,7 +266,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<u8> {
 async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
     match cli.command {
         Command::Prompts { .. } | Command::Schedule { .. } => Ok(()),
-        Command::Run { worker } => {
+        Command::Run {
+            worker,
+            shards,
+            total_shards,
+        } => {
+            let shards = crate::discord::ShardRange::from_args(shards.as_deref(), total_shards)?;
             let token = config.token()?;
             let db = Db::open(&config.database_url).await?;
             if let Some(url) = &config.discord_api_url {
@@ -277,7 +289,7 @@ async fn run_service(cli: Cli, config: Config) -> anyhow::Result<()> {
             if worker {
                 run_worker(app).await
             } else {
-                run_bot(app, token, api_url, &gateway).await
+                run_bot(app, token, api_url, shards, &gateway).await
             }
         }
         Command::Migrate => {
@@ -535,17 +547,22 @@ pub async fn export(
     Ok(written)
 }
 
-/// Runs the full bot until Ctrl-C: gateway, commands, and the scheduler loop.
-/// Without the Server Members intent (Discord closes with 4014) it says what to switch on
-/// and runs without it.
+/// Runs the full bot until Ctrl-C: gateway (the `shards` given, or as many as Discord
+/// recommends), commands, and the scheduler loop. Without the Server Members intent (Discord
+/// closes with 4014) it says what to switch on and runs without it.
 async fn run_bot(
     app: App,
     token: &Token,
     api_url: Option<&str>,
+    shards: Option<crate::discord::ShardRange>,
     gateway: &crate::metrics::Gateway,
 ) -> anyhow::Result<()> {
     let mut options = crate::discord::Options::default();
     loop {
+        let range =
+            crate::discord::shards::plan(&crate::outbound::http_client(token, api_url), shards)
+                .await?;
+        options.shards = Some(range);
         let mut client = crate::discord::client(app.clone(), token, api_url, options).await?;
         gateway.watch(client.shard_manager.clone());
         let shards = client.shard_manager.clone();
@@ -555,7 +572,7 @@ async fn run_bot(
                 shards.shutdown_all().await;
             }
         });
-        let result = client.start().await;
+        let result = crate::discord::shards::start(&mut client, range).await;
         stop.abort();
         match result {
             Err(error) if options.members && crate::discord::intent_refused(&error) => {
@@ -563,10 +580,7 @@ async fn run_bot(
                 options.members = false;
             }
             Err(error) if crate::discord::token_refused(&error) => {
-                anyhow::bail!(
-                    "Discord refused the bot token: check DISCORD_TOKEN (or DISCORD_TOKEN_FILE) \
-                     against the Bot page of your application in the Developer Portal"
-                )
+                anyhow::bail!("{}", crate::discord::TOKEN_REFUSED)
             }
             other => return other.context("running the Discord client"),
         }

@@ -47,6 +47,8 @@ pub(super) async fn request(ctx: &serenity::Context, guild_id: serenity::GuildId
         return false;
     }
     let next = ctx.data.read().await.get::<NextRequest>().cloned();
+    // The shard that carried this server's event (GUILD_CREATE, or a command in it) is the
+    // server's own shard: Discord answers a member request only there.
     let shard = ctx.shard.clone();
     tokio::spawn(async move {
         if let Some(next) = next {

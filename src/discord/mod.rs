@@ -28,6 +28,7 @@ mod schedule;
 pub(crate) mod scope;
 mod session;
 mod setup;
+pub mod shards;
 mod step;
 mod summary;
 
@@ -38,6 +39,7 @@ use crate::app::App;
 use crate::config::Token;
 
 pub use caller::resolve_access;
+pub use shards::ShardRange;
 
 /// Errors inside commands: `UserError`s are shown to the person, the rest are logged.
 pub type Error = anyhow::Error;
@@ -50,6 +52,8 @@ pub struct Options {
     pub scheduler: bool,
     /// Ask for the Server Members intent, so role changes reach the bot as they happen.
     pub members: bool,
+    /// The shards this process runs, for the "ready" line (`None`: one unsharded connection).
+    pub shards: Option<ShardRange>,
 }
 
 impl Default for Options {
@@ -57,6 +61,7 @@ impl Default for Options {
         Self {
             scheduler: true,
             members: true,
+            shards: None,
         }
     }
 }
@@ -81,6 +86,10 @@ pub const MEMBERS_INTENT_OFF: &str = "Discord refused the Server Members intent:
      for this application (Developer Portal, Bot, Privileged Gateway Intents) so role changes \
      reach coachbot at once and school-wide check-ins reach everyone with a mapped role; until \
      then roles are read when people use a command";
+
+/// What to say when Discord refuses the bot token.
+pub const TOKEN_REFUSED: &str = "Discord refused the bot token: check DISCORD_TOKEN (or \
+     DISCORD_TOKEN_FILE) against the Bot page of your application in the Developer Portal";
 
 /// Whether a client stopped because Discord refused its token (401 on REST, close 4004).
 pub fn token_refused(error: &serenity::Error) -> bool {
@@ -146,7 +155,8 @@ fn framework_options() -> poise::FrameworkOptions<App, Error> {
 
 /// poise's framework, each event handled inside a span that says what it is and whose: a
 /// command (its name, server, person and interaction), a click or a form (its id), a DM (the
-/// person, the message id). Never message text, answers or tokens.
+/// person, the message id), and the gateway shard it arrived on. Never message text, answers
+/// or tokens.
 struct Traced(poise::Framework<App, Error>);
 
 #[serenity::async_trait]
@@ -156,9 +166,19 @@ impl serenity::Framework for Traced {
     }
 
     async fn dispatch(&self, ctx: serenity::Context, event: serenity::FullEvent) {
-        let span = span_for(&event);
+        let span = span_for(ctx.shard_id, &event);
+        if span.is_none() {
+            self.0.dispatch(ctx, event).await;
+            return;
+        }
         let command = command_name(&event);
-        let handling = tracing::Instrument::instrument(self.0.dispatch(ctx, event), span);
+        // At debug level, one line per command, click, form or DM once handled: with its
+        // span it says which shard (and so which process) handled what.
+        let handled = async move {
+            self.0.dispatch(ctx, event).await;
+            tracing::debug!("handled");
+        };
+        let handling = tracing::Instrument::instrument(handled, span);
         match command {
             Some(name) => crate::metrics::time_command(name, handling).await,
             None => handling.await,
@@ -187,7 +207,8 @@ fn command_name(event: &serenity::FullEvent) -> Option<String> {
     })
 }
 
-fn span_for(event: &serenity::FullEvent) -> tracing::Span {
+fn span_for(shard: serenity::ShardId, event: &serenity::FullEvent) -> tracing::Span {
+    let shard = shard.0;
     use serenity::{FullEvent, Interaction};
     match event {
         FullEvent::InteractionCreate {
@@ -212,6 +233,7 @@ fn span_for(event: &serenity::FullEvent) -> tracing::Span {
                 server = command.guild_id.map(serenity::GuildId::get),
                 user = command.user.id.get(),
                 interaction = command.id.get(),
+                shard,
             )
         }
         FullEvent::InteractionCreate {
@@ -221,6 +243,7 @@ fn span_for(event: &serenity::FullEvent) -> tracing::Span {
             id = %click.data.custom_id,
             user = click.user.id.get(),
             interaction = click.id.get(),
+            shard,
         ),
         FullEvent::InteractionCreate {
             interaction: Interaction::Modal(form),
@@ -229,12 +252,14 @@ fn span_for(event: &serenity::FullEvent) -> tracing::Span {
             id = %form.data.custom_id,
             user = form.user.id.get(),
             interaction = form.id.get(),
+            shard,
         ),
         FullEvent::Message { new_message } if new_message.guild_id.is_none() => {
             tracing::info_span!(
                 "dm",
                 user = new_message.author.id.get(),
-                message = new_message.id.get(),
+                message_id = new_message.id.get(),
+                shard,
             )
         }
         _ => tracing::Span::none(),
@@ -266,10 +291,15 @@ pub async fn client_with_http(
                 poise::builtins::register_globally(ctx, &framework.options().commands)
                     .await
                     .context("registering slash commands")?;
+                // The first shard's READY: its servers, not the process's.
+                let shards = options
+                    .shards
+                    .map_or_else(|| "0 of 1".to_owned(), |s| s.to_string());
                 tracing::info!(
                     bot = %ready.user.name,
                     servers = ready.guilds.len(),
-                    "coachbot is ready: slash commands registered"
+                    %shards,
+                    "coachbot is ready on shards {shards}: slash commands registered"
                 );
                 if options.scheduler {
                     tokio::spawn(app.scheduler().run());

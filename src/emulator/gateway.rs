@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::sync::{mpsc, watch};
 
 use super::problems::{Problem, ProblemKind};
+use super::shards::{Shard, Sharding, guild_of};
 use super::world::{World, intents};
 use super::{Emulator, Shared};
 
@@ -31,12 +32,16 @@ pub(crate) enum Outgoing {
     Close(u16, &'static str),
 }
 
-/// One gateway session: what it asked for, its sequence, what it was sent (for RESUME) and
-/// the connection it is on, if any.
+/// One gateway session: what it asked for, its shard, its sequence, what it was sent (for
+/// RESUME) and the connection it is on, if any.
 struct Session {
     token: String,
     intents: u64,
     large_threshold: u64,
+    shard: Shard,
+    /// When it last identified or resumed (a counter): of two sessions that own a server's
+    /// events, the newer gets them.
+    active: u64,
     seq: u64,
     buffer: VecDeque<(u64, String, Value)>,
     connection: Option<(u64, mpsc::UnboundedSender<Outgoing>)>,
@@ -61,6 +66,12 @@ impl Session {
             None => false,
         }
     }
+
+    fn is_connected(&self) -> bool {
+        self.connection
+            .as_ref()
+            .is_some_and(|(_, tx)| !tx.is_closed())
+    }
 }
 
 /// A dispatch no connection received: `(session, seq)` lets a RESUME take it back.
@@ -70,14 +81,52 @@ struct Missed {
     session: Option<(String, u64)>,
 }
 
+/// A dispatch that reached a connection, and the shard it went out on.
+#[derive(Clone, Debug)]
+pub struct Dispatched {
+    pub event: String,
+    pub data: Value,
+    pub shard: Shard,
+}
+
 #[derive(Default)]
 struct State {
     sessions: HashMap<String, Session>,
-    /// The session dispatches go to: the newest identified or resumed one (one shard).
-    current: Option<String>,
+    /// Counts identifies and resumes, for `Session::active`.
+    activity: u64,
     missed: Vec<Missed>,
     /// Every dispatch that reached a connection, in order.
-    sent: Vec<(String, Value)>,
+    sent: Vec<Dispatched>,
+    sharding: Sharding,
+}
+
+impl State {
+    /// The session that gets the events of `guild` (`None`: DMs, shard 0): the newest of the
+    /// sessions whose shard owns it.
+    fn route(&self, guild: Option<u64>) -> Option<String> {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| s.shard.owns(guild))
+            .max_by_key(|(_, s)| s.active)
+            .map(|(id, _)| id.clone())
+    }
+
+    /// The session that gets shard `shard`'s events (of any shard count).
+    fn of_shard(&self, shard: u64) -> Option<String> {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| s.shard.id == shard)
+            .max_by_key(|(_, s)| s.active)
+            .map(|(id, _)| id.clone())
+    }
+
+    fn record(&mut self, event: &str, data: Value, shard: Shard) {
+        self.sent.push(Dispatched {
+            event: event.to_owned(),
+            data,
+            shard,
+        });
+    }
 }
 
 pub(crate) struct Gateway {
@@ -105,23 +154,29 @@ impl Gateway {
         super::lock(&self.state)
     }
 
-    /// Sends an event to the bot's session. While it is disconnected the event waits for a
+    /// Sends an event to the session of the shard that owns its server (shard 0 for DMs and
+    /// other events without one). While that session is disconnected the event waits for a
     /// RESUME; with no session at all it is lost, as on Discord (a bot that was down reads
     /// what it missed through the REST API). Either way it is counted in
     /// [`Gateway::missed`] until a RESUME delivers it.
     pub(crate) fn dispatch(&self, event: &str, data: Value) {
-        self.dispatch_with(event, |_| data);
+        let guild = guild_of(event, &data);
+        self.dispatch_with(event, guild, |_| data);
     }
 
-    /// Like [`Gateway::dispatch`], with a payload built for the session's intents and
-    /// `large_threshold`.
-    pub(crate) fn dispatch_with(&self, event: &str, build: impl FnOnce((u64, u64)) -> Value) {
+    /// Like [`Gateway::dispatch`] for an event about `guild`, with a payload built for the
+    /// session's intents and `large_threshold`.
+    pub(crate) fn dispatch_with(
+        &self,
+        event: &str,
+        guild: Option<u64>,
+        build: impl FnOnce((u64, u64)) -> Value,
+    ) {
         let mut state = self.state();
         let state = &mut *state;
-        let Some(session) = state
-            .current
-            .as_ref()
-            .and_then(|id| state.sessions.get_mut(id).map(|s| (id.clone(), s)))
+        let Some((session_id, session)) = state
+            .route(guild)
+            .and_then(|id| state.sessions.get_mut(&id).map(|s| (id, s)))
         else {
             let data = build((intents::ALL_KNOWN, DEFAULT_LARGE_THRESHOLD));
             state.missed.push(Missed {
@@ -131,13 +186,13 @@ impl Gateway {
             });
             return;
         };
-        let (session_id, session) = session;
         let data = build((session.intents, session.large_threshold));
         if !wanted_by(session.intents, event, &data) {
             return;
         }
+        let shard = session.shard;
         if session.push(event, data.clone()) {
-            state.sent.push((event.to_owned(), data));
+            state.record(event, data, shard);
         } else {
             state.missed.push(Missed {
                 event: event.to_owned(),
@@ -156,11 +211,17 @@ impl Gateway {
             .collect()
     }
 
-    /// Closes the bot's connection with a close code and ends its session, as Discord does
-    /// when it drops a session: a RESUME is then refused and the bot identifies again.
+    /// Closes shard 0's connection (the only one of an unsharded bot) with a close code and
+    /// ends its session, as Discord does when it drops a session: a RESUME is then refused
+    /// and the bot identifies again.
     pub(crate) fn close(&self, code: u16) -> bool {
+        self.close_shard(0, code)
+    }
+
+    /// Like [`Gateway::close`], for the session of shard `shard`.
+    pub(crate) fn close_shard(&self, shard: u64, code: u16) -> bool {
         let mut state = self.state();
-        let Some(id) = state.current.take() else {
+        let Some(id) = state.of_shard(shard) else {
             return false;
         };
         let Some(session) = state.sessions.remove(&id) else {
@@ -171,13 +232,12 @@ impl Gateway {
             .is_some_and(|(_, tx)| tx.send(Outgoing::Close(code, "emulator fault")).is_ok())
     }
 
-    /// Sends op 7 (Reconnect) on the live connection; the session stays resumable.
+    /// Sends op 7 (Reconnect) on shard 0's live connection; the session stays resumable.
     pub(crate) fn request_reconnect(&self) -> bool {
         let state = self.state();
         state
-            .current
-            .as_ref()
-            .and_then(|id| state.sessions.get(id))
+            .of_shard(0)
+            .and_then(|id| state.sessions.get(&id))
             .and_then(|s| s.connection.as_ref())
             .is_some_and(|(_, tx)| {
                 tx.send(Outgoing::Frame(json!({"op": 7, "d": null})))
@@ -185,15 +245,14 @@ impl Gateway {
             })
     }
 
-    /// Drops the live connection as a network failure would (an unclean close, 4000): the
-    /// session stays resumable, and every event from now on waits for its RESUME.
+    /// Drops shard 0's live connection as a network failure would (an unclean close, 4000):
+    /// the session stays resumable, and every event from now on waits for its RESUME.
     pub(crate) fn drop_connection(&self) -> bool {
         let mut state = self.state();
         let state = &mut *state;
         state
-            .current
-            .as_ref()
-            .and_then(|id| state.sessions.get_mut(id))
+            .of_shard(0)
+            .and_then(|id| state.sessions.get_mut(&id))
             .and_then(|s| s.connection.take())
             .is_some_and(|(_, tx)| {
                 tx.send(Outgoing::Close(4000, "emulator: the connection dropped"))
@@ -201,24 +260,41 @@ impl Gateway {
             })
     }
 
-    /// The intents of the bot's session (0 with none).
-    pub(crate) fn intents(&self) -> u64 {
+    /// The intents of the session that gets `guild`'s events (0 with none).
+    pub(crate) fn intents_for(&self, guild: Option<u64>) -> u64 {
         let state = self.state();
         state
-            .current
-            .as_ref()
-            .and_then(|id| state.sessions.get(id))
+            .route(guild)
+            .and_then(|id| state.sessions.get(&id))
             .map_or(0, |s| s.intents)
     }
 
-    /// The intents of the session this connection identified or resumed; `None` once the
-    /// emulator has ended that session (its close frame is then on the way to the bot).
-    fn connection_intents(&self, connection: u64) -> Option<u64> {
+    /// The intents and shard of the session this connection identified or resumed; `None`
+    /// once the emulator has ended that session (its close frame is then on the way to the
+    /// bot).
+    fn connection_session(&self, connection: u64) -> Option<(u64, Shard)> {
         self.state()
             .sessions
             .values()
             .find(|s| s.connection.as_ref().is_some_and(|(c, _)| *c == connection))
-            .map(|s| s.intents)
+            .map(|s| (s.intents, s.shard))
+    }
+
+    /// Sends a dispatch on the session this connection carries (an answer to its request).
+    fn reply_on(&self, connection: u64, event: &str, data: Value) {
+        let mut state = self.state();
+        let state = &mut *state;
+        let Some(session) = state
+            .sessions
+            .values_mut()
+            .find(|s| s.connection.as_ref().is_some_and(|(c, _)| *c == connection))
+        else {
+            return;
+        };
+        let shard = session.shard;
+        if session.push(event, data.clone()) {
+            state.record(event, data, shard);
+        }
     }
 
     pub(crate) fn ready_count(&self) -> watch::Receiver<u64> {
@@ -229,18 +305,39 @@ impl Gateway {
         self.resumed.subscribe()
     }
 
-    /// Every dispatch sent so far, as `(event, payload)`.
-    pub(crate) fn sent(&self) -> Vec<(String, Value)> {
+    /// Every dispatch sent so far, with the shard it went out on.
+    pub(crate) fn sent(&self) -> Vec<Dispatched> {
         self.state().sent.clone()
     }
 
+    /// Whether shard 0's session (the only one of an unsharded bot) is connected.
     pub(crate) fn is_connected(&self) -> bool {
         let state = self.state();
         state
-            .current
-            .as_ref()
-            .and_then(|id| state.sessions.get(id))
-            .is_some_and(|s| s.connection.as_ref().is_some_and(|(_, tx)| !tx.is_closed()))
+            .of_shard(0)
+            .and_then(|id| state.sessions.get(&id))
+            .is_some_and(Session::is_connected)
+    }
+
+    /// The shards whose sessions are connected now.
+    pub(crate) fn connected_shards(&self) -> Vec<Shard> {
+        let mut shards: Vec<Shard> = self
+            .state()
+            .sessions
+            .values()
+            .filter(|s| s.is_connected())
+            .map(|s| s.shard)
+            .collect();
+        shards.sort_by_key(|s| (s.count, s.id));
+        shards
+    }
+
+    pub(crate) fn sharding(&self) -> Sharding {
+        self.state().sharding
+    }
+
+    pub(crate) fn set_sharding(&self, sharding: Sharding) {
+        self.state().sharding = sharding;
     }
 
     /// A connection ended. A close with 1000 or 1001 ends the session, as on Discord; any
@@ -255,9 +352,6 @@ impl Gateway {
         let Some(id) = ended else { return };
         if matches!(code, Some(1000 | 1001)) {
             state.sessions.remove(&id);
-            if state.current.as_ref() == Some(&id) {
-                state.current = None;
-            }
         } else if let Some(session) = state.sessions.get_mut(&id) {
             session.connection = None;
         }
@@ -364,8 +458,10 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
     gateway.disconnected(connection, close_code);
 }
 
-/// IDENTIFY: checks the token and intents, starts a session, sends READY and a GUILD_CREATE
-/// per server.
+/// IDENTIFY: checks the token, intents and shard, starts a session, sends READY and a
+/// GUILD_CREATE per server of the shard. A `shard` that is not `[id, count]` with
+/// `id < count` closes with 4010; a shard that would hold more servers than Discord allows
+/// on one closes with 4011 (sharding required).
 fn identify(
     shared: &Shared,
     connection: u64,
@@ -386,17 +482,30 @@ fn identify(
         .and_then(Value::as_u64)
         .unwrap_or(DEFAULT_LARGE_THRESHOLD)
         .clamp(50, 250);
+    let guilds_per_shard = shared.gateway.sharding().guilds_per_shard;
     let session_id = format!("emulator-session-{}", shared.ids.next());
-    let (ready, guilds) = {
+    let (shard, ready, guilds) = {
         let world = shared.world();
         if !token_accepted(&world, &token) {
             return Err(Close(4004, "Authentication failed."));
         }
+        let Some(shard) = Shard::from_identify(frame.get("d").unwrap_or(&Value::Null)) else {
+            return Err(Close(4010, "Invalid shard."));
+        };
         if wanted & !intents::ALL_KNOWN != 0 {
             return Err(Close(4013, "Invalid intent(s)."));
         }
         if wanted & intents::PRIVILEGED & !world.privileged_intents != 0 {
             return Err(Close(4014, "Disallowed intent(s)."));
+        }
+        let mine: Vec<u64> = world
+            .guilds
+            .keys()
+            .copied()
+            .filter(|id| shard.owns(Some(*id)))
+            .collect();
+        if mine.len() > guilds_per_shard {
+            return Err(Close(4011, "Sharding required."));
         }
         let mut user = world.user_json(world.bot_id);
         user["verified"] = json!(true);
@@ -405,38 +514,41 @@ fn identify(
         let ready = json!({
             "v": 10,
             "user": user,
-            "guilds": world.guilds.keys().map(|id| json!({"id": id.to_string(), "unavailable": true})).collect::<Vec<_>>(),
+            "guilds": mine.iter().map(|id| json!({"id": id.to_string(), "unavailable": true})).collect::<Vec<_>>(),
             "session_id": session_id,
             "resume_gateway_url": shared.gateway_url,
-            "shard": [0, 1],
+            "shard": shard.json(),
             "application": {"id": world.application_id.to_string(), "flags": 0},
         });
-        let guilds: Vec<Value> = world
-            .guilds
-            .values()
+        let guilds: Vec<Value> = mine
+            .iter()
+            .filter_map(|id| world.guilds.get(id))
             .map(|g| world.guild_create_for(g, wanted, large_threshold))
             .collect();
-        (ready, guilds)
+        (shard, ready, guilds)
     };
+    let mut state = shared.gateway.state();
+    state.activity += 1;
     let mut session = Session {
         token,
         intents: wanted,
         large_threshold,
+        shard,
+        active: state.activity,
         seq: 0,
         buffer: VecDeque::new(),
         connection: Some((connection, tx.clone())),
     };
-    let mut state = shared.gateway.state();
-    // One shard: a new session replaces the previous one, whose undelivered events stay missed.
-    state.sessions.clear();
+    // A new session replaces the previous one of the same shard, whose undelivered events
+    // stay missed.
+    state.sessions.retain(|_, s| s.shard != shard);
     session.push("READY", ready.clone());
-    state.sent.push(("READY".to_owned(), ready));
+    state.record("READY", ready, shard);
     for guild in guilds {
         session.push("GUILD_CREATE", guild.clone());
-        state.sent.push(("GUILD_CREATE".to_owned(), guild));
+        state.record("GUILD_CREATE", guild, shard);
     }
-    state.sessions.insert(session_id.clone(), session);
-    state.current = Some(session_id);
+    state.sessions.insert(session_id, session);
     drop(state);
     shared.gateway.ready.send_modify(|n| *n += 1);
     Ok(())
@@ -485,6 +597,7 @@ fn resume(
         return invalid();
     }
     session.connection = Some((connection, tx.clone()));
+    let mut sent = Vec::new();
     let replay: Vec<(u64, String, Value)> = session
         .buffer
         .iter()
@@ -496,16 +609,21 @@ fn resume(
         if tx.send(Outgoing::Frame(frame)).is_err() {
             return Ok(());
         }
-        state.sent.push((event.clone(), data.clone()));
+        sent.push((event.clone(), data.clone()));
     }
     session.push("RESUMED", json!({}));
+    state.activity += 1;
+    session.active = state.activity;
+    let shard = session.shard;
+    for (event, data) in sent {
+        state.record(&event, data, shard);
+    }
     let id = session_id.to_owned();
     state.missed.retain(|m| {
         m.session
             .as_ref()
             .is_none_or(|(session, s)| *session != id || *s <= seq)
     });
-    state.current = Some(id);
     drop(replay);
     shared.gateway.resumed.send_modify(|n| *n += 1);
     Ok(())
@@ -515,8 +633,11 @@ fn resume(
 /// whole list (`query` "" with `limit` 0) needs the GUILD_MEMBERS intent of the session this
 /// connection carries. A request that reaches a connection whose session the emulator has just
 /// ended (a fault a test injected, its close still in flight) goes unanswered, as on Discord.
+/// The chunks come back on the connection that asked, and only for a server of its shard: a
+/// request for another shard's server is a violation (the bot sent it on the wrong shard) and
+/// goes unanswered.
 fn request_members(shared: &Shared, connection: u64, frame: &Value) -> Result<(), Close> {
-    let Some(session_intents) = shared.gateway.connection_intents(connection) else {
+    let Some((session_intents, shard)) = shared.gateway.connection_session(connection) else {
         return Ok(());
     };
     let d = frame.get("d").cloned().unwrap_or(Value::Null);
@@ -537,6 +658,22 @@ fn request_members(shared: &Shared, connection: u64, frame: &Value) -> Result<()
     let nonce = d.get("nonce").cloned();
     if query == Some("") && limit == 0 && session_intents & intents::GUILD_MEMBERS == 0 {
         return Err(Close(4013, "Invalid intent(s)."));
+    }
+    if let Some(guild) = guild_id
+        && !shard.owns(Some(guild))
+    {
+        shared.problems.report(Problem {
+            kind: ProblemKind::Violation,
+            call: None,
+            request: "gateway".to_owned(),
+            status: 8,
+            code: None,
+            message: format!(
+                "Request Guild Members for server {guild} sent on shard [{}, {}], which does not own it",
+                shard.id, shard.count
+            ),
+        });
+        return Ok(());
     }
     let chunks = {
         let world = shared.world();
@@ -608,7 +745,9 @@ fn request_members(shared: &Shared, connection: u64, frame: &Value) -> Result<()
             .collect::<Vec<_>>()
     };
     for chunk in chunks {
-        shared.gateway.dispatch("GUILD_MEMBERS_CHUNK", chunk);
+        shared
+            .gateway
+            .reply_on(connection, "GUILD_MEMBERS_CHUNK", chunk);
     }
     Ok(())
 }
@@ -684,14 +823,62 @@ impl Emulator {
         self.shared.gateway.missed()
     }
 
-    /// Whether a bot is connected to the gateway now.
+    /// Whether a bot is connected to the gateway now (on shard 0, the only shard unsharded).
     pub fn bot_connected(&self) -> bool {
         self.shared.gateway.is_connected()
     }
 
     /// Every gateway dispatch sent to the bot so far, as `(event, payload)`.
     pub fn dispatched(&self) -> Vec<(String, Value)> {
+        self.shared
+            .gateway
+            .sent()
+            .into_iter()
+            .map(|d| (d.event, d.data))
+            .collect()
+    }
+
+    /// Every gateway dispatch sent to the bot so far, with the shard it went out on.
+    pub fn dispatched_on_shards(&self) -> Vec<Dispatched> {
         self.shared.gateway.sent()
+    }
+
+    /// The shard an interaction (by its id) was dispatched on, once it was.
+    pub fn interaction_shard(&self, interaction: u64) -> Option<Shard> {
+        let id = interaction.to_string();
+        self.shared
+            .gateway
+            .sent()
+            .into_iter()
+            .find(|d| d.event == "INTERACTION_CREATE" && d.data["id"].as_str() == Some(&id))
+            .map(|d| d.shard)
+    }
+
+    /// The shards whose sessions are connected now, by count then id.
+    pub fn connected_shards(&self) -> Vec<Shard> {
+        self.shared.gateway.connected_shards()
+    }
+
+    /// What `GET /gateway/bot` answers: the shard count Discord recommends, and how many
+    /// sessions may start at once (`session_start_limit.max_concurrency`). 1 and 1 by default.
+    pub fn set_recommended_shards(&self, shards: u64, max_concurrency: u64) {
+        let mut sharding = self.shared.gateway.sharding();
+        sharding.recommended = shards.max(1);
+        sharding.max_concurrency = max_concurrency.max(1);
+        self.shared.gateway.set_sharding(sharding);
+    }
+
+    /// How many servers one shard may hold before IDENTIFY closes with 4011 (Discord: 2,500).
+    pub fn set_guilds_per_shard(&self, limit: usize) {
+        let mut sharding = self.shared.gateway.sharding();
+        sharding.guilds_per_shard = limit;
+        self.shared.gateway.set_sharding(sharding);
+    }
+
+    /// Closes one shard's connection with a close code and ends its session, as
+    /// [`Emulator::close_gateway`] does for shard 0.
+    pub fn close_shard(&self, shard: u64, code: u16) -> bool {
+        self.shared.gateway.close_shard(shard, code)
     }
 
     /// Closes the bot's gateway connection with a close code and ends its session: the bot
@@ -956,5 +1143,164 @@ mod tests {
             drain(&mut rx).is_empty(),
             "and no chunk for an ended session"
         );
+    }
+    fn sharded_identify(shard: u64, count: u64) -> Value {
+        json!({"op": 2, "d": {
+            "token": "t",
+            "intents": intents::GUILDS | intents::GUILD_MEMBERS | intents::DIRECT_MESSAGES,
+            "properties": {},
+            "shard": [shard, count],
+        }})
+    }
+
+    #[tokio::test]
+    async fn a_wrong_shard_closes_with_4010_and_an_overfull_one_with_4011() {
+        let emu = emulator().await;
+        let owner = emu.add_user("Owner");
+        emu.add_guild_on_shard("A", owner, 0, 2);
+        emu.add_guild_on_shard("B", owner, 0, 2);
+        let (tx, _rx) = mpsc::unbounded_channel();
+        for wrong in [json!([2, 2]), json!([0, 0]), json!([0]), json!("0,1")] {
+            let frame = json!({"op": 2, "d": {"token": "t", "intents": 1, "shard": wrong}});
+            assert_eq!(
+                identify(&emu.shared, 1, &tx, &frame).err().map(|c| c.0),
+                Some(4010),
+                "{wrong}"
+            );
+        }
+        emu.set_guilds_per_shard(1);
+        assert_eq!(
+            identify(&emu.shared, 1, &tx, &sharded_identify(0, 2))
+                .err()
+                .map(|c| c.0),
+            Some(4011),
+            "two servers on shard 0 of 2"
+        );
+        assert!(identify(&emu.shared, 2, &tx, &sharded_identify(1, 2)).is_ok());
+        assert_eq!(
+            identify(&emu.shared, 3, &tx, &identify_frame("t", 1))
+                .err()
+                .map(|c| c.0),
+            Some(4011),
+            "unsharded, both servers land on one shard"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_shard_gets_its_own_servers_and_dms_go_to_shard_0() {
+        let emu = emulator().await;
+        let owner = emu.add_user("Owner");
+        let guilds: Vec<u64> = (0..4)
+            .map(|shard| emu.add_guild_on_shard(&format!("S{shard}"), owner, shard, 4))
+            .collect();
+        for (shard, guild) in guilds.iter().enumerate() {
+            assert_eq!(super::super::shard_of(*guild, 4), shard as u64);
+        }
+        let mut receivers = Vec::new();
+        for shard in 0..4 {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            identify(&emu.shared, shard + 1, &tx, &sharded_identify(shard, 4)).expect("identify");
+            let frames = drain(&mut rx);
+            assert_eq!(frames[0]["d"]["shard"], json!([shard, 4]));
+            let listed: Vec<Value> = frames[0]["d"]["guilds"]
+                .as_array()
+                .expect("guilds")
+                .iter()
+                .map(|g| g["id"].clone())
+                .collect();
+            let mine = json!(guilds[shard as usize].to_string());
+            assert_eq!(
+                listed,
+                std::slice::from_ref(&mine),
+                "READY lists shard {shard}'s server"
+            );
+            let created: Vec<Value> = frames
+                .iter()
+                .filter(|f| f["t"] == "GUILD_CREATE")
+                .map(|f| f["d"]["id"].clone())
+                .collect();
+            assert_eq!(created, [mine]);
+            receivers.push(rx);
+        }
+        let pat = emu.add_user("Pat");
+        emu.add_member(guilds[2], pat, &[]).expect("member");
+        emu.send_dm(pat, "hello");
+        let got: Vec<Vec<String>> = receivers.iter_mut().map(|rx| events(&drain(rx))).collect();
+        assert_eq!(got[0], ["MESSAGE_CREATE"], "the DM, on shard 0");
+        assert!(got[1].is_empty() && got[3].is_empty());
+        assert_eq!(
+            got[2],
+            ["GUILD_MEMBER_ADD"],
+            "the server's event, on its shard"
+        );
+        assert_eq!(emu.connected_shards().len(), 4);
+        let shards: Vec<(String, u64)> = emu
+            .dispatched_on_shards()
+            .into_iter()
+            .filter(|d| d.event != "READY" && d.event != "GUILD_CREATE")
+            .map(|d| (d.event, d.shard.id))
+            .collect();
+        assert_eq!(
+            shards,
+            [
+                ("GUILD_MEMBER_ADD".to_owned(), 2),
+                ("MESSAGE_CREATE".to_owned(), 0)
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn member_requests_are_answered_only_on_the_servers_shard() {
+        let emu = emulator().await;
+        let owner = emu.add_user("Owner");
+        let on_one = emu.add_guild_on_shard("One", owner, 1, 2);
+        let (tx0, mut rx0) = mpsc::unbounded_channel();
+        identify(&emu.shared, 1, &tx0, &sharded_identify(0, 2)).expect("identify");
+        let (tx1, mut rx1) = mpsc::unbounded_channel();
+        identify(&emu.shared, 2, &tx1, &sharded_identify(1, 2)).expect("identify");
+        drain(&mut rx0);
+        drain(&mut rx1);
+        let all = json!({"op": 8, "d": {"guild_id": on_one.to_string(), "query": "", "limit": 0}});
+        request_members(&emu.shared, 1, &all).expect("not a close");
+        assert!(drain(&mut rx0).is_empty() && drain(&mut rx1).is_empty());
+        let problems = emu.take_problems();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.kind == ProblemKind::Violation && p.message.contains("shard [0, 2]")),
+            "{problems:?}"
+        );
+        request_members(&emu.shared, 2, &all).expect("answered");
+        assert_eq!(events(&drain(&mut rx1)), ["GUILD_MEMBERS_CHUNK"]);
+    }
+
+    #[tokio::test]
+    async fn a_new_session_replaces_only_its_own_shards() {
+        let emu = emulator().await;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        identify(&emu.shared, 1, &tx, &sharded_identify(0, 2)).expect("identify");
+        identify(&emu.shared, 2, &tx, &sharded_identify(1, 2)).expect("identify");
+        identify(&emu.shared, 3, &tx, &sharded_identify(1, 2)).expect("again");
+        drain(&mut rx);
+        let shards: Vec<u64> = emu.connected_shards().iter().map(|s| s.id).collect();
+        assert_eq!(shards, [0, 1]);
+        assert!(emu.close_shard(1, 4000));
+        assert_eq!(drain(&mut rx), [json!({"close": 4000})]);
+        assert!(emu.bot_connected(), "shard 0 is still up");
+    }
+
+    #[tokio::test]
+    async fn gateway_bot_recommends_the_configured_shards() {
+        let emu = emulator().await;
+        emu.set_recommended_shards(4, 2);
+        let body = emu
+            .shared
+            .gateway
+            .sharding()
+            .gateway_bot(&emu.shared.gateway_url);
+        let parsed: serenity::model::gateway::BotGateway =
+            serde_json::from_value(body).expect("serenity reads it");
+        assert_eq!(parsed.shards, 4);
+        assert_eq!(parsed.session_start_limit.max_concurrency, 2);
     }
 }

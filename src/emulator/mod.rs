@@ -73,6 +73,7 @@ pub mod problems;
 pub mod record;
 mod rest;
 pub mod rules;
+pub mod shards;
 pub mod spec;
 mod tls;
 pub mod world;
@@ -88,10 +89,12 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use gateway::Dispatched;
 pub use interactions::{Interaction, Reply};
 pub use problems::{Problem, ProblemKind};
 pub use record::{Attachment, RecordedCall};
 pub use rules::Rules;
+pub use shards::{Shard, shard_of};
 use spec::SpecValidator;
 use world::{Channel, DM, GUILD_TEXT, Guild, Member, Role, Snowflakes, User, World, permissions};
 
@@ -471,6 +474,20 @@ impl Emulator {
     /// A server owned by `owner`, with the @everyone role and the bot as a member.
     pub fn add_guild(&self, name: &str, owner: u64) -> u64 {
         let id = self.shared.ids.next();
+        self.add_guild_with_id(id, name, owner)
+    }
+
+    /// Like [`Emulator::add_guild`], with an id whose events go to shard `shard` of a bot
+    /// that runs `count` shards: `(id >> 22) % count == shard`.
+    pub fn add_guild_on_shard(&self, name: &str, owner: u64, shard: u64, count: u64) -> u64 {
+        let id = self.shared.ids.next();
+        let count = count.max(1);
+        let stamp = id >> 22;
+        let stamp = stamp + (shard % count + count - stamp % count) % count;
+        self.add_guild_with_id((stamp << 22) | (id & 0x3f_ffff), name, owner)
+    }
+
+    fn add_guild_with_id(&self, id: u64, name: &str, owner: u64) -> u64 {
         let mut world = self.shared.world();
         let mut members = std::collections::BTreeMap::new();
         for user_id in [owner, world.bot_id] {
@@ -498,14 +515,16 @@ impl Emulator {
         };
         world.guilds.insert(id, guild);
         drop(world);
-        self.shared
-            .gateway
-            .dispatch_with("GUILD_CREATE", |(intents, large_threshold)| {
+        self.shared.gateway.dispatch_with(
+            "GUILD_CREATE",
+            Some(id),
+            |(intents, large_threshold)| {
                 let world = self.shared.world();
                 world.guilds.get(&id).map_or(Value::Null, |g| {
                     world.guild_create_for(g, intents, large_threshold)
                 })
-            });
+            },
+        );
         id
     }
 
@@ -737,17 +756,18 @@ impl Emulator {
         content: &str,
     ) -> anyhow::Result<u64> {
         let world = self.shared.world();
-        if world
+        let Some(guild) = world
             .channels
             .get(&channel_id)
-            .is_none_or(|c| c.kind != GUILD_TEXT)
-        {
+            .filter(|c| c.kind == GUILD_TEXT)
+            .and_then(|c| c.guild_id)
+        else {
             bail!("no server channel {channel_id} in the emulator");
-        }
+        };
         let mentioned = content.contains(&format!("<@{}>", world.bot_id));
         drop(world);
-        let visible =
-            mentioned || self.shared.gateway.intents() & world::intents::MESSAGE_CONTENT != 0;
+        let visible = mentioned
+            || self.shared.gateway.intents_for(Some(guild)) & world::intents::MESSAGE_CONTENT != 0;
         Ok(self.user_message(channel_id, user_id, content, visible))
     }
 

@@ -443,11 +443,9 @@ fn route_request(shared: &Shared, incoming: &mut Incoming, segments: &[&str]) ->
     }
     let answer = match (method, segments) {
         (Method::GET, ["gateway"]) => ok(json!({"url": shared.gateway_url})),
-        (Method::GET, ["gateway", "bot"]) => ok(json!({
-            "url": shared.gateway_url,
-            "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1},
-        })),
+        (Method::GET, ["gateway", "bot"]) => {
+            ok(shared.gateway.sharding().gateway_bot(&shared.gateway_url))
+        }
         (Method::GET, ["oauth2", "applications", "@me"]) => ok(shared.application_json()),
         (Method::GET, ["users", "@me"]) => {
             // The current user: a user object with the private fields Discord adds for it.

@@ -35,6 +35,12 @@ pub struct Launch<'a> {
     pub per_second: Option<u64>,
     /// `COACHBOT_METRICS_ADDR`: where it serves `/metrics` and `/healthz` (off when `None`).
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `--shards`: the gateway shards this process runs (`0-1`); needs `total_shards`.
+    pub shards: Option<&'a str>,
+    /// `--total-shards`: how many shards the whole bot runs.
+    pub total_shards: Option<u32>,
+    /// `COACHBOT_LOG` instead of the default `info,serenity=warn,sqlx=warn`.
+    pub log: Option<&'a str>,
 }
 
 impl BotProcess {
@@ -52,7 +58,10 @@ impl BotProcess {
                 "COACHBOT_PROMPTS",
                 concat!(env!("CARGO_MANIFEST_DIR"), "/prompts"),
             )
-            .env("COACHBOT_LOG", "info,serenity=warn,sqlx=warn")
+            .env(
+                "COACHBOT_LOG",
+                launch.log.unwrap_or("info,serenity=warn,sqlx=warn"),
+            )
             .env(
                 "COACHBOT_OUTBOX_LEASE_SECS",
                 launch.lease_secs.max(2).to_string(),
@@ -66,6 +75,12 @@ impl BotProcess {
             .kill_on_drop(true);
         if launch.worker {
             command.arg("--worker");
+        }
+        if let Some(shards) = launch.shards {
+            command.args(["--shards", shards]);
+        }
+        if let Some(total) = launch.total_shards {
+            command.args(["--total-shards", &total.to_string()]);
         }
         if let Some(point) = launch.crash_point {
             command.env("COACHBOT_CRASH_POINT", point);
