@@ -185,7 +185,7 @@ async fn two_gateway_processes_split_the_servers_by_shard() {
         .send_dm(answering.principal, "Tired but steady, thank you");
     let posted = format!("/channels/{dm}/messages");
     bot.emu
-        .wait_for_call(mark, Duration::from_secs(30), |c| {
+        .wait_for_call(mark, Duration::from_secs(30), move |c| {
             c.method == "POST"
                 && c.path == posted
                 && c.body

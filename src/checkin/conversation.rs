@@ -129,7 +129,7 @@ async fn send_queued(
     };
     match result {
         Ok(sent) => {
-            outbox::mark_sent(&engine.db, row.id, sent, now).await?;
+            outbox::mark_sent(&engine.db, row, sent, now).await?;
             if let Some(person) = row.person_id {
                 crate::store::members::reachable(&engine.db, row.server_id, person).await?;
             }
@@ -267,8 +267,7 @@ pub async fn on_dm(engine: &Engine, dm: &Dm<'_>, now: DateTime<Utc>) -> anyhow::
             text: dm.text.to_owned(),
         },
     );
-    let lock = engine.conversations.lock_for(dm.person);
-    let _held = lock.lock().await;
+    let _turn = engine.turn(dm.person).await?;
     for (message_id, waiting) in engine.conversations.take(dm.person) {
         let Some(session) = checkins::open_for(&engine.db, dm.person).await? else {
             // A waiting check-in whose turn it is (its predecessor ended out of sight) starts
@@ -483,9 +482,11 @@ pub async fn catch_up(engine: &Engine, now: DateTime<Utc>) -> anyhow::Result<()>
         .map(CheckinSession::person)
         .collect();
     for person in waiting {
-        let lock = engine.conversations.lock_for(person);
-        let _held = lock.lock().await;
-        if let Err(error) = start_waiting(engine, person, now).await {
+        let started = match engine.turn(person).await {
+            Ok(_turn) => start_waiting(engine, person, now).await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = started {
             failed += 1;
             tracing::warn!(
                 error = format!("{error:#}"),
@@ -506,8 +507,7 @@ async fn catch_up_one(
     session: &CheckinSession,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    let lock = engine.conversations.lock_for(session.person());
-    let _held = lock.lock().await;
+    let _turn = engine.turn(session.person()).await?;
     // What the person wrote after their last answer, or, before any, after the first question
     // reached them: never what they wrote before this check-in began.
     // (A first question sent without its id known: everything in the channel, as before.)

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use crate::domain::flow::Flow;
 use crate::outbound::Outbound;
 use crate::store::Db;
+use crate::store::person_lock::{PersonLock, PersonLocks};
 
 use crate::domain::ids::UserId;
 pub use begin::{Begin, Begun, NUDGE_HOURS, OPEN_FOR_DAYS, Opened, begin, open, waits};
@@ -47,11 +48,43 @@ pub struct Engine {
 
 /// One lock per person: their DMs, clicks and catch-up are handled one at a time. DMs that
 /// arrive while a turn is under way wait here, and are taken in the order the person sent
-/// them (by message id), whichever handler gets the lock first.
+/// them (by message id), whichever handler gets the lock first. On PostgreSQL a turn also
+/// holds the person's lock across processes ([`crate::store::person_lock`]), so a worker starting a
+/// scheduled check-in and the gateway process handling the person's DM take turns too.
 #[derive(Default)]
 pub struct Conversations {
     locks: Mutex<HashMap<UserId, Arc<tokio::sync::Mutex<()>>>>,
     waiting: Mutex<HashMap<UserId, BTreeMap<u64, Waiting>>>,
+    /// The cross-process locks, made from the engine's database at the first turn.
+    shared: std::sync::OnceLock<Option<PersonLocks>>,
+}
+
+/// A person's turn: while it is held, no other turn of theirs runs in this process or, on
+/// PostgreSQL, in any other process on the same database. Released when dropped.
+pub struct Turn {
+    // Dropped in this order: the shared lock first, then this process's.
+    _shared: Option<PersonLock>,
+    _local: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Engine {
+    /// Waits for `person`'s turn (this process's first, then, on PostgreSQL, every
+    /// process's) and holds it until the returned [`Turn`] is dropped.
+    pub async fn turn(&self, person: UserId) -> anyhow::Result<Turn> {
+        let local = self.conversations.lock_for(person).lock_owned().await;
+        let shared = match self
+            .conversations
+            .shared
+            .get_or_init(|| PersonLocks::for_db(&self.db))
+        {
+            Some(locks) => Some(locks.hold(person).await?),
+            None => None,
+        };
+        Ok(Turn {
+            _shared: shared,
+            _local: local,
+        })
+    }
 }
 
 /// A DM waiting for its turn.
@@ -62,8 +95,8 @@ pub(crate) struct Waiting {
 }
 
 impl Conversations {
-    /// The lock for `person`'s turns.
-    pub fn lock_for(&self, person: UserId) -> Arc<tokio::sync::Mutex<()>> {
+    /// This process's lock for `person`'s turns (take turns with [`Engine::turn`]).
+    fn lock_for(&self, person: UserId) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
         locks.entry(person).or_default().clone()
     }

@@ -24,11 +24,12 @@ pub async fn export(
     #[autocomplete = "complete::school"]
     school: Option<String>,
 ) -> Result<(), Error> {
+    // Reading a whole server can take longer than Discord's three seconds: answer Discord
+    // first, before any database work (the files, or a refusal, follow as an edit).
+    ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
     let school =
         scope::school_to_report(ctx, &caller, school.as_deref(), "export its records").await?;
-    // Reading a whole server can take longer than Discord's three seconds.
-    ctx.defer_ephemeral().await?;
     let answers = answers_for(&caller, school.as_ref());
     let guild = serenity::GuildId::from(caller.guild_id);
     let name = school

@@ -54,6 +54,9 @@ async fn post(
     #[channel_types("Text")]
     channel: Option<serenity::PartialChannel>,
 ) -> Result<(), Error> {
+    // Answer Discord first, before any database work, so its three seconds are never at risk
+    // however busy the database is (the reply, or a refusal, follows as an edit).
+    ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
     let school =
         scope::school_to_report(ctx, &caller, school.as_deref(), "post its summary").await?;

@@ -111,30 +111,30 @@ impl Scheduler {
             match self.attempt(&row, now, round_now).await {
                 Ok(Delivered::Sent(message)) => {
                     crash_point::reach("outbox-sent");
-                    outbox::mark_sent(&self.parts.checkins.db, row.id, message, now).await?;
+                    outbox::mark_sent(&self.parts.checkins.db, &row, message, now).await?;
                     if let Some(person) = row.person_id {
                         members::reachable(&self.parts.checkins.db, row.server_id, person).await?;
                     }
                     outcome.sent += 1;
                 }
                 Ok(Delivered::Skipped) => {
-                    outbox::mark_sent(&self.parts.checkins.db, row.id, None, now).await?;
+                    outbox::mark_sent(&self.parts.checkins.db, &row, None, now).await?;
                     outcome.skipped += 1;
                 }
                 Ok(Delivered::Composed) => outcome.composed += 1,
                 Ok(Delivered::Stored) => {
-                    outbox::mark_sent(&self.parts.checkins.db, row.id, None, now).await?;
+                    outbox::mark_sent(&self.parts.checkins.db, &row, None, now).await?;
                     outcome.waiting += 1;
                 }
                 Ok(Delivered::Later(at)) => {
                     let why = "waiting: the person's previous check-in here is still open";
-                    outbox::retry_at(&self.parts.checkins.db, row.id, why, at, false, now).await?;
+                    outbox::retry_at(&self.parts.checkins.db, &row, why, at, false, now).await?;
                     outcome.waiting += 1;
                 }
                 Ok(Delivered::Missed) => outcome.missed += 1,
                 Ok(Delivered::Unreachable) => {
                     let why = "their DMs were closed at the last try: not tried again until they write to the bot";
-                    outbox::record_failure(
+                    let finished = outbox::record_failure(
                         &self.parts.checkins.db,
                         &row,
                         Retry::Unreachable,
@@ -142,7 +142,10 @@ impl Scheduler {
                         now,
                     )
                     .await?;
-                    self.tell_coaches(&row, now).await?;
+                    // A row another process took over is theirs to report.
+                    if finished == outbox::Finished::Recorded {
+                        self.tell_coaches(&row, now).await?;
+                    }
                     outcome.unreachable += 1;
                 }
                 Err(error) => self.failed(&row, &error, now, &mut outcome).await?,
@@ -290,10 +293,13 @@ impl Scheduler {
         } else {
             failure::decide(error, row.attempts, now)
         };
-        outbox::record_failure(db, row, retry, &text, now).await?;
+        let finished = outbox::record_failure(db, row, retry, &text, now).await?;
         match retry {
             Retry::Unreachable => {
-                self.tell_coaches(row, now).await?;
+                // A row another process took over is theirs to report.
+                if finished == outbox::Finished::Recorded {
+                    self.tell_coaches(row, now).await?;
+                }
                 outcome.unreachable += 1;
             }
             Retry::At { at, counts, global } => {
@@ -400,8 +406,7 @@ impl Scheduler {
             .unwrap_or_else(|| "there".to_owned());
         // The person's DMs may be handled at this moment (a retried row whose check-in is
         // under way): one turn at a time, as in the conversation itself.
-        let lock = self.parts.checkins.conversations.lock_for(start.person_id);
-        let _turn = lock.lock().await;
+        let _turn = self.parts.checkins.turn(start.person_id).await?;
         let begun = checkin::begin(
             &self.parts.checkins,
             &Begin {

@@ -277,9 +277,13 @@ impl Scheduler {
         let people: std::collections::BTreeSet<UserId> =
             expired.iter().map(|e| e.person_id).collect();
         for person in people {
-            let lock = engine.conversations.lock_for(person);
-            let _held = lock.lock().await;
-            if let Err(error) = crate::checkin::start_waiting(engine, person, now).await {
+            let started = match engine.turn(person).await {
+                Ok(_turn) => crate::checkin::start_waiting(engine, person, now)
+                    .await
+                    .map(|_| ()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = started {
                 tracing::warn!(error = format!("{error:#}"), %person, "could not start a waiting check-in");
             }
         }

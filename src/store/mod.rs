@@ -24,6 +24,7 @@ pub mod member_list;
 pub mod members;
 pub mod next_steps;
 pub mod outbox;
+pub mod person_lock;
 pub mod purge;
 pub mod reminders;
 pub mod reports;

@@ -325,16 +325,38 @@ struct Finish<'a> {
     counts: bool,
 }
 
-async fn finish(db: &Db, id: i64, end: Finish<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
-    on_backend!(db, pool => {
+/// Whether a delivery's end was recorded on its row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Finished {
+    /// The row now says how the delivery ended.
+    Recorded,
+    /// Nothing changed: this process's lease ran out and another process took the row (or
+    /// already finished it). The row is theirs; what this process sent carried the row's
+    /// nonce, so Discord drops the copy.
+    LeaseLost,
+}
+
+/// Records how the delivery of `row` ended, if the process that claimed it still holds its
+/// lease: a process that stalled past its lease must not mark, retry or fail a row another
+/// process has taken over since (its finish would overwrite theirs).
+async fn finish(
+    db: &Db,
+    row: &OutboxRow,
+    end: Finish<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Finished> {
+    let Some(owner) = row.lease_owner.as_deref() else {
+        anyhow::bail!("outbox row {} was finished without being claimed", row.key);
+    };
+    let changed = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        sqlx::query(
+        let changed = sqlx::query(
             "UPDATE outbox SET status = $1, last_error = $2, attempts = attempts + $3,
                  lease_owner = NULL, lease_until = NULL,
                  not_before = COALESCE($4, not_before),
                  sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END,
                  message_id = COALESCE($6, message_id)
-             WHERE id = $7",
+             WHERE id = $7 AND status = 'pending' AND lease_owner = $8",
         )
         .bind(end.status.key())
         .bind(end.error.map(str::to_owned))
@@ -342,23 +364,35 @@ async fn finish(db: &Db, id: i64, end: Finish<'_>, now: DateTime<Utc>) -> anyhow
         .bind(end.not_before)
         .bind(now)
         .bind(end.message_id.map(db_id))
-        .bind(id)
+        .bind(row.id)
+        .bind(owner.to_owned())
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
+        Ok::<_, sqlx::Error>(changed)
     })
-    .context("updating an outbox row")
+    .context("updating an outbox row")?;
+    if changed == 0 {
+        tracing::warn!(
+            key = %row.key,
+            owner,
+            status = end.status.key(),
+            "this process's lease on the outbox row ran out and another process took it: its end is theirs to record"
+        );
+        return Ok(Finished::LeaseLost);
+    }
+    Ok(Finished::Recorded)
 }
 
 /// Delivered; `message_id` is the message Discord created (None when an earlier attempt
 /// sent it, or nothing needed sending).
 pub async fn mark_sent(
     db: &Db,
-    id: i64,
+    row: &OutboxRow,
     message_id: Option<u64>,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Finished> {
     let end = Finish {
         status: OutboxStatus::Sent,
         error: None,
@@ -366,18 +400,18 @@ pub async fn mark_sent(
         message_id,
         counts: true,
     };
-    finish(db, id, end, now).await
+    finish(db, row, end, now).await
 }
 
 /// Tries again at `retry_at`. A 429 (`counts` false) is not held against the row's attempts.
 pub async fn retry_at(
     db: &Db,
-    id: i64,
+    row: &OutboxRow,
     error: &str,
     retry_at: DateTime<Utc>,
     counts: bool,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Finished> {
     let end = Finish {
         status: OutboxStatus::Pending,
         error: Some(error),
@@ -385,10 +419,15 @@ pub async fn retry_at(
         message_id: None,
         counts,
     };
-    finish(db, id, end, now).await
+    finish(db, row, end, now).await
 }
 
-pub async fn mark_failed(db: &Db, id: i64, error: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+pub async fn mark_failed(
+    db: &Db,
+    row: &OutboxRow,
+    error: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Finished> {
     let end = Finish {
         status: OutboxStatus::Failed,
         error: Some(error),
@@ -396,7 +435,7 @@ pub async fn mark_failed(db: &Db, id: i64, error: &str, now: DateTime<Utc>) -> a
         message_id: None,
         counts: true,
     };
-    finish(db, id, end, now).await
+    finish(db, row, end, now).await
 }
 
 /// Records how a failed send ends for the row: tried again later, unreachable, or failed.
@@ -406,21 +445,22 @@ pub async fn record_failure(
     retry: Retry,
     error: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Finished> {
     match retry {
         Retry::Unreachable => mark_unreachable(db, row, error, now).await,
-        Retry::At { at, counts, .. } => retry_at(db, row.id, error, at, counts, now).await,
-        Retry::GiveUp => mark_failed(db, row.id, error, now).await,
+        Retry::At { at, counts, .. } => retry_at(db, row, error, at, counts, now).await,
+        Retry::GiveUp => mark_failed(db, row, error, now).await,
     }
 }
 
-/// The person cannot receive DMs: stop, and remember it on the member.
+/// The person cannot receive DMs: stop, and remember it on the member (unless another
+/// process has taken the row over: then it is theirs to judge).
 pub async fn mark_unreachable(
     db: &Db,
     row: &OutboxRow,
     error: &str,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Finished> {
     let end = Finish {
         status: OutboxStatus::Unreachable,
         error: Some(error),
@@ -428,7 +468,9 @@ pub async fn mark_unreachable(
         message_id: None,
         counts: true,
     };
-    finish(db, row.id, end, now).await?;
+    if finish(db, row, end, now).await? == Finished::LeaseLost {
+        return Ok(Finished::LeaseLost);
+    }
     if let Some(person) = row.person_id {
         on_backend!(db, pool => {
             let mut tx = pool.begin_write().await?;
@@ -447,7 +489,7 @@ pub async fn mark_unreachable(
         })
         .context("marking a member unreachable")?;
     }
-    Ok(())
+    Ok(Finished::Recorded)
 }
 
 /// Queues a notice (a DM with `text`) to each coach of the school, once per `key`.

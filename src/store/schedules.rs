@@ -220,10 +220,23 @@ pub async fn create_report(
         if usize::try_from(active).unwrap_or(usize::MAX) >= MAX_ACTIVE_SCHEDULES {
             return Err(too_many());
         }
-        let id = sqlx::query_scalar(
+        // The delete above sees only committed rows: when two of these run at once on
+        // PostgreSQL, both find nothing to replace, and the unique index (migration 0024)
+        // turns the second insert into an update of the first's row. One schedule either way.
+        let target = match new.kind {
+            ReportKind::Digest { .. } => "(server_id, person_id) WHERE kind = 'digest'",
+            ReportKind::Summary { .. } => {
+                "(server_id, channel_id, (COALESCE(school_id, 0))) WHERE kind = 'summary'"
+            }
+        };
+        let id = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "INSERT INTO schedules (server_id, school_id, kind, person_id, channel_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+             ON CONFLICT {target} DO UPDATE SET spec = excluded.spec, time_zone = excluded.time_zone,
+                 next_fire_at = excluded.next_fire_at, created_by = excluded.created_by,
+                 updated_at = excluded.updated_at
+             RETURNING id",
+        )))
         .bind(new.server_id)
         .bind(school_id)
         .bind(kind)

@@ -221,9 +221,19 @@ pub async fn update(
     now: DateTime<Utc>,
     announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<ActionStep> {
+    // The status read here is logged as the change's old status, so no other update may
+    // change it before this one commits: on PostgreSQL the row is locked as it is read (a
+    // second update waits, then reads what the first wrote); SQLite's `BEGIN IMMEDIATE`
+    // already lets one writer at a time in.
+    let lock = match db {
+        Db::Sqlite(_) => "",
+        Db::Postgres(_) => " FOR UPDATE",
+    };
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let old: String = sqlx::query_scalar("SELECT status FROM action_steps WHERE id = $1 AND server_id = $2")
+        let old: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT status FROM action_steps WHERE id = $1 AND server_id = $2{lock}"
+        )))
             .bind(step.id)
             .bind(step.server_id)
             .fetch_one(&mut *tx)

@@ -337,8 +337,7 @@ e2e! {
         let reflection = answer_all_in_dm(bot, pat, ["Pat: partnership meetings", "Pat: notes template"]).await;
 
         let app = bot.app();
-        let lock = app.checkins.conversations.lock_for(UserId::new(pat));
-        let held = lock.lock().await;
+        let held = app.checkins.turn(UserId::new(pat)).await.expect("Pat's turn");
         let dm = bot.emu.dm_channel_of(pat).expect("dm");
         bot.human_pause().await;
         let mark = bot.emu.call_count();

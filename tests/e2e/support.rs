@@ -237,6 +237,12 @@ impl TestBot {
             .unwrap_or_else(|| app(&self.emu, &self.db, Sending::default(), self.http_path))
     }
 
+    /// Another process's `App` on `db` (e.g. a second pool on the test's database): its own
+    /// scheduler, check-in engine and in-process locks, the same emulator.
+    pub fn app_on(&self, db: &Db) -> App {
+        app(&self.emu, db, Sending::default(), self.http_path)
+    }
+
     /// The running bot's serenity HTTP client (the one poise answers through).
     pub fn client_http(&self) -> Option<Arc<serenity::all::Http>> {
         self.running

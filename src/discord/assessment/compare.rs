@@ -29,11 +29,12 @@ pub async fn compare(
     #[autocomplete = "super::administration"]
     to: Option<String>,
 ) -> Result<(), Error> {
+    // Drawing the chart can take longer than Discord's three seconds: answer Discord first,
+    // before any database work (the chart, or a refusal, follows as an edit).
+    ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
     let action = "see its assessments";
     let school = scope::school(ctx, &caller, school.as_deref(), Need::Read, action).await?;
-    // Drawing the chart can take longer than Discord's three seconds.
-    ctx.defer_ephemeral().await?;
     let data = ctx.data();
     let all = assessments::list(&data.db, caller.guild_id, school.id).await?;
     let (before, after) = pick(&school, &all, from.as_deref(), to.as_deref())?;

@@ -39,11 +39,7 @@ pub async fn on_component(
         .defer(ctx)
         .await
         .context("acknowledging a check-in button")?;
-    let lock = data
-        .checkins
-        .conversations
-        .lock_for(interaction.user.id.into());
-    let _held = lock.lock().await;
+    let _turn = data.checkins.turn(interaction.user.id.into()).await?;
     let answer = match clicked(data, interaction, session_id, action).await {
         Ok(answer) => answer,
         Err(error) => {
@@ -388,11 +384,7 @@ async fn form_submitted(
     interaction: &serenity::ModalInteraction,
     session_id: i64,
 ) -> anyhow::Result<()> {
-    let lock = data
-        .checkins
-        .conversations
-        .lock_for(interaction.user.id.into());
-    let _held = lock.lock().await;
+    let _turn = data.checkins.turn(interaction.user.id.into()).await?;
     let Some(session) = checkins::get(&data.db, session_id)
         .await?
         .filter(|s| s.status == SessionStatus::Open && s.person() == interaction.user.id.into())

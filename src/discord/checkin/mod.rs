@@ -150,6 +150,9 @@ async fn start(
     };
     let now = data.now();
     scope::note_member(ctx, person.user.id.into(), &name).await?;
+    // Their DM may be under way here or in another process, or a worker may be starting
+    // their scheduled check-in: one turn at a time.
+    let turn = data.checkins.turn(person.user.id.into()).await?;
     let opened = open(
         &data.checkins,
         &Begin {
@@ -168,6 +171,7 @@ async fn start(
         now,
     )
     .await?;
+    drop(turn);
     let (questions, waiting) = questions_asked(opened, &name, &school)?;
     if waiting {
         // The other check-in may be in another server: it is not named.
@@ -577,8 +581,7 @@ async fn skip(
     {
         // Their next waiting check-in (of any server) starts now.
         let engine = &ctx.data().checkins;
-        let lock = engine.conversations.lock_for(person_id);
-        let _held = lock.lock().await;
+        let _turn = engine.turn(person_id).await?;
         crate::checkin::start_waiting(engine, person_id, now).await?;
     }
     ctx.send(

@@ -1,0 +1,284 @@
+//! Several processes, one truth: what two processes (or two connections, each with its own
+//! pool, as two processes have) do at once to the same row leaves it as one process alone
+//! would. A stale lease cannot finish an outbox row, concurrent step updates log the status
+//! each one really changed, concurrent digest schedules leave one schedule, and a worker and
+//! the gateway process never both start a person's check-in.
+
+use chrono::{TimeDelta, Utc};
+use coachbot::app::App;
+use coachbot::checkin::{self, Begin, Opened};
+use coachbot::domain::ids::UserId;
+use coachbot::domain::school::TimeZoneName;
+use coachbot::outbox::DeliverOutcome;
+use coachbot::store::outbox::{self, Finished, NewRow, OutboxMessage, OutboxStatus};
+use coachbot::store::schedules::{self, ReportKind};
+use coachbot::store::steps::{self, Change};
+use coachbot::store::{Backend, Db, checkins, schools};
+
+use crate::dm::two_steps;
+use crate::e2e;
+use crate::support::{self, TestBot, WAIT, checkin_due, dm_questions};
+
+/// Another process on the test's database: a pool of its own and an `App` of its own (its
+/// own in-process check-in locks), sharing only the database and the emulator with the bot.
+async fn other_process(bot: &TestBot) -> (Db, App) {
+    let db = Db::connect(&bot.url)
+        .await
+        .expect("a second pool on the test's database");
+    let app = bot.app_on(&db);
+    (db, app)
+}
+
+e2e! {
+    /// Process A claims a notice and stalls past its lease; process B takes the row over.
+    /// A's late "sent" (or its failure) changes nothing and A is told its lease was lost;
+    /// B's "sent" is what the row says.
+    async fn a_stale_lease_cannot_finish_an_outbox_row(bot) {
+        // The server's row (an outbox row belongs to a server) comes with its first schools.
+        bot.plan().await;
+        let (b_db, _b) = other_process(bot).await;
+        let a_db = &bot.db;
+        let now = Utc::now();
+        let row = NewRow::new(
+            "notice:stale-lease",
+            bot.ids.server(),
+            Some(UserId::new(bot.ids.owner)),
+            &OutboxMessage::Notice { text: "Your digest is ready.".into(), school_id: None },
+            now,
+        )
+        .expect("a notice");
+        outbox::enqueue(a_db, &[row], now).await.expect("queued");
+
+        let lease = TimeDelta::seconds(30);
+        let key = "notice:stale-lease";
+        let a_row = outbox::claim_key(a_db, key, now, "process-a", now + lease).await.expect("A claims");
+        let a_row = a_row.expect("A holds the row");
+        assert!(
+            outbox::claim_key(&b_db, key, now, "process-b", now + lease).await.expect("B claims").is_none(),
+            "while A's lease runs, B cannot take the row"
+        );
+
+        let later = now + lease + TimeDelta::seconds(1);
+        let b_row = outbox::claim_key(&b_db, key, later, "process-b", later + lease).await.expect("B claims");
+        let b_row = b_row.expect("A's lease ran out: B takes the row over");
+
+        let a_row = &a_row;
+        assert_eq!(
+            outbox::mark_sent(a_db, a_row, Some(1_111), later).await.expect("A finishes"),
+            Finished::LeaseLost
+        );
+        let retry = coachbot::domain::outbox::Retry::At { at: later, counts: true, global: false };
+        assert_eq!(
+            outbox::record_failure(a_db, a_row, retry, "500 from A's send", later).await.expect("A fails"),
+            Finished::LeaseLost
+        );
+        let stored = outbox::by_key(a_db, "notice:stale-lease").await.expect("read").expect("row");
+        assert_eq!(stored.status, OutboxStatus::Pending, "A marked nothing");
+        assert_eq!(stored.lease_owner.as_deref(), Some("process-b"), "the row is still B's");
+        assert_eq!((stored.attempts, stored.message_id, stored.last_error), (0, None, None));
+
+        assert_eq!(
+            outbox::mark_sent(&b_db, &b_row, Some(2_222), later).await.expect("B finishes"),
+            Finished::Recorded
+        );
+        let stored = outbox::by_key(a_db, "notice:stale-lease").await.expect("read").expect("row");
+        assert_eq!(stored.status, OutboxStatus::Sent);
+        assert_eq!(stored.message_id, Some(2_222), "B's message is the one recorded");
+        assert_eq!(stored.lease_owner, None);
+        b_db.close().await;
+    }
+}
+
+e2e! {
+    /// Two connections update one step at the same moment, 50 times over, each to a status
+    /// the step does not have: the log reads as a chain (each update's old status is the
+    /// status the update before it set), and the step ends with the last one logged.
+    async fn concurrent_step_updates_log_the_status_each_one_changed(bot) {
+        let plan = bot.plan().await;
+        let [step_id, _] = two_steps(bot, &plan, plan.terry, "Race:").await;
+        let (b_db, _b) = other_process(bot).await;
+        let author = UserId::new(plan.terry);
+        let change = |status| Change { note: Some("moving"), status: Some(status), barrier: None, author };
+        let statuses = ["planned", "in_progress", "done"];
+        for _ in 0..50 {
+            let step = steps::get(&bot.db, bot.ids.server(), step_id).await.expect("read").expect("step");
+            let [first, second] = match step.status.key() {
+                "planned" => [statuses[1], statuses[2]],
+                "in_progress" => [statuses[0], statuses[2]],
+                _ => [statuses[0], statuses[1]],
+            };
+            let now = Utc::now();
+            let (to_first, to_second) = (change(first), change(second));
+            let (a, b) = tokio::join!(
+                steps::update(&bot.db, &step, &to_first, now, None),
+                steps::update(&b_db, &step, &to_second, now, None),
+            );
+            a.expect("A's update");
+            b.expect("B's update");
+        }
+        let step = steps::get(&bot.db, bot.ids.server(), step_id).await.expect("read").expect("step");
+        let log: Vec<_> = steps::updates(&bot.db, &step)
+            .await
+            .expect("the log")
+            .into_iter()
+            .filter(|u| u.kind == "progress")
+            .collect();
+        assert_eq!(log.len(), 100);
+        let mut current = "planned".to_owned();
+        for (n, update) in log.iter().enumerate() {
+            let (Some(old), Some(new)) = (&update.old_status, &update.new_status) else {
+                panic!("update {n} changed the status but logged no change: {update:?}");
+            };
+            assert_eq!(old, &current, "update {n} logged an old status the step no longer had");
+            current.clone_from(new);
+        }
+        assert_eq!(step.status.key(), current, "the step holds the last status logged");
+        b_db.close().await;
+    }
+}
+
+e2e! {
+    /// A coach runs `/digest schedule` twice at the same moment (two processes): one digest
+    /// schedule remains, holding one of the two times asked for. Twenty times over.
+    async fn concurrent_digest_schedules_leave_one(bot) {
+        let plan = bot.plan().await;
+        let (b_db, _b) = other_process(bot).await;
+        let coach = UserId::new(plan.casey);
+        let zone = TimeZoneName::parse("America/Chicago").expect("zone");
+        let kind = ReportKind::Digest { coach };
+        for _ in 0..20 {
+            let now = Utc::now();
+            let (a, b) = tokio::join!(
+                schedules::schedule_report(&bot.db, bot.ids.server(), kind, "weekdays 07:00", &zone, coach, now),
+                schedules::schedule_report(&b_db, bot.ids.server(), kind, "weekdays 07:30", &zone, coach, now),
+            );
+            a.expect("A's schedule");
+            b.expect("B's schedule");
+            let digests: Vec<_> = schedules::list(&bot.db, bot.ids.server(), None)
+                .await
+                .expect("schedules")
+                .into_iter()
+                .filter(|s| s.kind == "digest" && s.person_id == Some(coach))
+                .collect();
+            assert_eq!(digests.len(), 1, "{digests:#?}");
+            assert!(["weekdays 07:00", "weekdays 07:30"].contains(&digests[0].spec.as_str()));
+        }
+        b_db.close().await;
+    }
+}
+
+/// Whether some connection waits for an advisory lock (a person's turn) on this database.
+async fn someone_waits_for_a_turn(db: &Db) -> bool {
+    let Db::Postgres(pool) = db else {
+        return false;
+    };
+    sqlx::query_scalar::<_, bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                        WHERE l.locktype = 'advisory' AND NOT l.granted
+                          AND d.datname = current_database())",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("pg_locks")
+}
+
+/// The gateway process is in Pat's turn (as while it handles Pat's DM, or starts Pat's
+/// check-in for the coach) when a worker, on its own pool, comes to start Pat's scheduled
+/// check-in: the worker waits for the turn; the gateway starts its check-in and asks its
+/// first question; then the worker finds Pat busy and keeps its row for later. One session
+/// is open, one first question went out. PostgreSQL only: with SQLite there is one process,
+/// and its in-process lock is the whole story.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "runs on PostgreSQL (a lock across processes): set TEST_DATABASE_URL when building the tests"
+)]
+async fn a_worker_and_the_gateway_never_both_start_a_persons_checkin() {
+    let Some(bot) = support::spawn_bot(Backend::Postgres, support::HttpPath::Proxy).await else {
+        return;
+    };
+    let plan = bot.plan().await;
+    let pat = plan.pat;
+    two_steps(&bot, &plan, pat, "Pat:").await;
+    let at = Utc::now();
+    checkin_due(&bot, &plan, pat, at).await;
+    let (worker_db, worker) = other_process(&bot).await;
+    let scheduler = worker.scheduler();
+    assert_eq!(scheduler.tick(at).await.expect("tick").queued, 1);
+
+    let gateway = bot.app().checkins;
+    let turn = gateway.turn(UserId::new(pat)).await.expect("Pat's turn");
+    let delivering = tokio::spawn(async move { scheduler.deliver(at).await });
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !someone_waits_for_a_turn(&bot.db).await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker never waited for Pat's turn"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        dm_questions(&bot, pat).await,
+        0,
+        "the worker asked nothing yet"
+    );
+
+    let school = schools::get(&bot.db, bot.ids.server(), plan.lincoln)
+        .await
+        .expect("read")
+        .expect("Lincoln");
+    let flow = gateway
+        .flows
+        .iter()
+        .find(|f| f.id == "weekly")
+        .expect("the weekly flow");
+    let opened = checkin::open(
+        &gateway,
+        &Begin {
+            guild_id: bot.ids.server(),
+            school: &school,
+            person_id: UserId::new(pat),
+            person_name: "Pat Lee",
+            flow,
+            started_by: UserId::new(plan.casey),
+            origin: None,
+            nudge_hours: checkin::NUDGE_HOURS,
+            only_step: None,
+            dm_channel: None,
+            barrier: None,
+        },
+        at,
+    )
+    .await
+    .expect("the gateway starts Pat's check-in");
+    assert!(matches!(opened, Opened::Asked { .. }));
+    drop(turn);
+
+    let round = delivering
+        .await
+        .expect("the worker's round")
+        .expect("deliver");
+    assert_eq!(
+        round,
+        DeliverOutcome {
+            waiting: 1,
+            ..DeliverOutcome::default()
+        },
+        "the worker found Pat in a check-in and kept its row"
+    );
+    assert_eq!(
+        dm_questions(&bot, pat).await,
+        1,
+        "one first question went out"
+    );
+    let open = checkins::open_in_server(&bot.db, bot.ids.server(), UserId::new(pat))
+        .await
+        .expect("read")
+        .expect("Pat's check-in");
+    assert_eq!(
+        open.flow_id, "weekly",
+        "the gateway's check-in is the one open"
+    );
+    worker_db.close().await;
+    bot.finish().await;
+}
