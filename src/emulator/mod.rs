@@ -89,6 +89,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use interactions::{Interaction, Reply};
+pub use limits::counts_against_global_limit;
 pub use problems::{Problem, ProblemKind};
 pub use record::{Attachment, RecordedCall};
 pub use rules::Rules;
