@@ -58,7 +58,9 @@ impl App {
         sending: Sending,
         clock: Clock,
     ) -> anyhow::Result<Self> {
-        let outbound = Arc::new(Outbound::new(http, sending.per_second)?);
+        let outbound = Arc::new(
+            Outbound::new(http, sending.per_second)?.sharing_budget(&db, sending.per_second),
+        );
         let wake = Arc::<tokio::sync::Notify>::default();
         let frameworks = Frameworks::new(crate::prompts::default_framework()?);
         Ok(Self {

@@ -47,12 +47,15 @@ pub struct Sending {
     /// renews its leases every third of this while it works; a dead one's rows are taken over
     /// when it runs out.
     pub lease: std::time::Duration,
-    /// Requests a second this process allows itself overall (Discord allows 50).
+    /// The token's send budget: requests a second the bot allows itself overall, in any one
+    /// second (Discord allows 50 per token). On PostgreSQL every process on the database
+    /// shares it; on SQLite the one process keeps it alone.
     pub per_second: usize,
 }
 
-/// Requests a second a process allows itself overall, by default: below Discord's 50.
-pub const PER_SECOND: usize = 40;
+/// The token's send budget, by default: below Discord's 50, with room for what is not
+/// counted against it (the gateway's start-up calls, a command's follow-ups).
+pub const PER_SECOND: usize = 45;
 
 /// How long a claimed outbox row stays with the process that claimed it, by default.
 pub const LEASE: std::time::Duration = std::time::Duration::from_secs(30);

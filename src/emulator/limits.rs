@@ -81,6 +81,15 @@ impl Bucket {
     }
 }
 
+/// Whether a request (`path` after `/api/v10`) counts against Discord's global limit for the
+/// token: everything but the interaction endpoints and webhooks called with their own token.
+/// A test that checks a bot's combined rate across processes counts these.
+pub fn counts_against_global_limit(method: &str, path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    Bucket::of(method, &segments, &Rules::default()).global
+}
+
 fn to_chrono(duration: std::time::Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
@@ -314,6 +323,71 @@ mod tests {
                 .refused
                 .is_none()
         );
+    }
+
+    /// Discord's global limit is per bot token: whichever connection or process a request
+    /// comes from, whatever channel or route it names, the token's fifty a second are shared;
+    /// another token has its own.
+    #[test]
+    fn the_global_limit_is_the_tokens_across_routes_and_processes() {
+        let limiter = Limiter::default();
+        let now = Utc::now();
+        let rules = rules();
+        // Fifty requests spread over channels (each far under its own bucket), opened DMs and
+        // member reads, as three processes sending check-ins would make them.
+        for i in 0..50_u32 {
+            let channel = (100 + i).to_string();
+            let segments: Vec<&str> = match i % 3 {
+                0 => vec!["channels", &channel, "messages"],
+                1 => vec!["users", "@me", "channels"],
+                _ => vec!["guilds", "7", "members", &channel],
+            };
+            let method = if i % 3 == 2 { "GET" } else { "POST" };
+            let bucket = Bucket::of(method, &segments, &rules);
+            assert!(bucket.global);
+            assert!(
+                limiter
+                    .admit("Bot a", &bucket, now, &rules)
+                    .refused
+                    .is_none()
+            );
+        }
+        let fresh = Bucket::of("POST", &["channels", "999", "messages"], &rules);
+        let refused = limiter
+            .admit("Bot a", &fresh, now, &rules)
+            .refused
+            .expect("the fifty-first in the second is refused");
+        assert_eq!(refused["global"], json!(true));
+        assert!(
+            limiter
+                .admit("Bot b", &fresh, now, &rules)
+                .refused
+                .is_none(),
+            "another token has its own budget"
+        );
+        let next_second = now + chrono::Duration::seconds(1);
+        assert!(
+            limiter
+                .admit("Bot a", &fresh, next_second, &rules)
+                .refused
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn what_counts_against_the_global_limit() {
+        assert!(counts_against_global_limit("POST", "/channels/12/messages"));
+        assert!(counts_against_global_limit("POST", "/users/@me/channels"));
+        assert!(counts_against_global_limit("GET", "/guilds/7/members/9"));
+        assert!(counts_against_global_limit("GET", "/gateway"));
+        assert!(!counts_against_global_limit(
+            "POST",
+            "/interactions/1/tok/callback"
+        ));
+        assert!(!counts_against_global_limit(
+            "PATCH",
+            "/webhooks/1/tok/messages/@original?wait=true"
+        ));
     }
 
     #[test]

@@ -91,6 +91,7 @@ use tokio::task::JoinHandle;
 
 pub use gateway::Dispatched;
 pub use interactions::{Interaction, Reply};
+pub use limits::counts_against_global_limit;
 pub use problems::{Problem, ProblemKind};
 pub use record::{Attachment, RecordedCall};
 pub use rules::Rules;

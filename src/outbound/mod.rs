@@ -1,12 +1,16 @@
 //! The one way out to Discord. Every request the bot makes on its own (outbox rows, check-in
 //! prompts, DM replies, opening a DM, starting a thread) goes through one [`Outbound`], paced
-//! by one throttle: about 40 requests a second overall and 5 per 5 seconds in a channel. A
-//! global 429 holds every request until Discord's `retry_after` has passed; the error says
-//! when, so a caller that retries (the outbox) comes back exactly then.
+//! by one throttle: the send budget (45 requests a second by default) overall and 5 per 5
+//! seconds in a channel. On PostgreSQL every process shares the budget as well: each request
+//! also takes a send slot from the database ([`budget`]), so several processes together keep
+//! Discord's limit for the token. A global 429 holds every request until Discord's
+//! `retry_after` has passed (and holds the shared budget too); the error says when, so a
+//! caller that retries (the outbox) comes back exactly then.
 //!
 //! Interaction replies (a slash command's answer, a button's update) are not here: they
 //! answer an interaction token, which Discord does not count against these limits.
 
+pub mod budget;
 pub mod failure;
 mod send;
 pub mod throttle;
@@ -22,6 +26,8 @@ pub use send::{DMS_CLOSED, SendError, THREAD_EXISTS, embed, report_message};
 use crate::domain::ids::{ServerId, UserId};
 use crate::domain::message::{Button, ButtonStyle, MessageBody, Prompt};
 use crate::domain::text::{MESSAGE_CONTENT, clip};
+use crate::store::{Db, send_budget};
+use budget::Slots;
 use throttle::Throttle;
 
 /// Discord's ids as ours, and back: the adapter converts at the edge, the rest of the house
@@ -81,6 +87,55 @@ pub struct Outbound {
     http: Arc<serenity::Http>,
     client: reqwest::Client,
     throttle: tokio::sync::Mutex<Throttle>,
+    /// The budget shared with the other processes on the database, when there are any.
+    shared: Option<Shared>,
+}
+
+/// The send budget this process shares with the others on one PostgreSQL database.
+struct Shared {
+    db: Db,
+    per_second: usize,
+    /// The slots this process holds. Locked while more are reserved, so a process asks the
+    /// database once however many of its requests are waiting.
+    slots: tokio::sync::Mutex<Slots>,
+}
+
+impl Shared {
+    /// Waits for this request's send slot. When the database does not answer, the process
+    /// paces itself alone (its own throttle) rather than stop sending.
+    async fn slot(&self) {
+        loop {
+            let slot = {
+                let mut slots = self.slots.lock().await;
+                match slots.take(Instant::now()) {
+                    Some(slot) => slot,
+                    None => {
+                        let reserved = send_budget::reserve(
+                            &self.db,
+                            budget::batch(self.per_second),
+                            budget::spacing(self.per_second),
+                        )
+                        .await;
+                        match reserved {
+                            Ok(grant) => slots.keep(&grant, Instant::now()),
+                            Err(error) => {
+                                tracing::warn!(
+                                    error = format!("{error:#}"),
+                                    "the shared send budget did not answer: this request is paced by this process alone"
+                                );
+                                return;
+                            }
+                        }
+                        continue;
+                    }
+                }
+            };
+            tokio::time::sleep_until(slot.into()).await;
+            if Slots::usable(slot, Instant::now()) {
+                return;
+            }
+        }
+    }
 }
 
 impl Outbound {
@@ -94,7 +149,31 @@ impl Outbound {
                 .build()
                 .context("building the HTTP client")?,
             throttle: tokio::sync::Mutex::new(Throttle::new(per_second)),
+            shared: None,
         })
+    }
+
+    /// Shares the budget of `per_second` with every process on `db` when it is PostgreSQL
+    /// (the engine for more than one process); on SQLite one process sends, and its own
+    /// throttle is the budget.
+    pub fn sharing_budget(mut self, db: &Db, per_second: usize) -> Self {
+        if db.backend() == crate::store::Backend::Postgres {
+            self.shared = Some(Shared {
+                db: db.clone(),
+                per_second,
+                slots: tokio::sync::Mutex::default(),
+            });
+        }
+        self
+    }
+
+    /// Send slots given up so far because they came too late to use (0 without a shared
+    /// budget).
+    pub async fn slots_lapsed(&self) -> u64 {
+        match &self.shared {
+            Some(shared) => shared.slots.lock().await.lapsed,
+            None => 0,
+        }
     }
 
     /// The serenity client it sends through (whether serenity's own rate limiter is on, and
@@ -107,6 +186,16 @@ impl Outbound {
     /// request that posts in no channel (opening a DM).
     async fn pace(&self, channel: Option<u64>) {
         loop {
+            // This process's own limits first, so that a request held by its channel's limit
+            // does not hold a shared slot it cannot use.
+            let wait = self.throttle.lock().await.wait(channel, Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if let Some(shared) = &self.shared {
+                shared.slot().await;
+            }
             let wait = {
                 let mut throttle = self.throttle.lock().await;
                 let now = Instant::now();
@@ -119,7 +208,8 @@ impl Outbound {
             if wait.is_zero() {
                 return;
             }
-            tokio::time::sleep(wait).await;
+            // Another request of this process took the channel's last place meanwhile: the
+            // slot goes unused, and this one waits for the next.
         }
     }
 
@@ -138,12 +228,21 @@ impl Outbound {
         result
     }
 
-    /// Nothing goes out for `pause` (Discord said the whole bot is rate-limited).
+    /// Nothing goes out for `pause` (Discord said the whole bot is rate-limited): from this
+    /// process, and no new send slot for any process sharing the budget.
     pub async fn pause_all(&self, pause: Duration) {
         self.throttle
             .lock()
             .await
             .pause_until(Instant::now() + pause);
+        if let Some(shared) = &self.shared
+            && let Err(error) = send_budget::hold(&shared.db, pause).await
+        {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "the shared send budget could not be held after a global rate limit"
+            );
+        }
     }
 
     /// Posts `message` in `channel` and returns the message Discord created.

@@ -1,5 +1,7 @@
-//! Keeps the bot below Discord's limits on its own: about 40 requests a second overall and
-//! 5 messages per 5 seconds in one channel. Pure: the caller passes the time.
+//! Keeps one process below Discord's limits: the send budget (45 requests a second by
+//! default) overall and 5 messages per 5 seconds in one channel. Processes that share a
+//! PostgreSQL database also share the budget (`budget`); this throttle still keeps each
+//! one's channel limits and its own pace. Pure: the caller passes the time.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -132,7 +134,7 @@ mod tests {
     }
 
     #[test]
-    fn forty_a_second_overall() {
+    fn the_budget_a_second_overall() {
         let mut throttle = Throttle::default();
         let start = Instant::now();
         for channel in 0..GLOBAL_PER_SECOND as u64 {

@@ -31,6 +31,7 @@ pub mod reports;
 pub mod retention;
 pub mod schedules;
 pub mod schools;
+pub mod send_budget;
 pub mod servers;
 pub mod snoozes;
 pub mod steps;
