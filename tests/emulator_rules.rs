@@ -906,6 +906,17 @@ async fn a_bounded_record_keeps_the_newest_calls_and_messages() {
         .filter_map(|m| m["content"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(kept, ["message 7", "message 8", "message 9"]);
+    // No bot is connected: the DMs' events wait as missed, and only the newest are kept.
+    for n in 0..20 {
+        scene.emu.send_dm(scene.person, &format!("dm {n}"));
+    }
+    let dm = scene.emu.dm_channel_of(scene.person).expect("a DM channel");
+    assert_eq!(scene.emu.messages_in(dm).len(), 3);
+    let missed = scene.emu.missed().len();
+    assert!(
+        (3..=6).contains(&missed),
+        "between keep and twice keep events are held: {missed}"
+    );
 
     let mark = scene.emu.call_count();
     let path = format!("/channels/{}/messages", scene.channel);

@@ -95,9 +95,11 @@ struct State {
     /// Counts identifies and resumes, for `Session::active`.
     activity: u64,
     missed: Vec<Missed>,
-    /// Every dispatch that reached a connection, in order.
+    /// Every dispatch that reached a connection, in order (the newest `keep` when bounded).
     sent: Vec<Dispatched>,
     sharding: Sharding,
+    /// Dispatches kept in `sent` and `missed`; `None` keeps every one.
+    keep: Option<usize>,
 }
 
 impl State {
@@ -126,6 +128,28 @@ impl State {
             data,
             shard,
         });
+        self.trim();
+    }
+
+    /// Lets the oldest dispatches go once twice `keep` are held (so trimming costs little per
+    /// event). Missed events still waiting for their session's RESUME are kept.
+    fn trim(&mut self) {
+        let Some(keep) = self.keep else { return };
+        if self.sent.len() > keep.saturating_mul(2) {
+            let excess = self.sent.len() - keep;
+            self.sent.drain(..excess);
+        }
+        let unclaimed = self.missed.iter().filter(|m| m.session.is_none()).count();
+        if unclaimed > keep.saturating_mul(2) {
+            let mut extra = unclaimed - keep;
+            self.missed.retain(|m| {
+                if extra > 0 && m.session.is_none() {
+                    extra -= 1;
+                    return false;
+                }
+                true
+            });
+        }
     }
 }
 
@@ -184,6 +208,7 @@ impl Gateway {
                 data,
                 session: None,
             });
+            state.trim();
             return;
         };
         let data = build((session.intents, session.large_threshold));
@@ -200,6 +225,13 @@ impl Gateway {
                 session: Some((session_id, session.seq)),
             });
         }
+    }
+
+    /// Keeps only the newest `keep` dispatches in the record (see `Emulator::keep_recent`).
+    pub(crate) fn keep_recent(&self, keep: usize) {
+        let mut state = self.state();
+        state.keep = Some(keep);
+        state.trim();
     }
 
     /// Events that went out while no bot was connected (and were not delivered by a RESUME).

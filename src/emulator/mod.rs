@@ -798,12 +798,14 @@ impl Emulator {
 
     // ----- the record -----
 
-    /// Keeps only the most recent `n` REST calls and `n` messages per channel, and lets go of
+    /// Keeps only the most recent `n` REST calls, `n` messages per channel and about `n`
+    /// gateway dispatches (between `n` and `2n`), and lets go of
     /// interactions whose token has expired: a sandbox or a long benchmark then runs in
     /// constant memory. Tests keep everything (the default), so they can look back at any call.
     pub fn keep_recent(&self, n: usize) {
         let n = n.max(1);
         self.shared.recorder.set_limit(Some(n));
+        self.shared.gateway.keep_recent(n);
         let mut world = self.shared.world();
         world.keep_per_channel = Some(n);
         let channels: Vec<u64> = world.messages.keys().copied().collect();
