@@ -86,7 +86,7 @@ pub async fn create(
     new: &NewSchedule<'_>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Schedule> {
-    let id: i64 = on_backend!(db, pool => {
+    on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         let active: i64 = sqlx::query_scalar(ACTIVE)
             .bind(new.server_id)
@@ -95,7 +95,7 @@ pub async fn create(
         if usize::try_from(active).unwrap_or(usize::MAX) >= MAX_ACTIVE_SCHEDULES {
             return Err(too_many());
         }
-        let id = sqlx::query_scalar(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at, step_id)
              VALUES ($1, $2, 'checkin', $3, $4, $5, $6, $7, $8, $9, $9, $10) RETURNING id",
         )
@@ -111,13 +111,15 @@ pub async fn create(
         .bind(new.step_id)
         .fetch_one(&mut *tx)
         .await?;
+        // Read back before the commit: what was saved, whatever another process does next.
+        let saved: Schedule = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
+            .bind::<i64>(id)
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(id)
+        Ok::<_, sqlx::Error>(saved)
     })
-    .context("saving a schedule")?;
-    get(db, new.server_id, id)
-        .await?
-        .context("the schedule just saved is missing")
+    .context("saving a schedule")
 }
 
 /// A coach's digest or an indicator summary on a schedule.
@@ -199,7 +201,7 @@ pub async fn create_report(
             channel_id,
         } => ("summary", school_id, None, Some(db_id(channel_id))),
     };
-    let id: i64 = on_backend!(db, pool => {
+    on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         sqlx::query(
             "DELETE FROM schedules WHERE server_id = $1 AND kind = $2
@@ -229,7 +231,7 @@ pub async fn create_report(
                 "(server_id, channel_id, (COALESCE(school_id, 0))) WHERE kind = 'summary'"
             }
         };
-        let id = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        let id: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "INSERT INTO schedules (server_id, school_id, kind, person_id, channel_id, spec, time_zone, next_fire_at, created_by, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
              ON CONFLICT {target} DO UPDATE SET spec = excluded.spec, time_zone = excluded.time_zone,
@@ -249,13 +251,17 @@ pub async fn create_report(
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
+        // Read back in the same transaction: once it commits, another process's schedule for
+        // the same digest or channel may replace this row at once, and this caller is told
+        // what it saved, not what came after.
+        let saved: Schedule = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
+            .bind::<i64>(id)
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(id)
+        Ok::<_, sqlx::Error>(saved)
     })
-    .context("saving a report schedule")?;
-    get(db, new.server_id, id)
-        .await?
-        .context("the schedule just saved is missing")
+    .context("saving a report schedule")
 }
 
 /// The schedule with this id in this server.
