@@ -39,6 +39,8 @@ const IN_FLIGHT: [usize; 3] = [1, 50, 200];
 /// Steps of the two schools `/step list` reads.
 const SMALL: usize = 20;
 const LARGE: usize = 5_000;
+/// Calls and messages a channel the emulator keeps: enough for every command in flight.
+const KEEP: usize = 5_000;
 /// How long one command may take before the run counts it as failed.
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -191,6 +193,8 @@ async fn ping(ctx: BareContext<'_>) -> Result<(), anyhow::Error> {
 
 async fn bare_levels(total: usize, rules: &Rules) -> anyhow::Result<Vec<Level>> {
     let emu = Arc::new(Emulator::start_with_rules(None, 0, false, rules.clone()).await?);
+    // Thousands of commands: keep only recent calls and messages, as a long sandbox does.
+    emu.keep_recent(KEEP);
     let owner = emu.add_user("Olive Owner");
     let guild = emu.add_guild("Bench District", owner);
     let general = emu.add_text_channel(guild, "general")?;
@@ -445,6 +449,7 @@ async fn coachbot_levels(
     let fresh = Fresh::open(backend).await?;
     let db = fresh.db.clone();
     let emu = Arc::new(Emulator::start_with_rules(None, 0, false, rules.clone()).await?);
+    emu.keep_recent(KEEP);
     let (world, roles) = build_world(&emu)?;
     let token = token()?;
     let http = || coachbot::outbound::http_client(&token, Some(emu.api_url()));

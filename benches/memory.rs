@@ -1,0 +1,325 @@
+//! `cargo bench --bench memory`: how much memory the bot holds (resident set, RSS).
+//!
+//! 1. Idle: `coachbot run` in a process of its own, connected to a Discord emulator in this
+//!    one that holds the demo server, with the demo plan in its database, once it has settled.
+//!    Target: 30 MB at most.
+//! 2. The same process after it has started 10,000 check-ins (10,000 people due one in the same
+//!    minute; each is asked its first question and left open).
+//! 3. Long use of the sandbox (`coachbot sandbox`, the emulator and the bot in one process):
+//!    the same working cycle typed over and over (steps added and listed, a check-in started,
+//!    answered and stopped, a digest previewed, the clock moved on two hours), its RSS read
+//!    after every cycle. It must level off: the figure printed last is the growth over the
+//!    second half of the run.
+//!
+//! Reads `/proc/<pid>/status`, so Linux only. `-- --quick` runs fewer sandbox cycles. The
+//! emulator's rate limits are off and the bot's send budget is raised, so part 2 measures
+//! memory rather than Discord's pacing; the output says so.
+
+mod common;
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::{TimeDelta, Utc};
+use coachbot::domain::ids::ServerId;
+use coachbot::emulator::{Emulator, Rules};
+use coachbot::store::{Db, db_id};
+
+const BIN: &str = env!("CARGO_BIN_EXE_coachbot");
+const CHECKINS: usize = 10_000;
+/// How long the bot may take to come up, or to start every check-in.
+const WAIT: Duration = Duration::from_secs(300);
+
+fn main() -> anyhow::Result<()> {
+    let quick = std::env::args().any(|a| a == "--quick");
+    if !Path::new("/proc/self/status").is_file() {
+        println!("memory benchmark: /proc is not available here, nothing measured");
+        return Ok(());
+    }
+    let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
+    let dir = tempfile::tempdir()?;
+    println!(
+        "coachbot memory benchmark ({}), debug or release as cargo built it",
+        if quick { "quick" } else { "full" }
+    );
+    runtime.block_on(bot_alone(dir.path()))?;
+    sandbox(dir.path(), if quick { 60 } else { 300 })?;
+    Ok(())
+}
+
+/// Parts 1 and 2: `coachbot run` against an emulator in this process.
+async fn bot_alone(dir: &Path) -> anyhow::Result<()> {
+    let rules = Rules::without_rate_limits();
+    let emu = Emulator::start_with_rules(None, 0, false, rules.clone()).await?;
+    emu.keep_recent(1_000);
+    let demo = coachbot::sandbox::seed_world(&emu)?;
+    let database = dir.join("bot.db");
+    let url = format!("sqlite://{}", database.display());
+    let db = Db::open(&url).await?;
+    let now = Utc::now();
+    coachbot::sandbox::seed_database(&db, &demo, now).await?;
+
+    println!();
+    println!("1. `coachbot run` idle, the demo server connected, emulator in another process");
+    let mark = emu.call_count();
+    let mut bot = BotProcess::start(&url, emu.api_url(), dir)?;
+    emu.wait_for_call(mark, WAIT, |c| {
+        c.method == "PUT" && c.path.ends_with("/commands")
+    })
+    .await
+    .context("the bot never registered its commands")?;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let idle = bot.settled_rss().await?;
+    println!("   RSS {} (target 30 MB)", megabytes(idle));
+    bot.stop();
+
+    println!();
+    println!(
+        "2. The same, after starting {} check-ins ({})",
+        common::thousands(CHECKINS as i64),
+        rules.describe()
+    );
+    let server = demo.server();
+    let school = coachbot::store::schools::list(&db, server)
+        .await?
+        .first()
+        .map(|s| s.id)
+        .context("the demo has schools")?;
+    due_checkins(&emu, &db, server, school, now).await?;
+    let mut bot = BotProcess::start(&url, emu.api_url(), dir)?;
+    let started = Instant::now();
+    loop {
+        let open = open_checkins(&db, server).await?;
+        if open >= CHECKINS as i64 {
+            break;
+        }
+        if started.elapsed() > WAIT {
+            anyhow::bail!(
+                "only {open} of {CHECKINS} check-ins started in {} s; the bot's log: {}",
+                WAIT.as_secs(),
+                bot.log.display()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let took = started.elapsed();
+    let busy = bot.settled_rss().await?;
+    println!(
+        "   RSS {} with {} check-ins open (all started in {:.0} s); {} over idle",
+        megabytes(busy),
+        common::thousands(CHECKINS as i64),
+        took.as_secs_f64(),
+        megabytes(busy.saturating_sub(idle))
+    );
+    bot.stop();
+    db.close().await;
+    Ok(())
+}
+
+/// A `coachbot run` child process; killed when dropped.
+struct BotProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl BotProcess {
+    fn start(database_url: &str, api_url: &str, dir: &Path) -> anyhow::Result<Self> {
+        let log = dir.join(format!("bot-{}.log", Utc::now().timestamp_millis()));
+        let out = std::fs::File::create(&log)?;
+        let child = Command::new(BIN)
+            .arg("run")
+            .env("DATABASE_URL", database_url)
+            .env("DISCORD_API_URL", api_url)
+            .env("DISCORD_TOKEN", "bench-token")
+            // The emulator's rate limits are off: part 2 measures memory, not pacing.
+            .env("COACHBOT_SEND_PER_SECOND", "1000")
+            .env_remove("COACHBOT_METRICS_ADDR")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .context("starting coachbot run")?;
+        Ok(Self { child, log })
+    }
+
+    /// The median of five readings a second apart.
+    async fn settled_rss(&mut self) -> anyhow::Result<u64> {
+        let mut readings = Vec::new();
+        for _ in 0..5 {
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!(
+                    "coachbot run exited ({status}); its log: {}",
+                    self.log.display()
+                );
+            }
+            readings.push(rss_of(self.child.id())?);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        readings.sort_unstable();
+        Ok(readings[readings.len() / 2])
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for BotProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// 10,000 people the bot has written to before, each due a check-in half a minute ago.
+async fn due_checkins(
+    emu: &Emulator,
+    db: &Db,
+    server: ServerId,
+    school: coachbot::domain::ids::SchoolId,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let Db::Sqlite(pool) = db else {
+        anyhow::bail!("the memory benchmark runs on SQLite");
+    };
+    let mut tx = pool.begin().await?;
+    for i in 0..CHECKINS {
+        let person = emu.add_user(&format!("Teacher {i}"));
+        let dm = emu.open_dm(person);
+        sqlx::query(
+            "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at, dm_channel_id)
+             VALUES ($1, $2, 'Teacher', $3, $3, $4)",
+        )
+        .bind(server)
+        .bind(db_id(person))
+        .bind(now)
+        .bind(db_id(dm))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone,
+                                    next_fire_at, created_by, created_at, updated_at)
+             VALUES ($1, $2, 'checkin', $3, 'wellbeing', 'daily 08:00', 'America/Chicago', $4, 1, $5, $5)",
+        )
+        .bind(server)
+        .bind(school)
+        .bind(db_id(person))
+        .bind(Utc::now() - TimeDelta::seconds(30))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn open_checkins(db: &Db, server: ServerId) -> anyhow::Result<i64> {
+    let Db::Sqlite(pool) = db else {
+        anyhow::bail!("the memory benchmark runs on SQLite");
+    };
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM checkin_sessions WHERE server_id = $1 AND status = 'open'",
+    )
+    .bind(server)
+    .fetch_one(pool)
+    .await?)
+}
+
+/// Part 3: the sandbox, one working cycle typed `cycles` times.
+fn sandbox(dir: &Path, cycles: usize) -> anyhow::Result<()> {
+    println!();
+    println!("3. `coachbot sandbox`, the same working cycle typed {cycles} times (11 lines each)");
+    let mut child = Command::new(BIN)
+        .arg("sandbox")
+        .arg("--fresh")
+        .arg("--database")
+        .arg(dir.join("sandbox.db"))
+        .arg("--keep")
+        .arg("1000")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting coachbot sandbox")?;
+    let pid = child.id();
+    let mut stdin = child.stdin.take().context("the sandbox's input")?;
+    let stdout = child.stdout.take().context("the sandbox's output")?;
+    // Each cycle ends with `clock`, whose answer says the cycle was worked through.
+    let (done, cycle_done) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.contains("The sandbox's clock says") && done.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut samples = Vec::with_capacity(cycles);
+    let started = Instant::now();
+    for n in 0..cycles {
+        let cycle = format!(
+            "as terry\n\
+             /step add title:\"Walkthrough round {n}\" indicator:12a owner:@jordan due:\"in 2 weeks\"\n\
+             /step list\n\
+             as casey\n\
+             /checkin start person:@pat flow:weekly\n\
+             as pat\n\
+             dm We met twice as a team and agreed the agenda\n\
+             dm stop\n\
+             as casey\n\
+             /digest preview\n\
+             clock +2h\n"
+        );
+        stdin
+            .write_all(cycle.as_bytes())
+            .context("typing into the sandbox")?;
+        stdin.flush()?;
+        cycle_done
+            .recv_timeout(Duration::from_secs(120))
+            .with_context(|| format!("the sandbox did not finish cycle {n}"))?;
+        samples.push(rss_of(pid)?);
+    }
+    let elapsed = started.elapsed();
+    let _ = stdin.write_all(b"quit\n");
+    drop(stdin);
+    let _ = child.wait();
+    let _ = reader.join();
+
+    let at = |fraction: usize| samples[(samples.len() * fraction / 10).min(samples.len() - 1)];
+    println!("   {} lines in {:.0} s", cycles * 11, elapsed.as_secs_f64());
+    println!(
+        "   RSS after cycle 1: {}; at 10%: {}; 50%: {}; 100%: {}; highest {}",
+        megabytes(samples[0]),
+        megabytes(at(1)),
+        megabytes(at(5)),
+        megabytes(at(10)),
+        megabytes(samples.iter().copied().max().unwrap_or(0))
+    );
+    println!(
+        "   growth over the second half: {} ({:.1} KB a cycle)",
+        megabytes(at(10).saturating_sub(at(5))),
+        at(10).saturating_sub(at(5)) as f64 / 1024.0 / (cycles - cycles / 2) as f64
+    );
+    Ok(())
+}
+
+/// The resident set of a process, in bytes.
+fn rss_of(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .context("VmRSS in /proc/<pid>/status")?
+        .parse()?;
+    Ok(kb * 1024)
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1_048_576.0)
+}
