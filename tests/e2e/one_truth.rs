@@ -282,3 +282,191 @@ async fn a_worker_and_the_gateway_never_both_start_a_persons_checkin() {
     worker_db.close().await;
     bot.finish().await;
 }
+
+/// Migration 0024 keeps one report schedule per target: on a database where duplicates were
+/// saved before it (two digests for one coach, two summaries for one channel and school), it
+/// keeps the newest of each, leaves other coaches, channels, schools and every check-in
+/// schedule alone, and from then on refuses a second digest for the same coach.
+async fn the_one_report_schedule_migration_keeps_the_newest(db: Db, migration: &str) {
+    let now = Utc::now();
+    let (server, other_coach, coach) = (
+        coachbot::domain::ids::ServerId::new(880_000_000_000_000_001),
+        8,
+        7,
+    );
+    let name = coachbot::domain::school::SchoolName::parse("Lincoln Elementary").expect("name");
+    let (school, _) = schools::save(
+        &db,
+        &schools::SchoolSetup {
+            server_id: server,
+            server_name: "Riverbend District",
+            name: &name,
+            time_zone: TimeZoneName::parse("America/Chicago").expect("zone"),
+            channel_id: None,
+        },
+        now,
+    )
+    .await
+    .expect("a school");
+    // As the database was before 0024: no unique indexes.
+    let school_id = Some(school.id);
+    let rows: [(&str, Option<i64>, Option<i64>, Option<i64>, &str); 9] = [
+        ("digest", coach.into(), None, None, "old digest"),
+        ("digest", coach.into(), None, None, "new digest"),
+        (
+            "digest",
+            other_coach.into(),
+            None,
+            None,
+            "other coach's digest",
+        ),
+        ("summary", None, Some(100), None, "old server summary"),
+        ("summary", None, Some(100), None, "new server summary"),
+        ("summary", None, Some(100), Some(1), "school summary"),
+        ("summary", None, Some(200), None, "other channel's summary"),
+        ("checkin", None, None, Some(1), "check-in"),
+        ("checkin", None, None, Some(1), "same check-in again"),
+    ];
+    on_each(
+        &db,
+        "DROP INDEX schedules_one_digest; DROP INDEX schedules_one_summary",
+    )
+    .await;
+    for (kind, person, channel, school, spec) in rows {
+        let school = school.and(school_id);
+        let flow = (kind == "checkin").then_some("weekly");
+        let insert =
+            "INSERT INTO schedules (server_id, school_id, kind, person_id, channel_id, flow_id,
+                                             spec, time_zone, created_by, created_at, updated_at)
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, 'America/Chicago', 1, $8, $8)";
+        match &db {
+            Db::Sqlite(pool) => sqlx::query(insert)
+                .bind(server)
+                .bind(school)
+                .bind(kind)
+                .bind(person)
+                .bind(channel)
+                .bind(flow)
+                .bind(spec)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(drop),
+            Db::Postgres(pool) => sqlx::query(insert)
+                .bind(server)
+                .bind(school)
+                .bind(kind)
+                .bind(person)
+                .bind(channel)
+                .bind(flow)
+                .bind(spec)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(drop),
+        }
+        .expect("a schedule saved as before 0024");
+    }
+    on_each(&db, migration).await;
+    let kept: Vec<String> = match &db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT spec FROM schedules ORDER BY id")
+                .fetch_all(pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT spec FROM schedules ORDER BY id")
+                .fetch_all(pool)
+                .await
+        }
+    }
+    .expect("the schedules");
+    assert_eq!(
+        kept,
+        [
+            "new digest",
+            "other coach's digest",
+            "new server summary",
+            "school summary",
+            "other channel's summary",
+            "check-in",
+            "same check-in again",
+        ]
+    );
+    let now = Utc::now();
+    let again = schedules::create_report(
+        &db,
+        &schedules::NewReport {
+            server_id: server,
+            kind: ReportKind::Digest {
+                coach: UserId::new(coach.cast_unsigned()),
+            },
+            spec: "weekdays 06:30",
+            time_zone: "America/Chicago",
+            next_fire_at: None,
+            created_by: UserId::new(1),
+        },
+        now,
+    )
+    .await
+    .expect("the coach's digest is replaced");
+    assert_eq!(again.spec, "weekdays 06:30");
+    let digests: i64 = match &db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM schedules WHERE kind = 'digest' AND person_id = 7",
+            )
+            .fetch_one(pool)
+            .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM schedules WHERE kind = 'digest' AND person_id = 7",
+            )
+            .fetch_one(pool)
+            .await
+        }
+    }
+    .expect("the coach's digests");
+    assert_eq!(digests, 1);
+    db.close().await;
+}
+
+/// Runs SQL statements as they stand (a migration file, a few DDL statements).
+async fn on_each(db: &Db, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db {
+        Db::Sqlite(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
+        Db::Postgres(pool) => sqlx::raw_sql(sql).execute(pool).await.map(drop),
+    }
+    .expect("the SQL runs");
+}
+
+#[tokio::test]
+async fn migration_0024_keeps_the_newest_report_schedule_on_sqlite() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("m.db").display());
+    let db = Db::open(&url).await.expect("the database opens");
+    the_one_report_schedule_migration_keeps_the_newest(
+        db,
+        include_str!("../../migrations/sqlite/0024_one_report_schedule.sql"),
+    )
+    .await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "runs on PostgreSQL: set TEST_DATABASE_URL when building the tests"
+)]
+async fn migration_0024_keeps_the_newest_report_schedule_on_postgres() {
+    let Some(pg) = support::PgTestDb::create().await else {
+        return;
+    };
+    let db = Db::open(&pg.url).await.expect("the database opens");
+    the_one_report_schedule_migration_keeps_the_newest(
+        db,
+        include_str!("../../migrations/postgres/0024_one_report_schedule.sql"),
+    )
+    .await;
+}
