@@ -263,8 +263,81 @@ async fn sqlite_process_shows_its_metrics_after_a_scripted_minute() {
     let plan = bot.plan().await;
     let (bot_process, addr) = scripted_minute(&bot, &plan).await;
     metrics_after_the_minute(&bot, addr).await;
+    refusals_are_counted_by_how_they_ended(&bot, &plan, addr).await;
     bot_process.kill9().await;
     bot.finish().await;
+}
+
+/// Commands that do not go through are counted under how they ended, not as `ok`: a step
+/// title over Discord's limit (the person is told what to change) and `/setup school` from a
+/// team member who is not an admin.
+async fn refusals_are_counted_by_how_they_ended(bot: &TestBot, plan: &Plan, addr: SocketAddr) {
+    let count = |metrics: &[Sample], command: &str, result: &str| {
+        samples(
+            metrics,
+            "coachbot_commands_total",
+            &[("command", command), ("result", result)],
+        )
+        .iter()
+        .map(|s| s.value)
+        .sum::<f64>()
+    };
+    let before = parse(&get(addr, "/metrics").await.1);
+    for (invocation, options) in [
+        (
+            "step add",
+            vec![
+                ("title", json!("A".repeat(300))),
+                ("indicator", json!("12a")),
+                ("owner", json!(plan.terry)),
+                ("due", json!("friday")),
+            ],
+        ),
+        (
+            "setup school",
+            vec![
+                ("name", json!("Jefferson High")),
+                ("time_zone", json!("America/Chicago")),
+            ],
+        ),
+    ] {
+        let interaction = bot
+            .emu
+            .slash_command(plan.terry, bot.ids.general, invocation, &options)
+            .expect("the emulator builds the interaction");
+        let reply = bot.reply(&interaction).await;
+        println!("/{invocation} by Terry: {}", reply.text());
+        assert!(reply.ephemeral, "a refusal is seen only by Terry");
+    }
+    // A command is counted when its handling ends, just after its reply went out.
+    let expected = [("step add", "user_error"), ("setup school", "refused")];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let after = loop {
+        let body = get(addr, "/metrics").await.1;
+        let after = parse(&body);
+        if expected.iter().all(|(command, result)| {
+            count(&after, command, result) > count(&before, command, result)
+        }) {
+            break after;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the refusals were never counted:\n{body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for (command, result) in expected {
+        assert_eq!(
+            count(&after, command, result) - count(&before, command, result),
+            1.0,
+            "/{command} counted as {result}"
+        );
+    }
+    assert_eq!(
+        count(&after, "step add", "ok"),
+        count(&before, "step add", "ok"),
+        "a refused /step add is not counted as ok"
+    );
 }
 
 /// On PostgreSQL: the same, then the process's database is dropped under it (its
