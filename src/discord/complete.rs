@@ -59,29 +59,27 @@ pub async fn step(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocomple
         return choices([]);
     };
     let db = &ctx.data().db;
-    let all = logged(
-        "step",
-        steps::list(db, guild_id.into(), &steps::StepFilter::default()).await,
-    );
     let schools = logged("step", schools::list(db, guild_id.into()).await);
-    let typed = partial.trim().trim_start_matches('#').to_lowercase();
-    choices(
-        all.into_iter()
-            .filter(|s| access.can_read_plan(s.school_id))
-            .filter(|s| {
-                s.id.to_string().starts_with(&typed) || s.title.to_lowercase().contains(&typed)
-            })
-            .map(|s| {
-                let school = schools
-                    .iter()
-                    .find(|x| x.id == s.school_id)
-                    .map_or("", |x| x.name.as_str());
-                (
-                    format!("#{} · {} ({school})", s.id, s.title),
-                    s.id.to_string(),
-                )
-            }),
-    )
+    let readable: Vec<_> = schools
+        .iter()
+        .map(|s| s.id)
+        .filter(|id| access.can_read_plan(*id))
+        .collect();
+    let typed = partial.trim().trim_start_matches('#');
+    let found = logged(
+        "step",
+        steps::suggest(db, guild_id.into(), &readable, typed, CHOICES as i64).await,
+    );
+    choices(found.into_iter().map(|s| {
+        let school = schools
+            .iter()
+            .find(|x| x.id == s.school_id)
+            .map_or("", |x| x.name.as_str());
+        (
+            format!("#{} · {} ({school})", s.id, s.title),
+            s.id.to_string(),
+        )
+    }))
 }
 
 pub async fn barrier(ctx: Context<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {

@@ -497,6 +497,43 @@ pub async fn list(
     .context("listing steps")
 }
 
+/// Up to `limit` steps of these schools whose number starts with `typed` or whose title
+/// holds it (any case), by due date: what autocomplete offers, read in one query whatever
+/// the size of the plans. An empty `typed` matches every step.
+pub async fn suggest(
+    db: &Db,
+    server_id: ServerId,
+    schools: &[SchoolId],
+    typed: &str,
+    limit: i64,
+) -> anyhow::Result<Vec<ActionStep>> {
+    if schools.is_empty() {
+        return Ok(Vec::new());
+    }
+    let escaped = typed
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    on_backend!(db, pool => {
+        let mut query = sqlx::QueryBuilder::new(SELECT);
+        query.push(" WHERE s.server_id = ").push_bind(server_id);
+        query.push(" AND s.school_id IN (");
+        let mut each = query.separated(", ");
+        for school in schools {
+            each.push_bind(*school);
+        }
+        query.push(") AND (CAST(s.id AS TEXT) LIKE ");
+        query.push_bind(format!("{escaped}%"));
+        query.push(" ESCAPE '\\' OR LOWER(s.title) LIKE ");
+        query.push_bind(format!("%{escaped}%"));
+        query.push(" ESCAPE '\\') ORDER BY s.due_on, s.id LIMIT ");
+        query.push_bind(limit);
+        query.build_query_as().fetch_all(pool).await
+    })
+    .context("finding steps to suggest")
+}
+
 /// The first steps of a list, as one screen shows them, and how many there are in all.
 #[derive(Clone, Debug, Default)]
 pub struct StepPage {

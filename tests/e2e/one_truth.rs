@@ -283,6 +283,9 @@ async fn a_worker_and_the_gateway_never_both_start_a_persons_checkin() {
     bot.finish().await;
 }
 
+/// A schedule row as saved before migration 0024: kind, person, channel, school, spec.
+type OldRow = (&'static str, Option<i64>, Option<i64>, Option<i64>, &'static str);
+
 /// Migration 0024 keeps one report schedule per target: on a database where duplicates were
 /// saved before it (two digests for one coach, two summaries for one channel and school), it
 /// keeps the newest of each, leaves other coaches, channels, schools and every check-in
@@ -310,7 +313,8 @@ async fn the_one_report_schedule_migration_keeps_the_newest(db: Db, migration: &
     .expect("a school");
     // As the database was before 0024: no unique indexes.
     let school_id = Some(school.id);
-    let rows: [(&str, Option<i64>, Option<i64>, Option<i64>, &str); 9] = [
+    // kind, person (a digest's coach), channel (a summary's), school (1: Lincoln), spec
+    let rows: [OldRow; 9] = [
         ("digest", coach.into(), None, None, "old digest"),
         ("digest", coach.into(), None, None, "new digest"),
         (

@@ -420,3 +420,35 @@ e2e! {
             .await.expect("overdue").iter().all(|s| s.id == mine));
     }
 }
+
+e2e! {
+    /// Step autocomplete offers what the person may read, found in SQL: a team member sees
+    /// their school's steps and not the other school's, a coach of every school sees both, a
+    /// person with no role sees none; the typed text is matched as typed (a `%` is a percent
+    /// sign, not a wildcard), and a step number's first digits find it.
+    async fn step_autocomplete_offers_only_the_plans_you_may_read(bot) {
+        let Plan { terry, wendy, casey, .. } = bot.plan().await;
+        let here = bot.ids.general;
+        let full = add_step(bot, terry, "Share 100% of walkthrough notes", &[terry]).await;
+        let plain = add_step(bot, terry, "Score 1000 walkthrough forms", &[terry]).await;
+        let reply = bot.command(wendy, here, "indicator focus", &[("indicator", json!("12a"))]).await;
+        assert!(!reply.content.is_empty());
+        let theirs = add_step(bot, wendy, "Walkthrough rota for Washington", &[wendy]).await;
+        let offered = |user: u64, typed: String| async move {
+            let asked = bot.emu.autocomplete(user, here, "step show", &[("step", json!(typed))], "step").expect("autocomplete");
+            bot.reply(&asked).await.choices.into_iter().map(|(_, v)| v.as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>()
+        };
+        let ids = |steps: &[StepId]| steps.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(offered(terry, "walk".into()).await, ids(&[full, plain]));
+        assert_eq!(offered(wendy, "WALK".into()).await, ids(&[theirs]));
+        let mut all = offered(casey, "walkthrough".into()).await;
+        all.sort();
+        let mut expected = ids(&[full, plain, theirs]);
+        expected.sort();
+        assert_eq!(all, expected);
+        assert_eq!(offered(terry, "100%".into()).await, ids(&[full]));
+        assert_eq!(offered(terry, "10_0".into()).await, Vec::<String>::new());
+        assert_eq!(offered(terry, format!("#{plain}")).await, ids(&[plain]));
+        assert_eq!(offered(bot.ids.nobody, "walk".into()).await, Vec::<String>::new());
+    }
+}
