@@ -16,7 +16,6 @@ mod process;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use coachbot::store::Backend;
@@ -121,15 +120,13 @@ async fn scripted_minute(bot: &TestBot, plan: &Plan) -> (BotProcess, SocketAddr)
         },
     );
     bot_process.wait_for_log("coachbot is ready", WAIT).await;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while support::dm_questions(bot, plan.pat).await == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Pat's scheduled check-in never came:\n{}",
-            bot_process.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::eventually("Pat's scheduled check-in came", || async {
+        match support::dm_questions(bot, plan.pat).await {
+            0 => Err(bot_process.log()),
+            _ => Ok(()),
+        }
+    })
+    .await;
     for invocation in COMMANDS {
         let options = if invocation == "step add" {
             vec![
@@ -150,40 +147,37 @@ async fn scripted_minute(bot: &TestBot, plan: &Plan) -> (BotProcess, SocketAddr)
     }
     let dm = bot.emu.dm_channel_of(plan.pat).expect("Pat's DM channel");
     bot.emu.send_dm(plan.pat, "The rota is drafted and shared.");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !bot.emu.messages_in(dm).iter().any(|m| {
-        m["content"]
-            .as_str()
-            .is_some_and(|c| c.contains("**Question 2 of"))
-    }) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Pat's answer was never followed by the next question:\n{}",
-            bot_process.log()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    support::eventually("Pat's answer followed by the next question", || async {
+        let asked = bot.emu.messages_in(dm).iter().any(|m| {
+            m["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("**Question 2 of"))
+        });
+        if asked {
+            Ok(())
+        } else {
+            Err(bot_process.log())
+        }
+    })
+    .await;
     (bot_process, addr)
 }
 
 /// Scrapes until the outbox backlog is empty (the step's announcement follows its reply),
 /// then checks every named metric against what the scripted minute did.
 async fn metrics_after_the_minute(bot: &TestBot, addr: SocketAddr) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let metrics = loop {
+    let metrics = support::eventually("an empty outbox", || async {
         let (status, body) = get(addr, "/metrics").await;
         assert_eq!(status, 200, "{body}");
         let metrics = parse(&body);
         if total(&metrics, "coachbot_outbox_backlog", &[]) == 0.0 {
             println!("/metrics after the scripted minute:\n{body}");
-            break metrics;
+            Ok(metrics)
+        } else {
+            Err(body)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the outbox never emptied:\n{body}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     for invocation in COMMANDS {
         assert!(
             total(
@@ -311,21 +305,18 @@ async fn refusals_are_counted_by_how_they_ended(bot: &TestBot, plan: &Plan, addr
     }
     // A command is counted when its handling ends, just after its reply went out.
     let expected = [("step add", "user_error"), ("setup school", "refused")];
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let after = loop {
+    let after = support::eventually("the refusals counted", || async {
         let body = get(addr, "/metrics").await.1;
         let after = parse(&body);
         if expected.iter().all(|(command, result)| {
             count(&after, command, result) > count(&before, command, result)
         }) {
-            break after;
+            Ok(after)
+        } else {
+            Err(body)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the refusals were never counted:\n{body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     for (command, result) in expected {
         assert_eq!(
             count(&after, command, result) - count(&before, command, result),
@@ -373,14 +364,13 @@ async fn postgres_process_shows_its_metrics_and_is_unhealthy_without_its_databas
     .execute(&mut admin)
     .await
     .expect("the database is dropped");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let (status, body) = loop {
-        let (status, body) = get(addr, "/healthz").await;
-        if status != 200 || tokio::time::Instant::now() >= deadline {
-            break (status, body);
+    let (status, body) = support::eventually("/healthz unhealthy", || async {
+        match get(addr, "/healthz").await {
+            (200, body) => Err(body),
+            answer => Ok(answer),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    })
+    .await;
     println!("/healthz without the database: {status}\n{body}");
     assert_eq!(status, 503, "{body}");
     assert!(body.starts_with("database: "), "{body}");

@@ -17,7 +17,7 @@ use coachbot::store::{Backend, Db, checkins, schools};
 
 use crate::dm::two_steps;
 use crate::e2e;
-use crate::support::{self, TestBot, WAIT, checkin_due, dm_questions};
+use crate::support::{self, TestBot, checkin_due, dm_questions};
 
 /// Another process on the test's database: a pool of its own and an `App` of its own (its
 /// own in-process check-in locks), sharing only the database and the emulator with the bot.
@@ -209,14 +209,14 @@ async fn a_worker_and_the_gateway_never_both_start_a_persons_checkin() {
     let gateway = bot.app().checkins;
     let turn = gateway.turn(UserId::new(pat)).await.expect("Pat's turn");
     let delivering = tokio::spawn(async move { scheduler.deliver(at).await });
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while !someone_waits_for_a_turn(&bot.db).await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the worker never waited for Pat's turn"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    support::eventually("the worker waiting for Pat's turn", || async {
+        if someone_waits_for_a_turn(&bot.db).await {
+            Ok(())
+        } else {
+            Err("no connection waits for an advisory lock".to_owned())
+        }
+    })
+    .await;
     assert_eq!(
         dm_questions(&bot, pat).await,
         0,
@@ -284,7 +284,13 @@ async fn a_worker_and_the_gateway_never_both_start_a_persons_checkin() {
 }
 
 /// A schedule row as saved before migration 0024: kind, person, channel, school, spec.
-type OldRow = (&'static str, Option<i64>, Option<i64>, Option<i64>, &'static str);
+type OldRow = (
+    &'static str,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    &'static str,
+);
 
 /// Migration 0024 keeps one report schedule per target: on a database where duplicates were
 /// saved before it (two digests for one coach, two summaries for one channel and school), it

@@ -21,6 +21,27 @@ use tokio::task::JoinHandle;
 /// How long a test waits for the bot before it fails.
 pub const WAIT: Duration = Duration::from_secs(15);
 
+/// Asks `probe` every 50 ms until it answers `Ok`, for at most [`WAIT`]: the value it gave.
+/// Its `Err` says how things stand; when time runs out the test fails with "never {what}"
+/// and the last of those.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match probe().await {
+            Ok(value) => return value,
+            Err(state) => assert!(
+                tokio::time::Instant::now() < deadline,
+                "never {what}:\n{state}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The environment variable naming the PostgreSQL server for tests.
 pub const PG_ENV: &str = "TEST_DATABASE_URL";
 
