@@ -17,8 +17,7 @@ mod process;
 
 use std::time::{Duration, Instant};
 
-use chrono::{TimeDelta, Utc};
-use coachbot::store::{Backend, Db, db_id, send_budget};
+use coachbot::store::{Backend, Db, send_budget};
 
 use process::{BotProcess, Launch};
 use support::{PgTestDb, WAIT, dm_questions};
@@ -145,71 +144,9 @@ async fn three_workers_share_one_send_budget() {
     assert!(rules.rate_limits, "Discord's rate limits are on");
     println!("emulator: {}", rules.describe());
     let plan = bot.plan().await;
-    let team = bot
-        .emu
-        .add_role(
-            bot.ids.guild,
-            "Budget team",
-            coachbot::emulator::world::permissions::EVERYONE_DEFAULT,
-        )
-        .expect("role");
-    let mapped = bot
-        .command(
-            bot.ids.owner,
-            bot.ids.general,
-            "setup role",
-            &[
-                ("discord_role", serde_json::json!(team)),
-                ("coachbot_role", serde_json::json!("leadership team")),
-                ("school", serde_json::json!("Lincoln Elementary")),
-            ],
-        )
-        .await;
-    assert!(mapped.content.starts_with("Done"), "{}", mapped.content);
-    bot.stop().await;
     // Everyone has written to the bot before: their DM channels are known, so a check-in costs
     // two requests (reading the person's roles, sending the first question).
-    let mut people = Vec::with_capacity(JOBS);
-    let mut dms = Vec::with_capacity(JOBS);
-    for i in 0..JOBS {
-        let person = bot.emu.add_user(&format!("Person {i}"));
-        bot.emu
-            .add_member(bot.ids.guild, person, &[team])
-            .expect("member");
-        dms.push(db_id(bot.emu.open_dm(person)));
-        people.push(person);
-    }
-    let Db::Postgres(pool) = &bot.db else {
-        panic!("a PostgreSQL database")
-    };
-    let now = Utc::now();
-    let ids: Vec<i64> = people.iter().copied().map(db_id).collect();
-    sqlx::query(
-        "INSERT INTO members (server_id, user_id, display_name, dm_channel_id, created_at, updated_at)
-         SELECT $1, p, 'Person ' || p, dm, $2, $2 FROM UNNEST($3::bigint[], $4::bigint[]) AS t (p, dm)",
-    )
-    .bind(db_id(bot.ids.guild))
-    .bind(now)
-    .bind(&ids)
-    .bind(&dms)
-    .execute(pool)
-    .await
-    .expect("members");
-    sqlx::query(
-        "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone,
-                                next_fire_at, created_by, created_at, updated_at)
-         SELECT $1, $2, 'checkin', p, 'wellbeing', 'daily 08:00', 'America/Chicago', $3, $4, $5, $5
-         FROM UNNEST($6::bigint[]) AS p",
-    )
-    .bind(db_id(bot.ids.guild))
-    .bind(plan.lincoln)
-    .bind(now - TimeDelta::minutes(1))
-    .bind(db_id(plan.casey))
-    .bind(now)
-    .bind(&ids)
-    .execute(pool)
-    .await
-    .expect("3,000 due schedules");
+    let people = support::team_checkins_due(&bot, &plan, "Budget team", JOBS, true).await;
 
     let from = bot.emu.calls().len();
     let launch = Launch {
@@ -229,6 +166,9 @@ async fn three_workers_share_one_send_budget() {
             .join("\n----\n")
     };
 
+    let Db::Postgres(pool) = &bot.db else {
+        panic!("a PostgreSQL database")
+    };
     let count = async |sql: &str| -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_one(pool)

@@ -16,8 +16,7 @@ mod process;
 
 use std::time::Duration;
 
-use chrono::{TimeDelta, Utc};
-use coachbot::store::{Backend, Db, db_id};
+use coachbot::store::{Backend, Db};
 
 use process::{BotProcess, Launch};
 use support::{WAIT, dm_questions};
@@ -43,69 +42,7 @@ async fn two_processes_deliver_ten_thousand_checkins_once() {
     println!("emulator: {}", rules.describe());
     bot.emu.set_rules(rules);
     let plan = bot.plan().await;
-    // Everyone is on Lincoln's team in Discord: a scheduled check-in reads the person's roles
-    // as they are now before it starts.
-    let team = bot
-        .emu
-        .add_role(
-            bot.ids.guild,
-            "Fleet team",
-            coachbot::emulator::world::permissions::EVERYONE_DEFAULT,
-        )
-        .expect("role");
-    let mapped = bot
-        .command(
-            bot.ids.owner,
-            bot.ids.general,
-            "setup role",
-            &[
-                ("discord_role", serde_json::json!(team)),
-                ("coachbot_role", serde_json::json!("leadership team")),
-                ("school", serde_json::json!("Lincoln Elementary")),
-            ],
-        )
-        .await;
-    assert!(mapped.content.starts_with("Done"), "{}", mapped.content);
-    bot.stop().await;
-    let people: Vec<u64> = (0..FLEET_JOBS)
-        .map(|i| {
-            let person = bot.emu.add_user(&format!("Person {i}"));
-            bot.emu
-                .add_member(bot.ids.guild, person, &[team])
-                .expect("member");
-            person
-        })
-        .collect();
-    let Db::Postgres(pool) = &bot.db else {
-        panic!("a PostgreSQL database")
-    };
-    let now = Utc::now();
-    let ids: Vec<i64> = people.iter().copied().map(db_id).collect();
-    sqlx::query(
-        "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
-         SELECT $1, p, 'Person ' || p, $2, $2 FROM UNNEST($3::bigint[]) AS p",
-    )
-    .bind(db_id(bot.ids.guild))
-    .bind(now)
-    .bind(&ids)
-    .execute(pool)
-    .await
-    .expect("members");
-    sqlx::query(
-        "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone,
-                                next_fire_at, created_by, created_at, updated_at)
-         SELECT $1, $2, 'checkin', p, 'wellbeing', 'daily 08:00', 'America/Chicago', $3, $4, $5, $5
-         FROM UNNEST($6::bigint[]) AS p",
-    )
-    .bind(db_id(bot.ids.guild))
-    .bind(plan.lincoln)
-    .bind(now - TimeDelta::minutes(1))
-    .bind(db_id(plan.casey))
-    .bind(now)
-    .bind(&ids)
-    .execute(pool)
-    .await
-    .expect("10,000 due schedules");
+    let people = support::team_checkins_due(&bot, &plan, "Fleet team", FLEET_JOBS, false).await;
 
     let fast = Launch {
         lease_secs: 3,
@@ -123,6 +60,9 @@ async fn two_processes_deliver_ten_thousand_checkins_once() {
     gateway.wait_for_log("coachbot is ready", WAIT).await;
     worker.wait_for_log("worker is ready", WAIT).await;
 
+    let Db::Postgres(pool) = &bot.db else {
+        panic!("a PostgreSQL database")
+    };
     let count = async |sql: &str| -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_one(pool)

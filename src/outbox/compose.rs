@@ -139,6 +139,7 @@ impl Scheduler {
             &reports::Composed {
                 row_id: row.id,
                 row_key: &row.key,
+                lease_owner: super::deliver::claimed_by(row)?,
                 server_id: row.server_id,
                 messages: &messages,
                 files: &files,
@@ -150,8 +151,8 @@ impl Scheduler {
             },
             now,
         )
-        .await?;
-        Ok(Delivered::Composed)
+        .await
+        .map(composed)
     }
 
     /// A digest row: built now, queued as its messages, the row marked sent, in one go.
@@ -208,6 +209,7 @@ impl Scheduler {
             &reports::Composed {
                 row_id: row.id,
                 row_key: &row.key,
+                lease_owner: super::deliver::claimed_by(row)?,
                 server_id: row.server_id,
                 messages: &messages,
                 files: &[],
@@ -217,8 +219,8 @@ impl Scheduler {
             },
             now,
         )
-        .await?;
-        Ok(Delivered::Composed)
+        .await
+        .map(composed)
     }
 
     /// A message row: its text, embeds and file, to its channel (or the person's DM).
@@ -271,5 +273,13 @@ impl Scheduler {
                 anyhow::bail!("waiting for the thread's starter message to be posted")
             }
         }
+    }
+}
+
+/// How writing a composed report ended, as a delivery.
+fn composed(finished: outbox::Finished) -> Delivered {
+    match finished {
+        outbox::Finished::Recorded => Delivered::Composed,
+        outbox::Finished::LeaseLost => Delivered::TakenOver,
     }
 }

@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::{BATCH, CheckinStart, DeliverOutcome, OutboxMessage, Scheduler};
@@ -36,6 +37,16 @@ pub(super) enum Delivered {
     /// A scheduled check-in for someone whose DMs were closed at the last try: not tried
     /// again until they write to the bot or a message to them goes through.
     Unreachable,
+    /// Another process took the row over while this one worked on it (this one's lease ran
+    /// out): nothing was written; the row is the other process's to finish.
+    TakenOver,
+}
+
+/// The process that claimed `row`: every row a round works on was claimed.
+pub(super) fn claimed_by(row: &outbox::OutboxRow) -> anyhow::Result<&str> {
+    row.lease_owner
+        .as_deref()
+        .with_context(|| format!("outbox row {} was worked on without being claimed", row.key))
 }
 
 /// A row this program cannot act on (a kind it does not know, a payload it cannot read):
@@ -132,6 +143,9 @@ impl Scheduler {
                     outcome.waiting += 1;
                 }
                 Ok(Delivered::Missed) => outcome.missed += 1,
+                Ok(Delivered::TakenOver) => {
+                    tracing::warn!(key = %row.key, "another process took this row over: left to it");
+                }
                 Ok(Delivered::Unreachable) => {
                     let why = "their DMs were closed at the last try: not tried again until they write to the bot";
                     let finished = outbox::record_failure(
@@ -469,8 +483,13 @@ impl Scheduler {
                     due_at: start.occurrence,
                     reason: checkins::NotStarted::Previous,
                 };
-                checkins::record_miss(&self.parts.checkins.db, row.id, &miss, now).await?;
-                Ok(Delivered::Missed)
+                let owner = claimed_by(row)?;
+                match checkins::record_miss(&self.parts.checkins.db, row.id, owner, &miss, now)
+                    .await?
+                {
+                    outbox::Finished::Recorded => Ok(Delivered::Missed),
+                    outbox::Finished::LeaseLost => Ok(Delivered::TakenOver),
+                }
             }
             Begun::NothingToAsk => Ok(Delivered::Skipped),
         }

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::outbox::{NewRow, OutboxMessage, insert_row};
+use super::outbox::{Finished, NewRow, OutboxMessage, insert_row};
 use super::{BeginWrite as _, Db, db_id, on_backend};
 pub use crate::domain::checkin::SessionStatus;
 use crate::domain::checkin::{About, Answered, Mark, Outcome};
@@ -905,15 +905,33 @@ pub async fn expire_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<Expir
 }
 
 /// Records a scheduled check-in that never started (its outbox row `key`, done at once in the
-/// same transaction), and why, for the coach's digest.
+/// same transaction), and why, for the coach's digest: only while `lease_owner`, the process
+/// that claimed the row, still holds it ([`Finished::LeaseLost`] otherwise, nothing written).
 pub async fn record_miss(
     db: &Db,
     row_id: i64,
+    lease_owner: &str,
     miss: &Miss<'_>,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Finished> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        let held = sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = $2,
+                 lease_owner = NULL, lease_until = NULL
+             WHERE id = $3 AND status = 'pending' AND lease_owner = $4",
+        )
+        .bind(now)
+        .bind(format!("did not start: {}", miss.reason.key()))
+        .bind(row_id)
+        .bind(lease_owner.to_owned())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if held == 0 {
+            tx.rollback().await?;
+            return Ok(Finished::LeaseLost);
+        }
         sqlx::query(
             "INSERT INTO checkin_misses (key, server_id, school_id, person_id, flow_title, due_at, reason, recorded_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING",
@@ -928,18 +946,8 @@ pub async fn record_miss(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE outbox SET status = 'sent', sent_at = $1, last_error = $2,
-                 lease_owner = NULL, lease_until = NULL
-             WHERE id = $3 AND status = 'pending'",
-        )
-        .bind(now)
-        .bind(format!("did not start: {}", miss.reason.key()))
-        .bind(row_id)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
+        Ok::<_, sqlx::Error>(Finished::Recorded)
     })
     .context("recording a check-in that did not start")
 }

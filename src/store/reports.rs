@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::outbox::{NewRow, insert_row};
+use super::outbox::{Finished, NewRow, insert_row};
 use super::{BeginWrite as _, Db, db_id, on_backend};
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 
@@ -14,6 +14,8 @@ use crate::domain::ids::{SchoolId, ServerId, UserId};
 pub struct Composed<'a> {
     pub row_id: i64,
     pub row_key: &'a str,
+    /// The process that claimed the row: nothing is written unless it still holds the lease.
+    pub lease_owner: &'a str,
     pub server_id: ServerId,
     /// The messages, in sending order.
     pub messages: &'a [NewRow],
@@ -33,15 +35,32 @@ pub enum Report<'a> {
     },
 }
 
-/// Writes a composed report (see [`Composed`]).
+/// Writes a composed report (see [`Composed`]), if the process that composed it still holds
+/// the row's lease: one that stalled past it while another process took the row over writes
+/// nothing ([`Finished::LeaseLost`]), so the report is queued once, by the row's holder.
 pub async fn compose(
     db: &Db,
     composed: &Composed<'_>,
     report: &Report<'_>,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Finished> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        let held = sqlx::query(
+            "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1,
+                 lease_owner = NULL, lease_until = NULL, last_error = NULL
+             WHERE id = $2 AND status = 'pending' AND lease_owner = $3",
+        )
+        .bind(now)
+        .bind(composed.row_id)
+        .bind(composed.lease_owner.to_owned())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if held == 0 {
+            tx.rollback().await?;
+            return Ok(Finished::LeaseLost);
+        }
         // All due at `now`: rows due together are sent in id order, the order written here.
         for row in composed.messages {
             insert_row!(tx, row, now)?;
@@ -86,17 +105,8 @@ pub async fn compose(
                 .await?;
             }
         }
-        sqlx::query(
-            "UPDATE outbox SET status = 'sent', sent_at = $1, attempts = attempts + 1,
-                 lease_owner = NULL, lease_until = NULL, last_error = NULL
-             WHERE id = $2",
-        )
-        .bind(now)
-        .bind(composed.row_id)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
+        Ok::<_, sqlx::Error>(Finished::Recorded)
     })
     .context("queueing a report's messages")
 }

@@ -90,6 +90,102 @@ e2e! {
 }
 
 e2e! {
+    /// The same for the two places that finish a row with more than a status: composing a
+    /// report into its messages, and recording a scheduled check-in as missed. After B took
+    /// the row over, A's late write leaves nothing behind (no message queued, no miss
+    /// recorded, the row still B's); B's write is the one that lands, once.
+    async fn a_stale_lease_cannot_compose_a_report_or_record_a_miss(bot) {
+        let plan = bot.plan().await;
+        let (b_db, _b) = other_process(bot).await;
+        let a_db = &bot.db;
+        let server = bot.ids.server();
+        let now = Utc::now();
+        let lease = TimeDelta::seconds(30);
+        let later = now + lease + TimeDelta::seconds(1);
+        let notice = |key: &str| {
+            NewRow::new(
+                key,
+                server,
+                Some(UserId::new(plan.casey)),
+                &OutboxMessage::Notice { text: "Your digest is ready.".into(), school_id: None },
+                now,
+            )
+            .expect("a row")
+        };
+        let (report, missed) = ("digest:stale-compose", "checkin:stale-miss");
+        outbox::enqueue(a_db, &[notice(report), notice(missed)], now).await.expect("queued");
+        let mut a_rows = Vec::new();
+        let mut b_rows = Vec::new();
+        for key in [report, missed] {
+            let a_row = outbox::claim_key(a_db, key, now, "process-a", now + lease).await.expect("A claims");
+            a_rows.push(a_row.expect("A holds the row"));
+            let b_row = outbox::claim_key(&b_db, key, later, "process-b", later + lease).await.expect("B claims");
+            b_rows.push(b_row.expect("A's lease ran out: B takes the row over"));
+        }
+
+        let message = notice("digest:stale-compose:message:1");
+        let composed = |db_row: &outbox::OutboxRow, owner| coachbot::store::reports::Composed {
+            row_id: db_row.id,
+            row_key: report,
+            lease_owner: owner,
+            server_id: server,
+            messages: std::slice::from_ref(&message),
+            files: &[],
+        };
+        let digest = coachbot::store::reports::Report::Digest { coach: UserId::new(plan.casey) };
+        assert_eq!(
+            coachbot::store::reports::compose(a_db, &composed(&a_rows[0], "process-a"), &digest, later)
+                .await
+                .expect("A composes"),
+            Finished::LeaseLost
+        );
+        assert!(outbox::by_key(a_db, &message.key).await.expect("read").is_none(), "A queued nothing");
+        let stored = outbox::by_key(a_db, report).await.expect("read").expect("row");
+        assert_eq!((stored.status, stored.lease_owner.as_deref()), (OutboxStatus::Pending, Some("process-b")));
+
+        let miss = checkins::Miss {
+            key: missed,
+            server_id: server,
+            school_id: plan.lincoln,
+            person_id: UserId::new(plan.pat),
+            flow_title: "Weekly check-in",
+            due_at: now,
+            reason: checkins::NotStarted::Previous,
+        };
+        let misses = async || -> i64 {
+            match &bot.db {
+                Db::Sqlite(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM checkin_misses").fetch_one(pool).await,
+                Db::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM checkin_misses").fetch_one(pool).await,
+            }
+            .expect("misses")
+        };
+        assert_eq!(
+            checkins::record_miss(a_db, a_rows[1].id, "process-a", &miss, later).await.expect("A records"),
+            Finished::LeaseLost
+        );
+        assert_eq!(misses().await, 0, "A recorded no miss");
+        let stored = outbox::by_key(a_db, missed).await.expect("read").expect("row");
+        assert_eq!((stored.status, stored.lease_owner.as_deref()), (OutboxStatus::Pending, Some("process-b")));
+
+        assert_eq!(
+            coachbot::store::reports::compose(&b_db, &composed(&b_rows[0], "process-b"), &digest, later)
+                .await
+                .expect("B composes"),
+            Finished::Recorded
+        );
+        assert!(outbox::by_key(a_db, &message.key).await.expect("read").is_some(), "B's message is queued");
+        assert_eq!(outbox::by_key(a_db, report).await.expect("read").expect("row").status, OutboxStatus::Sent);
+        assert_eq!(
+            checkins::record_miss(&b_db, b_rows[1].id, "process-b", &miss, later).await.expect("B records"),
+            Finished::Recorded
+        );
+        assert_eq!(misses().await, 1);
+        assert_eq!(outbox::by_key(a_db, missed).await.expect("read").expect("row").status, OutboxStatus::Sent);
+        b_db.close().await;
+    }
+}
+
+e2e! {
     /// Two connections update one step at the same moment, 50 times over, each to a status
     /// the step does not have: the log reads as a chain (each update's old status is the
     /// status the update before it set), and the step ends with the last one logged.

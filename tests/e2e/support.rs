@@ -13,7 +13,7 @@ use coachbot::config::{Config, Sending, Token};
 use coachbot::discord::Options;
 use coachbot::emulator::world::permissions;
 use coachbot::emulator::{Emulator, Interaction, Reply};
-use coachbot::store::{Backend, Db};
+use coachbot::store::{Backend, Db, db_id};
 use serde_json::Value;
 use sqlx::Connection as _;
 use tokio::task::JoinHandle;
@@ -40,6 +40,81 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `count` people on Lincoln's team in Discord (a role mapped to it, so a scheduled check-in
+/// that reads their roles as they are now finds them there), each with a member row and a
+/// check-in schedule that came due a minute ago. With `known_dms`, the bot has written to
+/// each before (their DM channels are stored). Stops the test's bot first: the processes
+/// under test do the sending. PostgreSQL only (the rows go in with `UNNEST`).
+#[allow(dead_code)] // for the fleet and budget tests, their own binaries
+pub async fn team_checkins_due(
+    bot: &TestBot,
+    plan: &Plan,
+    role_name: &str,
+    count: usize,
+    known_dms: bool,
+) -> Vec<u64> {
+    let team = bot
+        .emu
+        .add_role(bot.ids.guild, role_name, permissions::EVERYONE_DEFAULT)
+        .expect("role");
+    let mapped = bot
+        .command(
+            bot.ids.owner,
+            bot.ids.general,
+            "setup role",
+            &[
+                ("discord_role", serde_json::json!(team)),
+                ("coachbot_role", serde_json::json!("leadership team")),
+                ("school", serde_json::json!("Lincoln Elementary")),
+            ],
+        )
+        .await;
+    assert!(mapped.content.starts_with("Done"), "{}", mapped.content);
+    bot.stop().await;
+    let mut people = Vec::with_capacity(count);
+    let mut dms: Vec<Option<i64>> = Vec::with_capacity(count);
+    for i in 0..count {
+        let person = bot.emu.add_user(&format!("Person {i}"));
+        bot.emu
+            .add_member(bot.ids.guild, person, &[team])
+            .expect("member");
+        dms.push(known_dms.then(|| db_id(bot.emu.open_dm(person))));
+        people.push(person);
+    }
+    let Db::Postgres(pool) = &bot.db else {
+        panic!("a PostgreSQL database")
+    };
+    let now = chrono::Utc::now();
+    let ids: Vec<i64> = people.iter().copied().map(db_id).collect();
+    sqlx::query(
+        "INSERT INTO members (server_id, user_id, display_name, dm_channel_id, created_at, updated_at)
+         SELECT $1, p, 'Person ' || p, dm, $2, $2 FROM UNNEST($3::bigint[], $4::bigint[]) AS t (p, dm)",
+    )
+    .bind(db_id(bot.ids.guild))
+    .bind(now)
+    .bind(&ids)
+    .bind(&dms)
+    .execute(pool)
+    .await
+    .expect("members");
+    sqlx::query(
+        "INSERT INTO schedules (server_id, school_id, kind, person_id, flow_id, spec, time_zone,
+                                next_fire_at, created_by, created_at, updated_at)
+         SELECT $1, $2, 'checkin', p, 'wellbeing', 'daily 08:00', 'America/Chicago', $3, $4, $5, $5
+         FROM UNNEST($6::bigint[]) AS p",
+    )
+    .bind(db_id(bot.ids.guild))
+    .bind(plan.lincoln)
+    .bind(now - chrono::TimeDelta::minutes(1))
+    .bind(db_id(plan.casey))
+    .bind(now)
+    .bind(&ids)
+    .execute(pool)
+    .await
+    .expect("due schedules");
+    people
 }
 
 /// The environment variable naming the PostgreSQL server for tests.
