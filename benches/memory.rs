@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
         if quick { "quick" } else { "full" }
     );
     runtime.block_on(bot_alone(dir.path()))?;
-    sandbox(dir.path(), if quick { 60 } else { 300 })?;
+    sandbox(dir.path(), if quick { 20 } else { 300 })?;
     Ok(())
 }
 
@@ -86,10 +86,15 @@ async fn bot_alone(dir: &Path) -> anyhow::Result<()> {
     let server = demo.server();
     let school = coachbot::store::schools::list(&db, server)
         .await?
-        .first()
+        .into_iter()
+        .find(|s| s.name == "Lincoln Elementary")
         .map(|s| s.id)
-        .context("the demo has schools")?;
-    due_checkins(&emu, &db, server, school, now).await?;
+        .context("the demo has Lincoln Elementary")?;
+    // On Lincoln's team in Discord: a scheduled check-in reads the person's roles first.
+    let team = demo
+        .role("Lincoln Team")
+        .context("the demo's Lincoln Team role")?;
+    due_checkins(&emu, &db, (demo.guild, team), school, now).await?;
     let mut bot = BotProcess::start(&url, emu.api_url(), dir)?;
     let started = Instant::now();
     loop {
@@ -99,9 +104,9 @@ async fn bot_alone(dir: &Path) -> anyhow::Result<()> {
         }
         if started.elapsed() > WAIT {
             anyhow::bail!(
-                "only {open} of {CHECKINS} check-ins started in {} s; the bot's log: {}",
+                "only {open} of {CHECKINS} check-ins started in {} s; the end of the bot's log:\n{}",
                 WAIT.as_secs(),
-                bot.log.display()
+                bot.log_tail()
             );
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -152,8 +157,8 @@ impl BotProcess {
         for _ in 0..5 {
             if let Some(status) = self.child.try_wait()? {
                 anyhow::bail!(
-                    "coachbot run exited ({status}); its log: {}",
-                    self.log.display()
+                    "coachbot run exited ({status}); the end of its log:\n{}",
+                    self.log_tail()
                 );
             }
             readings.push(rss_of(self.child.id())?);
@@ -161,6 +166,13 @@ impl BotProcess {
         }
         readings.sort_unstable();
         Ok(readings[readings.len() / 2])
+    }
+
+    /// The last lines the process logged.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
     fn stop(&mut self) {
@@ -175,20 +187,23 @@ impl Drop for BotProcess {
     }
 }
 
-/// 10,000 people the bot has written to before, each due a check-in half a minute ago.
+/// 10,000 people on Lincoln's team, whom the bot has written to before, each due a check-in
+/// half a minute ago.
 async fn due_checkins(
     emu: &Emulator,
     db: &Db,
-    server: ServerId,
+    (guild, team): (u64, u64),
     school: coachbot::domain::ids::SchoolId,
     now: chrono::DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    let server = ServerId::new(guild);
     let Db::Sqlite(pool) = db else {
         anyhow::bail!("the memory benchmark runs on SQLite");
     };
     let mut tx = pool.begin().await?;
     for i in 0..CHECKINS {
         let person = emu.add_user(&format!("Teacher {i}"));
+        emu.add_member(guild, person, &[team])?;
         let dm = emu.open_dm(person);
         sqlx::query(
             "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at, dm_channel_id)

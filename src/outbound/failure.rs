@@ -25,6 +25,11 @@ pub fn decide(error: &anyhow::Error, attempts: i64, now: DateTime<Utc>) -> Retry
             counts: false,
             global: *global,
         },
+        Some(SendError::Deferred { wait }) => Retry::At {
+            at: now + TimeDelta::from_std(*wait).unwrap_or(TimeDelta::seconds(5)),
+            counts: false,
+            global: false,
+        },
         Some(SendError::Rejected { .. }) => Retry::GiveUp,
         Some(SendError::Unavailable { .. } | SendError::Network(_)) | None
             if attempts + 1 < MAX_ATTEMPTS =>

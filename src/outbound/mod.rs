@@ -30,6 +30,20 @@ use crate::store::{Db, send_budget};
 use budget::Slots;
 use throttle::Throttle;
 
+tokio::task_local! {
+    /// How long a request made on this task may wait for its place under this process's
+    /// limits (a busy channel's 5 messages in 5 seconds): past it, the request is not made and
+    /// fails with [`SendError::Deferred`], for the outbox to send later. Unset: it waits.
+    static PATIENCE: Duration;
+}
+
+/// Runs `work` with requests that wait at most `patience` for their place (see [`PATIENCE`]):
+/// what a command sends at once, so that a burst in one channel leaves its messages to the
+/// outbox instead of holding a task per message until the channel has room.
+pub async fn with_patience<F: Future>(patience: Duration, work: F) -> F::Output {
+    PATIENCE.scope(patience, work).await
+}
+
 /// Discord's ids as ours, and back: the adapter converts at the edge, the rest of the house
 /// passes typed ids.
 impl From<serenity::GuildId> for ServerId {
@@ -87,8 +101,28 @@ pub struct Outbound {
     http: Arc<serenity::Http>,
     client: reqwest::Client,
     throttle: tokio::sync::Mutex<Throttle>,
+    /// Requests of patient tasks waiting for their place in each channel (see [`PATIENCE`]).
+    waiting: Arc<std::sync::Mutex<std::collections::HashMap<u64, usize>>>,
     /// The budget shared with the other processes on the database, when there are any.
     shared: Option<Shared>,
+}
+
+/// A patient request's place in its channel's queue, given up when it is sent or dropped.
+struct InLine {
+    waiting: Arc<std::sync::Mutex<std::collections::HashMap<u64, usize>>>,
+    channel: u64,
+}
+
+impl Drop for InLine {
+    fn drop(&mut self) {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = waiting.get_mut(&self.channel) {
+            *count -= 1;
+            if *count == 0 {
+                waiting.remove(&self.channel);
+            }
+        }
+    }
 }
 
 /// The send budget this process shares with the others on one PostgreSQL database.
@@ -149,6 +183,7 @@ impl Outbound {
                 .build()
                 .context("building the HTTP client")?,
             throttle: tokio::sync::Mutex::new(Throttle::new(per_second)),
+            waiting: Arc::default(),
             shared: None,
         })
     }
@@ -184,7 +219,11 @@ impl Outbound {
 
     /// Waits until a request may go out under Discord's limits, and counts it. `None` is a
     /// request that posts in no channel (opening a DM).
-    async fn pace(&self, channel: Option<u64>) {
+    async fn pace(&self, channel: Option<u64>) -> Result<(), SendError> {
+        let _in_line = match (PATIENCE.try_with(|p| *p), channel) {
+            (Ok(patience), Some(channel)) => Some(self.get_in_line(channel, patience).await?),
+            _ => None,
+        };
         loop {
             // This process's own limits first, so that a request held by its channel's limit
             // does not hold a shared slot it cannot use.
@@ -206,11 +245,34 @@ impl Outbound {
                 wait
             };
             if wait.is_zero() {
-                return;
+                return Ok(());
             }
             // Another request of this process took the channel's last place meanwhile: the
             // slot goes unused, and this one waits for the next.
         }
+    }
+
+    /// Takes a place in `channel`'s queue if the channel will have room within `patience`,
+    /// counting the patient requests already waiting there (each takes the channel's
+    /// next place, one every [`throttle::CHANNEL_WINDOW`] / [`throttle::PER_CHANNEL`]).
+    async fn get_in_line(&self, channel: u64, patience: Duration) -> Result<InLine, SendError> {
+        let room_in = self
+            .throttle
+            .lock()
+            .await
+            .wait(Some(channel), Instant::now());
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let ahead = waiting.get(&channel).copied().unwrap_or(0);
+        let each = throttle::CHANNEL_WINDOW / u32::try_from(throttle::PER_CHANNEL).unwrap_or(1);
+        let wait = room_in + each * u32::try_from(ahead).unwrap_or(u32::MAX);
+        if wait > patience {
+            return Err(SendError::Deferred { wait });
+        }
+        *waiting.entry(channel).or_default() += 1;
+        Ok(InLine {
+            waiting: self.waiting.clone(),
+            channel,
+        })
     }
 
     /// Counts every 429, and holds every request after a global one.
@@ -252,7 +314,7 @@ impl Outbound {
         message: &serenity::CreateMessage,
         files: &[(String, Vec<u8>)],
     ) -> Result<u64, SendError> {
-        self.pace(Some(channel)).await;
+        self.pace(Some(channel)).await?;
         let channel = serenity::ChannelId::new(channel);
         let result =
             send::post_message_with_files(&self.http, &self.client, channel, message, files).await;
@@ -263,6 +325,7 @@ impl Outbound {
             Err(SendError::Unavailable { .. }) => "server_error",
             Err(SendError::Network(_)) => "network",
             Err(SendError::Rejected { .. }) => "rejected",
+            Err(SendError::Deferred { .. }) => "deferred",
         });
         self.noted(result).await.map(|m| m.id.get())
     }
@@ -312,7 +375,7 @@ impl Outbound {
         message: u64,
         name: &str,
     ) -> Result<u64, SendError> {
-        self.pace(Some(channel)).await;
+        self.pace(Some(channel)).await?;
         let result = send::start_thread(
             &self.http,
             &self.client,
@@ -326,7 +389,7 @@ impl Outbound {
 
     /// Opens (or finds) the DM channel with `user`.
     pub async fn open_dm(&self, user: UserId) -> Result<u64, SendError> {
-        self.pace(None).await;
+        self.pace(None).await?;
         let result = send::open_dm(&self.http, &self.client, user.into()).await;
         self.noted(result).await.map(serenity::ChannelId::get)
     }
@@ -338,7 +401,7 @@ impl Outbound {
         server: ServerId,
         user: UserId,
     ) -> Result<Option<Vec<u64>>, SendError> {
-        self.pace(None).await;
+        self.pace(None).await?;
         let result = send::member_roles(
             &self.http,
             &self.client,
@@ -355,7 +418,7 @@ impl Outbound {
         channel: u64,
         after: Option<u64>,
     ) -> anyhow::Result<Vec<Incoming>> {
-        self.pace(None).await;
+        self.pace(None).await?;
         let mut request = serenity::GetMessages::new().limit(100);
         if let Some(after) = after {
             request = request.after(serenity::MessageId::new(after));
@@ -415,4 +478,72 @@ pub fn nonce_for(key: &str) -> String {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     format!("o{hash:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outbound() -> Outbound {
+        let http = Arc::new(serenity::Http::new("test-token"));
+        Outbound::new(http, 45).expect("an outbound")
+    }
+
+    /// A channel that has just had its five messages: patient requests queue for the next
+    /// window's places while those come within the patience, and the rest are deferred with the wait they
+    /// would have had; a place given up (sent, or the task dropped) makes room again.
+    #[tokio::test]
+    async fn patient_requests_queue_only_as_far_as_their_patience() {
+        let outbound = outbound();
+        let channel = 42;
+        {
+            let mut throttle = outbound.throttle.lock().await;
+            for _ in 0..throttle::PER_CHANNEL {
+                throttle.record(Some(channel), Instant::now());
+            }
+        }
+        let patience = throttle::CHANNEL_WINDOW * 2;
+        let mut places = Vec::new();
+        let deferred = loop {
+            match outbound.get_in_line(channel, patience).await {
+                Ok(place) => places.push(place),
+                Err(error) => break error,
+            }
+            assert!(
+                places.len() <= throttle::PER_CHANNEL,
+                "the queue is bounded"
+            );
+        };
+        assert_eq!(
+            places.len(),
+            throttle::PER_CHANNEL,
+            "the next window's places are taken"
+        );
+        let SendError::Deferred { wait } = deferred else {
+            panic!("deferred, not {deferred:?}")
+        };
+        assert!(wait > patience, "{wait:?}");
+        // Another channel has room at once.
+        assert!(outbound.get_in_line(7, patience).await.is_ok());
+        places.pop();
+        assert!(outbound.get_in_line(channel, patience).await.is_ok());
+        // Without patience nothing is deferred: the request waits its turn.
+        assert!(PATIENCE.try_with(|p| *p).is_err());
+    }
+
+    #[test]
+    fn a_deferred_request_is_tried_again_when_the_channel_has_room_without_counting() {
+        let now = chrono::Utc::now();
+        let error = anyhow::Error::new(SendError::Deferred {
+            wait: Duration::from_secs(3),
+        });
+        assert_eq!(
+            failure::decide(&error, 0, now),
+            crate::domain::outbox::Retry::At {
+                at: now + chrono::TimeDelta::seconds(3),
+                counts: false,
+                global: false
+            }
+        );
+    }
 }

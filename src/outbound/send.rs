@@ -37,6 +37,10 @@ pub enum SendError {
     /// The connection failed before Discord answered; worth another try later.
     #[error("could not reach Discord")]
     Network(#[source] reqwest::Error),
+    /// Not sent: this process's limits leave the request no place before `wait` is over,
+    /// and the caller asked not to wait that long ([`super::with_patience`]).
+    #[error("not sent yet: the channel has room again in {wait:?}")]
+    Deferred { wait: Duration },
     /// Any other answer: trying again will not help.
     #[error("Discord refused the request ({status}, code {code}): {message}")]
     Rejected {

@@ -101,7 +101,19 @@ impl Scheduler {
             now + self.lease(),
         )
         .await?;
-        self.deliver_rows(row.into_iter().collect(), now).await
+        // A burst in one channel (many commands announcing in one school's channel) leaves
+        // what cannot go within the channel's next window to the outbox's rounds, rather than
+        // holding a task (and a lease) per message until the channel has room.
+        let outcome = crate::outbound::with_patience(
+            crate::outbound::throttle::CHANNEL_WINDOW * 2,
+            self.deliver_rows(row.into_iter().collect(), now),
+        )
+        .await?;
+        if outcome.retried > 0 {
+            // The loop's next round is due when the row is.
+            self.parts.wake.notify_one();
+        }
+        Ok(outcome)
     }
 
     /// Sends claimed rows in order and records how each ended.
