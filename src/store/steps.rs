@@ -477,6 +477,37 @@ macro_rules! bind_filter {
     };
 }
 
+/// Writes the `WHERE` of a [`StepFilter`] on `action_steps s` (joined to
+/// `focus_indicators f` when it filters by indicator) into a query builder: only the
+/// conditions the filter sets, so that each query can use the index that fits it.
+macro_rules! push_filter {
+    ($query:expr, $server_id:expr, $filter:expr) => {{
+        let filter = $filter;
+        $query.push(" WHERE s.server_id = ").push_bind($server_id);
+        if let Some(school) = filter.school_id {
+            $query.push(" AND s.school_id = ").push_bind(school);
+        }
+        if let Some(owner) = filter.owner {
+            $query
+                .push(" AND EXISTS (SELECT 1 FROM step_owners o WHERE o.step_id = s.id AND o.user_id = ")
+                .push_bind(owner)
+                .push(")");
+        }
+        if let Some(indicator) = filter.indicator_id {
+            $query.push(" AND f.indicator_id = ").push_bind(indicator.to_owned());
+        }
+        if let Some(status) = filter.status {
+            $query.push(" AND s.status = ").push_bind(status.to_owned());
+        }
+        if let Some(day) = filter.overdue_on {
+            $query
+                .push(" AND s.due_on < ")
+                .push_bind(day)
+                .push(" AND s.status NOT IN ('done', 'dropped')");
+        }
+    }};
+}
+
 /// Steps in the server matching the filter, by due date.
 pub async fn list(
     db: &Db,
@@ -558,35 +589,31 @@ pub async fn page(
     closed: bool,
     limit: i64,
 ) -> anyhow::Result<StepPage> {
+    // Only the conditions the filter sets are written, so that the indexes serve them: the
+    // counts read the school's index alone, the screen the first rows in due-date order.
     let (shown, hidden): (i64, i64) = on_backend!(db, pool => {
-        bind_filter!(
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT COALESCE(SUM(CASE WHEN $7 OR s.status NOT IN ('done', 'dropped') THEN 1 ELSE 0 END), 0),
-                        COALESCE(SUM(CASE WHEN $7 OR s.status NOT IN ('done', 'dropped') THEN 0 ELSE 1 END), 0)
-                 FROM action_steps s JOIN focus_indicators f ON f.id = s.focus_id
-                 WHERE {MATCHES}"
-            ))),
-            server_id,
-            filter
-        )
-        .bind(closed)
-        .fetch_one(pool)
-        .await
+        let mut query = sqlx::QueryBuilder::new(if closed {
+            "SELECT COUNT(*), CAST(0 AS BIGINT)"
+        } else {
+            "SELECT COALESCE(SUM(CASE WHEN s.status NOT IN ('done', 'dropped') THEN 1 ELSE 0 END), 0),
+                    COALESCE(SUM(CASE WHEN s.status NOT IN ('done', 'dropped') THEN 0 ELSE 1 END), 0)"
+        });
+        query.push(" FROM action_steps s");
+        if filter.indicator_id.is_some() {
+            query.push(" JOIN focus_indicators f ON f.id = s.focus_id");
+        }
+        push_filter!(query, server_id, filter);
+        query.build_query_as().fetch_one(pool).await
     })
     .context("counting the steps of a list")?;
     let steps: Vec<ActionStep> = on_backend!(db, pool => {
-        bind_filter!(
-            sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "{SELECT} WHERE {MATCHES} AND ($7 OR s.status NOT IN ('done', 'dropped'))
-                 ORDER BY s.due_on, s.id LIMIT $8"
-            ))),
-            server_id,
-            filter
-        )
-        .bind(closed)
-        .bind(limit)
-        .fetch_all(pool)
-        .await
+        let mut query = sqlx::QueryBuilder::new(SELECT);
+        push_filter!(query, server_id, filter);
+        if !closed {
+            query.push(" AND s.status NOT IN ('done', 'dropped')");
+        }
+        query.push(" ORDER BY s.due_on, s.id LIMIT ").push_bind(limit);
+        query.build_query_as().fetch_all(pool).await
     })
     .context("listing a screen of steps")?;
     let owners = owners_of(db, &steps).await?;
