@@ -7,10 +7,10 @@
 //!    person before, so each check-in is one request), and the ratio of the two rates: what
 //!    the bot itself can do, and whether it slows as the backlog grows (target 1.5x at most).
 //! 3. The same under the token's send budget (45 requests/s): wall time as a ratio to the
-//!    floor (count / 45).
+//!    floor (two requests a check-in, the person's roles and the question: 2 × count / 45).
 //!
 //! SQLite always; PostgreSQL too when `BENCH_DATABASE_URL` (or `TEST_DATABASE_URL`) names a
-//! server. `-- --quick` runs 100,000 pending and a 1,000 check-in budgeted run (a 22 s
+//! server. `-- --quick` runs 100,000 pending and a 1,000 check-in budgeted run (a 44 s
 //! floor); both delivery sizes run either way. The machine is shared and noisy: rounds are
 //! repeated and medians reported; read the ratios.
 
@@ -102,7 +102,8 @@ fn main() -> anyhow::Result<()> {
             "3. {} check-ins due in the same minute, at the send budget of {per_second} requests/s",
             thousands(i64::try_from(budgeted).unwrap_or(i64::MAX))
         );
-        let floor = budgeted as f64 / per_second as f64;
+        // Each check-in is two requests: the person's roles as they are now, then the question.
+        let floor = (2 * budgeted) as f64 / per_second as f64;
         for backend in &backends {
             let took = deliver_all(backend, budgeted, per_second).await?;
             println!(
@@ -264,13 +265,37 @@ async fn deliver_all(
     let fresh = Fresh::open(backend).await?;
     let db = &fresh.db;
     let now = Utc::now();
-    let school = school(db, now).await?;
+    // The server in Discord, with a team role mapped to the school: a scheduled check-in
+    // reads the person's roles as they are now, and asks a team member its questions.
+    let owner = emu.add_user("Olive Owner");
+    let guild = emu.add_guild("Bench District", owner);
+    let team = emu.add_role(
+        guild,
+        "Bench Team",
+        coachbot::emulator::world::permissions::EVERYONE_DEFAULT,
+    )?;
+    let server = ServerId::new(guild);
+    let school = common::add_school(db, server, "Bench Elementary", now).await?;
+    on_backend!(db, pool => {
+        sqlx::query(
+            "INSERT INTO role_mappings (server_id, discord_role_id, role, school_id, created_by, created_at)
+             VALUES ($1, $2, 'team', $3, $4, $5)",
+        )
+        .bind(server)
+        .bind(db_id(team))
+        .bind(school)
+        .bind(db_id(owner))
+        .bind(now)
+        .execute(pool)
+        .await?;
+    });
     let people: Vec<(u64, u64)> = (0..count)
         .map(|i| {
             let person = emu.add_user(&format!("Person {i}"));
-            (person, emu.open_dm(person))
+            emu.add_member(guild, person, &[team])?;
+            Ok((person, emu.open_dm(person)))
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     // People the bot has written to before: a member row with their DM channel.
     let persons: Vec<i64> = people.iter().map(|(p, _)| db_id(*p)).collect();
     let dms: Vec<i64> = people.iter().map(|(_, dm)| db_id(*dm)).collect();
@@ -282,7 +307,7 @@ async fn deliver_all(
                 "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at, dm_channel_id)
                  VALUES ($1, $2, 'Person', $3, $3, $4)",
             )
-            .bind(SERVER)
+            .bind(server)
             .bind(person)
             .bind(now)
             .bind(dm)
@@ -293,7 +318,7 @@ async fn deliver_all(
                                         next_fire_at, created_by, created_at, updated_at)
                  VALUES ($1, $2, 'checkin', $3, 'wellbeing', 'daily 08:00', 'America/Chicago', $4, 1, $5, $5)",
             )
-            .bind(SERVER)
+            .bind(server)
             .bind(school)
             .bind(person)
             .bind(due)
