@@ -77,7 +77,13 @@ async fn bot_alone(dir: &Path) -> anyhow::Result<()> {
     .context("the bot never registered its commands")?;
     tokio::time::sleep(Duration::from_secs(5)).await;
     let idle = bot.settled_rss().await?;
-    println!("   RSS {} (target 30 MB)", megabytes(idle));
+    let (anonymous, mapped) = rss_split(bot.child.id())?;
+    println!(
+        "   RSS {} (target 30 MB): {} the process's own, {} its program's pages, shared and clean",
+        megabytes(idle),
+        megabytes(anonymous),
+        megabytes(mapped)
+    );
     bot.stop();
 
     println!();
@@ -338,6 +344,23 @@ fn rss_of(pid: u32) -> anyhow::Result<u64> {
         .context("VmRSS in /proc/<pid>/status")?
         .parse()?;
     Ok(kb * 1024)
+}
+
+/// The resident set split: anonymous (the process's own heap and stacks) and file-backed (the
+/// program and libraries, shared with other processes and dropped first under pressure).
+fn rss_split(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .with_context(|| format!("reading /proc/{pid}/status"))?;
+    let field = |name: &str| -> anyhow::Result<u64> {
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .with_context(|| format!("{name} in /proc/<pid>/status"))?
+            .parse()?;
+        Ok(kb * 1024)
+    };
+    Ok((field("RssAnon:")?, field("RssFile:")?))
 }
 
 fn megabytes(bytes: u64) -> String {
