@@ -49,6 +49,17 @@ impl Names {
         Ok(Self(members::names(&ctx.data().db, guild_id).await?))
     }
 
+    /// The names of these members only: for a reply that names a few people.
+    pub async fn load_for(
+        ctx: Context<'_>,
+        guild_id: ServerId,
+        user_ids: &[UserId],
+    ) -> Result<Self, Error> {
+        Ok(Self(
+            members::names_of(&ctx.data().db, guild_id, user_ids).await?,
+        ))
+    }
+
     pub fn of(&self, user_id: UserId) -> String {
         self.0
             .get(&user_id)

@@ -485,6 +485,33 @@ pub async fn names(
     Ok(rows.into_iter().collect())
 }
 
+/// The display names of these members of a server (those it knows): what a reply about a
+/// few people needs, without reading every name in the server.
+pub async fn names_of(
+    db: &Db,
+    server_id: ServerId,
+    user_ids: &[UserId],
+) -> anyhow::Result<std::collections::HashMap<UserId, String>> {
+    if user_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let slots: Vec<String> = (2..user_ids.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT user_id, display_name FROM members WHERE server_id = $1 AND user_id IN ({})",
+        slots.join(", ")
+    );
+    let rows: Vec<(UserId, String)> = on_backend!(db, pool => {
+        // Only numbered placeholders are formatted in; the ids are bound.
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(server_id);
+        for id in user_ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(pool).await
+    })
+    .context("reading member names")?;
+    Ok(rows.into_iter().collect())
+}
+
 /// The coaches of a school (and of every school) in a server, as their roles were last seen.
 pub async fn coaches_of(
     db: &Db,

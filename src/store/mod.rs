@@ -36,6 +36,7 @@ pub mod servers;
 pub mod snoozes;
 pub mod steps;
 pub mod summaries;
+mod write;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -45,9 +46,9 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Postgres, Sqlite, Transaction};
 
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
+pub(crate) use write::BeginWrite;
 
 /// A connection pool to one of the two engines.
 #[derive(Clone, Debug)]
@@ -180,30 +181,6 @@ macro_rules! on_backend {
     };
 }
 pub(crate) use on_backend;
-
-/// Starts a transaction that will write. SQLite takes the write lock up front
-/// (`BEGIN IMMEDIATE`): a deferred `BEGIN` that reads and then writes fails with SQLITE_BUSY
-/// under concurrency, whatever the busy timeout.
-pub(crate) trait BeginWrite {
-    type Database: sqlx::Database;
-    fn begin_write(
-        &self,
-    ) -> impl Future<Output = sqlx::Result<Transaction<'static, Self::Database>>> + Send;
-}
-
-impl BeginWrite for SqlitePool {
-    type Database = Sqlite;
-    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Sqlite>> {
-        self.begin_with("BEGIN IMMEDIATE").await
-    }
-}
-
-impl BeginWrite for PgPool {
-    type Database = Postgres;
-    async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Postgres>> {
-        self.begin().await
-    }
-}
 
 /// Discord ids are below 2^63, so they fit a signed 64-bit column unchanged.
 pub fn db_id(id: u64) -> i64 {

@@ -71,7 +71,7 @@ pub(super) async fn edit(
         );
         return scope::say(ctx, reply).await;
     }
-    let by = scope::Names::load(ctx, caller.guild_id)
+    let by = scope::Names::load_for(ctx, caller.guild_id, &[caller.user_id])
         .await?
         .of(caller.user_id);
     let line = |id: i64| {

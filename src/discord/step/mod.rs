@@ -95,7 +95,7 @@ async fn add(
         &[Some(&owner), owner2.as_ref(), owner3.as_ref()],
     )
     .await?;
-    let names = Names::load(ctx, caller.guild_id).await?;
+    let names = Names::load_for(ctx, caller.guild_id, &owner_ids).await?;
     let line = |id: i64| {
         format!(
             "New step #{id} for {}: “{title}”, owned by {}, due {}.",
@@ -296,7 +296,9 @@ async fn change(
         BarrierAsk::Cancelled => return Ok(()),
     };
     let category = category.map_or(BarrierCategory::Other, BarrierCategory::from);
-    let by = Names::load(ctx, caller.guild_id).await?.of(caller.user_id);
+    let by = Names::load_for(ctx, caller.guild_id, &[caller.user_id])
+        .await?
+        .of(caller.user_id);
     let line = change_line(&step, status, &by);
     let announcement = scope::announcement(ctx, &school, &line);
     let updated = steps::update(
@@ -437,7 +439,7 @@ async fn assign(
         owners_after.push(member_id);
         owners_after.sort_unstable();
     }
-    let names = Names::load(ctx, caller.guild_id).await?;
+    let names = Names::load_for(ctx, caller.guild_id, &owners_after).await?;
     let line = |id: i64| {
         format!(
             "Step #{id} “{}” is now owned by {}.",

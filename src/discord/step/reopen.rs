@@ -163,7 +163,9 @@ async fn reopen(
         );
         return clicked.answer(ctx, text).await;
     }
-    let by = Names::load(ctx, caller.guild_id).await?.of(caller.user_id);
+    let by = Names::load_for(ctx, caller.guild_id, &[caller.user_id])
+        .await?
+        .of(caller.user_id);
     let line = |id: i64| {
         format!(
             "Step #{id} “{}” is now in progress ({by}): its barrier cleared.",

@@ -140,7 +140,10 @@ async fn list_lines(
     page: &StepPage,
     every_school: Option<&[School]>,
 ) -> Result<Vec<String>, Error> {
-    let names = Names::load(ctx, guild_id).await?;
+    let mut named: Vec<UserId> = page.owners.values().flatten().copied().collect();
+    named.sort_unstable();
+    named.dedup();
+    let names = Names::load_for(ctx, guild_id, &named).await?;
     let mut lines = Vec::new();
     for step in &page.steps {
         let owners = page.owners.get(&step.id).map_or(&[][..], Vec::as_slice);

@@ -1,0 +1,101 @@
+//! Write transactions. SQLite has one writer: a transaction that will write takes the write
+//! lock up front (`BEGIN IMMEDIATE`), because a deferred `BEGIN` that reads and then writes
+//! fails with SQLITE_BUSY under concurrency, whatever the busy timeout. Writers also queue for
+//! their turn here, in the process, in the order they asked: left to SQLite, each waiting writer
+//! sleeps in its busy handler (1, 2, 5, 10 … 100 ms at a time) and wakes long after the lock
+//! came free, so fifty commands at once spend most of their time asleep. PostgreSQL locks rows,
+//! not the database, and needs no queue.
+
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
+use sqlx::{Database, Postgres, Sqlite, Transaction};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// How long a writer waits for its turn: SQLite's own busy timeout (see `Db::connect`).
+const TURN_WAIT: Duration = Duration::from_secs(10);
+
+/// A transaction that writes; on SQLite it holds the database's write turn until it commits,
+/// rolls back or is dropped. Queries run on `&mut *tx`, as on a plain transaction.
+pub(crate) struct WriteTx<DB: Database> {
+    tx: Transaction<'static, DB>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl<DB: Database> WriteTx<DB> {
+    pub(crate) async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+
+    pub(crate) async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl<DB: Database> Deref for WriteTx<DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        &self.tx
+    }
+}
+
+impl<DB: Database> DerefMut for WriteTx<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.tx
+    }
+}
+
+/// Starts a transaction that will write (see the module's text).
+pub(crate) trait BeginWrite {
+    type Database: Database;
+    fn begin_write(&self) -> impl Future<Output = sqlx::Result<WriteTx<Self::Database>>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = Sqlite;
+    async fn begin_write(&self) -> sqlx::Result<WriteTx<Sqlite>> {
+        let turn = tokio::time::timeout(TURN_WAIT, turns_of(self).acquire_owned())
+            .await
+            .map_err(|_| {
+                sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("waited {} s for SQLite's write lock", TURN_WAIT.as_secs()),
+                ))
+            })?
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        Ok(WriteTx {
+            tx: self.begin_with("BEGIN IMMEDIATE").await?,
+            _turn: Some(turn),
+        })
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = Postgres;
+    async fn begin_write(&self) -> sqlx::Result<WriteTx<Postgres>> {
+        Ok(WriteTx {
+            tx: self.begin().await?,
+            _turn: None,
+        })
+    }
+}
+
+/// The write turn of the database file `pool` opens: one per file in this process, however
+/// many pools open it.
+fn turns_of(pool: &SqlitePool) -> Arc<Semaphore> {
+    static TURNS: LazyLock<Mutex<HashMap<PathBuf, Arc<Semaphore>>>> = LazyLock::new(Mutex::default);
+    let file = pool.connect_options().get_filename().to_path_buf();
+    let mut turns = TURNS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    turns
+        .entry(file)
+        .or_insert_with(|| Arc::new(Semaphore::new(1)))
+        .clone()
+}
