@@ -37,6 +37,16 @@ pub fn reach(name: &str) {
         point = name,
         "reached crash point {name}: stopping here until killed"
     );
+    // The whole process stops here, as it would in a crash: blocking this thread alone would
+    // leave the others running (the scheduler could send what the crash was to leave unsent
+    // before the test's SIGKILL arrives). SIGSTOP freezes every thread; SIGKILL still ends it.
+    let stopped = std::process::Command::new("kill")
+        .arg("-STOP")
+        .arg(std::process::id().to_string())
+        .status();
+    if let Err(error) = stopped {
+        tracing::error!(%error, "could not stop the process; this thread waits alone");
+    }
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }
