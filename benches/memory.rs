@@ -10,6 +10,9 @@
 //!    answered and stopped, a digest previewed, the clock moved on two hours), its RSS read
 //!    after every cycle, with `--keep 100` so the emulator's record reaches its bound within
 //!    the run. It must level off: the figure printed last is the growth over the second half.
+//!    Each cycle ends with the sandbox's `memory` line, which says how much of the process
+//!    SQLite holds (its page caches and prepared statements, which grow with the database up
+//!    to their caps), so the rest, the program's own, is shown apart.
 //!
 //! Reads `/proc/<pid>/status`, so Linux only. `-- --quick` runs fewer sandbox cycles. The
 //! emulator's rate limits are off and the bot's send budget is raised, so part 2 measures
@@ -257,7 +260,7 @@ async fn open_checkins(db: &Db, server: ServerId) -> anyhow::Result<i64> {
 fn sandbox(dir: &Path, cycles: usize) -> anyhow::Result<()> {
     println!();
     println!(
-        "3. `coachbot sandbox --keep {SANDBOX_KEEP}`, the same working cycle typed {cycles} times (11 lines each)"
+        "3. `coachbot sandbox --keep {SANDBOX_KEEP}`, the same working cycle typed {cycles} times (12 lines each)"
     );
     let mut child = Command::new(BIN)
         .arg("sandbox")
@@ -274,17 +277,21 @@ fn sandbox(dir: &Path, cycles: usize) -> anyhow::Result<()> {
     let pid = child.id();
     let mut stdin = child.stdin.take().context("the sandbox's input")?;
     let stdout = child.stdout.take().context("the sandbox's output")?;
-    // Each cycle ends with `clock`, whose answer says the cycle was worked through.
+    // Each cycle ends with `memory`, whose answer says the cycle was worked through and how
+    // much of the process SQLite holds (its page caches and prepared statements).
     let (done, cycle_done) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if line.contains("The sandbox's clock says") && done.send(()).is_err() {
+            if let Some(report) = MemoryLine::parse(&line)
+                && done.send(report).is_err()
+            {
                 break;
             }
         }
     });
     let mut samples = Vec::with_capacity(cycles);
+    let mut reports = Vec::with_capacity(cycles);
     let started = Instant::now();
     for n in 0..cycles {
         let cycle = format!(
@@ -298,16 +305,18 @@ fn sandbox(dir: &Path, cycles: usize) -> anyhow::Result<()> {
              dm stop\n\
              as casey\n\
              /digest preview\n\
-             clock +2h\n"
+             clock +2h\n\
+             memory\n"
         );
         stdin
             .write_all(cycle.as_bytes())
             .context("typing into the sandbox")?;
         stdin.flush()?;
-        cycle_done
+        let report = cycle_done
             .recv_timeout(Duration::from_secs(120))
             .with_context(|| format!("the sandbox did not finish cycle {n}"))?;
         samples.push(rss_of(pid)?);
+        reports.push(report);
     }
     let elapsed = started.elapsed();
     let _ = stdin.write_all(b"quit\n");
@@ -316,7 +325,7 @@ fn sandbox(dir: &Path, cycles: usize) -> anyhow::Result<()> {
     let _ = reader.join();
 
     let at = |fraction: usize| samples[(samples.len() * fraction / 10).min(samples.len() - 1)];
-    println!("   {} lines in {:.0} s", cycles * 11, elapsed.as_secs_f64());
+    println!("   {} lines in {:.0} s", cycles * 12, elapsed.as_secs_f64());
     println!(
         "   RSS after cycle 1: {}; at 10%: {}; 50%: {}; 100%: {}; highest {}",
         megabytes(samples[0]),
@@ -330,7 +339,55 @@ fn sandbox(dir: &Path, cycles: usize) -> anyhow::Result<()> {
         megabytes(at(10).saturating_sub(at(5))),
         at(10).saturating_sub(at(5)) as f64 / 1024.0 / (cycles - cycles / 2) as f64
     );
+    let report = |fraction: usize| reports[(reports.len() * fraction / 10).min(reports.len() - 1)];
+    println!(
+        "   of it SQLite (page caches, statements) after cycle 1: {}; at 10%: {}; 50%: {}; 100%: {}",
+        megabytes(reports[0].sqlite),
+        megabytes(report(1).sqlite),
+        megabytes(report(5).sqlite),
+        megabytes(report(10).sqlite),
+    );
+    println!(
+        "   the database file after cycle 1: {}; at 50%: {}; 100%: {}",
+        megabytes(reports[0].database),
+        megabytes(report(5).database),
+        megabytes(report(10).database),
+    );
+    // What is not SQLite's: the program, the emulator and their heaps.
+    let rest = |i: usize| samples[i].saturating_sub(reports[i].sqlite);
+    let (half, last) = (samples.len() / 2, samples.len() - 1);
+    println!(
+        "   RSS less SQLite's part: {} after cycle 1, {} halfway, {} at the end ({:.1} KB a cycle over the second half)",
+        megabytes(rest(0)),
+        megabytes(rest(half)),
+        megabytes(rest(last)),
+        rest(last).saturating_sub(rest(half)) as f64 / 1024.0 / (last - half).max(1) as f64
+    );
     Ok(())
+}
+
+/// What the sandbox's `memory` line says, in bytes.
+#[derive(Clone, Copy, Debug)]
+struct MemoryLine {
+    sqlite: u64,
+    database: u64,
+}
+
+impl MemoryLine {
+    /// `Memory: 84.2 MB resident, of which SQLite holds 3.1 MB (…). Database: 1.2 MB on disk, …`
+    fn parse(line: &str) -> Option<Self> {
+        // The prompt may come first on the line.
+        let (_, rest) = line.split_once("Memory: ")?;
+        let after = |marker: &str| -> Option<u64> {
+            let (_, tail) = rest.split_once(marker)?;
+            let number: f64 = tail.split_whitespace().next()?.parse().ok()?;
+            Some((number * 1_048_576.0) as u64)
+        };
+        Some(Self {
+            sqlite: after("SQLite holds ")?,
+            database: after("Database: ")?,
+        })
+    }
 }
 
 /// The resident set of a process, in bytes.

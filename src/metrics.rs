@@ -44,6 +44,9 @@ pub const SHARD_CONNECTED: &str = "coachbot_shard_connected";
 /// Check-ins someone is in the middle of.
 pub const OPEN_CHECKINS: &str = "coachbot_open_checkins";
 
+/// Bytes SQLite holds in this process (page caches, prepared statements); SQLite only.
+pub const SQLITE_MEMORY: &str = "coachbot_sqlite_memory_bytes";
+
 /// How long `/healthz` and a scrape wait for the database before calling it gone.
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -79,6 +82,11 @@ pub fn install() -> anyhow::Result<PrometheusHandle> {
     );
     describe_gauge!(SHARD_CONNECTED, "1 when the gateway shard is connected");
     describe_gauge!(OPEN_CHECKINS, "Check-ins someone is in the middle of");
+    describe_gauge!(
+        SQLITE_MEMORY,
+        metrics::Unit::Bytes,
+        "Memory SQLite holds in this process: page caches and prepared statements"
+    );
     // Shown at 0 from the start, so an alert on their rate has a series before the first.
     for scope in ["global", "route"] {
         counter!(RATE_LIMITED, "scope" => scope).increment(0);
@@ -276,6 +284,9 @@ async fn refresh(probe: &Probe) -> anyhow::Result<()> {
     });
     gauge!(SCHEDULER_LAG).set(lag);
     gauge!(OPEN_CHECKINS).set(open as f64);
+    if matches!(probe.db, Db::Sqlite(_)) {
+        gauge!(SQLITE_MEMORY).set(crate::store::sqlite_memory() as f64);
+    }
     Ok(())
 }
 

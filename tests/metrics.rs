@@ -243,6 +243,19 @@ async fn metrics_after_the_minute(bot: &TestBot, addr: SocketAddr) {
     );
     // Pat is between question 1 and question 2.
     assert_eq!(total(&metrics, "coachbot_open_checkins", &[]), 1.0);
+    // SQLite's own memory is shown for a SQLite process: some, and less than its caps allow
+    // (8 connections × 2 MB of pages, plus prepared statements); none for PostgreSQL.
+    let sqlite = samples(&metrics, "coachbot_sqlite_memory_bytes", &[]);
+    match bot.db.backend() {
+        Backend::Sqlite => {
+            let bytes = sqlite.first().map_or(0.0, |s| s.value);
+            assert!(
+                bytes > 0.0 && bytes < 64.0 * 1_048_576.0,
+                "SQLite holds {bytes} bytes"
+            );
+        }
+        Backend::Postgres => assert!(sqlite.is_empty(), "no SQLite gauge on PostgreSQL"),
+    }
 
     let (status, body) = get(addr, "/healthz").await;
     assert_eq!((status, body.as_str()), (200, "ok\n"));

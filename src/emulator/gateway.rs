@@ -159,6 +159,8 @@ pub(crate) struct Gateway {
     ready: watch::Sender<u64>,
     /// How many sessions have been resumed.
     resumed: watch::Sender<u64>,
+    /// How many holds keep new connections waiting before HELLO (see [`GatewayHold`]).
+    holds: watch::Sender<u64>,
     next_id: AtomicU64,
 }
 
@@ -168,6 +170,7 @@ impl Default for Gateway {
             state: Mutex::new(State::default()),
             ready: watch::channel(0).0,
             resumed: watch::channel(0).0,
+            holds: watch::channel(0).0,
             next_id: AtomicU64::new(1),
         }
     }
@@ -413,6 +416,13 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
     let connection = gateway.next_id.fetch_add(1, Ordering::Relaxed);
     let (tx, mut rx) = mpsc::unbounded_channel();
     let mut authenticated = false;
+    // While a test holds the gateway (the network is down), a new connection gets nothing,
+    // not even HELLO; what the bot sends meanwhile waits in the socket.
+    let _ = gateway
+        .holds
+        .subscribe()
+        .wait_for(|holds| *holds == 0)
+        .await;
     let hello =
         json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS}, "s": null, "t": null});
     if send(&mut socket, &hello).await.is_err() {
@@ -926,6 +936,16 @@ impl Emulator {
         self.shared.gateway.drop_connection()
     }
 
+    /// Holds every new gateway connection before its HELLO, as a network that is down would,
+    /// until the returned guard is dropped: a test can then make something happen while the
+    /// bot is surely away, however quickly it tries to come back.
+    pub fn hold_gateway(&self) -> GatewayHold {
+        self.shared.gateway.holds.send_modify(|n| *n += 1);
+        GatewayHold {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
     /// Sends op 7 (Reconnect): the bot should reconnect and RESUME, receiving what it missed.
     pub fn request_reconnect(&self) -> bool {
         self.shared.gateway.request_reconnect()
@@ -941,6 +961,21 @@ impl Emulator {
     /// enabled; asking for any other closes the gateway with 4014. All are enabled by default.
     pub fn set_privileged_intents(&self, enabled: u64) {
         self.shared.world().privileged_intents = enabled & intents::PRIVILEGED;
+    }
+}
+
+/// Keeps new gateway connections waiting until dropped (see [`Emulator::hold_gateway`]).
+#[must_use = "the gateway is held only while the guard lives"]
+pub struct GatewayHold {
+    shared: Arc<Shared>,
+}
+
+impl Drop for GatewayHold {
+    fn drop(&mut self) {
+        self.shared
+            .gateway
+            .holds
+            .send_modify(|n| *n = n.saturating_sub(1));
     }
 }
 

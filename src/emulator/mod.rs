@@ -89,7 +89,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use gateway::Dispatched;
+pub use gateway::{Dispatched, GatewayHold};
 pub use interactions::{Interaction, Reply};
 pub use limits::counts_against_global_limit;
 pub use problems::{Problem, ProblemKind};

@@ -41,6 +41,8 @@ pub struct Sandbox {
     form: Option<(String, u64)>,
     /// Where files the bot attaches (charts, exports) are saved, to open.
     files: std::path::PathBuf,
+    /// The SQLite file.
+    database: std::path::PathBuf,
     /// The bot's process: its clock is the sandbox's (see `clock`).
     app: crate::app::App,
     bot: JoinHandle<()>,
@@ -114,6 +116,7 @@ impl Sandbox {
                 .parent()
                 .unwrap_or(Path::new("."))
                 .join("coachbot-sandbox-files"),
+            database: database.to_path_buf(),
             app,
             bot,
             shards,
@@ -144,6 +147,7 @@ impl Sandbox {
             Line::Quit => return (String::new(), true),
             Line::Clock(step) => self.clock(step.as_deref()).await,
             Line::Help => Ok(HELP.to_owned()),
+            Line::Memory => Ok(self.memory()),
             Line::People => Ok(self.people()),
             Line::As(handle) => self.become_person(&handle),
             Line::In(channel) => match self.demo.channel(&channel) {
@@ -189,6 +193,24 @@ impl Sandbox {
 
     /// Moves the clock on as a running bot would live through it: each due time in between
     /// is ticked in turn, so nothing is "missed" just because the clock jumped.
+    /// The process's resident memory, the part of it SQLite holds (its page caches and
+    /// prepared statements, which grow with the database up to their caps), the database
+    /// file's size, and how much the emulator keeps.
+    fn memory(&self) -> String {
+        let megabytes = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1_048_576.0);
+        let resident = resident_bytes().map_or_else(|| "unknown".to_owned(), megabytes);
+        let size = |suffix: &str| {
+            std::fs::metadata(format!("{}{suffix}", self.database.display())).map_or(0, |m| m.len())
+        };
+        let (file, wal) = (size(""), size("-wal"));
+        format!(
+            "Memory: {resident} resident, of which SQLite holds {} (its page caches and prepared statements). Database: {} on disk, {} of it the write-ahead log.",
+            megabytes(crate::store::sqlite_memory()),
+            megabytes(file + wal),
+            megabytes(wal),
+        )
+    }
+
     async fn clock(&mut self, step: Option<&str>) -> anyhow::Result<String> {
         let from = self.now();
         match step {
@@ -491,6 +513,14 @@ fn next_morning(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::
         .unwrap_or(now + chrono::TimeDelta::days(1))
 }
 
+/// This process's resident set, from `/proc` (Linux); `None` elsewhere.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kilobytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kilobytes * 1024)
+}
+
 const HELP: &str = r#"Type what a person would do in Discord (try `as terry` first, a Lincoln team member):
   /step list
   /step add title:"Share walkthrough notes" indicator:12a owner:@terry due:"in 2 weeks"
@@ -512,6 +542,7 @@ const HELP: &str = r#"Type what a person would do in Discord (try `as terry` fir
   /summary preview school:"Lincoln Elementary"     (as casey; the chart is saved to a file)
   /export school:"Lincoln Elementary"              (as casey; CSV files saved next to the chart)
   /brief school:"Lincoln Elementary"               (as casey; the page before a visit)
+  memory             what the sandbox holds in memory, and its database's size
   quit               leave (the sandbox's database stays for next time)"#;
 
 /// The interactive loop on stdin/stdout; the emulator keeps the most recent `keep` calls and

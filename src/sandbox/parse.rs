@@ -23,6 +23,8 @@ pub enum Line {
     Form(Vec<(String, String)>),
     /// `clock` (show the sandbox's time) or `clock +3d` (move it on)
     Clock(Option<String>),
+    /// `memory`: what the sandbox holds in memory, and its database on disk
+    Memory,
     Quit,
 }
 
@@ -55,6 +57,7 @@ pub fn parse(line: &str) -> Result<Line, String> {
             Ok(Line::Form(fields))
         }
         "quit" | "exit" => Ok(Line::Quit),
+        "memory" => Ok(Line::Memory),
         "clock" => Ok(Line::Clock((!rest.is_empty()).then(|| rest.to_owned()))),
         other => Err(format!("`{other}` is not something I know; type `help`")),
     }
@@ -172,6 +175,7 @@ mod tests {
     #[test]
     fn parses_people_and_messages() {
         assert_eq!(parse("as pat"), Ok(Line::As("pat".into())));
+        assert_eq!(parse("memory"), Ok(Line::Memory));
         assert_eq!(
             parse("dm it went well"),
             Ok(Line::Dm("it went well".into()))

@@ -182,6 +182,15 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// The memory SQLite holds in this process, in bytes: every connection's page cache and
+/// prepared statements. Zero when no SQLite database was opened.
+pub fn sqlite_memory() -> u64 {
+    // SAFETY: `sqlite3_memory_used` takes no arguments and only reads SQLite's own counter,
+    // which SQLite keeps thread-safe; it is callable before or without any connection.
+    let used = unsafe { libsqlite3_sys::sqlite3_memory_used() };
+    u64::try_from(used).unwrap_or(0)
+}
+
 /// Discord ids are below 2^63, so they fit a signed 64-bit column unchanged.
 pub fn db_id(id: u64) -> i64 {
     id.cast_signed()

@@ -635,19 +635,22 @@ async fn owners_of(
     if steps.is_empty() {
         return Ok(owners);
     }
-    // The ids are the database's own integers, written into the statement (a screen's worth).
-    let ids = steps
-        .iter()
-        .map(|s| s.id.get().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
+    // The ids are bound, so the statement's text depends only on how many there are (a
+    // screen's worth at most): each count is prepared once per connection and reused, where
+    // ids written into the text would make every screen a new statement to prepare and cache.
+    let slots: Vec<String> = (1..=steps.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT step_id, user_id FROM step_owners WHERE step_id IN ({})
+         ORDER BY step_id, user_id",
+        slots.join(", ")
+    );
     let rows: Vec<(StepId, UserId)> = on_backend!(db, pool => {
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT step_id, user_id FROM step_owners WHERE step_id IN ({ids})
-             ORDER BY step_id, user_id"
-        )))
-        .fetch_all(pool)
-        .await
+        // Only numbered placeholders are formatted in; the ids are bound.
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for step in steps {
+            query = query.bind(step.id);
+        }
+        query.fetch_all(pool).await
     })
     .context("reading the owners of a screen of steps")?;
     for (step, person) in rows {

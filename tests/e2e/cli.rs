@@ -312,6 +312,34 @@ fn the_sandbox_prompt_answers_setup_school() {
             .is_ok_and(|l| l.contains("Added **Jefferson High**")),
         "the bot's reply is shown at the prompt: {reply:?}"
     );
+    // `memory` says what the process holds, SQLite's part of it, and the file's size.
+    writeln!(stdin, "memory").expect("typed");
+    stdin.flush().expect("flushed");
+    let memory = wait_for_line(&out, "Memory:", Duration::from_secs(30)).expect("memory answers");
+    let megabytes = |marker: &str| -> f64 {
+        let (_, tail) = memory.split_once(marker).expect(marker);
+        tail.split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a number")
+    };
+    let (resident, sqlite, file) = (
+        megabytes("Memory: "),
+        megabytes("SQLite holds "),
+        megabytes("Database: "),
+    );
+    assert!(
+        resident > 1.0 && sqlite > 0.0 && sqlite < resident,
+        "{memory}"
+    );
+    let on_disk = std::fs::metadata(dir.path().join("coachbot-sandbox.db"))
+        .expect("the file")
+        .len() as f64
+        / 1_048_576.0;
+    assert!(
+        file >= on_disk - 0.05,
+        "the file's size, write-ahead log included: {memory} ({on_disk:.2} MB without it)"
+    );
     writeln!(stdin, "quit").expect("typed");
     drop(stdin);
     let status = sandbox.0.wait().expect("the sandbox exits");
