@@ -34,6 +34,8 @@ pub struct App {
     pub outbound: Arc<Outbound>,
     /// The outbox sender's pace and leases.
     pub sending: Sending,
+    /// Each server's role mappings, schools and date order, kept while they stay the same.
+    pub settings: crate::store::settings::Settings,
 }
 
 impl App {
@@ -80,6 +82,7 @@ impl App {
             wake,
             outbound,
             sending,
+            settings: crate::store::settings::Settings::default(),
         })
     }
 

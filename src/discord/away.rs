@@ -77,7 +77,7 @@ async fn add(
     let (target, name, their_schools) = match &person {
         Some(member) if UserId::from(member.user.id) != caller.user_id => {
             let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
-            let grants = members::grants_for(db, caller.guild_id, &roles).await?;
+            let grants = caller.settings.grants_for(&roles);
             (
                 UserId::from(member.user.id),
                 member.display_name().to_owned(),

@@ -48,7 +48,7 @@ async fn add(
             (school, Some(step))
         }
         None => (
-            scope::school(ctx, &caller, school.as_deref(), Need::Edit, action).await?,
+            scope::school(&caller, school.as_deref(), Need::Edit, action)?,
             None,
         ),
     };
@@ -174,7 +174,7 @@ async fn list(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
-    let school = scope::school_or_all(ctx, &caller, school.as_deref(), "see its plan").await?;
+    let school = scope::school_or_all(&caller, school.as_deref(), "see its plan")?;
     let all_schools = schools::list(db, caller.guild_id).await?;
     let found: Vec<barriers::Barrier> = barriers::list(
         db,

@@ -27,7 +27,7 @@ pub async fn brief(
             .ok_or_else(|| UserError::UnknownSchool {
                 name: crate::domain::text::clip(name, 100),
             })?,
-        None => scope::school(ctx, &caller, None, Need::Read, ACTION).await?,
+        None => scope::school(&caller, None, Need::Read, ACTION)?,
     };
     if !caller.access.may_brief(school.id) {
         return Err(UserError::BriefNotCoach {

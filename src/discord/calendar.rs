@@ -97,7 +97,7 @@ async fn list(
     school: Option<String>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
-    let school = scope::school_or_all(ctx, &caller, school.as_deref(), "see its calendar").await?;
+    let school = scope::school_or_all(&caller, school.as_deref(), "see its calendar")?;
     let db = &ctx.data().db;
     let since = ctx.data().now().date_naive() - chrono::TimeDelta::days(1);
     let all = schools::list(db, caller.guild_id).await?;

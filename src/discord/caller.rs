@@ -8,13 +8,16 @@ use crate::domain::ids::{ServerId, UserId};
 use crate::domain::roles::Access;
 use crate::error::UserError;
 use crate::store::members::{self, MemberSighting};
-use crate::store::schools::{self, School};
+use crate::store::schools::School;
+use crate::store::settings::ServerSettings;
 
 /// Who is calling, where.
 pub struct Caller {
     pub guild_id: ServerId,
     pub user_id: UserId,
     pub access: Access,
+    /// The server's role mappings, schools and date order, as the database holds them now.
+    pub settings: ServerSettings,
 }
 
 /// What the caller wants to do with a school's plan.
@@ -27,40 +30,37 @@ pub enum Need {
 /// The caller, with their roles resolved (and recorded).
 pub async fn caller(ctx: Context<'_>) -> Result<Caller, Error> {
     let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
-    let access = resolve_access(ctx).await?;
+    let (access, settings) = access(ctx, true).await?;
     Ok(Caller {
         guild_id: guild_id.into(),
         user_id: ctx.author().id.into(),
         access,
+        settings,
     })
 }
 
 /// The school named (which the caller may read), or None for every school when nothing is
 /// named and the caller's role covers the server.
-pub async fn school_or_all(
-    ctx: Context<'_>,
+pub fn school_or_all(
     caller: &Caller,
     named: Option<&str>,
     action: &'static str,
 ) -> Result<Option<School>, Error> {
     match named.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(name) => Ok(Some(
-            school(ctx, caller, Some(name), Need::Read, action).await?,
-        )),
+        Some(name) => Ok(Some(school(caller, Some(name), Need::Read, action)?)),
         None if caller.access.server_wide() => Ok(None),
-        None => Ok(Some(school(ctx, caller, None, Need::Read, action).await?)),
+        None => Ok(Some(school(caller, None, Need::Read, action)?)),
     }
 }
 
 /// Like [`school_or_all`], for the school's coaches and admins only: posting its summary,
 /// exporting its records.
-pub async fn school_to_report(
-    ctx: Context<'_>,
+pub fn school_to_report(
     caller: &Caller,
     named: Option<&str>,
     action: &'static str,
 ) -> Result<Option<School>, Error> {
-    let school = school_or_all(ctx, caller, named, action).await?;
+    let school = school_or_all(caller, named, action)?;
     if caller.access.can_report(school.as_ref().map(|s| s.id)) {
         Ok(school)
     } else {
@@ -99,17 +99,21 @@ pub fn check(
 const SCHOOL_CHOICES_BUDGET: usize = 1500;
 
 /// The school a command is about: the one named, or else the caller's only school.
-pub async fn school(
-    ctx: Context<'_>,
+pub fn school(
     caller: &Caller,
     named: Option<&str>,
     need: Need,
     action: &'static str,
 ) -> Result<School, Error> {
-    let db = &ctx.data().db;
     if let Some(name) = named.map(str::trim).filter(|n| !n.is_empty()) {
-        let school = schools::find_by_name(db, caller.guild_id, name)
-            .await?
+        // The exact name, as `schools::find_by_name` matches it, among the schools read
+        // with the caller's settings.
+        let school = caller
+            .settings
+            .schools
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
             .ok_or_else(|| UserError::UnknownSchool {
                 name: crate::domain::text::clip(name, 100),
             })?;
@@ -119,7 +123,7 @@ pub async fn school(
     if !caller.access.has_any_role() {
         return Err(UserError::NoRole.into());
     }
-    let all = schools::list(db, caller.guild_id).await?;
+    let all = caller.settings.schools.to_vec();
     if all.is_empty() {
         return Err(UserError::NoSchools.into());
     }
@@ -161,21 +165,23 @@ pub async fn school(
 /// The caller's coachbot roles in this server, recording the sighting (name and roles) so
 /// that member lists and names stay current.
 pub async fn resolve_access(ctx: Context<'_>) -> Result<Access, Error> {
-    access(ctx, true).await
+    Ok(access(ctx, true).await?.0)
 }
 
 /// The caller's roles without writing anything: for autocomplete, which runs on every key.
 pub async fn peek_access(ctx: Context<'_>) -> Result<Access, Error> {
-    access(ctx, false).await
+    Ok(access(ctx, false).await?.0)
 }
 
-async fn access(ctx: Context<'_>, record: bool) -> Result<Access, Error> {
+/// The caller's roles, and the server's settings they were read from.
+async fn access(ctx: Context<'_>, record: bool) -> Result<(Access, ServerSettings), Error> {
     let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
     let member = ctx.author_member().await.ok_or(UserError::ServerOnly)?;
     let discord_admin = member.permissions.is_some_and(|p| p.administrator());
     let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
     let db = &ctx.data().db;
-    let grants = members::grants_for(db, guild_id.into(), &roles).await?;
+    let settings = ctx.data().settings.of(db, guild_id.into()).await?;
+    let grants = settings.grants_for(&roles);
     if record {
         // Their own command: someone who was forgotten here is recorded again from now on.
         members::record_themselves(
@@ -191,10 +197,13 @@ async fn access(ctx: Context<'_>, record: bool) -> Result<Access, Error> {
         )
         .await?;
     }
-    Ok(Access {
-        grants,
-        discord_admin,
-    })
+    Ok((
+        Access {
+            grants,
+            discord_admin,
+        },
+        settings,
+    ))
 }
 
 /// poise check: only coachbot admins (or Discord administrators).

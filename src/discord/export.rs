@@ -28,8 +28,7 @@ pub async fn export(
     // first, before any database work (the files, or a refusal, follow as an edit).
     ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
-    let school =
-        scope::school_to_report(ctx, &caller, school.as_deref(), "export its records").await?;
+    let school = scope::school_to_report(&caller, school.as_deref(), "export its records")?;
     let answers = answers_for(&caller, school.as_ref());
     let guild = serenity::GuildId::from(caller.guild_id);
     let name = school

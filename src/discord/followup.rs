@@ -10,7 +10,6 @@ use crate::domain::dates;
 use crate::domain::ids::UserId;
 use crate::domain::roles::Role;
 use crate::error::UserError;
-use crate::store::members;
 
 /// Come back to a step later: a short check-in with its owners on that day
 #[poise::command(slash_command, guild_only)]
@@ -43,8 +42,9 @@ pub async fn followup(
     if let Some(person) = &person {
         let id = UserId::from(person.user.id);
         let roles: Vec<u64> = person.roles.iter().map(|r| r.get()).collect();
-        let of_school = members::grants_for(&ctx.data().db, caller.guild_id, &roles)
-            .await?
+        let of_school = caller
+            .settings
+            .grants_for(&roles)
             .iter()
             .any(|g| {
                 matches!(g.role, Role::Principal | Role::Team) && g.school_id == Some(school.id)

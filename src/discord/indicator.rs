@@ -63,12 +63,13 @@ async fn list(
     let framework = scope::framework(ctx, caller.guild_id).await?;
     // Marking a school's focus is a bonus: without a school, list the framework alone.
     let school = match school.as_deref() {
-        Some(name) => {
-            Some(scope::school(ctx, &caller, Some(name), Need::Read, "see its plan").await?)
-        }
-        None => scope::school(ctx, &caller, None, Need::Read, "see its plan")
-            .await
-            .ok(),
+        Some(name) => Some(scope::school(
+            &caller,
+            Some(name),
+            Need::Read,
+            "see its plan",
+        )?),
+        None => scope::school(&caller, None, Need::Read, "see its plan").ok(),
     };
     let focus = match &school {
         Some(school) => indicators::for_school(&ctx.data().db, caller.guild_id, school.id).await?,
@@ -131,13 +132,11 @@ async fn focus(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let school = scope::school(
-        ctx,
         &caller,
         school.as_deref(),
         Need::Edit,
         "choose its focus indicators",
-    )
-    .await?;
+    )?;
     let framework = scope::framework(ctx, caller.guild_id).await?;
     let indicator = find(&framework, &indicator)?;
     let names = Names::load(ctx, caller.guild_id).await?;
@@ -191,7 +190,7 @@ async fn level(
     let note = note.as_deref().map(|n| plan::note("note", n)).transpose()?;
     let caller = scope::caller(ctx).await?;
     let action = "record its levels";
-    let school = scope::school(ctx, &caller, school.as_deref(), Need::Edit, action).await?;
+    let school = scope::school(&caller, school.as_deref(), Need::Edit, action)?;
     let framework = scope::framework(ctx, caller.guild_id).await?;
     let indicator = find(&framework, &indicator)?;
     let db = &ctx.data().db;
@@ -320,7 +319,7 @@ async fn show(
     school: Option<String>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
-    let school = scope::school(ctx, &caller, school.as_deref(), Need::Read, "see its plan").await?;
+    let school = scope::school(&caller, school.as_deref(), Need::Read, "see its plan")?;
     let framework = scope::framework(ctx, caller.guild_id).await?;
     let indicator = find(&framework, &indicator)?;
     let db = &ctx.data().db;

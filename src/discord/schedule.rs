@@ -47,11 +47,7 @@ async fn list(
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
     let school_id = match school.as_deref() {
-        Some(name) => Some(
-            scope::school(ctx, &caller, Some(name), Need::Read, "see its schedules")
-                .await?
-                .id,
-        ),
+        Some(name) => Some(scope::school(&caller, Some(name), Need::Read, "see its schedules")?.id),
         None => None,
     };
     if !caller.access.is_coach_or_admin() {

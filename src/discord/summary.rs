@@ -58,8 +58,7 @@ async fn post(
     // however busy the database is (the reply, or a refusal, follows as an edit).
     ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
-    let school =
-        scope::school_to_report(ctx, &caller, school.as_deref(), "post its summary").await?;
+    let school = scope::school_to_report(&caller, school.as_deref(), "post its summary")?;
     let channel = channel_for(school.as_ref(), channel.as_ref())?;
     let now = ctx.data().now();
     let due = SummaryDue {
@@ -101,7 +100,7 @@ async fn preview(
     // alone, as the preview is).
     ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
-    let school = scope::school_or_all(ctx, &caller, school.as_deref(), "see its summary").await?;
+    let school = scope::school_or_all(&caller, school.as_deref(), "see its summary")?;
     let data = ctx.data();
     let (built, png) = build_summary(
         &data.db,
@@ -133,8 +132,7 @@ async fn schedule(
     time_zone: Option<String>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
-    let school =
-        scope::school_to_report(ctx, &caller, school.as_deref(), "schedule its summary").await?;
+    let school = scope::school_to_report(&caller, school.as_deref(), "schedule its summary")?;
     let channel = channel_for(school.as_ref(), channel.as_ref())?;
     let zone = TimeZoneName::parse(
         time_zone

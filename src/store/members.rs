@@ -152,9 +152,13 @@ pub async fn grants_for(
     server_id: ServerId,
     discord_roles: &[u64],
 ) -> anyhow::Result<Vec<Grant>> {
-    let mut grants: Vec<Grant> = mappings(db, server_id)
-        .await?
-        .into_iter()
+    Ok(grants_from(&mappings(db, server_id).await?, discord_roles))
+}
+
+/// The coachbot roles that `discord_roles` hold through `mappings`, each once.
+pub fn grants_from(mappings: &[RoleMapping], discord_roles: &[u64]) -> Vec<Grant> {
+    let mut grants: Vec<Grant> = mappings
+        .iter()
         .filter(|m| discord_roles.contains(&m.discord_role_id))
         .map(|m| Grant {
             role: m.role,
@@ -163,7 +167,7 @@ pub async fn grants_for(
         .collect();
     grants.sort();
     grants.dedup();
-    Ok(grants)
+    grants
 }
 
 /// A member as coachbot last saw them.
@@ -253,28 +257,46 @@ async fn record_as(
 /// forgotten mark to lift. Recording it again would change nothing.
 async fn is_recorded(db: &Db, seen: &MemberSighting<'_>, themselves: bool) -> anyhow::Result<bool> {
     let (server, user) = (seen.server_id, seen.user_id);
-    let stored: Option<(String, String, i64)> = on_backend!(db, pool => {
+    // One row per role held (one with no role when none is), each carrying the name and the
+    // forgotten mark: the whole comparison is one statement.
+    let rows: Vec<(String, String, i64, Option<String>, Option<SchoolId>)> = on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT m.display_name, s.name,
-                    (SELECT COUNT(*) FROM forgotten_contacts f WHERE f.server_id = $1 AND f.contact = $3)
-             FROM members m JOIN servers s ON s.id = m.server_id
+                    (SELECT COUNT(*) FROM forgotten_contacts f WHERE f.server_id = $1 AND f.contact = $3),
+                    r.role, r.school_id
+             FROM members m
+             JOIN servers s ON s.id = m.server_id
+             LEFT JOIN member_roles r ON r.server_id = m.server_id AND r.user_id = m.user_id
              WHERE m.server_id = $1 AND m.user_id = $2",
         )
         .bind(server)
         .bind(user)
         .bind(contact_key(server, user))
-        .fetch_optional(pool)
+        .fetch_all(pool)
         .await
     })
     .context("reading how a member was last recorded")?;
-    let Some((name, server_name, forgotten)) = stored else {
+    let Some((name, server_name, forgotten, _, _)) = rows.first() else {
         return Ok(false);
     };
-    if name != seen.display_name || server_name != seen.server_name || (themselves && forgotten > 0)
+    if name != seen.display_name
+        || server_name != seen.server_name
+        || (themselves && *forgotten > 0)
     {
         return Ok(false);
     }
-    let mut held = roles_of(db, server, user).await?;
+    let mut held = Vec::with_capacity(rows.len());
+    for (_, _, _, role, school_id) in &rows {
+        let Some(role) = role else { continue };
+        let Ok(role) = Role::parse(role) else {
+            // A role this program no longer knows: recording them again replaces it.
+            return Ok(false);
+        };
+        held.push(Grant {
+            role,
+            school_id: *school_id,
+        });
+    }
     let mut seen_grants = seen.grants.to_vec();
     held.sort();
     seen_grants.sort();

@@ -33,6 +33,7 @@ pub mod schedules;
 pub mod schools;
 pub mod send_budget;
 pub mod servers;
+pub mod settings;
 pub mod snoozes;
 pub mod steps;
 pub mod summaries;

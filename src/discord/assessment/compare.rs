@@ -34,7 +34,7 @@ pub async fn compare(
     ctx.defer_ephemeral().await?;
     let caller = scope::caller(ctx).await?;
     let action = "see its assessments";
-    let school = scope::school(ctx, &caller, school.as_deref(), Need::Read, action).await?;
+    let school = scope::school(&caller, school.as_deref(), Need::Read, action)?;
     let data = ctx.data();
     let all = assessments::list(&data.db, caller.guild_id, school.id).await?;
     let (before, after) = pick(&school, &all, from.as_deref(), to.as_deref())?;

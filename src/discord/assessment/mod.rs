@@ -33,13 +33,9 @@ pub async fn assessment(_ctx: Context<'_>) -> Result<(), Error> {
 }
 
 /// The school named (or the caller's), for someone who may import its results.
-async fn school_to_import(
-    ctx: Context<'_>,
-    caller: &Caller,
-    named: Option<&str>,
-) -> Result<School, Error> {
+fn school_to_import(caller: &Caller, named: Option<&str>) -> Result<School, Error> {
     let action = "import its assessment results";
-    let school = scope::school(ctx, caller, named, Need::Read, action).await?;
+    let school = scope::school(caller, named, Need::Read, action)?;
     if caller.access.may_import_assessment(school.id) {
         Ok(school)
     } else {
@@ -71,7 +67,7 @@ async fn import(
     scale: Option<f64>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
-    let school = school_to_import(ctx, &caller, school.as_deref()).await?;
+    let school = school_to_import(&caller, school.as_deref())?;
     let file_name = text::clip(&file.filename, 200);
     if file.size as usize > assessment_file::MAX_BYTES {
         let problems = Problems(vec![assessment_file::too_large(u64::from(file.size))]);
@@ -87,7 +83,7 @@ async fn import(
     let today = scope::today(&school, data.now());
     let administered = match administered.as_deref() {
         Some(raw) => {
-            let order = super::dates::order(ctx, caller.guild_id).await?;
+            let order = caller.settings.date_order;
             crate::domain::dates::parse_date(raw, today, order).ok_or_else(|| {
                 UserError::UnreadableDate {
                     given: text::clip(raw.trim(), 40),
@@ -133,7 +129,7 @@ async fn list(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let action = "see its assessments";
-    let school = scope::school(ctx, &caller, school.as_deref(), Need::Read, action).await?;
+    let school = scope::school(&caller, school.as_deref(), Need::Read, action)?;
     let all = assessments::list(&ctx.data().db, caller.guild_id, school.id).await?;
     let names = Names::load(ctx, caller.guild_id).await?;
     let lines: Vec<String> = all

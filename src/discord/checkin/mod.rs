@@ -19,7 +19,6 @@ use crate::domain::text;
 use crate::error::UserError;
 use crate::store::barriers;
 use crate::store::checkins::{self, SessionStatus};
-use crate::store::members;
 use crate::store::schedules;
 use crate::store::schools::{self, School};
 
@@ -59,8 +58,9 @@ async fn school_of(
     let db = &ctx.data().db;
     let name = person.display_name().to_owned();
     let roles: Vec<u64> = person.roles.iter().map(|r| r.get()).collect();
-    let mut ids: Vec<SchoolId> = members::grants_for(db, caller.guild_id, &roles)
-        .await?
+    let mut ids: Vec<SchoolId> = caller
+        .settings
+        .grants_for(&roles)
         .iter()
         .filter(|g| matches!(g.role, Role::Principal | Role::Team))
         .filter_map(|g| g.school_id)
@@ -288,7 +288,7 @@ async fn school_to_schedule(
 ) -> Result<School, Error> {
     let school = match person {
         Some(person) => school_of(ctx, caller, person, named).await?,
-        None => scope::school(ctx, caller, named, Need::Read, "schedule its check-ins").await?,
+        None => scope::school(caller, named, Need::Read, "schedule its check-ins")?,
     };
     if caller.access.may_run_checkins(school.id) {
         Ok(school)
@@ -406,11 +406,19 @@ async fn status(
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
     let school = match school.as_deref() {
-        Some(name) => {
-            Some(scope::school(ctx, &caller, Some(name), Need::Read, "see its check-ins").await?)
-        }
+        Some(name) => Some(scope::school(
+            &caller,
+            Some(name),
+            Need::Read,
+            "see its check-ins",
+        )?),
         None if caller.access.server_wide() => None,
-        None => Some(scope::school(ctx, &caller, None, Need::Read, "see its check-ins").await?),
+        None => Some(scope::school(
+            &caller,
+            None,
+            Need::Read,
+            "see its check-ins",
+        )?),
     };
     let open = checkins::open_in(db, caller.guild_id, school.as_ref().map(|s| s.id)).await?;
     let visible: Vec<_> = open

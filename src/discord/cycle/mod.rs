@@ -35,13 +35,11 @@ async fn show(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let school = scope::school(
-        ctx,
         &caller,
         school.as_deref(),
         Need::Read,
         "see its coaching cycle",
-    )
-    .await?;
+    )?;
     let db = &ctx.data().db;
     let history = cycle::history(db, &school).await?;
     let framework = scope::framework(ctx, caller.guild_id).await?;
@@ -81,7 +79,7 @@ async fn advance(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let action = "move a school through the coaching cycle";
-    let school = scope::school(ctx, &caller, school.as_deref(), Need::Read, action).await?;
+    let school = scope::school(&caller, school.as_deref(), Need::Read, action)?;
     if !caller.access.may_move_cycle(school.id) {
         return Err(UserError::NotPermitted {
             needed: "the school's principal, its coaches and admins",

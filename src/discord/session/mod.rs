@@ -123,7 +123,7 @@ async fn log(
     let school = school_to_log(ctx, &caller, &school).await?;
     let db = &ctx.data().db;
     let today = scope::today(&school, ctx.data().now());
-    let order = super::dates::order(ctx, caller.guild_id).await?;
+    let order = caller.settings.date_order;
     let held_on = match date.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
         None => today,
         Some(raw) => held_on(raw, today, &school, order)?,

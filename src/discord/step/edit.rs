@@ -2,7 +2,7 @@
 //! line of the step's log (who, when, from what to what).
 
 use super::super::scope::{self, Need};
-use super::super::{Context, Error, complete, dates as server_dates};
+use super::super::{Context, Error, complete};
 use super::{focus_for, step_for};
 use crate::domain::dates;
 use crate::domain::plan;
@@ -43,7 +43,7 @@ pub(super) async fn edit(
     let today = scope::today(&school, now);
     let due_on = match due.as_deref() {
         Some(raw) => {
-            let order = server_dates::order(ctx, caller.guild_id).await?;
+            let order = caller.settings.date_order;
             Some(dates::parse_due_in(
                 raw,
                 today,

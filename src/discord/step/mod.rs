@@ -81,13 +81,17 @@ async fn add(
     let resources = resources.as_deref().map(plan::resources).transpose()?;
     let caller = scope::caller(ctx).await?;
     let action = "add steps to its plan";
-    let school = scope::school(ctx, &caller, school.as_deref(), Need::Edit, action).await?;
+    let school = scope::school(&caller, school.as_deref(), Need::Edit, action)?;
     let (indicator, focus) = focus_for(ctx, &caller, &school, &indicator).await?;
     let db = &ctx.data().db;
     let now = ctx.data().now();
     let today = scope::today(&school, now);
-    let order = super::dates::order(ctx, caller.guild_id).await?;
-    let due_on = dates::parse_due_in(&due, today, school.time_zone.name(), order)?;
+    let due_on = dates::parse_due_in(
+        &due,
+        today,
+        school.time_zone.name(),
+        caller.settings.date_order,
+    )?;
     let owner_ids = owners_of(
         ctx,
         &caller,

@@ -58,7 +58,7 @@ async fn check_role_at(
     // a member of the server has none.
     let roles = roles_in_command(ctx, user.id).ok_or_else(refused)?;
     let db = &ctx.data().db;
-    let grants = members::grants_for(db, caller.guild_id, &roles).await?;
+    let grants = caller.settings.grants_for(&roles);
     let display = member_name(ctx, user.id).unwrap_or(name.clone());
     members::record(
         db,

@@ -11,7 +11,7 @@ use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::plan::StepStatus;
 use crate::domain::text::{self, EMBED_DESCRIPTION};
 use crate::store::barriers;
-use crate::store::schools::{self, School};
+use crate::store::schools::School;
 use crate::store::steps::{self, StepFilter, StepPage, StepUpdate};
 
 /// List steps: yours, a school's, by indicator or status, or overdue
@@ -30,8 +30,8 @@ pub(super) async fn list(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let db = &ctx.data().db;
-    let all_schools = schools::list(db, caller.guild_id).await?;
-    let school = scope::school_or_all(ctx, &caller, school.as_deref(), "see its plan").await?;
+    let all_schools = caller.settings.schools.to_vec();
+    let school = scope::school_or_all(&caller, school.as_deref(), "see its plan")?;
     let indicator_id = match indicator.as_deref() {
         Some(raw) => Some(indicator_named(ctx, &caller, raw).await?.id),
         None => None,

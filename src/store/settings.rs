@@ -1,0 +1,182 @@
+//! What nearly every command reads about its server (the role mappings, the schools, how it
+//! reads `12/05`), kept in the process between commands. One query per command reads the
+//! server's settings version, which triggers raise in the same transaction as any change to
+//! those rows (migration 0027), so what is kept is used only while it is still what the
+//! database holds, whichever process (sharing PostgreSQL) made the change.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use anyhow::Context as _;
+
+use super::members::{self, RoleMapping};
+use super::schools::{self, School};
+use super::{Db, on_backend, servers};
+use crate::domain::dates::DateOrder;
+use crate::domain::ids::ServerId;
+use crate::domain::roles::Grant;
+
+/// A server's settings as the database held them at one version.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    pub mappings: Arc<[RoleMapping]>,
+    /// By name.
+    pub schools: Arc<[School]>,
+    pub date_order: DateOrder,
+}
+
+impl ServerSettings {
+    /// The coachbot roles that a member's Discord roles grant (what `members::grants_for`
+    /// reads from the database).
+    pub fn grants_for(&self, discord_roles: &[u64]) -> Vec<Grant> {
+        members::grants_from(&self.mappings, discord_roles)
+    }
+}
+
+/// Each server's settings this process has read, with the version they were read at.
+#[derive(Clone, Default)]
+pub struct Settings {
+    kept: Arc<Mutex<HashMap<ServerId, (i64, ServerSettings)>>>,
+}
+
+impl Settings {
+    fn kept(&self) -> MutexGuard<'_, HashMap<ServerId, (i64, ServerSettings)>> {
+        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The server's settings as the database holds them now: one query when this process
+    /// already holds the current version, a fresh read otherwise.
+    pub async fn of(&self, db: &Db, server_id: ServerId) -> anyhow::Result<ServerSettings> {
+        let version = version(db, server_id).await?;
+        if let Some((kept, settings)) = self.kept().get(&server_id)
+            && *kept == version
+        {
+            return Ok(settings.clone());
+        }
+        let settings = ServerSettings {
+            mappings: members::mappings(db, server_id).await?.into(),
+            schools: schools::list(db, server_id).await?.into(),
+            date_order: servers::date_order(db, server_id).await?,
+        };
+        // A change between the two reads of the version may be half in what was read: it is
+        // good for this command (it is at least as new as the first read), but not kept.
+        if super::settings::version(db, server_id).await? == version {
+            self.kept().insert(server_id, (version, settings.clone()));
+        }
+        Ok(settings)
+    }
+}
+
+/// The server's settings version: 0 until its settings first change.
+async fn version(db: &Db, server_id: ServerId) -> anyhow::Result<i64> {
+    let version: Option<i64> = on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT version FROM settings_versions WHERE server_id = $1")
+            .bind(server_id)
+            .fetch_optional(pool)
+            .await
+    })
+    .context("reading the server's settings version")?;
+    Ok(version.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::ids::UserId;
+    use crate::domain::privacy::{AuditAction, AuditEntry, AuditVia};
+    use crate::domain::roles::Role;
+    use crate::domain::school::{SchoolName, TimeZoneName};
+    use crate::store::members::NewMapping;
+    use crate::store::schools::SchoolSetup;
+
+    fn audit() -> AuditEntry {
+        AuditEntry {
+            at: Utc::now(),
+            actor: None,
+            via: AuditVia::CommandLine,
+            action: AuditAction::RoleMapping,
+            scope: "a test mapping".to_owned(),
+            subject: None,
+            with_answers: false,
+            row_count: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_made_through_another_pool_is_seen_by_the_next_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("settings.db").display());
+        let db = Db::open(&url).await.expect("open");
+        // Another process on the same file: the change below goes through its own pool.
+        let other = Db::connect(&url).await.expect("second pool");
+        let server = ServerId::new(1);
+        let settings = Settings::default();
+        let now = Utc::now();
+        let before = settings.of(&db, server).await.expect("settings");
+        assert!(before.schools.is_empty() && before.mappings.is_empty());
+        assert_eq!(before.date_order, DateOrder::default());
+        assert_eq!(
+            settings.of(&db, server).await.expect("kept").schools.len(),
+            0
+        );
+
+        let name = SchoolName::parse("Lincoln Elementary").expect("name");
+        let (school, _) = schools::save(
+            &other,
+            &SchoolSetup {
+                server_id: server,
+                server_name: "Server",
+                name: &name,
+                time_zone: TimeZoneName::parse("America/Chicago").expect("zone"),
+                channel_id: None,
+            },
+            now,
+        )
+        .await
+        .expect("school");
+        let team = Grant {
+            role: Role::Team,
+            school_id: Some(school.id),
+        };
+        let mapping = NewMapping {
+            server_id: server,
+            server_name: "Server",
+            discord_role_id: 77,
+            role: Role::Team,
+            school_id: Some(school.id),
+            created_by: UserId::new(5),
+        };
+        assert!(
+            members::map_role(&other, &mapping, now, &audit())
+                .await
+                .expect("mapped")
+        );
+        servers::set_date_order(&other, server, "Server", DateOrder::DayMonth, now)
+            .await
+            .expect("order");
+
+        let after = settings.of(&db, server).await.expect("settings");
+        assert_eq!(after.schools.len(), 1);
+        assert_eq!(after.date_order, DateOrder::DayMonth);
+        assert_eq!(after.grants_for(&[77]), vec![team]);
+        assert!(after.grants_for(&[78]).is_empty());
+
+        // Taking the mapping away is seen as soon: the role grants nothing any more.
+        assert!(
+            members::unmap_role(&other, server, 77, team, &audit())
+                .await
+                .expect("unmapped")
+        );
+        let removed = settings.of(&db, server).await.expect("settings");
+        assert!(
+            removed.grants_for(&[77]).is_empty(),
+            "a removed mapping grants nothing"
+        );
+        assert_eq!(removed.schools.len(), 1);
+        // Another server's settings are its own.
+        let elsewhere = settings.of(&db, ServerId::new(2)).await.expect("settings");
+        assert!(elsewhere.schools.is_empty() && elsewhere.mappings.is_empty());
+    }
+}
