@@ -13,12 +13,21 @@ DECLARE
     server BIGINT;
 BEGIN
     IF TG_OP <> 'DELETE' THEN
-        server := CASE WHEN TG_TABLE_NAME = 'servers' THEN NEW.id ELSE NEW.server_id END;
+        -- Each branch is planned only when taken: `servers` rows have no server_id.
+        IF TG_TABLE_NAME = 'servers' THEN
+            server := NEW.id;
+        ELSE
+            server := NEW.server_id;
+        END IF;
         INSERT INTO settings_versions (server_id, version) VALUES (server, 1)
         ON CONFLICT (server_id) DO UPDATE SET version = settings_versions.version + 1;
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        server := CASE WHEN TG_TABLE_NAME = 'servers' THEN OLD.id ELSE OLD.server_id END;
+        IF TG_TABLE_NAME = 'servers' THEN
+            server := OLD.id;
+        ELSE
+            server := OLD.server_id;
+        END IF;
         INSERT INTO settings_versions (server_id, version) VALUES (server, 1)
         ON CONFLICT (server_id) DO UPDATE SET version = settings_versions.version + 1;
     END IF;
