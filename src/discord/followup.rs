@@ -42,13 +42,9 @@ pub async fn followup(
     if let Some(person) = &person {
         let id = UserId::from(person.user.id);
         let roles: Vec<u64> = person.roles.iter().map(|r| r.get()).collect();
-        let of_school = caller
-            .settings
-            .grants_for(&roles)
-            .iter()
-            .any(|g| {
-                matches!(g.role, Role::Principal | Role::Team) && g.school_id == Some(school.id)
-            });
+        let of_school = caller.settings.grants_for(&roles).iter().any(|g| {
+            matches!(g.role, Role::Principal | Role::Team) && g.school_id == Some(school.id)
+        });
         if !owners.contains(&id) && !of_school {
             return Err(UserError::PersonNotAtSchool {
                 name: person.display_name().to_owned(),

@@ -255,11 +255,14 @@ async fn record_as(
 /// Whether the store already holds `seen` exactly: the server under its name, the member
 /// under their name with these roles and no others, and, for the person themselves, no
 /// forgotten mark to lift. Recording it again would change nothing.
+/// A member's name, the server's name, the forgotten mark, and one role held (if any).
+type RecordedRow = (String, String, i64, Option<String>, Option<SchoolId>);
+
 async fn is_recorded(db: &Db, seen: &MemberSighting<'_>, themselves: bool) -> anyhow::Result<bool> {
     let (server, user) = (seen.server_id, seen.user_id);
     // One row per role held (one with no role when none is), each carrying the name and the
     // forgotten mark: the whole comparison is one statement.
-    let rows: Vec<(String, String, i64, Option<String>, Option<SchoolId>)> = on_backend!(db, pool => {
+    let rows: Vec<RecordedRow> = on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT m.display_name, s.name,
                     (SELECT COUNT(*) FROM forgotten_contacts f WHERE f.server_id = $1 AND f.contact = $3),
