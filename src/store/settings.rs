@@ -60,7 +60,7 @@ impl Settings {
         };
         // A change between the two reads of the version may be half in what was read: it is
         // good for this command (it is at least as new as the first read), but not kept.
-        if super::settings::version(db, server_id).await? == version {
+        if self::version(db, server_id).await? == version {
             self.kept().insert(server_id, (version, settings.clone()));
         }
         Ok(settings)
