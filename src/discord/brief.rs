@@ -35,7 +35,7 @@ pub async fn brief(
         }
         .into());
     }
-    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let framework = scope::framework(ctx, &caller).await?;
     let facts = crate::reports::brief::gather(
         db,
         &framework,

@@ -40,7 +40,7 @@ pub async fn indicator(ctx: Context<'_>, partial: &str) -> serenity::CreateAutoc
     let Some(guild_id) = ctx.guild_id() else {
         return choices([]);
     };
-    let Ok(framework) = scope::framework(ctx, guild_id.into()).await else {
+    let Ok(framework) = scope::framework_of(ctx, guild_id.into()).await else {
         return choices([]);
     };
     choices(

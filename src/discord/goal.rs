@@ -44,7 +44,7 @@ async fn set(
         .filter(|i| !i.is_empty())
     {
         Some(named) => {
-            let framework = scope::framework(ctx, caller.guild_id).await?;
+            let framework = scope::framework(ctx, &caller).await?;
             let found = framework
                 .indicator(named)
                 .ok_or_else(|| UserError::UnknownIndicator {
@@ -140,7 +140,7 @@ async fn show(
     };
     let notes = goals::notes(db, open.id).await?;
     let indicator_name = match &open.indicator_id {
-        Some(id) => scope::framework(ctx, caller.guild_id)
+        Some(id) => scope::framework(ctx, &caller)
             .await?
             .indicator(id)
             .map(|i| i.name.clone()),

@@ -60,7 +60,7 @@ async fn list(
     school: Option<String>,
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
-    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let framework = scope::framework(ctx, &caller).await?;
     // Marking a school's focus is a bonus: without a school, list the framework alone.
     let school = match school.as_deref() {
         Some(name) => Some(scope::school(
@@ -137,7 +137,7 @@ async fn focus(
         Need::Edit,
         "choose its focus indicators",
     )?;
-    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let framework = scope::framework(ctx, &caller).await?;
     let indicator = find(&framework, &indicator)?;
     let names = Names::load(ctx, caller.guild_id).await?;
     let (title, by) = (indicator.title(), names.of(caller.user_id));
@@ -191,7 +191,7 @@ async fn level(
     let caller = scope::caller(ctx).await?;
     let action = "record its levels";
     let school = scope::school(&caller, school.as_deref(), Need::Edit, action)?;
-    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let framework = scope::framework(ctx, &caller).await?;
     let indicator = find(&framework, &indicator)?;
     let db = &ctx.data().db;
     let focus = indicators::find(db, caller.guild_id, school.id, &indicator.id)
@@ -320,7 +320,7 @@ async fn show(
 ) -> Result<(), Error> {
     let caller = scope::caller(ctx).await?;
     let school = scope::school(&caller, school.as_deref(), Need::Read, "see its plan")?;
-    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let framework = scope::framework(ctx, &caller).await?;
     let indicator = find(&framework, &indicator)?;
     let db = &ctx.data().db;
     let focus: Option<FocusIndicator> =

@@ -22,8 +22,22 @@ pub fn server_name(ctx: Context<'_>, guild_id: serenity::GuildId) -> String {
         .unwrap_or_else(|| format!("server {guild_id}"))
 }
 
-/// The server's framework: its own file if an admin loaded one, else the shipped default.
-pub async fn framework(ctx: Context<'_>, guild_id: ServerId) -> Result<Arc<Framework>, Error> {
+/// The caller's server's framework: its own file if an admin loaded one, else the shipped
+/// default. The caller's settings tell when it was loaded, so a kept one costs no query.
+pub async fn framework(ctx: Context<'_>, caller: &Caller) -> Result<Arc<Framework>, Error> {
+    Ok(ctx
+        .data()
+        .frameworks
+        .at(
+            &ctx.data().db,
+            caller.guild_id,
+            caller.settings.framework_loaded_at,
+        )
+        .await?)
+}
+
+/// The server's framework, for code that has no caller (autocomplete): one query to check it.
+pub async fn framework_of(ctx: Context<'_>, guild_id: ServerId) -> Result<Arc<Framework>, Error> {
     frameworks::effective(&ctx.data().db, guild_id, &ctx.data().frameworks).await
 }
 

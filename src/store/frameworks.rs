@@ -149,6 +149,18 @@ impl Frameworks {
                 .await
         })
         .context("reading when the server's framework was loaded")?;
+        self.at(db, server_id, loaded_at).await
+    }
+
+    /// The server's framework, given when its own was loaded (`None`: it has none), as the
+    /// server's settings read it (`ServerSettings::framework_loaded_at`): no query while the
+    /// parsed one kept here is that one.
+    pub async fn at(
+        &self,
+        db: &Db,
+        server_id: ServerId,
+        loaded_at: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<Arc<Framework>> {
         let Some(loaded_at) = loaded_at else {
             self.cache().remove(&server_id);
             return Ok(self.default.clone());

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context as _;
+use chrono::{DateTime, Utc};
 
 use super::members::{self, RoleMapping};
 use super::schools::{self, School};
@@ -23,6 +24,9 @@ pub struct ServerSettings {
     /// By name.
     pub schools: Arc<[School]>,
     pub date_order: DateOrder,
+    /// When the server's own framework was loaded (`None`: it uses the shipped one). Read
+    /// afresh with every version check, so `Frameworks::at` needs no query of its own.
+    pub framework_loaded_at: Option<DateTime<Utc>>,
 }
 
 impl ServerSettings {
@@ -47,36 +51,44 @@ impl Settings {
     /// The server's settings as the database holds them now: one query when this process
     /// already holds the current version, a fresh read otherwise.
     pub async fn of(&self, db: &Db, server_id: ServerId) -> anyhow::Result<ServerSettings> {
-        let version = version(db, server_id).await?;
+        let (version, framework_loaded_at) = version(db, server_id).await?;
         if let Some((kept, settings)) = self.kept().get(&server_id)
             && *kept == version
         {
-            return Ok(settings.clone());
+            return Ok(ServerSettings {
+                framework_loaded_at,
+                ..settings.clone()
+            });
         }
         let settings = ServerSettings {
             mappings: members::mappings(db, server_id).await?.into(),
             schools: schools::list(db, server_id).await?.into(),
             date_order: servers::date_order(db, server_id).await?,
+            framework_loaded_at,
         };
         // A change between the two reads of the version may be half in what was read: it is
         // good for this command (it is at least as new as the first read), but not kept.
-        if self::version(db, server_id).await? == version {
+        if self::version(db, server_id).await?.0 == version {
             self.kept().insert(server_id, (version, settings.clone()));
         }
         Ok(settings)
     }
 }
 
-/// The server's settings version: 0 until its settings first change.
-async fn version(db: &Db, server_id: ServerId) -> anyhow::Result<i64> {
-    let version: Option<i64> = on_backend!(db, pool => {
-        sqlx::query_scalar("SELECT version FROM settings_versions WHERE server_id = $1")
-            .bind(server_id)
-            .fetch_optional(pool)
-            .await
+/// The server's settings version (0 until its settings first change), and when its own
+/// framework was loaded, in one query.
+async fn version(db: &Db, server_id: ServerId) -> anyhow::Result<(i64, Option<DateTime<Utc>>)> {
+    let (version, loaded_at): (Option<i64>, Option<DateTime<Utc>>) = on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT (SELECT version FROM settings_versions WHERE server_id = $1),
+                    (SELECT loaded_at FROM frameworks WHERE server_id = $1)",
+        )
+        .bind(server_id)
+        .fetch_one(pool)
+        .await
     })
     .context("reading the server's settings version")?;
-    Ok(version.unwrap_or(0))
+    Ok((version.unwrap_or(0), loaded_at))
 }
 
 #[cfg(test)]

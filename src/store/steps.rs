@@ -92,10 +92,14 @@ async fn insert(
 ) -> anyhow::Result<ActionStep> {
     let made = on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let id: StepId = sqlx::query_scalar(
+        // The step as stored comes back with the insert (no read after the commit).
+        let step: ActionStep = sqlx::query_as(
             "INSERT INTO action_steps
                  (server_id, school_id, focus_id, title, due_on, status, resources, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8, $8) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8, $8)
+             RETURNING id, server_id, school_id, focus_id,
+                 (SELECT f.indicator_id FROM focus_indicators f WHERE f.id = action_steps.focus_id) AS indicator_id,
+                 title, due_on, status, resources, created_by, created_at, updated_at",
         )
         .bind(new.server_id)
         .bind(new.school_id)
@@ -107,12 +111,14 @@ async fn insert(
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
-        for owner in new.owners {
-            sqlx::query("INSERT INTO step_owners (step_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(id)
-                .bind(*owner)
-                .execute(&mut *tx)
-                .await?;
+        let id = step.id;
+        if !new.owners.is_empty() {
+            // Every owner in one statement: a step has a few (one statement text per count).
+            let mut owners = sqlx::query(sqlx::AssertSqlSafe(owners_insert(new.owners.len()))).bind(id);
+            for owner in new.owners {
+                owners = owners.bind(*owner);
+            }
+            owners.execute(&mut *tx).await?;
         }
         sqlx::query(
             "INSERT INTO step_updates (step_id, author_id, at, kind, new_status) VALUES ($1, $2, $3, 'created', 'planned')",
@@ -138,22 +144,26 @@ async fn insert(
             } else {
                 announce_in!(tx, announce, id.get(), now);
                 tx.commit().await?;
-                Some(id)
+                Some(step)
             }
         } else {
             announce_in!(tx, announce, id.get(), now);
             tx.commit().await?;
-            Some(id)
+            Some(step)
         };
         Ok::<_, sqlx::Error>(made)
     })
     .context("adding a step")?;
-    let Some(id) = made else {
-        return Err(crate::error::UserError::AlreadyAStep.into());
-    };
-    get(db, new.server_id, id)
-        .await?
-        .context("the step just added is missing")
+    made.ok_or_else(|| crate::error::UserError::AlreadyAStep.into())
+}
+
+/// `INSERT` of `count` owners of step `$1`: the owners are `$2`, `$3`, …
+fn owners_insert(count: usize) -> String {
+    let rows: Vec<String> = (0..count).map(|i| format!("($1, ${})", i + 2)).collect();
+    format!(
+        "INSERT INTO step_owners (step_id, user_id) VALUES {} ON CONFLICT DO NOTHING",
+        rows.join(", ")
+    )
 }
 
 /// The step with this id in this server (never another server's).

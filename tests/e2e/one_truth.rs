@@ -8,8 +8,12 @@ use chrono::{TimeDelta, Utc};
 use coachbot::app::App;
 use coachbot::checkin::{self, Begin, Opened};
 use coachbot::domain::ids::UserId;
+use coachbot::domain::privacy::{AuditAction, AuditEntry, AuditVia};
+use coachbot::domain::roles::{Grant, Role};
 use coachbot::domain::school::TimeZoneName;
+use coachbot::emulator::world::permissions;
 use coachbot::outbox::DeliverOutcome;
+use coachbot::store::members::{self, NewMapping};
 use coachbot::store::outbox::{self, Finished, NewRow, OutboxMessage, OutboxStatus};
 use coachbot::store::schedules::{self, ReportKind};
 use coachbot::store::steps::{self, Change};
@@ -260,6 +264,66 @@ e2e! {
             assert!(["weekdays 07:00", "weekdays 07:30"].contains(&digests[0].spec.as_str()));
         }
         b_db.close().await;
+    }
+}
+
+e2e! {
+    /// Each process keeps a server's role mappings between commands. A mapping added, then
+    /// removed, by another process (its own pool, as the other gateway process or an admin's
+    /// command line would) is what this process's very next command follows: the staffer can
+    /// list Lincoln's steps once their role is mapped, and is refused once it is not.
+    async fn a_role_mapped_or_unmapped_by_another_process_counts_at_the_next_command(bot) {
+        let plan = bot.plan().await;
+        let (other_db, _other) = other_process(bot).await;
+        let server = bot.ids.server();
+        let general = bot.ids.general;
+        let staff_role = bot
+            .emu
+            .add_role(bot.ids.guild, "Lincoln Staff", permissions::EVERYONE_DEFAULT)
+            .expect("role");
+        let sam = bot.emu.add_user("Sam Rivera");
+        bot.emu.add_member(bot.ids.guild, sam, &[staff_role]).expect("member");
+        let no_role = "no coachbot role";
+
+        // This process reads (and keeps) the settings in which the role counts for nothing.
+        let refused = bot.command(sam, general, "step list", &[]).await;
+        assert!(refused.content.contains(no_role), "{}", refused.content);
+
+        let admin = UserId::new(bot.ids.owner);
+        let audit = |scope: &str| AuditEntry {
+            at: Utc::now(),
+            actor: Some(admin),
+            via: AuditVia::CommandLine,
+            action: AuditAction::RoleMapping,
+            scope: scope.to_owned(),
+            subject: None,
+            with_answers: false,
+            row_count: None,
+        };
+        let mapping = NewMapping {
+            server_id: server,
+            server_name: "Test District",
+            discord_role_id: staff_role,
+            role: Role::Team,
+            school_id: Some(plan.lincoln),
+            created_by: admin,
+        };
+        let mapped = members::map_role(&other_db, &mapping, Utc::now(), &audit("Lincoln Staff mapped"))
+            .await
+            .expect("the other process maps the role");
+        assert!(mapped);
+        let listed = bot.command(sam, general, "step list", &[]).await;
+        assert!(listed.text().contains("Steps of Lincoln Elementary"), "{}", listed.text());
+
+        let grant = Grant { role: Role::Team, school_id: Some(plan.lincoln) };
+        let unmapped = members::unmap_role(&other_db, server, staff_role, grant, &audit("Lincoln Staff unmapped"))
+            .await
+            .expect("the other process unmaps the role");
+        assert!(unmapped);
+        let refused = bot.command(sam, general, "step list", &[]).await;
+        assert!(refused.content.contains(no_role), "{}", refused.content);
+        assert!(!refused.text().contains("Steps of"), "{}", refused.text());
+        other_db.close().await;
     }
 }
 

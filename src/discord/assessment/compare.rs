@@ -42,7 +42,7 @@ pub async fn compare(
         &results(&data.db, before).await?,
         &results(&data.db, after).await?,
     );
-    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let framework = scope::framework(ctx, &caller).await?;
     let focus: Vec<String> = indicators::for_school(&data.db, caller.guild_id, school.id)
         .await?
         .into_iter()

@@ -97,7 +97,7 @@ async fn import(
         .download()
         .await
         .context("downloading the attached assessment file")?;
-    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let framework = scope::framework(ctx, &caller).await?;
     let request = Request {
         school: &school,
         bytes: &bytes,

@@ -42,7 +42,7 @@ async fn show(
     )?;
     let db = &ctx.data().db;
     let history = cycle::history(db, &school).await?;
-    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let framework = scope::framework(ctx, &caller).await?;
     let names = scope::Names::load(ctx, caller.guild_id).await?;
     let body = view::show(
         &history,
@@ -109,7 +109,7 @@ async fn advance(
     }
     let now = ctx.data().now();
     cycle::advance(db, &school, to, caller.user_id, note.as_deref(), now).await?;
-    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let framework = scope::framework(ctx, &caller).await?;
     let extra = entering::entering(db, &framework, &school, to).await?;
     let mut body = format!(
         "Moved from **{}** (after {}).",

@@ -187,7 +187,7 @@ async fn indicator_named(
     caller: &Caller,
     named: &str,
 ) -> Result<Indicator, Error> {
-    let framework = scope::framework(ctx, caller.guild_id).await?;
+    let framework = scope::framework(ctx, &caller).await?;
     Ok(framework
         .indicator(named)
         .cloned()

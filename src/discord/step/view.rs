@@ -53,27 +53,46 @@ pub(super) async fn list(
             .map(|s| (Some(s.id), overdue.then(|| scope::today(s, now))))
             .collect(),
     };
-    let mut page = StepPage::default();
-    for (school_id, overdue_on) in parts {
-        let filter = StepFilter {
-            school_id,
-            owner: mine.unwrap_or(false).then_some(caller.user_id),
-            indicator_id: indicator_id.as_deref(),
-            status: status.map(StepStatus::key),
-            overdue_on,
-        };
-        // Done and dropped steps show only when `status` asks for them.
-        let part = steps::page(db, caller.guild_id, &filter, status.is_some(), LIST_PAGE).await?;
-        page.steps.extend(part.steps);
-        page.owners.extend(part.owners);
-        page.shown += part.shown;
-        page.hidden += part.hidden;
-    }
-    page.steps.sort_by_key(|s| (s.due_on, s.id));
-    page.steps
-        .truncate(usize::try_from(LIST_PAGE).unwrap_or(usize::MAX));
+    let read = |limit: i64| {
+        let parts = parts.clone();
+        let (owner, indicator_id) = (
+            mine.unwrap_or(false).then_some(caller.user_id),
+            indicator_id.as_deref(),
+        );
+        async move {
+            let mut page = StepPage::default();
+            for (school_id, overdue_on) in parts {
+                let filter = StepFilter {
+                    school_id,
+                    owner,
+                    indicator_id,
+                    status: status.map(StepStatus::key),
+                    overdue_on,
+                };
+                // Done and dropped steps show only when `status` asks for them.
+                let part =
+                    steps::page(db, caller.guild_id, &filter, status.is_some(), limit).await?;
+                page.steps.extend(part.steps);
+                page.owners.extend(part.owners);
+                page.shown += part.shown;
+                page.hidden += part.hidden;
+            }
+            page.steps.sort_by_key(|s| (s.due_on, s.id));
+            page.steps
+                .truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+            Ok::<_, Error>(page)
+        }
+    };
     let every_school = school.is_none().then_some(all_schools.as_slice());
-    let lines = list_lines(ctx, caller.guild_id, &page, every_school).await?;
+    let budget = EMBED_DESCRIPTION - 200;
+    // A screen usually holds fewer lines than the first read; only when they all fit and
+    // more match (short titles) is the longer read needed to fill it.
+    let mut page = read(LIST_FIRST).await?;
+    let mut lines = list_lines(ctx, caller.guild_id, &page, every_school).await?;
+    if usize::try_from(page.shown).unwrap_or(usize::MAX) > lines.len() && fits_all(&lines, budget) {
+        page = read(LIST_PAGE).await?;
+        lines = list_lines(ctx, caller.guild_id, &page, every_school).await?;
+    }
     let heading = match &school {
         Some(s) => format!("Steps of {}", s.name),
         None => "Steps in every school".to_owned(),
@@ -84,7 +103,7 @@ pub(super) async fn list(
         fit_page(
             &lines,
             usize::try_from(page.shown).unwrap_or(lines.len()),
-            EMBED_DESCRIPTION - 200,
+            budget,
             "narrow it with `school`, `mine`, `status` or `indicator`",
         )
     };
@@ -110,6 +129,17 @@ pub(super) async fn list(
 /// (a line takes at least about 40 of the description's 3,900 characters), so the screen is
 /// always full when the plan is, and a plan of thousands costs what one screen costs.
 const LIST_PAGE: i64 = 100;
+
+/// Steps `/step list` reads first: a screen of lines of ordinary length (a title of a few
+/// words, one or two owners) holds fewer than this.
+const LIST_FIRST: i64 = 40;
+
+/// Whether every line fits in `max` characters with room left for the "… and N more" line,
+/// so that a longer read would show more.
+fn fits_all(lines: &[String], max: usize) -> bool {
+    let used: usize = lines.iter().map(|l| l.chars().count() + 1).sum();
+    used + 80 <= max
+}
 
 /// `lines` (the first of `total`) within `max` characters; when they do not all fit, or the
 /// list goes on past them, it ends with how many more there are and `see` where to find them.
