@@ -101,6 +101,19 @@ pub async fn list(
     .context("listing school breaks")
 }
 
+/// Every break of the server, past ones included, by start: what `store::settings` keeps.
+pub async fn all_of(db: &Db, server_id: ServerId) -> anyhow::Result<Vec<SchoolBreak>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE server_id = $1 ORDER BY starts_on, id"
+        )))
+        .bind(server_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading the server's school breaks")
+}
+
 pub async fn delete(db: &Db, server_id: ServerId, id: i64) -> anyhow::Result<()> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;

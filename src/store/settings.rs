@@ -1,20 +1,21 @@
 //! What nearly every command reads about its server (the role mappings, the schools, how it
-//! reads `12/05`), kept in the process between commands. One query per command reads the
+//! reads `12/05`, the schools' breaks), kept in the process between commands. One query per command reads the
 //! server's settings version, which triggers raise in the same transaction as any change to
-//! those rows (migration 0027), so what is kept is used only while it is still what the
+//! those rows (migrations 0027 and 0028), so what is kept is used only while it is still what the
 //! database holds, whichever process (sharing PostgreSQL) made the change.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context as _;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
+use super::calendar::{self, SchoolBreak};
 use super::members::{self, RoleMapping};
 use super::schools::{self, School};
 use super::{Db, on_backend, servers};
 use crate::domain::dates::DateOrder;
-use crate::domain::ids::ServerId;
+use crate::domain::ids::{SchoolId, ServerId};
 use crate::domain::roles::Grant;
 
 /// A server's settings as the database held them at one version.
@@ -24,6 +25,8 @@ pub struct ServerSettings {
     /// By name.
     pub schools: Arc<[School]>,
     pub date_order: DateOrder,
+    /// Every school's breaks, by start.
+    pub breaks: Arc<[SchoolBreak]>,
     /// When the server's own framework was loaded (`None`: it uses the shipped one). Read
     /// afresh with every version check, so `Frameworks::at` needs no query of its own.
     pub framework_loaded_at: Option<DateTime<Utc>>,
@@ -34,6 +37,14 @@ impl ServerSettings {
     /// reads from the database).
     pub fn grants_for(&self, discord_roles: &[u64]) -> Vec<Grant> {
         members::grants_from(&self.mappings, discord_roles)
+    }
+
+    /// The break of `school_id` that `date` falls in, if any (the earliest, when breaks
+    /// overlap): what `calendar::break_covering` reads from the database.
+    pub fn break_covering(&self, school_id: SchoolId, date: NaiveDate) -> Option<&SchoolBreak> {
+        self.breaks
+            .iter()
+            .find(|b| b.school_id == school_id && b.starts_on <= date && date <= b.ends_on)
     }
 }
 
@@ -64,6 +75,7 @@ impl Settings {
             mappings: members::mappings(db, server_id).await?.into(),
             schools: schools::list(db, server_id).await?.into(),
             date_order: servers::date_order(db, server_id).await?,
+            breaks: calendar::all_of(db, server_id).await?.into(),
             framework_loaded_at,
         };
         // A change between the two reads of the version may be half in what was read: it is
@@ -96,10 +108,12 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
+    use crate::domain::calendar::Span;
     use crate::domain::ids::UserId;
     use crate::domain::privacy::{AuditAction, AuditEntry, AuditVia};
     use crate::domain::roles::Role;
     use crate::domain::school::{SchoolName, TimeZoneName};
+    use crate::store::calendar::NewBreak;
     use crate::store::members::NewMapping;
     use crate::store::schools::SchoolSetup;
 
@@ -187,6 +201,35 @@ mod tests {
             "a removed mapping grants nothing"
         );
         assert_eq!(removed.schools.len(), 1);
+
+        // A break added, then removed, elsewhere: the next read covers its dates, then not.
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).expect("date");
+        let winter = calendar::add(
+            &other,
+            &NewBreak {
+                server_id: server,
+                school_id: school.id,
+                span: Span {
+                    from: day(21),
+                    to: day(31),
+                },
+                label: "Winter break",
+                created_by: UserId::new(5),
+            },
+            now,
+        )
+        .await
+        .expect("break");
+        let with_break = settings.of(&db, server).await.expect("settings");
+        let covering = with_break.break_covering(school.id, day(24));
+        assert_eq!(covering.map(|b| b.label.as_str()), Some("Winter break"));
+        assert!(with_break.break_covering(school.id, day(20)).is_none());
+        calendar::delete(&other, server, winter.id)
+            .await
+            .expect("deleted");
+        let without = settings.of(&db, server).await.expect("settings");
+        assert!(without.break_covering(school.id, day(24)).is_none());
+
         // Another server's settings are its own.
         let elsewhere = settings.of(&db, ServerId::new(2)).await.expect("settings");
         assert!(elsewhere.schools.is_empty() && elsewhere.mappings.is_empty());

@@ -582,14 +582,18 @@ pub struct StepPage {
     pub steps: Vec<ActionStep>,
     /// The owners of each of those steps.
     pub owners: std::collections::HashMap<StepId, Vec<UserId>>,
-    /// How many steps the list shows in all (more than `steps` when it goes on).
+    /// How many steps the list shows in all (more than `steps` when it goes on); past
+    /// [`COUNT_CAP`], only that there are more.
     pub shown: i64,
-    /// Done and dropped steps left out (with `closed` false).
+    /// Done and dropped steps left out (with `closed` false), counted as far as `shown`.
     pub hidden: i64,
 }
 
+/// How far a list's counts go: a count past it reads "over 1,000".
+pub const COUNT_CAP: i64 = 1_000;
+
 /// The first `limit` steps matching the filter, by due date, with their owners, and the
-/// counts of the whole list: what a screen shows of a plan of any size, in three queries
+/// counts of the whole list (each up to just past [`COUNT_CAP`]): what a screen shows of a plan of any size, in three queries
 /// whatever the school's size. Done and dropped steps are counted but left out unless
 /// `closed`.
 pub async fn page(
@@ -600,19 +604,34 @@ pub async fn page(
     limit: i64,
 ) -> anyhow::Result<StepPage> {
     // Only the conditions the filter sets are written, so that the indexes serve them: the
-    // counts read the school's index alone, the screen the first rows in due-date order.
+    // counts read the school's index alone, the screen the first rows in due-date order. A
+    // count stops past `COUNT_CAP`: counting every entry of a plan of thousands would cost
+    // more than the screen itself.
     let (shown, hidden): (i64, i64) = on_backend!(db, pool => {
-        let mut query = sqlx::QueryBuilder::new(if closed {
-            "SELECT COUNT(*), CAST(0 AS BIGINT)"
+        let mut query = sqlx::QueryBuilder::new("SELECT ");
+        let statuses: &[&str] = if closed {
+            &[""]
         } else {
-            "SELECT COALESCE(SUM(CASE WHEN s.status NOT IN ('done', 'dropped') THEN 1 ELSE 0 END), 0),
-                    COALESCE(SUM(CASE WHEN s.status NOT IN ('done', 'dropped') THEN 0 ELSE 1 END), 0)"
-        });
-        query.push(" FROM action_steps s");
-        if filter.indicator_id.is_some() {
-            query.push(" JOIN focus_indicators f ON f.id = s.focus_id");
+            &[" AND s.status NOT IN ('done', 'dropped')", " AND s.status IN ('done', 'dropped')"]
+        };
+        for (n, status) in statuses.iter().enumerate() {
+            if n > 0 {
+                query.push(", ");
+            }
+            query.push("(SELECT COUNT(*) FROM (SELECT 1 FROM action_steps s");
+            if filter.indicator_id.is_some() {
+                query.push(" JOIN focus_indicators f ON f.id = s.focus_id");
+            }
+            push_filter!(query, server_id, filter);
+            query
+                .push(*status)
+                .push(" LIMIT ")
+                .push_bind(COUNT_CAP + 1)
+                .push(format!(") AS counted_{n})"));
         }
-        push_filter!(query, server_id, filter);
+        if closed {
+            query.push(", CAST(0 AS BIGINT)");
+        }
         query.build_query_as().fetch_one(pool).await
     })
     .context("counting the steps of a list")?;

@@ -6,6 +6,7 @@ use coachbot::domain::dates;
 use coachbot::domain::ids::{StepId, UserId};
 use coachbot::domain::text::day;
 use coachbot::emulator::world::permissions;
+use coachbot::store::indicators;
 use coachbot::store::steps::{self, StepFilter};
 use serde_json::{Value, json};
 
@@ -307,6 +308,47 @@ e2e! {
         let done = bot.command(terry, bot.ids.general, "step list", &[("status", json!("done"))]).await;
         assert!(done.text().contains(&format!("**#{finished}** All finished")), "{}", done.text());
         assert!(!done.text().contains("Still going") && !done.text().contains("hidden"), "{}", done.text());
+    }
+}
+
+e2e! {
+    /// A plan of more than a thousand open steps: `/step list` shows its first screen by due
+    /// date and says there are over 1,000 rather than counting every one, in the footer and
+    /// at the end of the screen; the done ones it hides are counted as before.
+    async fn a_list_of_over_a_thousand_steps_says_over_1000(bot) {
+        let Plan { terry, lincoln, .. } = bot.plan().await;
+        let server = bot.ids.server();
+        let focus = indicators::find(&bot.db, server, lincoln, "12a").await.expect("read").expect("12a is Lincoln's focus");
+        let today = lincoln_today();
+        let author = UserId::new(terry);
+        let mut first = None;
+        for n in 0..1_003_i64 {
+            let title = format!("Classroom visit {n}");
+            let step = steps::add(&bot.db, &steps::NewStep {
+                server_id: server, school_id: lincoln, focus_id: focus.id, title: &title,
+                due_on: today + chrono::TimeDelta::days(1 + n / 10), resources: None, owners: &[author], author,
+            }, chrono::Utc::now(), None).await.expect("a step");
+            first.get_or_insert(step.id);
+        }
+        let first = first.expect("steps");
+
+        let listed = bot.command(terry, bot.ids.general, "step list", &[]).await;
+        let embed = listed.embeds.first().expect("the list's embed");
+        assert_eq!(embed["footer"]["text"].as_str(), Some("over 1,000 step(s)"), "{embed}");
+        let text = listed.text();
+        assert!(text.contains(&format!("**#{first}** Classroom visit 0 ")), "{text}");
+        assert!(text.contains("… and more (over 1,000 in all); narrow it with"), "{text}");
+        assert!(!text.contains("hidden"), "{text}");
+        assert!(text.chars().count() <= 4096, "{} characters", text.chars().count());
+
+        // Narrowed to one status, the count is exact again.
+        let done = bot.command(terry, bot.ids.general, "step done", &[("step", json!(first.to_string()))]).await;
+        assert!(done.content.contains("is now **done**"), "{}", done.content);
+        let listed = bot.command(terry, bot.ids.general, "step list", &[("status", json!("done"))]).await;
+        assert_eq!(listed.embeds[0]["footer"]["text"].as_str(), Some("1 step(s)"), "{}", listed.text());
+        let listed = bot.command(terry, bot.ids.general, "step list", &[]).await;
+        assert!(listed.text().contains("1 done or dropped step(s) hidden"), "{}", listed.text());
+        assert_eq!(listed.embeds[0]["footer"]["text"].as_str(), Some("over 1,000 step(s)"));
     }
 }
 

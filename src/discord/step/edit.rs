@@ -1,7 +1,7 @@
 //! `/step edit`: change a step's title, due date, indicator or resources. Each change is a
 //! line of the step's log (who, when, from what to what).
 
-use super::super::scope::{self, Need};
+use super::super::scope::{self, Caller, Need};
 use super::super::{Context, Error, complete};
 use super::{focus_for, step_for};
 use crate::domain::dates;
@@ -93,7 +93,7 @@ pub(super) async fn edit(
     )
     .await?;
     let mut reply = edited_reply(&after, &made, today);
-    if let Some(warning) = due_warning(ctx, &school, &after, &made).await? {
+    if let Some(warning) = due_warning(&caller, &school, &after, &made) {
         reply.push_str("\n\n");
         reply.push_str(&warning);
     }
@@ -105,17 +105,16 @@ pub(super) async fn edit(
 }
 
 /// A warning when the new due date falls in one of the school's breaks.
-async fn due_warning(
-    ctx: Context<'_>,
+fn due_warning(
+    caller: &Caller,
     school: &School,
     step: &ActionStep,
     made: &[FieldChange],
-) -> Result<Option<String>, Error> {
+) -> Option<String> {
     if !made.iter().any(|c| c.field == "due") {
-        return Ok(None);
+        return None;
     }
-    let warning = super::break_warning(ctx, school, step.due_on).await?;
-    Ok(warning.map(|w| w.trim_start().to_owned()))
+    super::break_warning(caller, school, step.due_on).map(|w| w.trim_start().to_owned())
 }
 
 /// How a field reads in a sentence.

@@ -134,7 +134,7 @@ async fn add(
         names.list(&owner_ids),
         dates::as_read(step.due_on, today)
     );
-    if let Some(warning) = break_warning(ctx, &school, step.due_on).await? {
+    if let Some(warning) = break_warning(&caller, &school, step.due_on) {
         reply.push_str(&warning);
     }
     scope::say(ctx, reply).await?;
@@ -144,15 +144,13 @@ async fn add(
 
 /// A line for a reply when `due_on` falls in one of the school's breaks (the step is saved
 /// all the same): what `/step add` and `/step edit` say.
-pub(crate) async fn break_warning(
-    ctx: Context<'_>,
+pub(crate) fn break_warning(
+    caller: &Caller,
     school: &School,
     due_on: chrono::NaiveDate,
-) -> Result<Option<String>, Error> {
-    let found =
-        crate::store::calendar::break_covering(&ctx.data().db, school.server_id, school.id, due_on)
-            .await?;
-    Ok(found.map(|b| {
+) -> Option<String> {
+    let found = caller.settings.break_covering(school.id, due_on);
+    found.map(|b| {
         format!(
             "\n⚠️ That due date falls in {}'s **{}** ({}). Is that what you meant? If not, \
              `/step edit` can move it.",
@@ -160,11 +158,9 @@ pub(crate) async fn break_warning(
             text::clip(&b.label, 100),
             b.span().label()
         )
-    }))
+    })
 }
 
-/// The indicator named and the school's focus on it (an error when it is not one of the
-/// school's focus indicators).
 async fn focus_for(
     ctx: Context<'_>,
     caller: &Caller,

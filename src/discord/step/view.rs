@@ -89,7 +89,7 @@ pub(super) async fn list(
     // more match (short titles) is the longer read needed to fill it.
     let mut page = read(LIST_FIRST).await?;
     let mut lines = list_lines(ctx, caller.guild_id, &page, every_school).await?;
-    if usize::try_from(page.shown).unwrap_or(usize::MAX) > lines.len() && fits_all(&lines, budget) {
+    if Total::of(page.shown).exceeds(lines.len()) && fits_all(&lines, budget) {
         page = read(LIST_PAGE).await?;
         lines = list_lines(ctx, caller.guild_id, &page, every_school).await?;
     }
@@ -102,15 +102,15 @@ pub(super) async fn list(
     } else {
         fit_page(
             &lines,
-            usize::try_from(page.shown).unwrap_or(lines.len()),
+            Total::of(page.shown),
             budget,
             "narrow it with `school`, `mine`, `status` or `indicator`",
         )
     };
-    let hidden = page.hidden;
-    if hidden > 0 {
+    if page.hidden > 0 {
         body.push_str(&format!(
-            "\n\n{hidden} done or dropped step(s) hidden: add `status: done` or `status: dropped` to see them."
+            "\n\n{} done or dropped step(s) hidden: add `status: done` or `status: dropped` to see them.",
+            Total::of(page.hidden).words()
         ));
     }
     let embed = serenity::CreateEmbed::new()
@@ -118,7 +118,7 @@ pub(super) async fn list(
         .description(body)
         .footer(serenity::CreateEmbedFooter::new(format!(
             "{} step(s)",
-            page.shown
+            Total::of(page.shown).words()
         )));
     ctx.send(CreateReply::default().embed(embed).ephemeral(true))
         .await?;
@@ -141,23 +141,74 @@ fn fits_all(lines: &[String], max: usize) -> bool {
     used + 80 <= max
 }
 
+/// How many steps a list holds, as far as its counts go (`steps::COUNT_CAP`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Total {
+    Exactly(usize),
+    /// More than `steps::COUNT_CAP`.
+    Over,
+}
+
+impl Total {
+    fn of(count: i64) -> Self {
+        if count > steps::COUNT_CAP {
+            Self::Over
+        } else {
+            Self::Exactly(usize::try_from(count).unwrap_or(0))
+        }
+    }
+
+    fn words(self) -> String {
+        match self {
+            Self::Exactly(n) => thousands(i64::try_from(n).unwrap_or(i64::MAX)),
+            Self::Over => format!("over {}", thousands(steps::COUNT_CAP)),
+        }
+    }
+
+    /// Whether the list goes on past its first `shown` lines.
+    fn exceeds(self, shown: usize) -> bool {
+        match self {
+            Self::Exactly(n) => n > shown,
+            Self::Over => true,
+        }
+    }
+}
+
+/// `n` with its thousands grouped: 1,000.
+fn thousands(n: i64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 && c.is_ascii_digit() {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `lines` (the first of `total`) within `max` characters; when they do not all fit, or the
 /// list goes on past them, it ends with how many more there are and `see` where to find them.
-fn fit_page(lines: &[String], total: usize, max: usize, see: &str) -> String {
-    let more = |left: usize| format!("… and {left} more; {see}");
+fn fit_page(lines: &[String], total: Total, max: usize, see: &str) -> String {
+    let more = |shown: usize| match total {
+        Total::Exactly(n) => format!("… and {} more; {see}", n.saturating_sub(shown)),
+        Total::Over => format!(
+            "… and more (over {} in all); {see}",
+            thousands(steps::COUNT_CAP)
+        ),
+    };
     let mut out = String::new();
     for (index, line) in lines.iter().enumerate() {
-        let left = total.saturating_sub(index);
-        if out.chars().count() + line.chars().count() + 1 + more(left).chars().count() + 1 > max {
-            out.push_str(&more(left));
+        if out.chars().count() + line.chars().count() + 1 + more(index).chars().count() + 1 > max {
+            out.push_str(&more(index));
             return text::clip(&out, max);
         }
         out.push_str(line);
         out.push('\n');
     }
-    if total > lines.len() {
+    if total.exceeds(lines.len()) {
         // Room for this was kept with every line above.
-        out.push_str(&more(total - lines.len()));
+        out.push_str(&more(lines.len()));
         return out;
     }
     out.trim_end().to_owned()
@@ -296,4 +347,25 @@ pub(super) async fn show(
     ctx.send(CreateReply::default().embed(embed).ephemeral(true))
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_count_past_the_cap_reads_as_over_it() {
+        assert_eq!(Total::of(3).words(), "3");
+        assert_eq!(Total::of(1_000).words(), "1,000");
+        assert_eq!(Total::of(1_001).words(), "over 1,000");
+        let lines = vec!["one".to_owned(), "two".to_owned()];
+        let page = fit_page(&lines, Total::of(1_001), 3_000, "narrow it");
+        assert_eq!(page, "one\ntwo\n… and more (over 1,000 in all); narrow it");
+        let page = fit_page(&lines, Total::of(5), 3_000, "narrow it");
+        assert_eq!(page, "one\ntwo\n… and 3 more; narrow it");
+        assert_eq!(
+            fit_page(&lines, Total::of(2), 3_000, "narrow it"),
+            "one\ntwo"
+        );
+    }
 }
