@@ -25,15 +25,14 @@ pub fn server_name(ctx: Context<'_>, guild_id: serenity::GuildId) -> String {
 /// The caller's server's framework: its own file if an admin loaded one, else the shipped
 /// default. The caller's settings tell when it was loaded, so a kept one costs no query.
 pub async fn framework(ctx: Context<'_>, caller: &Caller) -> Result<Arc<Framework>, Error> {
-    Ok(ctx
-        .data()
+    ctx.data()
         .frameworks
         .at(
             &ctx.data().db,
             caller.guild_id,
             caller.settings.framework_loaded_at,
         )
-        .await?)
+        .await
 }
 
 /// The server's framework, for code that has no caller (autocomplete): one query to check it.

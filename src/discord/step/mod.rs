@@ -183,7 +183,7 @@ async fn indicator_named(
     caller: &Caller,
     named: &str,
 ) -> Result<Indicator, Error> {
-    let framework = scope::framework(ctx, &caller).await?;
+    let framework = scope::framework(ctx, caller).await?;
     Ok(framework
         .indicator(named)
         .cloned()
