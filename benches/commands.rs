@@ -28,10 +28,11 @@ use coachbot::app::App;
 use coachbot::clock::Clock;
 use coachbot::config::{Config, Sending, Token};
 use coachbot::domain::ids::{SchoolId, ServerId};
+use coachbot::domain::text::thousands;
 use coachbot::emulator::world::permissions;
 use coachbot::emulator::{Emulator, Reply, Rules};
 use coachbot::store::{Db, db_id};
-use common::{Backend, Fresh, ms, thousands};
+use common::{Backend, Fresh, ms};
 use poise::serenity_prelude as serenity;
 use serde_json::{Value, json};
 
@@ -488,7 +489,7 @@ async fn coachbot_levels(
     eprintln!(
         "({}: {} steps seeded in {:.1} s)",
         backend.name(),
-        thousands(LARGE as i64),
+        thousands(LARGE as u64),
         seeded.elapsed().as_secs_f64()
     );
 
@@ -551,7 +552,7 @@ async fn coachbot_levels(
         let figures = drive(&emu, *level, reads, &list("Large School"), listed).await?;
         row(
             name,
-            &format!("/step list, {} steps", thousands(LARGE as i64)),
+            &format!("/step list, {} steps", thousands(LARGE as u64)),
             &figures,
             Some(bare),
         );
@@ -561,7 +562,7 @@ async fn coachbot_levels(
         println!(
             "{:<11} /step list {} vs {} steps, {} in flight: {:.2}x the time a command (p50 {:.2}x)",
             name,
-            thousands(LARGE as i64),
+            thousands(LARGE as u64),
             SMALL,
             s.in_flight,
             s.per_second / l.per_second,

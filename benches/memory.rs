@@ -92,7 +92,7 @@ async fn bot_alone(dir: &Path) -> anyhow::Result<()> {
     println!();
     println!(
         "2. The same, after starting {} check-ins ({})",
-        common::thousands(CHECKINS as i64),
+        coachbot::domain::text::thousands(CHECKINS as u64),
         rules.describe()
     );
     let server = demo.server();
@@ -128,7 +128,7 @@ async fn bot_alone(dir: &Path) -> anyhow::Result<()> {
     println!(
         "   RSS {} with {} check-ins open (all started in {:.0} s); {} over idle",
         megabytes(busy),
-        common::thousands(CHECKINS as i64),
+        coachbot::domain::text::thousands(CHECKINS as u64),
         took.as_secs_f64(),
         megabytes(busy.saturating_sub(idle))
     );

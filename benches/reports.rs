@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
+use coachbot::domain::privacy::{AuditAction, AuditEntry, AuditVia};
 use coachbot::domain::roles::{Grant, Role};
 use coachbot::reports::{build_digest, build_summary};
 use coachbot::store::barriers::NewBarrier;
 use coachbot::store::checkins::{self, NewSession};
 use coachbot::store::export::Answers;
-use coachbot::store::members::{self, MemberSighting};
+use coachbot::store::members::{self, MemberSighting, NewMapping};
 use coachbot::store::schools;
 use coachbot::store::steps::{self, Change, NewStep};
 use coachbot::store::{Db, barriers, indicators};
@@ -30,6 +31,8 @@ use common::{Fresh, median, ms};
 
 const SERVER: ServerId = ServerId::new(4_343_434_343);
 const COACH: UserId = UserId::new(1_000);
+/// The Discord role that makes someone a coach here.
+const COACHES_ROLE: u64 = 2_000;
 /// Team members per school (owners and barrier raisers), ids from 10,000 up.
 const PEOPLE: u64 = 6;
 const STEPS: i64 = 20;
@@ -262,6 +265,27 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
         .await?
         .map_err(|_| anyhow::anyhow!("a check-in was already open"))?;
     }
+    // The coach holds their role through a mapping, as on a real server.
+    let coaches = [COACHES_ROLE];
+    let audit = AuditEntry {
+        at: now,
+        actor: Some(COACH),
+        via: AuditVia::CommandLine,
+        action: AuditAction::RoleMapping,
+        scope: "Bench Coaches".to_owned(),
+        subject: None,
+        with_answers: false,
+        row_count: None,
+    };
+    let mapping = NewMapping {
+        server_id: SERVER,
+        server_name: "Bench District",
+        discord_role_id: COACHES_ROLE,
+        role: Role::Coach,
+        school_id: None,
+        created_by: COACH,
+    };
+    members::map_role(db, &mapping, now, &audit).await?;
     members::record(
         db,
         &MemberSighting {
@@ -269,6 +293,7 @@ async fn seed(db: &Db, schools: usize, now: DateTime<Utc>) -> anyhow::Result<()>
             server_name: "Bench District",
             user_id: COACH,
             display_name: "Casey Caseload",
+            discord_roles: &coaches,
             grants: &[Grant {
                 role: Role::Coach,
                 school_id: None,

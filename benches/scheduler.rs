@@ -25,9 +25,10 @@ use coachbot::app::App;
 use coachbot::clock::Clock;
 use coachbot::config::Config;
 use coachbot::config::Sending as Settings;
+use coachbot::domain::text::thousands;
 use coachbot::emulator::Emulator;
 use coachbot::store::{Db, db_id};
-use common::{Backend, Fresh, median, ms, thousands};
+use common::{Backend, Fresh, median, ms};
 
 /// Runs `$body` with `$pool` bound to either engine's pool (as the store does inside).
 macro_rules! on_backend {
@@ -62,7 +63,7 @@ fn main() -> anyhow::Result<()> {
                 println!(
                     "{:<11} {:>12} {:>18} {:>20}",
                     backend.name(),
-                    thousands(pending),
+                    thousands(pending.unsigned_abs()),
                     format!("{:.2} ms", ms(figures.idle)),
                     format!("{:.2} ms", ms(figures.busy))
                 );
@@ -100,7 +101,7 @@ fn main() -> anyhow::Result<()> {
         let per_second = coachbot::config::PER_SECOND;
         println!(
             "3. {} check-ins due in the same minute, at the send budget of {per_second} requests/s",
-            thousands(i64::try_from(budgeted).unwrap_or(i64::MAX))
+            thousands(u64::try_from(budgeted).unwrap_or(u64::MAX))
         );
         // Each check-in is two requests: the person's roles as they are now, then the question.
         let floor = (2 * budgeted) as f64 / per_second as f64;

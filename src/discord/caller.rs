@@ -191,6 +191,7 @@ async fn access(ctx: Context<'_>, record: bool) -> Result<(Access, ServerSetting
                 server_name: &super::scope::server_name(ctx, guild_id),
                 user_id: ctx.author().id.into(),
                 display_name: member.display_name(),
+                discord_roles: &roles,
                 grants: &grants,
             },
             ctx.data().now(),

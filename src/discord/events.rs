@@ -138,6 +138,7 @@ async fn member_changed(
             server_name: &server_name,
             user_id: event.user.id.into(),
             display_name,
+            discord_roles: &roles,
             grants: &grants,
         },
         data.now(),

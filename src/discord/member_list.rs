@@ -141,6 +141,7 @@ pub(super) async fn on_join(
             server_name: &server_name(ctx, member.guild_id),
             user_id: member.user.id.into(),
             display_name: member.display_name(),
+            discord_roles: &roles,
             grants: &grants,
         },
         data.now(),

@@ -33,11 +33,7 @@ impl Scheduler {
             .member_roles(server, person)
             .await
         {
-            Ok(Some(roles)) => {
-                let grants = members::grants_for(db, server, &roles).await?;
-                members::set_grants(db, server, person, &grants).await?;
-                Ok(grants)
-            }
+            Ok(Some(roles)) => members::set_grants(db, server, person, &roles).await,
             Ok(None) => {
                 members::left(db, server, person).await?;
                 Ok(Vec::new())

@@ -223,7 +223,8 @@ pub fn seed_world(emu: &Emulator) -> anyhow::Result<Demo> {
 async fn seed_digest(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> anyhow::Result<()> {
     let casey = demo.person("casey").context("demo person casey")?;
     // Casey is known as a coach before typing anything, as after a first command.
-    let grants = members::grants_for(db, demo.server(), &[demo.role_id("Coaches")?]).await?;
+    let roles = [demo.role_id("Coaches")?];
+    let grants = members::grants_for(db, demo.server(), &roles).await?;
     members::record(
         db,
         &members::MemberSighting {
@@ -231,6 +232,7 @@ async fn seed_digest(db: &Db, demo: &Demo, now: chrono::DateTime<Utc>) -> anyhow
             server_name: SERVER_NAME,
             user_id: casey.id(),
             display_name: casey.name,
+            discord_roles: &roles,
             grants: &grants,
         },
         now,

@@ -5,12 +5,11 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::members::RoleMapping;
+use super::members::{grants_from, mappings_in};
 use super::servers::ensure_server;
-use super::{BeginWrite as _, Db, discord_id, on_backend};
+use super::{BeginWrite as _, Db, on_backend};
 use crate::domain::forget::contact_key;
-use crate::domain::ids::{SchoolId, ServerId, UserId};
-use crate::domain::roles::{Grant, Role};
+use crate::domain::ids::{ServerId, UserId};
 
 /// One member as the member list shows them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,21 +17,6 @@ pub struct ListedMember {
     pub user_id: UserId,
     pub display_name: String,
     pub discord_roles: Vec<u64>,
-}
-
-/// The coachbot roles that `discord_roles` grant under `mappings`, sorted, without repeats.
-pub fn grants_under(mappings: &[RoleMapping], discord_roles: &[u64]) -> Vec<Grant> {
-    let mut grants: Vec<Grant> = mappings
-        .iter()
-        .filter(|m| discord_roles.contains(&m.discord_role_id))
-        .map(|m| Grant {
-            role: m.role,
-            school_id: m.school_id,
-        })
-        .collect();
-    grants.sort();
-    grants.dedup();
-    grants
 }
 
 /// One chunk of the member list: every member recorded (name kept current) with the roles
@@ -51,22 +35,7 @@ pub async fn record_chunk(
         // The server's row is locked first (as `/setup role` and every sighting do), so the
         // mappings read next are the ones in force when this chunk's roles are written.
         ensure_server!(&mut *tx, server_id, server_name.to_owned(), now).await?;
-        let rows: Vec<(i64, String, Option<SchoolId>)> = sqlx::query_as(
-            "SELECT discord_role_id, role, school_id FROM role_mappings WHERE server_id = $1 ORDER BY id",
-        )
-        .bind(server_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mappings: Vec<RoleMapping> = rows
-            .into_iter()
-            .filter_map(|(discord_role_id, role, school_id)| {
-                Some(RoleMapping {
-                    discord_role_id: discord_id(discord_role_id),
-                    role: Role::parse(&role).ok()?,
-                    school_id,
-                })
-            })
-            .collect();
+        let mappings = mappings_in!(tx, server_id)?;
         // Someone forgotten (`/privacy forget`) is not recorded again from the list.
         let forgotten: std::collections::HashSet<String> = sqlx::query_scalar(
             "SELECT contact FROM forgotten_contacts WHERE server_id = $1",
@@ -80,7 +49,7 @@ pub async fn record_chunk(
             if !forgotten.is_empty() && forgotten.contains(&contact_key(server_id, member.user_id)) {
                 continue;
             }
-            let grants = grants_under(&mappings, &member.discord_roles);
+            let grants = grants_from(&mappings, &member.discord_roles);
             sqlx::query(
                 "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $4)
@@ -146,40 +115,4 @@ pub async fn synced_at(db: &Db, server_id: ServerId) -> anyhow::Result<Option<Da
     })
     .context("reading when the member list was synced")?;
     Ok(at.flatten())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn grants_follow_the_mapped_roles_only() {
-        let lincoln = SchoolId::new(1);
-        let mappings = [
-            RoleMapping {
-                discord_role_id: 10,
-                role: Role::Principal,
-                school_id: Some(lincoln),
-            },
-            RoleMapping {
-                discord_role_id: 11,
-                role: Role::Coach,
-                school_id: None,
-            },
-            RoleMapping {
-                discord_role_id: 12,
-                role: Role::Principal,
-                school_id: Some(lincoln),
-            },
-        ];
-        assert_eq!(
-            grants_under(&mappings, &[10, 12, 99]),
-            [Grant {
-                role: Role::Principal,
-                school_id: Some(lincoln)
-            }]
-        );
-        assert!(grants_under(&mappings, &[99]).is_empty());
-        assert_eq!(grants_under(&mappings, &[11]).len(), 1);
-    }
 }

@@ -21,7 +21,7 @@ pub struct RoleMapping {
 }
 
 #[derive(sqlx::FromRow)]
-struct MappingRow {
+pub(super) struct MappingRow {
     discord_role_id: i64,
     role: String,
     school_id: Option<SchoolId>,
@@ -38,6 +38,29 @@ impl TryFrom<MappingRow> for RoleMapping {
         })
     }
 }
+
+/// The server's role mappings read inside the transaction `$tx`, as a
+/// `Result<Vec<RoleMapping>, sqlx::Error>`. Read after the server's row is locked (as every
+/// write of members' roles and every mapping change do first), they are the mappings in
+/// force when the roles are written: a mapping removed meanwhile is never given back. A
+/// mapping to a role this program no longer knows grants nothing.
+macro_rules! mappings_in {
+    ($tx:ident, $server:expr) => {
+        sqlx::query_as::<_, $crate::store::members::MappingRow>(
+            "SELECT discord_role_id, role, school_id FROM role_mappings
+             WHERE server_id = $1 ORDER BY id",
+        )
+        .bind($server)
+        .fetch_all(&mut *$tx)
+        .await
+        .map(|rows| {
+            rows.into_iter()
+                .filter_map(|row| $crate::store::members::RoleMapping::try_from(row).ok())
+                .collect::<Vec<_>>()
+        })
+    };
+}
+pub(super) use mappings_in;
 
 /// What `/setup role` asks for.
 #[derive(Clone, Debug)]
@@ -84,6 +107,10 @@ pub async fn map_role(
     .context("saving the role mapping")
 }
 
+/// Takes the server's row for the rest of the transaction (PostgreSQL's row lock; SQLite's
+/// write transaction already holds the whole database), changing nothing.
+const LOCK_SERVER: &str = "UPDATE servers SET name = name WHERE id = $1";
+
 /// Removes a mapping; returns false when there was none. The coachbot roles it gave are
 /// taken from everyone at once: a member who holds the same role through another mapping
 /// gets it back at their next sighting (a command, a member update, a digest's role check).
@@ -109,6 +136,9 @@ pub async fn unmap_role(
     };
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        // The server's row first, as every write of members' roles takes it: one that read
+        // the mappings before this removal commits before the roles are taken here.
+        sqlx::query(LOCK_SERVER).bind(server_id).execute(&mut *tx).await?;
         let mut removing = sqlx::query(mapping)
             .bind(server_id)
             .bind(db_id(discord_role_id))
@@ -177,6 +207,11 @@ pub struct MemberSighting<'a> {
     pub server_name: &'a str,
     pub user_id: UserId,
     pub display_name: &'a str,
+    /// Their Discord roles: what they hold in coachbot is worked out from these inside the
+    /// write, under the mappings in force then.
+    pub discord_roles: &'a [u64],
+    /// What the caller's copy of the settings says `discord_roles` grant: only to tell,
+    /// without a write, that the member is already recorded as they are.
     pub grants: &'a [Grant],
 }
 
@@ -245,7 +280,8 @@ async fn record_as(
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        replace_grants!(tx, server, user, seen.grants);
+        let grants = grants_from(&mappings_in!(tx, server)?, seen.discord_roles);
+        replace_grants!(tx, server, user, &grants);
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })
@@ -331,17 +367,20 @@ macro_rules! replace_grants {
 }
 use replace_grants;
 
-/// Replaces the coachbot roles a member holds with `grants` (from their Discord roles as
-/// read just now), keeping their name; nothing for someone coachbot has not recorded yet (they
-/// are recorded, with their roles, when seen in a command or a gateway event).
+/// Replaces the coachbot roles a member holds with those their Discord roles (as read just
+/// now) grant under the mappings in force, keeping their name, and returns them; writes
+/// nothing for someone coachbot has not recorded yet (they are recorded, with their roles,
+/// when seen in a command or a gateway event).
 pub async fn set_grants(
     db: &Db,
     server_id: ServerId,
     user_id: UserId,
-    grants: &[Grant],
-) -> anyhow::Result<()> {
+    discord_roles: &[u64],
+) -> anyhow::Result<Vec<Grant>> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
+        sqlx::query(LOCK_SERVER).bind(server_id).execute(&mut *tx).await?;
+        let grants = grants_from(&mappings_in!(tx, server_id)?, discord_roles);
         let known: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM members WHERE server_id = $1 AND user_id = $2",
         )
@@ -350,10 +389,10 @@ pub async fn set_grants(
         .fetch_one(&mut *tx)
         .await?;
         if known > 0 {
-            replace_grants!(tx, server_id, user_id, grants);
+            replace_grants!(tx, server_id, user_id, &grants);
         }
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
+        Ok::<_, sqlx::Error>(grants)
     })
     .context("recording a member's current roles")
 }
@@ -605,4 +644,40 @@ pub async fn set_dm_channel(
         Ok::<_, sqlx::Error>(())
     })
     .context("storing a member's DM channel")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_follow_the_mapped_roles_only() {
+        let lincoln = SchoolId::new(1);
+        let mappings = [
+            RoleMapping {
+                discord_role_id: 10,
+                role: Role::Principal,
+                school_id: Some(lincoln),
+            },
+            RoleMapping {
+                discord_role_id: 11,
+                role: Role::Coach,
+                school_id: None,
+            },
+            RoleMapping {
+                discord_role_id: 12,
+                role: Role::Principal,
+                school_id: Some(lincoln),
+            },
+        ];
+        assert_eq!(
+            grants_from(&mappings, &[10, 12, 99]),
+            [Grant {
+                role: Role::Principal,
+                school_id: Some(lincoln)
+            }]
+        );
+        assert!(grants_from(&mappings, &[99]).is_empty());
+        assert_eq!(grants_from(&mappings, &[11]).len(), 1);
+    }
 }

@@ -13,7 +13,8 @@ use coachbot::domain::roles::{Grant, Role};
 use coachbot::domain::school::TimeZoneName;
 use coachbot::emulator::world::permissions;
 use coachbot::outbox::DeliverOutcome;
-use coachbot::store::members::{self, NewMapping};
+use coachbot::store::member_list::{self, ListedMember};
+use coachbot::store::members::{self, MemberSighting, NewMapping};
 use coachbot::store::outbox::{self, Finished, NewRow, OutboxMessage, OutboxStatus};
 use coachbot::store::schedules::{self, ReportKind};
 use coachbot::store::steps::{self, Change};
@@ -323,6 +324,80 @@ e2e! {
         let refused = bot.command(sam, general, "step list", &[]).await;
         assert!(refused.content.contains(no_role), "{}", refused.content);
         assert!(!refused.text().contains("Steps of"), "{}", refused.text());
+        other_db.close().await;
+    }
+}
+
+e2e! {
+    /// A role mapping removed while this process records the member list and a member's
+    /// sighting (made from settings read before the removal): whichever write comes first,
+    /// the coachbot role goes with the mapping and is not given back. Forty times over, all
+    /// three at once, the removal from another process.
+    async fn a_removed_mapping_is_not_given_back_by_a_member_list_recorded_meanwhile(bot) {
+        let plan = bot.plan().await;
+        let (other_db, _other) = other_process(bot).await;
+        let server = bot.ids.server();
+        let staffer = UserId::new(bot.ids.staffer);
+        let staff_role = bot.ids.staff_role;
+        let admin = UserId::new(bot.ids.owner);
+        let grant = Grant { role: Role::Coach, school_id: Some(plan.lincoln) };
+        let audit = || AuditEntry {
+            at: Utc::now(),
+            actor: Some(admin),
+            via: AuditVia::CommandLine,
+            action: AuditAction::RoleMapping,
+            scope: "Lincoln Staff".to_owned(),
+            subject: None,
+            with_answers: false,
+            row_count: None,
+        };
+        let mapping = NewMapping {
+            server_id: server,
+            server_name: "Test District",
+            discord_role_id: staff_role,
+            role: grant.role,
+            school_id: grant.school_id,
+            created_by: admin,
+        };
+        let listed = |round: usize| {
+            [ListedMember {
+                user_id: staffer,
+                display_name: format!("Sam Staffer {round}"),
+                discord_roles: vec![staff_role],
+            }]
+        };
+        for round in 0..40 {
+            let now = Utc::now();
+            assert!(members::map_role(&bot.db, &mapping, now, &audit()).await.expect("mapped"));
+            member_list::record_chunk(&bot.db, server, "Test District", &listed(round), true, now)
+                .await
+                .expect("the list before");
+            assert_eq!(members::roles_of(&bot.db, server, staffer).await.expect("roles"), [grant]);
+
+            // A new name each round, so the sighting writes rather than finding itself recorded.
+            let (chunk, name) = (listed(round + 100), format!("Sam {round}"));
+            let sighting = MemberSighting {
+                server_id: server,
+                server_name: "Test District",
+                user_id: staffer,
+                display_name: &name,
+                discord_roles: &[staff_role],
+                grants: &[grant],
+            };
+            let removal = audit();
+            let (listed_now, seen, unmapped) = tokio::join!(
+                member_list::record_chunk(&bot.db, server, "Test District", &chunk, true, now),
+                members::record(&bot.db, &sighting, now),
+                members::unmap_role(&other_db, server, staff_role, grant, &removal),
+            );
+            listed_now.expect("the list meanwhile");
+            seen.expect("the sighting meanwhile");
+            assert!(unmapped.expect("unmapped"), "round {round}: the mapping was there to remove");
+            assert!(
+                members::roles_of(&bot.db, server, staffer).await.expect("roles").is_empty(),
+                "round {round}: the removed mapping's role came back"
+            );
+        }
         other_db.close().await;
     }
 }

@@ -80,6 +80,7 @@ pub(super) async fn check(
                 .unwrap_or_else(|| format!("server {guild_id}")),
             user_id: owner,
             display_name: member.nick.as_deref().unwrap_or(&name),
+            discord_roles: &roles,
             grants: &grants,
         },
         data.now(),

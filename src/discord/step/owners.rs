@@ -67,6 +67,7 @@ async fn check_role_at(
             server_name: &scope::server_name(ctx, serenity::GuildId::new(caller.guild_id.get())),
             user_id: user.id.into(),
             display_name: &display,
+            discord_roles: &roles,
             grants: &grants,
         },
         ctx.data().now(),

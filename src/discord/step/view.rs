@@ -9,7 +9,7 @@ use super::super::{Context, Error, complete};
 use super::{StatusChoice, indicator_named, step_for};
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::plan::StepStatus;
-use crate::domain::text::{self, EMBED_DESCRIPTION};
+use crate::domain::text::{self, EMBED_DESCRIPTION, thousands};
 use crate::store::barriers;
 use crate::store::schools::School;
 use crate::store::steps::{self, StepFilter, StepPage, StepUpdate};
@@ -160,8 +160,8 @@ impl Total {
 
     fn words(self) -> String {
         match self {
-            Self::Exactly(n) => thousands(i64::try_from(n).unwrap_or(i64::MAX)),
-            Self::Over => format!("over {}", thousands(steps::COUNT_CAP)),
+            Self::Exactly(n) => thousands(u64::try_from(n).unwrap_or(u64::MAX)),
+            Self::Over => format!("over {}", thousands(steps::COUNT_CAP.unsigned_abs())),
         }
     }
 
@@ -174,19 +174,6 @@ impl Total {
     }
 }
 
-/// `n` with its thousands grouped: 1,000.
-fn thousands(n: i64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) && c.is_ascii_digit() {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// `lines` (the first of `total`) within `max` characters; when they do not all fit, or the
 /// list goes on past them, it ends with how many more there are and `see` where to find them.
 fn fit_page(lines: &[String], total: Total, max: usize, see: &str) -> String {
@@ -194,7 +181,7 @@ fn fit_page(lines: &[String], total: Total, max: usize, see: &str) -> String {
         Total::Exactly(n) => format!("… and {} more; {see}", n.saturating_sub(shown)),
         Total::Over => format!(
             "… and more (over {} in all); {see}",
-            thousands(steps::COUNT_CAP)
+            thousands(steps::COUNT_CAP.unsigned_abs())
         ),
     };
     let mut out = String::new();
