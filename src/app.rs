@@ -98,11 +98,21 @@ impl App {
 
     /// The scheduler and outbox sender of this process.
     pub fn scheduler(&self) -> Scheduler {
-        Scheduler::new(Parts {
+        Scheduler::new(self.scheduler_parts())
+    }
+
+    /// A sender that holds the leases written as `owner`'s (an announcement a command queued
+    /// already leased, see [`crate::store::outbox::Held`]).
+    pub fn scheduler_holding(&self, owner: String) -> Scheduler {
+        Scheduler::with_owner(self.scheduler_parts(), owner)
+    }
+
+    fn scheduler_parts(&self) -> Parts {
+        Parts {
             checkins: self.checkins.clone(),
             clock: self.clock.clone(),
             wake: self.wake.clone(),
             sending: self.sending,
-        })
+        }
     }
 }

@@ -60,6 +60,13 @@ pub const PER_SECOND: usize = 45;
 /// How long a claimed outbox row stays with the process that claimed it, by default.
 pub const LEASE: std::time::Duration = std::time::Duration::from_secs(30);
 
+impl Sending {
+    /// The lease as a time span on a clock.
+    pub fn lease_span(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::from_std(self.lease).unwrap_or(chrono::TimeDelta::seconds(30))
+    }
+}
+
 impl Default for Sending {
     fn default() -> Self {
         Self {

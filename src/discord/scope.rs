@@ -13,7 +13,7 @@ use super::{Context, Error};
 use crate::domain::framework::Framework;
 use crate::store::frameworks;
 use crate::store::members;
-use crate::store::outbox::Announcement;
+use crate::store::outbox::{Announcement, Held};
 use crate::store::schools::School;
 
 pub fn server_name(ctx: Context<'_>, guild_id: serenity::GuildId) -> String {
@@ -106,11 +106,17 @@ pub fn announcement<'a>(
     text: &'a (dyn Fn(i64) -> String + Send + Sync),
 ) -> Option<Announcement<'a>> {
     let channel = school.channel_id?;
+    let data = ctx.data();
     Some(Announcement {
         server_id: school.server_id,
         channel_id: crate::store::discord_id(channel),
         key: format!("announce:{}", ctx.id()),
         text,
+        // Written leased to the sender `announce` makes: it goes out without a claim.
+        held: Some(Held {
+            owner: crate::store::outbox::lease_owner(),
+            until: data.now() + data.sending.lease_span(),
+        }),
     })
 }
 
@@ -123,11 +129,11 @@ pub async fn announce(ctx: Context<'_>, announcement: Option<&Announcement<'_>>)
     };
     crate::crash_point::reach("announcement-queued");
     let data = ctx.data();
-    if let Err(error) = data
-        .scheduler()
-        .deliver_key(&announcement.key, data.now())
-        .await
-    {
+    let scheduler = match &announcement.held {
+        Some(held) => data.scheduler_holding(held.owner.clone()),
+        None => data.scheduler(),
+    };
+    if let Err(error) = scheduler.deliver_key(&announcement.key, data.now()).await {
         tracing::warn!(
             error = format!("{error:#}"),
             key = %announcement.key,

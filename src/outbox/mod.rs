@@ -184,16 +184,21 @@ pub struct Scheduler {
 
 impl Scheduler {
     pub fn new(parts: Parts) -> Self {
+        Self::with_owner(parts, outbox::lease_owner())
+    }
+
+    /// A scheduler whose leases are written as `owner`'s.
+    pub fn with_owner(parts: Parts, owner: String) -> Self {
         Self {
             parts,
-            owner: outbox::lease_owner(),
+            owner,
             purge_seen: std::sync::Mutex::new(None),
         }
     }
 
     /// The lease as a time span on the scheduler's clock.
     pub fn lease(&self) -> TimeDelta {
-        TimeDelta::from_std(self.parts.sending.lease).unwrap_or(TimeDelta::seconds(30))
+        self.parts.sending.lease_span()
     }
 
     /// Fires what is due at `now`: at most one occurrence per schedule (the latest within its

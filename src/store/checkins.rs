@@ -1020,6 +1020,7 @@ pub async fn nudge_due(db: &Db, now: DateTime<Utc>) -> anyhow::Result<Vec<i64>> 
                 kind,
                 payload,
                 not_before: now,
+                held: None,
             };
             insert_row!(tx, &row, now)?;
             nudged.push(*id);

@@ -64,6 +64,17 @@ pub struct NewRow {
     pub kind: &'static str,
     pub payload: String,
     pub not_before: DateTime<Utc>,
+    /// Written already leased to the process that will send it at once (see [`Held`]).
+    pub held: Option<Held>,
+}
+
+/// A lease a row is written with: the process that queues it sends it right away, without a
+/// second write to claim it, and no other process's round takes it before `until`. Should
+/// that process stop first, the row goes out once the lease has run out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Held {
+    pub owner: String,
+    pub until: DateTime<Utc>,
 }
 
 impl NewRow {
@@ -82,6 +93,7 @@ impl NewRow {
             kind,
             payload,
             not_before,
+            held: None,
         })
     }
 }
@@ -92,8 +104,9 @@ macro_rules! insert_row {
     ($tx:expr, $row:expr, $now:expr) => {{
         let row: &$crate::store::outbox::NewRow = $row;
         sqlx::query(
-            "INSERT INTO outbox (key, server_id, kind, payload, person_id, status, not_before, created_at)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7) ON CONFLICT (key) DO NOTHING",
+            "INSERT INTO outbox
+                 (key, server_id, kind, payload, person_id, status, not_before, created_at, lease_owner, lease_until)
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING",
         )
         .bind(row.key.clone())
         .bind(row.server_id)
@@ -102,6 +115,8 @@ macro_rules! insert_row {
         .bind(row.person_id)
         .bind(row.not_before)
         .bind($now)
+        .bind(row.held.as_ref().map(|held| held.owner.clone()))
+        .bind(row.held.as_ref().map(|held| held.until))
         .execute(&mut *$tx)
         .await
     }};
@@ -118,6 +133,8 @@ pub struct Announcement<'a> {
     pub key: String,
     /// The line, given the id of what the change made (a new step's or barrier's) or changed.
     pub text: &'a (dyn Fn(i64) -> String + Send + Sync),
+    /// The lease the row is written with, when the command sends it itself right after.
+    pub held: Option<Held>,
 }
 
 impl Announcement<'_> {
@@ -127,8 +144,10 @@ impl Announcement<'_> {
             channel_id: self.channel_id,
             text: crate::domain::text::clip(&(self.text)(id), crate::domain::text::MESSAGE_CONTENT),
         };
-        NewRow::new(self.key.clone(), self.server_id, None, &message, now)
-            .map_err(|error| sqlx::Error::Encode(error.into()))
+        let mut row = NewRow::new(self.key.clone(), self.server_id, None, &message, now)
+            .map_err(|error| sqlx::Error::Encode(error.into()))?;
+        row.held.clone_from(&self.held);
+        Ok(row)
     }
 }
 
@@ -231,7 +250,8 @@ pub async fn claim(
 }
 
 /// Leases the row with `key` to `owner` until `until`, if it is ready at `now` and no other
-/// process holds it: a command delivering what it just queued.
+/// process holds it: a command delivering what it just queued. A row written already held by
+/// `owner` (its lease still running) is returned as it is, without a write.
 pub async fn claim_key(
     db: &Db,
     key: &str,
@@ -240,22 +260,35 @@ pub async fn claim_key(
     until: DateTime<Utc>,
 ) -> anyhow::Result<Option<OutboxRow>> {
     on_backend!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let row = sqlx::query_as(
-            "UPDATE outbox SET lease_owner = $1, lease_until = $2
-             WHERE key = $3 AND status = 'pending' AND not_before <= $4
-               AND (lease_until IS NULL OR lease_until <= $4)
-             RETURNING id, key, server_id, kind, payload, person_id, status, attempts, not_before,
-                       last_error, created_at, sent_at, message_id, lease_owner",
-        )
-        .bind(owner.to_owned())
-        .bind(until)
+        // A row written already leased to `owner` (see [`Held`]) is theirs: no write.
+        let held: Option<OutboxRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SELECT} WHERE key = $1 AND status = 'pending' AND not_before <= $2
+               AND lease_owner = $3 AND lease_until > $2"
+        )))
         .bind(key.to_owned())
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .bind(owner.to_owned())
+        .fetch_optional(pool)
         .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(row)
+        if held.is_some() {
+            Ok(held)
+        } else {
+            // One statement: atomic on its own, so no transaction around it.
+            let _turn = pool.write_turn().await?;
+            sqlx::query_as(
+                "UPDATE outbox SET lease_owner = $1, lease_until = $2
+                 WHERE key = $3 AND status = 'pending' AND not_before <= $4
+                   AND (lease_until IS NULL OR lease_until <= $4)
+                 RETURNING id, key, server_id, kind, payload, person_id, status, attempts,
+                           not_before, last_error, created_at, sent_at, message_id, lease_owner",
+            )
+            .bind(owner.to_owned())
+            .bind(until)
+            .bind(key.to_owned())
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        }
     })
     .context("claiming an outbox row")
 }
@@ -349,8 +382,9 @@ async fn finish(
         anyhow::bail!("outbox row {} was finished without being claimed", row.key);
     };
     let changed = on_backend!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        let changed = sqlx::query(
+        // One statement: atomic on its own, so no transaction around it.
+        let _turn = pool.write_turn().await?;
+        sqlx::query(
             "UPDATE outbox SET status = $1, last_error = $2, attempts = attempts + $3,
                  lease_owner = NULL, lease_until = NULL,
                  not_before = COALESCE($4, not_before),
@@ -366,11 +400,9 @@ async fn finish(
         .bind(end.message_id.map(db_id))
         .bind(row.id)
         .bind(owner.to_owned())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(changed)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
     })
     .context("updating an outbox row")?;
     if changed == 0 {
@@ -525,6 +557,7 @@ pub async fn notify_coaches(
             kind: notice.kind,
             payload: notice.payload.clone(),
             not_before: now,
+            held: None,
         }) {
             insert_row!(tx, &row, now)?;
         }

@@ -15,7 +15,7 @@ use coachbot::emulator::world::permissions;
 use coachbot::outbox::DeliverOutcome;
 use coachbot::store::member_list::{self, ListedMember};
 use coachbot::store::members::{self, MemberSighting, NewMapping};
-use coachbot::store::outbox::{self, Finished, NewRow, OutboxMessage, OutboxStatus};
+use coachbot::store::outbox::{self, Finished, Held, NewRow, OutboxMessage, OutboxStatus};
 use coachbot::store::schedules::{self, ReportKind};
 use coachbot::store::steps::{self, Change};
 use coachbot::store::{Backend, Db, checkins, schools};
@@ -32,6 +32,61 @@ async fn other_process(bot: &TestBot) -> (Db, App) {
         .expect("a second pool on the test's database");
     let app = bot.app_on(&db);
     (db, app)
+}
+
+e2e! {
+    /// A command's announcement is written already leased to the sender that will send it
+    /// (no second write to claim it). That sender gets it back as it is; another process
+    /// can neither claim it nor send it in its rounds while the lease runs, and sends it,
+    /// once, when the lease has run out (the writer stopped before sending).
+    async fn a_row_written_held_is_left_to_its_sender_until_the_lease_runs_out(bot) {
+        bot.plan().await;
+        let (b_db, b) = other_process(bot).await;
+        let channel = bot.ids.lincoln_channel;
+        let text = "New step #1 for 12a: held for its sender.";
+        let now = Utc::now();
+        let lease = TimeDelta::seconds(30);
+        let key = "announce:held-row";
+        let mut row = NewRow::new(
+            key,
+            bot.ids.server(),
+            None,
+            &OutboxMessage::Announcement { channel_id: channel, text: text.into() },
+            now,
+        )
+        .expect("an announcement");
+        row.held = Some(Held { owner: "process-a".into(), until: now + lease });
+        outbox::enqueue(&bot.db, &[row], now).await.expect("queued");
+
+        let held = outbox::claim_key(&bot.db, key, now, "process-a", now + lease).await.expect("A claims");
+        let held = held.expect("the row is A's as written");
+        assert_eq!(held.lease_owner.as_deref(), Some("process-a"));
+        assert!(
+            outbox::claim_key(&b_db, key, now, "process-b", now + lease).await.expect("B claims").is_none(),
+            "while A's lease runs, B cannot take the row"
+        );
+        let round = b.scheduler().deliver(now).await.expect("B's round");
+        assert_eq!(round.sent, 0, "B's round leaves A's row alone: {round:?}");
+        let shown = |bot: &TestBot| {
+            bot.emu.messages_in(channel).iter().filter(|m| m["content"].as_str() == Some(text)).count()
+        };
+        assert_eq!(shown(bot), 0);
+        let stored = outbox::by_key(&bot.db, key).await.expect("read").expect("row");
+        assert_eq!((stored.status, stored.lease_owner.as_deref()), (OutboxStatus::Pending, Some("process-a")));
+
+        let later = now + lease + TimeDelta::seconds(1);
+        let round = b.scheduler().deliver(later).await.expect("B's later round");
+        assert_eq!(round.sent, 1, "A's lease ran out: B sends the row: {round:?}");
+        assert_eq!(shown(bot), 1, "the channel shows it once");
+        let stored = outbox::by_key(&bot.db, key).await.expect("read").expect("row");
+        assert_eq!(stored.status, OutboxStatus::Sent);
+        assert!(stored.message_id.is_some());
+        assert!(
+            outbox::claim_key(&bot.db, key, later, "process-a", later + lease).await.expect("A again").is_none(),
+            "a sent row is nobody's to send again"
+        );
+        b_db.close().await;
+    }
 }
 
 e2e! {

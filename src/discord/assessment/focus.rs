@@ -141,6 +141,7 @@ async fn made_focus(
         channel_id: crate::store::discord_id(channel),
         key: key.clone(),
         text: &line,
+        held: None,
     });
     let (_, added) = indicators::focus(
         &data.db,

@@ -294,6 +294,7 @@ async fn made(
         channel_id: crate::store::discord_id(channel),
         key: key.clone(),
         text: &line,
+        held: None,
     });
     let step = steps::add_for_agreement(
         &data.db,
