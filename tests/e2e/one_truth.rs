@@ -346,16 +346,7 @@ e2e! {
         assert!(refused.content.contains(no_role), "{}", refused.content);
 
         let admin = UserId::new(bot.ids.owner);
-        let audit = |scope: &str| AuditEntry {
-            at: Utc::now(),
-            actor: Some(admin),
-            via: AuditVia::CommandLine,
-            action: AuditAction::RoleMapping,
-            scope: scope.to_owned(),
-            subject: None,
-            with_answers: false,
-            row_count: None,
-        };
+        let audit = |scope: &str| mapping_audit(admin, scope);
         let mapping = NewMapping {
             server_id: server,
             server_name: "Test District",
@@ -396,16 +387,7 @@ e2e! {
         let staff_role = bot.ids.staff_role;
         let admin = UserId::new(bot.ids.owner);
         let grant = Grant { role: Role::Coach, school_id: Some(plan.lincoln) };
-        let audit = || AuditEntry {
-            at: Utc::now(),
-            actor: Some(admin),
-            via: AuditVia::CommandLine,
-            action: AuditAction::RoleMapping,
-            scope: "Lincoln Staff".to_owned(),
-            subject: None,
-            with_answers: false,
-            row_count: None,
-        };
+        let audit = || mapping_audit(admin, "Lincoln Staff");
         let mapping = NewMapping {
             server_id: server,
             server_name: "Test District",
@@ -454,6 +436,20 @@ e2e! {
             );
         }
         other_db.close().await;
+    }
+}
+
+/// The audit entry of a role mapping changed by `admin` from the command line.
+fn mapping_audit(admin: UserId, scope: &str) -> AuditEntry {
+    AuditEntry {
+        at: Utc::now(),
+        actor: Some(admin),
+        via: AuditVia::CommandLine,
+        action: AuditAction::RoleMapping,
+        scope: scope.to_owned(),
+        subject: None,
+        with_answers: false,
+        row_count: None,
     }
 }
 
