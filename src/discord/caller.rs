@@ -180,20 +180,31 @@ async fn access(ctx: Context<'_>, record: bool) -> Result<(Access, ServerSetting
     let discord_admin = member.permissions.is_some_and(|p| p.administrator());
     let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
     let db = &ctx.data().db;
-    let settings = ctx.data().settings.of(db, guild_id.into()).await?;
+    let user_id = ctx.author().id.into();
+    let (settings, as_read) = if record {
+        let (settings, recorded) = ctx
+            .data()
+            .settings
+            .with_member(db, guild_id.into(), user_id)
+            .await?;
+        (settings, Some(recorded))
+    } else {
+        (ctx.data().settings.of(db, guild_id.into()).await?, None)
+    };
     let grants = settings.grants_for(&roles);
-    if record {
+    if let Some(as_read) = as_read {
         // Their own command: someone who was forgotten here is recorded again from now on.
         members::record_themselves(
             db,
             &MemberSighting {
                 server_id: guild_id.into(),
                 server_name: &super::scope::server_name(ctx, guild_id),
-                user_id: ctx.author().id.into(),
+                user_id,
                 display_name: member.display_name(),
                 discord_roles: &roles,
                 grants: &grants,
             },
+            &as_read,
             ctx.data().now(),
         )
         .await?;

@@ -143,5 +143,6 @@ async fn member_changed(
         },
         data.now(),
     )
-    .await
+    .await?;
+    Ok(())
 }

@@ -146,7 +146,8 @@ pub(super) async fn on_join(
         },
         data.now(),
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 fn listed(member: &serenity::Member) -> ListedMember {

@@ -57,6 +57,12 @@ pub use crate::domain::text::{day, local_time};
 /// mentions disabled, shows the name in Discord without pinging).
 pub struct Names(HashMap<UserId, String>);
 
+impl FromIterator<(UserId, String)> for Names {
+    fn from_iter<I: IntoIterator<Item = (UserId, String)>>(names: I) -> Self {
+        Self(names.into_iter().collect())
+    }
+}
+
 impl Names {
     pub async fn load(ctx: Context<'_>, guild_id: ServerId) -> Result<Self, Error> {
         Ok(Self(members::names(&ctx.data().db, guild_id).await?))

@@ -217,31 +217,46 @@ pub struct MemberSighting<'a> {
 
 /// Records the member and replaces the roles they hold with `grants`, in one transaction.
 /// Someone forgotten (`/privacy forget`) is not recorded from member sync or from being named
-/// by someone else: only [`record_themselves`] brings them back.
-pub async fn record(db: &Db, seen: &MemberSighting<'_>, now: DateTime<Utc>) -> anyhow::Result<()> {
-    record_as(db, seen, false, now).await
+/// by someone else: only [`record_themselves`] brings them back. Whether they are on record
+/// now: false for someone forgotten, whose name is then kept nowhere.
+pub async fn record(
+    db: &Db,
+    seen: &MemberSighting<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    record_as(db, seen, false, None, now).await
 }
 
 /// Records the person who is running a command, as [`record`] does; if they were forgotten
 /// here, their own command is their return: the mark is lifted and they are recorded again.
+/// `as_read` is how they were recorded when the command began (read with the server's
+/// settings, `Settings::with_member`): nothing is read again.
 pub async fn record_themselves(
     db: &Db,
     seen: &MemberSighting<'_>,
+    as_read: &Recorded,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    record_as(db, seen, true, now).await
+    record_as(db, seen, true, Some(as_read), now)
+        .await
+        .map(|_| ())
 }
 
 async fn record_as(
     db: &Db,
     seen: &MemberSighting<'_>,
     themselves: bool,
+    as_read: Option<&Recorded>,
     now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<bool> {
     // Nearly every command comes from someone already recorded as they are: a read then
     // spares the command a write transaction (SQLite has one writer for all of them).
-    if is_recorded(db, seen, themselves).await? {
-        return Ok(());
+    let recorded = match as_read {
+        Some(recorded) => recorded,
+        None => &recorded(db, seen.server_id, seen.user_id).await?,
+    };
+    if recorded.holds(seen, themselves) {
+        return Ok(true);
     }
     let server = seen.server_id;
     let user = seen.user_id;
@@ -265,7 +280,7 @@ async fn record_as(
             .await?;
             if forgotten.is_some() {
                 tx.commit().await?;
-                return Ok(());
+                return Ok(false);
             }
         }
         sqlx::query(
@@ -283,64 +298,90 @@ async fn record_as(
         let grants = grants_from(&mappings_in!(tx, server)?, seen.discord_roles);
         replace_grants!(tx, server, user, &grants);
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
+        Ok::<_, sqlx::Error>(true)
     })
     .context("recording a member")
 }
 
-/// Whether the store already holds `seen` exactly: the server under its name, the member
-/// under their name with these roles and no others, and, for the person themselves, no
-/// forgotten mark to lift. Recording it again would change nothing.
-/// A member's name, the server's name, the forgotten mark, and one role held (if any).
-type RecordedRow = (String, String, i64, Option<String>, Option<SchoolId>);
+/// How a member was last recorded, read to tell whether a sighting would change anything:
+/// one row per role they hold (one with no role when they hold none), each with their name,
+/// the server's name and whether they were forgotten. No row with a name: not recorded.
+#[derive(Clone, Debug, Default)]
+pub struct Recorded(Vec<RecordedRow>);
 
-async fn is_recorded(db: &Db, seen: &MemberSighting<'_>, themselves: bool) -> anyhow::Result<bool> {
-    let (server, user) = (seen.server_id, seen.user_id);
-    // One row per role held (one with no role when none is), each carrying the name and the
-    // forgotten mark: the whole comparison is one statement.
+/// A member's name, the server's name, the forgotten mark, and one role held (if any).
+type RecordedRow = (
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<SchoolId>,
+);
+
+/// The columns and joins that read [`Recorded`] for the member `$2` of server `$1` (whose
+/// contact key is `$3`), after `SELECT` and the query's own columns: one row even for
+/// someone not recorded, so other columns can be read in the same statement.
+pub(super) const RECORDED_FROM: &str = "m.display_name, s.name,
+        (SELECT COUNT(*) FROM forgotten_contacts f WHERE f.server_id = $1 AND f.contact = $3),
+        r.role, r.school_id
+     FROM (SELECT 1 AS one) AS one
+     LEFT JOIN members m ON m.server_id = $1 AND m.user_id = $2
+     LEFT JOIN servers s ON s.id = m.server_id
+     LEFT JOIN member_roles r ON r.server_id = m.server_id AND r.user_id = m.user_id";
+
+impl Recorded {
+    pub(super) fn from_rows(rows: impl IntoIterator<Item = RecordedRow>) -> Self {
+        Self(rows.into_iter().filter(|row| row.0.is_some()).collect())
+    }
+
+    /// Whether the store holds `seen` exactly: the server under its name, the member under
+    /// their name with these roles and no others, and, for the person themselves, no
+    /// forgotten mark to lift. Recording it again would change nothing.
+    fn holds(&self, seen: &MemberSighting<'_>, themselves: bool) -> bool {
+        let Some((Some(name), Some(server_name), forgotten, _, _)) = self.0.first() else {
+            return false;
+        };
+        if name != seen.display_name
+            || server_name != seen.server_name
+            || (themselves && *forgotten > 0)
+        {
+            return false;
+        }
+        let mut held = Vec::with_capacity(self.0.len());
+        for (_, _, _, role, school_id) in &self.0 {
+            let Some(role) = role else { continue };
+            let Ok(role) = Role::parse(role) else {
+                // A role this program no longer knows: recording them again replaces it.
+                return false;
+            };
+            held.push(Grant {
+                role,
+                school_id: *school_id,
+            });
+        }
+        let mut seen_grants = seen.grants.to_vec();
+        held.sort();
+        seen_grants.sort();
+        seen_grants.dedup();
+        held == seen_grants
+    }
+}
+
+/// How `user` was last recorded in `server` (see [`Recorded`]), in one statement.
+async fn recorded(db: &Db, server: ServerId, user: UserId) -> anyhow::Result<Recorded> {
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {RECORDED_FROM}"));
+    let sql: &'static str = SQL.as_str();
     let rows: Vec<RecordedRow> = on_backend!(db, pool => {
-        sqlx::query_as(
-            "SELECT m.display_name, s.name,
-                    (SELECT COUNT(*) FROM forgotten_contacts f WHERE f.server_id = $1 AND f.contact = $3),
-                    r.role, r.school_id
-             FROM members m
-             JOIN servers s ON s.id = m.server_id
-             LEFT JOIN member_roles r ON r.server_id = m.server_id AND r.user_id = m.user_id
-             WHERE m.server_id = $1 AND m.user_id = $2",
-        )
-        .bind(server)
-        .bind(user)
-        .bind(contact_key(server, user))
-        .fetch_all(pool)
-        .await
+        sqlx::query_as(sql)
+            .bind(server)
+            .bind(user)
+            .bind(contact_key(server, user))
+            .fetch_all(pool)
+            .await
     })
     .context("reading how a member was last recorded")?;
-    let Some((name, server_name, forgotten, _, _)) = rows.first() else {
-        return Ok(false);
-    };
-    if name != seen.display_name
-        || server_name != seen.server_name
-        || (themselves && *forgotten > 0)
-    {
-        return Ok(false);
-    }
-    let mut held = Vec::with_capacity(rows.len());
-    for (_, _, _, role, school_id) in &rows {
-        let Some(role) = role else { continue };
-        let Ok(role) = Role::parse(role) else {
-            // A role this program no longer knows: recording them again replaces it.
-            return Ok(false);
-        };
-        held.push(Grant {
-            role,
-            school_id: *school_id,
-        });
-    }
-    let mut seen_grants = seen.grants.to_vec();
-    held.sort();
-    seen_grants.sort();
-    seen_grants.dedup();
-    Ok(held == seen_grants)
+    Ok(Recorded::from_rows(rows))
 }
 
 /// Replaces the coachbot roles `$user` holds in `$server` with `$grants`, inside the

@@ -20,6 +20,7 @@ pub mod gauges;
 pub mod goals;
 pub mod holdings;
 pub mod indicators;
+mod kept;
 pub mod member_list;
 pub mod members;
 pub mod next_steps;
@@ -43,20 +44,26 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
-pub(crate) use write::BeginWrite;
+pub use kept::KeptPool;
+pub(crate) use write::{BeginWrite, together};
 
-/// A connection pool to one of the two engines.
+/// A connection pool to one of the two engines (sqlx's, keeping a few connections between
+/// queries: see [`KeptPool`]).
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
+    Sqlite(KeptPool<sqlx::Sqlite>),
+    Postgres(KeptPool<sqlx::Postgres>),
 }
+
+/// Connections in each pool, and how many of them a [`KeptPool`] keeps between queries: the
+/// rest stay in sqlx's pool for transactions.
+const SQLITE_CONNECTIONS: u32 = 8;
+const POSTGRES_CONNECTIONS: u32 = 10;
+pub(crate) const KEPT: usize = 4;
 
 /// Which engine a [`Db`] talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,21 +225,21 @@ impl Db {
             // Each query would otherwise cost a ping first; a broken connection fails its query,
             // which the caller retries like any other failure.
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(SQLITE_CONNECTIONS)
                 .test_before_acquire(false)
                 .connect_with(options)
                 .await
                 .with_context(|| format!("opening the SQLite database {url}"))?;
-            Ok(Self::Sqlite(pool))
+            Ok(Self::Sqlite(KeptPool::new(pool, KEPT)))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
-                .max_connections(10)
+                .max_connections(POSTGRES_CONNECTIONS)
                 .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await
                 .context("connecting to PostgreSQL (check DATABASE_URL)")?;
-            Ok(Self::Postgres(pool))
+            Ok(Self::Postgres(KeptPool::new(pool, KEPT)))
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:")
         }
@@ -248,8 +255,8 @@ impl Db {
     /// Applies the migrations in `migrations/<backend>/`.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
-            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(&**pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(&**pool).await,
         }
         .context("applying database migrations")
     }

@@ -98,27 +98,46 @@ impl NewRow {
     }
 }
 
+/// The `INSERT` of one [`NewRow`] (nothing when its key exists), its nine placeholders
+/// numbered from `$first`; [`bind_row!`] binds them in order.
+pub(crate) fn insert_sql(first: usize) -> String {
+    let p: Vec<String> = (first..first + 9).map(|n| format!("${n}")).collect();
+    format!(
+        "INSERT INTO outbox
+             (key, server_id, kind, payload, person_id, status, not_before, created_at, lease_owner, lease_until)
+         VALUES ({}, {}, {}, {}, {}, 'pending', {}, {}, {}, {}) ON CONFLICT (key) DO NOTHING",
+        p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8]
+    )
+}
+
+/// Binds a [`NewRow`] written at `$now` to `$query`, in [`insert_sql`]'s order.
+macro_rules! bind_row {
+    ($query:expr, $row:expr, $now:expr) => {{
+        let row: &$crate::store::outbox::NewRow = $row;
+        $query
+            .bind(row.key.clone())
+            .bind(row.server_id)
+            .bind(row.kind)
+            .bind(row.payload.clone())
+            .bind(row.person_id)
+            .bind(row.not_before)
+            .bind($now)
+            .bind(row.held.as_ref().map(|held| held.owner.clone()))
+            .bind(row.held.as_ref().map(|held| held.until))
+    }};
+}
+pub(crate) use bind_row;
+
 /// Inserts a [`NewRow`] inside the transaction `$tx` at `$now` (nothing when its key exists);
 /// evaluates to the query's result.
 macro_rules! insert_row {
     ($tx:expr, $row:expr, $now:expr) => {{
-        let row: &$crate::store::outbox::NewRow = $row;
-        sqlx::query(
-            "INSERT INTO outbox
-                 (key, server_id, kind, payload, person_id, status, not_before, created_at, lease_owner, lease_until)
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8, $9) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(row.key.clone())
-        .bind(row.server_id)
-        .bind(row.kind)
-        .bind(row.payload.clone())
-        .bind(row.person_id)
-        .bind(row.not_before)
-        .bind($now)
-        .bind(row.held.as_ref().map(|held| held.owner.clone()))
-        .bind(row.held.as_ref().map(|held| held.until))
-        .execute(&mut *$tx)
-        .await
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| $crate::store::outbox::insert_sql(1));
+        let sql: &'static str = SQL.as_str();
+        $crate::store::outbox::bind_row!(sqlx::query(sql), $row, $now)
+            .execute(&mut *$tx)
+            .await
     }};
 }
 pub(crate) use insert_row;

@@ -5,17 +5,18 @@
 //! database holds, whichever process (sharing PostgreSQL) made the change.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::calendar::{self, SchoolBreak};
-use super::members::{self, RoleMapping};
+use super::members::{self, Recorded, RoleMapping};
 use super::schools::{self, School};
 use super::{Db, on_backend, servers};
 use crate::domain::dates::DateOrder;
-use crate::domain::ids::{SchoolId, ServerId};
+use crate::domain::forget::contact_key;
+use crate::domain::ids::{SchoolId, ServerId, UserId};
 use crate::domain::roles::Grant;
 
 /// A server's settings as the database held them at one version.
@@ -62,14 +63,35 @@ impl Settings {
     /// The server's settings as the database holds them now: one query when this process
     /// already holds the current version, a fresh read otherwise.
     pub async fn of(&self, db: &Db, server_id: ServerId) -> anyhow::Result<ServerSettings> {
-        let (version, framework_loaded_at) = version(db, server_id).await?;
+        Ok(self.read(db, server_id, None).await?.0)
+    }
+
+    /// The server's settings, as [`Settings::of`] reads them, and how `user_id` was last
+    /// recorded there, read in the same statement: what every command reads of its caller.
+    pub async fn with_member(
+        &self,
+        db: &Db,
+        server_id: ServerId,
+        user_id: UserId,
+    ) -> anyhow::Result<(ServerSettings, Recorded)> {
+        self.read(db, server_id, Some(user_id)).await
+    }
+
+    async fn read(
+        &self,
+        db: &Db,
+        server_id: ServerId,
+        member: Option<UserId>,
+    ) -> anyhow::Result<(ServerSettings, Recorded)> {
+        let (version, framework_loaded_at, recorded) = version(db, server_id, member).await?;
         if let Some((kept, settings)) = self.kept().get(&server_id)
             && *kept == version
         {
-            return Ok(ServerSettings {
+            let settings = ServerSettings {
                 framework_loaded_at,
                 ..settings.clone()
-            });
+            };
+            return Ok((settings, recorded));
         }
         let settings = ServerSettings {
             mappings: members::mappings(db, server_id).await?.into(),
@@ -80,27 +102,50 @@ impl Settings {
         };
         // A change between the two reads of the version may be half in what was read: it is
         // good for this command (it is at least as new as the first read), but not kept.
-        if self::version(db, server_id).await?.0 == version {
+        if self::version(db, server_id, None).await?.0 == version {
             self.kept().insert(server_id, (version, settings.clone()));
         }
-        Ok(settings)
+        Ok((settings, recorded))
     }
 }
 
-/// The server's settings version (0 until its settings first change), and when its own
-/// framework was loaded, in one query.
-async fn version(db: &Db, server_id: ServerId) -> anyhow::Result<(i64, Option<DateTime<Utc>>)> {
-    let (version, loaded_at): (Option<i64>, Option<DateTime<Utc>>) = on_backend!(db, pool => {
-        sqlx::query_as(
+/// The server's settings version (0 until its settings first change), when its own
+/// framework was loaded, and, for a `member`, how they were last recorded: one query.
+async fn version(
+    db: &Db,
+    server_id: ServerId,
+    member: Option<UserId>,
+) -> anyhow::Result<(i64, Option<DateTime<Utc>>, Recorded)> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
             "SELECT (SELECT version FROM settings_versions WHERE server_id = $1),
-                    (SELECT loaded_at FROM frameworks WHERE server_id = $1)",
+                    (SELECT loaded_at FROM frameworks WHERE server_id = $1),
+                    {}",
+            members::RECORDED_FROM
         )
-        .bind(server_id)
-        .fetch_one(pool)
-        .await
+    });
+    let sql: &'static str = SQL.as_str();
+    type Row = (
+        Option<i64>,
+        Option<DateTime<Utc>>,
+        Option<String>,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<SchoolId>,
+    );
+    let rows: Vec<Row> = on_backend!(db, pool => {
+        sqlx::query_as(sql)
+            .bind(server_id)
+            .bind(member)
+            .bind(member.map(|user| contact_key(server_id, user)))
+            .fetch_all(pool)
+            .await
     })
     .context("reading the server's settings version")?;
-    Ok((version.unwrap_or(0), loaded_at))
+    let (version, loaded_at) = rows.first().map_or((None, None), |row| (row.0, row.1));
+    let recorded = Recorded::from_rows(rows.into_iter().map(|r| (r.2, r.3, r.4, r.5, r.6)));
+    Ok((version.unwrap_or(0), loaded_at, recorded))
 }
 
 #[cfg(test)]

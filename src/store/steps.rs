@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::barriers::{NewBarrier, insert_barrier};
 use super::outbox::{Announcement, announce_in};
-use super::{BeginWrite as _, Db, on_backend};
+use super::{Backend, BeginWrite as _, Db, on_backend, together};
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 use crate::domain::plan::StepStatus;
 
@@ -90,7 +90,8 @@ async fn insert(
     now: DateTime<Utc>,
     announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<ActionStep> {
-    let made = on_backend!(db, pool => {
+    // In a block of its own, so that every error gets the context below.
+    let made = on_backend!(db, pool => async {
         let mut tx = pool.begin_write().await?;
         // The step as stored comes back with the insert (no read after the commit).
         let step: ActionStep = sqlx::query_as(
@@ -112,23 +113,7 @@ async fn insert(
         .fetch_one(&mut *tx)
         .await?;
         let id = step.id;
-        if !new.owners.is_empty() {
-            // Every owner in one statement: a step has a few (one statement text per count).
-            let mut owners = sqlx::query(sqlx::AssertSqlSafe(owners_insert(new.owners.len()))).bind(id);
-            for owner in new.owners {
-                owners = owners.bind(*owner);
-            }
-            owners.execute(&mut *tx).await?;
-        }
-        sqlx::query(
-            "INSERT INTO step_updates (step_id, author_id, at, kind, new_status) VALUES ($1, $2, $3, 'created', 'planned')",
-        )
-        .bind(id)
-        .bind(new.author)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let made = if let Some(agreement) = agreement {
+        if let Some(agreement) = agreement {
             // Only an agreement not yet a step is linked; a second click finds it taken (under
             // PostgreSQL the second UPDATE waits for the first and then sees its step).
             let linked = sqlx::query(
@@ -140,30 +125,53 @@ async fn insert(
             .await?;
             if linked.rows_affected() == 0 {
                 tx.rollback().await?;
-                None
-            } else {
-                announce_in!(tx, announce, id.get(), now);
-                tx.commit().await?;
-                Some(step)
+                return Ok(None);
             }
-        } else {
-            announce_in!(tx, announce, id.get(), now);
-            tx.commit().await?;
-            Some(step)
-        };
-        Ok::<_, sqlx::Error>(made)
-    })
+        }
+        // The owners, the log's first entry and the announcement go in one trip: `$1` is the
+        // step, then its owners, then the author and the time, then the outbox row.
+        let row = announce.map(|a| a.row(id.get(), now)).transpose()?;
+        let rest = with_step(db.backend(), new.owners.len(), row.is_some());
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(rest)).bind(id);
+        for owner in new.owners {
+            query = query.bind(*owner);
+        }
+        query = query.bind(new.author).bind(now);
+        if let Some(row) = &row {
+            query = super::outbox::bind_row!(query, row, now);
+        }
+        query.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(Some(step))
+    }
+    .await)
     .context("adding a step")?;
     made.ok_or_else(|| crate::error::UserError::AlreadyAStep.into())
 }
 
-/// `INSERT` of `count` owners of step `$1`: the owners are `$2`, `$3`, …
-fn owners_insert(count: usize) -> String {
-    let rows: Vec<String> = (0..count).map(|i| format!("($1, ${})", i + 2)).collect();
-    format!(
-        "INSERT INTO step_owners (step_id, user_id) VALUES {} ON CONFLICT DO NOTHING",
-        rows.join(", ")
-    )
+/// What is written with a new step `$1`, as one text (see [`together`]): its `owners`
+/// (`$2` …), the log's `created` entry by `$n+2` at `$n+3`, and, when `announced`, the outbox
+/// row from `$n+4` on.
+fn with_step(backend: Backend, owners: usize, announced: bool) -> String {
+    let author = owners + 2;
+    let mut statements = Vec::with_capacity(3);
+    if owners > 0 {
+        let rows: Vec<String> = (0..owners).map(|i| format!("($1, ${})", i + 2)).collect();
+        statements.push(format!(
+            "INSERT INTO step_owners (step_id, user_id) VALUES {} ON CONFLICT DO NOTHING",
+            rows.join(", ")
+        ));
+    }
+    statements.push(format!(
+        "INSERT INTO step_updates (step_id, author_id, at, kind, new_status)
+         VALUES ($1, ${author}, ${}, 'created', 'planned')",
+        author + 1
+    ));
+    if announced {
+        statements.push(super::outbox::insert_sql(author + 2));
+    }
+    let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
+    together(backend, &statements)
 }
 
 /// The step with this id in this server (never another server's).

@@ -107,6 +107,28 @@ impl BeginWrite for PgPool {
     }
 }
 
+/// Statements that write together, made into one text to send as one: on SQLite the
+/// statements separated by `;` (its connection's thread runs them in turn, one trip there and
+/// back instead of one each), on PostgreSQL one statement whose first parts are data-modifying
+/// `WITH` clauses (one round trip). Their `$n` placeholders number one list of arguments, and
+/// none of them may return rows. On PostgreSQL the parts see the database as it was before
+/// the statement: none may read what another part writes.
+pub(crate) fn together(backend: super::Backend, statements: &[&str]) -> String {
+    match (backend, statements) {
+        (_, [one]) => (*one).to_owned(),
+        (super::Backend::Sqlite, _) => statements.join(";\n"),
+        (super::Backend::Postgres, [parts @ .., last]) => {
+            let parts: Vec<String> = parts
+                .iter()
+                .enumerate()
+                .map(|(i, part)| format!("part_{i} AS ({part})"))
+                .collect();
+            format!("WITH {}\n{last}", parts.join(",\n"))
+        }
+        (super::Backend::Postgres, []) => String::new(),
+    }
+}
+
 /// The write turn of the database file `pool` opens: one per file in this process, however
 /// many pools open it.
 fn turns_of(pool: &SqlitePool) -> Arc<Semaphore> {
@@ -128,7 +150,7 @@ mod tests {
 
     async fn sqlite(url: &str) -> SqlitePool {
         match Db::connect(url).await.expect("the database opens") {
-            Db::Sqlite(pool) => pool,
+            Db::Sqlite(pool) => (*pool).clone(),
             Db::Postgres(_) => unreachable!("a sqlite: URL"),
         }
     }
@@ -181,6 +203,30 @@ mod tests {
             .await
             .expect("the counter reads");
         assert_eq!(n, 100);
+    }
+
+    /// One statement stays as it is; several are joined by `;` for SQLite and become `WITH`
+    /// parts of the last for PostgreSQL.
+    #[test]
+    fn statements_are_put_together_for_each_engine() {
+        use crate::store::Backend;
+        let one = ["INSERT INTO a VALUES ($1)"];
+        assert_eq!(together(Backend::Sqlite, &one), one[0]);
+        assert_eq!(together(Backend::Postgres, &one), one[0]);
+        let three = [
+            "INSERT INTO a VALUES ($1)",
+            "INSERT INTO b VALUES ($1, $2)",
+            "INSERT INTO c VALUES ($3)",
+        ];
+        assert_eq!(
+            together(Backend::Sqlite, &three),
+            "INSERT INTO a VALUES ($1);\nINSERT INTO b VALUES ($1, $2);\nINSERT INTO c VALUES ($3)"
+        );
+        assert_eq!(
+            together(Backend::Postgres, &three),
+            "WITH part_0 AS (INSERT INTO a VALUES ($1)),\npart_1 AS (INSERT INTO b VALUES ($1, $2))\n\
+             INSERT INTO c VALUES ($3)"
+        );
     }
 
     /// A writer that rolls back, or is dropped mid-way, gives the turn back.

@@ -92,14 +92,19 @@ async fn add(
         school.time_zone.name(),
         caller.settings.date_order,
     )?;
-    let owner_ids = owners_of(
+    let owners = owners_of(
         ctx,
         &caller,
         &school,
         &[Some(&owner), owner2.as_ref(), owner3.as_ref()],
     )
     .await?;
-    let names = Names::load_for(ctx, caller.guild_id, &owner_ids).await?;
+    let owner_ids: Vec<UserId> = owners.iter().map(|o| o.id).collect();
+    // Named as just recorded: no read of the names back.
+    let names: Names = owners
+        .into_iter()
+        .filter_map(|o| Some((o.id, o.name?)))
+        .collect();
     let line = |id: i64| {
         format!(
             "New step #{id} for {}: “{title}”, owned by {}, due {}.",
@@ -199,7 +204,7 @@ async fn owners_of(
     caller: &Caller,
     school: &School,
     given: &[Option<&serenity::User>],
-) -> Result<Vec<UserId>, Error> {
+) -> Result<Vec<owners::Named>, Error> {
     let mut owners: Vec<&serenity::User> = Vec::new();
     for user in given.iter().flatten() {
         if !owners.iter().any(|o| o.id == user.id) {

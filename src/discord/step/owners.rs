@@ -22,7 +22,7 @@ pub(super) async fn check_owner(
     caller: &Caller,
     school: &School,
     user: &serenity::User,
-) -> Result<UserId, Error> {
+) -> Result<Named, Error> {
     let refused = |name: &str| UserError::OwnerWithoutRole {
         name: crate::domain::text::clip(name, 40),
         school: school.name.clone(),
@@ -42,7 +42,15 @@ pub(in crate::discord) async fn check_member(
         name: crate::domain::text::clip(name, 40),
         school: school.name.clone(),
     };
-    check_role_at(ctx, caller, school, user, &refused).await
+    Ok(check_role_at(ctx, caller, school, user, &refused).await?.id)
+}
+
+/// A member named in a command, as recorded.
+pub(super) struct Named {
+    pub id: UserId,
+    /// The name recorded for them; None for someone forgotten here, whose name is kept
+    /// nowhere (what the bot writes shows a mention instead).
+    pub name: Option<String>,
 }
 
 async fn check_role_at(
@@ -51,7 +59,7 @@ async fn check_role_at(
     school: &School,
     user: &serenity::User,
     refused: &(dyn Fn(&str) -> UserError + Send + Sync),
-) -> Result<UserId, Error> {
+) -> Result<Named, Error> {
     let name = scope::user_name(user);
     let refused = || refused(&name);
     // Discord resolves each member named in a command, with their roles; someone who is not
@@ -60,7 +68,7 @@ async fn check_role_at(
     let db = &ctx.data().db;
     let grants = caller.settings.grants_for(&roles);
     let display = member_name(ctx, user.id).unwrap_or(name.clone());
-    members::record(
+    let on_record = members::record(
         db,
         &MemberSighting {
             server_id: caller.guild_id,
@@ -78,7 +86,10 @@ async fn check_role_at(
         discord_admin: false,
     };
     if access.may_own_steps(school.id) {
-        Ok(user.id.into())
+        Ok(Named {
+            id: user.id.into(),
+            name: on_record.then_some(display),
+        })
     } else {
         Err(refused().into())
     }
