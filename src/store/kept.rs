@@ -5,7 +5,10 @@
 //! one of the connections it keeps (or one from the pool), and puts it back among them
 //! without the ping once the query has finished. A connection whose query did not finish
 //! (its future dropped midway, or an error) goes back to sqlx's pool, which tests it as
-//! before. Transactions (`begin`, `begin_write`) come from sqlx's pool, through `Deref`.
+//! before. Transactions (`begin`, `begin_write`) come from sqlx's pool, through `Deref`;
+//! a text that opens and ends its own transaction runs on a kept connection through
+//! [`KeptPool::whole`], which closes the connection rather than keep it if the text did not
+//! run to its end.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -74,6 +77,15 @@ impl<DB: Database> KeptPool<DB> {
         })
     }
 
+    /// A connection for a text that opens and ends its own transaction (`BEGIN …; …;
+    /// COMMIT`, sent as one trip): kept again once [`Whole::ran`] says the text ran to its
+    /// end. Otherwise (an error, or its future dropped midway) the connection may still be
+    /// inside the transaction, so it is closed, which rolls the transaction back, and no other
+    /// query ever runs on it.
+    pub(crate) async fn whole(&self) -> sqlx::Result<Whole<DB>> {
+        Ok(Whole(self.connection().await?))
+    }
+
     /// How many connections are kept idle now.
     pub fn kept_idle(&self) -> usize {
         self.kept.idle().len()
@@ -129,6 +141,41 @@ impl<DB: Database> Drop for Held<DB> {
         }
         // Unfinished, or enough kept: back to sqlx's pool, which tests it.
         drop(conn);
+    }
+}
+
+/// A connection for one text that holds a whole transaction (see [`KeptPool::whole`]).
+pub(crate) struct Whole<DB: Database>(Held<DB>);
+
+impl<DB: Database> Whole<DB> {
+    /// The text ran to its end (its transaction is over): the connection may be kept.
+    pub(crate) fn ran(mut self) {
+        self.0.finished = true;
+    }
+}
+
+impl<DB: Database> Deref for Whole<DB> {
+    type Target = DB::Connection;
+
+    fn deref(&self) -> &DB::Connection {
+        &self.0
+    }
+}
+
+impl<DB: Database> DerefMut for Whole<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.0
+    }
+}
+
+impl<DB: Database> Drop for Whole<DB> {
+    fn drop(&mut self) {
+        if !self.0.finished
+            && let Some(conn) = self.0.conn.as_mut()
+        {
+            // Closed rather than tested and reused: it may be inside the transaction.
+            conn.close_on_drop();
+        }
     }
 }
 
@@ -314,6 +361,51 @@ mod tests {
             .expect("the pool answers");
         assert_eq!(n, 2);
         assert_eq!(pool.kept_idle(), 1);
+    }
+
+    /// A text holding a whole transaction that fails midway leaves nothing written, and its
+    /// connection, which may still be inside the transaction, is closed: the next queries run
+    /// outside it, and another writer is not locked out.
+    #[tokio::test]
+    async fn a_whole_transaction_that_fails_midway_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let pool = sqlite(&dir).await;
+        sqlx::query("CREATE TABLE t (n INTEGER NOT NULL UNIQUE)")
+            .execute(&pool)
+            .await
+            .expect("the table is made");
+        let text =
+            "BEGIN IMMEDIATE; INSERT INTO t (n) VALUES ($1); INSERT INTO t (n) VALUES ($2); COMMIT";
+        let mut whole = pool.whole().await.expect("a connection");
+        let failed = sqlx::query(text)
+            .bind(1_i64)
+            .bind(1_i64)
+            .execute(&mut *whole)
+            .await;
+        assert!(failed.is_err(), "the second insert breaks the unique rule");
+        drop(whole);
+        assert_eq!(pool.kept_idle(), 0, "its connection is not kept");
+        let mut whole = pool.whole().await.expect("a connection");
+        sqlx::query(text)
+            .bind(2_i64)
+            .bind(3_i64)
+            .execute(&mut *whole)
+            .await
+            .expect("a whole transaction runs");
+        whole.ran();
+        assert_eq!(pool.kept_idle(), 1, "a finished one's connection is kept");
+        // Seen from another connection: only the finished transaction's rows.
+        let mut other = pool.begin().await.expect("a transaction");
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM t ORDER BY n")
+            .fetch_all(&mut *other)
+            .await
+            .expect("the rows are read");
+        assert_eq!(rows, [2, 3]);
+        sqlx::query("INSERT INTO t (n) VALUES (4)")
+            .execute(&mut *other)
+            .await
+            .expect("nobody else holds the write lock");
+        other.commit().await.expect("it commits");
     }
 
     /// Closing gives the kept connections back and closes the pool without waiting on them.

@@ -83,6 +83,15 @@ pub async fn add_for_agreement(
     insert(db, new, Some(agreement_id), now, announce).await
 }
 
+/// The new step's row, `$1` … `$8`: server, school, focus, title, due, resources, author,
+/// time; the step as stored comes back (no read after the commit).
+const INSERT_STEP: &str = "INSERT INTO action_steps
+         (server_id, school_id, focus_id, title, due_on, status, resources, created_by, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8, $8)
+     RETURNING id, server_id, school_id, focus_id,
+         (SELECT f.indicator_id FROM focus_indicators f WHERE f.id = action_steps.focus_id) AS indicator_id,
+         title, due_on, status, resources, created_by, created_at, updated_at";
+
 async fn insert(
     db: &Db,
     new: &NewStep<'_>,
@@ -90,36 +99,102 @@ async fn insert(
     now: DateTime<Utc>,
     announce: Option<&Announcement<'_>>,
 ) -> anyhow::Result<ActionStep> {
-    // In a block of its own, so that every error gets the context below.
-    let made = on_backend!(db, pool => async {
-        let mut tx = pool.begin_write().await?;
-        // The step as stored comes back with the insert (no read after the commit).
-        let step: ActionStep = sqlx::query_as(
-            "INSERT INTO action_steps
-                 (server_id, school_id, focus_id, title, due_on, status, resources, created_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'planned', $6, $7, $8, $8)
-             RETURNING id, server_id, school_id, focus_id,
-                 (SELECT f.indicator_id FROM focus_indicators f WHERE f.id = action_steps.focus_id) AS indicator_id,
-                 title, due_on, status, resources, created_by, created_at, updated_at",
-        )
-        .bind(new.server_id)
-        .bind(new.school_id)
-        .bind(new.focus_id)
-        .bind(new.title.to_owned())
-        .bind(new.due_on)
-        .bind(new.resources.map(str::to_owned))
-        .bind(new.author)
-        .bind(now)
-        .fetch_one(&mut *tx)
+    let made = match (db, agreement) {
+        (Db::Sqlite(pool), None) => insert_on_sqlite(pool, new, now, announce).await.map(Some),
+        _ => insert_in_tx(db, new, agreement, now, announce).await,
+    }
+    .context("adding a step")?;
+    made.ok_or_else(|| crate::error::UserError::AlreadyAStep.into())
+}
+
+/// Binds the step's row to `query`, in [`INSERT_STEP`]'s order (`$1` … `$8`).
+macro_rules! bind_step {
+    ($query:expr, $new:expr, $now:expr) => {{
+        let new: &NewStep<'_> = $new;
+        $query
+            .bind(new.server_id)
+            .bind(new.school_id)
+            .bind(new.focus_id)
+            .bind(new.title.to_owned())
+            .bind(new.due_on)
+            .bind(new.resources.map(str::to_owned))
+            .bind(new.author)
+            .bind($now)
+    }};
+}
+
+/// Binds what [`with_step`] writes with the step, in its order: the owners, the author and
+/// the time, then the announcement's row.
+macro_rules! bind_with_step {
+    ($query:expr, $new:expr, $now:expr, $row:expr) => {{
+        let new: &NewStep<'_> = $new;
+        let mut query = $query;
+        for owner in new.owners {
+            query = query.bind(*owner);
+        }
+        query = query.bind(new.author).bind($now);
+        if let Some(row) = $row {
+            query = super::outbox::bind_row!(query, row, $now);
+        }
+        query
+    }};
+}
+
+/// The insert on SQLite: a transaction the texts open and end themselves, in two trips to
+/// the connection's thread (`BEGIN IMMEDIATE` and the step; then what goes with it and
+/// `COMMIT`), while this process's write turn is held: the turn is held for two trips
+/// rather than four. A failure between them closes the connection, which rolls back.
+async fn insert_on_sqlite(
+    pool: &super::KeptPool<sqlx::Sqlite>,
+    new: &NewStep<'_>,
+    now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
+) -> sqlx::Result<ActionStep> {
+    static BEGIN_AND_STEP: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE;\n{INSERT_STEP}"));
+    let _turn = pool.write_turn().await?;
+    let mut conn = pool.whole().await?;
+    // Every row of the text is gathered, so that it runs to its end: only the insert
+    // returns one.
+    let step: ActionStep = bind_step!(sqlx::query_as(BEGIN_AND_STEP.as_str()), new, now)
+        .fetch_all(&mut *conn)
+        .await?
+        .pop()
+        .ok_or(sqlx::Error::RowNotFound)?;
+    let row = announce.map(|a| a.row(step.id.get(), now)).transpose()?;
+    let mut rest = with_step("$1", 2, new.owners.len(), row.is_some());
+    rest.push("COMMIT".to_owned());
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let query = sqlx::query(sqlx::AssertSqlSafe(together(Backend::Sqlite, &rest))).bind(step.id);
+    bind_with_step!(query, new, now, row.as_ref())
+        .execute(&mut *conn)
         .await?;
-        let id = step.id;
+    conn.ran();
+    Ok(step)
+}
+
+/// The insert in a transaction on sqlx's terms (PostgreSQL, and any step linked to an
+/// agreement): the agreement, when there is one, is linked in it, and nothing is written
+/// (None) when it already became a step.
+async fn insert_in_tx(
+    db: &Db,
+    new: &NewStep<'_>,
+    agreement: Option<i64>,
+    now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
+) -> sqlx::Result<Option<ActionStep>> {
+    on_backend!(db, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let step: ActionStep = bind_step!(sqlx::query_as(INSERT_STEP), new, now)
+            .fetch_one(&mut *tx)
+            .await?;
         if let Some(agreement) = agreement {
-            // Only an agreement not yet a step is linked; a second click finds it taken (under
-            // PostgreSQL the second UPDATE waits for the first and then sees its step).
+            // Only an agreement not yet a step is linked; a second click finds it taken
+            // (under PostgreSQL the second UPDATE waits for the first and then sees its step).
             let linked = sqlx::query(
                 "UPDATE session_agreements SET step_id = $1 WHERE id = $2 AND step_id IS NULL",
             )
-            .bind(id)
+            .bind(step.id)
             .bind(agreement)
             .execute(&mut *tx)
             .await?;
@@ -128,35 +203,28 @@ async fn insert(
                 return Ok(None);
             }
         }
-        // The owners, the log's first entry and the announcement go in one trip: `$1` is the
-        // step, then its owners, then the author and the time, then the outbox row.
-        let row = announce.map(|a| a.row(id.get(), now)).transpose()?;
-        let rest = with_step(db.backend(), new.owners.len(), row.is_some());
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(rest)).bind(id);
-        for owner in new.owners {
-            query = query.bind(*owner);
-        }
-        query = query.bind(new.author).bind(now);
-        if let Some(row) = &row {
-            query = super::outbox::bind_row!(query, row, now);
-        }
-        query.execute(&mut *tx).await?;
+        // The owners, the log's first entry and the announcement go in one trip.
+        let row = announce.map(|a| a.row(step.id.get(), now)).transpose()?;
+        let rest = with_step("$1", 2, new.owners.len(), row.is_some());
+        let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+        let query = sqlx::query(sqlx::AssertSqlSafe(together(db.backend(), &rest))).bind(step.id);
+        bind_with_step!(query, new, now, row.as_ref()).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok::<_, sqlx::Error>(Some(step))
+        Ok(Some(step))
     }
     .await)
-    .context("adding a step")?;
-    made.ok_or_else(|| crate::error::UserError::AlreadyAStep.into())
 }
 
-/// What is written with a new step `$1`, as one text (see [`together`]): its `owners`
-/// (`$2` …), the log's `created` entry by `$n+2` at `$n+3`, and, when `announced`, the outbox
-/// row from `$n+4` on.
-fn with_step(backend: Backend, owners: usize, announced: bool) -> String {
-    let author = owners + 2;
+/// What is written with a new step whose id is the SQL `step`: its `owners` (from
+/// `$first` on), the log's `created` entry by the next placeholder at the one after, and,
+/// when `announced`, the outbox row from the one after that.
+fn with_step(step: &str, first: usize, owners: usize, announced: bool) -> Vec<String> {
+    let author = first + owners;
     let mut statements = Vec::with_capacity(3);
     if owners > 0 {
-        let rows: Vec<String> = (0..owners).map(|i| format!("($1, ${})", i + 2)).collect();
+        let rows: Vec<String> = (0..owners)
+            .map(|i| format!("({step}, ${})", first + i))
+            .collect();
         statements.push(format!(
             "INSERT INTO step_owners (step_id, user_id) VALUES {} ON CONFLICT DO NOTHING",
             rows.join(", ")
@@ -164,14 +232,13 @@ fn with_step(backend: Backend, owners: usize, announced: bool) -> String {
     }
     statements.push(format!(
         "INSERT INTO step_updates (step_id, author_id, at, kind, new_status)
-         VALUES ($1, ${author}, ${}, 'created', 'planned')",
+         VALUES ({step}, ${author}, ${}, 'created', 'planned')",
         author + 1
     ));
     if announced {
         statements.push(super::outbox::insert_sql(author + 2));
     }
-    let statements: Vec<&str> = statements.iter().map(String::as_str).collect();
-    together(backend, &statements)
+    statements
 }
 
 /// The step with this id in this server (never another server's).
