@@ -315,6 +315,25 @@ impl Gateway {
             .map(|s| (s.intents, s.shard))
     }
 
+    /// A heartbeat on `connection` says the bot has every dispatch up to `seq`: a RESUME
+    /// will ask only for those after it, so the session's resume buffer lets them go (Discord
+    /// too keeps only what a resume may still ask for). Without this the buffer held the
+    /// last ten thousand dispatches of a long session, whole.
+    fn acknowledged(&self, connection: u64, seq: u64) {
+        let mut state = self.state();
+        let Some(session) = state
+            .sessions
+            .values_mut()
+            .find(|s| s.connection.as_ref().is_some_and(|(c, _)| *c == connection))
+        else {
+            return;
+        };
+        let seq = seq.min(session.seq);
+        while session.buffer.front().is_some_and(|(s, _, _)| *s <= seq) {
+            session.buffer.pop_front();
+        }
+    }
+
     /// Sends a dispatch on the session this connection carries (an answer to its request).
     fn reply_on(&self, connection: u64, event: &str, data: Value) {
         let mut state = self.state();
@@ -447,8 +466,13 @@ pub(crate) async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                     continue;
                 };
                 let outcome = match frame.get("op").and_then(Value::as_u64) {
-                    // Heartbeat → ACK.
-                    Some(1) => send(&mut socket, &json!({"op": 11})).await.map_err(|()| None),
+                    // Heartbeat → ACK; what it acknowledges leaves the resume buffer.
+                    Some(1) => {
+                        if let Some(seq) = frame.get("d").and_then(Value::as_u64) {
+                            shared.gateway.acknowledged(connection, seq);
+                        }
+                        send(&mut socket, &json!({"op": 11})).await.map_err(|()| None)
+                    }
                     Some(2) if authenticated => Err(Some(Close(4005, "Already authenticated."))),
                     Some(2) => identify(&shared, connection, &tx, &frame).map_err(Some),
                     Some(6) => resume(&shared, connection, &tx, &frame).map_err(Some),
@@ -1158,6 +1182,74 @@ mod tests {
         emu.shared.gateway.disconnected(2, Some(1000));
         let (tx, mut rx) = mpsc::unbounded_channel();
         resume(&emu.shared, 3, &tx, &frame).expect("answered");
+        assert_eq!(drain(&mut rx), [json!({"op": 9, "d": false})]);
+    }
+
+    /// A heartbeat's sequence lets the dispatches it acknowledges go from the resume buffer:
+    /// a long session holds only what a RESUME may still ask for. A RESUME from the
+    /// acknowledged sequence replays what came after; one from before it can no longer be
+    /// served (op 9), as on Discord.
+    #[tokio::test]
+    async fn a_heartbeat_lets_what_it_acknowledges_leave_the_resume_buffer() {
+        let emu = emulator().await;
+        let person = emu.add_user("Pat");
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        identify(
+            &emu.shared,
+            1,
+            &tx,
+            &identify_frame("t", intents::DIRECT_MESSAGES),
+        )
+        .expect("identify");
+        let ready = drain(&mut rx);
+        let session = ready[0]["d"]["session_id"]
+            .as_str()
+            .expect("session")
+            .to_owned();
+        let first = ready.last().and_then(|f| f["s"].as_u64()).expect("seq");
+        for n in 0..50 {
+            emu.send_dm(person, &format!("message {n}"));
+        }
+        let frames = drain(&mut rx);
+        assert_eq!(frames.len(), 50);
+        let buffered = |emu: &Emulator| {
+            let state = emu.shared.gateway.state();
+            state
+                .sessions
+                .get(&session)
+                .map(|s| s.buffer.len())
+                .expect("the session")
+        };
+        assert!(buffered(&emu) >= 50, "unacknowledged dispatches are kept");
+
+        let acked = first + 40;
+        emu.shared.gateway.acknowledged(1, acked);
+        assert_eq!(
+            buffered(&emu),
+            10,
+            "only the ten after the heartbeat's sequence remain"
+        );
+        emu.shared.gateway.acknowledged(1, u64::MAX);
+        assert_eq!(
+            buffered(&emu),
+            0,
+            "a sequence past the session's own lets all go"
+        );
+
+        emu.send_dm(person, "after the heartbeat");
+        emu.shared.gateway.disconnected(1, None);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let from = first + 50;
+        let frame = json!({"op": 6, "d": {"token": "t", "session_id": session, "seq": from}});
+        resume(&emu.shared, 2, &tx, &frame).expect("resume");
+        let frames = drain(&mut rx);
+        assert_eq!(events(&frames), ["MESSAGE_CREATE", "RESUMED"]);
+        assert_eq!(frames[0]["d"]["content"], json!("after the heartbeat"));
+
+        emu.shared.gateway.disconnected(2, None);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let stale = json!({"op": 6, "d": {"token": "t", "session_id": session, "seq": first}});
+        resume(&emu.shared, 3, &tx, &stale).expect("answered");
         assert_eq!(drain(&mut rx), [json!({"op": 9, "d": false})]);
     }
 
