@@ -150,6 +150,77 @@ e2e! {
 }
 
 e2e! {
+    /// Many ends recorded at once (on SQLite, written together while the write turn is
+    /// busy, several rows a statement) each land on their own row, and only where the
+    /// process ending it holds the lease: a hundred rows, every other one taken over by
+    /// process B, all ended by A at once while another write holds the turn. A's fifty
+    /// rows are sent with the message A gave each; B's fifty are untouched, and A hears
+    /// that it lost those leases. A row ended twice at once is recorded once.
+    async fn ends_recorded_at_once_each_land_on_their_own_row(bot) {
+        bot.plan().await;
+        let (b_db, _b) = other_process(bot).await;
+        let a_db = &bot.db;
+        let now = Utc::now();
+        let lease = TimeDelta::seconds(30);
+        let later = now + lease + TimeDelta::seconds(1);
+        let key = |n: usize| format!("notice:at-once-{n}");
+        let rows: Vec<NewRow> = (0..100)
+            .map(|n| {
+                let text = format!("Notice {n}");
+                let message = OutboxMessage::Notice { text, school_id: None };
+                NewRow::new(key(n), bot.ids.server(), Some(UserId::new(bot.ids.owner)), &message, now)
+                    .expect("a notice")
+            })
+            .collect();
+        outbox::enqueue(a_db, &rows, now).await.expect("queued");
+        let mut claimed = Vec::new();
+        for n in 0..100 {
+            let row = outbox::claim_key(a_db, &key(n), now, "process-a", now + lease).await.expect("A claims");
+            let row = row.expect("A holds the row");
+            if n % 2 == 1 {
+                let taken = outbox::claim_key(&b_db, &key(n), later, "process-b", later + lease).await;
+                taken.expect("B claims").expect("A's lease ran out: B takes the odd rows");
+            }
+            claimed.push(row);
+        }
+
+        // Another write holds the turn while A's ends queue behind it.
+        let holder = sqlx_hold(a_db).await;
+        let ends = claimed.iter().enumerate().map(|(n, row)| {
+            let message = 10_000 + u64::try_from(n).expect("small");
+            outbox::mark_sent(a_db, row, Some(message), later)
+        });
+        let twice = outbox::mark_sent(a_db, &claimed[0], Some(99), later);
+        let ends = async { tokio::join!(futures::future::join_all(ends), twice) };
+        let released = async {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            holder.release().await;
+        };
+        let ((ends, twice), ()) = tokio::join!(ends, released);
+        for (n, end) in ends.into_iter().enumerate() {
+            let end = end.expect("A's end is recorded or refused");
+            let expected = if n % 2 == 0 { Finished::Recorded } else { Finished::LeaseLost };
+            assert_eq!(end, expected, "row {n}");
+        }
+        assert_eq!(twice.expect("the second end of row 0"), Finished::LeaseLost, "row 0 is ended once");
+        for n in 0..100 {
+            let stored = outbox::by_key(a_db, &key(n)).await.expect("read").expect("row");
+            if n % 2 == 0 {
+                assert_eq!(stored.status, OutboxStatus::Sent, "row {n}");
+                let message = 10_000 + i64::try_from(n).expect("small");
+                assert_eq!(stored.message_id, Some(message), "row {n} has its own message");
+                assert_eq!((stored.lease_owner, stored.attempts), (None, 1), "row {n}");
+            } else {
+                assert_eq!(stored.status, OutboxStatus::Pending, "row {n}");
+                assert_eq!(stored.lease_owner.as_deref(), Some("process-b"), "row {n} is B's");
+                assert_eq!((stored.message_id, stored.attempts), (None, 0), "row {n}");
+            }
+        }
+        b_db.close().await;
+    }
+}
+
+e2e! {
     /// The same for the two places that finish a row with more than a status: composing a
     /// report into its messages, and recording a scheduled check-in as missed. After B took
     /// the row over, A's late write leaves nothing behind (no message queued, no miss
@@ -765,4 +836,44 @@ async fn migration_0024_keeps_the_newest_report_schedule_on_postgres() {
         include_str!("../../migrations/postgres/0024_one_report_schedule.sql"),
     )
     .await;
+}
+
+/// A transaction on a connection of its own that holds the outbox: SQLite's write lock, or
+/// on PostgreSQL a lock on every outbox row. Writes to the outbox wait until it is released.
+enum Holder {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+async fn sqlx_hold(db: &Db) -> Holder {
+    match db {
+        Db::Sqlite(pool) => {
+            let mut conn = pool.acquire().await.expect("a connection");
+            sqlx::raw_sql("BEGIN IMMEDIATE")
+                .execute(&mut *conn)
+                .await
+                .expect("the write lock");
+            Holder::Sqlite(conn)
+        }
+        Db::Postgres(pool) => {
+            let mut conn = pool.acquire().await.expect("a connection");
+            sqlx::raw_sql("BEGIN; SELECT id FROM outbox FOR UPDATE")
+                .execute(&mut *conn)
+                .await
+                .expect("the outbox's rows locked");
+            Holder::Postgres(conn)
+        }
+    }
+}
+
+impl Holder {
+    async fn release(self) {
+        match self {
+            Holder::Sqlite(mut conn) => sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map(drop),
+            Holder::Postgres(mut conn) => {
+                sqlx::raw_sql("COMMIT").execute(&mut *conn).await.map(drop)
+            }
+        }
+        .expect("released");
+    }
 }

@@ -4,10 +4,14 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::{BeginWrite as _, Db, db_id, on_backend, text_enum};
+use super::{BeginWrite as _, Db, on_backend, text_enum};
 use crate::domain::ids::{SchoolId, ServerId, UserId};
 pub use crate::domain::outbox::OutboxMessage;
 use crate::domain::outbox::Retry;
+pub use finish::Finished;
+use finish::{Finish, finish};
+
+mod finish;
 
 /// Where an outbox row stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -365,75 +369,6 @@ pub async fn next_ready(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
         .await
     })
     .context("reading the outbox")
-}
-
-/// How a delivery attempt ended, as stored on the row.
-struct Finish<'a> {
-    status: OutboxStatus,
-    error: Option<&'a str>,
-    not_before: Option<DateTime<Utc>>,
-    message_id: Option<u64>,
-    /// False for a 429: Discord said when; it is not a failed attempt.
-    counts: bool,
-}
-
-/// Whether a delivery's end was recorded on its row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Finished {
-    /// The row now says how the delivery ended.
-    Recorded,
-    /// Nothing changed: this process's lease ran out and another process took the row (or
-    /// already finished it). The row is theirs; what this process sent carried the row's
-    /// nonce, so Discord drops the copy.
-    LeaseLost,
-}
-
-/// Records how the delivery of `row` ended, if the process that claimed it still holds its
-/// lease: a process that stalled past its lease must not mark, retry or fail a row another
-/// process has taken over since (its finish would overwrite theirs).
-async fn finish(
-    db: &Db,
-    row: &OutboxRow,
-    end: Finish<'_>,
-    now: DateTime<Utc>,
-) -> anyhow::Result<Finished> {
-    let Some(owner) = row.lease_owner.as_deref() else {
-        anyhow::bail!("outbox row {} was finished without being claimed", row.key);
-    };
-    let changed = on_backend!(db, pool => {
-        // One statement: atomic on its own, so no transaction around it.
-        let _turn = pool.write_turn().await?;
-        sqlx::query(
-            "UPDATE outbox SET status = $1, last_error = $2, attempts = attempts + $3,
-                 lease_owner = NULL, lease_until = NULL,
-                 not_before = COALESCE($4, not_before),
-                 sent_at = CASE WHEN $1 = 'sent' THEN $5 ELSE sent_at END,
-                 message_id = COALESCE($6, message_id)
-             WHERE id = $7 AND status = 'pending' AND lease_owner = $8",
-        )
-        .bind(end.status.key())
-        .bind(end.error.map(str::to_owned))
-        .bind(i64::from(end.counts))
-        .bind(end.not_before)
-        .bind(now)
-        .bind(end.message_id.map(db_id))
-        .bind(row.id)
-        .bind(owner.to_owned())
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected())
-    })
-    .context("updating an outbox row")?;
-    if changed == 0 {
-        tracing::warn!(
-            key = %row.key,
-            owner,
-            status = end.status.key(),
-            "this process's lease on the outbox row ran out and another process took it: its end is theirs to record"
-        );
-        return Ok(Finished::LeaseLost);
-    }
-    Ok(Finished::Recorded)
 }
 
 /// Delivered; `message_id` is the message Discord created (None when an earlier attempt
