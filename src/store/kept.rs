@@ -37,14 +37,16 @@ impl<DB: Database> Clone for KeptPool<DB> {
 
 #[derive(Debug)]
 struct Kept<DB: Database> {
-    idle: Mutex<Vec<PoolConnection<DB>>>,
+    /// None once the pool is closing: a query that ends after that gives its connection
+    /// back to sqlx's pool, whose `close` waits for it, rather than keep it here for ever.
+    idle: Mutex<Option<Vec<PoolConnection<DB>>>>,
     /// At most this many are kept: fewer than the pool holds, so that transactions always
     /// find connections in sqlx's pool.
     keep: usize,
 }
 
 impl<DB: Database> Kept<DB> {
-    fn idle(&self) -> MutexGuard<'_, Vec<PoolConnection<DB>>> {
+    fn idle(&self) -> MutexGuard<'_, Option<Vec<PoolConnection<DB>>>> {
         self.idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -57,7 +59,7 @@ impl<DB: Database> KeptPool<DB> {
         Self {
             pool,
             kept: Arc::new(Kept {
-                idle: Mutex::new(Vec::with_capacity(keep)),
+                idle: Mutex::new(Some(Vec::with_capacity(keep))),
                 keep,
             }),
         }
@@ -65,7 +67,7 @@ impl<DB: Database> KeptPool<DB> {
 
     /// A connection for one query: a kept one, or one from the pool.
     async fn connection(&self) -> sqlx::Result<Held<DB>> {
-        let kept = self.kept.idle().pop();
+        let kept = self.kept.idle().as_mut().and_then(Vec::pop);
         let conn = match kept {
             Some(conn) => conn,
             None => self.pool.acquire().await?,
@@ -88,13 +90,13 @@ impl<DB: Database> KeptPool<DB> {
 
     /// How many connections are kept idle now.
     pub fn kept_idle(&self) -> usize {
-        self.kept.idle().len()
+        self.kept.idle().as_ref().map_or(0, Vec::len)
     }
 
     /// Gives the kept connections back to the pool and closes it (waiting, as sqlx's `close`
     /// does, for connections in use).
     pub async fn close(&self) {
-        let kept: Vec<_> = std::mem::take(&mut *self.kept.idle());
+        let kept = self.kept.idle().take();
         drop(kept);
         self.pool.close().await;
     }
@@ -134,7 +136,9 @@ impl<DB: Database> Drop for Held<DB> {
         let Some(conn) = self.conn.take() else { return };
         if self.finished {
             let mut idle = self.kept.idle();
-            if idle.len() < self.kept.keep {
+            if let Some(idle) = idle.as_mut()
+                && idle.len() < self.kept.keep
+            {
                 idle.push(conn);
                 return;
             }
@@ -268,6 +272,38 @@ mod tests {
             Db::Sqlite(pool) => pool,
             Db::Postgres(_) => unreachable!("a sqlite: URL"),
         }
+    }
+
+    /// A query that ends while the pool is closing gives its connection back to sqlx's
+    /// pool, so the close ends: kept, it would have held the close up for ever (a test's
+    /// bot, its tasks still querying as it stopped, hung so).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_query_that_ends_during_close_does_not_hold_it_up() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let pool = sqlite(&dir).await;
+        let slow = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                sqlx::query_scalar::<_, i64>(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)
+                     SELECT COUNT(*) FROM n",
+                )
+                .fetch_one(&pool)
+                .await
+            })
+        };
+        // Closed once the query holds its connection (none is kept before it).
+        assert_eq!(pool.kept_idle(), 0);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while pool.size() as usize <= pool.num_idle() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        tokio::time::timeout(Duration::from_secs(20), pool.close())
+            .await
+            .expect("the pool closes once the query has ended");
+        let counted = slow.await.expect("the query's task");
+        assert_eq!(counted.expect("the query ran to its end"), 3_000_000);
+        assert_eq!(pool.kept_idle(), 0, "nothing kept after the close");
     }
 
     /// Queries one after another run on one kept connection: the pool opens no other, and
