@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::barriers::{NewBarrier, insert_barrier};
 use super::outbox::{Announcement, announce_in};
-use super::{Backend, BeginWrite as _, Db, on_backend, together};
+use super::{BeginWrite as _, Db, on_backend, together};
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 use crate::domain::plan::StepStatus;
 
@@ -101,7 +101,13 @@ async fn insert(
 ) -> anyhow::Result<ActionStep> {
     let made = match (db, agreement) {
         (Db::Sqlite(pool), None) => insert_on_sqlite(pool, new, now, announce).await.map(Some),
-        _ => insert_in_tx(db, new, agreement, now, announce).await,
+        (Db::Sqlite(pool), Some(_)) => {
+            // A step made outside the one-text path: the next is read afresh.
+            let made = insert_in_tx(db, new, agreement, now, announce).await;
+            next_id::forget(&next_id::of(pool));
+            made
+        }
+        (Db::Postgres(_), _) => insert_in_tx(db, new, agreement, now, announce).await,
     }
     .context("adding a step")?;
     made.ok_or_else(|| crate::error::UserError::AlreadyAStep.into())
@@ -140,37 +146,140 @@ macro_rules! bind_with_step {
     }};
 }
 
-/// The insert on SQLite: a transaction the texts open and end themselves, in two trips to
-/// the connection's thread (`BEGIN IMMEDIATE` and the step; then what goes with it and
-/// `COMMIT`), while this process's write turn is held: the turn is held for two trips
-/// rather than four. A failure between them closes the connection, which rolls back.
+/// The insert on SQLite, in one trip to the connection's thread while this process's write
+/// turn is held: `BEGIN IMMEDIATE`, the step, its owners, its log's first entry, the
+/// announcement that names it, and `COMMIT`, as one text. The announcement's line holds the
+/// step's id, so the id is known before the insert ([`next_id`]). Should the text fail
+/// midway, or the command be dropped during it, the connection is closed, which rolls the
+/// transaction back ([`super::KeptPool::whole`]).
 async fn insert_on_sqlite(
     pool: &super::KeptPool<sqlx::Sqlite>,
     new: &NewStep<'_>,
     now: DateTime<Utc>,
     announce: Option<&Announcement<'_>>,
 ) -> sqlx::Result<ActionStep> {
-    static BEGIN_AND_STEP: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(|| format!("BEGIN IMMEDIATE;\n{INSERT_STEP}"));
     let _turn = pool.write_turn().await?;
+    let ids = next_id::of(pool);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let id = match next_id::known(&ids) {
+            Some(id) => id,
+            None => next_id::read(pool).await?,
+        };
+        match insert_as(pool, id, new, now, announce).await {
+            Ok(step) => {
+                next_id::made(&ids, step.id.get());
+                return Ok(step);
+            }
+            Err(error) => {
+                next_id::forget(&ids);
+                // Only the step's id is unique among what the text writes without `ON
+                // CONFLICT`: another writer took it (another process on the file, or a step
+                // made outside this path). Read the next id afresh and try again.
+                let taken = error
+                    .as_database_error()
+                    .is_some_and(|e| e.is_unique_violation());
+                if !taken || tries > 2 {
+                    return Err(error);
+                }
+            }
+        }
+    }
+}
+
+/// The one text of [`insert_on_sqlite`], with the step's id `id`.
+async fn insert_as(
+    pool: &super::KeptPool<sqlx::Sqlite>,
+    id: i64,
+    new: &NewStep<'_>,
+    now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
+) -> sqlx::Result<ActionStep> {
+    let row = announce.map(|a| a.row(id, now)).transpose()?;
+    let text = whole_insert(new.owners.len(), row.is_some());
+    let query = bind_step!(sqlx::query_as(sqlx::AssertSqlSafe(text)), new, now).bind(id);
     let mut conn = pool.whole().await?;
-    // Every row of the text is gathered, so that it runs to its end: only the insert
+    // Every row of the text is gathered, so that it runs to its end: only the step's insert
     // returns one.
-    let step: ActionStep = bind_step!(sqlx::query_as(BEGIN_AND_STEP.as_str()), new, now)
+    let step: ActionStep = bind_with_step!(query, new, now, row.as_ref())
         .fetch_all(&mut *conn)
         .await?
         .pop()
         .ok_or(sqlx::Error::RowNotFound)?;
-    let row = announce.map(|a| a.row(step.id.get(), now)).transpose()?;
-    let mut rest = with_step("$1", 2, new.owners.len(), row.is_some());
-    rest.push("COMMIT".to_owned());
-    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
-    let query = sqlx::query(sqlx::AssertSqlSafe(together(Backend::Sqlite, &rest))).bind(step.id);
-    bind_with_step!(query, new, now, row.as_ref())
-        .execute(&mut *conn)
-        .await?;
     conn.ran();
     Ok(step)
+}
+
+/// The text of [`insert_as`] for a step with `owners` owners, `announced` or not: made once
+/// for the usual one to three owners.
+fn whole_insert(owners: usize, announced: bool) -> std::borrow::Cow<'static, str> {
+    fn make(owners: usize, announced: bool) -> String {
+        let insert = INSERT_STEP
+            .replacen("(server_id,", "(id, server_id,", 1)
+            .replacen("VALUES ($1,", "VALUES ($9, $1,", 1);
+        let mut parts = vec!["BEGIN IMMEDIATE".to_owned(), insert];
+        parts.extend(with_step("$9", 10, owners, announced));
+        parts.push("COMMIT".to_owned());
+        parts.join(";\n")
+    }
+    static USUAL: std::sync::LazyLock<Vec<[String; 2]>> = std::sync::LazyLock::new(|| {
+        (0..=3)
+            .map(|owners| [make(owners, false), make(owners, true)])
+            .collect()
+    });
+    match USUAL.get(owners) {
+        Some(texts) => std::borrow::Cow::Borrowed(texts[usize::from(announced)].as_str()),
+        None => std::borrow::Cow::Owned(make(owners, announced)),
+    }
+}
+
+/// The id the next step will get in a SQLite file, known while this process holds the file's
+/// write turn: SQLite has one writer, and every step this path makes is made under the turn.
+/// It is read from the table's `AUTOINCREMENT` counter when not known (at the first step, or
+/// after a failure), and the step is inserted with it; a step made elsewhere in the meantime
+/// shows as that id already taken, and the caller reads it afresh.
+mod next_id {
+    use std::sync::{Arc, Mutex};
+
+    use crate::store::write::PerFile;
+
+    pub(super) type Next = Arc<Mutex<Option<i64>>>;
+
+    /// The counter of the file `pool` opens, as the write turn is one per file.
+    pub(super) fn of(pool: &crate::store::KeptPool<sqlx::Sqlite>) -> Next {
+        static FILES: PerFile<Mutex<Option<i64>>> = PerFile::new();
+        FILES.of(pool, Mutex::default)
+    }
+
+    fn lock(next: &Next) -> std::sync::MutexGuard<'_, Option<i64>> {
+        next.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn known(next: &Next) -> Option<i64> {
+        *lock(next)
+    }
+
+    pub(super) fn made(next: &Next, id: i64) {
+        *lock(next) = id.checked_add(1);
+    }
+
+    pub(super) fn forget(next: &Next) {
+        *lock(next) = None;
+    }
+
+    /// The next id as the file says: past both the counter and the largest id.
+    pub(super) async fn read(pool: &crate::store::KeptPool<sqlx::Sqlite>) -> sqlx::Result<i64> {
+        sqlx::query_scalar(
+            "SELECT MAX(
+                 COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'action_steps'), 0),
+                 COALESCE((SELECT MAX(id) FROM action_steps), 0)
+             ) + 1",
+        )
+        .fetch_one(pool)
+        .await
+    }
 }
 
 /// The insert in a transaction on sqlx's terms (PostgreSQL, and any step linked to an

@@ -132,15 +132,29 @@ pub(crate) fn together(backend: super::Backend, statements: &[&str]) -> String {
 /// The write turn of the database file `pool` opens: one per file in this process, however
 /// many pools open it.
 fn turns_of(pool: &SqlitePool) -> Arc<Semaphore> {
-    static TURNS: LazyLock<Mutex<HashMap<PathBuf, Arc<Semaphore>>>> = LazyLock::new(Mutex::default);
-    let file = pool.connect_options().get_filename().to_path_buf();
-    let mut turns = TURNS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    turns
-        .entry(file)
-        .or_insert_with(|| Arc::new(Semaphore::new(1)))
-        .clone()
+    static TURNS: PerFile<Semaphore> = PerFile::new();
+    TURNS.of(pool, || Semaphore::new(1))
+}
+
+/// What this process keeps for each SQLite database file beside its write turn (what is
+/// known, or waits, under that turn): one per file, however many pools open it.
+pub(crate) struct PerFile<T>(LazyLock<Mutex<HashMap<PathBuf, Arc<T>>>>);
+
+impl<T> PerFile<T> {
+    pub(crate) const fn new() -> Self {
+        Self(LazyLock::new(Mutex::default))
+    }
+
+    /// The value for the file `pool` opens, made by `make` the first time.
+    pub(crate) fn of(&self, pool: &SqlitePool, make: impl FnOnce() -> T) -> Arc<T> {
+        let file = pool.connect_options().get_filename().to_path_buf();
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(file)
+            .or_insert_with(|| Arc::new(make()))
+            .clone()
+    }
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 //! and dates read as the server writes them.
 
 use coachbot::domain::dates;
-use coachbot::domain::ids::{StepId, UserId};
+use coachbot::domain::ids::{SchoolId, StepId, UserId};
 use coachbot::domain::text::day;
 use coachbot::emulator::world::permissions;
-use coachbot::store::indicators;
 use coachbot::store::steps::{self, StepFilter};
+use coachbot::store::{Db, indicators};
 use serde_json::{Value, json};
 
 use crate::e2e;
@@ -380,4 +380,80 @@ e2e! {
         let stored: Vec<chrono::NaiveDate> = steps::list(&bot.db, bot.ids.server(), &StepFilter::default()).await.expect("steps").iter().map(|s| s.due_on).collect();
         assert!(stored.contains(&month_first) && stored.contains(&day_first), "{stored:?}");
     }
+}
+
+e2e! {
+    /// A step made by another writer between two `/step add`s (another process on the same
+    /// database, or an import) takes the id the next `/step add` would have used. That one
+    /// is still saved whole under the next free id, and its reply, its owners, its log and
+    /// the announcement the school's channel shows all name the id it was saved under.
+    async fn a_step_made_elsewhere_between_two_adds_leaves_the_next_one_whole(bot) {
+        let plan = bot.plan().await;
+        let (_, first) = add(bot, plan.terry, "Walkthrough round one", plan.jordan).await;
+        let first = first.expect("added");
+        let focus = indicators::find(&bot.db, bot.ids.server(), plan.lincoln, "12a")
+            .await
+            .expect("find")
+            .expect("12a");
+        let elsewhere = insert_elsewhere(bot, plan.lincoln, focus.id, plan.terry).await;
+        assert!(elsewhere > first.get(), "made after the first");
+
+        let (reply, second) = add(bot, plan.terry, "Walkthrough round two", plan.jordan).await;
+        let second = second.expect("the second add is saved");
+        assert_eq!(second.get(), elsewhere + 1, "the next free id");
+        assert!(reply.contains(&format!("**#{second} · Walkthrough round two**")), "{reply}");
+        assert_eq!(steps::owners(&bot.db, second).await.expect("owners"), [UserId::new(plan.jordan)]);
+        let log = log_of(bot, second).await;
+        assert_eq!(log.iter().map(|u| u.kind.as_str()).collect::<Vec<_>>(), ["created"]);
+        bot.announcements_sent().await;
+        let shown: Vec<String> = bot
+            .emu
+            .messages_in(bot.ids.lincoln_channel)
+            .iter()
+            .filter_map(|m| m["content"].as_str().map(str::to_owned))
+            .filter(|t| t.starts_with("New step #"))
+            .collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown[1].starts_with(&format!("New step #{second} for 12a: “Walkthrough round two”")), "{shown:?}");
+    }
+}
+
+/// Inserts a step as another writer would, on a connection of its own, outside `steps::add`:
+/// its id.
+async fn insert_elsewhere(bot: &TestBot, school: SchoolId, focus: i64, author: u64) -> i64 {
+    let db = Db::connect(&bot.url)
+        .await
+        .expect("a second pool on the test's database");
+    let now = chrono::Utc::now();
+    let sql = "INSERT INTO action_steps
+                   (server_id, school_id, focus_id, title, due_on, status, created_by, created_at, updated_at)
+               VALUES ($1, $2, $3, 'Made elsewhere', $4, 'planned', $5, $6, $6) RETURNING id";
+    let due = now.date_naive() + chrono::TimeDelta::days(20);
+    let id = match &db {
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar(sql)
+                .bind(bot.ids.server())
+                .bind(school)
+                .bind(focus)
+                .bind(due)
+                .bind(UserId::new(author))
+                .bind(now)
+                .fetch_one(&**pool)
+                .await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar(sql)
+                .bind(bot.ids.server())
+                .bind(school)
+                .bind(focus)
+                .bind(due)
+                .bind(UserId::new(author))
+                .bind(now)
+                .fetch_one(&**pool)
+                .await
+        }
+    }
+    .expect("a step made elsewhere");
+    db.close().await;
+    id
 }

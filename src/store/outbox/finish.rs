@@ -10,8 +10,7 @@
 //! One statement is atomic on its own, and each caller still learns whether its own row
 //! changed.
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::HashSet;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use anyhow::Context as _;
@@ -19,6 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::oneshot;
 
 use super::{OutboxRow, OutboxStatus};
+use crate::store::write::PerFile;
 use crate::store::{BeginWrite as _, Db, KeptPool, db_id};
 
 /// How a delivery attempt ended, as stored on the row.
@@ -169,14 +169,8 @@ fn lock(queue: &Queue) -> MutexGuard<'_, Waiting> {
 
 /// The queue of the database file `pool` opens: one per file, as its write turn is.
 fn queue_of(pool: &KeptPool<sqlx::Sqlite>) -> Queue {
-    static QUEUES: LazyLock<Mutex<HashMap<PathBuf, Queue>>> = LazyLock::new(Mutex::default);
-    let file = pool.connect_options().get_filename().to_path_buf();
-    QUEUES
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .entry(file)
-        .or_default()
-        .clone()
+    static QUEUES: PerFile<Mutex<Waiting>> = PerFile::new();
+    QUEUES.of(pool, Mutex::default)
 }
 
 /// Records `mark` with whatever other ends wait for the same turn (see the module's text):
