@@ -122,18 +122,8 @@ const MOST: usize = 64;
 fn marks_sql(lines: usize) -> String {
     let values: Vec<String> = (0..lines)
         .map(|line| {
-            let n = line * 8;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7,
-                n + 8
-            )
+            let params: Vec<String> = (1..=8).map(|k| format!("${}", line * 8 + k)).collect();
+            format!("({})", params.join(", "))
         })
         .collect();
     format!(
