@@ -13,7 +13,8 @@
 //! are off (the bot is measured, not Discord's pacing) and the output says so; the scheduler
 //! loop is off, as in the tests (each command delivers its own announcement).
 //!
-//! `-- --quick` sends fewer commands per level. The machine is shared and noisy: read the
+//! `-- --quick` sends fewer commands per level; `-- --writes` runs only the bare reply and
+//! `/step add` (for profiling the write path). The machine is shared and noisy: read the
 //! ratios, and run it twice.
 
 mod common;
@@ -48,7 +49,10 @@ const WAIT: Duration = Duration::from_secs(30);
 fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
     // Commands per level: writes and the bare reply, then reads.
-    let (writes, reads) = if quick { (300, 100) } else { (2_000, 400) };
+    let (writes, mut reads) = if quick { (300, 100) } else { (2_000, 400) };
+    if std::env::args().any(|a| a == "--writes") {
+        reads = 0;
+    }
     let runtime = tokio::runtime::Runtime::new().context("starting tokio")?;
     runtime.block_on(async move {
         let rules = Rules::without_rate_limits();
@@ -483,15 +487,17 @@ async fn coachbot_levels(
             .map(|s| s.id)
             .context("a school set up above")
     };
-    seed_steps(&db, server, id_of("Small School")?, world.coaches[0], SMALL).await?;
-    let seeded = Instant::now();
-    seed_steps(&db, server, id_of("Large School")?, world.coaches[0], LARGE).await?;
-    eprintln!(
-        "({}: {} steps seeded in {:.1} s)",
-        backend.name(),
-        thousands(LARGE as u64),
-        seeded.elapsed().as_secs_f64()
-    );
+    if reads > 0 {
+        seed_steps(&db, server, id_of("Small School")?, world.coaches[0], SMALL).await?;
+        let seeded = Instant::now();
+        seed_steps(&db, server, id_of("Large School")?, world.coaches[0], LARGE).await?;
+        eprintln!(
+            "({}: {} steps seeded in {:.1} s)",
+            backend.name(),
+            thousands(LARGE as u64),
+            seeded.elapsed().as_secs_f64()
+        );
+    }
 
     let added = Arc::new(AtomicUsize::new(0));
     let add: Make = {
@@ -545,7 +551,7 @@ async fn coachbot_levels(
     }
     let mut small = Vec::new();
     let mut large = Vec::new();
-    for (level, bare) in IN_FLIGHT.iter().zip(bare) {
+    for (level, bare) in IN_FLIGHT.iter().zip(bare).filter(|_| reads > 0) {
         let figures = drive(&emu, *level, reads, &list("Small School"), listed).await?;
         row(name, "/step list, 20 steps", &figures, Some(bare));
         small.push(figures);

@@ -60,7 +60,7 @@ async fn add(
     let names = Names::load(ctx, caller.guild_id).await?;
     let by = names.of(caller.user_id);
     let line = |id: i64| format!("New barrier #{id} ({category}) on {against}, named by {by}.");
-    let announcement = scope::announcement(ctx, &school, &line);
+    let announcement = scope::announcement(ctx, &school, &line).await;
     let barrier = barriers::add(
         db,
         &NewBarrier {
@@ -117,7 +117,7 @@ async fn resolve(
     let names = Names::load(ctx, caller.guild_id).await?;
     let by = names.of(caller.user_id);
     let line = |id: i64| format!("Barrier #{id} ({}) was resolved by {by}.", found.category);
-    let announcement = scope::announcement(ctx, &school, &line);
+    let announcement = scope::announcement(ctx, &school, &line).await;
     let now = ctx.data().now();
     if !barriers::resolve(
         db,

@@ -142,7 +142,7 @@ async fn focus(
     let names = Names::load(ctx, caller.guild_id).await?;
     let (title, by) = (indicator.title(), names.of(caller.user_id));
     let line = |_: i64| format!("New focus indicator: {title} (added by {by}).");
-    let announcement = scope::announcement(ctx, &school, &line);
+    let announcement = scope::announcement(ctx, &school, &line).await;
     let (_, added) = indicators::focus(
         &ctx.data().db,
         caller.guild_id,
@@ -204,7 +204,7 @@ async fn level(
     let names = Names::load(ctx, caller.guild_id).await?;
     let (title, by) = (indicator.title(), names.of(caller.user_id));
     let line = |_: i64| format!("{title} is now at {} (recorded by {by}).", level.label());
-    let announcement = scope::announcement(ctx, &school, &line);
+    let announcement = scope::announcement(ctx, &school, &line).await;
     indicators::set_level(
         db,
         &focus,

@@ -106,23 +106,39 @@ pub async fn say(ctx: Context<'_>, text: String) -> Result<(), Error> {
 /// A line for the school's channel about the change a store call is about to make, which the
 /// store queues in the change's own transaction; None when the school has no channel. `text`
 /// gets the id of what the change made or changed.
-pub fn announcement<'a>(
+///
+/// When the channel has room soon, the row is written leased to the sender [`announce`] makes,
+/// which sends it at once without a claim. When it has not (a burst of changes in one school
+/// has filled its 5 messages in 5 seconds and the line behind them), the row is written due
+/// when the channel will have room, for the outbox's rounds: the command then makes no
+/// further trip to the database for it.
+pub async fn announcement<'a>(
     ctx: Context<'_>,
     school: &School,
     text: &'a (dyn Fn(i64) -> String + Send + Sync),
 ) -> Option<Announcement<'a>> {
     let channel = school.channel_id?;
     let data = ctx.data();
+    let channel_id = crate::store::discord_id(channel);
+    let now = data.now();
+    let wait = data.outbound.wait_in_line(channel_id).await;
+    let (held, not_before) = if wait > crate::outbound::COMMAND_PATIENCE {
+        let due = chrono::TimeDelta::from_std(wait).map_or(now, |wait| now + wait);
+        (None, Some(due))
+    } else {
+        let held = Held {
+            owner: crate::store::outbox::lease_owner(),
+            until: now + data.sending.lease_span(),
+        };
+        (Some(held), None)
+    };
     Some(Announcement {
         server_id: school.server_id,
-        channel_id: crate::store::discord_id(channel),
+        channel_id,
         key: format!("announce:{}", ctx.id()),
         text,
-        // Written leased to the sender `announce` makes: it goes out without a claim.
-        held: Some(Held {
-            owner: crate::store::outbox::lease_owner(),
-            until: data.now() + data.sending.lease_span(),
-        }),
+        held,
+        not_before,
     })
 }
 
@@ -134,11 +150,12 @@ pub async fn announce(ctx: Context<'_>, announcement: Option<&Announcement<'_>>)
         return;
     };
     crate::crash_point::reach("announcement-queued");
-    let data = ctx.data();
-    let scheduler = match &announcement.held {
-        Some(held) => data.scheduler_holding(held.owner.clone()),
-        None => data.scheduler(),
+    // Written for the outbox's rounds (its channel is busy): nothing to send now.
+    let Some(held) = &announcement.held else {
+        return;
     };
+    let data = ctx.data();
+    let scheduler = data.scheduler_holding(held.owner.clone());
     if let Err(error) = scheduler.deliver_key(&announcement.key, data.now()).await {
         tracing::warn!(
             error = format!("{error:#}"),

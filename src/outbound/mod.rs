@@ -37,6 +37,10 @@ tokio::task_local! {
     static PATIENCE: Duration;
 }
 
+/// How long what a command sends at once (its announcement) may wait for its channel before
+/// it is left to the outbox's rounds.
+pub const COMMAND_PATIENCE: Duration = throttle::CHANNEL_WINDOW.saturating_mul(2);
+
 /// Runs `work` with requests that wait at most `patience` for their place (see [`PATIENCE`]):
 /// what a command sends at once, so that a burst in one channel leaves its messages to the
 /// outbox instead of holding a task per message until the channel has room.
@@ -105,6 +109,14 @@ pub struct Outbound {
     waiting: Arc<std::sync::Mutex<std::collections::HashMap<u64, usize>>>,
     /// The budget shared with the other processes on the database, when there are any.
     shared: Option<Shared>,
+}
+
+/// The wait of a request `ahead` places behind the first in a channel that has room in
+/// `room_in`: each takes the channel's next place, one every
+/// [`throttle::CHANNEL_WINDOW`] / [`throttle::PER_CHANNEL`].
+fn behind(room_in: Duration, ahead: Option<usize>) -> Duration {
+    let each = throttle::CHANNEL_WINDOW / u32::try_from(throttle::PER_CHANNEL).unwrap_or(1);
+    room_in + each * u32::try_from(ahead.unwrap_or(0)).unwrap_or(u32::MAX)
 }
 
 /// A patient request's place in its channel's queue, given up when it is sent or dropped.
@@ -256,15 +268,9 @@ impl Outbound {
     /// counting the patient requests already waiting there (each takes the channel's
     /// next place, one every [`throttle::CHANNEL_WINDOW`] / [`throttle::PER_CHANNEL`]).
     async fn get_in_line(&self, channel: u64, patience: Duration) -> Result<InLine, SendError> {
-        let room_in = self
-            .throttle
-            .lock()
-            .await
-            .wait(Some(channel), Instant::now());
+        let room_in = self.room_in(channel).await;
         let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        let ahead = waiting.get(&channel).copied().unwrap_or(0);
-        let each = throttle::CHANNEL_WINDOW / u32::try_from(throttle::PER_CHANNEL).unwrap_or(1);
-        let wait = room_in + each * u32::try_from(ahead).unwrap_or(u32::MAX);
+        let wait = behind(room_in, waiting.get(&channel).copied());
         if wait > patience {
             return Err(SendError::Deferred { wait });
         }
@@ -273,6 +279,23 @@ impl Outbound {
             waiting: self.waiting.clone(),
             channel,
         })
+    }
+
+    /// How long a patient request in `channel` would wait for its place if it were made now,
+    /// behind those already in line there: what a command asks before it queues a message
+    /// the channel cannot take within [`COMMAND_PATIENCE`].
+    pub async fn wait_in_line(&self, channel: u64) -> Duration {
+        let room_in = self.room_in(channel).await;
+        let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        behind(room_in, waiting.get(&channel).copied())
+    }
+
+    /// How long until `channel` has room under this process's own limits.
+    async fn room_in(&self, channel: u64) -> Duration {
+        self.throttle
+            .lock()
+            .await
+            .wait(Some(channel), Instant::now())
     }
 
     /// Counts every 429, and holds every request after a global one.
@@ -502,7 +525,7 @@ mod tests {
                 throttle.record(Some(channel), Instant::now());
             }
         }
-        let patience = throttle::CHANNEL_WINDOW * 2;
+        let patience = COMMAND_PATIENCE;
         let mut places = Vec::new();
         let deferred = loop {
             match outbound.get_in_line(channel, patience).await {

@@ -105,7 +105,7 @@ impl Scheduler {
         // what cannot go within the channel's next window to the outbox's rounds, rather than
         // holding a task (and a lease) per message until the channel has room.
         let outcome = crate::outbound::with_patience(
-            crate::outbound::throttle::CHANNEL_WINDOW * 2,
+            crate::outbound::COMMAND_PATIENCE,
             self.deliver_rows(row.into_iter().collect(), now),
         )
         .await?;

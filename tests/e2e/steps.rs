@@ -418,6 +418,80 @@ e2e! {
     }
 }
 
+e2e! {
+    /// A burst of changes in one school (a team adding sixteen steps, one after another)
+    /// is more than its channel takes in Discord's 5 messages in 5 seconds. Every step is
+    /// saved and answered; the announcements the channel can take within a command's patience
+    /// go out from the command, the rest are written due when it will have room and are never
+    /// tried before then (no claim, no error, no attempt); the outbox's rounds then post each
+    /// one exactly once, and Discord answers none with a 429.
+    async fn a_burst_of_steps_announces_each_once_within_the_channel_limit(bot) {
+        const BURST: usize = 16;
+        let plan = bot.plan().await;
+        for n in 0..BURST {
+            let options = [
+                ("title", json!(format!("Burst step {n}"))),
+                ("indicator", json!("12a")),
+                ("owner", json!(plan.jordan)),
+                ("due", json!("in 2 weeks")),
+            ];
+            let interaction = bot
+                .emu
+                .slash_command(plan.terry, bot.ids.general, "step add", &options)
+                .expect("the emulator builds the interaction");
+            let reply = bot.reply(&interaction).await;
+            assert!(reply.content.starts_with("Added step"), "{}", reply.content);
+            // The command's own announcement takes its place in the channel's line.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(steps::count(&bot.db, bot.ids.server()).await.expect("count"), BURST as i64);
+
+        let burst_rows = || async {
+            coachbot::store::outbox::all(&bot.db, bot.ids.server())
+                .await
+                .expect("the outbox")
+                .into_iter()
+                .filter(|r| r.kind == "announcement" && r.payload.contains("Burst step"))
+                .collect::<Vec<_>>()
+        };
+        let rows = burst_rows().await;
+        assert_eq!(rows.len(), BURST, "one announcement row a step");
+        let later: Vec<_> = rows
+            .iter()
+            .filter(|r| r.status == "pending" && r.lease_owner.is_none() && r.not_before > r.created_at)
+            .collect();
+        assert!(!later.is_empty(), "a busy channel leaves some to the rounds: {rows:?}");
+        for row in &later {
+            assert_eq!((row.attempts, row.last_error.as_deref()), (0, None), "never tried: {row:?}");
+        }
+
+        // The rounds, as the scheduler runs them, until every announcement is out.
+        let scheduler = bot.scheduler();
+        let announced = |bot: &TestBot| -> Vec<String> {
+            bot.emu
+                .messages_in(bot.ids.lincoln_channel)
+                .iter()
+                .filter_map(|m| m["content"].as_str().map(str::to_owned))
+                .filter(|t| t.starts_with("New step #"))
+                .collect()
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while announced(bot).len() < BURST {
+            assert!(std::time::Instant::now() < deadline, "still unsent: {:?}", announced(bot));
+            scheduler.deliver(chrono::Utc::now()).await.expect("a round");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        let mut shown = announced(bot);
+        shown.sort();
+        shown.dedup();
+        assert_eq!(shown.len(), BURST, "each once: {shown:?}");
+        let rows = burst_rows().await;
+        assert!(rows.iter().all(|r| r.status == "sent"), "{rows:?}");
+        let limited = bot.emu.calls().into_iter().filter(|c| c.status == 429).count();
+        assert_eq!(limited, 0, "no request met a 429");
+    }
+}
+
 /// Inserts a step as another writer would, on a connection of its own, outside `steps::add`:
 /// its id.
 async fn insert_elsewhere(bot: &TestBot, school: SchoolId, focus: i64, author: u64) -> i64 {

@@ -377,16 +377,21 @@ impl TestBot {
 
     /// Waits (a little, at most) until the channel announcements a command queued have gone
     /// out: they follow the reply, and a test that counts rows or messages next must not race
-    /// them. Announcements that failed and wait for a retry are not waited for.
+    /// them. Announcements that failed and wait for a retry, or that were written due later
+    /// for a busy channel, are not waited for.
     pub async fn announcements_sent(&self) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
         loop {
+            let now = chrono::Utc::now();
             let in_flight = coachbot::store::outbox::all(&self.db, self.ids.server())
                 .await
                 .expect("the outbox")
                 .iter()
                 .any(|r| {
-                    r.kind == "announcement" && r.status == "pending" && r.last_error.is_none()
+                    r.kind == "announcement"
+                        && r.status == "pending"
+                        && r.last_error.is_none()
+                        && (r.lease_owner.is_some() || r.not_before <= now)
                 });
             if !in_flight || tokio::time::Instant::now() >= deadline {
                 return;

@@ -142,6 +142,7 @@ async fn made_focus(
         key: key.clone(),
         text: &line,
         held: None,
+        not_before: None,
     });
     let (_, added) = indicators::focus(
         &data.db,

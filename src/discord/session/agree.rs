@@ -295,6 +295,7 @@ async fn made(
         key: key.clone(),
         text: &line,
         held: None,
+        not_before: None,
     });
     let step = steps::add_for_agreement(
         &data.db,

@@ -82,7 +82,7 @@ pub(super) async fn edit(
             what.join(", ")
         )
     };
-    let announcement = scope::announcement(ctx, &school, &line);
+    let announcement = scope::announcement(ctx, &school, &line).await;
     let (made, after) = steps::edit(
         &ctx.data().db,
         &step,

@@ -113,7 +113,7 @@ async fn add(
             scope::day(due_on)
         )
     };
-    let announcement = scope::announcement(ctx, &school, &line);
+    let announcement = scope::announcement(ctx, &school, &line).await;
     let step = steps::add(
         db,
         &NewStep {
@@ -305,7 +305,7 @@ async fn change(
         .await?
         .of(caller.user_id);
     let line = change_line(&step, status, &by);
-    let announcement = scope::announcement(ctx, &school, &line);
+    let announcement = scope::announcement(ctx, &school, &line).await;
     let updated = steps::update(
         db,
         &step,
@@ -452,7 +452,7 @@ async fn assign(
             names.list(&owners_after)
         )
     };
-    let announcement = scope::announcement(ctx, &school, &line);
+    let announcement = scope::announcement(ctx, &school, &line).await;
     let (by, announce) = (caller.user_id, announcement.as_ref());
     let changed = steps::assign(db, &step, member_id, !remove, by, now, announce).await?;
     let owners = names.list(&steps::owners(db, step.id).await?);

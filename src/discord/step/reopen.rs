@@ -172,7 +172,7 @@ async fn reopen(
             current.title
         )
     };
-    let announcement = scope::announcement(ctx, school, &line);
+    let announcement = scope::announcement(ctx, school, &line).await;
     let note = format!("Barrier #{barrier_id} was resolved.");
     let updated = steps::update(
         db,

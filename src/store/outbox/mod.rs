@@ -158,6 +158,9 @@ pub struct Announcement<'a> {
     pub text: &'a (dyn Fn(i64) -> String + Send + Sync),
     /// The lease the row is written with, when the command sends it itself right after.
     pub held: Option<Held>,
+    /// When the row is due, if not at once: a channel too busy to take it soon (a burst of
+    /// changes in one school) gets it from the outbox's rounds once it has room.
+    pub not_before: Option<DateTime<Utc>>,
 }
 
 impl Announcement<'_> {
@@ -167,7 +170,8 @@ impl Announcement<'_> {
             channel_id: self.channel_id,
             text: crate::domain::text::clip(&(self.text)(id), crate::domain::text::MESSAGE_CONTENT),
         };
-        let mut row = NewRow::new(self.key.clone(), self.server_id, None, &message, now)
+        let due = self.not_before.unwrap_or(now);
+        let mut row = NewRow::new(self.key.clone(), self.server_id, None, &message, due)
             .map_err(|error| sqlx::Error::Encode(error.into()))?;
         row.held.clone_from(&self.held);
         Ok(row)
