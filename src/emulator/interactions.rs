@@ -535,11 +535,11 @@ impl Emulator {
             .flatten()
             .chain(&world.global_commands)
             .find(|c| c.get("name").and_then(Value::as_str) == Some(top))
-            .cloned()
             .ok_or_else(|| anyhow!("the bot registered no command `/{top}`"))?;
-        // Walk down subcommand groups and subcommands.
+        // Walk down subcommand groups and subcommands, borrowing: a command with many
+        // subcommands is a large tree, and the load generator builds thousands of these.
         let mut path: Vec<(String, u64)> = Vec::new();
-        let mut definition = command.clone();
+        let mut definition = command;
         for word in words {
             let child = definition
                 .get("options")
@@ -548,17 +548,15 @@ impl Emulator {
                     all.iter()
                         .find(|o| o.get("name").and_then(Value::as_str) == Some(word))
                 })
-                .cloned()
                 .ok_or_else(|| anyhow!("`/{invocation}`: no subcommand `{word}`"))?;
             let kind = child.get("type").and_then(Value::as_u64).unwrap_or(0);
             path.push((word.to_owned(), kind));
             definition = child;
         }
-        let declared: Vec<Value> = definition
+        let declared: &[Value] = definition
             .get("options")
             .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+            .map_or(&[], Vec::as_slice);
         let mut resolved = Map::new();
         let mut leaf = Vec::new();
         for (name, value) in options {

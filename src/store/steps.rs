@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::barriers::{NewBarrier, insert_barrier};
 use super::outbox::{Announcement, announce_in};
-use super::{BeginWrite as _, Db, on_backend, together};
+use super::{Backend, BeginWrite as _, Db, on_backend, together};
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 use crate::domain::plan::StepStatus;
 
@@ -107,7 +107,8 @@ async fn insert(
             next_id::forget(&next_id::of(pool));
             made
         }
-        (Db::Postgres(_), _) => insert_in_tx(db, new, agreement, now, announce).await,
+        (Db::Postgres(pool), None) => insert_on_postgres(pool, new, now, announce).await.map(Some),
+        (Db::Postgres(_), Some(_)) => insert_in_tx(db, new, agreement, now, announce).await,
     }
     .context("adding a step")?;
     made.ok_or_else(|| crate::error::UserError::AlreadyAStep.into())
@@ -197,7 +198,7 @@ async fn insert_as(
     announce: Option<&Announcement<'_>>,
 ) -> sqlx::Result<ActionStep> {
     let row = announce.map(|a| a.row(id, now)).transpose()?;
-    let text = whole_insert(new.owners.len(), row.is_some());
+    let text = whole_insert(Backend::Sqlite, new.owners.len(), row.is_some());
     let query = bind_step!(sqlx::query_as(sqlx::AssertSqlSafe(text)), new, now).bind(id);
     let mut conn = pool.whole().await?;
     // Every row of the text is gathered, so that it runs to its end: only the step's insert
@@ -211,26 +212,81 @@ async fn insert_as(
     Ok(step)
 }
 
-/// The text of [`insert_as`] for a step with `owners` owners, `announced` or not: made once
+/// The insert on PostgreSQL, in two round trips and no transaction: the step's id from its
+/// sequence, then one statement that writes the step (with that id), its owners, its log's
+/// first entry and the announcement that names it, as data-modifying `WITH` clauses. One
+/// statement is atomic on its own: all of it is saved, or none (a failure leaves only a gap
+/// in the ids, as any rolled-back insert does).
+async fn insert_on_postgres(
+    pool: &super::KeptPool<sqlx::Postgres>,
+    new: &NewStep<'_>,
+    now: DateTime<Utc>,
+    announce: Option<&Announcement<'_>>,
+) -> sqlx::Result<ActionStep> {
+    let id: i64 =
+        sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('action_steps', 'id'))")
+            .fetch_one(pool)
+            .await?;
+    let row = announce.map(|a| a.row(id, now)).transpose()?;
+    let text = whole_insert(Backend::Postgres, new.owners.len(), row.is_some());
+    let query = bind_step!(sqlx::query_as(sqlx::AssertSqlSafe(text)), new, now).bind(id);
+    bind_with_step!(query, new, now, row.as_ref())
+        .fetch_one(pool)
+        .await
+}
+
+/// The one text that writes a step whose id is `$9` with `owners` owners, `announced` or
+/// not, and returns it as stored: on SQLite a transaction of its own (`BEGIN IMMEDIATE` …
+/// `COMMIT`, [`insert_as`]), on PostgreSQL one statement ([`insert_on_postgres`]). Made once
 /// for the usual one to three owners.
-fn whole_insert(owners: usize, announced: bool) -> std::borrow::Cow<'static, str> {
-    fn make(owners: usize, announced: bool) -> String {
+fn whole_insert(
+    backend: Backend,
+    owners: usize,
+    announced: bool,
+) -> std::borrow::Cow<'static, str> {
+    fn make(backend: Backend, owners: usize, announced: bool) -> String {
+        let overriding = match backend {
+            Backend::Sqlite => "VALUES ($9, $1,",
+            // The column is `GENERATED ALWAYS`: the id drawn from its sequence is given.
+            Backend::Postgres => "OVERRIDING SYSTEM VALUE VALUES ($9, $1,",
+        };
         let insert = INSERT_STEP
             .replacen("(server_id,", "(id, server_id,", 1)
-            .replacen("VALUES ($1,", "VALUES ($9, $1,", 1);
-        let mut parts = vec!["BEGIN IMMEDIATE".to_owned(), insert];
-        parts.extend(with_step("$9", 10, owners, announced));
-        parts.push("COMMIT".to_owned());
-        parts.join(";\n")
+            .replacen("VALUES ($1,", overriding, 1);
+        let rest = with_step("$9", 10, owners, announced);
+        match backend {
+            Backend::Sqlite => {
+                let mut parts = vec!["BEGIN IMMEDIATE".to_owned(), insert];
+                parts.extend(rest);
+                parts.push("COMMIT".to_owned());
+                parts.join(";\n")
+            }
+            // The parts are siblings: none reads what another writes, and the owners' and
+            // log's references to the step are checked at the statement's end.
+            Backend::Postgres => {
+                let parts: Vec<String> = std::iter::once(format!("step AS ({insert})"))
+                    .chain(
+                        rest.iter()
+                            .enumerate()
+                            .map(|(i, part)| format!("part_{i} AS ({part})")),
+                    )
+                    .collect();
+                format!("WITH {}\nSELECT * FROM step", parts.join(",\n"))
+            }
+        }
     }
-    static USUAL: std::sync::LazyLock<Vec<[String; 2]>> = std::sync::LazyLock::new(|| {
+    static USUAL: std::sync::LazyLock<Vec<[[String; 2]; 2]>> = std::sync::LazyLock::new(|| {
         (0..=3)
-            .map(|owners| [make(owners, false), make(owners, true)])
+            .map(|owners| {
+                [Backend::Sqlite, Backend::Postgres]
+                    .map(|backend| [make(backend, owners, false), make(backend, owners, true)])
+            })
             .collect()
     });
+    let engine = usize::from(backend == Backend::Postgres);
     match USUAL.get(owners) {
-        Some(texts) => std::borrow::Cow::Borrowed(texts[usize::from(announced)].as_str()),
-        None => std::borrow::Cow::Owned(make(owners, announced)),
+        Some(texts) => std::borrow::Cow::Borrowed(texts[engine][usize::from(announced)].as_str()),
+        None => std::borrow::Cow::Owned(make(backend, owners, announced)),
     }
 }
 

@@ -6,7 +6,8 @@ use coachbot::domain::dates;
 use coachbot::domain::ids::{SchoolId, StepId, UserId};
 use coachbot::domain::text::day;
 use coachbot::emulator::world::permissions;
-use coachbot::store::steps::{self, StepFilter};
+use coachbot::store::outbox::Announcement;
+use coachbot::store::steps::{self, NewStep, StepFilter};
 use coachbot::store::{Db, indicators};
 use serde_json::{Value, json};
 
@@ -490,6 +491,86 @@ e2e! {
         let limited = bot.emu.calls().into_iter().filter(|c| c.status == 429).count();
         assert_eq!(limited, 0, "no request met a 429");
     }
+}
+
+e2e! {
+    /// A step that cannot be saved (its focus indicator is gone: another process removed it
+    /// meanwhile) leaves nothing of itself, on either engine's one-trip insert: no owners, no
+    /// log entry, no announcement. The next step is saved whole.
+    async fn a_step_that_cannot_be_saved_leaves_nothing_of_itself(bot) {
+        let plan = bot.plan().await;
+        let server = bot.ids.server();
+        let focus = indicators::find(&bot.db, server, plan.lincoln, "12a")
+            .await
+            .expect("find")
+            .expect("12a");
+        let owners = [UserId::new(plan.jordan)];
+        let step = |focus_id: i64, title: &'static str| NewStep {
+            server_id: server,
+            school_id: plan.lincoln,
+            focus_id,
+            title,
+            due_on: lincoln_today() + chrono::TimeDelta::days(14),
+            resources: None,
+            owners: &owners,
+            author: UserId::new(plan.terry),
+        };
+        let line = |id: i64| format!("New step #{id}.");
+        let announcement = |key: &str| Announcement {
+            server_id: server,
+            channel_id: bot.ids.lincoln_channel,
+            key: key.to_owned(),
+            text: &line,
+            held: None,
+            not_before: None,
+        };
+        let written = || async {
+            (
+                steps::count(&bot.db, server).await.expect("count"),
+                rows_in(bot, "step_owners").await,
+                rows_in(bot, "step_updates").await,
+                coachbot::store::outbox::all(&bot.db, server).await.expect("outbox").len(),
+            )
+        };
+        let before = written().await;
+        let refused = steps::add(
+            &bot.db,
+            &step(focus.id + 1_000, "Under a removed focus"),
+            chrono::Utc::now(),
+            Some(&announcement("announce:refused")),
+        )
+        .await;
+        assert!(refused.is_err(), "{refused:?}");
+        assert_eq!(written().await, before, "nothing of it was written");
+
+        let made = steps::add(
+            &bot.db,
+            &step(focus.id, "Under the focus"),
+            chrono::Utc::now(),
+            Some(&announcement("announce:made")),
+        )
+        .await
+        .expect("the next step is saved");
+        assert_eq!(steps::owners(&bot.db, made.id).await.expect("owners"), owners);
+        assert_eq!(log_of(bot, made.id).await.len(), 1);
+        let after = written().await;
+        assert_eq!(after, (before.0 + 1, before.1 + 1, before.2 + 1, before.3 + 1));
+    }
+}
+
+/// How many rows `table` holds, read on a connection of its own.
+async fn rows_in(bot: &TestBot, table: &'static str) -> i64 {
+    let db = Db::connect(&bot.url)
+        .await
+        .expect("a second pool on the test's database");
+    let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
+    let count = match &db {
+        Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(&**pool).await,
+        Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(&**pool).await,
+    }
+    .expect("a count");
+    db.close().await;
+    count
 }
 
 /// Inserts a step as another writer would, on a connection of its own, outside `steps::add`:
