@@ -123,8 +123,8 @@ pub async fn announcement<'a>(
     let now = data.now();
     let wait = data.outbound.wait_in_line(channel_id).await;
     let (held, not_before) = if wait > crate::outbound::COMMAND_PATIENCE {
-        let due = chrono::TimeDelta::from_std(wait).map_or(now, |wait| now + wait);
-        (None, Some(due))
+        let at = chrono::TimeDelta::from_std(wait).map_or(now, |wait| now + wait);
+        (None, Some(data.outbound.deferred_until(channel_id, at)))
     } else {
         let held = Held {
             owner: crate::store::outbox::lease_owner(),

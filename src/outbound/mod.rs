@@ -105,8 +105,10 @@ pub struct Outbound {
     http: Arc<serenity::Http>,
     client: reqwest::Client,
     throttle: tokio::sync::Mutex<Throttle>,
-    /// Requests of patient tasks waiting for their place in each channel (see [`PATIENCE`]).
-    waiting: Arc<std::sync::Mutex<std::collections::HashMap<u64, usize>>>,
+    /// The patient requests waiting for their place in each channel (see [`PATIENCE`]).
+    waiting: Lines,
+    /// When the last message left to the outbox for each busy channel is due.
+    deferred: std::sync::Mutex<std::collections::HashMap<u64, chrono::DateTime<chrono::Utc>>>,
     /// The budget shared with the other processes on the database, when there are any.
     shared: Option<Shared>,
 }
@@ -119,18 +121,43 @@ fn behind(room_in: Duration, ahead: Option<usize>) -> Duration {
     room_in + each * u32::try_from(ahead.unwrap_or(0)).unwrap_or(u32::MAX)
 }
 
-/// A patient request's place in its channel's queue, given up when it is sent or dropped.
+/// Busy channels whose last deferred message is remembered before the past ones are swept.
+const DEFERRED_KEPT: usize = 10_000;
+
+/// The patient requests of each channel.
+type Lines = Arc<std::sync::Mutex<std::collections::HashMap<u64, Line>>>;
+
+/// The patient requests waiting in one channel: how many, and the turn they take one after
+/// another in the order they got in line (tokio's mutex hands itself on first come, first
+/// served), so that a burst's messages reach the channel in the order they were made.
+#[derive(Default)]
+struct Line {
+    count: usize,
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A patient request's place in its channel's queue, given up when it is sent or dropped;
+/// while it holds the channel's turn, no later request of the line goes before it.
 struct InLine {
-    waiting: Arc<std::sync::Mutex<std::collections::HashMap<u64, usize>>>,
+    waiting: Lines,
     channel: u64,
+    turn: Arc<tokio::sync::Mutex<()>>,
+    held: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl InLine {
+    /// Waits until every request that got in line before this one has gone (or given up).
+    async fn wait_turn(&mut self) {
+        self.held = Some(self.turn.clone().lock_owned().await);
+    }
 }
 
 impl Drop for InLine {
     fn drop(&mut self) {
         let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = waiting.get_mut(&self.channel) {
-            *count -= 1;
-            if *count == 0 {
+        if let Some(line) = waiting.get_mut(&self.channel) {
+            line.count -= 1;
+            if line.count == 0 {
                 waiting.remove(&self.channel);
             }
         }
@@ -196,6 +223,7 @@ impl Outbound {
                 .context("building the HTTP client")?,
             throttle: tokio::sync::Mutex::new(Throttle::new(per_second)),
             waiting: Arc::default(),
+            deferred: std::sync::Mutex::default(),
             shared: None,
         })
     }
@@ -230,12 +258,18 @@ impl Outbound {
     }
 
     /// Waits until a request may go out under Discord's limits, and counts it. `None` is a
-    /// request that posts in no channel (opening a DM).
-    async fn pace(&self, channel: Option<u64>) -> Result<(), SendError> {
-        let _in_line = match (PATIENCE.try_with(|p| *p), channel) {
+    /// request that posts in no channel (opening a DM). A patient request (see [`PATIENCE`])
+    /// also waits for the ones that got in line in its channel before it, and gets back its
+    /// place, which holds the channel's turn until it is dropped: keep it until the request
+    /// has been answered.
+    async fn pace(&self, channel: Option<u64>) -> Result<Option<InLine>, SendError> {
+        let mut in_line = match (PATIENCE.try_with(|p| *p), channel) {
             (Ok(patience), Some(channel)) => Some(self.get_in_line(channel, patience).await?),
             _ => None,
         };
+        if let Some(place) = &mut in_line {
+            place.wait_turn().await;
+        }
         loop {
             // This process's own limits first, so that a request held by its channel's limit
             // does not hold a shared slot it cannot use.
@@ -257,7 +291,7 @@ impl Outbound {
                 wait
             };
             if wait.is_zero() {
-                return Ok(());
+                return Ok(in_line);
             }
             // Another request of this process took the channel's last place meanwhile: the
             // slot goes unused, and this one waits for the next.
@@ -270,14 +304,17 @@ impl Outbound {
     async fn get_in_line(&self, channel: u64, patience: Duration) -> Result<InLine, SendError> {
         let room_in = self.room_in(channel).await;
         let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        let wait = behind(room_in, waiting.get(&channel).copied());
+        let wait = behind(room_in, waiting.get(&channel).map(|line| line.count));
         if wait > patience {
             return Err(SendError::Deferred { wait });
         }
-        *waiting.entry(channel).or_default() += 1;
+        let line = waiting.entry(channel).or_default();
+        line.count += 1;
         Ok(InLine {
             waiting: self.waiting.clone(),
             channel,
+            turn: line.turn.clone(),
+            held: None,
         })
     }
 
@@ -287,7 +324,25 @@ impl Outbound {
     pub async fn wait_in_line(&self, channel: u64) -> Duration {
         let room_in = self.room_in(channel).await;
         let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        behind(room_in, waiting.get(&channel).copied())
+        behind(room_in, waiting.get(&channel).map(|line| line.count))
+    }
+
+    /// When a message left to the outbox for `channel` (it would wait past its patience) is
+    /// due: at `at`, when the channel will have room, but never before one left there
+    /// earlier. The rounds send due rows in that order (then by row), so a burst's messages
+    /// reach the channel in the order they were made, whatever the clocks' jitter.
+    pub fn deferred_until(
+        &self,
+        channel: u64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> chrono::DateTime<chrono::Utc> {
+        let mut deferred = self.deferred.lock().unwrap_or_else(|e| e.into_inner());
+        if deferred.len() >= DEFERRED_KEPT {
+            deferred.retain(|_, due| *due > at - chrono::TimeDelta::minutes(1));
+        }
+        let due = deferred.get(&channel).map_or(at, |last| at.max(*last));
+        deferred.insert(channel, due);
+        due
     }
 
     /// How long until `channel` has room under this process's own limits.
@@ -337,7 +392,8 @@ impl Outbound {
         message: &serenity::CreateMessage,
         files: &[(String, Vec<u8>)],
     ) -> Result<u64, SendError> {
-        self.pace(Some(channel)).await?;
+        // A patient request keeps its channel's turn until Discord has answered it.
+        let _place = self.pace(Some(channel)).await?;
         let channel = serenity::ChannelId::new(channel);
         let result =
             send::post_message_with_files(&self.http, &self.client, channel, message, files).await;
@@ -398,7 +454,7 @@ impl Outbound {
         message: u64,
         name: &str,
     ) -> Result<u64, SendError> {
-        self.pace(Some(channel)).await?;
+        let _place = self.pace(Some(channel)).await?;
         let result = send::start_thread(
             &self.http,
             &self.client,
@@ -552,6 +608,67 @@ mod tests {
         assert!(outbound.get_in_line(channel, patience).await.is_ok());
         // Without patience nothing is deferred: the request waits its turn.
         assert!(PATIENCE.try_with(|p| *p).is_err());
+    }
+
+    /// A channel whose window is full frees its five places at one instant: the patient
+    /// requests waiting for them go in the order they got in line (the channel shows a
+    /// burst's messages in the order they were made), each holding the turn until answered.
+    #[tokio::test]
+    async fn patient_requests_in_a_channel_go_in_the_order_they_got_in_line() {
+        let outbound = Arc::new(outbound());
+        let channel = 42;
+        {
+            let mut throttle = outbound.throttle.lock().await;
+            let filled = Instant::now()
+                .checked_sub(throttle::CHANNEL_WINDOW)
+                .expect("the clock is past five seconds");
+            for _ in 0..throttle::PER_CHANNEL {
+                throttle.record(Some(channel), filled);
+            }
+        }
+        let gone = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut requests = Vec::new();
+        for n in 0..throttle::PER_CHANNEL {
+            let (sender, gone) = (outbound.clone(), gone.clone());
+            requests.push(tokio::spawn(with_patience(COMMAND_PATIENCE, async move {
+                let place = sender.pace(Some(channel)).await.expect("within patience");
+                assert!(place.is_some(), "a patient request has a place");
+                // The request's trip to Discord, the later ones' trips shorter.
+                let trip = throttle::PER_CHANNEL - n;
+                let trip = u32::try_from(trip).expect("a few");
+                tokio::time::sleep(Duration::from_millis(5) * trip).await;
+                gone.lock().expect("the record").push(n);
+            })));
+            // The next one gets in line after this one has.
+            while outbound.wait_in_line(channel).await < behind(Duration::ZERO, Some(n + 1)) {
+                tokio::task::yield_now().await;
+            }
+        }
+        for request in requests {
+            request.await.expect("the request");
+        }
+        let order = gone.lock().expect("the record").clone();
+        assert_eq!(order, (0..throttle::PER_CHANNEL).collect::<Vec<_>>());
+        let waiting = outbound.waiting.lock().expect("the lines");
+        assert!(!waiting.contains_key(&channel), "the line is empty");
+    }
+
+    /// Messages left to the outbox for a busy channel are due in the order they were left,
+    /// though each one's own estimate may come out a little earlier than the one before.
+    #[test]
+    fn messages_left_for_a_busy_channel_are_due_in_the_order_they_were_left() {
+        let outbound = outbound();
+        let at = chrono::Utc::now() + chrono::TimeDelta::seconds(10);
+        let jitter = chrono::TimeDelta::microseconds(3);
+        let first = outbound.deferred_until(42, at);
+        let second = outbound.deferred_until(42, at - jitter);
+        let third = outbound.deferred_until(42, at + jitter);
+        assert_eq!((first, second, third), (at, at, at + jitter));
+        assert_eq!(
+            outbound.deferred_until(7, at - jitter),
+            at - jitter,
+            "each channel its own"
+        );
     }
 
     #[test]

@@ -425,7 +425,8 @@ e2e! {
     /// saved and answered; the announcements the channel can take within a command's patience
     /// go out from the command, the rest are written due when it will have room and are never
     /// tried before then (no claim, no error, no attempt); the outbox's rounds then post each
-    /// one exactly once, and Discord answers none with a 429.
+    /// one exactly once, all in the order the steps were made, and Discord answers none with
+    /// a 429.
     async fn a_burst_of_steps_announces_each_once_within_the_channel_limit(bot) {
         const BURST: usize = 16;
         let plan = bot.plan().await;
@@ -482,10 +483,16 @@ e2e! {
             scheduler.deliver(chrono::Utc::now()).await.expect("a round");
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
-        let mut shown = announced(bot);
-        shown.sort();
-        shown.dedup();
-        assert_eq!(shown.len(), BURST, "each once: {shown:?}");
+        let shown = announced(bot);
+        let numbers: Vec<i64> = shown
+            .iter()
+            .filter_map(|t| t.trim_start_matches("New step #").split(' ').next()?.parse().ok())
+            .collect();
+        let mut in_order = numbers.clone();
+        in_order.sort_unstable();
+        in_order.dedup();
+        assert_eq!(numbers.len(), BURST, "each once: {shown:?}");
+        assert_eq!(numbers, in_order, "in the order the steps were made: {shown:?}");
         let rows = burst_rows().await;
         assert!(rows.iter().all(|r| r.status == "sent"), "{rows:?}");
         let limited = bot.emu.calls().into_iter().filter(|c| c.status == 429).count();
