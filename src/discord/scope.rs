@@ -121,17 +121,11 @@ pub async fn announcement<'a>(
     let data = ctx.data();
     let channel_id = crate::store::discord_id(channel);
     let now = data.now();
-    let wait = data.outbound.wait_in_line(channel_id).await;
-    let (held, not_before) = if wait > crate::outbound::COMMAND_PATIENCE {
-        let at = chrono::TimeDelta::from_std(wait).map_or(now, |wait| now + wait);
-        (None, Some(data.outbound.deferred_until(channel_id, at)))
-    } else {
-        let held = Held {
-            owner: crate::store::outbox::lease_owner(),
-            until: now + data.sending.lease_span(),
-        };
-        (Some(held), None)
-    };
+    let not_before = data.outbound.due_later(channel_id, now).await;
+    let held = not_before.is_none().then(|| Held {
+        owner: crate::store::outbox::lease_owner(),
+        until: now + data.sending.lease_span(),
+    });
     Some(Announcement {
         server_id: school.server_id,
         channel_id,

@@ -319,19 +319,34 @@ impl Outbound {
     }
 
     /// How long a patient request in `channel` would wait for its place if it were made now,
-    /// behind those already in line there: what a command asks before it queues a message
-    /// the channel cannot take within [`COMMAND_PATIENCE`].
-    pub async fn wait_in_line(&self, channel: u64) -> Duration {
+    /// behind those already in line there (see [`Outbound::due_later`]).
+    async fn wait_in_line(&self, channel: u64) -> Duration {
         let room_in = self.room_in(channel).await;
         let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         behind(room_in, waiting.get(&channel).map(|line| line.count))
+    }
+
+    /// When a message a command makes now in `channel` should be due, if the channel cannot
+    /// take it within [`COMMAND_PATIENCE`] (None: it can, and the command sends it itself):
+    /// when the channel will have room, never before one left there earlier.
+    pub async fn due_later(
+        &self,
+        channel: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let wait = self.wait_in_line(channel).await;
+        if wait <= COMMAND_PATIENCE {
+            return None;
+        }
+        let at = chrono::TimeDelta::from_std(wait).map_or(now, |wait| now + wait);
+        Some(self.deferred_until(channel, at))
     }
 
     /// When a message left to the outbox for `channel` (it would wait past its patience) is
     /// due: at `at`, when the channel will have room, but never before one left there
     /// earlier. The rounds send due rows in that order (then by row), so a burst's messages
     /// reach the channel in the order they were made, whatever the clocks' jitter.
-    pub fn deferred_until(
+    fn deferred_until(
         &self,
         channel: u64,
         at: chrono::DateTime<chrono::Utc>,
