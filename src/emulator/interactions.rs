@@ -485,7 +485,7 @@ impl Emulator {
             let lifetime = self.shared.rules().token_lifetime;
             let now = self.shared.clock.now();
             if let Ok(lifetime) = chrono::Duration::from_std(lifetime) {
-                interactions.retain(|_, open| now - open.created <= lifetime);
+                interactions.sweep(|_, open| now - open.created <= lifetime);
             }
         }
         interactions.insert(

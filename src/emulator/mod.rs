@@ -75,10 +75,10 @@ mod rest;
 pub mod rules;
 pub mod shards;
 pub mod spec;
+mod swept;
 mod tls;
 pub mod world;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -167,7 +167,7 @@ pub(crate) struct InteractionState {
 
 /// Messages sent with `enforce_nonce`: `(author, channel, nonce)` → when the message was
 /// made, and the message.
-pub(crate) type Nonces = HashMap<(u64, u64, String), (DateTime<Utc>, Value)>;
+pub(crate) type Nonces = swept::Swept<(u64, u64, String), (DateTime<Utc>, Value)>;
 
 /// State shared by the HTTP handlers, the gateway and the test-facing [`Emulator`].
 pub(crate) struct Shared {
@@ -181,7 +181,7 @@ pub(crate) struct Shared {
     pub spec: Option<SpecValidator>,
     pub limiter: limits::Limiter,
     pub problems: problems::Problems,
-    interactions: Mutex<HashMap<String, InteractionState>>,
+    interactions: Mutex<swept::Swept<String, InteractionState>>,
     nonces: Mutex<Nonces>,
     /// Whether the record is bounded ([`Emulator::keep_recent`]): expired interactions are
     /// then let go.
@@ -202,7 +202,7 @@ impl Shared {
         lock(&self.rules).clone()
     }
 
-    pub fn interactions(&self) -> MutexGuard<'_, HashMap<String, InteractionState>> {
+    pub fn interactions(&self) -> MutexGuard<'_, swept::Swept<String, InteractionState>> {
         lock(&self.interactions)
     }
 
@@ -340,8 +340,8 @@ impl Emulator {
             gateway: gateway::Gateway::default(),
             faults: Mutex::new(Vec::new()),
             spec,
-            interactions: Mutex::new(HashMap::new()),
-            nonces: Mutex::new(HashMap::new()),
+            interactions: Mutex::default(),
+            nonces: Mutex::default(),
             bounded: std::sync::atomic::AtomicBool::new(false),
             gateway_url: format!("ws://{address}{WS_PATH}"),
         });

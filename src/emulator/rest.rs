@@ -854,8 +854,9 @@ fn create_message(shared: &Shared, channel: Option<u64>, body: &Value, files: us
         });
     if let Some(key) = &nonce_key {
         let mut nonces = shared.nonces();
-        nonces.retain(|_, (at, _)| *at + window > now);
-        if let Some((_, existing)) = nonces.get(key) {
+        let live = |at: &chrono::DateTime<chrono::Utc>| *at + window > now;
+        nonces.sweep(|_, (at, _)| live(at));
+        if let Some((_, existing)) = nonces.get(key).filter(|(at, _)| live(at)) {
             return ok(existing.clone());
         }
     }
