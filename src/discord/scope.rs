@@ -121,7 +121,8 @@ pub async fn announcement<'a>(
     let data = ctx.data();
     let channel_id = crate::store::discord_id(channel);
     let now = data.now();
-    let not_before = data.outbound.due_later(channel_id, now).await;
+    let key = format!("announce:{}", ctx.id());
+    let not_before = data.outbound.due_later(channel_id, &key, now).await;
     let held = not_before.is_none().then(|| Held {
         owner: crate::store::outbox::lease_owner(),
         until: now + data.sending.lease_span(),
@@ -129,7 +130,7 @@ pub async fn announcement<'a>(
     Some(Announcement {
         server_id: school.server_id,
         channel_id,
-        key: format!("announce:{}", ctx.id()),
+        key,
         text,
         held,
         not_before,

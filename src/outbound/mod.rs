@@ -12,6 +12,7 @@
 
 pub mod budget;
 pub mod failure;
+mod promises;
 mod send;
 pub mod throttle;
 
@@ -35,6 +36,9 @@ tokio::task_local! {
     /// limits (a busy channel's 5 messages in 5 seconds): past it, the request is not made and
     /// fails with [`SendError::Deferred`], for the outbox to send later. Unset: it waits.
     static PATIENCE: Duration;
+    /// The key of the message a request on this task sends, when a command was promised a
+    /// place for it in its channel's line ([`Outbound::due_later`]).
+    static PROMISED: String;
 }
 
 /// How long what a command sends at once (its announcement) may wait for its channel before
@@ -46,6 +50,12 @@ pub const COMMAND_PATIENCE: Duration = throttle::CHANNEL_WINDOW.saturating_mul(2
 /// outbox instead of holding a task per message until the channel has room.
 pub async fn with_patience<F: Future>(patience: Duration, work: F) -> F::Output {
     PATIENCE.scope(patience, work).await
+}
+
+/// Runs `work`, which sends the message with `key`: if the command that made it was
+/// promised a place in its channel's line ([`Outbound::due_later`]), the send takes it.
+pub async fn keeping_promise<F: Future>(key: &str, work: F) -> F::Output {
+    PROMISED.scope(key.to_owned(), work).await
 }
 
 /// Discord's ids as ours, and back: the adapter converts at the edge, the rest of the house
@@ -105,8 +115,10 @@ pub struct Outbound {
     http: Arc<serenity::Http>,
     client: reqwest::Client,
     throttle: tokio::sync::Mutex<Throttle>,
-    /// The patient requests waiting for their place in each channel (see [`PATIENCE`]).
+    /// The requests waiting for their place in each channel.
     waiting: Lines,
+    /// Places promised to commands that will send their message themselves.
+    promised: std::sync::Mutex<promises::Promises>,
     /// When the last message left to the outbox for each busy channel is due.
     deferred: std::sync::Mutex<std::collections::HashMap<u64, chrono::DateTime<chrono::Utc>>>,
     /// The budget shared with the other processes on the database, when there are any.
@@ -124,19 +136,19 @@ fn behind(room_in: Duration, ahead: Option<usize>) -> Duration {
 /// Busy channels whose last deferred message is remembered before the past ones are swept.
 const DEFERRED_KEPT: usize = 10_000;
 
-/// The patient requests of each channel.
+/// The requests waiting in each channel.
 type Lines = Arc<std::sync::Mutex<std::collections::HashMap<u64, Line>>>;
 
-/// The patient requests waiting in one channel: how many, and the turn they take one after
-/// another in the order they got in line (tokio's mutex hands itself on first come, first
-/// served), so that a burst's messages reach the channel in the order they were made.
+/// The requests waiting in one channel: how many, and the turn they take one after another
+/// in the order they got in line (tokio's mutex hands itself on first come, first served), so
+/// that a burst's messages reach the channel in the order they were made.
 #[derive(Default)]
 struct Line {
     count: usize,
     turn: Arc<tokio::sync::Mutex<()>>,
 }
 
-/// A patient request's place in its channel's queue, given up when it is sent or dropped;
+/// A request's place in its channel's queue, given up when it is sent or dropped;
 /// while it holds the channel's turn, no later request of the line goes before it.
 struct InLine {
     waiting: Lines,
@@ -223,6 +235,7 @@ impl Outbound {
                 .context("building the HTTP client")?,
             throttle: tokio::sync::Mutex::new(Throttle::new(per_second)),
             waiting: Arc::default(),
+            promised: std::sync::Mutex::default(),
             deferred: std::sync::Mutex::default(),
             shared: None,
         })
@@ -258,14 +271,19 @@ impl Outbound {
     }
 
     /// Waits until a request may go out under Discord's limits, and counts it. `None` is a
-    /// request that posts in no channel (opening a DM). A patient request (see [`PATIENCE`])
-    /// also waits for the ones that got in line in its channel before it, and gets back its
-    /// place, which holds the channel's turn until it is dropped: keep it until the request
-    /// has been answered.
+    /// request that posts in no channel (opening a DM). A request in a channel first waits
+    /// for the ones that got in line there before it, whatever sent them (a command, the
+    /// outbox's rounds), so the channel shows messages in the order they were sent; it gets
+    /// back its place, which holds the channel's turn until it is dropped: keep it until the
+    /// request has been answered. A patient request (see [`PATIENCE`]) that would wait too
+    /// long does not get in line.
     async fn pace(&self, channel: Option<u64>) -> Result<Option<InLine>, SendError> {
-        let mut in_line = match (PATIENCE.try_with(|p| *p), channel) {
-            (Ok(patience), Some(channel)) => Some(self.get_in_line(channel, patience).await?),
-            _ => None,
+        let mut in_line = match channel {
+            Some(channel) => {
+                let patience = PATIENCE.try_with(|p| *p).unwrap_or(Duration::MAX);
+                Some(self.get_in_line(channel, patience).await?)
+            }
+            None => None,
         };
         if let Some(place) = &mut in_line {
             place.wait_turn().await;
@@ -299,14 +317,25 @@ impl Outbound {
     }
 
     /// Takes a place in `channel`'s queue if the channel will have room within `patience`,
-    /// counting the patient requests already waiting there (each takes the channel's
-    /// next place, one every [`throttle::CHANNEL_WINDOW`] / [`throttle::PER_CHANNEL`]).
+    /// counting the patient requests already waiting there and the places promised to
+    /// commands (each takes the channel's next place, one every [`throttle::CHANNEL_WINDOW`] /
+    /// [`throttle::PER_CHANNEL`]). A request a place was promised to takes it, whatever the
+    /// wait.
     async fn get_in_line(&self, channel: u64, patience: Duration) -> Result<InLine, SendError> {
         let room_in = self.room_in(channel).await;
+        let now = Instant::now();
         let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        let wait = behind(room_in, waiting.get(&channel).map(|line| line.count));
-        if wait > patience {
-            return Err(SendError::Deferred { wait });
+        let mut promised = self.promised.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = PROMISED
+            .try_with(|key| promised.keep(key, now))
+            .unwrap_or(false);
+        if !kept {
+            let ahead =
+                waiting.get(&channel).map_or(0, |line| line.count) + promised.held_in(channel, now);
+            let wait = behind(room_in, Some(ahead));
+            if wait > patience {
+                return Err(SendError::Deferred { wait });
+            }
         }
         let line = waiting.entry(channel).or_default();
         line.count += 1;
@@ -319,25 +348,42 @@ impl Outbound {
     }
 
     /// How long a patient request in `channel` would wait for its place if it were made now,
-    /// behind those already in line there (see [`Outbound::due_later`]).
+    /// behind those already in line there and the places promised.
+    #[cfg(test)]
     async fn wait_in_line(&self, channel: u64) -> Duration {
         let room_in = self.room_in(channel).await;
         let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        behind(room_in, waiting.get(&channel).map(|line| line.count))
+        let mut promised = self.promised.lock().unwrap_or_else(|e| e.into_inner());
+        let ahead = waiting.get(&channel).map_or(0, |line| line.count)
+            + promised.held_in(channel, Instant::now());
+        behind(room_in, Some(ahead))
     }
 
-    /// When a message a command makes now in `channel` should be due, if the channel cannot
-    /// take it within [`COMMAND_PATIENCE`] (None: it can, and the command sends it itself):
-    /// when the channel will have room, never before one left there earlier.
+    /// When a message a command makes now in `channel` (the one with `key`) should be due, if
+    /// the channel cannot take it within [`COMMAND_PATIENCE`]: when the channel will have
+    /// room, never before one left there earlier. None: it can, and the command sends it
+    /// itself, in a place promised to it now (see [`keeping_promise`]), so that the commands
+    /// of a burst deciding at the same moment do not all count on the same room.
     pub async fn due_later(
         &self,
         channel: u64,
+        key: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Option<chrono::DateTime<chrono::Utc>> {
-        let wait = self.wait_in_line(channel).await;
-        if wait <= COMMAND_PATIENCE {
-            return None;
-        }
+        let room_in = self.room_in(channel).await;
+        let wait = {
+            let at = Instant::now();
+            let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            let mut promised = self.promised.lock().unwrap_or_else(|e| e.into_inner());
+            let ahead =
+                waiting.get(&channel).map_or(0, |line| line.count) + promised.held_in(channel, at);
+            let wait = behind(room_in, Some(ahead));
+            if wait <= COMMAND_PATIENCE {
+                promised.make(channel, key, at);
+                return None;
+            }
+            wait
+        };
         let at = chrono::TimeDelta::from_std(wait).map_or(now, |wait| now + wait);
         Some(self.deferred_until(channel, at))
     }
@@ -407,7 +453,7 @@ impl Outbound {
         message: &serenity::CreateMessage,
         files: &[(String, Vec<u8>)],
     ) -> Result<u64, SendError> {
-        // A patient request keeps its channel's turn until Discord has answered it.
+        // The request keeps its channel's turn until Discord has answered it.
         let _place = self.pace(Some(channel)).await?;
         let channel = serenity::ChannelId::new(channel);
         let result =
@@ -666,6 +712,52 @@ mod tests {
         assert_eq!(order, (0..throttle::PER_CHANNEL).collect::<Vec<_>>());
         let waiting = outbound.waiting.lock().expect("the lines");
         assert!(!waiting.contains_key(&channel), "the line is empty");
+    }
+
+    /// Commands deciding at the same moment at a quiet channel are promised only the places
+    /// it has within their patience, and the rest are due later, in order; a promise is kept
+    /// by the send it was made for, which then gets in line whatever the wait, while a
+    /// request promised nothing finds the places spoken for.
+    #[tokio::test]
+    async fn a_burst_deciding_together_is_promised_only_the_room_there_is() {
+        let outbound = outbound();
+        let channel = 42;
+        let now = chrono::Utc::now();
+        let mut decided = Vec::new();
+        for n in 0..40 {
+            decided.push(
+                outbound
+                    .due_later(channel, &format!("announce:{n}"), now)
+                    .await,
+            );
+        }
+        let room = (0..)
+            .take_while(|n| behind(Duration::ZERO, Some(*n)) <= COMMAND_PATIENCE)
+            .count();
+        let promised = decided.iter().take_while(|d| d.is_none()).count();
+        assert_eq!(promised, room, "{decided:?}");
+        let later: Vec<_> = decided[room..].iter().flatten().collect();
+        assert_eq!(later.len(), 40 - room, "the rest are due later");
+        assert!(later.windows(2).all(|w| w[0] <= w[1]), "in order");
+
+        assert!(
+            outbound
+                .get_in_line(channel, COMMAND_PATIENCE)
+                .await
+                .is_err(),
+            "a request promised nothing waits behind the promises"
+        );
+        let place = keeping_promise(
+            "announce:0",
+            outbound.get_in_line(channel, COMMAND_PATIENCE),
+        )
+        .await;
+        assert!(place.is_ok(), "the promise is kept");
+        assert_eq!(
+            outbound.wait_in_line(channel).await,
+            behind(Duration::ZERO, Some(room)),
+            "a kept promise counts once, in line"
+        );
     }
 
     /// Messages left to the outbox for a busy channel are due in the order they were left,

@@ -104,9 +104,12 @@ impl Scheduler {
         // A burst in one channel (many commands announcing in one school's channel) leaves
         // what cannot go within the channel's next window to the outbox's rounds, rather than
         // holding a task (and a lease) per message until the channel has room.
-        let outcome = crate::outbound::with_patience(
-            crate::outbound::COMMAND_PATIENCE,
-            self.deliver_rows(row.into_iter().collect(), now),
+        let outcome = crate::outbound::keeping_promise(
+            key,
+            crate::outbound::with_patience(
+                crate::outbound::COMMAND_PATIENCE,
+                self.deliver_rows(row.into_iter().collect(), now),
+            ),
         )
         .await?;
         if outcome.retried > 0 {
