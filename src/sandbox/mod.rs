@@ -39,6 +39,8 @@ pub struct Sandbox {
     channel: u64,
     /// The form the bot opened last: its id, and the channel it was opened in.
     form: Option<(String, u64)>,
+    /// How many messages waiting for later the prompt last told of.
+    waiting_told: i64,
     /// Where files the bot attaches (charts, exports) are saved, to open.
     files: std::path::PathBuf,
     /// The SQLite file.
@@ -112,6 +114,7 @@ impl Sandbox {
             me: 0,
             channel,
             form: None,
+            waiting_told: 0,
             files: database
                 .parent()
                 .unwrap_or(Path::new("."))
@@ -181,9 +184,37 @@ impl Sandbox {
             Line::Form(fields) => self.fill_form(&fields).await,
         };
         match result {
-            Ok(text) => (text, false),
+            Ok(mut text) => {
+                if let Some(note) = self.waiting_note().await {
+                    text.push('\n');
+                    text.push_str(&note);
+                }
+                (text, false)
+            }
             Err(error) => (format!("? {error:#}"), false),
         }
+    }
+
+    /// A line on the messages the outbox holds for later, when their number has changed since
+    /// the last line said: the sandbox's scheduler runs only when `clock` moves time on, so
+    /// without it they would never show. (A running bot sends them by itself, once their
+    /// channel has room.)
+    async fn waiting_note(&mut self) -> Option<String> {
+        let waiting = crate::store::outbox::waiting_later(&self.db, self.now())
+            .await
+            .ok()?;
+        if waiting == std::mem::replace(&mut self.waiting_told, waiting) || waiting == 0 {
+            return None;
+        }
+        let (messages, them) = if waiting == 1 {
+            ("1 message waits".to_owned(), "it")
+        } else {
+            (format!("{waiting} messages wait"), "them")
+        };
+        Some(format!(
+            "({messages} for later: a channel is at Discord's limit of 5 in 5 seconds, or a \
+             send will be tried again. Type `clock +1m` to move time on and send {them}.)"
+        ))
     }
 
     /// The sandbox's time: the bot's clock, which `clock` moves.

@@ -141,6 +141,84 @@ async fn the_clock_makes_a_schedule_fire_and_a_nudge_go_out() {
     assert_eq!(next.matches("A gentle nudge").count(), 1, "{next}");
 }
 
+/// A burst of changes fills the school channel's five messages in five seconds: the rest of
+/// the announcements are left for later, the prompt says so, and moving the clock sends each
+/// once, in the order the steps were made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announcements_left_for_later_are_told_and_sent_when_the_clock_moves() {
+    const BURST: usize = 20;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut sandbox = Sandbox::start(&dir.path().join("sandbox.db"), true)
+        .await
+        .expect("the sandbox starts");
+    let quiet = say(&mut sandbox, "as terry").await;
+    assert!(!quiet.contains("for later"), "nothing waits yet: {quiet}");
+    let person = |handle: &str| sandbox.demo.person(handle).expect("a demo person").user_id;
+    let (terry, jordan) = (person("@terry"), person("@jordan"));
+    let general = sandbox
+        .demo
+        .channel("#general")
+        .expect("the demo's #general");
+    let channel = sandbox
+        .demo
+        .channel("#lincoln-leadership")
+        .expect("the demo's #lincoln-leadership");
+    let before = sandbox.emu.messages_in(channel).len();
+    // The team adds steps faster than the prompt can type them.
+    for n in 0..BURST - 1 {
+        let options = [
+            ("title", serde_json::json!(format!("Burst step {n}"))),
+            ("indicator", serde_json::json!("12a")),
+            ("owner", serde_json::json!(jordan.to_string())),
+            ("due", serde_json::json!("in 2 weeks")),
+        ];
+        let interaction = sandbox
+            .emu
+            .slash_command(terry, general, "step add", &options)
+            .expect("the emulator builds the interaction");
+        let reply = sandbox
+            .emu
+            .reply(&interaction, std::time::Duration::from_secs(10))
+            .await
+            .expect("an answer");
+        assert!(reply.content.starts_with("Added step"), "{}", reply.content);
+    }
+    let last = say(
+        &mut sandbox,
+        &format!(
+            r#"/step add title:"Burst step {}" indicator:12a owner:@jordan due:"in 2 weeks""#,
+            BURST - 1
+        ),
+    )
+    .await;
+    assert!(last.contains("Added step"), "{last}");
+    assert!(
+        last.contains("messages wait for later") && last.contains("`clock +1m`"),
+        "the prompt tells of what waits: {last}"
+    );
+    let again = say(&mut sandbox, "people").await;
+    assert!(
+        !again.contains("for later"),
+        "told once, until the number changes: {again}"
+    );
+    assert!(
+        sandbox.emu.messages_in(channel).len() - before < BURST,
+        "the channel's limit held some back"
+    );
+
+    let moved = say(&mut sandbox, "clock +1m").await;
+    assert!(moved.contains("#lincoln-leadership"), "{moved}");
+    let titles: Vec<String> = sandbox.emu.messages_in(channel)[before..]
+        .iter()
+        .filter_map(|m| m["content"].as_str())
+        .filter_map(|c| c.split('“').nth(1))
+        .filter_map(|c| c.split('”').next())
+        .map(str::to_owned)
+        .collect();
+    let expected: Vec<String> = (0..BURST).map(|n| format!("Burst step {n}")).collect();
+    assert_eq!(titles, expected, "each announced once, in order");
+}
+
 /// The morning brings Casey's digest once; the summary chart and an export are saved as files
 /// that, like the sandbox's database and its write-ahead log, only their owner may read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

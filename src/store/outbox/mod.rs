@@ -361,6 +361,21 @@ pub async fn renew(db: &Db, owner: &str, until: DateTime<Utc>) -> anyhow::Result
     .context("renewing outbox leases")
 }
 
+/// Pending rows no process holds that are due after `now`: messages left for later (their
+/// channel was busy, or a send failed and will be tried again).
+pub async fn waiting_later(db: &Db, now: DateTime<Utc>) -> anyhow::Result<i64> {
+    on_backend!(db, pool => {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox
+             WHERE status = 'pending' AND lease_owner IS NULL AND not_before > $1",
+        )
+        .bind(now)
+        .fetch_one(pool)
+        .await
+    })
+    .context("counting the outbox rows due later")
+}
+
 /// The earliest time a pending row can be claimed: its retry time, or the end of the lease
 /// another process holds on it.
 pub async fn next_ready(db: &Db) -> anyhow::Result<Option<DateTime<Utc>>> {
