@@ -133,6 +133,17 @@ fn behind(room_in: Duration, ahead: Option<usize>) -> Duration {
     room_in + each * u32::try_from(ahead.unwrap_or(0)).unwrap_or(u32::MAX)
 }
 
+/// The requests ahead of a new one in `channel` at `now`: those already in line there and the
+/// places promised to commands that have not sent yet.
+fn ahead(
+    waiting: &std::collections::HashMap<u64, Line>,
+    promised: &mut promises::Promises,
+    channel: u64,
+    now: Instant,
+) -> usize {
+    waiting.get(&channel).map_or(0, |line| line.count) + promised.held_in(channel, now)
+}
+
 /// Busy channels whose last deferred message is remembered before the past ones are swept.
 const DEFERRED_KEPT: usize = 10_000;
 
@@ -330,9 +341,7 @@ impl Outbound {
             .try_with(|key| promised.keep(key, now))
             .unwrap_or(false);
         if !kept {
-            let ahead =
-                waiting.get(&channel).map_or(0, |line| line.count) + promised.held_in(channel, now);
-            let wait = behind(room_in, Some(ahead));
+            let wait = behind(room_in, Some(ahead(&waiting, &mut promised, channel, now)));
             if wait > patience {
                 return Err(SendError::Deferred { wait });
             }
@@ -354,9 +363,10 @@ impl Outbound {
         let room_in = self.room_in(channel).await;
         let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
         let mut promised = self.promised.lock().unwrap_or_else(|e| e.into_inner());
-        let ahead = waiting.get(&channel).map_or(0, |line| line.count)
-            + promised.held_in(channel, Instant::now());
-        behind(room_in, Some(ahead))
+        behind(
+            room_in,
+            Some(ahead(&waiting, &mut promised, channel, Instant::now())),
+        )
     }
 
     /// When a message a command makes now in `channel` (the one with `key`) should be due, if
@@ -375,9 +385,7 @@ impl Outbound {
             let at = Instant::now();
             let waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
             let mut promised = self.promised.lock().unwrap_or_else(|e| e.into_inner());
-            let ahead =
-                waiting.get(&channel).map_or(0, |line| line.count) + promised.held_in(channel, at);
-            let wait = behind(room_in, Some(ahead));
+            let wait = behind(room_in, Some(ahead(&waiting, &mut promised, channel, at)));
             if wait <= COMMAND_PATIENCE {
                 promised.make(channel, key, at);
                 return None;
