@@ -19,6 +19,15 @@ pub struct FocusIndicator {
     pub created_at: DateTime<Utc>,
 }
 
+/// Which indicator a school focuses on, without its level: what `store::settings` keeps
+/// between commands (a level recorded does not change it).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Focus {
+    pub id: i64,
+    pub school_id: SchoolId,
+    pub indicator_id: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct LevelChange {
     pub level: String,
@@ -89,6 +98,19 @@ pub async fn find(
         .await
     })
     .context("looking up a focus indicator")
+}
+
+/// Every school's focus indicators in the server, by id: what `store::settings` keeps.
+pub async fn focuses_of(db: &Db, server_id: ServerId) -> anyhow::Result<Vec<Focus>> {
+    on_backend!(db, pool => {
+        sqlx::query_as(
+            "SELECT id, school_id, indicator_id FROM focus_indicators WHERE server_id = $1 ORDER BY id",
+        )
+        .bind(server_id)
+        .fetch_all(pool)
+        .await
+    })
+    .context("reading the server's focus indicators")
 }
 
 /// The school's focus indicators, in the order they were chosen.

@@ -1,8 +1,9 @@
 //! What nearly every command reads about its server (the role mappings, the schools, how it
-//! reads `12/05`, the schools' breaks), kept in the process between commands. One query per command reads the
-//! server's settings version, which triggers raise in the same transaction as any change to
-//! those rows (migrations 0027 and 0028), so what is kept is used only while it is still what the
-//! database holds, whichever process (sharing PostgreSQL) made the change.
+//! reads `12/05`, the schools' breaks and focus indicators), kept in the process between
+//! commands. One query per command reads the server's settings version, which triggers raise
+//! in the same transaction as any change to those rows (migrations 0027 to 0029), so what is
+//! kept is used only while it is still what the database holds, whichever process (sharing
+//! PostgreSQL) made the change.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
@@ -11,6 +12,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::calendar::{self, SchoolBreak};
+use super::indicators::{self, Focus};
 use super::members::{self, Recorded, RoleMapping};
 use super::schools::{self, School};
 use super::{Db, on_backend, servers};
@@ -28,6 +30,8 @@ pub struct ServerSettings {
     pub date_order: DateOrder,
     /// Every school's breaks, by start.
     pub breaks: Arc<[SchoolBreak]>,
+    /// Every school's focus indicators (without their levels), by id.
+    pub focuses: Arc<[Focus]>,
     /// When the server's own framework was loaded (`None`: it uses the shipped one). Read
     /// afresh with every version check, so `Frameworks::at` needs no query of its own.
     pub framework_loaded_at: Option<DateTime<Utc>>,
@@ -46,6 +50,14 @@ impl ServerSettings {
         self.breaks
             .iter()
             .find(|b| b.school_id == school_id && b.starts_on <= date && date <= b.ends_on)
+    }
+
+    /// The school's focus on `indicator_id`, if it has one: what `indicators::find` reads
+    /// from the database, but its level.
+    pub fn focus(&self, school_id: SchoolId, indicator_id: &str) -> Option<&Focus> {
+        self.focuses
+            .iter()
+            .find(|f| f.school_id == school_id && f.indicator_id == indicator_id)
     }
 }
 
@@ -98,6 +110,7 @@ impl Settings {
             schools: schools::list(db, server_id).await?.into(),
             date_order: servers::date_order(db, server_id).await?,
             breaks: calendar::all_of(db, server_id).await?.into(),
+            focuses: indicators::focuses_of(db, server_id).await?.into(),
             framework_loaded_at,
         };
         // A change between the two reads of the version may be half in what was read: it is
@@ -275,8 +288,39 @@ mod tests {
         let without = settings.of(&db, server).await.expect("settings");
         assert!(without.break_covering(school.id, day(24)).is_none());
 
+        // A focus chosen elsewhere is found by the next read; a level recorded on it changes
+        // nothing kept.
+        assert!(without.focus(school.id, "1a").is_none());
+        let (chosen, new) =
+            indicators::focus(&other, server, school.id, "1a", UserId::new(5), now, None)
+                .await
+                .expect("focused");
+        assert!(new);
+        let focused = settings.of(&db, server).await.expect("settings");
+        let kept = focused.focus(school.id, "1a").expect("the focus is kept");
+        assert_eq!((kept.id, kept.indicator_id.as_str()), (chosen.id, "1a"));
+        assert!(focused.focus(school.id, "1b").is_none());
+        let before_level = version(&db, server, None).await.expect("version").0;
+        indicators::set_level(
+            &other,
+            &chosen,
+            "getting_started",
+            None,
+            UserId::new(5),
+            now,
+            None,
+        )
+        .await
+        .expect("level");
+        assert_eq!(
+            version(&db, server, None).await.expect("version").0,
+            before_level,
+            "a level recorded leaves the settings as kept"
+        );
+
         // Another server's settings are its own.
         let elsewhere = settings.of(&db, ServerId::new(2)).await.expect("settings");
         assert!(elsewhere.schools.is_empty() && elsewhere.mappings.is_empty());
+        assert!(elsewhere.focus(school.id, "1a").is_none());
     }
 }

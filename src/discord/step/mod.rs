@@ -26,8 +26,7 @@ use crate::domain::plan::{self, BarrierCategory, StepStatus};
 use crate::domain::text;
 use crate::error::UserError;
 use crate::store::barriers::{self, NewBarrier};
-use crate::store::indicators;
-use crate::store::indicators::FocusIndicator;
+use crate::store::indicators::Focus;
 use crate::store::schools::{self, School};
 use crate::store::steps::{self, ActionStep, Change, NewStep};
 
@@ -171,10 +170,13 @@ async fn focus_for(
     caller: &Caller,
     school: &School,
     named: &str,
-) -> Result<(Indicator, FocusIndicator), Error> {
+) -> Result<(Indicator, Focus), Error> {
     let indicator = indicator_named(ctx, caller, named).await?;
-    let focus = indicators::find(&ctx.data().db, caller.guild_id, school.id, &indicator.id)
-        .await?
+    // The school's focuses come with the caller's settings: no query of their own.
+    let focus = caller
+        .settings
+        .focus(school.id, &indicator.id)
+        .cloned()
         .ok_or_else(|| UserError::NotAFocus {
             indicator: indicator.title(),
             school: school.name.clone(),
