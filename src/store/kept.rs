@@ -17,6 +17,7 @@
 //! queries that came later (measured with `cargo bench --bench commands`).
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::future::BoxFuture;
@@ -54,7 +55,7 @@ struct Kept<DB: Database> {
     turns: Arc<tokio::sync::Semaphore>,
     /// Queries that found no connection kept and wait for one from sqlx's pool: while there
     /// are any, a connection given up goes back there, so it cannot sit kept while they wait.
-    in_pool: std::sync::atomic::AtomicUsize,
+    in_pool: AtomicUsize,
 }
 
 impl<DB: Database> Kept<DB> {
@@ -77,7 +78,7 @@ impl<DB: Database> KeptPool<DB> {
                 turns: Arc::new(tokio::sync::Semaphore::new(
                     turns.clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
                 )),
-                in_pool: std::sync::atomic::AtomicUsize::new(0),
+                in_pool: AtomicUsize::new(0),
             }),
         }
     }
@@ -170,7 +171,7 @@ impl<DB: Database> Drop for Held<DB> {
             let mut idle = self.kept.idle();
             if let Some(idle) = idle.as_mut()
                 && idle.len() < self.kept.keep
-                && self.kept.in_pool.load(std::sync::atomic::Ordering::Acquire) == 0
+                && self.kept.in_pool.load(Ordering::Acquire) == 0
             {
                 idle.push(conn);
                 return;
@@ -183,13 +184,12 @@ impl<DB: Database> Drop for Held<DB> {
 
 /// A query counted among those waiting in sqlx's pool, until dropped.
 struct InPool<'k> {
-    waiting: &'k std::sync::atomic::AtomicUsize,
+    waiting: &'k AtomicUsize,
 }
 
 impl<'k> InPool<'k> {
     fn count<DB: Database>(kept: &'k Kept<DB>) -> Self {
-        kept.in_pool
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        kept.in_pool.fetch_add(1, Ordering::AcqRel);
         Self {
             waiting: &kept.in_pool,
         }
@@ -198,8 +198,7 @@ impl<'k> InPool<'k> {
 
 impl Drop for InPool<'_> {
     fn drop(&mut self) {
-        self.waiting
-            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
