@@ -8,7 +8,7 @@ use crate::domain::ids::{ServerId, UserId};
 use crate::domain::roles::Access;
 use crate::error::UserError;
 use crate::store::members::{self, MemberSighting};
-use crate::store::schools::School;
+use crate::store::schools::{self, School};
 use crate::store::settings::ServerSettings;
 
 /// Who is calling, where.
@@ -106,13 +106,9 @@ pub fn school(
     action: &'static str,
 ) -> Result<School, Error> {
     if let Some(name) = named.map(str::trim).filter(|n| !n.is_empty()) {
-        // The exact name, as `schools::find_by_name` matches it, among the schools read
-        // with the caller's settings.
-        let school = caller
-            .settings
-            .schools
-            .iter()
-            .find(|s| s.name == name)
+        // Among the schools read with the caller's settings, as `schools::find_by_name`
+        // finds it.
+        let school = schools::named(&caller.settings.schools, name)
             .cloned()
             .ok_or_else(|| UserError::UnknownSchool {
                 name: crate::domain::text::clip(name, 100),

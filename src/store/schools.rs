@@ -118,13 +118,19 @@ pub async fn change(
     };
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
-        let same: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, name FROM schools WHERE server_id = $1 AND LOWER(name) = LOWER($2) ORDER BY id",
+        // Letter case is compared here, not by SQL's `LOWER`, which folds only ASCII on
+        // SQLite: "École" and "ÉCOLE" are one name on both engines. A server has a few
+        // schools, not thousands.
+        let folded = name.to_lowercase();
+        let same: Vec<(i64, String)> = sqlx::query_as::<_, (i64, String)>(
+            "SELECT id, name FROM schools WHERE server_id = $1 ORDER BY id",
         )
         .bind(server)
-        .bind(name.clone())
         .fetch_all(&mut *tx)
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|(_, n)| n.to_lowercase() == folded)
+        .collect();
         let exact = same.iter().find(|(_, n)| *n == name).map(|(id, _)| *id);
         let saved = match (exact, same.first(), zone) {
             (Some(id), _, _) => {
@@ -189,23 +195,27 @@ pub async fn list(db: &Db, server_id: ServerId) -> anyhow::Result<Vec<School>> {
     .context("listing schools")
 }
 
-/// The school with this exact name in the server.
+/// The school a person named in the server: see [`named`].
 pub async fn find_by_name(
     db: &Db,
     server_id: ServerId,
     name: &str,
 ) -> anyhow::Result<Option<School>> {
-    on_backend!(db, pool => {
-        sqlx::query_as(
-            "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
-             FROM schools WHERE server_id = $1 AND name = $2",
-        )
-        .bind(server_id)
-        .bind(name.to_owned())
-        .fetch_optional(pool)
-        .await
-    })
-    .context("looking up a school")
+    let schools = list(db, server_id).await.context("looking up a school")?;
+    Ok(named(&schools, name).cloned())
+}
+
+/// The school called `name`: the exact name (what autocomplete fills in), else the one whose
+/// name differs from it only in letter case, any letters (typed by hand: "lincoln
+/// elementary", "ÉCOLE NORD"). Names are compared here rather than by SQL's `LOWER`, which
+/// folds only ASCII on SQLite.
+pub fn named<'a>(schools: &'a [School], name: &str) -> Option<&'a School> {
+    let folded = name.to_lowercase();
+    let mut by_case = schools.iter().filter(|s| s.name.to_lowercase() == folded);
+    schools
+        .iter()
+        .find(|s| s.name == name)
+        .or_else(|| by_case.next().filter(|_| by_case.next().is_none()))
 }
 
 /// Names of the server's schools containing `typed` (case-insensitive), for autocomplete.
@@ -243,4 +253,41 @@ pub async fn get(db: &Db, server_id: ServerId, id: SchoolId) -> anyhow::Result<O
         .await
     })
     .context("looking up a school")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn school(id: i64, name: &str) -> School {
+        School {
+            id: SchoolId::new(id),
+            server_id: ServerId::new(1),
+            name: name.to_owned(),
+            time_zone: TimeZoneName::parse("America/Chicago").expect("zone"),
+            channel_id: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_school_is_named_exactly_or_in_other_capitals_of_any_letters() {
+        let schools = [school(1, "Lincoln Elementary"), school(2, "École Nord")];
+        let id = |name: &str| named(&schools, name).map(|s| s.id.get());
+        assert_eq!(id("Lincoln Elementary"), Some(1));
+        assert_eq!(id("lincoln ELEMENTARY"), Some(1));
+        assert_eq!(id("ÉCOLE NORD"), Some(2));
+        assert_eq!(id("école nord"), Some(2));
+        assert_eq!(id("Ecole Nord"), None, "an accent is a letter, not a case");
+        assert_eq!(id("Lincoln"), None);
+
+        // Two names that differ only in case (kept from before they were refused): the exact
+        // one is found, and a third spelling names neither.
+        let both = [school(1, "Adams High"), school(2, "ADAMS HIGH")];
+        let id = |name: &str| named(&both, name).map(|s| s.id.get());
+        assert_eq!(id("ADAMS HIGH"), Some(2));
+        assert_eq!(id("Adams High"), Some(1));
+        assert_eq!(id("adams high"), None);
+    }
 }

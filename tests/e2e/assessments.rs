@@ -130,6 +130,9 @@ e2e! {
         assert_eq!(saved(bot, lincoln).await, 1);
         let listed = bot.command(casey, bot.ids.general, "assessment list", &[("school", json!("Lincoln Elementary"))]).await;
         assert!(listed.text().contains("**Fall 2026** · given Thu 15 Oct 2026"), "{}", listed.text());
+        // A school's name typed by hand in another case is the same school.
+        let typed = bot.command(casey, bot.ids.general, "assessment list", &[("school", json!("lincoln ELEMENTARY"))]).await;
+        assert_eq!(typed.text(), listed.text());
 
         // The export carries the rows, defused.
         let export = bot.command(casey, bot.ids.general, "export", &[("school", json!("Lincoln Elementary"))]).await;

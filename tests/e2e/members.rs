@@ -336,5 +336,21 @@ e2e! {
         ]).await;
         assert!(cleared.content.contains("No announcement channel yet"), "{}", cleared.content);
         assert_eq!(schools::list(&bot.db, ids.server()).await.expect("schools")[0].channel_id, None);
+
+        // Letters beyond ASCII fold too, on SQLite as on PostgreSQL.
+        let accented = bot.command(ids.owner, ids.general, "setup school", &[
+            ("name", json!("École Émile-Nelligan")), ("time_zone", json!("America/Toronto")),
+        ]).await;
+        assert!(accented.content.contains("Added **École Émile-Nelligan**"), "{}", accented.content);
+        for other_case in ["école émile-nelligan", "ÉCOLE ÉMILE-NELLIGAN"] {
+            let refused = bot.command(ids.owner, ids.general, "setup school", &[
+                ("name", json!(other_case)), ("time_zone", json!("America/Toronto")),
+            ]).await;
+            assert!(refused.ephemeral);
+            assert!(refused.content.contains("already a school called **École Émile-Nelligan**"), "{}", refused.content);
+        }
+        let names: Vec<String> = schools::list(&bot.db, ids.server()).await.expect("schools")
+            .into_iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), 2, "the other spellings wrote nothing: {names:?}");
     }
 }

@@ -450,5 +450,12 @@ e2e! {
         assert_eq!(offered(terry, "10_0".into()).await, Vec::<String>::new());
         assert_eq!(offered(terry, format!("#{plain}")).await, ids(&[plain]));
         assert_eq!(offered(bot.ids.nobody, "walk".into()).await, Vec::<String>::new());
+        // Letters beyond ASCII match in any case, on SQLite (whose `LOWER` folds only ASCII)
+        // as on PostgreSQL, and still only within what the person may read.
+        let accented = add_step(bot, terry, "Élèves : relire les objectifs", &[terry]).await;
+        assert_eq!(offered(terry, "élèves".into()).await, ids(&[accented]));
+        assert_eq!(offered(terry, "ÉLÈVES".into()).await, ids(&[accented]));
+        assert_eq!(offered(terry, "relire".into()).await, ids(&[accented]));
+        assert_eq!(offered(wendy, "élèves".into()).await, Vec::<String>::new());
     }
 }
