@@ -6,6 +6,7 @@
 //! PostgreSQL) made the change.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use anyhow::Context as _;
@@ -65,11 +66,35 @@ impl ServerSettings {
 #[derive(Clone, Default)]
 pub struct Settings {
     kept: Arc<Mutex<HashMap<ServerId, (i64, ServerSettings)>>>,
+    /// One reload at a time per server: the commands that find the kept settings out of date
+    /// together (the first burst after a start, or after an admin's change) wait for one
+    /// read of them, rather than each reading them all.
+    reloading: Arc<Mutex<HashMap<ServerId, Arc<tokio::sync::Mutex<()>>>>>,
+    /// How many times the settings were read in full, for tests.
+    reloads: Arc<AtomicU64>,
 }
 
 impl Settings {
     fn kept(&self) -> MutexGuard<'_, HashMap<ServerId, (i64, ServerSettings)>> {
         self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The settings kept for the server, if they are at least as new as `version`.
+    fn kept_since(&self, server_id: ServerId, version: i64) -> Option<ServerSettings> {
+        self.kept()
+            .get(&server_id)
+            .filter(|(kept, _)| *kept >= version)
+            .map(|(_, settings)| settings.clone())
+    }
+
+    fn reload_turn(&self, server_id: ServerId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(turns.entry(server_id).or_default())
+    }
+
+    /// How many times this process has read a server's settings in full.
+    pub fn reloads(&self) -> u64 {
+        self.reloads.load(Ordering::Relaxed)
     }
 
     /// The server's settings as the database holds them now: one query when this process
@@ -96,15 +121,21 @@ impl Settings {
         member: Option<UserId>,
     ) -> anyhow::Result<(ServerSettings, Recorded)> {
         let (version, framework_loaded_at, recorded) = version(db, server_id, member).await?;
-        if let Some((kept, settings)) = self.kept().get(&server_id)
-            && *kept == version
-        {
-            let settings = ServerSettings {
-                framework_loaded_at,
-                ..settings.clone()
-            };
-            return Ok((settings, recorded));
+        // Kept settings newer than the version read are as good: a change made since.
+        let current = |kept: ServerSettings| ServerSettings {
+            framework_loaded_at,
+            ..kept
+        };
+        if let Some(kept) = self.kept_since(server_id, version) {
+            return Ok((current(kept), recorded));
         }
+        let turn = self.reload_turn(server_id);
+        let _reloading = turn.lock().await;
+        // Another command may have read them while this one waited for its turn.
+        if let Some(kept) = self.kept_since(server_id, version) {
+            return Ok((current(kept), recorded));
+        }
+        self.reloads.fetch_add(1, Ordering::Relaxed);
         let settings = ServerSettings {
             mappings: members::mappings(db, server_id).await?.into(),
             schools: schools::list(db, server_id).await?.into(),
@@ -322,5 +353,48 @@ mod tests {
         let elsewhere = settings.of(&db, ServerId::new(2)).await.expect("settings");
         assert!(elsewhere.schools.is_empty() && elsewhere.mappings.is_empty());
         assert!(elsewhere.focus(school.id, "1a").is_none());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn commands_that_find_the_settings_stale_together_wait_for_one_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("settings.db").display());
+        let db = Db::open(&url).await.expect("open");
+        let other = Db::connect(&url).await.expect("second pool");
+        let server = ServerId::new(1);
+        let settings = Settings::default();
+        let burst = || {
+            futures::future::try_join_all((0..40).map(|_| {
+                let (settings, db) = (settings.clone(), db.clone());
+                async move { settings.of(&db, server).await }
+            }))
+        };
+
+        let first = burst().await.expect("settings");
+        assert!(first.iter().all(|s| s.schools.is_empty()));
+        assert_eq!(settings.reloads(), 1, "the first burst reads them once");
+        burst().await.expect("settings");
+        assert_eq!(settings.reloads(), 1, "kept: nothing read again");
+
+        let name = SchoolName::parse("Lincoln Elementary").expect("name");
+        schools::save(
+            &other,
+            &SchoolSetup {
+                server_id: server,
+                server_name: "Server",
+                name: &name,
+                time_zone: TimeZoneName::parse("America/Chicago").expect("zone"),
+                channel_id: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("school");
+        let after = burst().await.expect("settings");
+        assert!(
+            after.iter().all(|s| s.schools.len() == 1),
+            "every command sees the new school"
+        );
+        assert_eq!(settings.reloads(), 2, "the change is read once");
     }
 }
