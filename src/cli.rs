@@ -564,7 +564,7 @@ async fn run_bot(
                 .await?;
         options.shards = Some(range);
         let mut client = crate::discord::client(app.clone(), token, api_url, options).await?;
-        gateway.watch(client.shard_manager.clone());
+        gateway.watch(client.shard_manager.clone(), range.first..=range.last);
         let shards = client.shard_manager.clone();
         let stop = tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {

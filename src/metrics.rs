@@ -11,6 +11,7 @@
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ use axum::response::IntoResponse;
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serenity::gateway::{ConnectionStage, ShardManager};
+use serenity::model::id::ShardId;
 
 use crate::clock::Clock;
 use crate::store::{Db, gauges};
@@ -167,26 +169,39 @@ pub fn outbox_rows(result: &'static str, count: usize) {
 }
 
 /// The gateway's shards, as `/healthz` and `/metrics` read them: the running client's shard
-/// manager (a new client after a refused intent replaces the old one).
+/// manager (a new client after a refused intent replaces the old one) and the shards this
+/// process is to run.
 #[derive(Clone, Default)]
-pub struct Gateway(Arc<Mutex<Option<Arc<ShardManager>>>>);
+pub struct Gateway(Arc<Mutex<Option<Watched>>>);
+
+#[derive(Clone)]
+struct Watched {
+    manager: Arc<ShardManager>,
+    shards: RangeInclusive<u32>,
+}
 
 impl Gateway {
-    /// From now on, the shards are `manager`'s.
-    pub fn watch(&self, manager: Arc<ShardManager>) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(manager);
+    /// From now on, the shards are `manager`'s, which is to run `shards`.
+    pub fn watch(&self, manager: Arc<ShardManager>, shards: RangeInclusive<u32>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Watched { manager, shards });
     }
 
-    /// Each shard this process runs, by id, and whether it is connected.
+    /// Each shard this process runs, by id, and whether it is connected. A shard serenity is
+    /// starting again (after its connection failed) has no runner meanwhile: it is listed,
+    /// not connected.
     async fn shards(&self) -> BTreeMap<u32, bool> {
-        let manager = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let Some(manager) = manager else {
+        let watched = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some(Watched { manager, shards }) = watched else {
             return BTreeMap::new();
         };
         let runners = manager.runners.lock().await;
-        runners
-            .iter()
-            .map(|(id, info)| (id.0, info.stage == ConnectionStage::Connected))
+        shards
+            .map(|id| {
+                let connected = runners
+                    .get(&ShardId(id))
+                    .is_some_and(|info| info.stage == ConnectionStage::Connected);
+                (id, connected)
+            })
             .collect()
     }
 }

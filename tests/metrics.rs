@@ -1,7 +1,7 @@
 //! `/metrics` and `/healthz` of a real `coachbot run` process: after a scripted minute of
 //! activity against the emulator (commands, a scheduled check-in delivered, a DM answer), the
 //! named metrics are there with the values that activity gives them; `/healthz` says 200, and
-//! 503 with the reason once the database is gone.
+//! 503 with the reason while the gateway is away and once the database is gone.
 //!
 //! Its own test binary, like `tests/fleet.rs`: a process of its own beside the emulator, which
 //! shares the e2e tests' helpers.
@@ -271,8 +271,51 @@ async fn sqlite_process_shows_its_metrics_after_a_scripted_minute() {
     let (bot_process, addr) = scripted_minute(&bot, &plan).await;
     metrics_after_the_minute(&bot, addr).await;
     refusals_are_counted_by_how_they_ended(&bot, &plan, addr).await;
+    unhealthy_while_its_shard_is_away(&bot, addr).await;
     bot_process.kill9().await;
     bot.finish().await;
+}
+
+/// The gateway connection is lost and Discord's gateway refuses the bot's reconnections (an
+/// outage): `/healthz` answers 503 naming the shard, the shard's gauge reads 0, and both
+/// recover once the gateway takes the bot back.
+async fn unhealthy_while_its_shard_is_away(bot: &TestBot, addr: SocketAddr) {
+    let down = bot.emu.refuse_gateway();
+    assert!(bot.emu.close_gateway(4000), "the bot was connected");
+    let (status, body) = support::eventually("/healthz unhealthy without the gateway", || async {
+        match get(addr, "/healthz").await {
+            (200, body) => Err(body),
+            answer => Ok(answer),
+        }
+    })
+    .await;
+    println!("/healthz with the gateway away: {status}\n{body}");
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body, "gateway: shard 0 not connected\n",
+        "only the shard is down"
+    );
+    let metrics = parse(&get(addr, "/metrics").await.1);
+    assert_eq!(
+        total(&metrics, "coachbot_shard_connected", &[("shard", "0")]),
+        0.0,
+        "the shard's gauge says it is away"
+    );
+
+    drop(down);
+    support::eventually("/healthz healthy again", || async {
+        match get(addr, "/healthz").await {
+            (200, body) if body == "ok\n" => Ok(()),
+            (status, body) => Err(format!("{status} {body}")),
+        }
+    })
+    .await;
+    let metrics = parse(&get(addr, "/metrics").await.1);
+    assert_eq!(
+        total(&metrics, "coachbot_shard_connected", &[("shard", "0")]),
+        1.0,
+        "the shard's gauge says it is back"
+    );
 }
 
 /// Commands that do not go through are counted under how they ended, not as `ok`: a step

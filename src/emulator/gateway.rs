@@ -161,6 +161,8 @@ pub(crate) struct Gateway {
     resumed: watch::Sender<u64>,
     /// How many holds keep new connections waiting before HELLO (see [`GatewayHold`]).
     holds: watch::Sender<u64>,
+    /// How many refusals answer new connections with 503 (see [`GatewayRefusal`]).
+    refusals: AtomicU64,
     next_id: AtomicU64,
 }
 
@@ -171,6 +173,7 @@ impl Default for Gateway {
             ready: watch::channel(0).0,
             resumed: watch::channel(0).0,
             holds: watch::channel(0).0,
+            refusals: AtomicU64::new(0),
             next_id: AtomicU64::new(1),
         }
     }
@@ -427,6 +430,11 @@ fn token_accepted(world: &World, token: &str) -> bool {
         Some(valid) => bare_token(valid) == token,
         None => !token.is_empty(),
     }
+}
+
+/// Whether a new connection is refused before its upgrade (see [`GatewayRefusal`]).
+pub(crate) fn refusing(shared: &Shared) -> bool {
+    shared.gateway.refusals.load(Ordering::SeqCst) > 0
 }
 
 /// Serves one gateway connection until either side closes it.
@@ -970,6 +978,16 @@ impl Emulator {
         }
     }
 
+    /// Answers every new gateway connection with 503 before its upgrade, as Discord does in
+    /// an outage, until the returned guard is dropped: the bot's reconnections fail and
+    /// serenity starts the shard again, retrying until the gateway takes it.
+    pub fn refuse_gateway(&self) -> GatewayRefusal {
+        self.shared.gateway.refusals.fetch_add(1, Ordering::SeqCst);
+        GatewayRefusal {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
     /// Sends op 7 (Reconnect): the bot should reconnect and RESUME, receiving what it missed.
     pub fn request_reconnect(&self) -> bool {
         self.shared.gateway.request_reconnect()
@@ -985,6 +1003,18 @@ impl Emulator {
     /// enabled; asking for any other closes the gateway with 4014. All are enabled by default.
     pub fn set_privileged_intents(&self, enabled: u64) {
         self.shared.world().privileged_intents = enabled & intents::PRIVILEGED;
+    }
+}
+
+/// Refuses new gateway connections until dropped (see [`Emulator::refuse_gateway`]).
+#[must_use = "the gateway refuses connections only while the guard lives"]
+pub struct GatewayRefusal {
+    shared: Arc<Shared>,
+}
+
+impl Drop for GatewayRefusal {
+    fn drop(&mut self) {
+        self.shared.gateway.refusals.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

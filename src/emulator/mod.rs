@@ -89,7 +89,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use gateway::{Dispatched, GatewayHold};
+pub use gateway::{Dispatched, GatewayHold, GatewayRefusal};
 pub use interactions::{Interaction, Reply};
 pub use limits::counts_against_global_limit;
 pub use problems::{Problem, ProblemKind};
@@ -351,6 +351,11 @@ impl Emulator {
                 axum::routing::get(
                     |ws: axum::extract::WebSocketUpgrade,
                      axum::extract::State(shared): axum::extract::State<Arc<Shared>>| async move {
+                        if gateway::refusing(&shared) {
+                            return axum::response::IntoResponse::into_response(
+                                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            );
+                        }
                         ws.on_upgrade(move |socket| gateway::serve(socket, shared))
                     },
                 ),
