@@ -20,7 +20,7 @@ async fn the_seeded_plan_is_worked_from_the_prompt() {
         listed.contains("Put monthly partnership meetings on the calendar"),
         "{listed}"
     );
-    assert!(listed.contains("3 step(s)"), "{listed}");
+    assert!(listed.contains("3 steps"), "{listed}");
 
     let added = say(
         &mut sandbox,

@@ -304,7 +304,7 @@ e2e! {
         let listed = bot.command(terry, bot.ids.general, "step list", &[]).await;
         assert!(listed.text().contains(&format!("**#{open}** Still going")), "{}", listed.text());
         assert!(!listed.text().contains("All finished"), "{}", listed.text());
-        assert!(listed.text().contains("1 done or dropped step(s) hidden: add `status: done` or `status: dropped` to see them"), "{}", listed.text());
+        assert!(listed.text().contains("1 done or dropped step hidden: add `status: done` or `status: dropped` to see them"), "{}", listed.text());
 
         let done = bot.command(terry, bot.ids.general, "step list", &[("status", json!("done"))]).await;
         assert!(done.text().contains(&format!("**#{finished}** All finished")), "{}", done.text());
@@ -335,7 +335,7 @@ e2e! {
 
         let listed = bot.command(terry, bot.ids.general, "step list", &[]).await;
         let embed = listed.embeds.first().expect("the list's embed");
-        assert_eq!(embed["footer"]["text"].as_str(), Some("over 1,000 step(s)"), "{embed}");
+        assert_eq!(embed["footer"]["text"].as_str(), Some("over 1,000 steps"), "{embed}");
         let text = listed.text();
         assert!(text.contains(&format!("**#{first}** Classroom visit 0 ")), "{text}");
         assert!(text.contains("… and more (over 1,000 in all); narrow it with"), "{text}");
@@ -346,10 +346,10 @@ e2e! {
         let done = bot.command(terry, bot.ids.general, "step done", &[("step", json!(first.to_string()))]).await;
         assert!(done.content.contains("is now **done**"), "{}", done.content);
         let listed = bot.command(terry, bot.ids.general, "step list", &[("status", json!("done"))]).await;
-        assert_eq!(listed.embeds[0]["footer"]["text"].as_str(), Some("1 step(s)"), "{}", listed.text());
+        assert_eq!(listed.embeds[0]["footer"]["text"].as_str(), Some("1 step"), "{}", listed.text());
         let listed = bot.command(terry, bot.ids.general, "step list", &[]).await;
-        assert!(listed.text().contains("1 done or dropped step(s) hidden"), "{}", listed.text());
-        assert_eq!(listed.embeds[0]["footer"]["text"].as_str(), Some("over 1,000 step(s)"));
+        assert!(listed.text().contains("1 done or dropped step hidden"), "{}", listed.text());
+        assert_eq!(listed.embeds[0]["footer"]["text"].as_str(), Some("over 1,000 steps"));
     }
 }
 

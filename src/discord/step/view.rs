@@ -109,17 +109,16 @@ pub(super) async fn list(
     };
     if page.hidden > 0 {
         body.push_str(&format!(
-            "\n\n{} done or dropped step(s) hidden: add `status: done` or `status: dropped` to see them.",
-            Total::of(page.hidden).words()
+            "\n\n{} hidden: add `status: done` or `status: dropped` to see them.",
+            Total::of(page.hidden).counted("done or dropped step")
         ));
     }
     let embed = serenity::CreateEmbed::new()
         .title(heading)
         .description(body)
-        .footer(serenity::CreateEmbedFooter::new(format!(
-            "{} step(s)",
-            Total::of(page.shown).words()
-        )));
+        .footer(serenity::CreateEmbedFooter::new(
+            Total::of(page.shown).counted("step"),
+        ));
     ctx.send(CreateReply::default().embed(embed).ephemeral(true))
         .await?;
     Ok(())
@@ -162,6 +161,14 @@ impl Total {
         match self {
             Self::Exactly(n) => thousands(u64::try_from(n).unwrap_or(u64::MAX)),
             Self::Over => format!("over {}", thousands(steps::COUNT_CAP.unsigned_abs())),
+        }
+    }
+
+    /// The count with its noun: `1 step`, `3 steps`, `over 1,000 steps`.
+    fn counted(self, one: &str) -> String {
+        match self {
+            Self::Exactly(1) => format!("1 {one}"),
+            other => format!("{} {one}s", other.words()),
         }
     }
 
