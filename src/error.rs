@@ -190,8 +190,10 @@ pub enum UserError {
 
     #[error(
         "The framework was not loaded, and nothing was saved: the current one stays. It leaves \
-         out {count} indicator(s) that are in use:\n{uses}\nKeep those indicator ids in the \
-         file (their names and level descriptions may change), then attach it again."
+         out {} that {} in use:\n{uses}\nKeep those indicator ids in the file (their names \
+         and level descriptions may change), then attach it again.",
+        counted(.count, "indicator"),
+        if *.count == 1 { "is" } else { "are" }
     )]
     FrameworkDropsIndicators { count: usize, uses: String },
 
@@ -342,8 +344,9 @@ pub enum UserError {
     UnknownAssessment { given: String, school: String },
 
     #[error(
-        "{school} has {count} assessment(s); a comparison needs two. Import the newer results \
-         with `/assessment import`."
+        "{school} has {}; a comparison needs two. Import the newer results with \
+         `/assessment import`.",
+        counted(.count, "assessment")
     )]
     NothingToCompare { school: String, count: usize },
 
@@ -453,4 +456,9 @@ pub enum UserError {
          I hold about you."
     )]
     NotYourForget,
+}
+
+/// `count` with its noun, for the messages above: `1 assessment`, `2 assessments`.
+fn counted(count: &usize, one: &str) -> String {
+    crate::domain::text::plural(*count, one)
 }

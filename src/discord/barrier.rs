@@ -356,7 +356,10 @@ fn newest_that_fit(lines: &[String], room: usize) -> Vec<String> {
     }
     let left_out = lines.len() - kept.len();
     if left_out > 0 {
-        kept.push(format!("({left_out} earlier note(s) not shown)"));
+        kept.push(format!(
+            "({} not shown)",
+            text::plural(left_out, "earlier note")
+        ));
     }
     kept.reverse();
     kept
@@ -415,7 +418,7 @@ mod tests {
             .map(|n| format!("{n}:{}", "x".repeat(98)))
             .collect();
         let kept = newest_that_fit(&lines, 400);
-        assert_eq!(kept[0], "(7 earlier note(s) not shown)");
+        assert_eq!(kept[0], "(7 earlier notes not shown)");
         assert_eq!(&kept[1..], &lines[7..]);
         assert!(kept.iter().map(|l| l.chars().count() + 1).sum::<usize>() <= 400);
         assert_eq!(newest_that_fit(&lines, 10_000), lines);

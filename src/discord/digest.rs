@@ -102,12 +102,12 @@ async fn schedule(
         CreateReply::default()
             .content(text::clip(
                 &format!(
-                    "Your digest is set (schedule **#{}**): `{}` in {}, first on {}. It covers {} school(s): {}. `/digest preview` shows what it would say now.",
+                    "Your digest is set (schedule **#{}**): `{}` in {}, first on {}. It covers {}: {}. `/digest preview` shows what it would say now.",
                     saved.schedule.id,
                     saved.spec.source,
                     zone.name(),
                     saved.first.with_timezone(&zone.tz()).format("%a %-d %b %H:%M %Z"),
-                    names.len(),
+                    text::plural(names.len(), "school"),
                     text::join_within(&names, ", ", 1000, "`/digest preview` covers each one")
                 ),
                 text::MESSAGE_CONTENT,

@@ -233,8 +233,8 @@ async fn confirm_every_school(ctx: Context<'_>, mapping: &NewMapping<'_>) -> Res
         "There are no schools yet; it will cover each one added.".to_owned()
     } else {
         format!(
-            "That is {} school(s) now ({}) and each one added later.",
-            names.len(),
+            "That is {} now ({}) and each one added later.",
+            text::plural(names.len(), "school"),
             text::join_within(&names, ", ", 1000, "`/setup status` lists them all")
         )
     };

@@ -98,9 +98,9 @@ pub fn join_within(items: &[impl AsRef<str>], sep: &str, max: usize, see: &str) 
     out
 }
 
-/// `1 step`, `3 steps`: a count with its noun.
-pub fn plural(n: i64, one: &str) -> String {
-    if n == 1 {
+/// `1 step`, `3 steps`: a count (of any integer type) with its noun.
+pub fn plural<N: std::fmt::Display + PartialEq + From<u8>>(n: N, one: &str) -> String {
+    if n == N::from(1) {
         format!("1 {one}")
     } else {
         format!("{n} {one}s")

@@ -41,7 +41,7 @@ e2e! {
 
         let reflection = share_all(bot, pat, &reflection).await;
         let saved = click(bot, pat, &reflection, &button_id(&reflection, "confirm")).await;
-        assert!(saved.content.contains("Saved. 3 step update(s) and 1 barrier(s)"), "{}", saved.content);
+        assert!(saved.content.contains("Saved. 3 step updates and 1 barrier"), "{}", saved.content);
         // The follow-up buttons replace Confirm: "in 2 weeks" comes back to the last step.
         let follow = saved.components.iter()
             .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
@@ -353,10 +353,10 @@ e2e! {
         drop(held);
 
         let saved = bot.reply(&interaction).await;
-        assert!(saved.content.contains("Saved. 2 step update(s)"), "{}", saved.content);
+        assert!(saved.content.contains("Saved. 2 step updates"), "{}", saved.content);
         let seen = seen_message(bot, pat, &reflection);
         let content = seen["content"].as_str().unwrap_or_default();
-        assert!(content.contains("Here is what I heard") && content.contains("Saved. 2 step update(s)"), "what Pat sees: {content}");
+        assert!(content.contains("Here is what I heard") && content.contains("Saved. 2 step updates"), "what Pat sees: {content}");
         assert!(seen["components"].to_string().contains("fu:14"), "the follow-up buttons replace Confirm: {}", seen["components"]);
         assert_eq!(checkins::get(&bot.db, session).await.expect("get").expect("s").status.key(), "confirmed");
     }

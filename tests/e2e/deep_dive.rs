@@ -119,7 +119,7 @@ e2e! {
             ("person", json!(pat)), ("flow", json!("barrier_deep_dive")), ("barrier", json!(format!("#{barrier}"))),
         ]).await;
         assert!(started.ephemeral);
-        assert!(started.content.starts_with(&format!("Started **Barrier deep-dive** with Pat Lee in DM about barrier #{barrier}: 4 question(s)")), "{}", started.content);
+        assert!(started.content.starts_with(&format!("Started **Barrier deep-dive** with Pat Lee in DM about barrier #{barrier}: 4 questions")), "{}", started.content);
         let first = bot_dm(bot, pat, mark, "Question 1 of 4").await;
         let text = first.content().unwrap_or_default();
         assert!(text.contains("look at one barrier on your plan: “No cover for the planning block”"), "the opener names it: {text}");
@@ -137,7 +137,7 @@ e2e! {
         click(bot, pat, &reflection, &button_id(&reflection, "confirm")).await;
         let seen = seen_message(bot, pat, &reflection);
         let content = seen["content"].as_str().unwrap_or_default();
-        assert!(content.contains(&format!("Saved. 2 root-cause note(s) on barrier #{barrier} and 0 step update(s) went onto your plan")), "what Pat sees: {content}");
+        assert!(content.contains(&format!("Saved. 2 root-cause notes on barrier #{barrier} and 0 step updates went onto your plan")), "what Pat sees: {content}");
 
         let session = checkins::of_person(&bot.db, bot.ids.server(), UserId::new(pat)).await.expect("sessions").remove(0);
         assert_eq!((session.status.key(), session.barrier_id), ("confirmed", Some(barrier)));

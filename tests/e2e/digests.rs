@@ -160,7 +160,7 @@ e2e! {
         let reply = bot.command(cora, ids.general, "digest schedule", &[]).await;
         assert!(reply.ephemeral);
         assert!(reply.content.contains("`weekdays 07:00` in America/Chicago"), "{}", reply.content);
-        assert!(reply.content.contains("3 school(s): Adams Elementary, Baker Middle, Carver High"), "{}", reply.content);
+        assert!(reply.content.contains("3 schools: Adams Elementary, Baker Middle, Carver High"), "{}", reply.content);
         let saved = schedules::list(&bot.db, ids.server(), None).await.expect("schedules");
         assert_eq!(saved.len(), 1, "{saved:?}");
         assert_eq!((saved[0].kind.as_str(), saved[0].person_id), ("digest", Some(UserId::new(cora))));
@@ -269,7 +269,7 @@ e2e! {
             }
         }
         let reply = bot.command(coach, ids.general, "digest schedule", &[("when", json!("daily 06:30")), ("time_zone", json!("America/New_York"))]).await;
-        assert!(reply.content.contains("200 school(s)"), "{}", reply.content.chars().take(300).collect::<String>());
+        assert!(reply.content.contains("200 schools"), "{}", reply.content.chars().take(300).collect::<String>());
         let first = schedules::list(&bot.db, ids.server(), None).await.expect("schedules")[0].next_fire_at.expect("next");
 
         let scheduler = bot.scheduler();

@@ -28,7 +28,7 @@ async fn checkin_sharing_one_answer(bot: &TestBot, plan: &Plan) -> i64 {
     assert!(
         saved
             .content
-            .contains("Saved. 1 step update(s) and 0 barrier(s)"),
+            .contains("Saved. 1 step update and 0 barriers"),
         "{}",
         saved.content
     );

@@ -109,7 +109,7 @@ e2e! {
         let reply = load(bot, &without).await;
         assert!(reply.ephemeral);
         assert!(reply.content.contains("was not loaded, and nothing was saved"), "{}", reply.content);
-        assert!(reply.content.contains("leaves out 1 indicator(s) that are in use"), "{}", reply.content);
+        assert!(reply.content.contains("leaves out 1 indicator that is in use"), "{}", reply.content);
         assert!(reply.content.contains("• `12a`: focus of **Lincoln Elementary** (1 step, 1 level record); assessment *Fall 2026* of **Lincoln Elementary**"), "{}", reply.content);
         assert!(reply.content.contains("Keep those indicator ids in the file"), "{}", reply.content);
         assert_eq!(frameworks::source(&bot.db, bot.ids.server()).await.expect("source").as_deref(), Some(first.as_str()));
@@ -137,7 +137,7 @@ e2e! {
         let reply = load(bot, &text).await;
         assert!(reply.ephemeral);
         assert!(reply.content.chars().count() <= 2000, "{} characters", reply.content.chars().count());
-        assert!(reply.content.contains("Loaded and saved **Riverbend district rubric**: 6 practice(s) and 60 indicator(s)"), "{}", reply.content);
+        assert!(reply.content.contains("Loaded and saved **Riverbend district rubric**: 6 practices and 60 indicators"), "{}", reply.content);
         assert_eq!(frameworks::source(&bot.db, bot.ids.server()).await.expect("source").as_deref(), Some(text.as_str()));
         // The next command works with it.
         let listed = bot.command(bot.ids.owner, bot.ids.general, "indicator list", &[]).await;
@@ -147,7 +147,7 @@ e2e! {
         let text = large_framework(12, 10);
         let reply = load(bot, &text).await;
         assert!(reply.content.chars().count() <= 2000, "{} characters", reply.content.chars().count());
-        assert!(reply.content.contains("12 practice(s) and 120 indicator(s)"), "{}", reply.content);
+        assert!(reply.content.contains("12 practices and 120 indicators"), "{}", reply.content);
         assert!(reply.content.contains("more; `/indicator list` shows them all"), "{}", reply.content);
         assert_eq!(frameworks::source(&bot.db, bot.ids.server()).await.expect("source").as_deref(), Some(text.as_str()));
     }

@@ -107,7 +107,7 @@ e2e! {
         let heard = reflection.content().unwrap_or_default();
         assert!(heard.contains(&format!("4. On your growth goal: “{ON_THE_GOAL}”\n    → only you and Casey Morgan, and a note on your goal")), "{heard}");
         let saved = click(bot, pat, &reflection, &button_id(&reflection, "confirm")).await;
-        assert!(saved.content.contains("Saved. 0 step update(s) and 0 barrier(s) went onto your plan"), "{}", saved.content);
+        assert!(saved.content.contains("Saved. 0 step updates and 0 barriers went onto your plan"), "{}", saved.content);
 
         let goal = goals::open(&bot.db, bot.ids.server(), UserId::new(pat)).await.expect("read").expect("the goal");
         assert_eq!(goal.indicator_id.as_deref(), Some("12a"));

@@ -219,7 +219,7 @@ e2e! {
         let preview = bot.reply(&interaction).await;
         assert!(preview.ephemeral);
         assert!(preview.content.contains("at **every school**"), "{}", preview.content);
-        assert!(preview.content.contains("2 school(s) now (Lincoln Elementary, Washington Middle)"), "{}", preview.content);
+        assert!(preview.content.contains("2 schools now (Lincoln Elementary, Washington Middle)"), "{}", preview.content);
         assert!(coachbot::store::members::mappings(&bot.db, ids.server()).await.expect("mappings").is_empty(), "nothing saved before the click");
         bot.human_pause().await;
         let cancel = format!("setuprole:{}:cancel", interaction.id);

@@ -219,7 +219,7 @@ e2e! {
         bot_dm(bot, pat, mark, "Question 1 of 5").await;
         let reflection = answer_all_in_dm(bot, pat, ["Pat: partnership meetings", "Pat: notes template"]).await;
         let saved = share_all_and_confirm(bot, pat, &reflection).await;
-        assert!(saved.content.contains("Saved. 3 step update(s) and 1 barrier(s)"), "{}", saved.content);
+        assert!(saved.content.contains("Saved. 3 step updates and 1 barrier"), "{}", saved.content);
 
         // Terry's wellbeing check-in, private, confirmed.
         start_wellbeing(bot, casey, terry).await;

@@ -394,7 +394,7 @@ async fn forms_opened_from_dm_buttons_are_filled_from_the_prompt() {
     );
     let saved = say(&mut sandbox, "click ci:1:confirm").await;
     assert!(
-        saved.contains("Saved. 3 step update(s) and 1 barrier(s)"),
+        saved.contains("Saved. 3 step updates and 1 barrier"),
         "{saved}"
     );
     let pick = say(&mut sandbox, "click ci:1:fu:pick").await;
@@ -451,7 +451,7 @@ async fn a_principals_week_from_the_readme() {
     );
     let saved = say(&mut sandbox, "click ci:1:confirm").await;
     assert!(
-        saved.contains("Saved. 1 step update(s) and 1 barrier(s) went onto your plan"),
+        saved.contains("Saved. 1 step update and 1 barrier went onto your plan"),
         "{saved}"
     );
     let again = say(&mut sandbox, "click ci:1:fu:7").await;

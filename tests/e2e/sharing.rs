@@ -82,7 +82,7 @@ e2e! {
         let last = third.content().unwrap_or_default();
         assert!(last.contains(&format!("→ a barrier on step #{}, seen by the Lincoln Elementary team", steps[1])), "{last}");
         let saved = click(bot, pat, &third, &button_id(&third, "confirm")).await;
-        assert!(saved.content.contains("Saved. 1 step update(s) and 1 barrier(s) went onto your plan"), "{}", saved.content);
+        assert!(saved.content.contains("Saved. 1 step update and 1 barrier went onto your plan"), "{}", saved.content);
 
         let private = [ANSWERS[0], ANSWERS[1], ANSWERS[4]];
         // The team member and the district leader: the shared answers, never the private ones.
@@ -151,7 +151,7 @@ e2e! {
         assert!(fifth.content().is_some());
         assert!(!button_ids(&reflection).iter().any(|id| id.ends_with("shareall")), "nothing left that could be shared");
         let done = click(bot, pat, &reflection, &button_id(&reflection, "confirm")).await;
-        assert!(done.content.contains("1 step update(s) and 0 barrier(s)"), "{}", done.content);
+        assert!(done.content.contains("1 step update and 0 barriers"), "{}", done.content);
         assert!(barriers::list(&bot.db, bot.ids.server(), None, true).await.expect("barriers").is_empty(), "nothing in the way makes no barrier");
         assert_eq!(checkins::get(&bot.db, session).await.expect("get").expect("s").status.key(), "confirmed");
 

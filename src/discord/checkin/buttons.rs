@@ -157,9 +157,15 @@ async fn clicked(
             post_to_feed(data, session.id).await;
             let saved = match session.barrier_id {
                 Some(id) => format!(
-                    "{notes} root-cause note(s) on barrier #{id} and {updates} step update(s)"
+                    "{} on barrier #{id} and {}",
+                    crate::domain::text::plural(notes, "root-cause note"),
+                    crate::domain::text::plural(updates, "step update")
                 ),
-                None => format!("{updates} step update(s) and {barriers} barrier(s)"),
+                None => format!(
+                    "{} and {}",
+                    crate::domain::text::plural(updates, "step update"),
+                    crate::domain::text::plural(barriers, "barrier")
+                ),
             };
             Answer {
                 reply: Reply::Update {

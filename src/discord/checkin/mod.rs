@@ -173,21 +173,22 @@ async fn start(
     .await?;
     drop(turn);
     let (questions, waiting) = questions_asked(opened, &name, &school)?;
+    let questions = text::plural(questions, "question");
     if waiting {
         // The other check-in may be in another server: it is not named.
         let said = format!(
-            "Queued **{}** for {name}: {questions} question(s). They are in another check-in right now, so its first question goes out in DM as soon as that one ends.",
+            "Queued **{}** for {name}: {questions}. They are in another check-in right now, so its first question goes out in DM as soon as that one ends.",
             chosen.title
         );
         return scope::say(ctx, said).await;
     }
     let said = match &barrier {
         Some(b) => format!(
-            "Started **{}** with {name} in DM about barrier #{}: {questions} question(s). What they notice underneath it is added to the barrier as root-cause notes when they confirm; the rest stays between them and their coach.",
+            "Started **{}** with {name} in DM about barrier #{}: {questions}. What they notice underneath it is added to the barrier as root-cause notes when they confirm; the rest stays between them and their coach.",
             chosen.title, b.id
         ),
         None => format!(
-            "Started **{}** with {name} in DM: {questions} question(s). Before anything is saved they see where each answer will go: progress on a step to its log, everything else only to them and their coach unless they share it. Nothing is saved until they confirm.",
+            "Started **{}** with {name} in DM: {questions}. Before anything is saved they see where each answer will go: progress on a step to its log, everything else only to them and their coach unless they share it. Nothing is saved until they confirm.",
             chosen.title
         ),
     };

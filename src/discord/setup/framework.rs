@@ -75,11 +75,11 @@ fn loaded_reply(framework: &Framework) -> String {
     let ids: Vec<&str> = framework.indicators().map(|i| i.id.as_str()).collect();
     text::clip(
         &format!(
-            "Loaded and saved **{}**: {} practice(s) and {} indicator(s) ({}). It is the \
+            "Loaded and saved **{}**: {} and {} ({}). It is the \
              framework for this server from now on.",
             framework.name,
-            framework.practices.len(),
-            ids.len(),
+            text::plural(framework.practices.len(), "practice"),
+            text::plural(ids.len(), "indicator"),
             text::join_within(&ids, ", ", IDS_BUDGET, "`/indicator list` shows them all"),
         ),
         text::MESSAGE_CONTENT,
@@ -155,7 +155,7 @@ mod tests {
         let framework = Framework::parse(&file).expect("valid");
         let reply = loaded_reply(&framework);
         assert!(reply.chars().count() <= text::MESSAGE_CONTENT, "{reply}");
-        assert!(reply.contains("Loaded and saved") && reply.contains("60 indicator(s)"));
+        assert!(reply.contains("Loaded and saved") && reply.contains("60 indicators"));
     }
 
     #[test]
@@ -183,7 +183,7 @@ mod tests {
             message.chars().count() <= text::MESSAGE_CONTENT,
             "{message}"
         );
-        assert!(message.contains("80 indicator(s)"), "{message}");
+        assert!(message.contains("80 indicators"), "{message}");
         assert!(
             message.contains("(3 steps, 1 level record); assessment *Fall 2026*"),
             "{message}"
