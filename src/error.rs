@@ -458,7 +458,11 @@ pub enum UserError {
     NotYourForget,
 }
 
-/// `count` with its noun, for the messages above: `1 assessment`, `2 assessments`.
+/// `count` with its noun, for the messages above: `1 assessment`, `2 assessments`. (Not
+/// `domain::text::plural`: the domain imports this module, so this one may not import it.)
 fn counted(count: &usize, one: &str) -> String {
-    crate::domain::text::plural(*count, one)
+    match count {
+        1 => format!("1 {one}"),
+        n => format!("{n} {one}s"),
+    }
 }

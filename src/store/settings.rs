@@ -79,11 +79,12 @@ impl Settings {
         self.kept.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The settings kept for the server, if they are at least as new as `version`.
-    fn kept_since(&self, server_id: ServerId, version: i64) -> Option<ServerSettings> {
+    /// The settings kept for the server, if they were read at `version`. (Only equal: a
+    /// database restored from a backup may go back to an older number.)
+    fn kept_at(&self, server_id: ServerId, version: i64) -> Option<ServerSettings> {
         self.kept()
             .get(&server_id)
-            .filter(|(kept, _)| *kept >= version)
+            .filter(|(kept, _)| *kept == version)
             .map(|(_, settings)| settings.clone())
     }
 
@@ -121,18 +122,17 @@ impl Settings {
         member: Option<UserId>,
     ) -> anyhow::Result<(ServerSettings, Recorded)> {
         let (version, framework_loaded_at, recorded) = version(db, server_id, member).await?;
-        // Kept settings newer than the version read are as good: a change made since.
         let current = |kept: ServerSettings| ServerSettings {
             framework_loaded_at,
             ..kept
         };
-        if let Some(kept) = self.kept_since(server_id, version) {
+        if let Some(kept) = self.kept_at(server_id, version) {
             return Ok((current(kept), recorded));
         }
         let turn = self.reload_turn(server_id);
         let _reloading = turn.lock().await;
         // Another command may have read them while this one waited for its turn.
-        if let Some(kept) = self.kept_since(server_id, version) {
+        if let Some(kept) = self.kept_at(server_id, version) {
             return Ok((current(kept), recorded));
         }
         self.reloads.fetch_add(1, Ordering::Relaxed);
