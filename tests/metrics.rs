@@ -87,6 +87,17 @@ fn total(all: &[Sample], name: &str, with: &[(&str, &str)]) -> f64 {
     found.iter().map(|s| s.value).sum()
 }
 
+/// `/healthz` once it stops answering 200: its status and body.
+async fn unhealthy(addr: SocketAddr) -> (u16, String) {
+    support::eventually("/healthz unhealthy", || async {
+        match get(addr, "/healthz").await {
+            (200, body) => Err(body),
+            answer => Ok(answer),
+        }
+    })
+    .await
+}
+
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     let response = reqwest::get(format!("http://{addr}{path}"))
         .await
@@ -282,13 +293,7 @@ async fn sqlite_process_shows_its_metrics_after_a_scripted_minute() {
 async fn unhealthy_while_its_shard_is_away(bot: &TestBot, addr: SocketAddr) {
     let down = bot.emu.refuse_gateway();
     assert!(bot.emu.close_gateway(4000), "the bot was connected");
-    let (status, body) = support::eventually("/healthz unhealthy without the gateway", || async {
-        match get(addr, "/healthz").await {
-            (200, body) => Err(body),
-            answer => Ok(answer),
-        }
-    })
-    .await;
+    let (status, body) = unhealthy(addr).await;
     println!("/healthz with the gateway away: {status}\n{body}");
     assert_eq!(status, 503, "{body}");
     assert_eq!(
@@ -420,13 +425,7 @@ async fn postgres_process_shows_its_metrics_and_is_unhealthy_without_its_databas
     .execute(&mut admin)
     .await
     .expect("the database is dropped");
-    let (status, body) = support::eventually("/healthz unhealthy", || async {
-        match get(addr, "/healthz").await {
-            (200, body) => Err(body),
-            answer => Ok(answer),
-        }
-    })
-    .await;
+    let (status, body) = unhealthy(addr).await;
     println!("/healthz without the database: {status}\n{body}");
     assert_eq!(status, 503, "{body}");
     assert!(body.starts_with("database: "), "{body}");

@@ -219,13 +219,19 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_change_made_through_another_pool_is_seen_by_the_next_read() {
+    /// A fresh SQLite file opened (migrated) by one pool, and a second pool on it: another
+    /// process on the same file, through which the tests make their changes.
+    async fn two_pools() -> (tempfile::TempDir, Db, Db) {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("settings.db").display());
         let db = Db::open(&url).await.expect("open");
-        // Another process on the same file: the change below goes through its own pool.
         let other = Db::connect(&url).await.expect("second pool");
+        (dir, db, other)
+    }
+
+    #[tokio::test]
+    async fn a_change_made_through_another_pool_is_seen_by_the_next_read() {
+        let (_dir, db, other) = two_pools().await;
         let server = ServerId::new(1);
         let settings = Settings::default();
         let now = Utc::now();
@@ -357,10 +363,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn commands_that_find_the_settings_stale_together_wait_for_one_read() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}", dir.path().join("settings.db").display());
-        let db = Db::open(&url).await.expect("open");
-        let other = Db::connect(&url).await.expect("second pool");
+        let (_dir, db, other) = two_pools().await;
         let server = ServerId::new(1);
         let settings = Settings::default();
         let burst = || {
