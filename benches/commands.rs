@@ -3,12 +3,16 @@
 //!
 //! - a bare poise bot whose one command only replies: what serenity, poise and the emulator
 //!   cost on this machine, the yardstick for the rest;
+//! - the same bare bot, its command declared with `/step add`'s options and sent them (the
+//!   same interaction, members and roles as coachbot's): what that interaction alone costs
+//!   Discord's side, serenity and poise, so that the second ratio is what coachbot adds;
 //! - coachbot's `/step add` (a team member adds a step to their school, owned by a teammate):
 //!   each must be acknowledged, stored, and leave its announcement row in the outbox;
 //! - coachbot's `/step list` by a coach, for a school of 20 steps and one of 5,000.
 //!
-//! For each: commands/s, the ratio to the bare bot's rate at the same number in flight, and the
-//! time from the interaction to its acknowledgement (p50, p99). SQLite always; PostgreSQL too
+//! For each: commands/s, the ratio to the bare bot's rate at the same number in flight (for
+//! `/step add` also to the bare bot with its options), and the time from the interaction to its
+//! acknowledgement (p50, p99). SQLite always; PostgreSQL too
 //! when `BENCH_DATABASE_URL` (or `TEST_DATABASE_URL`) names a server. The emulator's rate limits
 //! are off (the bot is measured, not Discord's pacing) and the output says so; the scheduler
 //! loop is off, as in the tests (each command delivers its own announcement).
@@ -65,10 +69,15 @@ fn main() -> anyhow::Result<()> {
         println!("emulator: {}", rules.describe());
         println!();
         header();
-        let bare = bare_levels(writes, &rules).await?;
+        let bare = bare_levels(writes, &rules, Bare::Ping).await?;
         for level in &bare {
-            row("(any)", "bare reply", level, None);
+            row("(any)", "bare reply", level, None, None);
         }
+        let shaped = bare_levels(writes, &rules, Bare::StepAdd).await?;
+        for (level, b) in shaped.iter().zip(&bare) {
+            row("(any)", "bare, /step add's options", level, Some(b), None);
+        }
+        let bare = Yardsticks { bare, shaped };
         for backend in common::backends() {
             coachbot_levels(&backend, &rules, writes, reads, &bare).await?;
         }
@@ -85,25 +94,44 @@ struct Level {
     failed: usize,
 }
 
+/// The two bare bots' levels: the reply alone, and the reply to `/step add`'s options.
+struct Yardsticks {
+    bare: Vec<Level>,
+    shaped: Vec<Level>,
+}
+
 fn header() {
     println!(
-        "{:<11} {:<22} {:>9} {:>11} {:>8} {:>9} {:>9} {:>7}",
-        "backend", "command", "in flight", "commands/s", "vs bare", "ack p50", "ack p99", "failed"
+        "{:<11} {:<25} {:>9} {:>11} {:>8} {:>9} {:>9} {:>9} {:>7}",
+        "backend",
+        "command",
+        "in flight",
+        "commands/s",
+        "vs bare",
+        "vs same",
+        "ack p50",
+        "ack p99",
+        "failed"
     );
 }
 
-fn row(backend: &str, command: &str, level: &Level, bare: Option<&Level>) {
-    let ratio = bare.map_or_else(
-        || "-".to_owned(),
-        |b| format!("{:.0}%", 100.0 * level.per_second / b.per_second),
-    );
+/// One line of the table: `bare` is the reply alone at the same number in flight, `same` the
+/// bare bot given the same command's options.
+fn row(backend: &str, command: &str, level: &Level, bare: Option<&Level>, same: Option<&Level>) {
+    let ratio = |to: Option<&Level>| {
+        to.map_or_else(
+            || "-".to_owned(),
+            |b| format!("{:.0}%", 100.0 * level.per_second / b.per_second),
+        )
+    };
     println!(
-        "{:<11} {:<22} {:>9} {:>11.0} {:>8} {:>9} {:>9} {:>7}",
+        "{:<11} {:<25} {:>9} {:>11.0} {:>8} {:>9} {:>9} {:>9} {:>7}",
         backend,
         command,
         level.in_flight,
         level.per_second,
-        ratio,
+        ratio(bare),
+        ratio(same),
         format!("{:.1} ms", ms(level.p50)),
         format!("{:.1} ms", ms(level.p99)),
         level.failed
@@ -205,16 +233,62 @@ async fn ping(ctx: BareContext<'_>) -> Result<(), anyhow::Error> {
     Ok(())
 }
 
-async fn bare_levels(total: usize, rules: &Rules) -> anyhow::Result<Vec<Level>> {
+/// Which bare bot: see the module's text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bare {
+    Ping,
+    StepAdd,
+}
+
+// `/step add`'s options and a one-line reply: what the same interaction costs serenity,
+// poise and the emulator when the bot does nothing with it. (The descriptions are Discord's
+// command text, at most 100 characters, hence these plain comments.)
+/// Steps
+#[poise::command(slash_command, subcommands("bare_add"))]
+async fn step(_ctx: BareContext<'_>) -> Result<(), anyhow::Error> {
+    Ok(())
+}
+
+/// Add a step
+#[allow(clippy::too_many_arguments)]
+#[poise::command(slash_command, rename = "add")]
+async fn bare_add(
+    ctx: BareContext<'_>,
+    #[description = "What"] title: String,
+    #[description = "Indicator"] indicator: String,
+    #[description = "Owner"] owner: serenity::User,
+    #[description = "Due"] due: String,
+    #[description = "Owner"] owner2: Option<serenity::User>,
+    #[description = "Owner"] owner3: Option<serenity::User>,
+    #[description = "Resources"] resources: Option<String>,
+    #[description = "School"] school: Option<String>,
+) -> Result<(), anyhow::Error> {
+    let _ = (owner2, owner3, resources, school);
+    ctx.send(
+        poise::CreateReply::default()
+            .content(format!(
+                "Added step {title} under {indicator} for {}, due {due}",
+                owner.name
+            ))
+            .ephemeral(true),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The bare bot on coachbot's server (the same members and roles), `total` commands a level.
+async fn bare_levels(total: usize, rules: &Rules, bare: Bare) -> anyhow::Result<Vec<Level>> {
     let emu = Arc::new(Emulator::start_with_rules(None, 0, false, rules.clone()).await?);
     // Thousands of commands: keep only recent calls and messages, as a long sandbox does.
     emu.keep_recent(KEEP);
-    let owner = emu.add_user("Olive Owner");
-    let guild = emu.add_guild("Bench District", owner);
-    let general = emu.add_text_channel(guild, "general")?;
+    let (world, roles) = build_world(&emu)?;
+    let (owner, general) = (roles.owner, world.general);
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
-            commands: vec![ping()],
+            commands: match bare {
+                Bare::Ping => vec![ping()],
+                Bare::StepAdd => vec![step()],
+            },
             ..Default::default()
         })
         .setup(|ctx, _ready, framework| {
@@ -236,13 +310,17 @@ async fn bare_levels(total: usize, rules: &Rules) -> anyhow::Result<Vec<Level>> 
         }
     });
     emu.wait_for_commands(WAIT).await?;
-    let make: Make = Arc::new(move |_| Invocation {
-        user: owner,
-        channel: general,
-        name: "ping",
-        options: Vec::new(),
-    });
-    let check: Check = |r| r.content == "pong";
+    let make: Make = if bare == Bare::StepAdd {
+        step_add(&Arc::new(world))
+    } else {
+        Arc::new(move |_| Invocation {
+            user: owner,
+            channel: general,
+            name: "ping",
+            options: Vec::new(),
+        })
+    };
+    let check: Check = |r| r.content == "pong" || r.content.starts_with("Added step");
     warm_up(&emu, &make, check).await?;
     let mut levels = Vec::new();
     for in_flight in IN_FLIGHT {
@@ -263,6 +341,27 @@ struct World {
     lincoln_team: Vec<u64>,
     /// Coaches of every school: they list the plans.
     coaches: Vec<u64>,
+}
+
+/// `/step add` by Lincoln's team in turn, each step owned by the next of them, every title
+/// new.
+fn step_add(world: &Arc<World>) -> Make {
+    let (world, added) = (world.clone(), Arc::new(AtomicUsize::new(0)));
+    Arc::new(move |_| {
+        let n = added.fetch_add(1, Ordering::Relaxed);
+        let team = &world.lincoln_team;
+        Invocation {
+            user: team[n % team.len()],
+            channel: world.general,
+            name: "step add",
+            options: vec![
+                ("title", json!(format!("Bench step {n}"))),
+                ("indicator", json!("12a")),
+                ("owner", json!(team[(n + 1) % team.len()])),
+                ("due", json!("in 2 weeks")),
+            ],
+        }
+    })
 }
 
 /// Sends one command and waits for its answer (for setting up).
@@ -458,7 +557,7 @@ async fn coachbot_levels(
     rules: &Rules,
     writes: usize,
     reads: usize,
-    bare: &[Level],
+    yardsticks: &Yardsticks,
 ) -> anyhow::Result<()> {
     let fresh = Fresh::open(backend).await?;
     let db = fresh.db.clone();
@@ -508,25 +607,7 @@ async fn coachbot_levels(
         );
     }
 
-    let added = Arc::new(AtomicUsize::new(0));
-    let add: Make = {
-        let (world, added) = (world.clone(), added.clone());
-        Arc::new(move |_| {
-            let n = added.fetch_add(1, Ordering::Relaxed);
-            let team = &world.lincoln_team;
-            Invocation {
-                user: team[n % team.len()],
-                channel: world.general,
-                name: "step add",
-                options: vec![
-                    ("title", json!(format!("Bench step {n}"))),
-                    ("indicator", json!("12a")),
-                    ("owner", json!(team[(n + 1) % team.len()])),
-                    ("due", json!("in 2 weeks")),
-                ],
-            }
-        })
-    };
+    let add = step_add(&world);
     let list = |school: &'static str| -> Make {
         let world = world.clone();
         Arc::new(move |i| Invocation {
@@ -546,13 +627,17 @@ async fn coachbot_levels(
     };
     warm_up(&emu, &add, added_ok).await?;
     let name = backend.name();
-    for (level, bare) in IN_FLIGHT.iter().zip(bare) {
+    for ((level, bare), same) in IN_FLIGHT
+        .iter()
+        .zip(&yardsticks.bare)
+        .zip(&yardsticks.shaped)
+    {
         let stored_before = coachbot::store::steps::count(&db, server).await?;
         let announced_before = announcements(&db, server).await?;
         let figures = drive(&emu, *level, writes, &add, added_ok).await?;
         let stored = coachbot::store::steps::count(&db, server).await? - stored_before;
         let announced = announcements(&db, server).await? - announced_before;
-        row(name, "/step add", &figures, Some(bare));
+        row(name, "/step add", &figures, Some(bare), Some(same));
         anyhow::ensure!(
             stored == writes as i64 && announced == writes,
             "every /step add is stored and announced: {stored} stored, {announced} announcement rows for {writes}"
@@ -560,9 +645,9 @@ async fn coachbot_levels(
     }
     let mut small = Vec::new();
     let mut large = Vec::new();
-    for (level, bare) in IN_FLIGHT.iter().zip(bare).filter(|_| reads > 0) {
+    for (level, bare) in IN_FLIGHT.iter().zip(&yardsticks.bare).filter(|_| reads > 0) {
         let figures = drive(&emu, *level, reads, &list("Small School"), listed).await?;
-        row(name, "/step list, 20 steps", &figures, Some(bare));
+        row(name, "/step list, 20 steps", &figures, Some(bare), None);
         small.push(figures);
         let figures = drive(&emu, *level, reads, &list("Large School"), listed).await?;
         row(
@@ -570,6 +655,7 @@ async fn coachbot_levels(
             &format!("/step list, {} steps", thousands(LARGE as u64)),
             &figures,
             Some(bare),
+            None,
         );
         large.push(figures);
     }
