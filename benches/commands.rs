@@ -12,14 +12,19 @@
 //!
 //! For each: commands/s, the ratio to the bare bot's rate at the same number in flight (for
 //! `/step add` also to the bare bot with its options), and the time from the interaction to its
-//! acknowledgement (p50, p99). SQLite always; PostgreSQL too
-//! when `BENCH_DATABASE_URL` (or `TEST_DATABASE_URL`) names a server. The emulator's rate limits
-//! are off (the bot is measured, not Discord's pacing) and the output says so; the scheduler
-//! loop is off, as in the tests (each command delivers its own announcement).
+//! acknowledgement (p50, p99). SQLite always; PostgreSQL too when `BENCH_DATABASE_URL` (or
+//! `TEST_DATABASE_URL`) names a server. The emulator's rate limits are off (the bot is
+//! measured, not Discord's pacing) and the output says so; the scheduler loop is off, as in
+//! the tests (each command delivers its own announcement).
 //!
-//! `-- --quick` sends fewer commands per level; `-- --writes` runs only the bare reply and
-//! `/step add` (for profiling the write path). The machine is shared and noisy: read the
-//! ratios, and run it twice.
+//! The machine is shared and noisy, so the bare replies and `/step add` are measured in
+//! rounds: every bot is up at once, each round runs each level on every bot back to back
+//! (after a few unmeasured commands at that pace), and the table gives each figure's median
+//! over the rounds, and each ratio's median over the rounds' own ratios. `/step list` runs
+//! once a level, after them (also warmed up first).
+//!
+//! `-- --quick` sends fewer commands per level; `-- --writes` runs only the bare replies and
+//! `/step add` (for profiling the write path).
 
 mod common;
 
@@ -52,7 +57,7 @@ const WAIT: Duration = Duration::from_secs(30);
 
 fn main() -> anyhow::Result<()> {
     let quick = std::env::args().any(|a| a == "--quick");
-    // Commands per level: writes and the bare reply, then reads.
+    // Commands per level and round: writes and the bare replies, then reads.
     let (writes, mut reads) = if quick { (300, 100) } else { (2_000, 400) };
     if std::env::args().any(|a| a == "--writes") {
         reads = 0;
@@ -61,28 +66,97 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         let rules = Rules::without_rate_limits();
         println!(
-            "coachbot command-path benchmark ({}): {} commands a level ({} for /step list)",
+            "coachbot command-path benchmark ({}): {} rounds of {} commands a level ({} for \
+             /step list, one round)",
             if quick { "quick" } else { "full" },
+            ROUNDS,
             writes,
             reads
         );
         println!("emulator: {}", rules.describe());
+        // Every bot is up before the first command, and each round runs each level on all
+        // of them back to back: a noisy spell on the machine touches every bot alike, not
+        // whichever one it fell on.
+        let ping = bare_bot(&rules, Bare::Ping).await?;
+        let same = bare_bot(&rules, Bare::StepAdd).await?;
+        let mut coachbots = Vec::new();
+        for backend in common::backends() {
+            coachbots.push(Coachbot::start(&backend, &rules, reads > 0).await?);
+        }
+        let mut before = Vec::new();
+        for coachbot in &coachbots {
+            before.push(coachbot.written().await?);
+        }
+        // rounds[level] = one Round per round.
+        let mut rounds: Vec<Vec<Round>> = IN_FLIGHT.iter().map(|_| Vec::new()).collect();
+        for _ in 0..ROUNDS {
+            for (level, in_flight) in IN_FLIGHT.into_iter().enumerate() {
+                let ping = ping.drive(in_flight, writes).await?;
+                let same = same.drive(in_flight, writes).await?;
+                let mut adds = Vec::new();
+                for coachbot in &coachbots {
+                    adds.push(coachbot.bot.drive(in_flight, writes).await?);
+                }
+                rounds[level].push(Round { ping, same, adds });
+            }
+        }
         println!();
         header();
-        let bare = bare_levels(writes, &rules, Bare::Ping).await?;
+        let median_of = |level: &[Round], pick: &dyn Fn(&Round) -> &Level| {
+            Level::median(level.iter().map(pick))
+        };
+        let bare: Vec<Level> = rounds.iter().map(|l| median_of(l, &|r| &r.ping)).collect();
         for level in &bare {
             row("(any)", "bare reply", level, None, None);
         }
-        let shaped = bare_levels(writes, &rules, Bare::StepAdd).await?;
-        for (level, b) in shaped.iter().zip(&bare) {
-            row("(any)", "bare, /step add's options", level, Some(b), None);
+        for level in &rounds {
+            let same = median_of(level, &|r| &r.same);
+            let ratio = median(level.iter().map(|r| r.same.per_second / r.ping.per_second));
+            row("(any)", "bare, /step add's options", &same, Some(ratio), None);
         }
-        let bare = Yardsticks { bare, shaped };
-        for backend in common::backends() {
-            coachbot_levels(&backend, &rules, writes, reads, &bare).await?;
+        for (i, coachbot) in coachbots.iter().enumerate() {
+            for level in &rounds {
+                let add = median_of(level, &|r| &r.adds[i]);
+                let vs = |to: &dyn Fn(&Round) -> &Level| {
+                    median(level.iter().map(|r| r.adds[i].per_second / to(r).per_second))
+                };
+                let (vs_bare, vs_same) = (vs(&|r| &r.ping), vs(&|r| &r.same));
+                row(coachbot.name, "/step add", &add, Some(vs_bare), Some(vs_same));
+            }
+            let (stored, announced) = coachbot.written().await?;
+            let (stored, announced) = (stored - before[i].0, announced - before[i].1);
+            let sent = coachbot.bot.sent.load(Ordering::Relaxed);
+            anyhow::ensure!(
+                stored == sent && announced == sent,
+                "every /step add is stored and announced: {stored} stored, {announced} announcement rows for {sent}"
+            );
+        }
+        ping.stop().await;
+        same.stop().await;
+        for coachbot in coachbots {
+            if reads > 0 {
+                coachbot.lists(reads, &bare).await?;
+            }
+            coachbot.stop().await?;
         }
         Ok(())
     })
+}
+
+/// Rounds of every level on every bot; the table gives each figure's median over them.
+const ROUNDS: usize = 3;
+
+/// One round of one level: the bare bots' and each coachbot's `/step add`.
+struct Round {
+    ping: Level,
+    same: Level,
+    adds: Vec<Level>,
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 /// What one level (N commands, C in flight) measured.
@@ -94,10 +168,20 @@ struct Level {
     failed: usize,
 }
 
-/// The two bare bots' levels: the reply alone, and the reply to `/step add`'s options.
-struct Yardsticks {
-    bare: Vec<Level>,
-    shaped: Vec<Level>,
+impl Level {
+    /// Each figure's median over the rounds (failures are added up).
+    fn median<'a>(rounds: impl Iterator<Item = &'a Level> + Clone) -> Level {
+        let seconds = |pick: fn(&Level) -> Duration| {
+            Duration::from_secs_f64(median(rounds.clone().map(|l| pick(l).as_secs_f64())))
+        };
+        Level {
+            in_flight: rounds.clone().next().map_or(0, |l| l.in_flight),
+            per_second: median(rounds.clone().map(|l| l.per_second)),
+            p50: seconds(|l| l.p50),
+            p99: seconds(|l| l.p99),
+            failed: rounds.map(|l| l.failed).sum(),
+        }
+    }
 }
 
 fn header() {
@@ -115,15 +199,11 @@ fn header() {
     );
 }
 
-/// One line of the table: `bare` is the reply alone at the same number in flight, `same` the
-/// bare bot given the same command's options.
-fn row(backend: &str, command: &str, level: &Level, bare: Option<&Level>, same: Option<&Level>) {
-    let ratio = |to: Option<&Level>| {
-        to.map_or_else(
-            || "-".to_owned(),
-            |b| format!("{:.0}%", 100.0 * level.per_second / b.per_second),
-        )
-    };
+/// One line of the table: `bare` is the rate's ratio to the reply alone at the same number in
+/// flight, `same` to the bare bot given the same command's options.
+fn row(backend: &str, command: &str, level: &Level, bare: Option<f64>, same: Option<f64>) {
+    let ratio =
+        |to: Option<f64>| to.map_or_else(|| "-".to_owned(), |r| format!("{:.0}%", 100.0 * r));
     println!(
         "{:<11} {:<25} {:>9} {:>11.0} {:>8} {:>9} {:>9} {:>9} {:>7}",
         backend,
@@ -212,6 +292,71 @@ async fn warm_up(emu: &Arc<Emulator>, make: &Make, check: Check) -> anyhow::Resu
     Ok(())
 }
 
+/// [`drive`] after a few unmeasured commands at the same pace: a burst after a quiet spell
+/// (while the other bots ran) would otherwise pay for reopening connections and refilling
+/// caches, which is not the steady cost. Also returns how many commands were sent in all.
+async fn warm_drive(
+    emu: &Arc<Emulator>,
+    in_flight: usize,
+    total: usize,
+    make: &Make,
+    check: Check,
+) -> anyhow::Result<(Level, usize)> {
+    let warm = (in_flight * 4).max(100);
+    drive(emu, in_flight, warm, make, check).await?;
+    let level = drive(emu, in_flight, total, make, check).await?;
+    Ok((level, warm + total))
+}
+
+/// A bot under load: its emulator, the command it is sent and what a good answer is.
+struct Bot {
+    emu: Arc<Emulator>,
+    make: Make,
+    check: Check,
+    shards: Arc<serenity::ShardManager>,
+    task: tokio::task::JoinHandle<()>,
+    /// Commands sent through [`Bot::drive`].
+    sent: AtomicUsize,
+}
+
+impl Bot {
+    /// Starts `client` on `emu`, waits for its commands and warms it up with `make`.
+    async fn start(
+        emu: Arc<Emulator>,
+        mut client: serenity::Client,
+        make: Make,
+        check: Check,
+    ) -> anyhow::Result<Self> {
+        let shards = client.shard_manager.clone();
+        let task = tokio::spawn(async move {
+            if let Err(error) = client.start().await {
+                eprintln!("a bot under load stopped: {error:#}");
+            }
+        });
+        emu.wait_for_commands(WAIT).await?;
+        Ok(Self {
+            emu,
+            make,
+            check,
+            shards,
+            task,
+            sent: AtomicUsize::new(0),
+        })
+    }
+
+    /// `total` commands, `in_flight` at a time, warmed up ([`warm_drive`]).
+    async fn drive(&self, in_flight: usize, total: usize) -> anyhow::Result<Level> {
+        let (level, sent) = warm_drive(&self.emu, in_flight, total, &self.make, self.check).await?;
+        self.sent.fetch_add(sent, Ordering::Relaxed);
+        Ok(level)
+    }
+
+    async fn stop(self) {
+        self.task.abort();
+        self.shards.shutdown_all().await;
+    }
+}
+
 fn token() -> anyhow::Result<Token> {
     let config = Config::from_lookup(|k| (k == "DISCORD_TOKEN").then(|| "bench-token".to_owned()))?;
     Ok(config.token()?.clone())
@@ -276,8 +421,8 @@ async fn bare_add(
     Ok(())
 }
 
-/// The bare bot on coachbot's server (the same members and roles), `total` commands a level.
-async fn bare_levels(total: usize, rules: &Rules, bare: Bare) -> anyhow::Result<Vec<Level>> {
+/// The bare bot on coachbot's server (the same members and roles), warmed up.
+async fn bare_bot(rules: &Rules, bare: Bare) -> anyhow::Result<Bot> {
     let emu = Arc::new(Emulator::start_with_rules(None, 0, false, rules.clone()).await?);
     // Thousands of commands: keep only recent calls and messages, as a long sandbox does.
     emu.keep_recent(KEEP);
@@ -299,36 +444,27 @@ async fn bare_levels(total: usize, rules: &Rules, bare: Bare) -> anyhow::Result<
         })
         .build();
     let http = coachbot::outbound::http_client(&token()?, Some(emu.api_url()));
-    let mut client = serenity::ClientBuilder::new_with_http(http, serenity::GatewayIntents::GUILDS)
+    let client = serenity::ClientBuilder::new_with_http(http, serenity::GatewayIntents::GUILDS)
         .framework(framework)
         .await
         .context("building the bare bot")?;
-    let shards = client.shard_manager.clone();
-    let task = tokio::spawn(async move {
-        if let Err(error) = client.start().await {
-            eprintln!("the bare bot stopped: {error:#}");
-        }
-    });
-    emu.wait_for_commands(WAIT).await?;
-    let make: Make = if bare == Bare::StepAdd {
-        step_add(&Arc::new(world))
-    } else {
-        Arc::new(move |_| Invocation {
-            user: owner,
-            channel: general,
-            name: "ping",
-            options: Vec::new(),
-        })
+    let (make, check): (Make, Check) = match bare {
+        Bare::StepAdd => (step_add(&Arc::new(world)), |r| {
+            r.content.starts_with("Added step")
+        }),
+        Bare::Ping => (
+            Arc::new(move |_| Invocation {
+                user: owner,
+                channel: general,
+                name: "ping",
+                options: Vec::new(),
+            }),
+            |r| r.content == "pong",
+        ),
     };
-    let check: Check = |r| r.content == "pong" || r.content.starts_with("Added step");
-    warm_up(&emu, &make, check).await?;
-    let mut levels = Vec::new();
-    for in_flight in IN_FLIGHT {
-        levels.push(drive(&emu, in_flight, total, &make, check).await?);
-    }
-    task.abort();
-    shards.shutdown_all().await;
-    Ok(levels)
+    let bot = Bot::start(emu, client, make, check).await?;
+    warm_up(&bot.emu, &bot.make, bot.check).await?;
+    Ok(bot)
 }
 
 // ----- coachbot -----
@@ -552,136 +688,144 @@ async fn seed_steps(
     Ok(())
 }
 
-async fn coachbot_levels(
-    backend: &Backend,
-    rules: &Rules,
-    writes: usize,
-    reads: usize,
-    yardsticks: &Yardsticks,
-) -> anyhow::Result<()> {
-    let fresh = Fresh::open(backend).await?;
-    let db = fresh.db.clone();
-    let emu = Arc::new(Emulator::start_with_rules(None, 0, false, rules.clone()).await?);
-    emu.keep_recent(KEEP);
-    let (world, roles) = build_world(&emu)?;
-    let token = token()?;
-    let http = || coachbot::outbound::http_client(&token, Some(emu.api_url()));
-    let app = App::with_http(
-        db.clone(),
-        Arc::new(http()),
-        Sending::default(),
-        Clock::system(),
-    )?;
-    let options = coachbot::discord::Options {
-        scheduler: false,
-        ..Default::default()
-    };
-    let mut client = coachbot::discord::client_with_http(app, http(), options).await?;
-    let shards = client.shard_manager.clone();
-    let task = tokio::spawn(async move {
-        if let Err(error) = client.start().await {
-            eprintln!("coachbot stopped: {error:#}");
-        }
-    });
-    emu.wait_for_commands(WAIT).await?;
-    set_up(&emu, &world, &roles).await?;
-    let world = Arc::new(world);
-    let server = ServerId::new(world.guild);
-    let schools = coachbot::store::schools::list(&db, server).await?;
-    let id_of = |name: &str| {
-        schools
-            .iter()
-            .find(|s| s.name == name)
-            .map(|s| s.id)
-            .context("a school set up above")
-    };
-    if reads > 0 {
-        seed_steps(&db, server, id_of("Small School")?, world.coaches[0], SMALL).await?;
-        let seeded = Instant::now();
-        seed_steps(&db, server, id_of("Large School")?, world.coaches[0], LARGE).await?;
-        eprintln!(
-            "({}: {} steps seeded in {:.1} s)",
-            backend.name(),
-            thousands(LARGE as u64),
-            seeded.elapsed().as_secs_f64()
-        );
-    }
-
-    let add = step_add(&world);
-    let list = |school: &'static str| -> Make {
-        let world = world.clone();
-        Arc::new(move |i| Invocation {
-            user: world.coaches[i % world.coaches.len()],
-            channel: world.general,
-            name: "step list",
-            options: vec![("school", json!(school))],
-        })
-    };
-    let added_ok: Check = |r| r.content.starts_with("Added step");
-    let listed: Check = |r| {
-        r.embeds
-            .first()
-            .and_then(|e| e.get("title"))
-            .and_then(Value::as_str)
-            .is_some_and(|t| t.starts_with("Steps of"))
-    };
-    warm_up(&emu, &add, added_ok).await?;
-    let name = backend.name();
-    for ((level, bare), same) in IN_FLIGHT
-        .iter()
-        .zip(&yardsticks.bare)
-        .zip(&yardsticks.shaped)
-    {
-        let stored_before = coachbot::store::steps::count(&db, server).await?;
-        let announced_before = announcements(&db, server).await?;
-        let figures = drive(&emu, *level, writes, &add, added_ok).await?;
-        let stored = coachbot::store::steps::count(&db, server).await? - stored_before;
-        let announced = announcements(&db, server).await? - announced_before;
-        row(name, "/step add", &figures, Some(bare), Some(same));
-        anyhow::ensure!(
-            stored == writes as i64 && announced == writes,
-            "every /step add is stored and announced: {stored} stored, {announced} announcement rows for {writes}"
-        );
-    }
-    let mut small = Vec::new();
-    let mut large = Vec::new();
-    for (level, bare) in IN_FLIGHT.iter().zip(&yardsticks.bare).filter(|_| reads > 0) {
-        let figures = drive(&emu, *level, reads, &list("Small School"), listed).await?;
-        row(name, "/step list, 20 steps", &figures, Some(bare), None);
-        small.push(figures);
-        let figures = drive(&emu, *level, reads, &list("Large School"), listed).await?;
-        row(
-            name,
-            &format!("/step list, {} steps", thousands(LARGE as u64)),
-            &figures,
-            Some(bare),
-            None,
-        );
-        large.push(figures);
-    }
-    for (s, l) in small.iter().zip(&large) {
-        println!(
-            "{:<11} /step list {} vs {} steps, {} in flight: {:.2}x the time a command (p50 {:.2}x)",
-            name,
-            thousands(LARGE as u64),
-            SMALL,
-            s.in_flight,
-            s.per_second / l.per_second,
-            l.p50.as_secs_f64() / s.p50.as_secs_f64()
-        );
-    }
-    task.abort();
-    shards.shutdown_all().await;
-    drop(db);
-    fresh.close().await?;
-    Ok(())
+/// coachbot on one backend, set up and warmed up with `/step add`.
+struct Coachbot {
+    name: &'static str,
+    bot: Bot,
+    db: Db,
+    fresh: Fresh,
+    world: Arc<World>,
 }
 
-/// Announcement rows in the outbox (sent or not).
-async fn announcements(db: &Db, server: ServerId) -> anyhow::Result<usize> {
-    Ok(coachbot::store::outbox::all(db, server)
-        .await?
-        .iter()
-        .filter(|r| r.kind == "announcement")
-        .count())
+impl Coachbot {
+    /// Opens a fresh database, connects coachbot to its own emulator and sets the server up
+    /// through its commands; with `lists`, seeds the two schools `/step list` reads.
+    async fn start(backend: &Backend, rules: &Rules, lists: bool) -> anyhow::Result<Self> {
+        let fresh = Fresh::open(backend).await?;
+        let db = fresh.db.clone();
+        let emu = Arc::new(Emulator::start_with_rules(None, 0, false, rules.clone()).await?);
+        emu.keep_recent(KEEP);
+        let (world, roles) = build_world(&emu)?;
+        let token = token()?;
+        let http = || coachbot::outbound::http_client(&token, Some(emu.api_url()));
+        let app = App::with_http(
+            db.clone(),
+            Arc::new(http()),
+            Sending::default(),
+            Clock::system(),
+        )?;
+        let options = coachbot::discord::Options {
+            scheduler: false,
+            ..Default::default()
+        };
+        let client = coachbot::discord::client_with_http(app, http(), options).await?;
+        let world = Arc::new(world);
+        let added_ok: Check = |r| r.content.starts_with("Added step");
+        let bot = Bot::start(emu, client, step_add(&world), added_ok).await?;
+        set_up(&bot.emu, &world, &roles).await?;
+        let coachbot = Self {
+            name: backend.name(),
+            bot,
+            db,
+            fresh,
+            world,
+        };
+        if lists {
+            let world = &coachbot.world;
+            let server = coachbot.server();
+            let schools = coachbot::store::schools::list(&coachbot.db, server).await?;
+            let id_of = |name: &str| {
+                schools
+                    .iter()
+                    .find(|s| s.name == name)
+                    .map(|s| s.id)
+                    .context("a school set up above")
+            };
+            let db = &coachbot.db;
+            seed_steps(db, server, id_of("Small School")?, world.coaches[0], SMALL).await?;
+            let seeded = Instant::now();
+            seed_steps(db, server, id_of("Large School")?, world.coaches[0], LARGE).await?;
+            eprintln!(
+                "({}: {} steps seeded in {:.1} s)",
+                coachbot.name,
+                thousands(LARGE as u64),
+                seeded.elapsed().as_secs_f64()
+            );
+        }
+        let bot = &coachbot.bot;
+        warm_up(&bot.emu, &bot.make, bot.check).await?;
+        Ok(coachbot)
+    }
+
+    fn server(&self) -> ServerId {
+        ServerId::new(self.world.guild)
+    }
+
+    /// Steps stored and announcement rows in the outbox (sent or not), in the server.
+    async fn written(&self) -> anyhow::Result<(usize, usize)> {
+        let steps = coachbot::store::steps::count(&self.db, self.server()).await?;
+        let rows = coachbot::store::outbox::all(&self.db, self.server()).await?;
+        let announced = rows.iter().filter(|r| r.kind == "announcement").count();
+        Ok((usize::try_from(steps)?, announced))
+    }
+
+    /// `/step list` by the coaches, on the 20-step school and the 5,000-step one, `reads`
+    /// commands a level (one round), against `bare`'s rates.
+    async fn lists(&self, reads: usize, bare: &[Level]) -> anyhow::Result<()> {
+        let list = |school: &'static str| -> Make {
+            let world = self.world.clone();
+            Arc::new(move |i| Invocation {
+                user: world.coaches[i % world.coaches.len()],
+                channel: world.general,
+                name: "step list",
+                options: vec![("school", json!(school))],
+            })
+        };
+        let listed: Check = |r| {
+            r.embeds
+                .first()
+                .and_then(|e| e.get("title"))
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.starts_with("Steps of"))
+        };
+        let emu = &self.bot.emu;
+        let mut small = Vec::new();
+        let mut large = Vec::new();
+        for (level, bare) in IN_FLIGHT.iter().zip(bare) {
+            let vs = |l: &Level| Some(l.per_second / bare.per_second);
+            let (figures, _) =
+                warm_drive(emu, *level, reads, &list("Small School"), listed).await?;
+            row(
+                self.name,
+                "/step list, 20 steps",
+                &figures,
+                vs(&figures),
+                None,
+            );
+            small.push(figures);
+            let (figures, _) =
+                warm_drive(emu, *level, reads, &list("Large School"), listed).await?;
+            let command = format!("/step list, {} steps", thousands(LARGE as u64));
+            row(self.name, &command, &figures, vs(&figures), None);
+            large.push(figures);
+        }
+        for (s, l) in small.iter().zip(&large) {
+            println!(
+                "{:<11} /step list {} vs {} steps, {} in flight: {:.2}x the time a command (p50 {:.2}x)",
+                self.name,
+                thousands(LARGE as u64),
+                SMALL,
+                s.in_flight,
+                s.per_second / l.per_second,
+                l.p50.as_secs_f64() / s.p50.as_secs_f64()
+            );
+        }
+        Ok(())
+    }
+
+    async fn stop(self) -> anyhow::Result<()> {
+        self.bot.stop().await;
+        drop(self.db);
+        self.fresh.close().await
+    }
 }
