@@ -21,7 +21,7 @@
 //! rounds: every bot is up at once, each round runs each level on every bot back to back
 //! (after a few unmeasured commands at that pace), and the table gives each figure's median
 //! over the rounds, and each ratio's median over the rounds' own ratios. `/step list` runs
-//! once a level, after them (also warmed up first).
+//! once a level, before them (also warmed up first), on the schools as seeded.
 //!
 //! `-- --quick` sends fewer commands per level; `-- --writes` runs only the bare replies and
 //! `/step add` (for profiling the write path).
@@ -83,6 +83,16 @@ fn main() -> anyhow::Result<()> {
         for backend in common::backends() {
             coachbots.push(Coachbot::start(&backend, &rules, reads > 0).await?);
         }
+        // The lists first, on the schools as seeded: what they measure is the size of the
+        // school listed, not the tens of thousands of steps the rounds below add to another.
+        let mut lists = Vec::new();
+        for coachbot in &coachbots {
+            lists.push(if reads > 0 {
+                coachbot.lists(reads).await?
+            } else {
+                Vec::new()
+            });
+        }
         let mut before = Vec::new();
         for coachbot in &coachbots {
             before.push(coachbot.written().await?);
@@ -133,10 +143,10 @@ fn main() -> anyhow::Result<()> {
         }
         ping.stop().await;
         same.stop().await;
+        for (coachbot, lists) in coachbots.iter().zip(&lists) {
+            coachbot.print_lists(lists, &bare);
+        }
         for coachbot in coachbots {
-            if reads > 0 {
-                coachbot.lists(reads, &bare).await?;
-            }
             coachbot.stop().await?;
         }
         Ok(())
@@ -770,8 +780,9 @@ impl Coachbot {
     }
 
     /// `/step list` by the coaches, on the 20-step school and the 5,000-step one, `reads`
-    /// commands a level (one round), against `bare`'s rates.
-    async fn lists(&self, reads: usize, bare: &[Level]) -> anyhow::Result<()> {
+    /// commands a level (one round each, warmed up): per level, the 20-step and the 5,000-step
+    /// figures.
+    async fn lists(&self, reads: usize) -> anyhow::Result<Vec<(Level, Level)>> {
         let list = |school: &'static str| -> Make {
             let world = self.world.clone();
             Arc::new(move |i| Invocation {
@@ -789,27 +800,24 @@ impl Coachbot {
                 .is_some_and(|t| t.starts_with("Steps of"))
         };
         let emu = &self.bot.emu;
-        let mut small = Vec::new();
-        let mut large = Vec::new();
-        for (level, bare) in IN_FLIGHT.iter().zip(bare) {
-            let vs = |l: &Level| Some(l.per_second / bare.per_second);
-            let (figures, _) =
-                warm_drive(emu, *level, reads, &list("Small School"), listed).await?;
-            row(
-                self.name,
-                "/step list, 20 steps",
-                &figures,
-                vs(&figures),
-                None,
-            );
-            small.push(figures);
-            let (figures, _) =
-                warm_drive(emu, *level, reads, &list("Large School"), listed).await?;
-            let command = format!("/step list, {} steps", thousands(LARGE as u64));
-            row(self.name, &command, &figures, vs(&figures), None);
-            large.push(figures);
+        let mut levels = Vec::new();
+        for level in IN_FLIGHT {
+            let (small, _) = warm_drive(emu, level, reads, &list("Small School"), listed).await?;
+            let (large, _) = warm_drive(emu, level, reads, &list("Large School"), listed).await?;
+            levels.push((small, large));
         }
-        for (s, l) in small.iter().zip(&large) {
+        Ok(levels)
+    }
+
+    /// The table's lines for [`Coachbot::lists`]' figures, against the bare reply's `bare`.
+    fn print_lists(&self, lists: &[(Level, Level)], bare: &[Level]) {
+        let large_name = format!("/step list, {} steps", thousands(LARGE as u64));
+        for ((small, large), bare) in lists.iter().zip(bare) {
+            let vs = |l: &Level| Some(l.per_second / bare.per_second);
+            row(self.name, "/step list, 20 steps", small, vs(small), None);
+            row(self.name, &large_name, large, vs(large), None);
+        }
+        for (s, l) in lists {
             println!(
                 "{:<11} /step list {} vs {} steps, {} in flight: {:.2}x the time a command (p50 {:.2}x)",
                 self.name,
@@ -820,7 +828,6 @@ impl Coachbot {
                 l.p50.as_secs_f64() / s.p50.as_secs_f64()
             );
         }
-        Ok(())
     }
 
     async fn stop(self) -> anyhow::Result<()> {
