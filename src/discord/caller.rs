@@ -18,6 +18,19 @@ pub struct Caller {
     pub access: Access,
     /// The server's role mappings, schools and date order, as the database holds them now.
     pub settings: ServerSettings,
+    /// How the members the command names were last recorded, read with the settings
+    /// ([`caller_naming`]): an owner's check then reads nothing again.
+    pub named: Vec<(UserId, members::Recorded)>,
+}
+
+impl Caller {
+    /// How `user` was last recorded, when the command named them to [`caller_naming`].
+    pub fn as_read(&self, user: UserId) -> Option<&members::Recorded> {
+        self.named
+            .iter()
+            .find(|(id, _)| *id == user)
+            .map(|(_, recorded)| recorded)
+    }
 }
 
 /// What the caller wants to do with a school's plan.
@@ -29,13 +42,20 @@ pub enum Need {
 
 /// The caller, with their roles resolved (and recorded).
 pub async fn caller(ctx: Context<'_>) -> Result<Caller, Error> {
+    caller_naming(ctx, &[]).await
+}
+
+/// [`caller`], also reading how the members the command names (a step's owners) were last
+/// recorded, in the same query as the caller's own record.
+pub async fn caller_naming(ctx: Context<'_>, named: &[UserId]) -> Result<Caller, Error> {
     let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
-    let (access, settings) = access(ctx, true).await?;
+    let (access, settings, recorded) = access(ctx, true, named).await?;
     Ok(Caller {
         guild_id: guild_id.into(),
         user_id: ctx.author().id.into(),
         access,
         settings,
+        named: named.iter().copied().zip(recorded).collect(),
     })
 }
 
@@ -161,31 +181,40 @@ pub fn school(
 /// The caller's coachbot roles in this server, recording the sighting (name and roles) so
 /// that member lists and names stay current.
 pub async fn resolve_access(ctx: Context<'_>) -> Result<Access, Error> {
-    Ok(access(ctx, true).await?.0)
+    Ok(access(ctx, true, &[]).await?.0)
 }
 
 /// The caller's roles without writing anything: for autocomplete, which runs on every key.
 pub async fn peek_access(ctx: Context<'_>) -> Result<Access, Error> {
-    Ok(access(ctx, false).await?.0)
+    Ok(access(ctx, false, &[]).await?.0)
 }
 
-/// The caller's roles, and the server's settings they were read from.
-async fn access(ctx: Context<'_>, record: bool) -> Result<(Access, ServerSettings), Error> {
+/// The caller's roles, the server's settings they were read from, and how the `named`
+/// members were last recorded (read only when recording the caller).
+async fn access(
+    ctx: Context<'_>,
+    record: bool,
+    named: &[UserId],
+) -> Result<(Access, ServerSettings, Vec<members::Recorded>), Error> {
     let guild_id = ctx.guild_id().ok_or(UserError::ServerOnly)?;
     let member = ctx.author_member().await.ok_or(UserError::ServerOnly)?;
     let discord_admin = member.permissions.is_some_and(|p| p.administrator());
     let roles: Vec<u64> = member.roles.iter().map(|r| r.get()).collect();
     let db = &ctx.data().db;
     let user_id = ctx.author().id.into();
-    let (settings, as_read) = if record {
-        let (settings, recorded) = ctx
+    let (settings, as_read, named) = if record {
+        let (settings, recorded, named) = ctx
             .data()
             .settings
-            .with_member(db, guild_id.into(), user_id)
+            .with_members(db, guild_id.into(), user_id, named)
             .await?;
-        (settings, Some(recorded))
+        (settings, Some(recorded), named)
     } else {
-        (ctx.data().settings.of(db, guild_id.into()).await?, None)
+        (
+            ctx.data().settings.of(db, guild_id.into()).await?,
+            None,
+            Vec::new(),
+        )
     };
     let grants = settings.grants_for(&roles);
     if let Some(as_read) = as_read {
@@ -211,6 +240,7 @@ async fn access(ctx: Context<'_>, record: bool) -> Result<(Access, ServerSetting
             discord_admin,
         },
         settings,
+        named,
     ))
 }
 

@@ -8,7 +8,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use poise::serenity_prelude as serenity;
 
-pub use super::caller::{Caller, Need, caller, check, school, school_or_all, school_to_report};
+pub use super::caller::{
+    Caller, Need, caller, caller_naming, check, school, school_or_all, school_to_report,
+};
 use super::{Context, Error};
 use crate::domain::framework::Framework;
 use crate::store::frameworks;

@@ -44,10 +44,21 @@ pub async fn record(
     record_as(db, seen, false, None, now).await
 }
 
+/// [`record`], for a member named in a command whose record was read with the caller's
+/// (`Settings::with_members`): nothing is read again when it holds what was seen.
+pub async fn record_as_read(
+    db: &Db,
+    seen: &MemberSighting<'_>,
+    as_read: &Recorded,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    record_as(db, seen, false, Some(as_read), now).await
+}
+
 /// Records the person who is running a command, as [`record`] does; if they were forgotten
 /// here, their own command is their return: the mark is lifted and they are recorded again.
 /// `as_read` is how they were recorded when the command began (read with the server's
-/// settings, `Settings::with_member`): nothing is read again.
+/// settings, `Settings::with_members`): nothing is read again.
 pub async fn record_themselves(
     db: &Db,
     seen: &MemberSighting<'_>,
@@ -127,7 +138,7 @@ async fn record_as(
 pub struct Recorded(Vec<RecordedRow>);
 
 /// A member's name, the server's name, the forgotten mark, and one role held (if any).
-type RecordedRow = (
+pub(super) type RecordedRow = (
     Option<String>,
     Option<String>,
     i64,
@@ -145,6 +156,14 @@ pub(super) const RECORDED_FROM: &str = "m.display_name, s.name,
      LEFT JOIN members m ON m.server_id = $1 AND m.user_id = $2
      LEFT JOIN servers s ON s.id = m.server_id
      LEFT JOIN member_roles r ON r.server_id = m.server_id AND r.user_id = m.user_id";
+
+/// [`RECORDED_FROM`] for the member whose id is the placeholder `user` and whose contact key
+/// is `contact` (server still `$1`): to read several members in one statement.
+pub(super) fn recorded_from(user: &str, contact: &str) -> String {
+    RECORDED_FROM
+        .replace("m.user_id = $2", &format!("m.user_id = {user}"))
+        .replace("f.contact = $3", &format!("f.contact = {contact}"))
+}
 
 impl Recorded {
     pub(super) fn from_rows(rows: impl IntoIterator<Item = RecordedRow>) -> Self {
@@ -507,6 +526,60 @@ pub async fn set_dm_channel(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The members a command names are read with its caller, in one query: each one's
+    /// record as it is, in the order named (a repeat reads the same), someone never seen as
+    /// not recorded. What was read is what `record_as_read` goes by: a member whose name
+    /// changed is written, and reads as changed afterwards.
+    #[tokio::test]
+    async fn members_named_in_a_command_are_read_with_the_caller() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("named.db").display());
+        let db = Db::open(&url).await.expect("open");
+        let server = ServerId::new(1);
+        let now = Utc::now();
+        let seen = |user: u64, name: &'static str| MemberSighting {
+            server_id: server,
+            server_name: "Server",
+            user_id: UserId::new(user),
+            display_name: name,
+            discord_roles: &[],
+            grants: &[],
+        };
+        for (user, name) in [(1, "Ada"), (2, "Bea")] {
+            assert!(record(&db, &seen(user, name), now).await.expect("recorded"));
+        }
+        let settings = crate::store::settings::Settings::default();
+        let (bea, cy) = (UserId::new(2), UserId::new(3));
+        let read = |named: Vec<UserId>| {
+            let (db, settings) = (db.clone(), settings.clone());
+            async move {
+                settings
+                    .with_members(&db, server, UserId::new(1), &named)
+                    .await
+                    .expect("read")
+            }
+        };
+        let (_, caller, named) = read(vec![bea, cy, bea]).await;
+        assert!(caller.holds(&seen(1, "Ada"), true));
+        assert_eq!(named.len(), 3);
+        assert!(named[0].holds(&seen(2, "Bea"), false));
+        assert!(named[2].holds(&seen(2, "Bea"), false));
+        assert!(!named[1].holds(&seen(3, "Cy"), false), "never seen");
+        assert!(!named[0].holds(&seen(2, "Bea Ng"), false), "renamed");
+
+        assert!(
+            record_as_read(&db, &seen(2, "Bea Ng"), &named[0], now)
+                .await
+                .expect("recorded")
+        );
+        assert_eq!(
+            name(&db, server, bea).await.expect("name").as_deref(),
+            Some("Bea Ng")
+        );
+        let (_, _, named) = read(vec![bea]).await;
+        assert!(named[0].holds(&seen(2, "Bea Ng"), false));
+    }
 
     #[test]
     fn grants_follow_the_mapped_roles_only() {

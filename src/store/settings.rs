@@ -14,7 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::calendar::{self, SchoolBreak};
 use super::indicators::{self, Focus};
-use super::members::{self, Recorded, RoleMapping};
+use super::members::{self, Recorded, RecordedRow, RoleMapping};
 use super::schools::{self, School};
 use super::{Db, on_backend, servers};
 use crate::domain::dates::DateOrder;
@@ -101,18 +101,20 @@ impl Settings {
     /// The server's settings as the database holds them now: one query when this process
     /// already holds the current version, a fresh read otherwise.
     pub async fn of(&self, db: &Db, server_id: ServerId) -> anyhow::Result<ServerSettings> {
-        Ok(self.read(db, server_id, None).await?.0)
+        Ok(self.read(db, server_id, None, &[]).await?.0)
     }
 
-    /// The server's settings, as [`Settings::of`] reads them, and how `user_id` was last
-    /// recorded there, read in the same statement: what every command reads of its caller.
-    pub async fn with_member(
+    /// The server's settings, as [`Settings::of`] reads them, and how `user_id` and the
+    /// `others` their command names were last recorded there, read in the same statement:
+    /// what every command reads of its caller (`others` in their order).
+    pub async fn with_members(
         &self,
         db: &Db,
         server_id: ServerId,
         user_id: UserId,
-    ) -> anyhow::Result<(ServerSettings, Recorded)> {
-        self.read(db, server_id, Some(user_id)).await
+        others: &[UserId],
+    ) -> anyhow::Result<(ServerSettings, Recorded, Vec<Recorded>)> {
+        self.read(db, server_id, Some(user_id), others).await
     }
 
     async fn read(
@@ -120,20 +122,22 @@ impl Settings {
         db: &Db,
         server_id: ServerId,
         member: Option<UserId>,
-    ) -> anyhow::Result<(ServerSettings, Recorded)> {
-        let (version, framework_loaded_at, recorded) = version(db, server_id, member).await?;
+        others: &[UserId],
+    ) -> anyhow::Result<(ServerSettings, Recorded, Vec<Recorded>)> {
+        let (version, framework_loaded_at, recorded, named) =
+            version(db, server_id, member, others).await?;
         let current = |kept: ServerSettings| ServerSettings {
             framework_loaded_at,
             ..kept
         };
         if let Some(kept) = self.kept_at(server_id, version) {
-            return Ok((current(kept), recorded));
+            return Ok((current(kept), recorded, named));
         }
         let turn = self.reload_turn(server_id);
         let _reloading = turn.lock().await;
         // Another command may have read them while this one waited for its turn.
         if let Some(kept) = self.kept_at(server_id, version) {
-            return Ok((current(kept), recorded));
+            return Ok((current(kept), recorded, named));
         }
         self.reloads.fetch_add(1, Ordering::Relaxed);
         let settings = ServerSettings {
@@ -146,30 +150,24 @@ impl Settings {
         };
         // A change between the two reads of the version may be half in what was read: it is
         // good for this command (it is at least as new as the first read), but not kept.
-        if self::version(db, server_id, None).await?.0 == version {
+        if self::version(db, server_id, None, &[]).await?.0 == version {
             self.kept().insert(server_id, (version, settings.clone()));
         }
-        Ok((settings, recorded))
+        Ok((settings, recorded, named))
     }
 }
 
 /// The server's settings version (0 until its settings first change), when its own
-/// framework was loaded, and, for a `member`, how they were last recorded: one query.
+/// framework was loaded, and, for a `member` and the `others` a command names, how each was
+/// last recorded (the member's first, then the others' in their order): one query.
 async fn version(
     db: &Db,
     server_id: ServerId,
     member: Option<UserId>,
-) -> anyhow::Result<(i64, Option<DateTime<Utc>>, Recorded)> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT (SELECT version FROM settings_versions WHERE server_id = $1),
-                    (SELECT loaded_at FROM frameworks WHERE server_id = $1),
-                    {}",
-            members::RECORDED_FROM
-        )
-    });
-    let sql: &'static str = SQL.as_str();
+    others: &[UserId],
+) -> anyhow::Result<(i64, Option<DateTime<Utc>>, Recorded, Vec<Recorded>)> {
     type Row = (
+        i64,
         Option<i64>,
         Option<DateTime<Utc>>,
         Option<String>,
@@ -178,18 +176,63 @@ async fn version(
         Option<String>,
         Option<SchoolId>,
     );
+    let sql = version_sql(others.len());
     let rows: Vec<Row> = on_backend!(db, pool => {
-        sqlx::query_as(sql)
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(&*sql))
             .bind(server_id)
             .bind(member)
-            .bind(member.map(|user| contact_key(server_id, user)))
-            .fetch_all(pool)
-            .await
+            .bind(member.map(|user| contact_key(server_id, user)));
+        for other in others {
+            query = query.bind(*other).bind(contact_key(server_id, *other));
+        }
+        query.fetch_all(pool).await
     })
     .context("reading the server's settings version")?;
-    let (version, loaded_at) = rows.first().map_or((None, None), |row| (row.0, row.1));
-    let recorded = Recorded::from_rows(rows.into_iter().map(|r| (r.2, r.3, r.4, r.5, r.6)));
-    Ok((version.unwrap_or(0), loaded_at, recorded))
+    let (version, loaded_at) = rows
+        .iter()
+        .find(|row| row.0 == 0)
+        .map_or((None, None), |row| (row.1, row.2));
+    let mut recorded: Vec<Vec<RecordedRow>> = vec![Vec::new(); others.len() + 1];
+    for (who, _, _, name, server, forgotten, role, school) in rows {
+        if let Some(rows) = usize::try_from(who)
+            .ok()
+            .and_then(|who| recorded.get_mut(who))
+        {
+            rows.push((name, server, forgotten, role, school));
+        }
+    }
+    let mut recorded = recorded.into_iter().map(Recorded::from_rows);
+    let member = recorded.next().unwrap_or_default();
+    Ok((version.unwrap_or(0), loaded_at, member, recorded.collect()))
+}
+
+/// [`version`]'s text for a member and `others` more: one part each, joined by `UNION ALL`,
+/// each row marked with whose it is (0 for the member). The member's part also reads the
+/// version and the framework's time; the server is `$1`, the member `$2` (their contact key
+/// `$3`), and each other the next two. Made once for the usual few.
+fn version_sql(others: usize) -> std::borrow::Cow<'static, str> {
+    fn make(others: usize) -> String {
+        let mut parts = vec![format!(
+            "SELECT CAST(0 AS BIGINT),
+                    (SELECT version FROM settings_versions WHERE server_id = $1),
+                    (SELECT loaded_at FROM frameworks WHERE server_id = $1),
+                    {}",
+            members::RECORDED_FROM
+        )];
+        for i in 1..=others {
+            let (user, contact) = (2 * i + 2, 2 * i + 3);
+            parts.push(format!(
+                "SELECT CAST({i} AS BIGINT), NULL, NULL, {}",
+                members::recorded_from(&format!("${user}"), &format!("${contact}"))
+            ));
+        }
+        parts.join("\nUNION ALL\n")
+    }
+    static USUAL: LazyLock<Vec<String>> = LazyLock::new(|| (0..=3).map(make).collect());
+    match USUAL.get(others) {
+        Some(sql) => std::borrow::Cow::Borrowed(sql.as_str()),
+        None => std::borrow::Cow::Owned(make(others)),
+    }
 }
 
 #[cfg(test)]
@@ -337,7 +380,7 @@ mod tests {
         let kept = focused.focus(school.id, "1a").expect("the focus is kept");
         assert_eq!((kept.id, kept.indicator_id.as_str()), (chosen.id, "1a"));
         assert!(focused.focus(school.id, "1b").is_none());
-        let before_level = version(&db, server, None).await.expect("version").0;
+        let before_level = version(&db, server, None, &[]).await.expect("version").0;
         indicators::set_level(
             &other,
             &chosen,
@@ -350,7 +393,7 @@ mod tests {
         .await
         .expect("level");
         assert_eq!(
-            version(&db, server, None).await.expect("version").0,
+            version(&db, server, None, &[]).await.expect("version").0,
             before_level,
             "a level recorded leaves the settings as kept"
         );

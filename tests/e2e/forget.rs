@@ -457,6 +457,17 @@ e2e! {
             "{}", audit.text()
         );
 
+        // Terry names her as an owner: the step is saved, but being named does not record
+        // her again; the reply shows a mention where her name was.
+        let named = bot.command(plan.terry, bot.ids.general, "step add", &[
+            ("title", json!("Hand over the walkthrough rota")), ("indicator", json!("12a")),
+            ("owner", json!(dana)), ("due", json!("in 2 weeks")),
+        ]).await;
+        assert!(named.content.starts_with("Added step"), "{}", named.content);
+        assert!(named.content.contains(&format!("Owners: <@{dana}>.")) && !named.content.contains(DANA), "{}", named.content);
+        let name = members::name(&bot.db, bot.ids.server(), UserId::new(dana)).await.expect("name");
+        assert_eq!(name, None, "being named does not record her again");
+
         // Her own command is her return.
         bot.command(dana, bot.ids.general, "step list", &[]).await;
         let name = members::name(&bot.db, bot.ids.server(), UserId::new(dana)).await.expect("name");

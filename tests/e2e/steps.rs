@@ -384,10 +384,12 @@ e2e! {
 }
 
 e2e! {
-    /// A step made by another writer between two `/step add`s (another process on the same
-    /// database, or an import) takes the id the next `/step add` would have used. That one
-    /// is still saved whole under the next free id, and its reply, its owners, its log and
-    /// the announcement the school's channel shows all name the id it was saved under.
+    /// A step made by another writer between two `/step add`s takes the id the next `/step
+    /// add` would have used: on SQLite another process on the same file, or an import; on
+    /// PostgreSQL, whose ids come from a sequence this process draws a block of at a time, a
+    /// writer after the sequence went back (a database restored from an older backup). That
+    /// one is still saved whole under the next free id, and its reply, its owners, its log
+    /// and the announcement the school's channel shows all name the id it was saved under.
     async fn a_step_made_elsewhere_between_two_adds_leaves_the_next_one_whole(bot) {
         let plan = bot.plan().await;
         let (_, first) = add(bot, plan.terry, "Walkthrough round one", plan.jordan).await;
@@ -396,8 +398,8 @@ e2e! {
             .await
             .expect("find")
             .expect("12a");
-        let elsewhere = insert_elsewhere(bot, plan.lincoln, focus.id, plan.terry).await;
-        assert!(elsewhere > first.get(), "made after the first");
+        let elsewhere = insert_elsewhere(bot, plan.lincoln, focus.id, plan.terry, first.get()).await;
+        assert_eq!(elsewhere, first.get() + 1, "made after the first, with the id next to it");
 
         let (reply, second) = add(bot, plan.terry, "Walkthrough round two", plan.jordan).await;
         let second = second.expect("the second add is saved");
@@ -580,12 +582,26 @@ async fn rows_in(bot: &TestBot, table: &'static str) -> i64 {
     count
 }
 
-/// Inserts a step as another writer would, on a connection of its own, outside `steps::add`:
-/// its id.
-async fn insert_elsewhere(bot: &TestBot, school: SchoolId, focus: i64, author: u64) -> i64 {
+/// Inserts a step as another writer would, on a connection of its own, outside `steps::add`,
+/// with the id after `last` (on PostgreSQL the sequence is first set back to `last`, as a
+/// restored backup would have it): its id.
+async fn insert_elsewhere(
+    bot: &TestBot,
+    school: SchoolId,
+    focus: i64,
+    author: u64,
+    last: i64,
+) -> i64 {
     let db = Db::connect(&bot.url)
         .await
         .expect("a second pool on the test's database");
+    if let Db::Postgres(pool) = &db {
+        sqlx::query("SELECT setval(pg_get_serial_sequence('action_steps', 'id'), $1)")
+            .bind(last)
+            .execute(&**pool)
+            .await
+            .expect("the sequence is set back");
+    }
     let now = chrono::Utc::now();
     let sql = "INSERT INTO action_steps
                    (server_id, school_id, focus_id, title, due_on, status, created_by, created_at, updated_at)

@@ -78,7 +78,13 @@ async fn add(
 ) -> Result<(), Error> {
     let title = plan::step_title(&title)?;
     let resources = resources.as_deref().map(plan::resources).transpose()?;
-    let caller = scope::caller(ctx).await?;
+    // The owners' records are read with the caller's, in one query.
+    let named: Vec<UserId> = [Some(&owner), owner2.as_ref(), owner3.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|user| user.id.into())
+        .collect();
+    let caller = scope::caller_naming(ctx, &named).await?;
     let action = "add steps to its plan";
     let school = scope::school(&caller, school.as_deref(), Need::Edit, action)?;
     let (indicator, focus) = focus_for(ctx, &caller, &school, &indicator).await?;

@@ -68,19 +68,19 @@ async fn check_role_at(
     let db = &ctx.data().db;
     let grants = caller.settings.grants_for(&roles);
     let display = member_name(ctx, user.id).unwrap_or(name.clone());
-    let on_record = members::record(
-        db,
-        &MemberSighting {
-            server_id: caller.guild_id,
-            server_name: &scope::server_name(ctx, serenity::GuildId::new(caller.guild_id.get())),
-            user_id: user.id.into(),
-            display_name: &display,
-            discord_roles: &roles,
-            grants: &grants,
-        },
-        ctx.data().now(),
-    )
-    .await?;
+    let seen = MemberSighting {
+        server_id: caller.guild_id,
+        server_name: &scope::server_name(ctx, serenity::GuildId::new(caller.guild_id.get())),
+        user_id: user.id.into(),
+        display_name: &display,
+        discord_roles: &roles,
+        grants: &grants,
+    };
+    let now = ctx.data().now();
+    let on_record = match caller.as_read(user.id.into()) {
+        Some(as_read) => members::record_as_read(db, &seen, as_read, now).await?,
+        None => members::record(db, &seen, now).await?,
+    };
     let access = Access {
         grants,
         discord_admin: false,

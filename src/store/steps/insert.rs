@@ -1,5 +1,5 @@
 //! Writing a new step: its row, its owners, the first entry of its log and its announcement,
-//! in one trip where the engine allows it (one text on SQLite, two statements on PostgreSQL),
+//! in one trip where the engine allows it (one text on SQLite, one statement on PostgreSQL),
 //! else in a transaction (a step made from a session's agreement).
 
 use anyhow::Context as _;
@@ -138,27 +138,113 @@ async fn insert_as(
     Ok(step)
 }
 
-/// The insert on PostgreSQL, in two round trips and no transaction: the step's id from its
-/// sequence, then one statement that writes the step (with that id), its owners, its log's
-/// first entry and the announcement that names it, as data-modifying `WITH` clauses. One
-/// statement is atomic on its own: all of it is saved, or none (a failure leaves only a gap
-/// in the ids, as any rolled-back insert does).
+/// The insert on PostgreSQL, in one round trip and no transaction: one statement that
+/// writes the step (with an id this process drew from its sequence beforehand, [`ids`]), its
+/// owners, its log's first entry and the announcement that names it, as data-modifying `WITH`
+/// clauses. One statement is atomic on its own: all of it is saved, or none (a failure leaves
+/// only a gap in the ids, as any rolled-back insert does).
 async fn insert_on_postgres(
     pool: &crate::store::KeptPool<sqlx::Postgres>,
     new: &NewStep<'_>,
     now: DateTime<Utc>,
     announce: Option<&Announcement<'_>>,
 ) -> sqlx::Result<ActionStep> {
-    let id: i64 =
-        sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('action_steps', 'id'))")
+    let block = ids::of(pool);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let id = ids::take(&block, pool).await?;
+        let row = announce.map(|a| a.row(id, now)).transpose()?;
+        let text = whole_insert(Backend::Postgres, new.owners.len(), row.is_some());
+        let query = bind_step!(sqlx::query_as(sqlx::AssertSqlSafe(text)), new, now).bind(id);
+        match bind_with_step!(query, new, now, row.as_ref())
             .fetch_one(pool)
-            .await?;
-    let row = announce.map(|a| a.row(id, now)).transpose()?;
-    let text = whole_insert(Backend::Postgres, new.owners.len(), row.is_some());
-    let query = bind_step!(sqlx::query_as(sqlx::AssertSqlSafe(text)), new, now).bind(id);
-    bind_with_step!(query, new, now, row.as_ref())
-        .fetch_one(pool)
-        .await
+            .await
+        {
+            Ok(step) => return Ok(step),
+            Err(error) => {
+                // Only the step's id is unique among what the statement writes without `ON
+                // CONFLICT`. Taken: the sequence went back under this process (a database
+                // restored from an older backup, or dropped and made again) and another
+                // writer had it. The rest of the block is as suspect: draw afresh.
+                let taken = error.as_database_error().is_some_and(|e| {
+                    e.is_unique_violation() && e.constraint() == Some("action_steps_pkey")
+                });
+                if !taken || tries > 2 {
+                    return Err(error);
+                }
+                ids::forget(&block);
+            }
+        }
+    }
+}
+
+/// Step ids on PostgreSQL, drawn from the table's sequence [`BLOCK`] at a time and handed
+/// out by this process: a `/step add` then makes one round trip instead of two. Every id
+/// comes from the sequence, so no other writer (another process, or a step made in a
+/// transaction here) is given one this process holds; ids are unique, not gapless, as the
+/// sequence's always were, and a restart leaves the rest of a block unused. A server's
+/// commands all come to the process that holds its shard, so its steps' ids still grow in
+/// the order they were made.
+mod ids {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, Mutex};
+
+    /// Ids drawn at a time.
+    const BLOCK: i64 = 32;
+
+    /// The ids held for one database, smallest last.
+    pub(super) type Block = Arc<Mutex<Vec<i64>>>;
+
+    fn lock(block: &Block) -> std::sync::MutexGuard<'_, Vec<i64>> {
+        block
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The ids held for the database `pool` opens, however many pools open it.
+    pub(super) fn of(pool: &crate::store::KeptPool<sqlx::Postgres>) -> Block {
+        static HELD: LazyLock<Mutex<HashMap<String, Block>>> = LazyLock::new(Mutex::default);
+        let options = pool.connect_options();
+        let database = format!(
+            "{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or_default()
+        );
+        HELD.lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(database)
+            .or_default()
+            .clone()
+    }
+
+    /// The next id: one held, or the first of a block drawn now.
+    pub(super) async fn take(
+        block: &Block,
+        pool: &crate::store::KeptPool<sqlx::Postgres>,
+    ) -> sqlx::Result<i64> {
+        if let Some(id) = lock(block).pop() {
+            return Ok(id);
+        }
+        let drawn: Vec<i64> = sqlx::query_scalar(
+            "SELECT nextval(pg_get_serial_sequence('action_steps', 'id'))
+             FROM generate_series(1, $1)",
+        )
+        .bind(BLOCK)
+        .fetch_all(pool)
+        .await?;
+        let mut held = lock(block);
+        // Another command may have drawn a block meanwhile: both are kept.
+        held.extend(drawn);
+        held.sort_unstable_by(|a, b| b.cmp(a));
+        held.pop().ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Lets go of the ids held: the next is drawn afresh.
+    pub(super) fn forget(block: &Block) {
+        lock(block).clear();
+    }
 }
 
 /// The one text that writes a step whose id is `$9` with `owners` owners, `announced` or
