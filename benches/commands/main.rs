@@ -29,6 +29,7 @@
 mod bare;
 #[path = "../common/mod.rs"]
 mod common;
+mod cpu;
 mod world;
 
 use std::sync::Arc;
@@ -174,6 +175,12 @@ struct Level {
     p50: Duration,
     p99: Duration,
     failed: usize,
+    /// The machine's CPU time per command (every process on it: the bot, the emulator and
+    /// the load in this one, PostgreSQL's server), in milliseconds: steadier than the rate
+    /// on a shared machine, and it tells the bot's own cost from the wait for its turn.
+    cpu_ms: f64,
+    /// How busy the machine's cores were meanwhile (1.0: every core all the time).
+    busy: f64,
 }
 
 impl Level {
@@ -187,6 +194,8 @@ impl Level {
             per_second: median(rounds.clone().map(|l| l.per_second)),
             p50: seconds(|l| l.p50),
             p99: seconds(|l| l.p99),
+            cpu_ms: median(rounds.clone().map(|l| l.cpu_ms)),
+            busy: median(rounds.clone().map(|l| l.busy)),
             failed: rounds.map(|l| l.failed).sum(),
         }
     }
@@ -194,7 +203,7 @@ impl Level {
 
 fn header() {
     println!(
-        "{:<11} {:<25} {:>9} {:>11} {:>8} {:>9} {:>9} {:>9} {:>7}",
+        "{:<11} {:<25} {:>9} {:>11} {:>8} {:>9} {:>9} {:>9} {:>8} {:>5} {:>7}",
         "backend",
         "command",
         "in flight",
@@ -203,6 +212,8 @@ fn header() {
         "vs same",
         "ack p50",
         "ack p99",
+        "CPU/cmd",
+        "busy",
         "failed"
     );
 }
@@ -213,7 +224,7 @@ fn row(backend: &str, command: &str, level: &Level, bare: Option<f64>, same: Opt
     let ratio =
         |to: Option<f64>| to.map_or_else(|| "-".to_owned(), |r| format!("{:.0}%", 100.0 * r));
     println!(
-        "{:<11} {:<25} {:>9} {:>11.0} {:>8} {:>9} {:>9} {:>9} {:>7}",
+        "{:<11} {:<25} {:>9} {:>11.0} {:>8} {:>9} {:>9} {:>9} {:>8} {:>5} {:>7}",
         backend,
         command,
         level.in_flight,
@@ -222,6 +233,8 @@ fn row(backend: &str, command: &str, level: &Level, bare: Option<f64>, same: Opt
         ratio(same),
         format!("{:.1} ms", ms(level.p50)),
         format!("{:.1} ms", ms(level.p99)),
+        format!("{:.2} ms", level.cpu_ms),
+        format!("{:.0}%", 100.0 * level.busy),
         level.failed
     );
 }
@@ -247,6 +260,7 @@ async fn drive(
     check: Check,
 ) -> anyhow::Result<Level> {
     let next = Arc::new(AtomicUsize::new(0));
+    let cpu = cpu::Ticks::now();
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..in_flight.min(total) {
@@ -280,6 +294,7 @@ async fn drive(
         failed += lost;
     }
     let elapsed = started.elapsed();
+    let cpu = cpu.since();
     latencies.sort();
     let at = |q: usize| latencies[(latencies.len() * q / 100).min(latencies.len() - 1)];
     Ok(Level {
@@ -288,6 +303,8 @@ async fn drive(
         p50: at(50),
         p99: at(99),
         failed,
+        cpu_ms: cpu.busy_ms() / total as f64,
+        busy: cpu.busy_share(),
     })
 }
 
