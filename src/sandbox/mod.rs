@@ -579,6 +579,13 @@ const HELP: &str = r#"Type what a person would do in Discord (try `as terry` fir
 /// The interactive loop on stdin/stdout; the emulator keeps the most recent `keep` calls and
 /// messages per channel, so an afternoon of use runs in constant memory.
 pub async fn run(database: &Path, fresh: bool, keep: usize) -> anyhow::Result<()> {
+    // A database URL (what `coachbot run` takes) would be made into a file of that name.
+    if database.to_string_lossy().contains("://") {
+        anyhow::bail!(
+            "the sandbox keeps its demo server in a SQLite file of its own: give --database a \
+             file path such as coachbot-sandbox.db (a database URL is for `coachbot run`)"
+        );
+    }
     let mut out = std::io::stdout();
     writeln!(
         out,

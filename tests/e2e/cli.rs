@@ -187,6 +187,32 @@ fn a_dotenv_in_a_parent_directory_is_not_read() {
 /// is refused in one line that names the variable and says what to do, even with
 /// `COACHBOT_ALLOW_REMOTE_API=1`.
 #[test]
+fn the_sandbox_refuses_a_database_url_in_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = coachbot(&dir)
+        .args([
+            "sandbox",
+            "--database",
+            "postgres://postgres@127.0.0.1:5432/test",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .expect("the program runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(
+        lines[0].contains("give --database a file path such as coachbot-sandbox.db"),
+        "{stderr}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("the directory")
+        .collect();
+    assert!(left.is_empty(), "nothing written: {left:?}");
+}
+
+#[test]
 fn a_remote_plain_http_api_url_is_refused_in_one_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     for allow in ["0", "1"] {
