@@ -193,11 +193,19 @@ mod ids {
     /// Ids drawn at a time.
     const BLOCK: i64 = 32;
 
-    /// The ids held for one database, smallest last.
-    pub(super) type Block = Arc<Mutex<Vec<i64>>>;
+    /// The ids held for one database, smallest last, and the turn to draw more: the
+    /// commands that find it empty together wait for one draw rather than each make one.
+    #[derive(Default)]
+    pub(super) struct Held {
+        ids: Mutex<Vec<i64>>,
+        drawing: tokio::sync::Mutex<()>,
+    }
+
+    pub(super) type Block = Arc<Held>;
 
     fn lock(block: &Block) -> std::sync::MutexGuard<'_, Vec<i64>> {
         block
+            .ids
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -227,6 +235,11 @@ mod ids {
         if let Some(id) = lock(block).pop() {
             return Ok(id);
         }
+        let _drawing = block.drawing.lock().await;
+        // Another command may have drawn while this one waited for the turn.
+        if let Some(id) = lock(block).pop() {
+            return Ok(id);
+        }
         let drawn: Vec<i64> = sqlx::query_scalar(
             "SELECT nextval(pg_get_serial_sequence('action_steps', 'id'))
              FROM generate_series(1, $1)",
@@ -235,7 +248,6 @@ mod ids {
         .fetch_all(pool)
         .await?;
         let mut held = lock(block);
-        // Another command may have drawn a block meanwhile: both are kept.
         held.extend(drawn);
         held.sort_unstable_by(|a, b| b.cmp(a));
         held.pop().ok_or(sqlx::Error::RowNotFound)
