@@ -115,6 +115,10 @@ e2e! {
         let plan = bot.plan().await;
         let lincoln = plan.lincoln.get();
         roles_become(bot, plan.pat, &[format!("principal@{lincoln}")]).await;
+        // The team's roles come from the same member list, recorded in their own writes.
+        for member in [plan.terry, plan.jordan] {
+            roles_become(bot, member, &[format!("team@{lincoln}")]).await;
+        }
         let synced = member_list::synced_at(&bot.db, bot.ids.server()).await.expect("synced");
         assert!(synced.is_some(), "the whole member list arrived");
         // Nobody and the staffer are recorded too, with no role.
