@@ -63,6 +63,16 @@ fn wait_for_line(
     Err(seen)
 }
 
+/// The one line a failed run printed on stderr, and the whole of stderr for messages:
+/// asserts the run failed and printed exactly one line.
+fn one_line_failure(output: &std::process::Output) -> (String, String) {
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    (lines[0].to_owned(), stderr)
+}
+
 #[test]
 fn run_without_a_token_names_the_variable_in_one_line() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -70,11 +80,8 @@ fn run_without_a_token_names_the_variable_in_one_line() {
         .arg("run")
         .output()
         .expect("the program runs");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "one line: {stderr}");
-    assert!(lines[0].contains("DISCORD_TOKEN"), "{stderr}");
+    let (line, stderr) = one_line_failure(&output);
+    assert!(line.contains("DISCORD_TOKEN"), "{stderr}");
 }
 
 #[test]
@@ -198,12 +205,9 @@ fn the_sandbox_refuses_a_database_url_in_one_line() {
         .stdin(Stdio::null())
         .output()
         .expect("the program runs");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    let (line, stderr) = one_line_failure(&output);
     assert!(
-        lines[0].contains("give --database a file path such as coachbot-sandbox.db"),
+        line.contains("give --database a file path such as coachbot-sandbox.db"),
         "{stderr}"
     );
     let left: Vec<_> = std::fs::read_dir(dir.path())
@@ -223,17 +227,14 @@ fn a_remote_plain_http_api_url_is_refused_in_one_line() {
             .env("COACHBOT_ALLOW_REMOTE_API", allow)
             .output()
             .expect("the program runs");
-        assert!(!output.status.success());
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(lines.len(), 1, "one line: {stderr}");
-        assert!(lines[0].contains("DISCORD_API_URL is refused"), "{stderr}");
+        let (line, stderr) = one_line_failure(&output);
+        assert!(line.contains("DISCORD_API_URL is refused"), "{stderr}");
         let what_to_do = if allow == "1" {
             "use https://"
         } else {
             "point it at a local emulator"
         };
-        assert!(lines[0].contains(what_to_do), "{stderr}");
+        assert!(line.contains(what_to_do), "{stderr}");
         assert!(!stderr.contains("local-test-token"), "{stderr}");
     }
     assert!(
