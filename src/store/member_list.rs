@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::members::{grants_from, mappings_in};
+use super::members::{grants_from, mappings_in, replace_grants};
 use super::servers::ensure_server;
 use super::{BeginWrite as _, Db, on_backend};
 use crate::domain::forget::contact_key;
@@ -62,22 +62,7 @@ pub async fn record_chunk(
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM member_roles WHERE server_id = $1 AND user_id = $2")
-                .bind(server_id)
-                .bind(member.user_id)
-                .execute(&mut *tx)
-                .await?;
-            for grant in &grants {
-                sqlx::query(
-                    "INSERT INTO member_roles (server_id, user_id, role, school_id) VALUES ($1, $2, $3, $4)",
-                )
-                .bind(server_id)
-                .bind(member.user_id)
-                .bind(grant.role.as_str())
-                .bind(grant.school_id)
-                .execute(&mut *tx)
-                .await?;
-            }
+            replace_grants!(tx, server_id, member.user_id, &grants);
         }
         if complete {
             sqlx::query("UPDATE servers SET members_synced_at = $1 WHERE id = $2")
