@@ -26,6 +26,21 @@ impl SchoolName {
     }
 }
 
+/// Where a school's name falls in a list people read: by its letters with letter case and
+/// accents set aside ("École Nord" between "Adams" and "Lincoln", "adams high" beside "Adams
+/// Elementary"), then as written, so that names differing only there keep one order. Each
+/// engine's own `ORDER BY name` would put every capital before every small letter and "É"
+/// after "Z" (SQLite, and PostgreSQL under the C collation), or follow the server's locale.
+pub fn name_order_key(name: &str) -> (String, String) {
+    use unicode_normalization::UnicodeNormalization as _;
+    let folded = name
+        .nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    (folded, name.to_owned())
+}
+
 /// An IANA time zone such as `America/Chicago`. Fixed offsets break at DST, so only names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TimeZoneName(Tz);
@@ -130,6 +145,34 @@ pub fn suggest_time_zones(typed: &str, limit: usize) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn school_names_are_put_in_the_order_people_read_them() {
+        let mut names = vec![
+            "Washington Middle",
+            "école Nord",
+            "adams High",
+            "Zebra Academy",
+            "Adams Elementary",
+            "Ébène",
+            "lincoln",
+            "Lincoln",
+        ];
+        names.sort_by_cached_key(|n| name_order_key(n));
+        assert_eq!(
+            names,
+            [
+                "Adams Elementary",
+                "adams High",
+                "Ébène",
+                "école Nord",
+                "Lincoln",
+                "lincoln",
+                "Washington Middle",
+                "Zebra Academy",
+            ]
+        );
+    }
 
     #[test]
     fn accepts_iana_names_in_any_case() {

@@ -14,7 +14,7 @@ use crate::domain::digest::{MissedCheckin, OpenBarrier, OpenStep, SchoolFacts};
 use crate::domain::ids::{SchoolId, ServerId, StepId, UserId};
 
 /// The schools `coach` coaches in this server (all of them for a server-wide coach role),
-/// by name.
+/// by name (`schools::by_name`).
 pub async fn coach_schools(
     db: &Db,
     server_id: ServerId,
@@ -26,8 +26,7 @@ pub async fn coach_schools(
              WHERE s.server_id = $1 AND EXISTS (
                  SELECT 1 FROM member_roles r
                  WHERE r.server_id = s.server_id AND r.user_id = $2 AND r.role = 'coach'
-                   AND (r.school_id = s.id OR r.school_id IS NULL))
-             ORDER BY s.name",
+                   AND (r.school_id = s.id OR r.school_id IS NULL))",
         )
         .bind(server_id)
         .bind(coach)
@@ -35,6 +34,7 @@ pub async fn coach_schools(
         .await
     })
     .context("reading a coach's schools")
+    .map(super::schools::by_name)
 }
 
 /// The schools of the server that have a plan: a focus indicator with a step that was not

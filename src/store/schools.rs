@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::servers::ensure_server;
 use super::{BeginWrite as _, Db, db_id, on_backend};
 use crate::domain::ids::{SchoolId, ServerId};
-use crate::domain::school::{SchoolName, TimeZoneName};
+use crate::domain::school::{SchoolName, TimeZoneName, name_order_key};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct School {
@@ -181,18 +181,26 @@ pub async fn change(
     .context("saving the school")
 }
 
-/// The server's schools, by name.
+/// The server's schools, by name ([`by_name`]).
 pub async fn list(db: &Db, server_id: ServerId) -> anyhow::Result<Vec<School>> {
-    on_backend!(db, pool => {
+    let schools = on_backend!(db, pool => {
         sqlx::query_as(
             "SELECT id, server_id, name, time_zone, channel_id, created_at, updated_at
-             FROM schools WHERE server_id = $1 ORDER BY name",
+             FROM schools WHERE server_id = $1",
         )
         .bind(server_id)
         .fetch_all(pool)
         .await
     })
-    .context("listing schools")
+    .context("listing schools")?;
+    Ok(by_name(schools))
+}
+
+/// Schools in the order people read their names ([`name_order_key`]), the same on both
+/// engines whatever their collation.
+pub fn by_name(mut schools: Vec<School>) -> Vec<School> {
+    schools.sort_by_cached_key(|school| name_order_key(&school.name));
+    schools
 }
 
 /// The school a person named in the server: see [`named`].
@@ -226,13 +234,14 @@ pub async fn names_matching(
     limit: usize,
 ) -> anyhow::Result<Vec<String>> {
     let typed = typed.trim().to_lowercase();
-    let names: Vec<String> = on_backend!(db, pool => {
-        sqlx::query_scalar("SELECT name FROM schools WHERE server_id = $1 ORDER BY name")
+    let mut names: Vec<String> = on_backend!(db, pool => {
+        sqlx::query_scalar("SELECT name FROM schools WHERE server_id = $1")
             .bind(server_id)
             .fetch_all(pool)
             .await
     })
     .context("listing school names")?;
+    names.sort_by_cached_key(|name| name_order_key(name));
     Ok(names
         .into_iter()
         .filter(|n| n.to_lowercase().contains(&typed))

@@ -164,6 +164,40 @@ e2e! {
 }
 
 e2e! {
+    /// School names come in the order people read them, with letter case and accents set
+    /// aside, on both engines: in autocomplete and in `/setup status`. (Each engine's own
+    /// order put every capital before every small letter, and "É" after "Z".)
+    async fn schools_are_listed_in_reading_order(bot) {
+        let ids = &bot.ids;
+        for name in ["Washington Middle", "école Nord", "adams High", "Lincoln Elementary", "Zion Academy"] {
+            let reply = bot
+                .command(ids.owner, ids.general, "setup school", &[
+                    ("name", json!(name)),
+                    ("time_zone", json!("America/Chicago")),
+                ])
+                .await;
+            assert!(reply.content.contains("Added"), "{}", reply.content);
+        }
+        let expected = ["adams High", "école Nord", "Lincoln Elementary", "Washington Middle", "Zion Academy"];
+        let interaction = bot
+            .emu
+            .autocomplete(ids.owner, ids.general, "step list", &[("school", json!(""))], "school")
+            .expect("autocomplete");
+        let offered = bot.reply(&interaction).await;
+        let offered: Vec<&str> = offered.choices.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(offered, expected);
+
+        let status = bot.command(ids.owner, ids.general, "setup status", &[]).await;
+        let text = status.text();
+        let at: Vec<usize> = expected
+            .iter()
+            .map(|name| text.find(&format!("**{name}**")).unwrap_or_else(|| panic!("{name} in {text}")))
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "in reading order: {text}");
+    }
+}
+
+e2e! {
     /// "@everyone" in a school name pings no one.
     async fn everyone_in_a_name_pings_no_one(bot) {
         let ids = &bot.ids;
