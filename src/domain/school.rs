@@ -32,13 +32,18 @@ impl SchoolName {
 /// engine's own `ORDER BY name` would put every capital before every small letter and "É"
 /// after "Z" (SQLite, and PostgreSQL under the C collation), or follow the server's locale.
 pub fn name_order_key(name: &str) -> (String, String) {
+    (folded_name(name), name.to_owned())
+}
+
+/// A name's letters with letter case and accents set aside ("École Nord" is "ecole nord"):
+/// what lists sort by and what autocomplete matches what was typed against. Not what names a
+/// school: "Ecole Nord" and "École Nord" are two names (`schools::named`).
+pub fn folded_name(name: &str) -> String {
     use unicode_normalization::UnicodeNormalization as _;
-    let folded = name
-        .nfd()
+    name.nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
         .flat_map(char::to_lowercase)
-        .collect();
-    (folded, name.to_owned())
+        .collect()
 }
 
 /// An IANA time zone such as `America/Chicago`. Fixed offsets break at DST, so only names.
@@ -145,6 +150,18 @@ pub fn suggest_time_zones(typed: &str, limit: usize) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folding_sets_case_and_accents_aside() {
+        assert_eq!(folded_name("École Nord"), "ecole nord");
+        assert_eq!(folded_name("ÉCOLE NORD"), "ecole nord");
+        assert_eq!(folded_name("Señora Ñuñez"), "senora nunez");
+        assert_eq!(
+            folded_name("Ørsted"),
+            "ørsted",
+            "a letter of its own, not an accent"
+        );
+    }
 
     #[test]
     fn school_names_are_put_in_the_order_people_read_them() {

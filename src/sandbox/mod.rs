@@ -30,6 +30,10 @@ const FIRST_ANSWER: Duration = Duration::from_secs(5);
 /// Quiet time after which the bot is taken to have finished answering.
 const SETTLE: Duration = Duration::from_millis(300);
 
+/// Channel messages remembered as shown: more than Discord's window for dropping a repeated
+/// send (a few minutes) holds at any pace the prompt is typed at.
+const SHOWN_KEPT: usize = 256;
+
 /// A running sandbox: emulator, bot, demo server, and who is typing where.
 pub struct Sandbox {
     pub emu: Emulator,
@@ -41,6 +45,8 @@ pub struct Sandbox {
     form: Option<(String, u64)>,
     /// How many messages waiting for later the prompt last told of.
     waiting_told: i64,
+    /// The channel messages the prompt has shown, newest last (at most [`SHOWN_KEPT`]).
+    shown: std::collections::VecDeque<u64>,
     /// Where files the bot attaches (charts, exports) are saved, to open.
     files: std::path::PathBuf,
     /// The SQLite file.
@@ -115,6 +121,7 @@ impl Sandbox {
             channel,
             form: None,
             waiting_told: 0,
+            shown: std::collections::VecDeque::new(),
             files: database
                 .parent()
                 .unwrap_or(Path::new("."))
@@ -489,6 +496,9 @@ impl Sandbox {
         }
         let mut shown = Vec::new();
         for call in &calls {
+            if self.shown_before(call) {
+                continue;
+            }
             let Some(mut text) = render::call(&self.emu, call) else {
                 continue;
             };
@@ -506,6 +516,38 @@ impl Sandbox {
         } else {
             shown.join("\n")
         }
+    }
+
+    /// Whether `call` posted a channel message the prompt has shown already: a send Discord
+    /// dropped as a repeat (the same nonce with `enforce_nonce`, as when a command's own
+    /// delivery and a round after `clock +1m` both tried it) is answered with the message
+    /// sent first, and the channel holds it once. Remembers the message as shown otherwise.
+    fn shown_before(&mut self, call: &crate::emulator::RecordedCall) -> bool {
+        let posted = call.method == "POST"
+            && call.status < 400
+            && call.path.starts_with("/channels/")
+            && call.path.ends_with("/messages");
+        let Some(id) = posted
+            .then(|| {
+                call.response
+                    .as_ref()?
+                    .get("id")?
+                    .as_str()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .flatten()
+        else {
+            return false;
+        };
+        if self.shown.contains(&id) {
+            return true;
+        }
+        if self.shown.len() == SHOWN_KEPT {
+            self.shown.pop_front();
+        }
+        self.shown.push_back(id);
+        false
     }
 
     /// Saves a file the bot attached under the sandbox's files folder (replacing one of the

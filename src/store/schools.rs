@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::servers::ensure_server;
 use super::{BeginWrite as _, Db, db_id, on_backend};
 use crate::domain::ids::{SchoolId, ServerId};
-use crate::domain::school::{SchoolName, TimeZoneName, name_order_key};
+use crate::domain::school::{SchoolName, TimeZoneName, folded_name, name_order_key};
 
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct School {
@@ -226,26 +226,32 @@ pub fn named<'a>(schools: &'a [School], name: &str) -> Option<&'a School> {
         .or_else(|| by_case.next().filter(|_| by_case.next().is_none()))
 }
 
-/// Names of the server's schools containing `typed` (case-insensitive), for autocomplete.
+/// Names of the server's schools containing `typed`, letter case and accents set aside
+/// ("ecole" offers "École Nord"), for autocomplete, in reading order.
 pub async fn names_matching(
     db: &Db,
     server_id: ServerId,
     typed: &str,
     limit: usize,
 ) -> anyhow::Result<Vec<String>> {
-    let typed = typed.trim().to_lowercase();
-    let mut names: Vec<String> = on_backend!(db, pool => {
+    let typed = folded_name(typed.trim());
+    let names: Vec<String> = on_backend!(db, pool => {
         sqlx::query_scalar("SELECT name FROM schools WHERE server_id = $1")
             .bind(server_id)
             .fetch_all(pool)
             .await
     })
     .context("listing school names")?;
-    names.sort_by_cached_key(|name| name_order_key(name));
-    Ok(names
+    let mut matching: Vec<(String, String)> = names
+        .iter()
+        .map(|name| name_order_key(name))
+        .filter(|(folded, _)| folded.contains(&typed))
+        .collect();
+    matching.sort();
+    Ok(matching
         .into_iter()
-        .filter(|n| n.to_lowercase().contains(&typed))
         .take(limit)
+        .map(|(_, name)| name)
         .collect())
 }
 

@@ -208,6 +208,13 @@ async fn announcements_left_for_later_are_told_and_sent_when_the_clock_moves() {
 
     let moved = say(&mut sandbox, "clock +1m").await;
     assert!(moved.contains("#lincoln-leadership"), "{moved}");
+    // The prompt shows each once too, though a command's own delivery (still waiting for the
+    // channel's window) and the round the clock ran may both have sent one: Discord drops
+    // the repeat by its nonce and answers with the first.
+    for n in 0..BURST {
+        let shown = moved.matches(&format!("“Burst step {n}”")).count();
+        assert!(shown <= 1, "Burst step {n} shown {shown} times: {moved}");
+    }
     let titles: Vec<String> = sandbox.emu.messages_in(channel)[before..]
         .iter()
         .filter_map(|m| m["content"].as_str())

@@ -165,7 +165,8 @@ e2e! {
 
 e2e! {
     /// School names come in the order people read them, with letter case and accents set
-    /// aside, on both engines: in autocomplete and in `/setup status`. (Each engine's own
+    /// aside, on both engines: in autocomplete (which also matches what was typed without
+    /// them) and in `/setup status`. (Each engine's own
     /// order put every capital before every small letter, and "É" after "Z".)
     async fn schools_are_listed_in_reading_order(bot) {
         let ids = &bot.ids;
@@ -186,6 +187,16 @@ e2e! {
         let offered = bot.reply(&interaction).await;
         let offered: Vec<&str> = offered.choices.iter().map(|c| c.0.as_str()).collect();
         assert_eq!(offered, expected);
+        // Typed without the accent, or in capitals, the name is still offered.
+        for typed in ["ecole", "ÉCOLE N"] {
+            let interaction = bot
+                .emu
+                .autocomplete(ids.owner, ids.general, "step list", &[("school", json!(typed))], "school")
+                .expect("autocomplete");
+            let offered = bot.reply(&interaction).await;
+            let offered: Vec<&str> = offered.choices.iter().map(|c| c.0.as_str()).collect();
+            assert_eq!(offered, ["école Nord"], "typed {typed:?}");
+        }
 
         let status = bot.command(ids.owner, ids.general, "setup status", &[]).await;
         let text = status.text();
