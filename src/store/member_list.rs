@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 
-use super::members::{grants_from, mappings_in, replace_grants};
+use super::members::{UPSERT_MEMBER, grants_from, mappings_in, replace_grants};
 use super::servers::ensure_server;
 use super::{BeginWrite as _, Db, on_backend};
 use crate::domain::forget::contact_key;
@@ -51,10 +51,7 @@ pub async fn record_chunk(
             }
             let grants = grants_from(&mappings, &member.discord_roles);
             sqlx::query(
-                "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $4)
-                 ON CONFLICT (server_id, user_id)
-                 DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at",
+                UPSERT_MEMBER,
             )
             .bind(server_id)
             .bind(member.user_id)

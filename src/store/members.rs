@@ -17,7 +17,7 @@ pub use mappings::{
     NewMapping, RoleMapping, grants_for, grants_from, map_role, mappings, unmap_role,
 };
 pub use record::{MemberSighting, Recorded, record, record_as_read, record_themselves, set_grants};
-pub(super) use record::{RECORDED_FROM, RecordedRow, recorded_from, replace_grants};
+pub(super) use record::{RECORDED_FROM, RecordedRow, UPSERT_MEMBER, recorded_from, replace_grants};
 
 /// A member left the server: they hold no coachbot role there any more. Their name stays on
 /// what they wrote.
@@ -139,10 +139,7 @@ pub async fn note(
         let mut tx = pool.begin_write().await?;
         ensure_server!(&mut *tx, server_id, server_name.to_owned(), now).await?;
         sqlx::query(
-            "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $4)
-             ON CONFLICT (server_id, user_id)
-             DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at",
+            UPSERT_MEMBER,
         )
         .bind(server_id)
         .bind(user_id)

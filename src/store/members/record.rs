@@ -106,10 +106,7 @@ async fn record_as(
             }
         }
         sqlx::query(
-            "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $4)
-             ON CONFLICT (server_id, user_id)
-             DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at",
+            UPSERT_MEMBER,
         )
         .bind(server)
         .bind(user)
@@ -124,6 +121,14 @@ async fn record_as(
     })
     .context("recording a member")
 }
+
+/// Records a member (`$1` server, `$2` user) under the name `$3` at `$4`, or renames them:
+/// every path that records someone (a sighting, a first note, the member list) writes this.
+pub(in crate::store) const UPSERT_MEMBER: &str =
+    "INSERT INTO members (server_id, user_id, display_name, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $4)
+     ON CONFLICT (server_id, user_id)
+     DO UPDATE SET display_name = excluded.display_name, updated_at = excluded.updated_at";
 
 /// How a member was last recorded, read to tell whether a sighting would change anything:
 /// one row per role they hold (one with no role when they hold none), each with their name,
