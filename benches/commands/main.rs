@@ -6,6 +6,8 @@
 //! - the same bare bot, its command declared with `/step add`'s options and sent them (the
 //!   same interaction, members and roles as coachbot's): what that interaction alone costs
 //!   Discord's side, serenity and poise, so that the second ratio is what coachbot adds;
+//! - the same bare bot, writing one row of the step to a SQLite file (set up as coachbot's
+//!   is) before it replies: the least any command that stores what it was told costs here;
 //! - coachbot's `/step add` (a team member adds a step to their school, owned by a teammate):
 //!   each must be acknowledged, stored, and leave its announcement row in the outbox;
 //! - coachbot's `/step list` by a coach, for a school of 20 steps and one of 5,000.
@@ -76,8 +78,10 @@ fn main() -> anyhow::Result<()> {
         // Every bot is up before the first command, and each round runs each level on all
         // of them back to back: a noisy spell on the machine touches every bot alike, not
         // whichever one it fell on.
-        let ping = bare_bot(&rules, Bare::Ping).await?;
-        let same = bare_bot(&rules, Bare::StepAdd).await?;
+        let (ping, _) = bare_bot(&rules, Bare::Ping).await?;
+        let (same, _) = bare_bot(&rules, Bare::StepAdd).await?;
+        let (stored, file) = bare_bot(&rules, Bare::StepAddStored).await?;
+        let file = file.context("the storing bare bot has its file")?;
         let mut coachbots = Vec::new();
         for backend in common::backends() {
             coachbots.push(Coachbot::start(&backend, &rules, reads > 0).await?);
@@ -92,6 +96,7 @@ fn main() -> anyhow::Result<()> {
                 Vec::new()
             });
         }
+        let rows_before = file.rows().await?;
         let mut before = Vec::new();
         for coachbot in &coachbots {
             before.push(coachbot.written().await?);
@@ -102,11 +107,17 @@ fn main() -> anyhow::Result<()> {
             for (level, in_flight) in IN_FLIGHT.into_iter().enumerate() {
                 let ping = ping.drive(in_flight, writes).await?;
                 let same = same.drive(in_flight, writes).await?;
+                let stored = stored.drive(in_flight, writes).await?;
                 let mut adds = Vec::new();
                 for coachbot in &coachbots {
                     adds.push(coachbot.bot.drive(in_flight, writes).await?);
                 }
-                rounds[level].push(Round { ping, same, adds });
+                rounds[level].push(Round {
+                    ping,
+                    same,
+                    stored,
+                    adds,
+                });
             }
         }
         println!();
@@ -123,6 +134,20 @@ fn main() -> anyhow::Result<()> {
             let ratio = median(level.iter().map(|r| r.same.per_second / r.ping.per_second));
             row("(any)", "bare, /step add's options", &same, Some(ratio), None);
         }
+        for level in &rounds {
+            let with_row = median_of(level, &|r| &r.stored);
+            let vs = |to: &dyn Fn(&Round) -> &Level| {
+                median(level.iter().map(|r| r.stored.per_second / to(r).per_second))
+            };
+            let (vs_bare, vs_same) = (vs(&|r| &r.ping), vs(&|r| &r.same));
+            row("SQLite", "bare, options + one row", &with_row, Some(vs_bare), Some(vs_same));
+        }
+        let rows = file.rows().await? - rows_before;
+        let sent = stored.sent.load(Ordering::Relaxed);
+        anyhow::ensure!(
+            usize::try_from(rows).ok() == Some(sent),
+            "the storing bare bot wrote a row a command: {rows} rows for {sent}"
+        );
         for (i, coachbot) in coachbots.iter().enumerate() {
             for level in &rounds {
                 let add = median_of(level, &|r| &r.adds[i]);
@@ -142,6 +167,7 @@ fn main() -> anyhow::Result<()> {
         }
         ping.stop().await;
         same.stop().await;
+        stored.stop().await;
         for (coachbot, lists) in coachbots.iter().zip(&lists) {
             coachbot.print_lists(lists, &bare);
         }
@@ -159,6 +185,7 @@ const ROUNDS: usize = 3;
 struct Round {
     ping: Level,
     same: Level,
+    stored: Level,
     adds: Vec<Level>,
 }
 

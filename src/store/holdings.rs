@@ -15,6 +15,7 @@ use super::outbox::{NewRow, insert_row};
 use super::{Backend, BeginWrite as _, Db, on_backend};
 use crate::domain::ids::{CoachingSessionId, SchoolId, ServerId, StepId, UserId};
 use crate::domain::privacy::AuditEntry;
+use crate::domain::school::name_order_key;
 
 /// Their member row: how the server knows them and how the bot reaches them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
@@ -282,6 +283,8 @@ impl Holdings {
 
 /// The queries, each with `$1` the server and `$2` the person.
 mod sql;
+#[cfg(test)]
+mod tests;
 
 /// Reads everything held about `person` in `server_id`, from one snapshot of the database.
 pub async fn of_person(db: &Db, server_id: ServerId, person: UserId) -> anyhow::Result<Holdings> {
@@ -333,6 +336,14 @@ pub async fn of_person(db: &Db, server_id: ServerId, person: UserId) -> anyhow::
         Ok::<_, sqlx::Error>(holdings)
     })
     .context("reading what is held about a person")
+    .map(|mut holdings| {
+        // Server-wide roles first, then by school in reading order: the engines' own orders
+        // differ (where NULL goes, where "É" goes).
+        holdings
+            .roles
+            .sort_by_cached_key(|r| (r.role.clone(), r.school.as_deref().map(name_order_key)));
+        holdings
+    })
 }
 
 /// Queues a person's copy, in one transaction: its messages (outbox rows, sent in this order),

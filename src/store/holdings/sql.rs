@@ -7,8 +7,7 @@ pub(super) const MEMBER: &str = "SELECT display_name, CAST(dm_channel_id AS TEXT
 
 pub(super) const ROLES: &str = "SELECT r.role, sc.name AS school
      FROM member_roles r LEFT JOIN schools sc ON sc.id = r.school_id
-     WHERE r.server_id = $1 AND r.user_id = $2
-     ORDER BY r.role, sc.name";
+     WHERE r.server_id = $1 AND r.user_id = $2";
 
 pub(super) const CHECKINS: &str =
     "SELECT s.id AS checkin_id, sc.name AS school, s.flow_title AS flow,
