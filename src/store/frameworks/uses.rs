@@ -2,6 +2,7 @@
 //! and assessment results. A framework that drops one of them is not loaded.
 
 use crate::domain::framework::Framework;
+use crate::domain::school::name_order_key;
 
 /// Tables whose rows name an indicator; a load holds new rows back while it checks them.
 pub(super) const TABLES: &[&str] = &["focus_indicators", "assessment_results"];
@@ -72,7 +73,64 @@ pub(super) fn missing_from(
         .chain(assessments)
         .filter(|u| framework.indicator(&u.indicator_id).is_none())
         .collect();
-    // Stable: each indicator's focuses, then its assessments, in date order.
-    missing.sort_by_key(|u| u.indicator_id.to_lowercase());
+    // Each indicator's focuses, their schools in reading order, then its assessments in date
+    // order (as read: the sort is stable).
+    missing.sort_by_cached_key(|u| {
+        let within = match &u.what {
+            Use::Focus { school, .. } => (0, Some(name_order_key(school))),
+            Use::Assessment { .. } => (1, None),
+        };
+        (u.indicator_id.to_lowercase(), within)
+    });
     missing
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dropped_indicators_focuses_are_listed_by_school_in_reading_order() {
+        let mut file = String::from(
+            "name = \"Small\"\n[[practice]]\nid = \"p\"\nname = \"P\"\n\
+             [[practice.indicator]]\nid = \"1a\"\nname = \"N\"\n[practice.indicator.levels]\n",
+        );
+        for level in crate::domain::framework::Level::ALL {
+            file.push_str(&format!("{} = \"d\"\n", level.key()));
+        }
+        let framework = Framework::parse(&file).expect("framework");
+        let focus = |school: &str| ("12A".to_owned(), school.to_owned(), 1, 0);
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 9, 1).expect("date");
+        let missing = missing_from(
+            &framework,
+            vec![
+                focus("Zeta Academy"),
+                focus("école Nord"),
+                focus("Adams High"),
+                ("1a".to_owned(), "Kept".to_owned(), 1, 0),
+            ],
+            vec![(
+                "12a".to_owned(),
+                "Fall".to_owned(),
+                "Zeta Academy".to_owned(),
+                day,
+            )],
+        );
+        let read: Vec<String> = missing
+            .iter()
+            .map(|u| match &u.what {
+                Use::Focus { school, .. } => format!("{} focus {school}", u.indicator_id),
+                Use::Assessment { name, .. } => format!("{} assessment {name}", u.indicator_id),
+            })
+            .collect();
+        assert_eq!(
+            read,
+            [
+                "12A focus Adams High",
+                "12A focus école Nord",
+                "12A focus Zeta Academy",
+                "12a assessment Fall",
+            ]
+        );
+    }
 }
