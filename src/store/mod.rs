@@ -38,6 +38,8 @@ pub mod settings;
 pub mod snoozes;
 pub mod steps;
 pub mod summaries;
+#[cfg(test)]
+mod testing;
 mod write;
 
 use std::str::FromStr;

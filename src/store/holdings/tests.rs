@@ -1,11 +1,9 @@
 use chrono::Utc;
 
 use super::*;
-use crate::domain::privacy::{AuditAction, AuditVia};
 use crate::domain::roles::Role;
-use crate::domain::school::{SchoolName, TimeZoneName};
 use crate::store::members::{self, MemberSighting, NewMapping};
-use crate::store::schools::{self, SchoolSetup};
+use crate::store::testing;
 
 #[tokio::test]
 async fn a_copy_lists_server_wide_roles_first_then_schools_in_reading_order() {
@@ -17,20 +15,7 @@ async fn a_copy_lists_server_wide_roles_first_then_schools_in_reading_order() {
     let names = ["Zeta Academy", "école Nord", "Adams High"];
     let mut discord_roles = vec![200];
     for (i, name) in names.iter().enumerate() {
-        let name = SchoolName::parse(name).expect("name");
-        let (school, _) = schools::save(
-            &db,
-            &SchoolSetup {
-                server_id: server,
-                server_name: "District",
-                name: &name,
-                time_zone: TimeZoneName::parse("America/Chicago").expect("zone"),
-                channel_id: None,
-            },
-            now,
-        )
-        .await
-        .expect("school");
+        let school = testing::school(&db, server, name).await;
         discord_roles.push(100 + i as u64);
         map(&db, 100 + i as u64, Role::Team, Some(school.id)).await;
     }
@@ -38,7 +23,7 @@ async fn a_copy_lists_server_wide_roles_first_then_schools_in_reading_order() {
     // Seen in a command: recorded with the roles their Discord roles grant.
     let seen = MemberSighting {
         server_id: server,
-        server_name: "District",
+        server_name: "Server",
         user_id: person,
         display_name: "Robin",
         discord_roles: &discord_roles,
@@ -66,24 +51,14 @@ async fn a_copy_lists_server_wide_roles_first_then_schools_in_reading_order() {
 async fn map(db: &Db, discord_role_id: u64, role: Role, school_id: Option<SchoolId>) {
     let mapping = NewMapping {
         server_id: ServerId::new(1),
-        server_name: "District",
+        server_name: "Server",
         discord_role_id,
         role,
         school_id,
         created_by: UserId::new(1),
     };
-    let audit = AuditEntry {
-        at: Utc::now(),
-        actor: None,
-        via: AuditVia::CommandLine,
-        action: AuditAction::RoleMapping,
-        scope: "a test mapping".to_owned(),
-        subject: None,
-        with_answers: false,
-        row_count: None,
-    };
     assert!(
-        members::map_role(db, &mapping, Utc::now(), &audit)
+        members::map_role(db, &mapping, Utc::now(), &testing::mapping_audit())
             .await
             .expect("mapped")
     );

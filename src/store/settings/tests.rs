@@ -3,25 +3,10 @@ use chrono::Utc;
 use super::*;
 use crate::domain::calendar::Span;
 use crate::domain::ids::UserId;
-use crate::domain::privacy::{AuditAction, AuditEntry, AuditVia};
 use crate::domain::roles::Role;
-use crate::domain::school::{SchoolName, TimeZoneName};
 use crate::store::calendar::NewBreak;
 use crate::store::members::NewMapping;
-use crate::store::schools::SchoolSetup;
-
-fn audit() -> AuditEntry {
-    AuditEntry {
-        at: Utc::now(),
-        actor: None,
-        via: AuditVia::CommandLine,
-        action: AuditAction::RoleMapping,
-        scope: "a test mapping".to_owned(),
-        subject: None,
-        with_answers: false,
-        row_count: None,
-    }
-}
+use crate::store::testing::{self, mapping_audit};
 
 /// A fresh SQLite file opened (migrated) by one pool, and a second pool on it: another
 /// process on the same file, through which the tests make their changes.
@@ -47,20 +32,7 @@ async fn a_change_made_through_another_pool_is_seen_by_the_next_read() {
         0
     );
 
-    let name = SchoolName::parse("Lincoln Elementary").expect("name");
-    let (school, _) = schools::save(
-        &other,
-        &SchoolSetup {
-            server_id: server,
-            server_name: "Server",
-            name: &name,
-            time_zone: TimeZoneName::parse("America/Chicago").expect("zone"),
-            channel_id: None,
-        },
-        now,
-    )
-    .await
-    .expect("school");
+    let school = testing::school(&other, server, "Lincoln Elementary").await;
     let team = Grant {
         role: Role::Team,
         school_id: Some(school.id),
@@ -74,7 +46,7 @@ async fn a_change_made_through_another_pool_is_seen_by_the_next_read() {
         created_by: UserId::new(5),
     };
     assert!(
-        members::map_role(&other, &mapping, now, &audit())
+        members::map_role(&other, &mapping, now, &mapping_audit())
             .await
             .expect("mapped")
     );
@@ -90,7 +62,7 @@ async fn a_change_made_through_another_pool_is_seen_by_the_next_read() {
 
     // Taking the mapping away is seen as soon: the role grants nothing any more.
     assert!(
-        members::unmap_role(&other, server, 77, team, &audit())
+        members::unmap_role(&other, server, 77, team, &mapping_audit())
             .await
             .expect("unmapped")
     );
@@ -183,20 +155,7 @@ async fn commands_that_find_the_settings_stale_together_wait_for_one_read() {
     burst().await.expect("settings");
     assert_eq!(settings.reloads(), 1, "kept: nothing read again");
 
-    let name = SchoolName::parse("Lincoln Elementary").expect("name");
-    schools::save(
-        &other,
-        &SchoolSetup {
-            server_id: server,
-            server_name: "Server",
-            name: &name,
-            time_zone: TimeZoneName::parse("America/Chicago").expect("zone"),
-            channel_id: None,
-        },
-        Utc::now(),
-    )
-    .await
-    .expect("school");
+    testing::school(&other, server, "Lincoln Elementary").await;
     let after = burst().await.expect("settings");
     assert!(
         after.iter().all(|s| s.schools.len() == 1),
