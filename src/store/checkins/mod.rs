@@ -323,6 +323,7 @@ pub async fn see_message(db: &Db, session_id: i64, message_id: u64) -> anyhow::R
     .await
 }
 
+/// What a barrier answer is about: its category (from the flow's list).
 pub async fn set_category(
     db: &Db,
     session_id: i64,
@@ -330,23 +331,10 @@ pub async fn set_category(
     category: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
-    on_backend!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query("UPDATE checkin_answers SET category = $1 WHERE session_id = $2 AND position = $3")
-            .bind(category.to_owned())
-            .bind(session_id)
-            .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE checkin_sessions SET prompted = NULL, updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
-    })
-    .context("saving a barrier's category")
+    let value = AnswerValue::Text(category.to_owned());
+    set_answers(db, session_id, &[position], SET_CATEGORY, value, now)
+        .await
+        .context("saving a barrier's category")
 }
 
 /// Where answers go: shared to the plan, or kept private. The reflection is due again.
@@ -357,11 +345,58 @@ pub async fn set_shared(
     shared: bool,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    let value = AnswerValue::Int(i64::from(shared));
+    set_answers(db, session_id, positions, SET_SHARED, value, now)
+        .await
+        .context("saving where answers go")
+}
+
+/// Which step the answer at `position` is about.
+pub async fn set_about(
+    db: &Db,
+    session_id: i64,
+    position: usize,
+    about: About,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let value = AnswerValue::Text(about.key());
+    set_answers(db, session_id, &[position], SET_ABOUT, value, now)
+        .await
+        .context("saving which step an answer is about")
+}
+
+const SET_CATEGORY: &str =
+    "UPDATE checkin_answers SET category = $1 WHERE session_id = $2 AND position = $3";
+const SET_SHARED: &str =
+    "UPDATE checkin_answers SET shared = $1 WHERE session_id = $2 AND position = $3";
+const SET_ABOUT: &str =
+    "UPDATE checkin_answers SET about = $1 WHERE session_id = $2 AND position = $3";
+
+/// A value for one column of an answer.
+enum AnswerValue {
+    Text(String),
+    Int(i64),
+}
+
+/// Sets the answers at `positions` to `value` by `sql` (one of the `SET_` texts above: `$1`
+/// the value, `$2` the session, `$3` the position) and, in the same transaction,
+/// makes the session's next prompt due again (it is worked out afresh from the answers).
+async fn set_answers(
+    db: &Db,
+    session_id: i64,
+    positions: &[usize],
+    sql: &'static str,
+    value: AnswerValue,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
     on_backend!(db, pool => {
         let mut tx = pool.begin_write().await?;
         for position in positions {
-            sqlx::query("UPDATE checkin_answers SET shared = $1 WHERE session_id = $2 AND position = $3")
-                .bind(i64::from(shared))
+            let query = match &value {
+                AnswerValue::Text(text) => sqlx::query(sql).bind(text.clone()),
+                AnswerValue::Int(number) => sqlx::query(sql).bind(*number),
+            };
+            query
                 .bind(session_id)
                 .bind(i64::try_from(*position).unwrap_or(i64::MAX))
                 .execute(&mut *tx)
@@ -375,34 +410,7 @@ pub async fn set_shared(
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     })
-    .context("saving where answers go")
-}
-
-/// Which step the answer at `position` is about.
-pub async fn set_about(
-    db: &Db,
-    session_id: i64,
-    position: usize,
-    about: About,
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    on_backend!(db, pool => {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query("UPDATE checkin_answers SET about = $1 WHERE session_id = $2 AND position = $3")
-            .bind(about.key())
-            .bind(session_id)
-            .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE checkin_sessions SET prompted = NULL, updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(session_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
-    })
-    .context("saving which step an answer is about")
+    .map_err(anyhow::Error::from)
 }
 
 async fn set(
